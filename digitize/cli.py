@@ -1,0 +1,335 @@
+"""Command line (see ../shared/CONTRACT.md). A thin shell over the Python API.
+
+Errors are typed (`digitize.errors`); this module is the one place that turns
+them into exit codes and one-line messages on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from . import __version__
+from .config import Settings, load_settings
+from .errors import DigitizeError, ExitCode
+
+DOC_TYPES = ("auto", "khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban")
+INPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf", ".webp", ".bmp", ".gif"}
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 on usage errors; keep it, one line
+        self.print_usage(sys.stderr)
+        print(f"digitize: {message}", file=sys.stderr)
+        raise SystemExit(ExitCode.usage)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="digitize", description="Vietnamese civil-status paper to signed, searchable data")
+    parser.add_argument("--version", action="version", version=f"digitize {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("process", help="process scans into signed searchable PDFs and JSON results")
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("--out", type=Path, help="also write OUT/<stem>.pdf and OUT/<stem>.json")
+    p.add_argument("--type", dest="doc_type", choices=DOC_TYPES, default="auto")
+    p.add_argument("--book", help="registry book id to file the results under")
+    p.add_argument("--workers", type=int, default=0, help="parallel processes (default: CPUs, 1 = in this process)")
+    p.add_argument("--debug-images", type=Path, help="save every cleanup stage's image in this folder")
+    p.add_argument("--no-progress", action="store_true")
+
+    v = sub.add_parser("verify", help="check a signed PDF: exit 0 when valid and unchanged since signing")
+    v.add_argument("pdf", type=Path)
+
+    s = sub.add_parser("search", help="search the index; one JSON object per line")
+    s.add_argument("text", nargs="?")
+    s.add_argument("--so-dinh-danh")
+    s.add_argument("--type", dest="doc_type", choices=DOC_TYPES[1:])
+    s.add_argument("--book")
+    s.add_argument("--exact", action="store_true", help="match tone marks exactly (default: ignore them)")
+    s.add_argument("--limit", type=int, default=20)
+
+    g = sub.add_parser("get", help="print a stored result; optionally save its PDF and JSON")
+    g.add_argument("id")
+    g.add_argument("--pdf", type=Path)
+    g.add_argument("--json", type=Path)
+
+    f = sub.add_parser("fixity", help="verify the SHA-256 of every object in the archive")
+    f.add_argument("--prefix", default="")
+    return parser
+
+
+# ------------------------------------------------------------------ helpers
+
+def expand_inputs(inputs: Iterable[str]) -> list[Path]:
+    paths: list[Path] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            paths.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES))
+        else:
+            paths.append(path)
+    return paths
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def unique_stems(paths: Sequence[Path]) -> dict[Path, str]:
+    """<stem> per CONTRACT; two inputs with one stem (a.png, a.pdf) get a suffix, not an overwrite."""
+    seen: dict[str, int] = {}
+    stems: dict[Path, str] = {}
+    for path in paths:
+        stem = path.stem
+        count = seen.get(stem, 0)
+        seen[stem] = count + 1
+        stems[path] = stem if count == 0 else f"{stem}-{count + 1}"
+    return stems
+
+
+# ------------------------------------------------------------------ process (per worker process)
+
+_engines = None
+
+
+def _worker_init(settings: Settings, debug_dir: str | None) -> None:
+    global _engines
+    from .pipeline import Engines
+    from .preprocess import CleanupOptions
+
+    cleanup = CleanupOptions(debug_dir=Path(debug_dir) if debug_dir else None)
+    _engines = Engines.from_settings(settings, cleanup)
+
+
+def _process_one(path: str, doc_type: str, book: str | None) -> tuple[str, dict[str, Any] | None, str | None]:
+    """(path, result, error) — never raises, so one bad file cannot stop the others."""
+    from .pipeline import process_bytes
+
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        return path, None, "is a folder with no supported files"
+    except OSError as exc:
+        return path, None, f"cannot read: {exc.strerror or exc}"
+    try:
+        result = process_bytes(Path(path).name, data, _engines, doc_type=doc_type, book=book)
+        return path, result, None
+    except DigitizeError as exc:
+        return path, None, str(exc)
+    except MemoryError:
+        return path, None, "out of memory while processing"
+    except Exception as exc:  # a bug: still one line, and the neighbours go on
+        if os.environ.get("DIGITIZE_DEBUG"):
+            raise
+        return path, None, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+
+
+def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import to_json_bytes
+
+    paths = expand_inputs(args.inputs)
+    if not paths:
+        print("digitize: no input files found", file=sys.stderr)
+        return ExitCode.input_failed
+    stems = unique_stems(paths)
+    workers = args.workers or settings.workers or (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(paths)))
+    debug_dir = str(args.debug_images) if args.debug_images else None
+    progress = _progress_bar(len(paths), disable=args.no_progress)
+    failed = 0
+    results: list[dict[str, Any]] = []
+
+    def handle(path: str, result: dict[str, Any] | None, error: str | None) -> None:
+        nonlocal failed
+        progress.update(1)
+        if error is not None:
+            failed += 1
+            progress.write(f"{path}: {error}")
+            return
+        assert result is not None
+        results.append(result)
+        if args.out:
+            from .pipeline import Engines  # noqa: F401  (engines already built in this process or worker)
+
+            stem = stems[Path(path)]
+            try:
+                write_atomic(args.out / f"{stem}.json", to_json_bytes(result))
+                write_atomic(args.out / f"{stem}.pdf", _fetch_pdf(result, settings))
+            except (OSError, DigitizeError) as exc:
+                failed += 1
+                progress.write(f"{path}: cannot write output: {exc}")
+
+    if workers == 1:
+        _worker_init(settings, debug_dir)
+        for path in paths:
+            handle(*_process_one(str(path), args.doc_type, args.book))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                                 initargs=(settings, debug_dir)) as pool:
+            futures = [pool.submit(_process_one, str(p), args.doc_type, args.book) for p in paths]
+            for future in as_completed(futures):
+                handle(*future.result())
+    progress.close()
+    _summary(results, len(paths), failed)
+    return ExitCode.input_failed if failed else ExitCode.ok
+
+
+_storage_for_output = None
+
+
+def _fetch_pdf(result: dict[str, Any], settings: Settings) -> bytes:
+    global _storage_for_output
+    if _storage_for_output is None:
+        from .storage import make_storage
+
+        _storage_for_output = make_storage(settings)
+    return _storage_for_output.get(result["keys"]["pdf"])
+
+
+class _NoProgress:
+    def update(self, n: int) -> None: ...
+
+    def write(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None: ...
+
+
+def _progress_bar(total: int, disable: bool):
+    if disable or not sys.stderr.isatty():
+        return _NoProgress()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoProgress()
+    return tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True)
+
+
+def _summary(results: list[dict[str, Any]], total: int, failed: int) -> None:
+    """Short table on stderr (stdout stays free for scripts)."""
+    if not results:
+        return
+    print(f"{'input':32} {'pages':>5} {'type':10} {'conf':>5} {'review':>6}  id", file=sys.stderr)
+    for r in results:
+        types = ",".join(sorted({rec["doc_type"] for rec in r["records"]})) or "text"
+        review = sum(len(rec["needs_review"]) for rec in r["records"])
+        conf = sum(p["confidence"] for p in r["pages"]) / max(1, len(r["pages"]))
+        print(f"{r['source']['name'][:32]:32} {len(r['pages']):>5} {types[:10]:10} {conf:>5.2f} {review:>6}  {r['id']}",
+              file=sys.stderr)
+    print(f"{total - failed} of {total} inputs processed, {failed} failed", file=sys.stderr)
+
+
+# ------------------------------------------------------------------ other commands
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from .signing import trust_roots
+    from .signing.verify import verify_pdf
+
+    try:
+        data = args.pdf.read_bytes()
+    except OSError as exc:
+        print(f"{args.pdf}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.input_failed
+    report = verify_pdf(data, trust_roots(settings))
+    print(json.dumps({"file": str(args.pdf), "valid": report.valid, "intact": report.intact,
+                      "covers_whole_file": report.covers_whole_file, "signer": report.signer,
+                      "signed_at": report.signed_at, "trusted": report.trusted,
+                      "problems": list(report.problems)}, ensure_ascii=False))
+    if not report.valid:
+        print(f"{args.pdf}: signature not valid: {'; '.join(report.problems) or 'document changed'}",
+              file=sys.stderr)
+        return ExitCode.verify_failed
+    return ExitCode.ok
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from .index import make_index
+
+    if not (args.text or args.so_dinh_danh or args.doc_type or args.book):
+        print("digitize: search needs TEXT or a filter (--so-dinh-danh, --type, --book)", file=sys.stderr)
+        return ExitCode.usage
+    index = make_index(settings)
+    try:
+        hits = index.search(args.text, so_dinh_danh=args.so_dinh_danh, doc_type=args.doc_type, book=args.book,
+                            fold=not args.exact, limit=args.limit)
+    finally:
+        index.close()
+    for hit in hits:
+        print(json.dumps(hit, ensure_ascii=False))
+    return ExitCode.ok
+
+
+def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
+    from .index import make_index
+    from .pipeline import to_json_bytes
+    from .storage import make_storage
+
+    index = make_index(settings)
+    try:
+        result = index.get(args.id)
+    finally:
+        index.close()
+    if result is None:
+        print(f"{args.id}: no such result", file=sys.stderr)
+        return ExitCode.input_failed
+    storage = make_storage(settings)
+    if args.pdf:
+        write_atomic(args.pdf, storage.get(result["keys"]["pdf"]))
+    if args.json:
+        write_atomic(args.json, to_json_bytes(result))
+    if not args.pdf and not args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    return ExitCode.ok
+
+
+def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
+    from .storage import make_storage
+
+    storage = make_storage(settings)
+    ok = bad = 0
+    for key, good in storage.fixity(args.prefix):
+        if good:
+            ok += 1
+        else:
+            bad += 1
+            print(f"{key}: checksum mismatch", file=sys.stderr)
+    print(json.dumps({"checked": ok + bad, "ok": ok, "bad": bad}))
+    return ExitCode.input_failed if bad else ExitCode.ok
+
+
+COMMANDS = {"process": cmd_process, "verify": cmd_verify, "search": cmd_search, "get": cmd_get,
+            "fixity": cmd_fixity}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("DIGITIZE_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return COMMANDS[args.command](args, settings)
+    except DigitizeError as exc:
+        print(f"digitize: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("digitize: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Typed errors. Each carries the CLI exit code and a one-line message.
+
+The CLI edge catches `DigitizeError` and prints `<input>: <message>`; any
+other exception is a bug, reported as one line too (never a traceback unless
+DIGITIZE_DEBUG=1)."""
+
+from __future__ import annotations
+
+
+class ExitCode:
+    ok = 0
+    input_failed = 1
+    usage = 2
+    config = 3
+    verify_failed = 1
+
+
+class DigitizeError(Exception):
+    exit_code = ExitCode.input_failed
+
+    def __str__(self) -> str:  # one line, always
+        msg = super().__str__() or self.__class__.__name__
+        return " ".join(msg.split())
+
+
+class InputError(DigitizeError):
+    """The input file cannot be read as a document."""
+
+
+class EmptyInput(InputError):
+    pass
+
+
+class UnsupportedInput(InputError):
+    pass
+
+
+class CorruptInput(InputError):
+    pass
+
+
+class EncryptedInput(InputError):
+    pass
+
+
+class TooLarge(InputError):
+    """Pixel count, page count or byte size over the configured limits."""
+
+
+class ConfigError(DigitizeError):
+    exit_code = ExitCode.config
+
+
+class EngineError(DigitizeError):
+    """An OCR engine or other external component failed."""
+
+
+class SigningError(DigitizeError):
+    pass
+
+
+class StorageError(DigitizeError):
+    """Object storage failed; may be transient (retry)."""
+
+
+class IndexError_(DigitizeError):
+    """Search index failed; may be transient (retry)."""
+
+
+class NotFound(DigitizeError):
+    pass
+
+
+class VerificationFailed(DigitizeError):
+    exit_code = ExitCode.verify_failed

@@ -1,0 +1,127 @@
+"""Label-driven field extraction for printed forms.
+
+Vietnamese civil-status forms print a label ("Họ, chữ đệm, tên:") followed by
+the value, typed or handwritten over a dotted leader. A form is described by a
+`FormSpec`: labels per field, and section headings that change what a generic
+label means ("Dân tộc:" under the mother's heading is `dan_toc_me`).
+
+Labels are matched on tone-folded text so that an OCR slip in a label's tone
+mark does not lose the value; values are taken from the original NFC text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from ..text import clean_spaces
+from ..types import Line, OcrPage
+
+
+def fold_aligned(text: str) -> str:
+    """Tone/diacritic-folded lower-case text of exactly the same length, so that
+    match offsets in the folded text are offsets in the original."""
+    out = []
+    for ch in text:
+        base = unicodedata.normalize("NFD", ch)[0].lower()
+        out.append("d" if base == "đ" else (base if len(base) == 1 else ch))
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Label:
+    field: str  # CONTRACT field name, may be prefixed by a section's suffix rule
+    pattern: str  # regex on folded text, e.g. r"ho,? chu dem,? ten"
+    sections: tuple[str, ...] = ()  # only in these sections ('' = top)
+    generic: bool = False  # field name gets the section's suffix (dan_toc -> dan_toc_me)
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    pattern: str  # heading regex on folded text
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    doc_type: str
+    labels: tuple[Label, ...]
+    sections: tuple[Section, ...] = ()
+    # Section changes also when a label that only exists in that section appears.
+    label_sections: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RawField:
+    name: str
+    value: str
+    confidence: float  # OCR confidence of the value's words
+    line: int
+
+
+_LABEL_END = r"\s*[:;.]?\s*"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z0-9])" + pattern + _LABEL_END)
+
+
+def find_fields(page: OcrPage, spec: FormSpec) -> list[RawField]:
+    compiled = [(label, _compile(label.pattern)) for label in spec.labels]
+    section_res = [(s, re.compile(s.pattern)) for s in spec.sections]
+    section = ""
+    suffix = ""
+    found: list[RawField] = []
+    for line_no, line in enumerate(page.lines):
+        text = line.text
+        folded = fold_aligned(text)
+        hits: list[tuple[int, int, Label]] = []
+        for label, regex in compiled:
+            for m in regex.finditer(folded):
+                hits.append((m.start(), m.end(), label))
+        # Longest label wins where labels overlap ("noi cu tru" inside "noi cu tru cua me").
+        hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+        kept: list[tuple[int, int, Label]] = []
+        for hit in hits:
+            if kept and hit[0] < kept[-1][1]:
+                continue
+            kept.append(hit)
+        # A section heading switches the meaning of generic labels that follow.
+        for sec, regex in section_res:
+            m = regex.search(folded)
+            if m and (not kept or m.start() <= kept[0][0] + 2):
+                section, suffix = sec.name, sec.suffix
+        for i, (start, end, label) in enumerate(kept):
+            if label.sections and section not in label.sections:
+                continue
+            stop = kept[i + 1][0] if i + 1 < len(kept) else len(text)
+            value = _clean_value(text[end:stop])
+            name = label.field + (suffix if label.generic else "")
+            if label.field in spec.label_sections:
+                section = spec.label_sections[label.field]
+                suffix = next((s.suffix for s in spec.sections if s.name == section), "")
+                name = label.field + (suffix if label.generic else "")
+            if value:
+                found.append(RawField(name=name, value=value, confidence=_span_confidence(line, end, stop),
+                                      line=line_no))
+    return found
+
+
+def _clean_value(raw: str) -> str:
+    value = raw.replace("…", " ")
+    value = re.sub(r"[.·•_]{2,}", " ", value)  # leader remnants
+    value = clean_spaces(value).strip(" :;,-")
+    return value
+
+
+def _span_confidence(line: Line, start: int, stop: int) -> float:
+    """Minimum word confidence over the words that overlap [start, stop) of line.text."""
+    confidences = []
+    offset = 0
+    for word in line.words:
+        w_start, w_end = offset, offset + len(word.text)
+        if w_end > start and w_start < stop:
+            confidences.append(word.confidence)
+        offset = w_end + 1
+    return min(confidences) if confidences else 0.0

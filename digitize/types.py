@@ -1,0 +1,196 @@
+"""The frozen data types that flow through the pipeline.
+
+ingest -> preprocess -> ocr -> extract -> render -> sign -> store -> index
+
+Every stage takes and returns these types; nothing is mutated in place.
+Everything except the pixel arrays in `PageImage` is JSON-safe through
+`to_dict()`, which is also the shape of the CONTRACT's JSON result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+# (x0, y0, x1, y1) in pixels of the page image the OCR ran on, origin top-left.
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file as received."""
+
+    name: str
+    sha256: str
+    size: int
+    media_type: str  # sniffed from content: image/png, image/jpeg, image/tiff, application/pdf
+
+
+@dataclass(frozen=True, eq=False)
+class PageImage:
+    """One page raster. `pixels` is BGR uint8 (H, W, 3) or grey (H, W)."""
+
+    number: int  # 1-based page number within the source
+    pixels: np.ndarray
+    dpi: float
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class CleanPage:
+    """A page after cleanup: an upright colour image for the PDF and a
+    binarised, upscaled image for the recogniser. Both share geometry up to
+    `ocr_scale` (ocr pixel = display pixel * ocr_scale)."""
+
+    number: int
+    display: np.ndarray  # BGR, upright, deskewed: what the PDF shows
+    ocr_input: np.ndarray  # grey uint8, what the recogniser reads
+    dpi: float  # resolution of `display`
+    ocr_scale: float
+    rotation: int  # 0/90/180/270 clockwise applied to make it upright
+    skew: float  # degrees corrected by deskew
+    stages: tuple[str, ...] = ()  # names of the cleanup stages that ran
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str  # NFC
+    box: Box  # in `display` pixels of the CleanPage
+    confidence: float  # 0..1
+
+
+@dataclass(frozen=True)
+class Line:
+    words: tuple[Word, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def box(self) -> Box:
+        return (
+            min(w.box[0] for w in self.words),
+            min(w.box[1] for w in self.words),
+            max(w.box[2] for w in self.words),
+            max(w.box[3] for w in self.words),
+        )
+
+    @property
+    def confidence(self) -> float:
+        if not self.words:
+            return 0.0
+        return sum(w.confidence for w in self.words) / len(self.words)
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    """Recognised text of one page, lines in reading order."""
+
+    number: int
+    lines: tuple[Line, ...]
+    width: int  # display pixels
+    height: int
+    dpi: float
+    rotation: int = 0
+    skew: float = 0.0
+    engine: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def confidence(self) -> float:
+        words = [w for line in self.lines for w in line.words]
+        if not words:
+            return 0.0
+        total = sum(len(w.text) for w in words) or 1
+        return sum(w.confidence * len(w.text) for w in words) / total
+
+
+@dataclass(frozen=True)
+class Record:
+    """One civil-status record or document's metadata (CONTRACT `records[]`)."""
+
+    doc_type: str
+    page: int
+    fields: dict[str, str]
+    confidence: dict[str, float]
+    needs_review: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_type": self.doc_type,
+            "page": self.page,
+            "fields": dict(self.fields),
+            "confidence": {k: round(v, 4) for k, v in self.confidence.items()},
+            "needs_review": list(self.needs_review),
+        }
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    sha256: str  # of the signed PDF bytes
+    signer: str  # subject common name of the signing certificate
+    signed_at: str  # ISO 8601 with +07:00
+
+
+@dataclass(frozen=True)
+class Result:
+    """The CONTRACT's JSON result for one input file."""
+
+    id: str
+    source: SourceFile
+    pages: tuple[OcrPage, ...]
+    records: tuple[Record, ...]
+    pdf: SignatureInfo | None = None
+    created_at: str = ""
+    agency: str = ""
+    version: int = 1
+    keys: dict[str, str] = field(default_factory=dict)  # storage keys of artefacts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": {"name": self.source.name, "sha256": self.source.sha256, "pages": len(self.pages),
+                       "size": self.source.size, "media_type": self.source.media_type},
+            "pages": [
+                {
+                    "number": p.number,
+                    "text": p.text,
+                    "confidence": round(p.confidence, 4),
+                    "rotation": p.rotation,
+                    "skew": round(p.skew, 2),
+                    "width": p.width,
+                    "height": p.height,
+                    "dpi": round(p.dpi, 1),
+                    "engine": p.engine,
+                }
+                for p in self.pages
+            ],
+            "records": [r.to_dict() for r in self.records],
+            "pdf": asdict(self.pdf) if self.pdf else None,
+            "created_at": self.created_at,
+            "agency": self.agency,
+            "version": self.version,
+            "keys": dict(self.keys),
+        }
+
+
+def words_to_dict(page: OcrPage) -> list[dict[str, Any]]:
+    """Word boxes of a page, for the web view and the archive (not in CONTRACT JSON)."""
+    return [
+        {"text": w.text, "box": list(w.box), "confidence": round(w.confidence, 4), "line": i}
+        for i, line in enumerate(page.lines)
+        for w in line.words
+    ]
