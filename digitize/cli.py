@@ -65,6 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fixity", help="verify the SHA-256 of every object in the archive")
     f.add_argument("--prefix", default="")
+
+    w = sub.add_parser("serve", help="run the HTTP API and web pages")
+    w.add_argument("--host", default="127.0.0.1")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--processes", type=int, help="OCR worker processes (default: CPUs; 0 = in this process)")
+    w.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
+
+    u = sub.add_parser("user", help="manage web users (add prints a generated password or token)")
+    usub = u.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    ua = usub.add_parser("add", help="create a user")
+    ua.add_argument("name")
+    ua.add_argument("--role", required=True, help="intake, reviewer, archivist, external or admin")
+    ua.add_argument("--agency", required=True)
+    ua.add_argument("--token", action="store_true", help="also issue an API token (external users always get one)")
+    ut = usub.add_parser("token", help="issue a new API token for a user")
+    ut.add_argument("name")
+    up = usub.add_parser("password", help="set a new generated password for a user")
+    up.add_argument("name")
+    ud = usub.add_parser("disable", help="disable a user and revoke their tokens")
+    ud.add_argument("name")
+    usub.add_parser("list", help="list users")
     return parser
 
 
@@ -313,8 +334,24 @@ def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.input_failed if bad else ExitCode.ok
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from .web import create_app
+
+    app = create_app(settings, processes=args.processes, secure_cookies=args.secure_cookies)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=os.environ.get("DIGITIZE_LOG", "warning").lower())
+    return ExitCode.ok
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    from .web.cli import user_command
+
+    return user_command(args, settings)
+
+
 COMMANDS = {"process": cmd_process, "verify": cmd_verify, "search": cmd_search, "get": cmd_get,
-            "fixity": cmd_fixity}
+            "fixity": cmd_fixity, "serve": cmd_serve, "user": cmd_user}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,6 +26,7 @@ class CleanupOptions:
     flatten: bool = True
     remove_colour: bool = True  # red stamps, blue/violet ink, green/pink security paper
     remove_leaders: bool = True  # dotted leader lines on forms
+    remove_rules: bool = True  # table rulings and underlines
     upscale: bool = True
     debug_dir: Path | None = None
 
@@ -206,6 +207,25 @@ def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
     return out
 
 
+def find_rules(binary_ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """(horizontal, vertical) masks of ruling lines: ink runs far longer than any
+    letter (≥ 12 mm), a few pixels thick."""
+    length = max(15, int(dpi * 12 / 25.4))
+    horizontal = cv2.morphologyEx(binary_ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    vertical = cv2.morphologyEx(binary_ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    return horizontal, vertical
+
+
+def remove_rules(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
+    """Erase table rulings and underlines so the recogniser sees letters only.
+
+    Letters crossing a rule lose the rule's pixels only; a thin rule rarely overlaps
+    more than a serif."""
+    horizontal, vertical = find_rules(binary_ink, dpi)
+    rules = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((3, 3), np.uint8))
+    return cv2.bitwise_and(binary_ink, cv2.bitwise_not(rules))
+
+
 # ---------------------------------------------------------------- orchestration
 
 def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> CleanPage:
@@ -251,6 +271,9 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
     if options.remove_leaders:
         ink = remove_leader_dots(ink, ocr_dpi)
         stages.append("remove_leaders")
+    if options.remove_rules:
+        ink = remove_rules(ink, ocr_dpi)
+        stages.append("remove_rules")
     ocr_input = 255 - ink
     debug.save("3-ocr", ocr_input)
 

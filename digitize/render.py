@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import struct
 import unicodedata
 import zlib
 from collections.abc import Mapping, Sequence
@@ -249,12 +250,8 @@ def _text_layer(
         words = [(w, t) for w, t in words if t]
         if not words:
             continue
-        x0, y0, x1, y1 = (
-            min(w.box[0] for w, _ in words),
-            min(w.box[1] for w, _ in words),
-            max(w.box[2] for w, _ in words),
-            max(w.box[3] for w, _ in words),
-        )
+        y0 = min(w.box[1] for w, _ in words)  # one size and baseline per line:
+        y1 = max(w.box[3] for w, _ in words)  # extractors then keep the line together
         height = max((y1 - y0) * sy, 1.0)
         size = height / em
         baseline = page_h - y1 * sy - font.descent / 1000.0 * size
@@ -394,9 +391,19 @@ def _xmp(*, title: str, created: str, custom: Mapping[str, str], document_id: st
 
 @lru_cache(maxsize=1)
 def _srgb_icc() -> bytes:
+    """LittleCMS's sRGB profile, with the creation date in its header fixed
+    (it is "now" otherwise, which would make every PDF differ) and the
+    profile ID (MD5, ICC.1:2010 7.2.18) recomputed."""
     from PIL import ImageCms
 
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[24:36] = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
+    if any(icc[84:100]):
+        scratch = bytearray(icc)
+        scratch[44:48] = scratch[64:68] = bytes(4)
+        scratch[84:100] = bytes(16)
+        icc[84:100] = hashlib.md5(bytes(scratch)).digest()  # noqa: S324 - the ICC format's checksum
+    return bytes(icc)
 
 
 # ---------------------------------------------------------------- main ----
@@ -414,7 +421,8 @@ def render_pdf(
 
     `created` is written as +07:00 (a naive datetime is taken as Vietnam time).
     `extra_meta` entries go into the XMP (namespace `digitize:`) and the
-    document information dictionary (`/Digitize<Key>`, first letter upper-cased)."""
+    document information dictionary (`/Digitize<Key>`, first letter upper-cased;
+    a key that already starts with "Digitize" is used as is)."""
     if not pages:
         raise ValueError("render_pdf needs at least one page")
     when = _vn_time(created)
@@ -494,7 +502,8 @@ def render_pdf(
         ModDate=String(date),
     )
     for key, value in custom.items():
-        info[Name("/Digitize" + key[:1].upper() + key[1:])] = String(value)
+        name = key if key.startswith("Digitize") else "Digitize" + key[:1].upper() + key[1:]
+        info[Name("/" + name)] = String(value)
     pdf.trailer.Info = pdf.make_indirect(info)
 
     out = io.BytesIO()

@@ -163,6 +163,8 @@ STREETS = ["Lê Lợi", "Trần Hưng Đạo", "Nguyễn Huệ", "Hai Bà Trưng
            "Phan Đình Phùng", "Nguyễn Trãi", "Hùng Vương", "Lê Duẩn", "Bà Triệu", "Võ Thị Sáu"]
 
 VIET_NAM = "Việt Nam"
+SOUTH = {"Hồ Chí Minh", "Cần Thơ", "Sóc Trăng", "An Giang"}
+HIGHLAND = {"Lào Cai", "Sơn La", "Hòa Bình", "Lạng Sơn"}
 
 
 def weighted(rng: random.Random, pairs):
@@ -223,9 +225,12 @@ def random_place(rng: random.Random, province: str | None = None) -> Place:
 def street_address(rng: random.Random, place: Place, level: int = 3) -> str:
     """A residence: 'thôn 3, xã X, huyện Y, tỉnh Z' or 'số 12 đường Lê Lợi, phường ...'."""
     kind = place.commune_kind
-    if kind == "xã":
+    if kind == "xã" and place.province in SOUTH:
+        head = rng.choice([f"ấp {rng.randint(1, 6)}", f"ấp {rng.choice(['Mỹ Hòa', 'Tân Lập', 'Phú Thạnh', 'Bình An'])}"])
+    elif kind == "xã":
         head = rng.choice([f"thôn {rng.randint(1, 9)}", f"thôn {rng.choice(['Đông', 'Tây', 'Nam', 'Bắc', 'Trung', 'Thượng', 'Hạ'])}",
-                           f"xóm {rng.randint(1, 12)}", f"ấp {rng.randint(1, 6)}"])
+                           f"xóm {rng.randint(1, 12)}", f"bản {rng.choice(['Hua Tát', 'Lác', 'Pom Coọng', 'Nà Cà'])}"
+                           if place.province in HIGHLAND else f"thôn {rng.randint(1, 12)}"])
     elif kind == "phường" and rng.random() < 0.6:
         head = f"số {rng.randint(1, 250)} đường {rng.choice(STREETS)}"
     else:
@@ -319,7 +324,8 @@ def book_number(rng: random.Random, year: int) -> str:
 DEATH_CAUSES = ["Bệnh già", "Già yếu", "Tai nạn giao thông", "Ung thư phổi", "Đột quỵ", "Suy tim",
                 "Nhồi máu cơ tim", "Xơ gan", "Viêm phổi", "Suy thận mạn", "Ung thư gan", "Tai biến mạch máu não",
                 "Đuối nước", "Bệnh tiểu đường"]
-RELATIONS_OF_DECLARANT = ["Con", "Con trai", "Con gái", "Vợ", "Chồng", "Cháu", "Anh trai", "Em gái", "Cháu nội", "Con dâu"]
+RELATIONS_MALE = ["Con", "Con trai", "Cháu", "Anh trai", "Em trai", "Cháu nội", "Con rể"]
+RELATIONS_FEMALE = ["Con", "Con gái", "Cháu", "Chị gái", "Em gái", "Cháu nội", "Con dâu"]
 
 SIGNER_TITLES_CS = ["CHỦ TỊCH", "PHÓ CHỦ TỊCH"]
 
@@ -339,6 +345,12 @@ def birth_place(rng: random.Random, place: Place) -> str:
     return place.address(3)
 
 
+def _family_surname(eth: str, father: str | None, mother: str) -> str:
+    if eth == "Ê Đê" or not father:  # matrilineal, or no father on the record
+        return mother.split()[0]
+    return father.split()[0]
+
+
 def khai_sinh_record(rng: random.Random, *, year_range=(1955, 2024), with_id: bool = True,
                      father_prob: float = 0.9) -> dict:
     """Fields of one birth registration (CONTRACT names), values as printed."""
@@ -348,15 +360,12 @@ def khai_sinh_record(rng: random.Random, *, year_range=(1955, 2024), with_id: bo
     born = random_date(rng, dt.date(year_range[0], 1, 1), dt.date(year_range[1], 11, 30))
     registered = born + dt.timedelta(days=rng.choice([rng.randint(3, 60), rng.randint(3, 30), rng.randint(100, 900)]))
     home = place if rng.random() < 0.7 else random_place(rng)
-    father_sur = None
     has_father = rng.random() < father_prob
     mother_year = born.year - rng.randint(18, 40)
     father_year = mother_year - rng.randint(-3, 8)
     mother = person_name(rng, "Nữ", eth)
     father = person_name(rng, "Nam", eth) if has_father else None
-    if father:
-        father_sur = father.split()[0]
-    child = person_name(rng, sex, eth, surname=father_sur if eth == "Kinh" else None)
+    child = person_name(rng, sex, eth, surname=_family_surname(eth, father, mother))
     residence = street_address(rng, place)
     f = {
         "so": str(rng.randint(1, 350)),
@@ -424,16 +433,18 @@ def khai_tu_record(rng: random.Random, *, year_range=(1990, 2024)) -> dict:
     sex = rng.choice(["Nam", "Nữ"])
     eth = pick_ethnicity(rng, place)
     died = random_date(rng, dt.date(year_range[0], 1, 1), dt.date(year_range[1], 11, 30))
-    born = random_date(rng, dt.date(died.year - 98, 1, 1), dt.date(died.year - 1, 12, 31))
+    age = rng.choice([rng.randint(55, 98), rng.randint(55, 98), rng.randint(20, 80), rng.randint(1, 98)])
+    born = random_date(rng, dt.date(died.year - age, 1, 1), dt.date(died.year - age, 12, 31))
     if born >= died:
         born = died - dt.timedelta(days=400)
     registered = died + dt.timedelta(days=rng.randint(1, 20))
     name = person_name(rng, sex, eth)
-    declarant_sex = rng.choice(["Nam", "Nữ"])
-    relation = rng.choice(RELATIONS_OF_DECLARANT)
-    if relation in ("Vợ", "Chồng"):
-        declarant_sex = "Nữ" if relation == "Vợ" else "Nam"
+    if rng.random() < 0.25:  # the surviving spouse declares
         relation = "Vợ" if sex == "Nam" else "Chồng"
+        declarant_sex = "Nữ" if sex == "Nam" else "Nam"
+    else:
+        declarant_sex = rng.choice(["Nam", "Nữ"])
+        relation = rng.choice(RELATIONS_MALE if declarant_sex == "Nam" else RELATIONS_FEMALE)
     declarant = person_name(rng, declarant_sex, eth)
     hh, mm = rng.randint(0, 23), rng.choice(range(0, 60, 5))
     in_hospital = rng.random() < 0.4
@@ -469,7 +480,7 @@ def ledger_record(rng: random.Random, number: int, year: int, place: Place) -> d
     registered = born + dt.timedelta(days=rng.randint(3, 60))
     mother = person_name(rng, "Nữ", eth)
     father = person_name(rng, "Nam", eth) if rng.random() < 0.93 else None
-    child = person_name(rng, sex, eth, surname=father.split()[0] if father and eth == "Kinh" else None)
+    child = person_name(rng, sex, eth, surname=_family_surname(eth, father, mother))
     r = rng.random()
     if r < 0.4:
         noi_sinh = f"Trạm y tế {place.commune_name}"

@@ -5,9 +5,12 @@ SHA-256). Validation is a separate path (`digitize.signing.verify`)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..types import SignatureInfo
 
@@ -43,3 +46,29 @@ def iso_vn(when: datetime) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.astimezone(VN_TZ).replace(microsecond=0).isoformat()
+
+
+def common_name(cert: object) -> str:
+    """Subject CN of an asn1crypto certificate (its whole subject if it has none)."""
+    if cert is None:
+        return ""
+    subject = cert.subject  # type: ignore[attr-defined]
+    cn = subject.native.get("common_name")
+    if isinstance(cn, list):
+        cn = cn[-1]
+    return str(cn) if cn else subject.human_friendly
+
+
+T = TypeVar("T")
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine (pyHanko's async API) from sync code, also when the
+    caller is itself inside an event loop (a web handler): then it runs on a
+    fresh loop in a worker thread instead of failing in asyncio.run."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

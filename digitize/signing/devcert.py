@@ -1,7 +1,7 @@
 """A development signing certificate, created on first use.
 
 `ensure_dev_certificate(folder)` makes, once, a development root CA and a
-signing certificate issued by it (EC P-256), clearly marked as not for
+signing certificate issued by it (RSA 3072), clearly marked as not for
 production, and keeps in `folder`:
 
   signer.p12           PKCS#12: signing key + certificate + the CA certificate
@@ -26,7 +26,7 @@ from typing import Iterator
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -41,6 +41,7 @@ P12_NAME = "signer.p12"
 PASSWORD_NAME = "signer.p12.password"
 CA_NAME = "ca.pem"
 VALID_YEARS = 10
+KEY_BITS = 3072  # RSA: what Vietnamese CAs issue, and it keeps pyHanko from marking the file PDF 2.0
 
 
 def ensure_dev_certificate(folder: Path) -> tuple[Path, str]:
@@ -117,7 +118,7 @@ def _create(folder: Path) -> tuple[Path, str]:
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=365 * VALID_YEARS)
 
-    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
     ca_name = _name(CA_CN)
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
@@ -138,10 +139,12 @@ def _create(folder: Path) -> tuple[Path, str]:
             critical=True,
         )
         .add_extension(ca_ski, critical=False)
+        # a root naming its own key: lets verify_pdf tell a carried copy that was altered
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(SIGNER_CN))

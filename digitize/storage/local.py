@@ -51,8 +51,8 @@ class LocalStorage:
     def _locked(self, folder: Path, mode: int) -> Iterator[None]:
         try:
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        except FileNotFoundError:
-            yield  # nothing there yet to race with (readers) / created by caller (writers)
+        except (FileNotFoundError, NotADirectoryError):
+            yield  # nothing there (readers then find no file); writers create the folder first
             return
         except OSError as exc:
             raise StorageError(f"cannot open archive folder {folder}: {exc.strerror}") from None

@@ -1,0 +1,198 @@
+"""The web app's own SQLite database (`<home>/web.sqlite3`): users, API tokens,
+sessions, the audit log, dossiers and reuse, shares, the review queue, jobs.
+
+One short-lived connection per operation (WAL, 30 s busy timeout), so the
+database is safe to use from any thread of the server."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    password_hash TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    sid TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_failures (name TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_name ON login_failures(name, at);
+
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    user TEXT NOT NULL,
+    role TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    action TEXT NOT NULL,
+    result_id TEXT,
+    detail TEXT NOT NULL DEFAULT '{}',
+    ip TEXT NOT NULL DEFAULT '',
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_result ON audit(result_id);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+
+CREATE TABLE IF NOT EXISTS dossiers (
+    agency TEXT NOT NULL,
+    ma_ho_so TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    PRIMARY KEY (agency, ma_ho_so)
+);
+CREATE TABLE IF NOT EXISTS dossier_items (
+    agency TEXT NOT NULL,
+    ma_ho_so TEXT NOT NULL,
+    result_id TEXT NOT NULL,
+    kind TEXT NOT NULL,          -- 'scanned' (new at the counter) or 'reused' (from the archive)
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    PRIMARY KEY (agency, ma_ho_so, result_id, kind)
+);
+CREATE TABLE IF NOT EXISTS shares (
+    owner_agency TEXT NOT NULL,
+    result_id TEXT NOT NULL,     -- '*' = every result of owner_agency
+    grantee_agency TEXT NOT NULL,
+    granted_by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (owner_agency, result_id, grantee_agency)
+);
+CREATE TABLE IF NOT EXISTS review_queue (
+    result_id TEXT PRIMARY KEY,
+    agency TEXT NOT NULL,
+    pending INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS review_queue_pending ON review_queue(agency, pending, created_at);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,        -- queued, running, done, failed
+    pages_done INTEGER NOT NULL DEFAULT 0,
+    pages_total INTEGER NOT NULL DEFAULT 0,
+    result_id TEXT,
+    error TEXT,
+    ma_ho_so TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+
+class WebDB:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._init_lock = threading.Lock()
+        self._ready = False
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def init(self) -> None:
+        with self._init_lock:
+            if self._ready:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._open()
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in _statements(SCHEMA):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+            self._ready = True
+
+    @contextmanager
+    def connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection; with `write`, inside one BEGIN IMMEDIATE transaction."""
+        if not self._ready:
+            self.init()
+        conn = self._open()
+        try:
+            if write:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            else:
+                yield conn
+        finally:
+            conn.close()
+
+    def one(self, sql: str, params: tuple | list = ()) -> sqlite3.Row | None:
+        with self.connect() as conn:
+            return conn.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
+        with self.connect() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def run(self, sql: str, params: tuple | list = ()) -> int:
+        with self.connect(write=True) as conn:
+            return conn.execute(sql, params).rowcount
+
+    def meta(self, key: str, default_factory=None) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", (key,))
+        if row is not None or default_factory is None:
+            return row["value"] if row else None
+        with self.connect(write=True) as conn:
+            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, default_factory()))
+            return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()["value"]
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Complete SQL statements of a script (sqlite3 knows trigger bodies)."""
+    buf = ""
+    for line in script.splitlines():
+        if line.strip().startswith("--") or not line.strip():
+            continue
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            yield buf.strip()
+            buf = ""
+
+
+def rows(items: list[sqlite3.Row]) -> list[dict[str, Any]]:
+    return [dict(r) for r in items]

@@ -1,0 +1,194 @@
+"""Running the pipeline for the web app.
+
+Tesseract runs one page at a time per process, so parallel work needs
+processes: `Processor` keeps two pools of worker processes (spawned, each with
+its own `Engines`, recycled after `max_tasks` files): an interactive pool for
+the one-page uploads made at the counter, and a batch pool for multi-page jobs,
+so that a long book cannot hold up the counter. With `processes=0` the work
+runs in a thread of this process instead (tests, small machines).
+
+Only JSON-safe values cross the process boundary (name, bytes, agency, doc
+type); the result comes back as the CONTRACT dict. Page progress comes back on
+a queue and lands in the jobs table."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import queue
+import threading
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from typing import Any, Callable
+
+from ..config import Settings
+from ..errors import DigitizeError, EngineError
+
+log = logging.getLogger(__name__)
+
+_engines = None
+_progress_queue = None
+
+
+def _init_worker(settings: Settings, progress_queue: Any) -> None:
+    global _engines, _progress_queue
+    from ..pipeline import Engines
+
+    _engines = Engines.from_settings(settings)
+    _progress_queue = progress_queue
+
+
+def _engines_for(agency: str):
+    assert _engines is not None
+    if agency == _engines.settings.agency:
+        return _engines
+    return replace(_engines, settings=replace(_engines.settings, agency=agency))
+
+
+def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, job_id: str | None
+         ) -> tuple[str, Any, str]:
+    """('ok', result, '') or ('error', error class name, message); never raises a pipeline error."""
+    from ..pipeline import process_bytes
+
+    def progress(stage: str, page: int, total: int) -> None:
+        if job_id and _progress_queue is not None:
+            done = page - 1 if stage == "ocr" else total
+            try:
+                _progress_queue.put_nowait((job_id, done, total))
+            except Exception:  # progress is best effort
+                pass
+
+    try:
+        result = process_bytes(name, data, _engines_for(agency), doc_type=doc_type, book=book, progress=progress)
+        return "ok", result, ""
+    except DigitizeError as exc:
+        return "error", type(exc).__name__, str(exc)
+    except MemoryError:
+        return "error", "TooLarge", "out of memory while processing this file"
+    except Exception as exc:  # a bug: logged here, reported without internals
+        log.exception("pipeline failed on %s", name)
+        return "error", "InternalError", f"internal error ({type(exc).__name__})"
+
+
+class Processor:
+    def __init__(self, settings: Settings, *, processes: int = 0, batch_processes: int = 1, max_tasks: int = 200,
+                 on_progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.settings = settings
+        self.processes = processes
+        self.batch_processes = max(1, batch_processes)
+        self.max_tasks = max_tasks
+        self.on_progress = on_progress
+        self._lock = threading.Lock()
+        self._inflight: dict[str, Future] = {}
+        self._interactive: Executor | None = None
+        self._batch: Executor | None = None
+        self._queue: Any = None
+        self._listener: threading.Thread | None = None
+        self._closed = False
+
+    # pools -------------------------------------------------------------
+    def _make_pool(self, size: int) -> Executor:
+        if self.processes <= 0:
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitize-page",
+                                      initializer=_init_worker, initargs=(self.settings, self._queue))
+        ctx = mp.get_context("spawn")
+        return ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(self.settings, self._queue), max_tasks_per_child=self.max_tasks)
+
+    def _pools(self) -> tuple[Executor, Executor]:
+        with self._lock:
+            if self._closed:
+                raise EngineError("server is shutting down")
+            if self._queue is None:
+                self._queue = (mp.get_context("spawn").Queue() if self.processes > 0 else queue.Queue())
+                self._listener = threading.Thread(target=self._listen, name="digitize-progress", daemon=True)
+                self._listener.start()
+            if self._interactive is None:
+                self._interactive = self._make_pool(self.processes or 1)
+                # In-process mode shares one thread: Tesseract is one engine per process anyway.
+                self._batch = self._interactive if self.processes <= 0 else self._make_pool(self.batch_processes)
+            return self._interactive, self._batch  # type: ignore[return-value]
+
+    def _listen(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self.on_progress is not None:
+                try:
+                    self.on_progress(*item)
+                except Exception:
+                    log.exception("progress callback failed")
+
+    def warm_up(self) -> None:
+        """Start the worker processes now rather than on the first upload."""
+        interactive, batch = self._pools()
+        for pool in {id(interactive): interactive, id(batch): batch}.values():
+            pool.submit(os.getpid).result()
+
+    # work --------------------------------------------------------------
+    def submit(self, key: str, name: str, data: bytes, agency: str, *, doc_type: str = "auto",
+               book: str | None = None, job_id: str | None = None, batch: bool = False) -> Future:
+        """A future of `_run`'s tuple. The same `key` (result id) in flight twice runs once."""
+        with self._lock:
+            running = self._inflight.get(key)
+            if running is not None and not running.done():
+                return running
+        interactive, batch_pool = self._pools()
+        pool = batch_pool if batch else interactive
+        try:
+            future = pool.submit(_run, name, data, agency, doc_type, book, job_id)
+        except BrokenProcessPool:
+            self._reset()
+            pool = self._pools()[1 if batch else 0]
+            future = pool.submit(_run, name, data, agency, doc_type, book, job_id)
+        with self._lock:
+            self._inflight[key] = future
+        future.add_done_callback(lambda f: self._forget(key, f))
+        return future
+
+    def _forget(self, key: str, future: Future) -> None:
+        with self._lock:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+        exc = future.exception() if not future.cancelled() else None
+        if isinstance(exc, BrokenProcessPool):
+            self._reset()
+
+    def _reset(self) -> None:
+        with self._lock:
+            pools = {id(p): p for p in (self._interactive, self._batch) if p is not None}
+            self._interactive = self._batch = None
+        for pool in pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pools = {id(p): p for p in (self._interactive, self._batch) if p is not None}
+            self._interactive = self._batch = None
+        for pool in pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+        if self._queue is not None:
+            self._queue.put(None)
+            if self._listener is not None:
+                self._listener.join(timeout=5)
+
+
+def outcome(value: tuple[str, Any, str]) -> dict[str, Any]:
+    """The result dict of a finished `_run`, or raise the typed error it reported."""
+    from .. import errors
+
+    status, payload, message = value
+    if status == "ok":
+        return payload
+    cls = getattr(errors, payload, None)
+    if isinstance(cls, type) and issubclass(cls, DigitizeError):
+        raise cls(message)
+    raise _PipelineBug(message)
+
+
+class _PipelineBug(Exception):
+    pass

@@ -1,0 +1,378 @@
+"""What the web app needs besides HTTP: the archive and index, access rules,
+dossiers and reuse, the review queue, page images and field crops.
+
+Every function here takes the acting `Principal` where access matters; a
+result the principal may not read is reported as not found (no hint that it
+exists)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..errors import NotFound
+from ..review import load_version, load_words, locate_field, page_jpegs, union_box, version_key
+from ..text import clean_spaces, nfc
+from . import audit
+from .auth import Auth, Principal
+from .db import WebDB
+from .jobs import Processor
+
+MA_HO_SO = re.compile(r"^[\w./-]{1,64}$")
+RESULT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class Services:
+    def __init__(self, settings: Settings, *, processes: int = 0, batch_processes: int = 1,
+                 db_path: Path | None = None) -> None:
+        from ..index import make_index
+        from ..storage import make_storage
+
+        self.settings = settings
+        self.db = WebDB(db_path or settings.home / "web.sqlite3")
+        self.db.init()
+        self.auth = Auth(self.db)
+        self.storage = make_storage(settings)
+        self.index = make_index(settings)
+        self._signer = None
+        self._signer_lock = threading.Lock()
+        self.processor = Processor(settings, processes=processes, batch_processes=batch_processes,
+                                   on_progress=self.job_progress)
+        self._images: OrderedDict[str, list[tuple[bytes, float]]] = OrderedDict()
+        self._images_lock = threading.Lock()
+        self._fail_interrupted_jobs()
+
+    def close(self) -> None:
+        self.processor.close()
+        self.index.close()
+
+    # engines for review (no OCR) --------------------------------------
+    @property
+    def signer(self):
+        with self._signer_lock:
+            if self._signer is None:
+                from ..signing import make_signer
+
+                self._signer = make_signer(self.settings)
+            return self._signer
+
+    def review_engines(self, agency: str):
+        from ..pipeline import Engines
+
+        return Engines(settings=replace(self.settings, agency=agency or self.settings.agency), ocr=None,
+                       signer=self.signer, storage=self.storage, index=self.index)
+
+    # access ------------------------------------------------------------
+    def shared_with(self, result: dict[str, Any], agency: str) -> bool:
+        row = self.db.one("SELECT 1 FROM shares WHERE owner_agency = ? AND grantee_agency = ? "
+                          "AND result_id IN (?, '*')", (result.get("agency", ""), agency, result.get("id", "")))
+        return row is not None
+
+    def can_read(self, who: Principal, result: dict[str, Any]) -> bool:
+        if who.can("all_agencies"):
+            return True
+        if result.get("agency") == who.agency:
+            return True
+        return self.shared_with(result, who.agency)
+
+    def result_for(self, who: Principal, result_id: str) -> dict[str, Any]:
+        if not RESULT_ID.match(result_id or ""):
+            raise NotFound("no such result")
+        result = self.index.get(result_id)
+        if result is None or not self.can_read(who, result):
+            raise NotFound("no such result")
+        return result
+
+    def version_of(self, result: dict[str, Any], version: int | None) -> dict[str, Any]:
+        if version is None:
+            return result
+        from ..pipeline import Engines
+
+        return load_version(Engines(settings=self.settings, ocr=None, signer=None, storage=self.storage,
+                                    index=self.index), result, version)
+
+    def filter_hits(self, who: Principal, hits: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+        out = []
+        allowed: dict[tuple[str, str], bool] = {}
+        for hit in hits:
+            agency = hit.get("agency", "")
+            key = (agency, hit["result_id"])
+            if key not in allowed:
+                allowed[key] = who.can("all_agencies") or agency == who.agency or self.shared_with(
+                    {"agency": agency, "id": hit["result_id"]}, who.agency)
+            if allowed[key]:
+                out.append(hit)
+            if len(out) >= limit:
+                break
+        return out
+
+    def search(self, who: Principal, *, text: str | None, so_dinh_danh: str | None, doc_type: str | None,
+               limit: int) -> list[dict[str, Any]]:
+        want = max(1, min(limit, 200))
+        hits = self.index.search(text or None, so_dinh_danh=so_dinh_danh or None, doc_type=doc_type or None,
+                                 fold=True, limit=min(2000, want * 10 + 20))
+        return self.filter_hits(who, hits, want)
+
+    def share(self, who: Principal, result: dict[str, Any] | None, owner_agency: str, grantee: str) -> None:
+        self.db.run("INSERT OR IGNORE INTO shares(owner_agency, result_id, grantee_agency, granted_by, at) "
+                    "VALUES (?, ?, ?, ?, ?)", (owner_agency, result["id"] if result else "*", grantee, who.name,
+                                               audit.now_iso()))
+
+    # audit -------------------------------------------------------------
+    def audit(self, who: Principal | None, action: str, result_id: str | None = None, ip: str = "",
+              **detail: Any) -> None:
+        audit.record(self.db, user=who.name if who else "-", role=who.role if who else "-",
+                     agency=who.agency if who else "-", action=action, result_id=result_id, detail=detail, ip=ip)
+
+    def audit_reads(self, who: Principal, action: str, result_ids: list[str], ip: str = "", **detail: Any) -> None:
+        seen = list(dict.fromkeys(result_ids))
+        audit.record_many(self.db, [dict(user=who.name, role=who.role, agency=who.agency, action=action,
+                                         result_id=rid, detail=detail, ip=ip) for rid in seen])
+
+    # jobs --------------------------------------------------------------
+    def new_job(self, who: Principal, name: str, pages: int, ma_ho_so: str | None) -> str:
+        job_id = secrets.token_hex(16)
+        now = audit.now_iso()
+        self.db.run("INSERT INTO jobs(id, user, agency, name, status, pages_total, ma_ho_so, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)", (job_id, who.name, who.agency, name, pages,
+                                                                  ma_ho_so, now, now))
+        return job_id
+
+    def job_progress(self, job_id: str, done: int, total: int) -> None:
+        self.db.run("UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, "
+                    "pages_done = max(pages_done, ?), pages_total = ?, updated_at = ? WHERE id = ? "
+                    "AND status IN ('queued', 'running')", (done, total, audit.now_iso(), job_id))
+
+    def finish_job(self, job_id: str, *, result_id: str | None = None, error: str | None = None) -> None:
+        if error is None:
+            self.db.run("UPDATE jobs SET status = 'done', pages_done = pages_total, result_id = ?, updated_at = ? "
+                        "WHERE id = ?", (result_id, audit.now_iso(), job_id))
+        else:
+            self.db.run("UPDATE jobs SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                        (error, audit.now_iso(), job_id))
+
+    def job_for(self, who: Principal, job_id: str) -> dict[str, Any]:
+        row = self.db.one("SELECT * FROM jobs WHERE id = ?", (job_id[:64],))
+        if row is None or (row["agency"] != who.agency and not who.can("all_agencies")):
+            raise NotFound("no such job")
+        return dict(row)
+
+    def _fail_interrupted_jobs(self) -> None:
+        self.db.run("UPDATE jobs SET status = 'failed', error = 'interrupted by a server restart; upload again', "
+                    "updated_at = ? WHERE status IN ('queued', 'running')", (audit.now_iso(),))
+
+    # after a result is stored -----------------------------------------
+    def accepted(self, who: Principal, result: dict[str, Any], ma_ho_so: str | None, ip: str = "") -> None:
+        self.queue_update(result)
+        if ma_ho_so:
+            self.attach(who, ma_ho_so, result["id"], "scanned")
+        self.audit(who, "create", result["id"], ip=ip, source=result.get("source", {}).get("sha256"),
+                   pages=len(result.get("pages") or []), version=result.get("version", 1), dossier=ma_ho_so)
+
+    # review queue ------------------------------------------------------
+    @staticmethod
+    def pending(result: dict[str, Any]) -> int:
+        return sum(len(r.get("needs_review") or []) for r in result.get("records") or [])
+
+    def queue_update(self, result: dict[str, Any]) -> None:
+        now = audit.now_iso()
+        self.db.run("INSERT INTO review_queue(result_id, agency, pending, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(result_id) DO UPDATE SET pending = excluded.pending, "
+                    "updated_at = excluded.updated_at",
+                    (result["id"], result.get("agency", ""), self.pending(result),
+                     result.get("created_at") or now, now))
+
+    def queue_sync(self, scan: int = 200) -> None:
+        """Refresh the queue from the most recent results in the index, so that results
+        processed or changed outside the web app (CLI, workers) show up too."""
+        try:
+            hits = self.index.search(None, limit=scan)
+        except Exception:  # an index without browse support: the queue has what the web app stored
+            return
+        ids = list(dict.fromkeys(h["result_id"] for h in hits))
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        known = {r["result_id"]: r["pending"] for r in self.db.all(
+            f"SELECT result_id, pending FROM review_queue WHERE result_id IN ({marks})", ids)}
+        for rid in ids:
+            result = self.index.get(rid)
+            if result is not None and known.get(rid) != self.pending(result):
+                self.queue_update(result)
+
+    def queue(self, who: Principal, limit: int = 50) -> list[dict[str, Any]]:
+        self.queue_sync()
+        if who.can("all_agencies"):
+            rows = self.db.all("SELECT result_id FROM review_queue WHERE pending > 0 ORDER BY created_at, result_id "
+                               "LIMIT ?", (limit,))
+        else:
+            rows = self.db.all("SELECT result_id FROM review_queue WHERE pending > 0 AND agency = ? "
+                               "ORDER BY created_at, result_id LIMIT ?", (who.agency, limit))
+        items = []
+        for row in rows:
+            result = self.index.get(row["result_id"])
+            if result is None or not self.can_read(who, result):
+                continue
+            if self.pending(result) == 0:
+                self.queue_update(result)
+                continue
+            for i, rec in enumerate(result.get("records") or []):
+                for field in rec.get("needs_review") or []:
+                    items.append({"result_id": result["id"], "version": result.get("version", 1), "record": i,
+                                  "page": rec.get("page"), "doc_type": rec.get("doc_type"), "field": field,
+                                  "value": rec.get("fields", {}).get(field, ""),
+                                  "confidence": rec.get("confidence", {}).get(field),
+                                  "source": result.get("source", {}).get("name", "")})
+        return items
+
+    # dossiers ----------------------------------------------------------
+    @staticmethod
+    def check_ma(ma_ho_so: str) -> str:
+        ma = clean_spaces(nfc(ma_ho_so or ""))
+        if not MA_HO_SO.match(ma):
+            raise ValueError("mã hồ sơ: 1-64 letters, digits, . / _ -")
+        return ma
+
+    def attach(self, who: Principal, ma_ho_so: str, result_id: str, kind: str) -> bool:
+        """Add a result to the principal's agency's dossier; True when it was new."""
+        now = audit.now_iso()
+        with self.db.connect(write=True) as conn:
+            conn.execute("INSERT OR IGNORE INTO dossiers(agency, ma_ho_so, created_at, created_by) VALUES (?,?,?,?)",
+                         (who.agency, ma_ho_so, now, who.name))
+            cur = conn.execute("INSERT OR IGNORE INTO dossier_items(agency, ma_ho_so, result_id, kind, at, by) "
+                               "VALUES (?,?,?,?,?,?)", (who.agency, ma_ho_so, result_id, kind, now, who.name))
+            return cur.rowcount == 1
+
+    def dossier(self, agency: str, ma_ho_so: str) -> dict[str, Any]:
+        head = self.db.one("SELECT * FROM dossiers WHERE agency = ? AND ma_ho_so = ?", (agency, ma_ho_so))
+        if head is None:
+            raise NotFound("no such dossier")
+        items = [dict(r) for r in self.db.all("SELECT result_id, kind, at, by FROM dossier_items WHERE agency = ? "
+                                              "AND ma_ho_so = ? ORDER BY at", (agency, ma_ho_so))]
+        return {"ma_ho_so": ma_ho_so, "agency": agency, "created_at": head["created_at"],
+                "created_by": head["created_by"], "items": items,
+                "reused": sum(1 for i in items if i["kind"] == "reused")}
+
+    def reuse_report(self, month: str | None = None, agency: str | None = None) -> list[dict[str, Any]]:
+        where, params = [], []
+        if month:
+            where.append("substr(d.created_at, 1, 7) = ?")
+            params.append(month)
+        if agency:
+            where.append("d.agency = ?")
+            params.append(agency)
+        sql = ("SELECT d.agency AS agency, substr(d.created_at, 1, 7) AS month, count(*) AS dossiers, "
+               "sum(EXISTS (SELECT 1 FROM dossier_items i WHERE i.agency = d.agency AND i.ma_ho_so = d.ma_ho_so "
+               "AND i.kind = 'reused')) AS reused FROM dossiers d"
+               + (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY 1, 2 ORDER BY 2, 1")
+        return [{"agency": r["agency"], "month": r["month"], "dossiers": r["dossiers"], "reused": r["reused"],
+                 "reuse_rate": round(r["reused"] / r["dossiers"], 4) if r["dossiers"] else 0.0}
+                for r in self.db.all(sql, params)]
+
+    def matches(self, who: Principal, result: dict[str, Any], limit: int = 20) -> list[dict[str, Any]]:
+        """Archived results of the same person(s): any so_dinh_danh* field of this result."""
+        ids = sorted({v for rec in result.get("records") or [] for k, v in (rec.get("fields") or {}).items()
+                      if k.startswith("so_dinh_danh") and v})
+        out: list[dict[str, Any]] = []
+        seen: set[tuple[str, int | None]] = set()
+        for number in ids:
+            hits = self.index.search(None, so_dinh_danh=number, limit=limit * 5 + 10)
+            for hit in self.filter_hits(who, hits, limit * 5 + 10):
+                key = (hit["result_id"], hit.get("record"))
+                if hit["result_id"] == result["id"] or key in seen:
+                    continue
+                seen.add(key)
+                out.append(dict(hit, matched_so_dinh_danh=number))
+        return out[:limit]
+
+    # images ------------------------------------------------------------
+    def page_images(self, result: dict[str, Any]) -> list[tuple[bytes, float]]:
+        key = result["keys"]["pdf"]
+        with self._images_lock:
+            if key in self._images:
+                self._images.move_to_end(key)
+                return self._images[key]
+        images = page_jpegs(self.storage.get(key))
+        with self._images_lock:
+            self._images[key] = images
+            while len(self._images) > 16:
+                self._images.popitem(last=False)
+        return images
+
+    def words(self, result: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        return load_words(result, self.storage)
+
+    def field_boxes(self, result: dict[str, Any], page_words: list[dict[str, Any]], page: int
+                    ) -> list[dict[str, Any]]:
+        out = []
+        for i, rec in enumerate(result.get("records") or []):
+            if int(rec.get("page") or 0) != page:
+                continue
+            for field, value in (rec.get("fields") or {}).items():
+                box = union_box(page_words, locate_field(page_words, rec["fields"], field))
+                if box is not None:
+                    out.append({"record": i, "field": field, "box": list(box),
+                                "needs_review": field in (rec.get("needs_review") or [])})
+        return out
+
+    def crop(self, result: dict[str, Any], record: int, field: str) -> bytes:
+        from PIL import Image
+
+        records = result.get("records") or []
+        if not 0 <= record < len(records) or field not in records[record].get("fields", {}):
+            raise NotFound("no such field")
+        rec = records[record]
+        page = int(rec.get("page") or 1)
+        words = self.words(result)
+        page_words = words[page - 1] if 0 < page <= len(words) else []
+        box = union_box(page_words, locate_field(page_words, rec["fields"], field))
+        if box is None:
+            raise NotFound("the value was not located on the page")
+        jpeg, _ = self.page_images(result)[page - 1]
+        with Image.open(io.BytesIO(jpeg)) as image:
+            x0, y0, x1, y1 = box
+            h = max(1, y1 - y0)
+            pad_x, pad_y = max(2 * h, (x1 - x0) // 4), max(2, int(h * 0.6))
+            area = (max(0, x0 - pad_x), max(0, y0 - pad_y), min(image.width, x1 + pad_x),
+                    min(image.height, y1 + pad_y))
+            part = image.crop(area).convert("RGB")
+            buf = io.BytesIO()
+            part.save(buf, "JPEG", quality=88)
+            return buf.getvalue()
+
+
+def public(result: dict[str, Any]) -> dict[str, Any]:
+    """A result as the API shows it: storage keys replaced by links."""
+    out = {k: v for k, v in result.items() if k != "keys"}
+    rid = result.get("id", "")
+    version = result.get("version", 1)
+    out["links"] = {"self": f"/api/results/{rid}", "pdf": f"/api/results/{rid}/pdf?version={version}",
+                    "versions": f"/api/results/{rid}/versions"}
+    return out
+
+
+def versions(services: Services, result: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    current = int(result.get("version") or 1)
+    for n in range(1, current + 1):
+        if n == current:
+            data = result
+        else:
+            try:
+                data = json.loads(services.storage.get(version_key(result, "json", n)))
+            except Exception:
+                data = {}
+        out.append({"version": n, "signed_at": (data.get("pdf") or {}).get("signed_at"),
+                    "pdf_sha256": (data.get("pdf") or {}).get("sha256"),
+                    "changes": [c for c in result.get("corrections") or [] if c.get("version") == n],
+                    "pdf": f"/api/results/{result['id']}/pdf?version={n}",
+                    "json": f"/api/results/{result['id']}?version={n}"})
+    return out
