@@ -154,57 +154,84 @@ def estimate_orientation(grey: np.ndarray, max_angle: float = MAX_SKEW) -> tuple
 
 
 def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
-    """Remove runs of dotted leaders (.......) from an ink mask (255 = ink).
+    """Remove dotted leaders (.......) from an ink mask (255 = ink), also where a
+    value is typed over them.
 
-    A leader dot is a small blob; a leader is ≥ 6 such blobs of similar size on one
-    baseline at regular spacing. Diacritic dots (ạ, ệ) sit alone under or over a
-    letter, never in such runs, so they survive."""
+    A leader is a run of ≥ 5 dots of one size on one baseline at a regular pitch
+    (neighbouring dots that touch after scanning count as several). A diacritic
+    dot (ạ, ệ, ộ) is not part of such a run: it is off the run's pitch or of
+    another size, so it survives even when it sits on a leader."""
     n, labels, stats, centroids = cv2.connectedComponentsWithStats(binary_ink, connectivity=8)
     if n <= 1:
         return binary_ink
     max_dot = max(2, int(dpi * 0.03))  # ~0.75 mm: a full stop of 14-pt type
-    w, h, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
-    small = np.where((w <= max_dot) & (h <= max_dot) & (area >= 1))[0]
-    small = small[small != 0]
-    if len(small) < 6:
+    x, w, h = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    area = stats[:, cv2.CC_STAT_AREA]
+    blobs = np.where((h <= max_dot) & (w <= 4 * max_dot) & (area >= 2))[0]
+    blobs = blobs[blobs != 0]
+    # Virtual dots: (x, y, size, blob).
+    dots: list[tuple[float, float, float, int]] = []
+    for b in blobs:
+        count = max(1, int(round(w[b] / max(h[b], 2) * 0.9)))
+        for i in range(count):
+            dots.append((x[b] + (i + 0.5) * w[b] / count, centroids[b, 1], area[b] / count, int(b)))
+    if len(dots) < 5:
         return binary_ink
-    # A diacritic sits right above or below a letter body; a leader dot has nothing there.
-    letters = np.where(area > 4 * max_dot * max_dot)[0]
-    big = np.isin(labels, letters[letters != 0]).astype(np.uint8)
-    reach = max(2, int(dpi * 0.03))
-    near_letter = cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * reach + 1)))
-    small = np.array([c for c in small if not near_letter[int(centroids[c, 1]), int(centroids[c, 0])]], dtype=int)
-    if len(small) < 6:
-        return binary_ink
-    ys = centroids[small, 1]
-    xs = centroids[small, 0]
-    order = np.lexsort((xs, np.round(ys / max(2, max_dot))))
-    remove: list[int] = []
-    run: list[int] = []
-    max_gap = dpi * 0.08  # dots closer than ~2 mm
-
-    def flush() -> None:
-        if len(run) >= 6:
-            remove.extend(run)
-
-    previous = None
-    for idx in order:
-        comp = small[idx]
-        if previous is not None:
-            p = small[previous]
-            same_row = abs(centroids[comp, 1] - centroids[p, 1]) <= max_dot
-            close = 0 < centroids[comp, 0] - centroids[p, 0] <= max_gap
-            if not (same_row and close):
-                flush()
-                run = []
-        run.append(comp)
-        previous = idx
-    flush()
+    dots.sort(key=lambda d: d[1])
+    tolerance = max(1.5, max_dot * 0.4)
+    max_gap = dpi * 0.08  # pitch of any leader: under ~2 mm
+    rows: list[list[tuple[float, float, float, int]]] = []
+    for dot in dots:
+        if rows and abs(dot[1] - rows[-1][0][1]) <= tolerance:
+            rows[-1].append(dot)
+        else:
+            rows.append([dot])
+    leader_dots: dict[int, int] = {}
+    for row in rows:
+        if len(row) < 5:
+            continue
+        row.sort(key=lambda d: d[0])
+        run = [row[0]]
+        for dot in row[1:] + [None]:
+            if dot is not None and 0 < dot[0] - run[-1][0] <= max_gap:
+                run.append(dot)
+                continue
+            for member in _regular_run(run):
+                leader_dots[member[3]] = leader_dots.get(member[3], 0) + 1
+            run = [dot] if dot is not None else []
+    per_blob: dict[int, int] = {}
+    for dot in dots:
+        per_blob[dot[3]] = per_blob.get(dot[3], 0) + 1
+    remove = [b for b, count in leader_dots.items() if count == per_blob[b]]
     if not remove:
         return binary_ink
     out = binary_ink.copy()
     out[np.isin(labels, np.array(remove))] = 0
     return out
+
+
+def _regular_run(run: list[tuple[float, float, float, int]]) -> list[tuple[float, float, float, int]]:
+    """The dots of a run that belong to a leader (regular pitch, one size)."""
+    if len(run) < 5:
+        return []
+    xs = np.array([d[0] for d in run])
+    sizes = np.array([d[2] for d in run])
+    gaps = np.diff(xs)
+    pitch = float(np.median(gaps))
+    if pitch <= 0 or np.mean(np.abs(gaps - pitch) <= 0.3 * pitch) < 0.7:
+        return []
+    size = float(np.median(sizes))
+    # Fit x = origin + pitch * index: a pitch estimated from rounded gaps drifts off
+    # the grid over a long leader, a least-squares fit does not.
+    index = np.concatenate([[0], np.cumsum(np.maximum(0, np.round(gaps / pitch)))])
+    on_grid = np.ones(len(run), bool)
+    for _ in range(2):
+        if np.unique(index[on_grid]).size < 2:
+            return []
+        slope, origin = np.polyfit(index[on_grid], xs[on_grid], 1)
+        on_grid = np.abs(xs - (origin + slope * index)) <= 0.25 * slope
+    same_size = (sizes >= 0.5 * size) & (sizes <= 2.0 * size)
+    return [d for d, keep in zip(run, on_grid & same_size) if keep]
 
 
 def find_rules(binary_ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -236,20 +263,20 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
 
     grey_for_geometry = flatten_background(to_grey(colour), page.dpi)
 
-    rotation, skew = 0, 0.0
+    # `correction` is the counter-clockwise turn that levels the text; the page's
+    # skew (reported, CCW positive like the samples' ground truth) is its opposite.
+    rotation, correction = 0, 0.0
     if options.orientation:
-        rotation, skew = estimate_orientation(grey_for_geometry)
+        rotation, correction = estimate_orientation(grey_for_geometry)
         if rotation:
             colour = rotate_quarter(colour, rotation)
         stages.append("orientation")
     elif options.deskew:
-        skew = estimate_skew(grey_for_geometry)
-    if options.deskew:
-        if abs(skew) >= 0.1:
-            colour = rotate_fine(colour, skew, border=paper_colour(colour))
+        correction = estimate_skew(grey_for_geometry)
+    if options.deskew and abs(correction) >= 0.1:
+        colour = rotate_fine(colour, correction, border=paper_colour(colour))
         stages.append("deskew")
-    else:
-        skew = 0.0
+    skew = -correction if options.deskew and abs(correction) >= 0.1 else 0.0
     debug.save("1-upright", colour)
 
     grey = suppress_colour(colour) if options.remove_colour else to_grey(colour)

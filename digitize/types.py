@@ -57,7 +57,7 @@ class CleanPage:
     dpi: float  # resolution of `display`
     ocr_scale: float
     rotation: int  # 0/90/180/270 clockwise applied to make it upright
-    skew: float  # degrees corrected by deskew
+    skew: float  # page skew in degrees, counter-clockwise positive (undone in `display`)
     stages: tuple[str, ...] = ()  # names of the cleanup stages that ran
 
 

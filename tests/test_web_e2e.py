@@ -100,7 +100,7 @@ def test_intake_upload_correct_approve_download(server, tmp_path):
             expect(page.locator("#f-0-so_dinh_danh")).to_have_value("046157258462")
             expect(page.locator("#result-title")).to_have_text("TRẦN MỸ LOAN")
             expect(page.locator("#boxes .field-box").first).to_be_visible()  # fields drawn over the cleaned page
-            assert page.evaluate("document.querySelector('#page-img').naturalWidth") > 500
+            page.wait_for_function("document.querySelector('#page-img').complete && document.querySelector('#page-img').naturalWidth > 500")
 
             name.fill("TRẦN MỸ LAN")
             page.click("#approve")
@@ -155,7 +155,7 @@ def test_review_queue_keyboard(server):
             expect(page.locator("#item-field")).to_have_text("Nơi sinh")
             expect(page.locator("#item-value")).to_have_value(result["records"][0]["fields"]["noi_sinh"])
             expect(page.locator("#crop")).to_be_visible()
-            assert page.evaluate("document.querySelector('#crop').naturalWidth") > 50
+            page.wait_for_function("document.querySelector('#crop').complete && document.querySelector('#crop').naturalWidth > 50")
             page.keyboard.press("Enter")
             expect(page.locator("#item-field")).to_have_text("Dân tộc")
             page.keyboard.press("Enter")
