@@ -21,6 +21,7 @@ MAX_SKEW = 15.0
 
 @dataclass(frozen=True)
 class CleanupOptions:
+    find_page: bool = True  # phone photos and scanner borders: crop and rectify the sheet
     orientation: bool = True
     deskew: bool = True
     flatten: bool = True
@@ -79,6 +80,85 @@ def ink_mask(grey: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- stages
+
+A4_WIDTH_IN = 210 / 25.4
+A4_ASPECT = 297 / 210
+
+
+def _order_corners(points: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left."""
+    points = points.reshape(4, 2).astype(np.float32)
+    total = points.sum(axis=1)
+    diff = np.diff(points, axis=1).ravel()
+    return np.array([points[np.argmin(total)], points[np.argmin(diff)], points[np.argmax(total)],
+                     points[np.argmax(diff)]], dtype=np.float32)
+
+
+def find_sheet(colour: np.ndarray) -> np.ndarray | None:
+    """The four corners of the paper sheet where it stands out from a darker
+    surround (a phone photo on a desk, black scanner borders); None when the sheet
+    fills the frame."""
+    grey = to_grey(colour)
+    scale = 800 / max(grey.shape)
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (5, 5), 0)
+    _, sheet = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    sheet = cv2.morphologyEx(sheet, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    contours, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    contour = max(contours, key=cv2.contourArea)
+    fraction = cv2.contourArea(contour) / (small.shape[0] * small.shape[1])
+    if not 0.25 <= fraction <= 0.985:
+        return None
+    # The surround must be really darker than the sheet, or this is a page's own shading.
+    inside = small[sheet > 0]
+    outside = small[sheet == 0]
+    if outside.size == 0 or float(np.median(inside)) - float(np.median(outside)) < 40:
+        return None
+    hull = cv2.convexHull(contour)
+    approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
+    corners = approx if len(approx) == 4 else cv2.boxPoints(cv2.minAreaRect(hull))
+    return _order_corners(np.asarray(corners) / scale)
+
+
+def trim_dark_borders(colour: np.ndarray) -> np.ndarray:
+    """Cut the black bands a scanner leaves along the edges: edge rows/columns
+    that are mostly near-black."""
+    dark = to_grey(colour) < 80
+    rows, cols = dark.mean(axis=1), dark.mean(axis=0)
+    top, bottom, left, right = 0, len(rows), 0, len(cols)
+    limit_r, limit_c = len(rows) // 4, len(cols) // 4
+    while top < limit_r and rows[top] > 0.5:
+        top += 1
+    while bottom > len(rows) - limit_r and rows[bottom - 1] > 0.5:
+        bottom -= 1
+    while left < limit_c and cols[left] > 0.5:
+        left += 1
+    while right > len(cols) - limit_c and cols[right - 1] > 0.5:
+        right -= 1
+    if (top, bottom, left, right) == (0, len(rows), 0, len(cols)):
+        return colour
+    return colour[top:bottom, left:right]
+
+
+def rectify_sheet(colour: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Warp the sheet inside `corners` to an upright rectangle (perspective undone)."""
+    tl, tr, br, bl = corners
+    width = int(round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))))
+    height = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
+    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    return cv2.warpPerspective(colour, matrix, (width, height), flags=cv2.INTER_CUBIC,
+                               borderMode=cv2.BORDER_REPLICATE)
+
+
+def sheet_dpi(width: int, height: int, fallback: float) -> float:
+    """Resolution of a rectified sheet: an A4-shaped sheet is 210 mm wide."""
+    aspect = max(width, height) / max(1, min(width, height))
+    if abs(aspect - A4_ASPECT) < 0.08:
+        return min(width, height) / A4_WIDTH_IN
+    return fallback
 
 def suppress_colour(image: np.ndarray) -> np.ndarray:
     """Grey image in which coloured marks (red stamps, blue/violet pen, green or pink
@@ -261,7 +341,21 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
     colour = to_bgr(page.pixels)
     debug.save("0-input", colour)
 
-    grey_for_geometry = flatten_background(to_grey(colour), page.dpi)
+    dpi = page.dpi
+    if options.find_page:
+        corners = find_sheet(colour)
+        if corners is not None:
+            colour = rectify_sheet(colour, corners)
+            dpi = sheet_dpi(colour.shape[1], colour.shape[0], page.dpi)
+            stages.append("find_page")
+        else:
+            trimmed = trim_dark_borders(colour)
+            if trimmed.shape != colour.shape:
+                colour = trimmed
+                stages.append("trim_borders")
+        debug.save("0-sheet", colour)
+
+    grey_for_geometry = flatten_background(to_grey(colour), dpi)
 
     # `correction` is the counter-clockwise turn that levels the text; the page's
     # skew (reported, CCW positive like the samples' ground truth) is its opposite.
@@ -283,16 +377,16 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
     if options.remove_colour:
         stages.append("remove_colour")
     if options.flatten:
-        grey = flatten_background(grey, page.dpi)
+        grey = flatten_background(grey, dpi)
         stages.append("flatten")
     debug.save("2-flat", grey)
 
     scale = 1.0
-    if options.upscale and page.dpi < OCR_TARGET_DPI * 0.9:
-        scale = OCR_TARGET_DPI / page.dpi
+    if options.upscale and dpi < OCR_TARGET_DPI * 0.9:
+        scale = OCR_TARGET_DPI / dpi
         grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         stages.append("upscale")
-    ocr_dpi = page.dpi * scale
+    ocr_dpi = dpi * scale
 
     ink = ink_mask(grey)
     if options.remove_leaders:
@@ -304,7 +398,7 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
     ocr_input = 255 - ink
     debug.save("3-ocr", ocr_input)
 
-    return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=page.dpi, ocr_scale=scale,
+    return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=dpi, ocr_scale=scale,
                      rotation=rotation, skew=skew, stages=tuple(stages))
 
 
