@@ -323,14 +323,21 @@ def find_rules(binary_ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarr
     return horizontal, vertical
 
 
-def remove_rules(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
-    """Erase table rulings and underlines so the recogniser sees letters only.
+def remove_rules(binary_ink: np.ndarray, dpi: float) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """Erase table rulings and underlines so the recogniser sees letters only;
+    return the ink without them and the rules' boxes (for the table grid).
 
     Letters crossing a rule lose the rule's pixels only; a thin rule rarely overlaps
     more than a serif."""
     horizontal, vertical = find_rules(binary_ink, dpi)
-    rules = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((3, 3), np.uint8))
-    return cv2.bitwise_and(binary_ink, cv2.bitwise_not(rules))
+    both = cv2.bitwise_or(horizontal, vertical)
+    boxes: list[tuple[int, int, int, int]] = []
+    for mask in (horizontal, vertical):
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        for x, y, w, h, _ in stats[1:]:
+            boxes.append((int(x), int(y), int(x + w), int(y + h)))
+    rules = cv2.dilate(both, np.ones((3, 3), np.uint8))
+    return cv2.bitwise_and(binary_ink, cv2.bitwise_not(rules)), boxes
 
 
 # ---------------------------------------------------------------- orchestration
@@ -392,14 +399,16 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
     if options.remove_leaders:
         ink = remove_leader_dots(ink, ocr_dpi)
         stages.append("remove_leaders")
+    rules: tuple[tuple[int, int, int, int], ...] = ()
     if options.remove_rules:
-        ink = remove_rules(ink, ocr_dpi)
+        ink, boxes = remove_rules(ink, ocr_dpi)
+        rules = tuple(tuple(int(round(v / scale)) for v in box) for box in boxes)  # type: ignore[misc]
         stages.append("remove_rules")
     ocr_input = 255 - ink
     debug.save("3-ocr", ocr_input)
 
     return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=dpi, ocr_scale=scale,
-                     rotation=rotation, skew=skew, stages=tuple(stages))
+                     rotation=rotation, skew=skew, stages=tuple(stages), rules=rules)
 
 
 def with_rotation(page: CleanPage, extra: int) -> CleanPage:
@@ -408,7 +417,23 @@ def with_rotation(page: CleanPage, extra: int) -> CleanPage:
         return page
     return CleanPage(number=page.number, display=rotate_quarter(page.display, extra),
                      ocr_input=rotate_quarter(page.ocr_input, extra), dpi=page.dpi, ocr_scale=page.ocr_scale,
-                     rotation=(page.rotation + extra) % 360, skew=page.skew, stages=page.stages + ("flip",))
+                     rotation=(page.rotation + extra) % 360, skew=page.skew, stages=page.stages + ("flip",),
+                     rules=_rotate_boxes(page.rules, extra, page.display.shape[1], page.display.shape[0]))
+
+
+def _rotate_boxes(boxes, clockwise: int, width: int, height: int):
+    """Boxes of a width x height image after turning it `clockwise` degrees."""
+    out = []
+    for x0, y0, x1, y1 in boxes:
+        if clockwise % 360 == 90:
+            out.append((height - y1, x0, height - y0, x1))
+        elif clockwise % 360 == 180:
+            out.append((width - x1, height - y1, width - x0, height - y0))
+        elif clockwise % 360 == 270:
+            out.append((y0, width - x1, y1, width - x0))
+        else:
+            out.append((x0, y0, x1, y1))
+    return tuple(out)
 
 
 class _Debug:

@@ -59,6 +59,7 @@ class CleanPage:
     rotation: int  # 0/90/180/270 clockwise applied to make it upright
     skew: float  # page skew in degrees, counter-clockwise positive (undone in `display`)
     stages: tuple[str, ...] = ()  # names of the cleanup stages that ran
+    rules: tuple[Box, ...] = ()  # ruling lines found (display pixels): the grid of tables
 
 
 @dataclass(frozen=True)

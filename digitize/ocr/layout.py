@@ -7,10 +7,12 @@ extents mostly overlap are merged into one row, ordered by x."""
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
-from ..types import Line, Word
+from ..types import Box, Line, Word
 
 
 def group_lines(words: Iterable[tuple[Word, int]]) -> list[Line]:
@@ -30,7 +32,92 @@ def _core(line: Line) -> tuple[float, float]:
     return top + pad, bottom - pad
 
 
-def assemble_rows(words: Iterable[tuple[Word, int]]) -> list[Line]:
+@dataclass(frozen=True)
+class Table:
+    box: Box
+    row_edges: tuple[int, ...]  # y of horizontal rules inside the table
+    col_edges: tuple[int, ...]  # x of vertical rules inside the table
+
+
+def find_tables(rules: Sequence[Box]) -> list[Table]:
+    """Tables from ruling lines: vertical rules that overlap in height form one
+    table; the horizontal rules across it split it into rows."""
+    verticals = sorted((r for r in rules if (r[3] - r[1]) > 5 * (r[2] - r[0])), key=lambda r: r[1])
+    horizontals = [r for r in rules if (r[2] - r[0]) > 5 * (r[3] - r[1])]
+    groups: list[list[Box]] = []
+    for v in verticals:
+        for group in groups:
+            top, bottom = min(g[1] for g in group), max(g[3] for g in group)
+            if min(bottom, v[3]) - max(top, v[1]) > 0.5 * (v[3] - v[1]):
+                group.append(v)
+                break
+        else:
+            groups.append([v])
+    tables = []
+    for group in groups:
+        if len(group) < 2:
+            continue
+        x0, x1 = min(g[0] for g in group), max(g[2] for g in group)
+        y0, y1 = min(g[1] for g in group), max(g[3] for g in group)
+        width = x1 - x0
+        rows = sorted({(h[1] + h[3]) // 2 for h in horizontals
+                       if y0 - 10 <= (h[1] + h[3]) // 2 <= y1 + 10 and min(h[2], x1) - max(h[0], x0) > 0.5 * width})
+        cols = sorted({(g[0] + g[2]) // 2 for g in group})
+        tables.append(Table(box=(x0, y0, x1, y1), row_edges=tuple(rows), col_edges=tuple(cols)))
+    return tables
+
+
+def _centre(box: Box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def _table_rows(table: Table, words: list[tuple[Word, int]]) -> list[Line]:
+    """One line per table row: cells left to right, each cell's wrapped lines kept together."""
+    cells: dict[tuple[int, int], list[tuple[Word, int]]] = defaultdict(list)
+    for word, line_no in words:
+        cx, cy = _centre(word.box)
+        cells[(bisect.bisect(table.row_edges, cy), bisect.bisect(table.col_edges, cx))].append((word, line_no))
+    by_band: dict[int, dict[int, list[tuple[Word, int]]]] = defaultdict(dict)
+    for (band, col), members in cells.items():
+        by_band[band][col] = members
+    lines = []
+    for band in sorted(by_band):
+        columns = by_band[band]
+        # A band without row rules inside holds several rows: read it as plain rows.
+        if max(len(_rows_plain(m)) for m in columns.values()) > 1 and len(table.row_edges) <= 2:
+            lines.extend(_rows_plain([w for m in columns.values() for w in m]))
+            continue
+        ordered = [w for col in sorted(columns) for row in _rows_plain(columns[col]) for w in row.words]
+        if ordered:
+            lines.append(Line(words=tuple(ordered)))
+    return lines
+
+
+def assemble_rows(words: Iterable[tuple[Word, int]], rules: Sequence[Box] = ()) -> list[Line]:
+    """Lines in reading order; inside ruled tables, one line per table row."""
+    words = list(words)
+    tables = find_tables(rules) if rules else []
+    if not tables:
+        return _rows_plain(words)
+    outside: list[tuple[Word, int]] = []
+    inside: dict[int, list[tuple[Word, int]]] = defaultdict(list)
+    for word, line_no in words:
+        cx, cy = _centre(word.box)
+        for i, table in enumerate(tables):
+            x0, y0, x1, y1 = table.box
+            if x0 <= cx <= x1 and y0 <= cy <= y1:
+                inside[i].append((word, line_no))
+                break
+        else:
+            outside.append((word, line_no))
+    lines = _rows_plain(outside)
+    for i, members in inside.items():
+        lines.extend(_table_rows(tables[i], members))
+    lines.sort(key=lambda ln: ln.box[1])
+    return lines
+
+
+def _rows_plain(words: Iterable[tuple[Word, int]]) -> list[Line]:
     lines = group_lines(words)
     lines.sort(key=lambda ln: (_core(ln)[0] + _core(ln)[1]) / 2)
     rows: list[list[Line]] = []

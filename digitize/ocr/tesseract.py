@@ -6,6 +6,7 @@ NFC text; lines are re-assembled into visual rows for reading order."""
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 
@@ -18,6 +19,18 @@ from ..types import CleanPage, Line, OcrPage, Word
 from .layout import assemble_rows
 
 _lock = threading.Lock()
+
+# Remnants of dotted leaders and rules that survive cleanup come back as runs of
+# dots/underscores or as lone dashes and "¬": they are not text on the paper.
+_LEADER_RUN = re.compile(r"[.…·_]{3,}|[¬]")
+_NOT_TEXT = re.compile(r"[\s.…·_—–\-¬,:;'\"`~^]*")
+
+
+def clean_word(text: str) -> str:
+    stripped = _LEADER_RUN.sub("", text)
+    if _NOT_TEXT.fullmatch(stripped) and (stripped != text or len(stripped) > 1 or stripped in "—_¬~^`.·"):
+        return ""
+    return stripped
 
 
 @lru_cache(maxsize=4)
@@ -44,7 +57,7 @@ class TesseractEngine:
 
     def recognize(self, page: CleanPage) -> OcrPage:
         words = self.words(page.ocr_input, page.ocr_scale)
-        lines = assemble_rows(words)
+        lines = assemble_rows(words, page.rules)
         return OcrPage(number=page.number, lines=tuple(lines), width=page.display.shape[1],
                        height=page.display.shape[0], dpi=page.dpi, rotation=page.rotation, skew=page.skew,
                        engine=self.name)
@@ -66,14 +79,14 @@ class TesseractEngine:
             for r in iterate_level(iterator, RIL.WORD):
                 if r.IsAtBeginningOf(RIL.TEXTLINE):
                     line_no += 1
-                text = r.GetUTF8Text(RIL.WORD)
-                if not text or not text.strip():
+                text = clean_word(nfc((r.GetUTF8Text(RIL.WORD) or "").strip()))
+                if not text:
                     continue
                 box = r.BoundingBox(RIL.WORD)
                 if box is None:
                     continue
                 x0, y0, x1, y1 = (int(round(v / scale)) for v in box)
-                out.append((Word(text=nfc(text.strip()), box=(x0, y0, x1, y1),
+                out.append((Word(text=text, box=(x0, y0, x1, y1),
                                  confidence=max(0.0, min(1.0, r.Confidence(RIL.WORD) / 100.0))), line_no))
             api.Clear()
         del tesserocr
