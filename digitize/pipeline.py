@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from . import ingest
 from .config import Settings
 from .errors import DigitizeError, InputError, NotFound
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif", "application/pdf": "pdf",
               "image/webp": "webp", "image/gif": "gif", "image/bmp": "bmp"}
+
+_EMPTY = np.zeros((1, 1), np.uint8)
 
 ProgressFn = Callable[[str, int, int], None]  # (stage, page number, page count)
 
@@ -161,7 +165,9 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
         started = time.perf_counter()
         clean, ocr = recognise_page(image, engines)
         timings["ocr"] = timings.get("ocr", 0.0) + time.perf_counter() - started
-        cleaned.append(clean)
+        # Only the display image is needed from here on (for the PDF); drop the
+        # OCR raster so a long document holds one image per page, not two.
+        cleaned.append(replace(clean, ocr_input=_EMPTY))
         recognised.append(ocr)
         del image
     images.clear()

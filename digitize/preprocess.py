@@ -227,10 +227,16 @@ def estimate_skew(grey: np.ndarray, max_angle: float = MAX_SKEW) -> float:
 def estimate_orientation(grey: np.ndarray, max_angle: float = MAX_SKEW) -> tuple[int, float]:
     """(0 or 90, skew): whether text lines run vertically (page sideways), and the skew
     of the page once turned. 90 vs 270 and 0 vs 180 are told apart later, by OCR."""
-    mask = _small_ink(grey)
-    upright = _best_angle(mask, max_angle)
-    sideways = _best_angle(_small_ink(rotate_quarter(grey, 90)), max_angle)
-    return (90, sideways[0]) if sideways[1] > upright[1] * 1.15 else (0, upright[0])
+    # Smearing along the rows turns upright text lines into solid bars and blurs
+    # sideways text into blobs, so letter strokes cannot pass for text lines.
+    # Both orientations are scored on the same raster so that scale cannot decide.
+    smear = np.ones((1, 5), np.uint8)
+    mask = _small_ink(grey, width=int(800 * grey.shape[1] / max(grey.shape)))
+    upright = _best_angle(cv2.dilate(mask, smear), max_angle)
+    sideways = _best_angle(cv2.dilate(rotate_quarter(mask, 90), smear), max_angle)
+    rotation = 90 if sideways[1] > upright[1] * 1.15 else 0
+    # The smear blurs the angle a little: measure the skew on the plain ink.
+    return rotation, estimate_skew(rotate_quarter(grey, rotation), max_angle)
 
 
 def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:

@@ -1,26 +1,55 @@
-"""Turning raw label/value pairs into validated CONTRACT records."""
+"""Turning raw label/value pairs into validated CONTRACT records.
+
+A field's confidence combines what the recogniser thought of the value's words
+(the lowest word confidence) with what the checks think of the value
+(`validate`): a value from a closed list, a real date, an id whose digits agree
+with the sex and birth year, two fields that must agree and do. Fields below
+`REVIEW_THRESHOLD` go to `needs_review`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
 
+from ..text import clean_spaces, fold
 from ..types import OcrPage, Record
 from . import validate as v
 from .labels import RawField
+from .numwords import parse_date_words
 
-# A field is sent to review below this combined confidence. Calibrated on the
-# generated test slice (benchmarks/bench_fields.py) so that auto-accepted fields
-# are >= 99.5 % correct.
+# A field is sent to review below this combined confidence. Calibrated on a
+# generated slice (benchmarks/bench_fields.py --calibrate) so that auto-accepted
+# fields are >= 99.5 % correct.
 REVIEW_THRESHOLD = 0.80
 
 Normalizer = Callable[[str], tuple[str, float]]
 
+# Fields each document type may carry (CONTRACT).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "khai_sinh": ("so", "quyen_so", "ho_ten", "ngay_sinh", "ngay_sinh_bang_chu", "gioi_tinh", "dan_toc",
+                  "quoc_tich", "noi_sinh", "que_quan", "so_dinh_danh", "ho_ten_me", "nam_sinh_me", "dan_toc_me",
+                  "quoc_tich_me", "noi_cu_tru_me", "ho_ten_cha", "nam_sinh_cha", "dan_toc_cha", "quoc_tich_cha",
+                  "noi_cu_tru_cha", "noi_cu_tru", "nguoi_di_khai", "noi_dang_ky", "ngay_dang_ky", "nguoi_ky",
+                  "ghi_chu"),
+    "ket_hon": ("so", "quyen_so", "ho_ten_chong", "ngay_sinh_chong", "dan_toc_chong", "quoc_tich_chong",
+                "noi_cu_tru_chong", "so_dinh_danh_chong", "ho_chieu_chong", "ho_ten_vo", "ngay_sinh_vo",
+                "dan_toc_vo", "quoc_tich_vo", "noi_cu_tru_vo", "so_dinh_danh_vo", "ho_chieu_vo", "noi_dang_ky",
+                "ngay_dang_ky", "nguoi_ky", "ghi_chu"),
+    "khai_tu": ("so", "quyen_so", "ho_ten", "ngay_sinh", "gioi_tinh", "dan_toc", "quoc_tich", "so_dinh_danh",
+                "noi_cu_tru", "gio_chet", "ngay_chet", "noi_chet", "nguyen_nhan_chet", "nguoi_khai", "quan_he",
+                "noi_dang_ky", "ngay_dang_ky", "nguoi_ky", "ghi_chu"),
+    "van_ban": ("co_quan_ban_hanh", "so_ky_hieu", "dia_danh", "ngay_ban_hanh", "loai_van_ban", "trich_yeu",
+                "noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky"),
+}
+
 
 def normalizer_for(name: str) -> Normalizer:
-    if name.startswith(("ngay_sinh_bang_chu",)):
-        return v.normalize_text
-    if name.startswith(("ngay_", "ngay")) and "bang_chu" not in name:
+    if name == "ngay_sinh_bang_chu":
+        return v.normalize_date_words
+    if name.startswith("ngay_"):
         return v.normalize_date
+    if name == "gio_chet":
+        return v.normalize_time
     if name.startswith("nam_sinh"):
         return v.normalize_year
     if name.startswith("so_dinh_danh"):
@@ -33,8 +62,14 @@ def normalizer_for(name: str) -> Normalizer:
         return v.normalize_nationality
     if name.startswith(("ho_ten", "nguoi_ky", "nguoi_di_khai", "nguoi_khai")):
         return v.normalize_name
-    if name in ("so", "quyen_so"):
+    if name == "quyen_so":
+        return v.normalize_book
+    if name in ("so", "so_ky_hieu") or name.startswith("ho_chieu"):
         return v.normalize_number
+    if name.startswith(("noi_sinh", "que_quan", "noi_cu_tru", "noi_chet", "noi_dang_ky")):
+        return v.normalize_place
+    if name == "quan_he":
+        return v.normalize_relation
     return v.normalize_text
 
 
@@ -44,31 +79,159 @@ class Extractor(Protocol):
     def extract(self, page: OcrPage) -> list[Record]: ...
 
 
-def build_record(doc_type: str, page_number: int, raw: Iterable[RawField],
-                 allowed: Iterable[str], threshold: float = REVIEW_THRESHOLD) -> Record:
+@dataclass
+class Value:
+    """A field on its way into a record: value, OCR confidence, validation factor."""
+
+    value: str
+    ocr: float
+    factor: float
+    confirmed: bool = False  # agrees with another field read independently
+
+    @property
+    def confidence(self) -> float:
+        return combine(self.ocr, self.factor, self.confirmed)
+
+
+def combine(ocr: float, factor: float, confirmed: bool = False) -> float:
+    """Combined confidence in 0..1. Tesseract word confidences of right words sit
+    mostly above 0.9; the combination keeps validation failures decisive and lets an
+    independent agreement (two fields, a date and its words) vouch for a value."""
+    ocr = max(0.0, min(1.0, ocr))
+    c = ocr * factor
+    if confirmed and factor >= 0.95:
+        c = 1.0 - (1.0 - c) * 0.25
+    return max(0.0, min(1.0, c))
+
+
+def collect(raw: Iterable[RawField], allowed: Iterable[str]) -> dict[str, Value]:
     allowed = set(allowed)
-    fields: dict[str, str] = {}
-    confidence: dict[str, float] = {}
+    values: dict[str, Value] = {}
     for item in raw:
-        if item.name not in allowed or item.name in fields:
+        if item.name not in allowed or item.name in values:
             continue  # first occurrence wins (later ones are usually footers/copies)
         value, factor = normalizer_for(item.name)(item.value)
+        value = clean_spaces(value)
         if not value:
             continue
-        fields[item.name] = value
-        confidence[item.name] = item.confidence * factor
-    cross_check(fields, confidence)
-    review = tuple(sorted(name for name, c in confidence.items() if c < threshold))
-    return Record(doc_type=doc_type, page=page_number, fields=fields, confidence=confidence, needs_review=review)
+        values[item.name] = Value(value, item.confidence, factor)
+    return values
 
 
-def cross_check(fields: dict[str, str], confidence: dict[str, float]) -> None:
-    """Checks across fields: id vs sex and birth year; registration not before the event."""
-    birth = v.parse_date(fields.get("ngay_sinh", ""))
-    if "so_dinh_danh" in fields:
-        factor = v.id_consistency(fields["so_dinh_danh"], fields.get("gioi_tinh"), birth.year if birth else None)
-        confidence["so_dinh_danh"] *= factor
-    registered = v.parse_date(fields.get("ngay_dang_ky", ""))
-    event = v.parse_date(fields.get("ngay_chet", "")) or birth
-    if registered and event and registered < event:
-        confidence["ngay_dang_ky"] *= 0.3
+def build_record(doc_type: str, page_number: int, raw: Iterable[RawField] | dict[str, Value],
+                 allowed: Iterable[str] | None = None, threshold: float | None = None,
+                 required: Iterable[str] = ()) -> Record:
+    values = raw if isinstance(raw, dict) else collect(raw, allowed or FIELDS.get(doc_type, ()))
+    cross_check(values)
+    threshold = REVIEW_THRESHOLD if threshold is None else threshold
+    fields = {name: val.value for name, val in values.items()}
+    confidence = {name: val.confidence for name, val in values.items()}
+    review = {name for name, c in confidence.items() if c < threshold}
+    # a column or label the paper always fills, found empty: the reader should look
+    review.update(name for name in required if name not in fields)
+    order = {name: i for i, name in enumerate(FIELDS.get(doc_type, ()))}
+    return Record(doc_type=doc_type, page=page_number,
+                  fields=dict(sorted(fields.items(), key=lambda kv: order.get(kv[0], 99))),
+                  confidence=dict(sorted(confidence.items(), key=lambda kv: order.get(kv[0], 99))),
+                  needs_review=tuple(sorted(review, key=lambda n: order.get(n, 99))))
+
+
+# ------------------------------------------------------------------ checks across fields
+
+def _penalise(values: dict[str, Value], name: str, factor: float) -> None:
+    if name in values:
+        values[name].factor *= factor
+
+
+def _confirm(values: dict[str, Value], *names: str) -> None:
+    for name in names:
+        if name in values:
+            values[name].confirmed = True
+
+
+def _same(a: str, b: str) -> str:
+    """'exact', 'folded' (differ in tone marks or case only), 'near' or ''."""
+    if a == b:
+        return "exact"
+    fa, fb = clean_spaces(fold(a)), clean_spaces(fold(b))
+    if fa == fb:
+        return "folded"
+    if min(len(fa), len(fb)) >= 4 and v.levenshtein(fa, fb) <= 2:
+        return "near"
+    return ""
+
+
+def cross_check(values: dict[str, Value]) -> None:
+    """Checks across fields: dates in order and agreeing with their words and the book
+    year; the id against sex and birth year; names and places that must agree."""
+    get = lambda n: values[n].value if n in values else None  # noqa: E731
+    birth = v.parse_date(get("ngay_sinh") or "")
+    death = v.parse_date(get("ngay_chet") or "")
+    registered = v.parse_date(get("ngay_dang_ky") or "")
+
+    words = get("ngay_sinh_bang_chu")
+    if words is not None:
+        said = parse_date_words(words)
+        if said and birth:
+            if said == birth:
+                _confirm(values, "ngay_sinh", "ngay_sinh_bang_chu")
+            else:
+                _penalise(values, "ngay_sinh", 0.3)
+                _penalise(values, "ngay_sinh_bang_chu", 0.3)
+
+    for suffix, sex_field, sex in (("", "gioi_tinh", None), ("_chong", None, "Nam"), ("_vo", None, "Nữ")):
+        name = "so_dinh_danh" + suffix
+        if name not in values:
+            continue
+        born = v.parse_date(get("ngay_sinh" + suffix) or "")
+        sex_value = get(sex_field) if sex_field else sex
+        factor = v.id_consistency(values[name].value, sex_value, born.year if born else None)
+        if factor < 1.0:
+            _penalise(values, name, factor)
+            if born and factor <= 0.3:
+                _penalise(values, "ngay_sinh" + suffix, 0.7)
+        elif born and sex_value:
+            _confirm(values, name)
+            if values["ngay_sinh" + suffix].factor >= 0.95:
+                pass  # the year of birth is confirmed; day and month are not
+
+    event = death or birth
+    if registered and event:
+        if registered < event:
+            _penalise(values, "ngay_dang_ky", 0.3)
+            _penalise(values, "ngay_chet" if death else "ngay_sinh", 0.5)
+    if death and birth and death < birth:
+        _penalise(values, "ngay_chet", 0.3)
+        _penalise(values, "ngay_sinh", 0.5)
+    for n in ("ngay_sinh", "ngay_sinh_chong", "ngay_sinh_vo", "ngay_chet"):
+        d = v.parse_date(get(n) or "")
+        if d and registered and (registered - d).days > 365 * 120:
+            _penalise(values, n, 0.5)
+
+    book = get("quyen_so")
+    if book and registered and "/" in book:
+        year = book.rsplit("/", 1)[1]
+        if year == str(registered.year):
+            _confirm(values, "quyen_so")
+        else:
+            _penalise(values, "quyen_so", 0.7)
+            _penalise(values, "ngay_dang_ky", 0.7)
+
+    for parent in ("me", "cha"):
+        year = get(f"nam_sinh_{parent}")
+        if year and year.isdigit() and birth:
+            age = birth.year - int(year)
+            if not 12 <= age <= 70:
+                _penalise(values, f"nam_sinh_{parent}", 0.4)
+
+    # The declarant is usually a parent: the two reads vouch for each other.
+    for a, b in (("nguoi_di_khai", "ho_ten_me"), ("nguoi_di_khai", "ho_ten_cha"),
+                 ("noi_cu_tru_me", "noi_cu_tru_cha"), ("dan_toc", "dan_toc_me"), ("dan_toc", "dan_toc_cha"),
+                 ("quoc_tich", "quoc_tich_me"), ("quoc_tich", "quoc_tich_cha")):
+        if a in values and b in values:
+            same = _same(values[a].value, values[b].value)
+            if same == "exact":
+                _confirm(values, a, b)
+            elif same in ("folded", "near") and len(values[a].value) > 5:
+                _penalise(values, a, 0.6)
+                _penalise(values, b, 0.6)

@@ -1,0 +1,133 @@
+"""Administrative units of Việt Nam, before and after the 2025 reform.
+
+* the 63 provinces in use until 30/06/2025, with the GSO codes that are also
+  the first three digits of a số định danh cá nhân (bundled below);
+* the 34 provinces from 01/07/2025 and their ~3,300 communes and wards, from
+  the `vietnam-provinces` package (offline data) when it is installed, else
+  the bundled list of the 34 province names only.
+
+Papers of either period name places of either period, so both are accepted."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+
+from ..text import clean_spaces, fold
+
+# GSO code -> (name, kind) of the 63 provinces before 01/07/2025.
+PROVINCES_2008: dict[int, tuple[str, str]] = {
+    1: ("Hà Nội", "thành phố"), 2: ("Hà Giang", "tỉnh"), 4: ("Cao Bằng", "tỉnh"), 6: ("Bắc Kạn", "tỉnh"),
+    8: ("Tuyên Quang", "tỉnh"), 10: ("Lào Cai", "tỉnh"), 11: ("Điện Biên", "tỉnh"), 12: ("Lai Châu", "tỉnh"),
+    14: ("Sơn La", "tỉnh"), 15: ("Yên Bái", "tỉnh"), 17: ("Hòa Bình", "tỉnh"), 19: ("Thái Nguyên", "tỉnh"),
+    20: ("Lạng Sơn", "tỉnh"), 22: ("Quảng Ninh", "tỉnh"), 24: ("Bắc Giang", "tỉnh"), 25: ("Phú Thọ", "tỉnh"),
+    26: ("Vĩnh Phúc", "tỉnh"), 27: ("Bắc Ninh", "tỉnh"), 30: ("Hải Dương", "tỉnh"), 31: ("Hải Phòng", "thành phố"),
+    33: ("Hưng Yên", "tỉnh"), 34: ("Thái Bình", "tỉnh"), 35: ("Hà Nam", "tỉnh"), 36: ("Nam Định", "tỉnh"),
+    37: ("Ninh Bình", "tỉnh"), 38: ("Thanh Hóa", "tỉnh"), 40: ("Nghệ An", "tỉnh"), 42: ("Hà Tĩnh", "tỉnh"),
+    44: ("Quảng Bình", "tỉnh"), 45: ("Quảng Trị", "tỉnh"), 46: ("Thừa Thiên Huế", "tỉnh"),
+    48: ("Đà Nẵng", "thành phố"), 49: ("Quảng Nam", "tỉnh"), 51: ("Quảng Ngãi", "tỉnh"), 52: ("Bình Định", "tỉnh"),
+    54: ("Phú Yên", "tỉnh"), 56: ("Khánh Hòa", "tỉnh"), 58: ("Ninh Thuận", "tỉnh"), 60: ("Bình Thuận", "tỉnh"),
+    62: ("Kon Tum", "tỉnh"), 64: ("Gia Lai", "tỉnh"), 66: ("Đắk Lắk", "tỉnh"), 67: ("Đắk Nông", "tỉnh"),
+    68: ("Lâm Đồng", "tỉnh"), 70: ("Bình Phước", "tỉnh"), 72: ("Tây Ninh", "tỉnh"), 74: ("Bình Dương", "tỉnh"),
+    75: ("Đồng Nai", "tỉnh"), 77: ("Bà Rịa - Vũng Tàu", "tỉnh"), 79: ("Hồ Chí Minh", "thành phố"),
+    80: ("Long An", "tỉnh"), 82: ("Tiền Giang", "tỉnh"), 83: ("Bến Tre", "tỉnh"), 84: ("Trà Vinh", "tỉnh"),
+    86: ("Vĩnh Long", "tỉnh"), 87: ("Đồng Tháp", "tỉnh"), 89: ("An Giang", "tỉnh"), 91: ("Kiên Giang", "tỉnh"),
+    92: ("Cần Thơ", "thành phố"), 93: ("Hậu Giang", "tỉnh"), 94: ("Sóc Trăng", "tỉnh"), 95: ("Bạc Liêu", "tỉnh"),
+    96: ("Cà Mau", "tỉnh"),
+}
+
+# The 34 provinces from 01/07/2025 (Nghị quyết 202/2025/QH15).
+PROVINCES_2025 = (
+    "Hà Nội", "Huế", "Lai Châu", "Điện Biên", "Sơn La", "Lạng Sơn", "Quảng Ninh", "Thanh Hóa", "Nghệ An", "Hà Tĩnh",
+    "Cao Bằng", "Tuyên Quang", "Lào Cai", "Thái Nguyên", "Phú Thọ", "Bắc Ninh", "Hưng Yên", "Hải Phòng",
+    "Ninh Bình", "Quảng Trị", "Đà Nẵng", "Quảng Ngãi", "Gia Lai", "Khánh Hòa", "Lâm Đồng", "Đắk Lắk",
+    "Hồ Chí Minh", "Đồng Nai", "Tây Ninh", "Cần Thơ", "Vĩnh Long", "Đồng Tháp", "Cà Mau", "An Giang",
+)
+
+# Unit words as printed, by folded form (an OCR slip in a tone mark is put right).
+UNIT_WORDS = {fold(w): w for w in (
+    "tỉnh", "thành phố", "huyện", "quận", "thị xã", "xã", "phường", "thị trấn", "thôn", "xóm", "ấp", "bản",
+    "tổ dân phố", "tổ", "khu phố", "số", "đường", "phố", "ngõ", "hẻm", "khối", "buôn", "làng", "đặc khu")}
+
+_PREFIX = re.compile(r"^(thanh pho|tinh|tp\.?)\s+")
+
+
+def province_codes() -> frozenset[int]:
+    return frozenset(PROVINCES_2008)
+
+
+def _key(name: str) -> str:
+    return clean_spaces(fold(name).replace("-", " "))
+
+
+@lru_cache(maxsize=1)
+def _provinces() -> dict[str, str]:
+    """folded name -> name as printed, both periods."""
+    out = {_key(name): name for name, _ in PROVINCES_2008.values()}
+    for name in PROVINCES_2025:
+        out.setdefault(_key(name), name)
+    try:
+        from vietnam_provinces import Province
+
+        for p in Province.iter_all():
+            name = _PREFIX.sub("", _key(p.name))
+            out.setdefault(name, re.sub(r"^(Thành phố|Tỉnh)\s+", "", p.name))
+    except Exception:  # the package is optional: the bundled lists above cover provinces
+        pass
+    out["tp ho chi minh"] = "Hồ Chí Minh"
+    return out
+
+
+@lru_cache(maxsize=1)
+def _wards() -> dict[str, str]:
+    """folded commune/ward name (without its unit word) -> name as printed (post-2025 units)."""
+    out: dict[str, str] = {}
+    try:
+        from vietnam_provinces import FLAT_DIVISIONS_JSON_PATH
+
+        for row in json.loads(FLAT_DIVISIONS_JSON_PATH.read_text(encoding="utf-8")):
+            name = re.sub(r"^(Phường|Xã|Thị trấn|Đặc khu)\s+", "", row.get("name", ""))
+            if name:
+                out.setdefault(_key(name), name)
+    except Exception:
+        pass
+    return out
+
+
+def is_province(name: str) -> bool:
+    return _key(name) in _provinces()
+
+
+def province_name(name: str) -> str | None:
+    """The province's name as printed, for a name read with any tone-mark slips."""
+    return _provinces().get(_PREFIX.sub("", _key(name)))
+
+
+def is_ward(name: str) -> bool:
+    return _key(name) in _wards()
+
+
+@lru_cache(maxsize=1)
+def place_syllables() -> frozenset[str]:
+    """Every syllable (NFC, lower case) of the unit names known: a lexicon for checking
+    that a place name read by OCR is made of real name syllables."""
+    words: set[str] = set()
+    for name in list(_provinces().values()) + list(_wards().values()):
+        words.update(w.lower() for w in re.findall(r"[^\W\d_]+", name))
+    return frozenset(words)
+
+
+def check_address(value: str) -> float:
+    """Validation factor of an address or place: 1.0 when it ends in a known province,
+    0.9 when it has a plausible shape, less when its unit words look misread."""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts:
+        return 0.3
+    last = _key(parts[-1])
+    m = re.match(r"^(tinh|thanh pho|tp)\s+(.*)$", last)
+    if m:
+        return 1.0 if _key(m.group(2)) in _provinces() else 0.6
+    if last in _provinces():
+        return 1.0
+    return 0.9

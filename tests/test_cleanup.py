@@ -1,0 +1,109 @@
+"""Cleanup stages on synthetic pages with known geometry."""
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from digitize import preprocess as P
+from digitize.ocr.layout import assemble_rows, find_tables
+from digitize.types import PageImage, Word
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+
+
+def page_with(lines, size=(1654, 2339), font_px=36, leaders=False):
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, font_px)
+    y = 200
+    for text in lines:
+        draw.text((150, y), text, font=font, fill="black")
+        if leaders:
+            x_end = 150 + draw.textlength(text, font=font)
+            draw.text((x_end + 10, y), "." * 60, font=font, fill="black")
+        y += 70
+    return np.asarray(img)[:, :, ::-1].copy()
+
+
+@pytest.mark.parametrize("angle", [-7.0, -2.5, 3.0, 11.0])
+def test_deskew_finds_the_angle(angle):
+    image = page_with(["Cộng hòa xã hội chủ nghĩa Việt Nam"] * 12)
+    skewed = P.rotate_fine(image, angle)
+    correction = P.estimate_skew(P.to_grey(skewed))
+    assert correction == pytest.approx(-angle, abs=0.3)
+
+
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_sideways_pages_are_detected(turn):
+    lines = [f"Dòng {i}: " + " ".join(["Giấy khai sinh", "số 123", "quyển số 01", "Nguyễn Văn An"][: 1 + i % 4])
+             for i in range(15)]
+    image = P.rotate_quarter(page_with(lines), turn)
+    rotation, _ = P.estimate_orientation(P.to_grey(image))
+    assert rotation == (90 if turn in (90, 270) else 0)
+
+
+def test_leader_dots_go_and_dot_below_diacritics_stay():
+    image = page_with(["Họ tên: Đặng Thị Mỹ Hạnh", "Nơi sinh: Bệnh viện Hạ Long"], leaders=True)
+    ink = P.ink_mask(P.to_grey(image))
+    cleaned = P.remove_leader_dots(ink, 200)
+    removed = cv2.subtract(ink, cleaned)
+    n_removed = cv2.connectedComponents(removed)[0] - 1
+    assert n_removed >= 100  # two leaders of 60 dots each, give or take merged pairs
+    # Everything removed lies to the right of the text; the dots under ặ, ị, ạ, ệ, ạ are kept.
+    text_right_edge = 150 + ImageFont.truetype(FONT, 36).getlength("Họ tên: Đặng Thị Mỹ Hạnh")
+    assert removed[:, : int(text_right_edge) - 5].sum() == 0
+
+
+def test_colour_marks_are_removed_from_ocr_input():
+    image = page_with(["Văn bản"] * 3)
+    cv2.circle(image, (800, 400), 150, (40, 40, 220), 12)  # red stamp ring (BGR)
+    grey = P.suppress_colour(image)
+    assert grey[400, 950 - 6] > 200  # the ring is paper now
+    assert grey[P.to_grey(image) < 60].mean() < 100  # black print stays dark
+
+
+def test_phone_photo_sheet_is_found_and_rectified():
+    sheet = page_with(["Trích lục khai tử"] * 20, size=(840, 1188))
+    desk = np.full((1500, 1200, 3), 60, np.uint8)
+    src = np.float32([[0, 0], [839, 0], [839, 1187], [0, 1187]])
+    dst = np.float32([[200, 150], [1000, 120], [1050, 1350], [150, 1380]])
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    photo = cv2.warpPerspective(sheet, matrix, (1200, 1500), dst=desk, borderMode=cv2.BORDER_TRANSPARENT)
+    corners = P.find_sheet(photo)
+    assert corners is not None
+    assert np.abs(corners - dst).max() < 25
+    flat = P.rectify_sheet(photo, corners)
+    assert abs(flat.shape[0] / flat.shape[1] - 1188 / 840) < 0.05
+
+
+def test_clean_page_keeps_colour_display_and_reports_skew():
+    image = P.rotate_fine(page_with(["Quyết định về việc công nhận"] * 12), 4.0)
+    clean = P.clean_page(PageImage(number=1, pixels=image, dpi=200))
+    assert clean.display.ndim == 3
+    assert clean.skew == pytest.approx(4.0, abs=0.3)
+    assert clean.ocr_input.shape[0] == pytest.approx(clean.display.shape[0] * 1.5, abs=2)
+
+
+def _word(text, x0, y0, x1, y1):
+    return Word(text=text, box=(x0, y0, x1, y1), confidence=0.9)
+
+
+def test_table_rows_keep_wrapped_cells_whole():
+    # Two columns split at x=300, two rows split at y=100; the first cell wraps.
+    rules = [(0, 0, 600, 2), (0, 100, 600, 102), (0, 200, 600, 202),
+             (0, 0, 2, 200), (300, 0, 302, 200), (598, 0, 600, 200)]
+    words = [(_word("thôn", 10, 10, 60, 30), 0), (_word("Tây,", 70, 10, 120, 30), 0),
+             (_word("Sơn", 10, 50, 60, 70), 1), (_word("La", 70, 50, 100, 70), 1),
+             (_word("Kinh", 310, 10, 360, 30), 2),
+             (_word("Nam", 10, 120, 60, 140), 3), (_word("Thái", 310, 120, 360, 140), 3)]
+    assert len(find_tables(rules)) == 1
+    lines = assemble_rows(words, rules)
+    assert [ln.text for ln in lines] == ["thôn Tây, Sơn La Kinh", "Nam Thái"]
+
+
+def test_rows_merge_left_and_right_header_blocks():
+    words = [(_word("ỦY", 10, 10, 50, 40), 0), (_word("BAN", 60, 10, 110, 40), 0),
+             (_word("CỘNG", 600, 12, 680, 42), 1), (_word("HÒA", 690, 12, 750, 42), 1),
+             (_word("XÃ", 10, 60, 50, 90), 2)]
+    assert [ln.text for ln in assemble_rows(words)] == ["ỦY BAN CỘNG HÒA", "XÃ"]
