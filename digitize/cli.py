@@ -72,6 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--processes", type=int, help="OCR worker processes (default: CPUs; 0 = in this process)")
     w.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
 
+    b = sub.add_parser("batch", help="process a book (folder of page scans, multi-page PDF or TIFF), one task per page")
+    b.add_argument("source", nargs="?", type=Path, metavar="SOURCE")
+    b.add_argument("--book-id", help="registry book id the pages are filed under")
+    b.add_argument("--status", metavar="ID", help="print the report of an earlier batch (refreshed) instead")
+    b.add_argument("--type", dest="doc_type", choices=DOC_TYPES, default="auto")
+    b.add_argument("--workers", type=int, default=0,
+                   help="local processes when no broker is set (default: CPUs, 1 = in this process)")
+    b.add_argument("--no-wait", action="store_true", help="queue the pages and return (needs a broker)")
+    b.add_argument("--no-progress", action="store_true")
+
+    k = sub.add_parser("worker", help="run a Celery worker for batch pages (needs DIGITIZE_BROKER)")
+    k.add_argument("--concurrency", type=int, default=0, help="page processes (default: CPUs)")
+    k.add_argument("--loglevel", default="INFO")
+    k.add_argument("--hostname", default="", help="worker node name (default digitize-<pid>@<host>)")
+    k.add_argument("--pool", choices=("prefork", "solo"), default="prefork")
+    k.add_argument("--max-tasks-per-child", type=int, default=0)
+
     u = sub.add_parser("user", help="manage web users (add prints a generated password or token)")
     usub = u.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     ua = usub.add_parser("add", help="create a user")
@@ -344,6 +361,67 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.ok
 
 
+def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
+    from .batch import batch_status, run_batch
+
+    if args.status:
+        if args.source is not None:
+            print("digitize: batch takes SOURCE or --status ID, not both", file=sys.stderr)
+            return ExitCode.usage
+        report = batch_status(args.status, settings)
+    else:
+        if args.source is None or not args.book_id:
+            print("digitize: batch needs SOURCE and --book-id (or --status ID)", file=sys.stderr)
+            return ExitCode.usage
+        events = _BatchProgress(disable=args.no_progress)
+        try:
+            report = run_batch(args.source, args.book_id, settings, doc_type=args.doc_type, workers=args.workers,
+                               wait=not args.no_wait, events=events)
+        except KeyboardInterrupt:
+            events.close()
+            if settings.broker:
+                print("digitize: interrupted; queued pages go on in the workers "
+                      "(see digitize batch --status ID)", file=sys.stderr)
+            raise
+        events.close()
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    s = report["summary"]
+    print(f"batch {report['id']} ({report['book']}): {s['done']} of {s['pages']} pages done, {s['failed']} failed, "
+          f"{s['pending']} pending; {s['records']} records, {s['fields_to_review']} fields to review",
+          file=sys.stderr)
+    return ExitCode.ok if s["done"] == s["pages"] else ExitCode.input_failed
+
+
+class _BatchProgress:
+    """Batch events as a progress bar on stderr; a failed page prints `<page>: <reason>`."""
+
+    def __init__(self, disable: bool) -> None:
+        self.bar = _progress_bar(0, disable=disable)
+        if hasattr(self.bar, "unit"):
+            self.bar.unit = "page"
+
+    def split(self, pages: int) -> None:
+        if hasattr(self.bar, "total"):
+            self.bar.total = pages
+            self.bar.refresh()
+
+    def page(self, entry: dict[str, Any]) -> None:
+        self.bar.update(1)
+        if entry.get("status") == "failed":
+            self.bar.write(f"{entry['name']}: {entry.get('error')}")
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.client import run_worker
+
+    run_worker(settings, concurrency=args.concurrency, loglevel=args.loglevel, hostname=args.hostname,
+               pool=args.pool, max_tasks_per_child=args.max_tasks_per_child)
+    return ExitCode.ok
+
+
 def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
     from .web.cli import user_command
 
@@ -351,7 +429,8 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS = {"process": cmd_process, "verify": cmd_verify, "search": cmd_search, "get": cmd_get,
-            "fixity": cmd_fixity, "serve": cmd_serve, "user": cmd_user}
+            "fixity": cmd_fixity, "serve": cmd_serve, "user": cmd_user, "batch": cmd_batch,
+            "worker": cmd_worker}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -182,13 +182,24 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
                      created=now, extra_meta={"DigitizeResultId": result_id})
     signed, signature = sign_pdf(pdf, engines)
     result = replace(result, pdf=signature)
-    result = store_artefacts(result, data, signed, [words_to_dict(p) for p in recognised], engines,
-                             base_key(settings.agency, result_id, now))
+    key_prefix = base_key(settings.agency, result_id, now)
+    result = _next_free_version(result, key_prefix, engines)
+    result = store_artefacts(result, data, signed, [words_to_dict(p) for p in recognised], engines, key_prefix)
     out = result.to_dict()
     if book:
         out["book"] = book
     engines.index.upsert(out)
     return out
+
+
+def _next_free_version(result: Result, key_prefix: str, engines: Engines) -> Result:
+    """A run stopped after storing its signed PDF but before indexing (a killed
+    worker) leaves a retained PDF that no later run may replace: this run is then
+    stored as the next version, and the stopped run's objects stay unreferenced."""
+    version = result.version
+    while engines.storage.exists(f"{key_prefix}/v{version}/document.pdf"):
+        version += 1
+    return result if version == result.version else replace(result, version=version)
 
 
 def _artefacts_present(result: dict, engines: Engines) -> bool:

@@ -34,6 +34,7 @@ class Label:
     pattern: str  # regex on folded text, e.g. r"ho,? chu dem,? ten"
     sections: tuple[str, ...] = ()  # only in these sections ('' = top)
     generic: bool = False  # field name gets the section's suffix (dan_toc -> dan_toc_me)
+    wraps: bool = False  # the value may go on over the next line(s)
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,34 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])" + pattern + _LABEL_END)
 
 
-def find_fields(page: OcrPage, spec: FormSpec) -> list[RawField]:
+# Lines that never continue a value: signature blocks, headings.
+_STOP = re.compile(r"^\(?(ky|nguoi ky|tm\.?|kt\.?|chu tich|pho chu tich|noi nhan|kinh gui|can cu)\b")
+
+
+def _continues(prev: Line, line: Line, page: OcrPage) -> bool:
+    """`line` carries on the value that ended `prev`: it starts at the same left margin,
+    right below, and is not a heading or a signature block."""
+    folded = fold_aligned(line.text).strip()
+    if not folded or _STOP.match(folded):
+        return False
+    letters = [c for c in line.text if c.isalpha()]
+    if len(letters) > 8 and all(c.isupper() for c in letters):
+        return False
+    px, py0, _, py1 = prev.box
+    x, y0, _, _ = line.box
+    height = max(1, py1 - py0)
+    return abs(x - px) < 0.03 * page.width and y0 - py1 < 1.6 * height
+
+
+def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = None) -> list[RawField]:
     compiled = [(label, _compile(label.pattern)) for label in spec.labels]
     section_res = [(s, re.compile(s.pattern)) for s in spec.sections]
     section = ""
     suffix = ""
     found: list[RawField] = []
-    for line_no, line in enumerate(page.lines):
+    open_field: int | None = None  # index in `found` of a value that may wrap onto the next line
+    lines = page.lines if lines is None else lines
+    for line_no, line in enumerate(lines):
         text = line.text
         folded = fold_aligned(text)
         hits: list[tuple[int, int, Label]] = []
@@ -88,10 +110,19 @@ def find_fields(page: OcrPage, spec: FormSpec) -> list[RawField]:
                 continue
             kept.append(hit)
         # A section heading switches the meaning of generic labels that follow.
+        heading = False
         for sec, regex in section_res:
             m = regex.search(folded)
             if m and (not kept or m.start() <= kept[0][0] + 2):
                 section, suffix = sec.name, sec.suffix
+                heading = True
+        if not kept and not heading and open_field is not None and _continues(lines[line_no - 1], line, page):
+            prev = found[open_field]
+            found[open_field] = RawField(name=prev.name, value=clean_spaces(prev.value + " " + _clean_value(text)),
+                                         confidence=min(prev.confidence, _span_confidence(line, 0, len(text))),
+                                         line=prev.line)
+            continue
+        open_field = None
         for i, (start, end, label) in enumerate(kept):
             if label.sections and section not in label.sections:
                 continue
@@ -105,6 +136,8 @@ def find_fields(page: OcrPage, spec: FormSpec) -> list[RawField]:
             if value:
                 found.append(RawField(name=name, value=value, confidence=_span_confidence(line, end, stop),
                                       line=line_no))
+                if label.wraps and i == len(kept) - 1:
+                    open_field = len(found) - 1
     return found
 
 

@@ -41,7 +41,7 @@ NATIONALITIES = {fold(n): n for n in (
     "New Zealand", "Myanmar", "Brunei", "Mông Cổ", "Triều Tiên", "Hồng Kông")}
 
 # Common Vietnamese surnames (and those of the larger minority groups).
-SURNAMES = frozenset(fold(s) for s in (
+SURNAMES = frozenset(s for s in (
     "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đinh Trương Lương Mai Tô Cao Châu "
     "Thái Đào Đoàn Hà Hầu Kiều Khúc Kim Lâm Lục Lưu Mạc Nghiêm Ông Quách Tạ Tăng Thạch Thân Tiêu Trịnh Triệu "
     "Từ Văn Vương Vi Âu Bạch Bế Cù Cung Diệp Doãn Đàm Đồng Giang Giáp Hứa Kha La Lạc Lã Lò Mã Mẫn Nông Ninh "
@@ -52,9 +52,11 @@ SURNAMES = frozenset(fold(s) for s in (
 _DATE_NUMERIC = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})")
 _DATE_WORDS = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+_NUCLEI = ("uyê uya uyu iêu yêu uôi ươi ươu oai oay oeo uây ai ao au ay âu ây eo êu ia iê iu oa oă oe oi ôi ơi oo "
+           "ua uâ uê ui uô uơ ưa ưi ưu ươ uy yê a ă â e ê i y o ô ơ u ư").split()
 _SYLLABLE = re.compile(
-    r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?"
-    r"(uye|uya|uyu|ieu|yeu|uoi|uou|oai|oay|oeo|ai|ao|au|ay|eo|eu|ia|ie|iu|oa|oe|oi|oo|ua|ue|ui|uo|uu|uy|ya|ye|[aeiouy])"
+    r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
+    r"(" + "|".join(_NUCLEI) + r")"
     r"(ch|ng|nh|[cmnpt])?$")
 
 
@@ -259,11 +261,17 @@ def tone_marks(word: str) -> int:
     return sum(1 for c in unicodedata.normalize("NFD", word) if c in _TONES)
 
 
+def strip_tones(word: str) -> str:
+    """Lower case without the five tone marks, keeping vowel qualities (ă â ê ô ơ ư) and đ."""
+    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", word.lower())
+                                                if c not in _TONES))
+
+
 def is_syllable(word: str) -> bool:
     """A plausible Vietnamese syllable: onset, vowel nucleus, coda; at most one tone mark."""
     if tone_marks(word) > 1:
         return False
-    return bool(_SYLLABLE.match(fold(word)))
+    return bool(_SYLLABLE.match(strip_tones(word)))
 
 
 def name_factor(value: str) -> float:
@@ -285,7 +293,7 @@ def name_factor(value: str) -> float:
             factor *= 0.5  # "KimLoan", "nguyễn"
         if not is_syllable(core) and not is_syllable(w.split("'")[-1]):
             factor *= 0.6
-    if fold(words[0]) not in SURNAMES:
+    if words[0].replace("'", "").title() not in SURNAMES and words[0].title() not in SURNAMES:
         factor *= 0.85
     return factor
 
