@@ -46,7 +46,7 @@ from .errors import (ConfigError, CorruptInput, DigitizeError, EncryptedInput, I
                      StorageError, TooLarge)
 from .pipeline import EXTENSIONS, VN_TZ, keep_rejected, process_bytes
 from .storage.common import ChecksumMismatch, validate_key
-from .types import PageImage
+from .types import PageImage, SourceFile
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +371,10 @@ def split_file(path: Path, name: str, settings: Settings, storage: Any = None) -
     try:
         source = ingest.describe(name, data, settings)
     except InputError as exc:
+        if storage is not None and data:  # refused, but still kept with its reason
+            unknown = SourceFile(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                                 media_type="application/octet-stream")
+            keep_rejected(unknown, data, str(exc), SimpleNamespace(storage=storage, settings=settings))
         yield SourcePage(name, None, error=str(exc))
         return
     try:

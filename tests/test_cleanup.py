@@ -107,3 +107,20 @@ def test_rows_merge_left_and_right_header_blocks():
              (_word("CỘNG", 600, 12, 680, 42), 1), (_word("HÒA", 690, 12, 750, 42), 1),
              (_word("XÃ", 10, 60, 50, 90), 2)]
     assert [ln.text for ln in assemble_rows(words)] == ["ỦY BAN CỘNG HÒA", "XÃ"]
+
+
+def test_spine_curl_is_flattened_and_flat_pages_left_alone():
+    from samples.degrade import spine_curl
+
+    lines = [f"Số {100 + i} Nguyễn Văn An 05/03/1998 Nam Kinh Trạm y tế Hòa Nhơn" for i in range(24)]
+    flat = page_with(lines, font_px=30)
+    assert P.estimate_curl(P.to_grey(flat)) is None
+    curled = spine_curl(flat[:, :, ::-1].copy(), np.random.default_rng(1), side="left", strength=0.04)
+    curl = P.estimate_curl(P.to_grey(np.asarray(curled)))
+    assert curl is not None
+    shift, scale = curl
+    assert abs(shift[0]) > abs(shift[len(shift) // 2]) + 5  # moves most near the spine
+
+
+def test_rotated_boxes_follow_the_page():
+    assert P._rotate_boxes(((10, 20, 30, 40),), 180, 100, 200) == ((70, 160, 90, 180),)

@@ -23,6 +23,7 @@ from digitize.config import load_settings
 from .app import PAGE_TASK, WorkerLimits, app
 
 log = logging.getLogger(__name__)
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # one INFO line per table per page otherwise
 
 LEASE_WAIT = 3.0  # seconds between looks at a page another worker holds
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"

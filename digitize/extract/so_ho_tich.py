@@ -1,0 +1,250 @@
+"""Pages of a registry book (Sổ đăng ký khai sinh / kết hôn / khai tử): a ruled
+table, one entry per row, the entry number (số thứ tự) in the first column.
+
+Each row comes from the OCR as one line (cells joined by spaces); the cells are
+cut by the words' x positions against the header row's columns, or, on a page
+without a header (the right-hand page of a spread), against the empty gutters
+that run down the table. A cell that wraps onto its own line is joined back to
+its entry. Entries are checked against each other: numbers go up by one and
+registration dates do not go back."""
+
+from __future__ import annotations
+
+import re
+
+from ..text import fold
+from ..types import Line, OcrPage, Record, Word
+from . import validate as v
+from .base import FIELDS, Value, build_record, collect
+from .common import min_conf, words_text
+from .labels import RawField, fold_aligned
+from .table import Column, edges_between, find_header, gutters, split_row
+
+BOOK_TITLE = re.compile(r"so dang k[yi] (khai sinh|ket hon|khai tu)")
+KINDS = {"khai sinh": "khai_sinh", "ket hon": "ket_hon", "khai tu": "khai_tu"}
+
+# Header words per book kind, the more specific first.
+HEADERS: dict[str, list[tuple[str, str]]] = {
+    "khai_sinh": [
+        ("so", r"so tt|stt|so thu tu|so dk|so"),
+        ("ho_ten_me", r"ho,? ?(va )?ten (nguoi )?me|me"),
+        ("ho_ten_cha", r"ho,? ?(va )?ten (nguoi )?cha|cha"),
+        ("nguoi_di_khai", r"nguoi di khai( sinh)?"),
+        ("ho_ten", r"ho,? ?(chu dem,? ?)?(va )?ten( tre)?"),
+        ("ngay_dang_ky", r"ngay (dk|dang ky)|ngay ghi so"),
+        ("ngay_sinh", r"ngay,? ?(thang,? ?nam )?sinh"),
+        ("gioi_tinh", r"gioi tinh|gioi"),
+        ("dan_toc", r"dan toc"),
+        ("quoc_tich", r"quoc tich"),
+        ("noi_sinh", r"noi sinh"),
+        ("que_quan", r"que quan"),
+        ("noi_cu_tru", r"noi cu tru|cho o"),
+        ("so_dinh_danh", r"so dinh danh"),
+        ("ghi_chu", r"ghi chu"),
+    ],
+    "ket_hon": [
+        ("so", r"so tt|stt|so thu tu|so"),
+        ("ngay_sinh_chong", r"ngay sinh (cua )?chong|ngay sinh \\(chong\\)"),
+        ("ngay_sinh_vo", r"ngay sinh (cua )?vo|ngay sinh \\(vo\\)"),
+        ("ho_ten_chong", r"ho,? ?(va )?ten chong|chong"),
+        ("ho_ten_vo", r"ho,? ?(va )?ten vo|vo"),
+        ("noi_cu_tru_chong", r"noi cu tru (cua )?chong"),
+        ("noi_cu_tru_vo", r"noi cu tru (cua )?vo"),
+        ("ngay_dang_ky", r"ngay (dk|dang ky)"),
+        ("ghi_chu", r"ghi chu"),
+    ],
+    "khai_tu": [
+        ("so", r"so tt|stt|so thu tu|so"),
+        ("nguoi_khai", r"nguoi (di )?khai( tu)?"),
+        ("ho_ten", r"ho,? ?(chu dem,? ?)?(va )?ten( nguoi chet)?"),
+        ("ngay_dang_ky", r"ngay (dk|dang ky)"),
+        ("ngay_chet", r"ngay,? ?(gio )?chet|ngay mat"),
+        ("ngay_sinh", r"ngay,? ?(thang,? ?nam )?sinh|nam sinh"),
+        ("gioi_tinh", r"gioi tinh"),
+        ("dan_toc", r"dan toc"),
+        ("noi_chet", r"noi chet"),
+        ("nguyen_nhan_chet", r"nguyen nhan( chet)?"),
+        ("noi_cu_tru", r"noi cu tru"),
+        ("quan_he", r"quan he"),
+        ("ghi_chu", r"ghi chu"),
+    ],
+}
+# Column order of the standard books, for a page without a header row.
+DEFAULT_ORDER = {
+    "khai_sinh": ["so", "ho_ten", "ngay_sinh", "gioi_tinh", "dan_toc", "noi_sinh", "ho_ten_me", "ho_ten_cha",
+                  "ngay_dang_ky"],
+    "ket_hon": ["so", "ho_ten_chong", "ngay_sinh_chong", "ho_ten_vo", "ngay_sinh_vo", "ngay_dang_ky"],
+    "khai_tu": ["so", "ho_ten", "ngay_sinh", "gioi_tinh", "ngay_chet", "noi_chet", "nguyen_nhan_chet",
+                "ngay_dang_ky"],
+}
+REQUIRED = {"khai_sinh": ("so", "ho_ten", "ngay_sinh", "gioi_tinh", "ngay_dang_ky"),
+            "ket_hon": ("so", "ho_ten_chong", "ho_ten_vo", "ngay_dang_ky"),
+            "khai_tu": ("so", "ho_ten", "ngay_chet", "ngay_dang_ky")}
+
+_NUMBER = re.compile(r"^\d{1,5}[.,]?$")
+_DATE = re.compile(r"\d{1,3}\s*[/.\-]\s*\d{1,3}\s*[/.\-]\s*\d{2,4}")
+_FOOTER = re.compile(r"^(nguoi (ghi|lap|ky)|can bo|cong chuc|xac nhan|tm\.|chu tich|trang \d)")
+
+
+def book_kind(page: OcrPage) -> str | None:
+    for line in page.lines[:12]:
+        m = BOOK_TITLE.search(fold(line.text))
+        if m:
+            return KINDS[m.group(1)]
+    return None
+
+
+def _is_entry_start(line: Line) -> bool:
+    return bool(line.words) and bool(_NUMBER.match(line.words[0].text.translate(_LOOKALIKE)))
+
+
+_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
+
+
+def header_line(page: OcrPage, kind: str) -> tuple[int, list[Column]] | None:
+    best: tuple[int, list[Column]] | None = None
+    for i, line in enumerate(page.lines[:25]):
+        if _is_entry_start(line) and _DATE.search(line.text):
+            break  # data rows begin: no header on this page
+        cols = find_header(line, HEADERS[kind])
+        # a wrapped header cell ("Giới" / "tính") may come as the next line
+        if i + 1 < len(page.lines) and not _is_entry_start(page.lines[i + 1]) and len(cols) >= 3:
+            merged = Line(words=tuple(sorted(line.words + page.lines[i + 1].words, key=lambda w: w.box[0])))
+            more = find_header(merged, HEADERS[kind])
+            if len(more) > len(cols) and not _DATE.search(page.lines[i + 1].text):
+                cols = more
+                i += 1
+        if len(cols) >= 3 and (best is None or len(cols) > len(best[1])):
+            best = (i, cols)
+    return best
+
+
+def _rows(lines: tuple[Line, ...]) -> list[Line]:
+    """Table lines: from the first entry on, up to a footer."""
+    out: list[Line] = []
+    started = False
+    for line in lines:
+        folded = fold_aligned(line.text).strip()
+        if _FOOTER.match(folded) and started:
+            break
+        if not started and not _is_entry_start(line):
+            continue
+        started = True
+        if len(line.words) == 1 and re.fullmatch(r"[—_\-–=.]+", line.words[0].text):
+            continue  # a ruling read as dashes
+        line = Line(words=tuple(w for w in line.words if not re.fullmatch(r"[—_\-–=|]+", w.text)))
+        if line.words:
+            out.append(line)
+    return out
+
+
+def _columns_without_header(rows: list[Line], kind: str, width: int) -> tuple[list[str], list[float]]:
+    lo = min(w.box[0] for r in rows for w in r.words)
+    hi = max(w.box[2] for r in rows for w in r.words)
+    edges = gutters(rows, lo, hi, min_width=width * 0.012)
+    order = DEFAULT_ORDER[kind]
+    if len(edges) + 1 == len(order):
+        return order, edges
+    # Name columns by content where the count differs from the standard book.
+    cells = [split_row(r, edges) for r in rows if _is_entry_start(r)]
+    keys: list[str] = []
+    texts = ["", "", ""]
+    for c in range(len(edges) + 1):
+        texts = [words_text(cell[c]) for cell in cells if cell[c]]
+        if c == 0 and all(_NUMBER.match(t) for t in texts):
+            keys.append("so")
+        elif texts and sum(1 for t in texts if _DATE.search(t)) > len(texts) / 2:
+            keys.append("ngay_sinh" if "ngay_sinh" not in keys else "ngay_dang_ky")
+        elif texts and all(fold(t) in ("nam", "nu") for t in texts):
+            keys.append("gioi_tinh")
+        elif texts and sum(1 for t in texts if v.normalize_ethnicity(t)[1] >= 0.8) > len(texts) / 2:
+            keys.append("dan_toc")
+        else:
+            keys.append(next((k for k in order if k not in keys and k not in
+                              ("so", "ngay_sinh", "ngay_dang_ky", "gioi_tinh", "dan_toc")), "ghi_chu"))
+    return keys, edges
+
+
+def entries(page: OcrPage, kind: str, columns: list[Column] | None = None
+            ) -> tuple[list[list[RawField]], list[Column] | None]:
+    """Raw fields of each entry on the page, in page order; and the columns used."""
+    head = header_line(page, kind)
+    start = 0
+    if head:
+        start, columns = head[0] + 1, head[1]
+    rows = _rows(page.lines[start:])
+    if not rows:
+        return [], columns
+    if columns:
+        keys = [c.key for c in columns]
+        cols = list(columns)
+        if "so" not in keys:
+            # the number column's header was not read: it lies left of the first header
+            first = min(c.x0 for c in cols)
+            numbers = [r.words[0] for r in rows if _is_entry_start(r) and r.words[0].box[2] < first]
+            if numbers:
+                cols.insert(0, Column("so", min(w.box[0] for w in numbers), max(w.box[2] for w in numbers)))
+        keys = [c.key for c in cols]
+        edges = edges_between(cols, rows)
+    else:
+        keys, edges = _columns_without_header(rows, kind, page.width)
+        cols = None
+    out: list[list[RawField]] = []
+    current: dict[str, list[Word]] | None = None
+    current_line = 0
+    for line_no, row in enumerate(rows):
+        cells = split_row(row, edges)
+        if _is_entry_start(row) or current is None:
+            if current is not None:
+                out.append(_fields(current, current_line))
+            current = {k: [] for k in keys}
+            current_line = line_no
+        for key, cell in zip(keys, cells):
+            current[key].extend(cell)
+    if current is not None:
+        out.append(_fields(current, current_line))
+    return out, (cols if cols else columns)
+
+
+def _fields(cells: dict[str, list[Word]], line: int) -> list[RawField]:
+    return [RawField(key, words_text(words), min_conf(words), line) for key, words in cells.items() if words]
+
+
+def check_sequence(records: list[dict[str, Value]]) -> None:
+    """Entry numbers go up by one down the page; registration dates do not go back."""
+    numbers = [int(r["so"].value) if "so" in r and r["so"].value.isdigit() else None for r in records]
+    for i, r in enumerate(records):
+        if numbers[i] is None:
+            continue
+        prev_ok = i > 0 and numbers[i - 1] is not None and numbers[i] == numbers[i - 1] + 1
+        next_ok = i + 1 < len(records) and numbers[i + 1] is not None and numbers[i + 1] == numbers[i] + 1
+        if prev_ok or next_ok:
+            r["so"].confirmed = True
+        elif len(records) > 1:
+            r["so"].factor *= 0.6
+    dates = [v.parse_date(r["ngay_dang_ky"].value) if "ngay_dang_ky" in r else None for r in records]
+    for i, r in enumerate(records):
+        if dates[i] is None:
+            continue
+        before = [d for d in dates[:i] if d]
+        after = [d for d in dates[i + 1:] if d]
+        if (before and dates[i] < before[-1]) or (after and dates[i] > after[0]):
+            r["ngay_dang_ky"].factor *= 0.5
+
+
+class SoHoTichExtractor:
+    doc_type = "so_ho_tich"
+
+    def extract(self, page: OcrPage, kind: str | None = None, columns: list[Column] | None = None) -> list[Record]:
+        return self.extract_with_columns(page, kind, columns)[0]
+
+    def extract_with_columns(self, page: OcrPage, kind: str | None = None, columns: list[Column] | None = None
+                             ) -> tuple[list[Record], list[Column] | None]:
+        kind = kind or book_kind(page) or "khai_sinh"
+        raw_entries, used = entries(page, kind, columns)
+        values = [collect(raw, FIELDS[kind]) for raw in raw_entries]
+        values = [val for val in values if val]
+        check_sequence(values)
+        required = [k for k in REQUIRED[kind] if used is None or k in {c.key for c in used}]
+        return [build_record(kind, page.number, val, required=required) for val in values], used
+

@@ -1,0 +1,106 @@
+"""Cutting table rows into cells by the x positions of their words.
+
+The OCR gives a table row as one line whose words carry boxes. Column edges
+come from the header row where there is one (header words such as "Họ và tên",
+"Ngày sinh" name the columns) and from the empty vertical gutters that run
+through every row: a column edge lies in a gap no word of any row crosses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..types import Line, Word
+from .labels import fold_aligned
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # field name
+    x0: float  # header text extent (or estimate)
+    x1: float
+
+
+def find_header(line: Line, headers: list[tuple[str, str]]) -> list[Column]:
+    """Columns named in a header line: `headers` is [(field, folded regex)], the more
+    specific patterns first ("họ tên mẹ" before "họ tên"). Returns the columns found
+    with their header words' x extent, left to right."""
+    text = line.text
+    folded = fold_aligned(text)
+    offsets = []
+    pos = 0
+    for w in line.words:
+        offsets.append((pos, pos + len(w.text), w))
+        pos += len(w.text) + 1
+    taken = [False] * (len(folded) + 1)
+    found: list[Column] = []
+    seen: set[str] = set()
+    for key, pattern in headers:
+        if key in seen:
+            continue
+        for m in re.compile(r"(?<![a-z0-9])(" + pattern + r")(?![a-z0-9])").finditer(folded):
+            if any(taken[m.start():m.end()]):
+                continue
+            words = [w for a, b, w in offsets if b > m.start() and a < m.end()]
+            if not words:
+                continue
+            for i in range(m.start(), m.end()):
+                taken[i] = True
+            found.append(Column(key, min(w.box[0] for w in words), max(w.box[2] for w in words)))
+            seen.add(key)
+            break
+    found.sort(key=lambda c: c.x0)
+    return found
+
+
+def coverage_gaps(rows: list[Line], lo: float, hi: float, skip: float = 0.5) -> list[tuple[float, float]]:
+    """Intervals in [lo, hi] that no word of any row covers (words wider than `skip`
+    of the span are ignored: a title or stray rule across the table)."""
+    spans = sorted((w.box[0], w.box[2]) for row in rows for w in row.words
+                   if w.box[2] > lo and w.box[0] < hi and (w.box[2] - w.box[0]) < skip * (hi - lo))
+    gaps = []
+    x = lo
+    for a, b in spans:
+        if a > x:
+            gaps.append((x, a))
+        x = max(x, b)
+    if x < hi:
+        gaps.append((x, hi))
+    return gaps
+
+
+def edges_between(columns: list[Column], rows: list[Line]) -> list[float]:
+    """One edge between each pair of neighbouring header columns: the middle of the
+    widest gutter between the two headers' text, else the middle of the headers' gap."""
+    edges = []
+    for left, right in zip(columns, columns[1:]):
+        lo, hi = left.x1, right.x0
+        if hi <= lo:
+            edges.append((lo + hi) / 2)
+            continue
+        # a gutter may start a little left of the header's end when the header is wider than its data
+        span_lo = (left.x0 + left.x1) / 2
+        gaps = [g for g in coverage_gaps(rows, span_lo, hi) if g[1] - g[0] > 2]
+        if gaps:
+            best = max(gaps, key=lambda g: (g[1] - g[0]) + (0.5 * (g[1] - g[0]) if g[0] >= lo else 0))
+            edges.append((best[0] + best[1]) / 2)
+        else:
+            edges.append((lo + hi) / 2)
+    return edges
+
+
+def gutters(rows: list[Line], lo: float, hi: float, min_width: float) -> list[float]:
+    """Column edges from alignment alone (no header): middles of gutters at least
+    `min_width` wide that run through all rows."""
+    inner = [g for g in coverage_gaps(rows, lo, hi) if g[0] > lo and g[1] < hi and g[1] - g[0] >= min_width]
+    return [(a + b) / 2 for a, b in inner]
+
+
+def split_row(line: Line, edges: list[float]) -> list[list[Word]]:
+    """The row's words per column (len(edges) + 1 columns), in reading order within a cell."""
+    cells: list[list[Word]] = [[] for _ in range(len(edges) + 1)]
+    for w in line.words:
+        cx = (w.box[0] + w.box[2]) / 2
+        i = sum(1 for e in edges if cx > e)
+        cells[i].append(w)
+    return cells

@@ -1,0 +1,273 @@
+"""Administrative documents: the metadata of Nghị định 30/2020/NĐ-CP.
+
+Layout (Phụ lục I): issuing body top left, national motto top right; "Số: …"
+under the body with the place and date on its right; the kind of document
+("QUYẾT ĐỊNH") and its subject centred below, or for a Công văn the subject
+"V/v …" under the number; at the foot "Nơi nhận:" on the left and the
+signer's title, signature and name on the right."""
+
+from __future__ import annotations
+
+import re
+
+from ..text import clean_spaces, fold, levenshtein
+from ..types import Line, OcrPage, Record, Word
+from .base import FIELDS, Value, build_record
+from .common import min_conf, words_text
+from . import validate as v
+
+KINDS = {fold(k): k for k in ("Quyết định", "Thông báo", "Tờ trình", "Chỉ thị", "Kế hoạch", "Báo cáo",
+                              "Nghị quyết", "Công điện", "Giấy mời", "Biên bản", "Hướng dẫn", "Quy định",
+                              "Quy chế", "Thông tư", "Chương trình", "Đề án", "Phương án", "Giấy giới thiệu",
+                              "Công văn")}
+_MOTTO = re.compile(r"cong hoa|doc lap|c[o0]ng h[o0]a xa h[o0]i")
+_SO = re.compile(r"^\s*s[o0]\s*[:;.]?\s*(?=\d)")
+_DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})\s*th[a-z]{2,4}\s*(\d{1,2})\s*n[a-z]{1,2}\s*(\d{4})")
+_UNIT_START = re.compile(r"^(tinh|huyen|xa|phuong|thi tran|quan|thanh pho|thi xa|so|phong|ban)\b")
+_TITLE_WORDS = re.compile(r"^(tm|kt|q|tl|tuq)\.?\s|chu tich|giam doc|truong|pho|thu truong|chanh")
+
+
+def _fold(text: str) -> str:
+    return fold(text)
+
+
+def _left_of_motto(line: Line) -> list[Word]:
+    """Words of the issuing body's block: those left of the motto on a header line."""
+    words = list(line.words)
+    for i in range(len(words)):
+        rest = _fold(" ".join(w.text for w in words[i:i + 3]))
+        if _MOTTO.match(rest):
+            return words[:i]
+    # no motto on this line: the left block is what lies left of the page middle
+    return [w for w in words if w.box[2] < line.box[0] + (max(x.box[2] for x in words) - line.box[0]) * 0.5
+            or (w.box[0] + w.box[2]) / 2 < 0.45 * max(x.box[2] for x in words)]
+
+
+def _junk(word: Word) -> bool:
+    return not re.search(r"[^\W_]", word.text)
+
+
+def _body(header: list[list[Word]]) -> tuple[str, float] | None:
+    lines = [[w for w in ws if not _junk(w)] for ws in header]
+    lines = [ws for ws in lines if ws]
+    if not lines:
+        return None
+    texts = [words_text(ws) for ws in lines]
+    # "UBND TỈNH X" above "SỞ TƯ PHÁP": the parent body is not the issuer
+    if len(lines) >= 2 and not _UNIT_START.match(_fold(texts[1])) is None and \
+            re.match(r"^(ubnd|uy ban nhan dan) (tinh|thanh pho|huyen|quan|thi xa)\b", _fold(texts[0])) and \
+            not _fold(texts[0]).strip() == "uy ban nhan dan":
+        lines, texts = lines[1:], texts[1:]
+    elif len(lines) >= 2 and re.match(r"^(bo|tong cuc|cuc|so|ubnd)\b", _fold(texts[0])) and \
+            re.match(r"^(so|phong|cuc|vu|ban|van phong|chi cuc|trung tam)\b", _fold(texts[1])):
+        lines, texts = lines[1:], texts[1:]
+    words = [w for ws in lines for w in ws]
+    return clean_spaces(" ".join(texts)), min_conf(words)
+
+
+def _kind(text: str) -> str | None:
+    key = clean_spaces(_fold(text)).strip(" :.")
+    if key in KINDS:
+        return KINDS[key]
+    close = [k for k in KINDS if abs(len(k) - len(key)) <= 2 and levenshtein(k, key) <= 2]
+    return KINDS[close[0]] if len(close) == 1 else None
+
+
+def _centred(line: Line, width: int, tolerance: float = 0.06) -> bool:
+    x0, _, x1, _ = line.box
+    return abs((x0 + x1) / 2 - width / 2) < tolerance * width
+
+
+class VanBanExtractor:
+    doc_type = "van_ban"
+
+    def extract(self, page: OcrPage) -> list[Record]:
+        values = self.fields(page)
+        # Evidence that this is an administrative document and not any page of text.
+        if "so_ky_hieu" not in values and not ("loai_van_ban" in values and "co_quan_ban_hanh" in values):
+            return []
+        return [build_record(self.doc_type, page.number, values)]
+
+    def fields(self, page: OcrPage) -> dict[str, Value]:
+        lines = page.lines
+        values: dict[str, Value] = {}
+
+        def put(name: str, value: str, ocr: float, factor: float = 1.0) -> None:
+            value = clean_spaces(value)
+            if value and name not in values:
+                values[name] = Value(value, ocr, factor)
+
+        # --- the "Số:" line and the header above it
+        so_line = next((i for i, ln in enumerate(lines[:12]) if _SO.match(_fold(ln.text))), None)
+        if so_line is None:  # "Số:" may sit after the body's name on the same row
+            so_line = next((i for i, ln in enumerate(lines[:12])
+                            if re.search(r"(?<![a-z])s[o0]\s*:\s*\d", _fold(ln.text))
+                            and "/" in ln.text), None)
+        head_end = so_line if so_line is not None else min(3, len(lines))
+        header = [_left_of_motto(ln) for ln in lines[:head_end]]
+        body = _body(header)
+        if body and so_line is not None:
+            factor = 1.0 if re.match(r"^(uy ban nhan dan|so|ubnd|phong|bo|cuc|ban|truong|hoi dong|van phong)",
+                                     _fold(body[0])) else 0.7
+            put("co_quan_ban_hanh", body[0], body[1], factor * v.text_factor(body[0]))
+
+        after = so_line + 1 if so_line is not None else 0
+        if so_line is not None:
+            line = lines[so_line]
+            words = list(line.words)
+            folded_words = [_fold(w.text) for w in words]
+            k = next((i for i, f in enumerate(folded_words) if re.match(r"s[o0]\s*[:;.]?$", f) or
+                      re.match(r"s[o0]\s*:", f)), 0)
+            first = k + 1 if re.fullmatch(r"s[o0]\s*[:;.]?", folded_words[k]) else k
+            tokens: list[Word] = []
+            for w in words[first:]:
+                if not tokens or tokens[-1].text.endswith(("/", "-")) or w.text.startswith(("/", "-")):
+                    tokens.append(w)
+                else:
+                    break
+            if tokens:
+                raw = "".join(t.text for t in tokens)
+                raw = re.sub(r"^s[oố]\s*[:;.]?", "", raw, flags=re.I)
+                value, factor = v.normalize_number(raw)
+                if not re.fullmatch(r"\d{1,5}(/\d{4})?/[A-ZĐ]+(-[A-ZĐ0-9]+)*", value):
+                    factor *= 0.5
+                put("so_ky_hieu", value, min_conf(tokens), factor)
+            # place and date, right of the number
+            rest = words[first + len(tokens):]
+            date_words = self._date(values, rest)
+            if date_words is None:
+                for ln in lines[so_line + 1:so_line + 3]:
+                    if self._date(values, list(ln.words)) is not None:
+                        break
+
+        # --- kind and subject
+        kind = None
+        subject_lines: list[Line] = []
+        vv = next((i for i in range(after, min(after + 4, len(lines)))
+                   if re.match(r"^\s*v\s*/\s*v\b", _fold(lines[i].text))), None)
+        if vv is not None:
+            kind = "Công văn"
+            subject_lines = [lines[vv]]
+            cx = (lines[vv].box[0] + lines[vv].box[2]) / 2
+            for ln in lines[vv + 1:vv + 5]:
+                lcx = (ln.box[0] + ln.box[2]) / 2
+                f = _fold(ln.text).strip()
+                if f.startswith(("kinh gui", "can cu")) or abs(lcx - cx) > 0.08 * page.width or \
+                        ln.box[2] - ln.box[0] > 0.55 * page.width:
+                    break
+                subject_lines.append(ln)
+        else:
+            for i in range(after, min(after + 5, len(lines))):
+                found = _kind(lines[i].text)
+                if found:
+                    kind = found
+                    for ln in lines[i + 1:i + 5]:
+                        text = ln.text
+                        letters = [c for c in text if c.isalpha()]
+                        f = _fold(text).strip()
+                        if not letters or all(c.isupper() for c in letters) or f.startswith(("can cu", "kinh gui")) \
+                                or not _centred(ln, page.width, 0.08):
+                            break
+                        subject_lines.append(ln)
+                    break
+            if kind is None and any(_fold(ln.text).strip().startswith("kinh gui") for ln in lines[after:after + 8]):
+                kind = "Công văn"
+        if kind:
+            put("loai_van_ban", kind, 1.0)
+        if subject_lines:
+            words = [w for ln in subject_lines for w in ln.words]
+            text = words_text(words)
+            text = re.sub(r"^\s*[Vv]\s*/\s*[Vv]\s*[:.]?\s*", "", text)
+            text = re.sub(r"^\s*[Vv]ề việc\s*[:.]?\s*", "", text)
+            text = text.strip(" .;")
+            put("trich_yeu", text, min_conf(words), v.text_factor(text))
+
+        # --- Nơi nhận and the signer
+        nn = next((i for i in range(len(lines) - 1, -1, -1) if _fold(lines[i].text).startswith("noi nhan")), None)
+        if nn is not None:
+            self._closing(page, nn, put)
+        return values
+
+    def _date(self, values: dict[str, Value], words: list[Word]) -> list[Word] | None:
+        if not words:
+            return None
+        text = " ".join(w.text for w in words)
+        folded = _fold(text)
+        m = _DATE.search(folded)
+        if not m:
+            return None
+        d, mth, y = (int(g) for g in m.groups())
+        value, factor = v.normalize_date(f"{d}/{mth}/{y}")
+        if not re.fullmatch(r"ngay \d{1,2} thang \d{1,2} nam \d{4}", folded[m.start():m.end()]):
+            factor *= 0.8
+        # words of the date, and the place before it
+        offsets = []
+        pos = 0
+        for w in words:
+            offsets.append((pos, pos + len(w.text), w))
+            pos += len(w.text) + 1
+        date_words = [w for a, b, w in offsets if b > m.start() and a < m.end()]
+        place_words = [w for a, b, w in offsets if b <= m.start()]
+        values.setdefault("ngay_ban_hanh", Value(value, min_conf(date_words), factor))
+        if place_words:
+            place = words_text(place_words).strip(" ,.;")
+            ok = 1.0 if place_words[-1].text.endswith(",") else 0.8
+            values.setdefault("dia_danh", Value(place, min_conf(place_words), ok * v.text_factor(place)))
+        return date_words
+
+    def _closing(self, page: OcrPage, nn: int, put) -> None:
+        lines = page.lines
+        first = lines[nn]
+        label_end = next((i for i, w in enumerate(first.words) if _fold(w.text).startswith("nhan")), 0) + 1
+        right = [w for w in first.words[label_end:] if w.box[0] > page.width * 0.4]
+        split = min((w.box[0] for w in right), default=page.width * 0.5) - page.width * 0.02
+        items: list[list[Word]] = []
+        titles: list[tuple[str, float]] = []
+        name: tuple[str, float] | None = None
+        for ln in lines[nn:]:
+            left = [w for w in ln.words if w.box[2] <= split + page.width * 0.02 and w.box[0] < split]
+            if ln is first:
+                left = [w for w in left if w not in first.words[:label_end]]
+            rightw = [w for w in ln.words if w not in left]
+            if left:
+                text = words_text(left)
+                if re.match(r"^[-–—•+]\s*", text) or not items:
+                    items.append(list(left))
+                else:
+                    items[-1].extend(left)
+            if rightw:
+                text = words_text([w for w in rightw if not _junk(w)])
+                letters = [c for c in text if c.isalpha()]
+                if not letters:
+                    continue
+                if all(c.isupper() for c in letters) and _TITLE_WORDS.search(_fold(text)) or \
+                        all(c.isupper() for c in letters) and len(text.split()) <= 6 and not name:
+                    titles.append((text, min_conf(rightw)))
+                elif re.search(r"\(|\bky\b", _fold(text)):
+                    continue
+                else:
+                    tokens = text.split()
+                    good = [t for t in tokens if t[:1].isupper() and t.strip(".,").isalpha()]
+                    if len(tokens) >= 2 and len(good) >= len(tokens) - 1:
+                        ws = [w for w in rightw if w.text[:1].isupper() and w.text.strip(".,").isalpha()]
+                        name = (words_text(ws), min_conf(ws))
+        recipients = []
+        confs = []
+        for item in items:
+            text = words_text(item)
+            text = re.sub(r"^[-–—•+]\s*", "", text).strip()
+            text = re.sub(r"[;.,:]+$", "", text).strip()
+            if text:
+                recipients.append(text)
+                confs.append(min_conf(item))
+        if recipients:
+            joined = "; ".join(recipients)
+            put("noi_nhan", joined, min(confs), v.text_factor(joined))
+        if titles:
+            put("chuc_vu_nguoi_ky", titles[-1][0], titles[-1][1],
+                1.0 if _TITLE_WORDS.search(_fold(titles[-1][0])) else 0.6)
+        if name:
+            put("nguoi_ky", name[0], name[1], v.name_factor(name[0]))
+
+
+_ALL = FIELDS["van_ban"]
