@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import logging
+import time
 
 import cv2
 import numpy as np
@@ -436,6 +437,7 @@ def remove_rules(binary_ink: np.ndarray, dpi: float) -> tuple[np.ndarray, list[t
 
 def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> CleanPage:
     stages: list[str] = []
+    clock = _Clock()
     debug = _Debug(options.debug_dir, page.number)
     colour = to_bgr(page.pixels)
     debug.save("0-input", colour)
@@ -453,6 +455,7 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
                 colour = trimmed
                 stages.append("trim_borders")
         debug.save("0-sheet", colour)
+        clock.mark("find_page")
 
     grey_for_geometry = flatten_background(to_grey(colour), dpi)
 
@@ -470,11 +473,13 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         colour = rotate_fine(colour, correction, border=paper_colour(colour))
         stages.append("deskew")
     skew = -correction if options.deskew and abs(correction) >= 0.1 else 0.0
+    clock.mark("orientation_deskew")
     if options.dewarp:
         curl = estimate_curl(flatten_background(to_grey(colour), dpi))
         if curl is not None:
             colour = dewarp(colour, curl)
             stages.append("dewarp")
+        clock.mark("dewarp")
     debug.save("1-upright", colour)
 
     grey = suppress_colour(colour) if options.remove_colour else to_grey(colour)
@@ -484,6 +489,7 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         grey = flatten_background(grey, dpi)
         stages.append("flatten")
     debug.save("2-flat", grey)
+    clock.mark("colour_flatten")
 
     scale = 1.0
     if options.upscale and dpi < OCR_TARGET_DPI * 0.9:
@@ -496,16 +502,19 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
     if options.remove_leaders:
         ink = remove_leader_dots(ink, ocr_dpi)
         stages.append("remove_leaders")
+    clock.mark("upscale_binarise_leaders")
     rules: tuple[tuple[int, int, int, int], ...] = ()
     if options.remove_rules:
         ink, boxes = remove_rules(ink, ocr_dpi)
         rules = tuple(tuple(int(round(v / scale)) for v in box) for box in boxes)  # type: ignore[misc]
         stages.append("remove_rules")
+        clock.mark("remove_rules")
     ocr_input = 255 - ink
     debug.save("3-ocr", ocr_input)
 
     return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=dpi, ocr_scale=scale,
-                     rotation=rotation, skew=skew, stages=tuple(stages), rules=rules)
+                     rotation=rotation, skew=skew, stages=tuple(stages), rules=rules,
+                     timings=tuple(clock.laps))
 
 
 def with_rotation(page: CleanPage, extra: int) -> CleanPage:
@@ -515,7 +524,8 @@ def with_rotation(page: CleanPage, extra: int) -> CleanPage:
     return CleanPage(number=page.number, display=rotate_quarter(page.display, extra),
                      ocr_input=rotate_quarter(page.ocr_input, extra), dpi=page.dpi, ocr_scale=page.ocr_scale,
                      rotation=(page.rotation + extra) % 360, skew=page.skew, stages=page.stages + ("flip",),
-                     rules=_rotate_boxes(page.rules, extra, page.display.shape[1], page.display.shape[0]))
+                     rules=_rotate_boxes(page.rules, extra, page.display.shape[1], page.display.shape[0]),
+                     timings=page.timings)
 
 
 def _rotate_boxes(boxes, clockwise: int, width: int, height: int):
@@ -531,6 +541,19 @@ def _rotate_boxes(boxes, clockwise: int, width: int, height: int):
         else:
             out.append((x0, y0, x1, y1))
     return tuple(out)
+
+
+class _Clock:
+    """Seconds spent per stage, for the benchmarks' per-stage breakdown."""
+
+    def __init__(self) -> None:
+        self.laps: list[tuple[str, float]] = []
+        self._last = time.perf_counter()
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((stage, now - self._last))
+        self._last = now
 
 
 class _Debug:

@@ -60,6 +60,7 @@ class CleanPage:
     skew: float  # page skew in degrees, counter-clockwise positive (undone in `display`)
     stages: tuple[str, ...] = ()  # names of the cleanup stages that ran
     rules: tuple[Box, ...] = ()  # ruling lines found (display pixels): the grid of tables
+    timings: tuple[tuple[str, float], ...] = ()  # seconds per cleanup stage
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ KINDS = {fold(k): k for k in ("Quyết định", "Thông báo", "Tờ trình", "
 _MOTTO = re.compile(r"cong hoa|doc lap|c[o0]ng h[o0]a xa h[o0]i")
 _SO = re.compile(r"^\s*s[o0]\s*[:;.]?\s*(?=\d)")
 _DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})\s*th[a-z]{2,4}\s*(\d{1,2})\s*n[a-z]{1,2}\s*(\d{4})")
-_UNIT_START = re.compile(r"^(tinh|huyen|xa|phuong|thi tran|quan|thanh pho|thi xa|so|phong|ban)\b")
+_UNIT_START = re.compile(r"^(tinh|huyen|xa|phuong|thi tran|quan|thanh pho|thi xa|dac khu)\b")
 _TITLE_WORDS = re.compile(r"^(tm|kt|q|tl|tuq)\.?\s|chu tich|giam doc|truong|pho|thu truong|chanh")
 
 
@@ -54,12 +54,8 @@ def _body(header: list[list[Word]]) -> tuple[str, float] | None:
         return None
     texts = [words_text(ws) for ws in lines]
     # "UBND TỈNH X" above "SỞ TƯ PHÁP": the parent body is not the issuer
-    if len(lines) >= 2 and not _UNIT_START.match(_fold(texts[1])) is None and \
-            re.match(r"^(ubnd|uy ban nhan dan) (tinh|thanh pho|huyen|quan|thi xa)\b", _fold(texts[0])) and \
-            not _fold(texts[0]).strip() == "uy ban nhan dan":
-        lines, texts = lines[1:], texts[1:]
-    elif len(lines) >= 2 and re.match(r"^(bo|tong cuc|cuc|so|ubnd)\b", _fold(texts[0])) and \
-            re.match(r"^(so|phong|cuc|vu|ban|van phong|chi cuc|trung tam)\b", _fold(texts[1])):
+    if len(lines) >= 2 and re.match(r"^(ubnd|uy ban nhan dan|bo|tong cuc)\s+\S", _fold(texts[0])) and \
+            not _UNIT_START.match(_fold(texts[1])):
         lines, texts = lines[1:], texts[1:]
     words = [w for ws in lines for w in ws]
     return clean_spaces(" ".join(texts)), min_conf(words)
