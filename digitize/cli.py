@@ -63,6 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pdf", type=Path)
     g.add_argument("--json", type=Path)
 
+    e = sub.add_parser("export", help="write the Ministry of Justice package (zip) of a registry book")
+    e.add_argument("--book", required=True, help="book id the results were filed under (process --book)")
+    e.add_argument("--out", type=Path, help="zip file to write (default ./<book>.zip)")
+
+    c = sub.add_parser("correct", help="correct one field of a result: a new signed version (v N+1)")
+    c.add_argument("id", metavar="RESULT_ID")
+    c.add_argument("--record", type=int, required=True, help="record index in the result (0 = first)")
+    c.add_argument("--field", required=True, help="CONTRACT field name, e.g. ho_ten")
+    c.add_argument("--value", required=True, help="the value as on the paper ('' = absent from the paper)")
+    c.add_argument("--user", default=os.environ.get("USER") or "cli", help="who made the correction")
+    c.add_argument("--expected-version", type=int, help="refuse if the result is no longer at this version")
+
     f = sub.add_parser("fixity", help="verify the SHA-256 of every object in the archive")
     f.add_argument("--prefix", default="")
 
@@ -203,8 +215,6 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
         assert result is not None
         results.append(result)
         if args.out:
-            from .pipeline import Engines  # noqa: F401  (engines already built in this process or worker)
-
             stem = stems[Path(path)]
             try:
                 write_atomic(args.out / f"{stem}.json", to_json_bytes(result))
@@ -336,6 +346,37 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.ok
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from .export import export_book
+    from .pipeline import Engines
+
+    engines = Engines.from_settings(settings)
+    try:
+        path, manifest = export_book(engines, args.book, args.out)
+    finally:
+        engines.close()
+    print(json.dumps({"book": manifest["book"], "file": str(path), "entries": manifest["entries"],
+                      "files": len(manifest["files"]) + 1}, ensure_ascii=False))
+    return ExitCode.ok
+
+
+def cmd_correct(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import Engines
+    from .review import correct_field
+
+    engines = Engines.from_settings(settings)
+    try:
+        result = correct_field(engines, args.id, args.record, args.field, args.value, args.user,
+                               expected_version=args.expected_version)
+    finally:
+        engines.close()
+    record = result["records"][args.record]
+    print(json.dumps({"id": result["id"], "version": result["version"], "record": args.record, "field": args.field,
+                      "value": record["fields"].get(args.field), "needs_review": record["needs_review"]},
+                     ensure_ascii=False))
+    return ExitCode.ok
+
+
 def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
     from .storage import make_storage
 
@@ -389,7 +430,8 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
     print(f"batch {report['id']} ({report['book']}): {s['done']} of {s['pages']} pages done, {s['failed']} failed, "
           f"{s['pending']} pending; {s['records']} records, {s['fields_to_review']} fields to review",
           file=sys.stderr)
-    return ExitCode.ok if s["done"] == s["pages"] else ExitCode.input_failed
+    # 1 when any page failed; a queued (--no-wait) or unfinished book is not a failure: see "state".
+    return ExitCode.input_failed if s["failed"] else ExitCode.ok
 
 
 class _BatchProgress:
@@ -430,7 +472,7 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS = {"process": cmd_process, "verify": cmd_verify, "search": cmd_search, "get": cmd_get,
             "fixity": cmd_fixity, "serve": cmd_serve, "user": cmd_user, "batch": cmd_batch,
-            "worker": cmd_worker}
+            "worker": cmd_worker, "export": cmd_export, "correct": cmd_correct}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

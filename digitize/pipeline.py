@@ -21,7 +21,7 @@ import numpy as np
 from . import ingest
 from .config import Settings
 from .errors import DigitizeError, InputError, NotFound
-from .extract import extract
+from .extract import extract_pages
 from .ocr.base import OcrEngine
 from .preprocess import CleanupOptions, clean_page, with_rotation
 from .render import render_pdf
@@ -96,10 +96,9 @@ def _looks_wrong(page: OcrPage) -> bool:
 
 
 def extract_records(pages: list[OcrPage], doc_type: str) -> list[Record]:
-    records: list[Record] = []
-    for page in pages:
-        records.extend(extract(page, doc_type))
-    return records
+    # Whole document at once: a registry page without a header row takes its
+    # columns from the page before.
+    return extract_pages(pages, doc_type)
 
 
 def sign_pdf(pdf: bytes, engines: Engines) -> tuple[bytes, SignatureInfo]:

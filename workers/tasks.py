@@ -80,7 +80,7 @@ def process_page_task(self, ref: dict[str, Any], failures: int = 0) -> dict[str,
         return {"ok": False, "error": str(exc)}
     limits = WorkerLimits.from_env()
     policy = RetryPolicy.from_env()
-    with page_lease(ref["sha256"], limits.page_time_limit + 30) as held:
+    with page_lease(ref["sha256"], limits.page_time_limit + 5) as held:
         if held:
             try:
                 return process_page(ref, engines())

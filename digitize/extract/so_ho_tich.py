@@ -132,7 +132,7 @@ def _rows(lines: tuple[Line, ...]) -> list[Line]:
         started = True
         if len(line.words) == 1 and re.fullmatch(r"[—_\-–=.]+", line.words[0].text):
             continue  # a ruling read as dashes
-        line = Line(words=tuple(w for w in line.words if not re.fullmatch(r"[—_\-–=|]+", w.text)))
+        line = Line(words=tuple(w for w in line.words if not re.fullmatch(r"[—_–=|]+|-{2,}", w.text)))
         if line.words:
             out.append(line)
     return out

@@ -53,11 +53,14 @@ def find_header(line: Line, headers: list[tuple[str, str]]) -> list[Column]:
     return found
 
 
-def coverage_gaps(rows: list[Line], lo: float, hi: float, skip: float = 0.5) -> list[tuple[float, float]]:
-    """Intervals in [lo, hi] that no word of any row covers (words wider than `skip`
-    of the span are ignored: a title or stray rule across the table)."""
+def coverage_gaps(rows: list[Line], lo: float, hi: float, max_word: float | None = None) -> list[tuple[float, float]]:
+    """Intervals in [lo, hi] that no word of any row covers (words wider than
+    `max_word` are ignored: a stray rule read as a long word)."""
+    if max_word is None:
+        xs = [x for row in rows for w in row.words for x in (w.box[0], w.box[2])]
+        max_word = 0.3 * (max(xs) - min(xs)) if xs else float("inf")
     spans = sorted((w.box[0], w.box[2]) for row in rows for w in row.words
-                   if w.box[2] > lo and w.box[0] < hi and (w.box[2] - w.box[0]) < skip * (hi - lo))
+                   if w.box[2] > lo and w.box[0] < hi and (w.box[2] - w.box[0]) < max_word)
     gaps = []
     x = lo
     for a, b in spans:

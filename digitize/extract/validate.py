@@ -134,18 +134,50 @@ def parse_date(value: str) -> date | None:
         return None
 
 
+_NUMBER_WORDS = {"khong": "không", "mot": "một", "hai": "hai", "ba": "ba", "bon": "bốn", "tu": "tư", "nam": "năm",
+                 "lam": "lăm", "sau": "sáu", "bay": "bảy", "tam": "tám", "chin": "chín", "tram": "trăm",
+                 "nghin": "nghìn", "ngan": "ngàn", "linh": "linh", "le": "lẻ", "ngay": "ngày", "thang": "tháng"}
+
+
+def restore_date_words(value: str) -> str | None:
+    """A date in words with its tone marks put back word by word ('môt' -> 'một'); the
+    words of a date are a closed list. None when a word is not one of them."""
+    tokens = value.replace(",", " ").replace(".", " ").split()
+    out = []
+    prev = ""
+    for i, tok in enumerate(tokens):
+        key = fold(tok)
+        if key == "muoi":
+            word = "mươi" if prev in ("hai", "ba", "bon", "nam", "sau", "bay", "tam", "chin") else "mười"
+        elif key == "mot":
+            word = "mốt" if prev == "muoi" and out and out[-1] == "mươi" else "một"
+        elif key in _NUMBER_WORDS:
+            word = _NUMBER_WORDS[key]
+        else:
+            return None
+        if i == 0 and tok[:1].isupper():
+            word = word[0].upper() + word[1:]
+        out.append(word)
+        prev = key
+    return " ".join(out)
+
+
 def normalize_date_words(value: str) -> tuple[str, float]:
-    """Date in words as printed; factor 1.0 when it reads as a real date."""
+    """Date in words as printed; factor 1.0 when it reads as a real date. Tone slips in
+    the number words are put right (factor 0.97: the agreement with the date in
+    figures then decides)."""
     value = clean_spaces(value).strip(" .,;:")
-    if value and value[0].islower() and fold(value).startswith("ngay"):
-        pass  # printed lower case on some forms: keep as printed
-    return value, 1.0 if parse_date_words(value) else 0.3
+    if not parse_date_words(value):
+        return value, 0.3
+    restored = restore_date_words(value)
+    if restored is None:
+        return value, 0.5
+    return restored, 1.0 if restored == value else 0.97
 
 
 def normalize_time(value: str) -> tuple[str, float]:
     """'21 giờ 30 phút' (hour and minute of death) as printed, words put right."""
-    text = value.translate(_DIGIT_LOOKALIKES)
-    m = re.search(r"(\d{1,2})\s*g\w{0,2}\s*(\d{1,2})\s*p\w{0,3}", fold(text))
+    m = re.search(r"(\d{1,2})\s*g\w{0,2}\s*(\d{1,2})\s*p\w{0,3}", fold(value))
     if not m:
         return clean_spaces(value).strip(" ,;"), 0.2
     h, mi = m.group(1), m.group(2)
@@ -212,11 +244,13 @@ def normalize_number(value: str) -> tuple[str, float]:
 
 
 def normalize_book(value: str) -> tuple[str, float]:
-    """Quyển số: '03/1959'."""
+    """Quyển số: '03/1959' (a commune fills a few books a year: a big number is suspect)."""
     fixed, factor = normalize_number(value)
     m = re.fullmatch(r"(\d{1,3})/(\d{4})", fixed)
     if not m:
         return fixed, min(factor, 0.4)
+    if int(m.group(1)) > 30:
+        factor *= 0.6
     return fixed, factor if 1850 <= int(m.group(2)) <= today().year else 0.4
 
 
@@ -268,10 +302,17 @@ def strip_tones(word: str) -> str:
 
 
 def is_syllable(word: str) -> bool:
-    """A plausible Vietnamese syllable: onset, vowel nucleus, coda; at most one tone mark."""
-    if tone_marks(word) > 1:
+    """A plausible Vietnamese syllable: onset, vowel nucleus, coda; at most one tone
+    mark; a syllable closed by p, t, c or ch takes only the sắc or nặng tone."""
+    marks = [c for c in unicodedata.normalize("NFD", word) if c in _TONES]
+    if len(marks) > 1:
         return False
-    return bool(_SYLLABLE.match(strip_tones(word)))
+    m = _SYLLABLE.match(strip_tones(word))
+    if not m:
+        return False
+    if m.group(3) in ("p", "t", "c", "ch") and (not marks or marks[0] not in ("\u0301", "\u0323")):
+        return False
+    return True
 
 
 def name_factor(value: str) -> float:
@@ -348,11 +389,62 @@ def fix_unit_words(value: str) -> tuple[str, bool]:
     return ", ".join(out), changed
 
 
+_PHRASES = {fold(p): p for p in ("Bệnh viện", "Trạm y tế", "Trung tâm Y tế", "Ủy ban nhân dân", "Đa khoa",
+                                  "Phụ sản", "Sản Nhi", "Trung ương", "Hữu nghị")}
+_PHRASE_RE = re.compile(r"(?<![^\W\d_])(" + "|".join(sorted((re.escape(k) for k in _PHRASES), key=len, reverse=True))
+                        + r")(?![^\W\d_])")
+_UNIT_INSIDE = re.compile(r"(?<=[^\W\d_]) (tinh|thanh pho|huyen|quan|thi xa|phuong|xa|thi tran) (?=\w)")
+
+
+def fix_phrases(value: str) -> tuple[str, bool]:
+    """Put right tone slips in the stock phrases of place names ('Bệnh viên' -> 'Bệnh viện'),
+    and 'tính Quảng Nam' -> 'tỉnh Quảng Nam' before a known province."""
+    folded = fold(value)
+    out = value
+    for m in _PHRASE_RE.finditer(folded):
+        canon = _PHRASES[m.group(1)]
+        if value[m.start():m.end()] not in (canon, canon.lower()):
+            out = out[:m.start()] + canon + out[m.end():]
+    for m in re.finditer(r"(?<![a-z])tinh ([^,]+)$|(?<![a-z])tinh ([^,]+),", folded):
+        name = value[m.start() + 5:m.end()].rstrip(",")
+        if value[m.start():m.start() + 4] != "tỉnh" and gazetteer.province_name(name):
+            out = out[:m.start()] + "tỉnh" + out[m.start() + 4:]
+    return out, out != value
+
+
+def _aligned(text: str) -> str:
+    from .labels import fold_aligned
+
+    return fold_aligned(text)
+
+
+def fix_commas(value: str) -> tuple[str, bool]:
+    """'quận Lê Chân thành phố Hải Phòng' -> 'quận Lê Chân, thành phố Hải Phòng': a unit word
+    inside an address part that itself starts with a unit word begins a new part."""
+    parts = value.split(", ")
+    out = []
+    changed = False
+    for part in parts:
+        while True:
+            folded = _aligned(part)
+            starts_unit = any(folded.startswith(u + " ") for u in gazetteer.UNIT_WORDS)
+            m = _UNIT_INSIDE.search(folded) if starts_unit else None
+            if not m or not (part[m.end()].isupper() or part[m.end()].isdigit()):
+                break
+            out.append(part[:m.start()])
+            part = part[m.start() + 1:]
+            changed = True
+        out.append(part)
+    return ", ".join(out), changed
+
+
 def normalize_place(value: str) -> tuple[str, float]:
-    value = clean_spaces(value).strip(" ;")
+    value = clean_spaces(value).strip(" ;.")
     fixed, changed = fix_unit_words(value)
+    fixed, changed2 = fix_phrases(fixed)
+    fixed, changed3 = fix_commas(fixed)
     factor = text_factor(fixed) * gazetteer.check_address(fixed)
-    if changed:
+    if changed or changed2 or changed3:
         factor *= 0.7
     return fixed, factor
 

@@ -12,7 +12,7 @@ import re
 
 from ..text import clean_spaces, fold, levenshtein
 from ..types import Line, OcrPage, Record, Word
-from .base import FIELDS, Value, build_record
+from .base import Value, build_record
 from .common import min_conf, words_text
 from . import validate as v
 
@@ -21,7 +21,7 @@ KINDS = {fold(k): k for k in ("Quyết định", "Thông báo", "Tờ trình", "
                               "Quy chế", "Thông tư", "Chương trình", "Đề án", "Phương án", "Giấy giới thiệu",
                               "Công văn")}
 _MOTTO = re.compile(r"cong hoa|doc lap|c[o0]ng h[o0]a xa h[o0]i")
-_SO = re.compile(r"^\s*s[o0]\s*[:;.]?\s*(?=\d)")
+_SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d)")
 _DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})\s*th[a-z]{2,4}\s*(\d{1,2})\s*n[a-z]{1,2}\s*(\d{4})")
 _UNIT_START = re.compile(r"^(tinh|huyen|xa|phuong|thi tran|quan|thanh pho|thi xa|dac khu)\b")
 _TITLE_WORDS = re.compile(r"^(tm|kt|q|tl|tuq)\.?\s|chu tich|giam doc|truong|pho|thu truong|chanh")
@@ -94,11 +94,12 @@ class VanBanExtractor:
                 values[name] = Value(value, ocr, factor)
 
         # --- the "Số:" line and the header above it
-        so_line = next((i for i, ln in enumerate(lines[:12]) if _SO.match(_fold(ln.text))), None)
+        so_line = next((i for i, ln in enumerate(lines[:12])
+                        if _SO.match(_fold(ln.text)) and ln.box[1] < 0.35 * page.height), None)
         if so_line is None:  # "Số:" may sit after the body's name on the same row
             so_line = next((i for i, ln in enumerate(lines[:12])
                             if re.search(r"(?<![a-z])s[o0]\s*:\s*\d", _fold(ln.text))
-                            and "/" in ln.text), None)
+                            and "/" in ln.text and ln.box[1] < 0.35 * page.height), None)
         head_end = so_line if so_line is not None else min(3, len(lines))
         header = [_left_of_motto(ln) for ln in lines[:head_end]]
         body = _body(header)
@@ -258,12 +259,23 @@ class VanBanExtractor:
                 confs.append(min_conf(item))
         if recipients:
             joined = "; ".join(recipients)
-            put("noi_nhan", joined, min(confs), v.text_factor(joined))
+            factor = v.text_factor(joined)
+            # "Lưu: VT, …" (văn thư) is on every document; "VI" is its usual misreading
+            fixed = re.sub(r"(Lưu\s*:?\s*)V[IlT1|]\b,?\s*", r"\1VT, ", joined).rstrip(", ")
+            if fixed != joined:
+                joined, factor = fixed, factor * 0.8
+            put("noi_nhan", joined, min(confs), factor)
         if titles:
-            put("chuc_vu_nguoi_ky", titles[-1][0], titles[-1][1],
-                1.0 if _TITLE_WORDS.search(_fold(titles[-1][0])) else 0.6)
+            title, conf = titles[-1]
+            canon = _TITLES.get(clean_spaces(_fold(title)))
+            factor = 1.0 if _TITLE_WORDS.search(_fold(title)) else 0.6
+            if canon and canon != title:
+                title, factor = canon, 0.8
+            put("chuc_vu_nguoi_ky", title, conf, factor)
         if name:
             put("nguoi_ky", name[0], name[1], v.name_factor(name[0]))
 
 
-_ALL = FIELDS["van_ban"]
+_TITLES = {fold(t): t for t in ("CHỦ TỊCH", "PHÓ CHỦ TỊCH", "GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "TRƯỞNG PHÒNG",
+                                  "PHÓ TRƯỞNG PHÒNG", "CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG", "BỘ TRƯỞNG",
+                                  "THỨ TRƯỞNG", "CỤC TRƯỞNG", "VỤ TRƯỞNG")}

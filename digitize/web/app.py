@@ -622,13 +622,20 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         svc.audit(who, "user_add", None, ip_of(request), name=body.name, role=body.role, agency=body.agency)
         return out
 
-    @app.get("/api/export/moj", tags=["admin"])
-    def export_moj(who: Principal = Depends(need("admin"))):
-        try:
-            from .. import export  # noqa: F401
-        except ImportError:
-            raise ApiError(501, "the Ministry of Justice export is not available in this build") from None
-        raise ApiError(501, "the Ministry of Justice export is not wired to the web API yet")
+    @app.get("/api/export/moj", tags=["admin"], response_class=Response,
+             responses={200: {"content": {"application/zip": {}},
+                              "description": "the book's package: one PDF per entry, an XLSX, manifest.json"}})
+    def export_moj(request: Request, book: str = Query(..., min_length=1, max_length=200,
+                                                        description="registry book id (process --book)"),
+                   who: Principal = Depends(need("admin"))):
+        from ..export import build_package, safe_name
+
+        data, manifest = build_package(svc.review_engines(who.agency), book)
+        svc.audit(who, "export_moj", None, ip_of(request), book=manifest["book"], entries=manifest["entries"],
+                  results=len(manifest["results"]))
+        name = safe_name(book, "book")
+        return Response(data, media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'})
 
     # ------------------------------------------------------------------ pages
     from .pages import add_pages

@@ -1,0 +1,199 @@
+"""PP-OCR text-line detection + Tesseract `vie` line recognition.
+
+The PaddleOCR DB detector (the ONNX export that the `rapidocr` wheel ships
+inside the package) finds text lines; PP-OCR's recognisers cannot read
+Vietnamese, so each detected line is read by Tesseract in single-line mode
+(PSM 7) on the cleaned OCR input. Nothing is downloaded: the model is a local
+file, loaded straight into onnxruntime, and the DB post-processing
+(probability map -> contours -> unclipped boxes) is done here with OpenCV.
+
+Three layers, as in tesseract.py: the ONNX session (`_session`), the detector
+(`detect_lines`, pure functions over arrays) and the engine adapter
+(`PaddleDetEngine.recognize`)."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ..errors import EngineError
+from ..text import nfc
+from ..types import Box, CleanPage, OcrPage, Word
+from .layout import assemble_rows
+from .tesseract import TesseractEngine, _api, _lock, clean_word
+
+INSTALL_HINT = "install the optional extra: pip install 'digitize[ppocr]'"
+
+# DB post-processing, PaddleOCR's defaults for the det models rapidocr ships.
+THRESH = 0.3  # pixel is text if probability > THRESH
+BOX_THRESH = 0.5  # keep a region if its mean probability > BOX_THRESH
+UNCLIP_RATIO = 1.6  # DB shrinks text regions when training; grow them back by area*ratio/perimeter
+MIN_SIZE = 3  # shorter side, detector pixels
+MAX_CANDIDATES = 2000
+MEAN, STD = 0.5, 0.5  # (x/255 - 0.5) / 0.5 on every channel
+LINE_PAD = 0.2  # grow each line box by this much of its height before reading it (accents, descenders)
+
+_det_lock = threading.Lock()
+
+
+def default_model() -> Path:
+    """The det .onnx inside the installed `rapidocr` package (found without importing it)."""
+    spec = importlib.util.find_spec("rapidocr")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineError(f"PP-OCR detector: package 'rapidocr' (which ships the model) is not installed; "
+                          f"{INSTALL_HINT}")
+    models = Path(next(iter(spec.submodule_search_locations))) / "models"
+    found = sorted(models.glob("*det*.onnx"))
+    if not found:
+        raise EngineError(f"PP-OCR detector: no *det*.onnx model in {models}; {INSTALL_HINT}")
+    return found[-1]
+
+
+@lru_cache(maxsize=2)
+def _session(model: str, threads: int):
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise EngineError(f"PP-OCR detector: onnxruntime is not installed; {INSTALL_HINT}") from None
+    if not Path(model).is_file():
+        raise EngineError(f"PP-OCR detector: model file not found: {model}")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise EngineError(f"PP-OCR detector: cannot load {model}: {exc}") from None
+
+
+# ---------------------------------------------------------------- detection
+
+def _prepare(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float, float]:
+    """BGR/grey image -> NCHW float tensor with sides multiples of 32, and the x/y factors back."""
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    h, w = image.shape[:2]
+    ratio = min(1.0, max_side / max(h, w))
+    rh, rw = max(32, int(round(h * ratio / 32)) * 32), max(32, int(round(w * ratio / 32)) * 32)
+    resized = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR)
+    tensor = (resized.astype(np.float32) / 255.0 - MEAN) / STD
+    return tensor.transpose(2, 0, 1)[None], w / rw, h / rh
+
+
+def boxes_from_probability(prob: np.ndarray, fx: float = 1.0, fy: float = 1.0) -> list[tuple[Box, float]]:
+    """DB post-processing for upright pages: (axis-aligned box in source pixels, score)."""
+    mask = cv2.dilate((prob > THRESH).astype(np.uint8), np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    h, w = prob.shape
+    out: list[tuple[Box, float]] = []
+    for contour in contours[:MAX_CANDIDATES]:
+        x, y, bw, bh = cv2.boundingRect(contour)
+        if min(bw, bh) < MIN_SIZE:
+            continue
+        region = np.zeros((bh, bw), np.uint8)
+        cv2.fillPoly(region, [contour - (x, y)], 1)
+        score = float(cv2.mean(prob[y:y + bh, x:x + bw], region)[0])
+        if score < BOX_THRESH:
+            continue
+        # Unclip: DB's training shrinks each polygon by area*(1-r^2)/perimeter; grow it back.
+        area, perimeter = cv2.contourArea(contour), cv2.arcLength(contour, True)
+        d = area * UNCLIP_RATIO / perimeter if perimeter else 0.0
+        x0, y0, x1, y1 = max(0.0, x - d), max(0.0, y - d), min(w, x + bw + d), min(h, y + bh + d)
+        if min(x1 - x0, y1 - y0) < MIN_SIZE + 2:
+            continue
+        out.append(((int(round(x0 * fx)), int(round(y0 * fy)), int(round(x1 * fx)), int(round(y1 * fy))), score))
+    return out
+
+
+def detect_lines(image: np.ndarray, model: str | Path, max_side: int = 2048, threads: int = 0) -> list[tuple[Box, float]]:
+    """Text-line boxes (pixels of `image`), top to bottom then left to right."""
+    session = _session(str(model), threads)
+    tensor, fx, fy = _prepare(image, max_side)
+    with _det_lock:
+        prob = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
+    boxes = boxes_from_probability(prob, fx, fy)
+    boxes.sort(key=lambda b: ((b[0][1] + b[0][3]) / 2, b[0][0]))
+    return boxes
+
+
+# ---------------------------------------------------------------- engine
+
+class PaddleDetEngine:
+    """PP-OCR detection, Tesseract recognition line by line.
+
+    `source` picks the image the detector sees: "display" (the colour page) or
+    "ocr" (the binarised OCR input, leaders/rules/colour removed)."""
+
+    name = "ppocr-det+tesseract"
+
+    def __init__(self, tessdata: str = "/usr/share/tesseract-ocr/5/tessdata", lang: str = "vie",
+                 model: str | Path | None = None, source: str = "display", max_side: int = 2048,
+                 threads: int = 0, pad: float = LINE_PAD):
+        if source not in ("display", "ocr"):
+            raise ValueError(f"source must be 'display' or 'ocr', not {source!r}")
+        self.tessdata, self.lang, self.source, self.max_side, self.threads = tessdata, lang, source, max_side, threads
+        self.pad = pad
+        self.model = Path(model) if model else default_model()
+        _session(str(self.model), threads)  # fail at start-up, not on the first page
+        self._tesseract = TesseractEngine(tessdata=tessdata, lang=lang)
+
+    def recognize(self, page: CleanPage) -> OcrPage:
+        scale = page.ocr_scale
+        if self.source == "display":
+            boxes = detect_lines(page.display, self.model, self.max_side, self.threads)
+        else:
+            boxes = [(tuple(int(round(v / scale)) for v in box), score)  # type: ignore[misc]
+                     for box, score in detect_lines(page.ocr_input, self.model, self.max_side, self.threads)]
+        words = self.read_lines(page.ocr_input, scale, [box for box, _ in boxes])
+        lines = assemble_rows(words, page.rules)
+        return OcrPage(number=page.number, lines=tuple(lines), width=page.display.shape[1],
+                       height=page.display.shape[0], dpi=page.dpi, rotation=page.rotation, skew=page.skew,
+                       engine=self.name)
+
+    def read_lines(self, image: np.ndarray, scale: float, boxes: list[Box]) -> list[tuple[Word, int]]:
+        """Tesseract PSM 7 on each box (display pixels) of the OCR image; (word, line index)."""
+        import tesserocr
+        from tesserocr import RIL, iterate_level
+
+        height, width = image.shape[:2]
+        pad = self.pad
+        out: list[tuple[Word, int]] = []
+        with _lock:
+            api = _api(self.tessdata, self.lang, int(tesserocr.PSM.SINGLE_LINE))
+            api.SetImage(Image.fromarray(image))
+            api.SetSourceResolution(300)
+            for line_no, (x0, y0, x1, y1) in enumerate(boxes):
+                grow = (y1 - y0) * pad
+                left, top = max(0, int((x0 - grow) * scale)), max(0, int((y0 - grow) * scale))
+                right = min(width, int(np.ceil((x1 + grow) * scale)))
+                bottom = min(height, int(np.ceil((y1 + grow) * scale)))
+                if right - left < 4 or bottom - top < 4:
+                    continue
+                api.SetRectangle(left, top, right - left, bottom - top)
+                if not api.Recognize():
+                    continue
+                for r in iterate_level(api.GetIterator(), RIL.WORD):
+                    try:
+                        text = clean_word(nfc((r.GetUTF8Text(RIL.WORD) or "").strip()))
+                    except RuntimeError:  # an empty line: Tesseract found no text in the box
+                        continue
+                    box = r.BoundingBox(RIL.WORD) if text else None
+                    if box is None:
+                        continue
+                    # Boxes come back in full-image coordinates (SetRectangle keeps the origin).
+                    bx0, by0, bx1, by1 = (int(round(v / scale)) for v in box)
+                    out.append((Word(text=text, box=(bx0, by0, bx1, by1),
+                                     confidence=max(0.0, min(1.0, r.Confidence(RIL.WORD) / 100.0))), line_no))
+            api.Clear()
+        return out
+
+    def orientation(self, image: np.ndarray) -> tuple[int, float] | None:
+        """Tesseract OSD, as TesseractEngine (the pipeline's upside-down check calls this)."""
+        return self._tesseract.orientation(image)

@@ -1,0 +1,315 @@
+"""Field extraction: validators, classification, and real OCR of committed samples."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from digitize.extract import base, classify, extract, extract_pages
+from digitize.extract import validate as v
+from digitize.extract.base import Value, build_record, cross_check
+from digitize.extract.numwords import parse_date_words, parse_number
+from digitize.types import Line, OcrPage, Word
+
+
+def page_of(*rows: str | list[tuple[str, int]], width: int = 1654, height: int = 2339, conf: float = 0.97) -> OcrPage:
+    """An OcrPage from text rows; a row given as [(cell text, x)] puts its cells at those x."""
+    lines = []
+    y = 100
+    for row in rows:
+        cells = [(row, 160)] if isinstance(row, str) else row
+        words = []
+        for text, x in cells:
+            for token in text.split():
+                w = 14 * len(token)
+                words.append(Word(token, (x, y, x + w, y + 30), conf))
+                x += w + 12
+        lines.append(Line(tuple(words)))
+        y += 55
+    return OcrPage(number=1, lines=tuple(lines), width=width, height=height, dpi=200)
+
+
+# ------------------------------------------------------------------ numbers and dates in words
+
+@pytest.mark.parametrize("words, number", [
+    ("một nghìn chín trăm năm mươi bảy", 1957), ("hai nghìn không trăm linh năm", 2005),
+    ("hai nghìn", 2000), ("mười lăm", 15), ("hai mươi mốt", 21), ("hai mươi tư", 24), ("ba mươi", 30),
+    ("hai ngàn lẻ năm", 2005), ("một nghìn chín trăm chín mươi tám", 1998), ("mot nghin chin tram", 1900),
+])
+def test_parse_number(words, number):
+    assert parse_number(words) == number
+
+
+@pytest.mark.parametrize("words", ["hai hai", "mươi mươi", "trăm", "nghìn nghìn", "xin chào"])
+def test_parse_number_rejects_nonsense(words):
+    assert parse_number(words) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ngày tám tháng bảy năm một nghìn chín trăm năm mươi bảy", date(1957, 7, 8)),
+    ("Ngày năm tháng năm năm hai nghìn không trăm linh năm", date(2005, 5, 5)),
+    ("Ngày mười lăm tháng tư năm hai nghìn không trăm linh năm", date(2005, 4, 15)),
+    ("Ngày ba mươi mốt tháng một năm hai nghìn", date(2000, 1, 31)),
+    ("ngày hai mươi tư tháng mười hai năm một nghìn chín trăm sáu mươi tư", date(1964, 12, 24)),
+    ("Ngay tam thang bay nam mot nghin chin tram nam muoi bay", date(1957, 7, 8)),  # tone marks lost
+])
+def test_parse_date_words(text, expected):
+    assert parse_date_words(text) == expected
+
+
+def test_parse_date_words_round_trip_with_generator():
+    from samples.vnwords import date_in_words
+
+    d = date(1900, 1, 1)
+    while d.year < 2030:
+        assert parse_date_words(date_in_words(d)) == d, d
+        assert parse_date_words(date_in_words(d, thousand="ngàn", linh="lẻ")) == d, d
+        d = date.fromordinal(d.toordinal() + 37)
+
+
+def test_impossible_date_in_words():
+    assert parse_date_words("Ngày ba mươi mốt tháng hai năm hai nghìn") is None
+
+
+def test_date_words_tone_slips_are_put_right():
+    value, factor = v.normalize_date_words("Ngày một tháng sáu năm môt nghìn chín trăm chín mươi chín")
+    assert value == "Ngày một tháng sáu năm một nghìn chín trăm chín mươi chín" and factor < 1
+
+
+# ------------------------------------------------------------------ số định danh
+
+@pytest.mark.parametrize("number, sex, year, ok", [
+    ("046157258462", "Nữ", 1957, True),
+    ("046157258462", "Nam", 1957, False),   # 1 = female, 1900s
+    ("046157258462", "Nữ", 1958, False),    # year digits 57
+    ("001203012345", "Nam", 2003, True),    # 2 = male, 2000s
+    ("001303012345", "Nữ", 2003, True),
+    ("001303012345", "Nữ", 1903, False),
+])
+def test_id_consistency(number, sex, year, ok):
+    assert (v.id_consistency(number, sex, year) == 1.0) is ok
+
+
+def test_id_structure():
+    assert v.normalize_id("046157258462") == ("046157258462", 1.0)
+    assert v.normalize_id("003157258462")[1] < 0.5  # 003 is no province code
+    assert v.normalize_id("097157258462")[1] < 0.5  # past 096
+    assert v.normalize_id("04615725846")[1] < 0.5   # 11 digits
+    value, factor = v.normalize_id("O46157258462")   # letter O read for 0
+    assert value == "046157258462" and factor < 1
+
+
+def test_id_against_record_lowers_confidence():
+    values = {"so_dinh_danh": Value("046157258462", 0.99, 1.0), "gioi_tinh": Value("Nam", 0.99, 1.0),
+              "ngay_sinh": Value("08/07/1957", 0.99, 1.0)}
+    cross_check(values)
+    assert values["so_dinh_danh"].confidence < base.REVIEW_THRESHOLD
+
+
+# ------------------------------------------------------------------ dates and their order
+
+def test_dates():
+    assert v.normalize_date("8/7/1957") == ("08/07/1957", 0.9)
+    assert v.normalize_date("08/07/1957") == ("08/07/1957", 1.0)
+    assert v.normalize_date("31/02/1957")[1] < 0.5
+    value, factor = v.normalize_date("95/02/1978")  # typewriter 0 read as 9
+    assert value == "05/02/1978" and factor < 0.5
+    assert v.normalize_date("1932") == ("1932", 1.0)
+
+
+def test_registration_before_birth_is_flagged():
+    rec = build_record("khai_sinh", 1, {"ngay_sinh": Value("08/07/1957", 0.99, 1.0),
+                                        "ngay_dang_ky": Value("26/04/1956", 0.99, 1.0)})
+    assert "ngay_dang_ky" in rec.needs_review and "ngay_sinh" in rec.needs_review
+
+
+def test_death_before_birth_and_registration_before_death():
+    rec = build_record("khai_tu", 1, {"ngay_sinh": Value("14/05/1944", 0.99, 1.0),
+                                      "ngay_chet": Value("10/11/1993", 0.99, 1.0),
+                                      "ngay_dang_ky": Value("01/11/1993", 0.99, 1.0)})
+    assert "ngay_dang_ky" in rec.needs_review
+    ok = build_record("khai_tu", 1, {"ngay_sinh": Value("14/05/1944", 0.99, 1.0),
+                                     "ngay_chet": Value("10/11/1993", 0.99, 1.0),
+                                     "ngay_dang_ky": Value("14/11/1993", 0.99, 1.0)})
+    assert ok.needs_review == ()
+
+
+def test_date_in_words_must_agree_with_date():
+    agree = build_record("khai_sinh", 1, {
+        "ngay_sinh": Value("08/07/1957", 0.97, 1.0),
+        "ngay_sinh_bang_chu": Value("Ngày tám tháng bảy năm một nghìn chín trăm năm mươi bảy", 0.97, 1.0)})
+    assert agree.needs_review == ()
+    assert agree.confidence["ngay_sinh"] > 0.99  # two independent reads agree
+    disagree = build_record("khai_sinh", 1, {
+        "ngay_sinh": Value("08/07/1957", 0.97, 1.0),
+        "ngay_sinh_bang_chu": Value("Ngày tám tháng tám năm một nghìn chín trăm năm mươi bảy", 0.97, 1.0)})
+    assert {"ngay_sinh", "ngay_sinh_bang_chu"} <= set(disagree.needs_review)
+
+
+# ------------------------------------------------------------------ closed lists and text
+
+def test_closed_lists():
+    assert v.normalize_sex("Nữ") == ("Nữ", 1.0)
+    assert v.normalize_sex("Nu")[0] == "Nữ"
+    assert v.normalize_sex("Nừ")[0] == "Nữ"
+    assert v.normalize_sex("Nam giới")[1] < 0.5
+    assert v.normalize_ethnicity("Kinh") == ("Kinh", 1.0)
+    assert v.normalize_ethnicity("Mông")[0] == "H'Mông"
+    assert v.normalize_ethnicity("Ê-đê")[0] == "Ê Đê"
+    assert v.normalize_ethnicity("Kjnh")[1] < 0.5
+    assert len(v.ETHNIC_GROUPS) == 54
+    assert v.normalize_nationality("Việt Nam") == ("Việt Nam", 1.0)
+    assert v.normalize_nationality("Viet Nam")[0] == "Việt Nam"
+
+
+def test_places():
+    from digitize.extract import gazetteer
+
+    assert gazetteer.is_province("Thừa Thiên Huế") and gazetteer.is_province("Huế")  # before and after 2025
+    assert gazetteer.is_province("Quảng Nam") and gazetteer.is_province("Hồ Chí Minh")
+    assert len(gazetteer.PROVINCES_2008) == 63 and len(gazetteer.PROVINCES_2025) == 34
+    assert v.normalize_place("thôn 4, xã Phú Mỹ, huyện Phú Vang, tỉnh Thừa Thiên Huế")[1] == 1.0
+    value, factor = v.normalize_place("xã Cò Nòi, huyên Mai Sơn, tỉnh Sơn La")
+    assert value == "xã Cò Nòi, huyện Mai Sơn, tỉnh Sơn La" and factor < 1
+    value, _ = v.normalize_place("phường Hàng Kênh, quận Lê Chân thành phố Hải Phòng")
+    assert value == "phường Hàng Kênh, quận Lê Chân, thành phố Hải Phòng"
+    assert v.normalize_place("Bệnh viện Phụ sản thành phố Cần Thơ")[0] == "Bệnh viện Phụ sản thành phố Cần Thơ"
+
+
+def test_names():
+    assert v.name_factor("TRẦN MỸ LOAN") == 1.0
+    assert v.name_factor("Nguyễn Thùy 0anh") < 0.5
+    assert v.name_factor("Nguyễn Minh KimLoan") < 0.5
+    assert v.name_factor("VŨ THANH ĐAT") < 1.0  # a syllable closed by t takes sắc or nặng
+    assert v.is_syllable("nghiêng") and not v.is_syllable("HƯỲNH")
+
+
+# ------------------------------------------------------------------ classification
+
+def test_classify_titles_with_slips():
+    assert classify(page_of("ỦY BAN NHÂN DÂN", "GIẤY KHAI SINH", "Số: 1")) == "khai_sinh"
+    assert classify(page_of("GIAY KHAI S1NH")) == "khai_sinh"
+    assert classify(page_of("TRÍCH LỤC KHAI TỬ")) == "khai_tu"
+    assert classify(page_of("GIẤY CHỨNG NHẬN KẾT HÔN")) == "ket_hon"
+    assert classify(page_of("SỔ ĐĂNG KÝ KHAI SINH", "Năm 1978")) == "so_ho_tich"
+
+
+def test_classify_without_title_uses_labels():
+    page = page_of("(BẢN SAO)", "Họ, chữ đệm, tên: AN", "ghi bằng chữ: Ngày một tháng một năm hai nghìn",
+                   "Họ, chữ đệm, tên người mẹ: BÌNH", "Họ, chữ đệm, tên người đi khai sinh: BÌNH")
+    assert classify(page) == "khai_sinh"
+
+
+def test_prose_mentioning_a_book_is_not_a_book():
+    page = page_of("Nhiều Sổ hộ tịch lưu trữ từ những năm trước đã bị ố vàng, rách nát,",
+                   "đăng ký khai sinh, khai tử, kết hôn cho công dân theo Nghị định",
+                   "số 123/2015/NĐ-CP. Sổ đăng ký khai sinh được lưu trữ vĩnh viễn.")
+    assert classify(page) == "van_ban"
+    assert extract(page) == []  # a page of prose gives no record
+
+
+def test_ledger_without_header_row():
+    """The right-hand page of a spread: no title, no header; columns from the gutters."""
+    xs = [100, 220, 560, 760, 880, 1000, 1400, 1800, 2150]
+    rows = [
+        ["12", "Lê Văn An", "01/02/1990", "Nam", "Kinh", "Trạm y tế Hòa Nhơn", "Trần Thị Bình", "Lê Văn Cường",
+         "05/02/1990"],
+        ["13", "Ngô Thị Hoa", "03/02/1990", "Nữ", "Kinh", "Hòa Nhơn, Hòa Vang", "Đỗ Thị Lan", "Ngô Văn Hùng",
+         "09/02/1990"],
+        ["14", "Phạm Minh Đức", "07/02/1990", "Nam", "Kinh", "Bệnh viện Đà Nẵng", "Vũ Thị Mai", "Phạm Văn Sơn",
+         "12/02/1990"],
+    ]
+    page = page_of(*[list(zip(r, xs)) for r in rows], width=2339, height=1654)
+    assert classify(page) == "so_ho_tich"
+    records = extract(page)
+    assert [r.fields["so"] for r in records] == ["12", "13", "14"]
+    assert records[1].fields["ho_ten"] == "Ngô Thị Hoa" and records[1].fields["gioi_tinh"] == "Nữ"
+    assert records[2].fields["noi_sinh"] == "Bệnh viện Đà Nẵng"
+    assert records[0].fields["ngay_dang_ky"] == "05/02/1990"
+
+
+def test_ledger_wrapped_cell_joins_its_entry():
+    xs = [100, 220, 560, 760, 880, 1000, 1400, 1800, 2150]
+    header = list(zip(["Số TT", "Họ và tên", "Ngày sinh", "Giới tính", "Dân tộc", "Nơi sinh", "Họ tên mẹ",
+                       "Họ tên cha", "Ngày ĐK"], xs))
+    row1 = list(zip(["7", "Lê Văn An", "01/02/1990", "Nam", "Kinh", "Bệnh viện Phụ sản -", "Trần Thị Bình",
+                     "Lê Văn Cường", "05/02/1990"], xs))
+    wrap = [("Nhi Đà Nẵng", 1000)]
+    row2 = list(zip(["8", "Ngô Thị Hoa", "03/02/1990", "Nữ", "Kinh", "Hòa Nhơn, Hòa Vang", "Đỗ Thị Lan",
+                     "Ngô Văn Hùng", "09/02/1990"], xs))
+    page = page_of("SỔ ĐĂNG KÝ KHAI SINH", header, row1, wrap, row2, width=2339, height=1654)
+    records = extract(page)
+    assert len(records) == 2
+    assert records[0].fields["noi_sinh"] == "Bệnh viện Phụ sản - Nhi Đà Nẵng"
+    assert records[1].fields["so"] == "8"
+
+
+# ------------------------------------------------------------------ real OCR on committed samples
+
+COMMITTED = ["khai_sinh_clean", "ket_hon_clean", "khai_tu_clean", "so_ho_tich_typewriter", "van_ban_cong_van"]
+
+# Where the OCR itself misreads (not the extractor), the field may differ from the
+# ground truth but must then be in needs_review, or absent and listed as required.
+KNOWN_OCR_MISSES = {
+    ("khai_tu_clean", "nguoi_ky"),           # the signature covers the name: no text read
+    ("khai_tu_clean", "nguyen_nhan_chet"),   # "Đột quy" for "Đột quỵ"
+    ("so_ho_tich_typewriter", "gioi_tinh"),  # some "Nữ" cells not read at all
+    ("so_ho_tich_typewriter", "ho_ten"),     # "0anh"
+    ("so_ho_tich_typewriter", "ho_ten_me"),  # "ũ Thu Uyên"
+    ("so_ho_tich_typewriter", "noi_sinh"),   # "Nhỉ"
+    ("so_ho_tich_typewriter", "ngay_sinh"),  # typewriter 0 read as 9
+    ("so_ho_tich_typewriter", "ngay_dang_ky"),
+    ("van_ban_cong_van", "noi_nhan"),        # "VI" for "VT,"
+}
+
+
+@pytest.fixture(scope="module")
+def ocr_pages(tmp_path_factory, samples_dir):
+    """Real cleanup + OCR of the committed samples, once per module."""
+    import os
+
+    from digitize import ingest
+    from digitize.config import load_settings
+    from digitize.ocr import make_ocr_engine
+    from digitize.pipeline import Engines, recognise_page
+    from digitize.preprocess import CleanupOptions
+
+    home = tmp_path_factory.mktemp("ocr-home")
+    settings = load_settings(env={**os.environ, "DIGITIZE_HOME": str(home)})
+    engines = Engines(settings=settings, ocr=make_ocr_engine(settings), signer=None, storage=None, index=None,
+                      cleanup=CleanupOptions())
+    out = {}
+    for name in COMMITTED:
+        gt = json.loads((samples_dir / f"{name}.gt.json").read_text(encoding="utf-8"))
+        data = (samples_dir / gt["file"]).read_bytes()
+        source = ingest.describe(gt["file"], data, settings)
+        out[name] = (gt, [recognise_page(p, engines)[1] for p in ingest.load_pages(source, data, settings)])
+    return out
+
+
+@pytest.mark.parametrize("name", COMMITTED)
+def test_committed_sample_fields(ocr_pages, name):
+    gt, pages = ocr_pages[name]
+    records = extract_pages(pages)
+    want = gt["records"]
+    assert len(records) == len(want), [r.fields for r in records]
+    assert {classify(p) for p in pages} == {gt["doc_type"]}
+    for expected, got in zip(want, records):
+        assert got.doc_type == expected["doc_type"]
+        for field, value in expected["fields"].items():
+            if got.fields.get(field) == value:
+                continue
+            assert (name, field) in KNOWN_OCR_MISSES, (field, value, got.fields.get(field))
+            assert field in got.needs_review, (field, value, got.fields.get(field), got.confidence.get(field))
+        extra = set(got.fields) - set(expected["fields"])
+        assert not extra, extra
+
+
+def test_committed_certificates_are_exact_where_ocr_is(ocr_pages):
+    """The clean certificates read completely: every field right and auto-accepted."""
+    for name in ("khai_sinh_clean", "ket_hon_clean"):
+        gt, pages = ocr_pages[name]
+        record = extract_pages(pages)[0]
+        assert record.fields == gt["records"][0]["fields"]
