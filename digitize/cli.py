@@ -438,9 +438,13 @@ class _BatchProgress:
     """Batch events as a progress bar on stderr; a failed page prints `<page>: <reason>`."""
 
     def __init__(self, disable: bool) -> None:
-        self.bar = _progress_bar(0, disable=disable)
-        if hasattr(self.bar, "unit"):
-            self.bar.unit = "page"
+        self.bar: Any = _NoProgress()
+        if not disable and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=0, unit="page", file=sys.stderr, dynamic_ncols=True)
 
     def split(self, pages: int) -> None:
         if hasattr(self.bar, "total"):
@@ -450,7 +454,11 @@ class _BatchProgress:
     def page(self, entry: dict[str, Any]) -> None:
         self.bar.update(1)
         if entry.get("status") == "failed":
-            self.bar.write(f"{entry['name']}: {entry.get('error')}")
+            line = f"{entry['name']}: {entry.get('error')}"
+            if isinstance(self.bar, _NoProgress):
+                self.bar.write(line)
+            else:  # tqdm.write defaults to stdout, which carries the report
+                self.bar.write(line, file=sys.stderr)
 
     def close(self) -> None:
         self.bar.close()

@@ -100,7 +100,7 @@ def test_intake_upload_correct_approve_download(server, tmp_path):
             expect(page.locator("#f-0-so_dinh_danh")).to_have_value("046157258462")
             expect(page.locator("#result-title")).to_have_text("TRẦN MỸ LOAN")
             expect(page.locator("#boxes .field-box").first).to_be_visible()  # fields drawn over the cleaned page
-            page.wait_for_function("document.querySelector('#page-img').complete && document.querySelector('#page-img').naturalWidth > 500")
+            _wait_for_image(page, "#page-img", 500)
 
             name.fill("TRẦN MỸ LAN")
             page.click("#approve")
@@ -125,6 +125,18 @@ def test_intake_upload_correct_approve_download(server, tmp_path):
             expect(page.locator("#hits tbody tr").first).to_contain_text("TRẦN MỸ LAN")
         finally:
             browser.close()
+
+
+def _wait_for_image(page, selector: str, min_width: int, seconds: float = 60) -> None:
+    """Until the image has loaded (the page's CSP forbids wait_for_function's eval)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if page.evaluate(f"document.querySelector('{selector}').naturalWidth") > min_width:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{selector} did not load")
 
 
 def test_review_queue_keyboard(server):
@@ -155,7 +167,7 @@ def test_review_queue_keyboard(server):
             expect(page.locator("#item-field")).to_have_text("Nơi sinh")
             expect(page.locator("#item-value")).to_have_value(result["records"][0]["fields"]["noi_sinh"])
             expect(page.locator("#crop")).to_be_visible()
-            page.wait_for_function("document.querySelector('#crop').complete && document.querySelector('#crop').naturalWidth > 50")
+            _wait_for_image(page, "#crop", 50)
             page.keyboard.press("Enter")
             expect(page.locator("#item-field")).to_have_text("Dân tộc")
             page.keyboard.press("Enter")
