@@ -210,7 +210,7 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
         progress.update(1)
         if error is not None:
             failed += 1
-            progress.write(f"{path}: {error}")
+            progress.write(f"{path}: {error}", file=sys.stderr)
             return
         assert result is not None
         results.append(result)
@@ -221,7 +221,7 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
                 write_atomic(args.out / f"{stem}.pdf", _fetch_pdf(result, settings))
             except (OSError, DigitizeError) as exc:
                 failed += 1
-                progress.write(f"{path}: cannot write output: {exc}")
+                progress.write(f"{path}: cannot write output: {exc}", file=sys.stderr)
 
     if workers == 1:
         _worker_init(settings, debug_dir)
@@ -253,8 +253,8 @@ def _fetch_pdf(result: dict[str, Any], settings: Settings) -> bytes:
 class _NoProgress:
     def update(self, n: int) -> None: ...
 
-    def write(self, line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+    def write(self, line: str, file=sys.stderr) -> None:
+        print(line, file=file, flush=True)
 
     def close(self) -> None: ...
 
