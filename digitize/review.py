@@ -25,25 +25,9 @@ import numpy as np
 
 from .errors import DigitizeError, NotFound, StorageError
 from .text import clean_spaces, fold, nfc
+from .extract.base import FIELDS  # CONTRACT field names by doc_type
 from .types import CleanPage, Line, OcrPage, Record, Result, SourceFile, Word, words_to_dict
 
-# CONTRACT field names by doc_type (so_ho_tich pages give records of the three civil types).
-FIELDS: dict[str, tuple[str, ...]] = {
-    "khai_sinh": ("so", "quyen_so", "ho_ten", "ngay_sinh", "ngay_sinh_bang_chu", "gioi_tinh", "dan_toc",
-                  "quoc_tich", "noi_sinh", "que_quan", "so_dinh_danh", "ho_ten_me", "nam_sinh_me", "dan_toc_me",
-                  "quoc_tich_me", "noi_cu_tru_me", "ho_ten_cha", "nam_sinh_cha", "dan_toc_cha", "quoc_tich_cha",
-                  "noi_cu_tru_cha", "noi_cu_tru", "nguoi_di_khai", "noi_dang_ky", "ngay_dang_ky", "nguoi_ky",
-                  "ghi_chu"),
-    "ket_hon": ("so", "quyen_so", "ho_ten_chong", "ngay_sinh_chong", "dan_toc_chong", "quoc_tich_chong",
-                "noi_cu_tru_chong", "so_dinh_danh_chong", "ho_chieu_chong", "ho_ten_vo", "ngay_sinh_vo",
-                "dan_toc_vo", "quoc_tich_vo", "noi_cu_tru_vo", "so_dinh_danh_vo", "ho_chieu_vo", "noi_dang_ky",
-                "ngay_dang_ky", "nguoi_ky", "ghi_chu"),
-    "khai_tu": ("so", "quyen_so", "ho_ten", "ngay_sinh", "gioi_tinh", "dan_toc", "quoc_tich", "so_dinh_danh",
-                "noi_cu_tru", "gio_chet", "ngay_chet", "noi_chet", "nguyen_nhan_chet", "nguoi_khai", "quan_he",
-                "noi_dang_ky", "ngay_dang_ky", "nguoi_ky", "ghi_chu"),
-    "van_ban": ("co_quan_ban_hanh", "so_ky_hieu", "dia_danh", "ngay_ban_hanh", "loai_van_ban", "trich_yeu",
-                "noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky"),
-}
 MAX_VALUE_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import Settings
-from ..errors import ConfigError
+from ..errors import ConfigError, EngineError
 from .base import OcrEngine
 
 
@@ -12,4 +12,12 @@ def make_ocr_engine(settings: Settings) -> OcrEngine:
         from .tesseract import TesseractEngine
 
         return TesseractEngine(tessdata=settings.tessdata)
+    if settings.ocr_engine == "paddle-det":
+        # PP-OCR line detection (local ONNX model from the `ppocr` extra) + Tesseract per line.
+        from .ppocr import PaddleDetEngine
+
+        try:
+            return PaddleDetEngine(tessdata=settings.tessdata)
+        except EngineError as exc:
+            raise ConfigError(f"DIGITIZE_OCR_ENGINE=paddle-det: {exc}") from None
     raise ConfigError(f"unknown OCR engine {settings.ocr_engine!r}")

@@ -40,7 +40,7 @@ MEAN, STD = 0.5, 0.5  # (x/255 - 0.5) / 0.5 on every channel
 # Grow each line box by these fractions of its height before reading it: a little
 # air left and right helps the first and last letters; more above and below lets
 # the neighbouring lines' accents in, which costs more than it saves.
-LINE_PAD_X, LINE_PAD_Y = 0.25, 0.0
+LINE_PAD_X, LINE_PAD_Y = 0.0, 0.0
 
 _det_lock = threading.Lock()
 
@@ -115,7 +115,7 @@ def boxes_from_probability(prob: np.ndarray, fx: float = 1.0, fy: float = 1.0) -
     return out
 
 
-def detect_lines(image: np.ndarray, model: str | Path, max_side: int = 2048, threads: int = 0) -> list[tuple[Box, float]]:
+def detect_lines(image: np.ndarray, model: str | Path, max_side: int = 960, threads: int = 0) -> list[tuple[Box, float]]:
     """Text-line boxes (pixels of `image`), top to bottom then left to right."""
     session = _session(str(model), threads)
     tensor, fx, fy = _prepare(image, max_side)
@@ -137,7 +137,7 @@ class PaddleDetEngine:
     name = "ppocr-det+tesseract"
 
     def __init__(self, tessdata: str = "/usr/share/tesseract-ocr/5/tessdata", lang: str = "vie",
-                 model: str | Path | None = None, source: str = "display", max_side: int = 2048,
+                 model: str | Path | None = None, source: str = "ocr", max_side: int = 960,
                  threads: int = 0, pad: tuple[float, float] = (LINE_PAD_X, LINE_PAD_Y)):
         if source not in ("display", "ocr"):
             raise ValueError(f"source must be 'display' or 'ocr', not {source!r}")

@@ -1,0 +1,107 @@
+"""PP-OCR line detection + Tesseract line recognition (`DIGITIZE_OCR_ENGINE=paddle-det`).
+
+Needs the optional extra (`pip install 'digitize[ppocr]'`: onnxruntime, and
+rapidocr for the det model file); skipped without it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ort = pytest.importorskip("onnxruntime", reason="optional extra 'ppocr' not installed (onnxruntime)")
+pytest.importorskip("rapidocr", reason="optional extra 'ppocr' not installed (rapidocr ships the det model)")
+
+from digitize import ingest  # noqa: E402
+from digitize.config import Settings  # noqa: E402
+from digitize.errors import ConfigError, EngineError  # noqa: E402
+from digitize.ocr import make_ocr_engine  # noqa: E402
+from digitize.ocr.ppocr import PaddleDetEngine, boxes_from_probability, default_model, detect_lines  # noqa: E402
+from digitize.preprocess import clean_page  # noqa: E402
+from digitize.text import cer  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "data"
+
+
+@pytest.fixture(scope="module")
+def clean():
+    path = SAMPLES / "khai_sinh_clean.png"
+    data = path.read_bytes()
+    settings = Settings()
+    (page,) = ingest.load_pages(ingest.describe(path.name, data, settings), data, settings)
+    return clean_page(page)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return PaddleDetEngine()
+
+
+def test_model_is_a_local_file():
+    model = default_model()
+    assert model.is_file() and model.suffix == ".onnx"
+
+
+def test_reads_committed_sample(engine, clean):
+    import json
+
+    gt = json.loads((SAMPLES / "khai_sinh_clean.gt.json").read_text(encoding="utf-8"))
+    page = engine.recognize(clean)
+    assert page.engine == "ppocr-det+tesseract"
+    assert cer(page.text, gt["text"]) <= 0.02, page.text
+    height, width = clean.display.shape[:2]
+    words = [w for line in page.lines for w in line.words]
+    assert len(words) > 100
+    for w in words:
+        x0, y0, x1, y1 = w.box
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height, w
+        assert 0.0 <= w.confidence <= 1.0
+    # Reading order: the header's two blocks share one row, as with TesseractEngine.
+    assert page.lines[0].text.startswith("ỦY BAN NHÂN DÂN") and "CỘNG HÒA" in page.lines[0].text
+
+
+def test_detector_finds_lines_on_either_image(clean):
+    for image, scale in ((clean.display, 1.0), (clean.ocr_input, clean.ocr_scale)):
+        boxes = detect_lines(image, default_model())
+        assert 25 <= len(boxes) <= 60
+        assert all(0.5 <= score <= 1.0 for _, score in boxes)
+        h, w = image.shape[:2]
+        assert all(0 <= b[0] < b[2] <= w and 0 <= b[1] < b[3] <= h for b, _ in boxes)
+
+
+def test_blank_page_gives_empty_result(engine, clean):
+    from dataclasses import replace
+
+    blank = replace(clean, display=np.full_like(clean.display, 255), ocr_input=np.full_like(clean.ocr_input, 255),
+                    rules=())
+    page = engine.recognize(blank)
+    assert page.lines == ()
+
+
+def test_db_postprocess_unclips_a_shrunk_region():
+    prob = np.zeros((100, 200), np.float32)
+    prob[40:50, 20:180] = 0.9  # a 160 x 10 kernel: DB's shrunk text region
+    ((box, score),) = boxes_from_probability(prob, 2.0, 2.0)
+    assert score == pytest.approx(0.9, abs=0.01)
+    x0, y0, x1, y1 = box
+    # grown by area * 1.6 / perimeter (~7.5 px) on each side, then scaled by 2
+    assert 20 <= x0 <= 30 and 360 <= x1 <= 380 and 60 <= y0 <= 70 and 110 <= y1 <= 120
+
+
+def test_missing_model_is_a_one_line_error(tmp_path):
+    with pytest.raises(EngineError, match="model file not found"):
+        PaddleDetEngine(model=tmp_path / "nope.onnx")
+
+
+def test_selected_by_settings():
+    assert make_ocr_engine(Settings(ocr_engine="paddle-det")).name == "ppocr-det+tesseract"
+
+
+def test_missing_package_is_a_config_error(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rapidocr" else real(name, *a))
+    with pytest.raises(ConfigError, match="rapidocr.*not installed.*digitize\\[ppocr\\]"):
+        make_ocr_engine(Settings(ocr_engine="paddle-det"))
