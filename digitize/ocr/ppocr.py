@@ -37,10 +37,7 @@ UNCLIP_RATIO = 1.6  # DB shrinks text regions when training; grow them back by a
 MIN_SIZE = 3  # shorter side, detector pixels
 MAX_CANDIDATES = 2000
 MEAN, STD = 0.5, 0.5  # (x/255 - 0.5) / 0.5 on every channel
-# Grow each line box by these fractions of its height before reading it: a little
-# air left and right helps the first and last letters; more above and below lets
-# the neighbouring lines' accents in, which costs more than it saves.
-LINE_PAD_X, LINE_PAD_Y = 0.0, 0.0
+LINE_MARGIN = 0.3  # white margin around each cut-out line, as a fraction of its height
 
 _det_lock = threading.Lock()
 
@@ -138,11 +135,11 @@ class PaddleDetEngine:
 
     def __init__(self, tessdata: str = "/usr/share/tesseract-ocr/5/tessdata", lang: str = "vie",
                  model: str | Path | None = None, source: str = "ocr", max_side: int = 960,
-                 threads: int = 0, pad: tuple[float, float] = (LINE_PAD_X, LINE_PAD_Y)):
+                 threads: int = 0, margin: float = LINE_MARGIN):
         if source not in ("display", "ocr"):
             raise ValueError(f"source must be 'display' or 'ocr', not {source!r}")
         self.tessdata, self.lang, self.source, self.max_side, self.threads = tessdata, lang, source, max_side, threads
-        self.pad = pad
+        self.margin = margin
         self.model = Path(model) if model else default_model()
         _session(str(self.model), threads)  # fail at start-up, not on the first page
         self._tesseract = TesseractEngine(tessdata=tessdata, lang=lang)
@@ -161,25 +158,27 @@ class PaddleDetEngine:
                        engine=self.name)
 
     def read_lines(self, image: np.ndarray, scale: float, boxes: list[Box]) -> list[tuple[Word, int]]:
-        """Tesseract PSM 7 on each box (display pixels) of the OCR image; (word, line index)."""
+        """Tesseract PSM 7 on each box (display pixels) of the OCR image; (word, line index).
+
+        Each line is cut out exactly and set on white paper with a margin: Tesseract
+        drops small text that touches the image edge, and reading more of the page
+        around the box lets the neighbouring lines' accents in."""
         import tesserocr
         from tesserocr import RIL, iterate_level
 
         height, width = image.shape[:2]
-        pad_x, pad_y = self.pad
         out: list[tuple[Word, int]] = []
         with _lock:
             api = _api(self.tessdata, self.lang, int(tesserocr.PSM.SINGLE_LINE))
-            api.SetImage(Image.fromarray(image))
-            api.SetSourceResolution(300)
             for line_no, (x0, y0, x1, y1) in enumerate(boxes):
-                gx, gy = (y1 - y0) * pad_x, (y1 - y0) * pad_y
-                left, top = max(0, int((x0 - gx) * scale)), max(0, int((y0 - gy) * scale))
-                right = min(width, int(np.ceil((x1 + gx) * scale)))
-                bottom = min(height, int(np.ceil((y1 + gy) * scale)))
+                left, top = max(0, int(x0 * scale)), max(0, int(y0 * scale))
+                right, bottom = min(width, int(np.ceil(x1 * scale))), min(height, int(np.ceil(y1 * scale)))
                 if right - left < 4 or bottom - top < 4:
                     continue
-                api.SetRectangle(left, top, right - left, bottom - top)
+                m = max(4, int((bottom - top) * self.margin))
+                crop = cv2.copyMakeBorder(image[top:bottom, left:right], m, m, m, m, cv2.BORDER_CONSTANT, value=255)
+                api.SetImage(Image.fromarray(crop))
+                api.SetSourceResolution(300)
                 if not api.Recognize():
                     continue
                 for r in iterate_level(api.GetIterator(), RIL.WORD):
@@ -190,9 +189,13 @@ class PaddleDetEngine:
                     box = r.BoundingBox(RIL.WORD) if text else None
                     if box is None:
                         continue
-                    # Boxes come back in full-image coordinates (SetRectangle keeps the origin).
-                    bx0, by0, bx1, by1 = (int(round(v / scale)) for v in box)
-                    out.append((Word(text=text, box=(bx0, by0, bx1, by1),
+                    bx0, by0, bx1, by1 = box
+                    bx0, bx1 = (min(right, max(left, v - m + left)) for v in (bx0, bx1))
+                    by0, by1 = (min(bottom, max(top, v - m + top)) for v in (by0, by1))
+                    if bx1 <= bx0 or by1 <= by0:
+                        continue
+                    disp = tuple(int(round(v / scale)) for v in (bx0, by0, bx1, by1))
+                    out.append((Word(text=text, box=disp,  # type: ignore[arg-type]
                                      confidence=max(0.0, min(1.0, r.Confidence(RIL.WORD) / 100.0))), line_no))
             api.Clear()
         return out
