@@ -123,6 +123,20 @@ def detect_lines(image: np.ndarray, model: str | Path, max_side: int = 960, thre
     return boxes
 
 
+def strip_edge_fragments(crop: np.ndarray, margin: int) -> np.ndarray:
+    """White out ink that touches the top or bottom of the line box and is short:
+    the descenders and accents of the lines above and below."""
+    h = crop.shape[0] - 2 * margin
+    ink = (crop[margin:margin + h] < 128).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    out = crop.copy()
+    for i in range(1, n):
+        y, hh = stats[i, cv2.CC_STAT_TOP], stats[i, cv2.CC_STAT_HEIGHT]
+        if (y == 0 or y + hh == h) and hh < 0.3 * h:
+            out[margin:margin + h][labels == i] = 255
+    return out
+
+
 # ---------------------------------------------------------------- engine
 
 class PaddleDetEngine:
@@ -135,11 +149,12 @@ class PaddleDetEngine:
 
     def __init__(self, tessdata: str = "/usr/share/tesseract-ocr/5/tessdata", lang: str = "vie",
                  model: str | Path | None = None, source: str = "ocr", max_side: int = 960,
-                 threads: int = 0, margin: float = LINE_MARGIN):
+                 threads: int = 0, margin: float = LINE_MARGIN,
+                 fallback: bool = True, strip_edges: bool = False):
         if source not in ("display", "ocr"):
             raise ValueError(f"source must be 'display' or 'ocr', not {source!r}")
         self.tessdata, self.lang, self.source, self.max_side, self.threads = tessdata, lang, source, max_side, threads
-        self.margin = margin
+        self.margin, self.fallback, self.strip_edges = margin, fallback, strip_edges
         self.model = Path(model) if model else default_model()
         _session(str(self.model), threads)  # fail at start-up, not on the first page
         self._tesseract = TesseractEngine(tessdata=tessdata, lang=lang)
@@ -164,7 +179,6 @@ class PaddleDetEngine:
         drops small text that touches the image edge, and reading more of the page
         around the box lets the neighbouring lines' accents in."""
         import tesserocr
-        from tesserocr import RIL, iterate_level
 
         height, width = image.shape[:2]
         out: list[tuple[Word, int]] = []
@@ -177,28 +191,43 @@ class PaddleDetEngine:
                     continue
                 m = max(4, int((bottom - top) * self.margin))
                 crop = cv2.copyMakeBorder(image[top:bottom, left:right], m, m, m, m, cv2.BORDER_CONSTANT, value=255)
-                api.SetImage(Image.fromarray(crop))
-                api.SetSourceResolution(300)
-                if not api.Recognize():
-                    continue
-                for r in iterate_level(api.GetIterator(), RIL.WORD):
-                    try:
-                        text = clean_word(nfc((r.GetUTF8Text(RIL.WORD) or "").strip()))
-                    except RuntimeError:  # an empty line: Tesseract found no text in the box
-                        continue
-                    box = r.BoundingBox(RIL.WORD) if text else None
-                    if box is None:
-                        continue
-                    bx0, by0, bx1, by1 = box
+                if self.strip_edges:
+                    crop = strip_edge_fragments(crop, m)
+                words = self._read(api, crop)
+                if not words and self.fallback:
+                    # PSM 7 gives up on a line with bits of its neighbours in the box; a block reads it.
+                    api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
+                    words = self._read(api, crop)
+                    api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
+                for text, (bx0, by0, bx1, by1), conf in words:
                     bx0, bx1 = (min(right, max(left, v - m + left)) for v in (bx0, bx1))
                     by0, by1 = (min(bottom, max(top, v - m + top)) for v in (by0, by1))
                     if bx1 <= bx0 or by1 <= by0:
                         continue
                     disp = tuple(int(round(v / scale)) for v in (bx0, by0, bx1, by1))
-                    out.append((Word(text=text, box=disp,  # type: ignore[arg-type]
-                                     confidence=max(0.0, min(1.0, r.Confidence(RIL.WORD) / 100.0))), line_no))
+                    out.append((Word(text=text, box=disp, confidence=conf), line_no))  # type: ignore[arg-type]
             api.Clear()
         return out
+
+    @staticmethod
+    def _read(api, crop: np.ndarray) -> list[tuple[str, Box, float]]:
+        """(text, box in crop pixels, confidence 0..1) of the words Tesseract finds in `crop`."""
+        from tesserocr import RIL, iterate_level
+
+        api.SetImage(Image.fromarray(crop))
+        api.SetSourceResolution(300)
+        if not api.Recognize():
+            return []
+        words = []
+        for r in iterate_level(api.GetIterator(), RIL.WORD):
+            try:
+                text = clean_word(nfc((r.GetUTF8Text(RIL.WORD) or "").strip()))
+            except RuntimeError:  # an empty line: Tesseract found no text in the box
+                continue
+            box = r.BoundingBox(RIL.WORD) if text else None
+            if box is not None:
+                words.append((text, tuple(box), max(0.0, min(1.0, r.Confidence(RIL.WORD) / 100.0))))
+        return words
 
     def orientation(self, image: np.ndarray) -> tuple[int, float] | None:
         """Tesseract OSD, as TesseractEngine (the pipeline's upside-down check calls this)."""
