@@ -16,7 +16,9 @@ from PIL import Image
 from ..errors import EngineError
 from ..text import nfc
 from ..types import CleanPage, Line, OcrPage, Word
-from .layout import assemble_rows
+from .layout import assemble_rows, find_tables
+
+PSM_SINGLE_BLOCK = 6  # a table cell: one block of text, maybe wrapped
 
 _lock = threading.Lock()
 
@@ -57,19 +59,57 @@ class TesseractEngine:
 
     def recognize(self, page: CleanPage) -> OcrPage:
         words = self.words(page.ocr_input, page.ocr_scale)
+        if page.rules:
+            words += self.reread_empty_cells(page, words)
         lines = assemble_rows(words, page.rules)
         return OcrPage(number=page.number, lines=tuple(lines), width=page.display.shape[1],
                        height=page.display.shape[0], dpi=page.dpi, rotation=page.rotation, skew=page.skew,
                        engine=self.name)
 
-    def words(self, image: np.ndarray, scale: float = 1.0) -> list[tuple[Word, int]]:
-        """(word, tesseract line number) in Tesseract's order; boxes divided by `scale`."""
+    def reread_empty_cells(self, page: CleanPage, words: list[tuple[Word, int]]) -> list[tuple[Word, int]]:
+        """Words from ruled-table cells that page-level recognition left empty.
+
+        Tesseract's page layout drops short isolated cell values ("Nam", "Nữ", "Kinh")
+        between rulings; read each empty cell that holds ink again as one line."""
+        found: list[tuple[Word, int]] = []
+        centres = [((w.box[0] + w.box[2]) / 2, (w.box[1] + w.box[3]) / 2) for w, _ in words]
+        scale = page.ocr_scale
+        next_line = max((n for _, n in words), default=0) + 1
+        for table in find_tables(page.rules):
+            rows = [table.box[1], *table.row_edges, table.box[3]]
+            cols = [table.box[0], *table.col_edges, table.box[2]]
+            for y0, y1 in zip(rows[:-1], rows[1:]):
+                if y1 - y0 < 10:
+                    continue
+                for x0, x1 in zip(cols[:-1], cols[1:]):
+                    if x1 - x0 < 10 or any(x0 <= cx <= x1 and y0 <= cy <= y1 for cx, cy in centres):
+                        continue
+                    pad = 3
+                    crop = page.ocr_input[int((y0 + pad) * scale):int((y1 - pad) * scale),
+                                          int((x0 + pad) * scale):int((x1 - pad) * scale)]
+                    if crop.size == 0 or (crop < 128).mean() < 0.01:
+                        continue  # a blank cell
+                    for word, _ in self.words(crop, scale, psm=PSM_SINGLE_BLOCK, border=10):
+                        bx0, by0, bx1, by1 = word.box
+                        shifted = Word(text=word.text, confidence=word.confidence,
+                                       box=(bx0 + x0 + pad, by0 + y0 + pad, bx1 + x0 + pad, by1 + y0 + pad))
+                        found.append((shifted, next_line))
+                    next_line += 1
+        return found
+
+    def words(self, image: np.ndarray, scale: float = 1.0, psm: int | None = None,
+              border: int = 0) -> list[tuple[Word, int]]:
+        """(word, tesseract line number) in Tesseract's order; boxes divided by `scale`.
+        `border` white pixels are added around the image (Tesseract reads text that
+        touches the edge badly) and taken off the boxes again."""
         import tesserocr
         from tesserocr import RIL, iterate_level
 
+        if border:
+            image = np.pad(image, border, constant_values=255)
         out: list[tuple[Word, int]] = []
         with _lock:
-            api = _api(self.tessdata, self.lang, self.psm)
+            api = _api(self.tessdata, self.lang, self.psm if psm is None else psm)
             api.SetImage(Image.fromarray(image))
             api.SetSourceResolution(300)
             if not api.Recognize():
@@ -85,7 +125,7 @@ class TesseractEngine:
                 box = r.BoundingBox(RIL.WORD)
                 if box is None:
                     continue
-                x0, y0, x1, y1 = (int(round(v / scale)) for v in box)
+                x0, y0, x1, y1 = (int(round((v - border) / scale)) for v in box)
                 out.append((Word(text=text, box=(x0, y0, x1, y1),
                                  confidence=max(0.0, min(1.0, r.Confidence(RIL.WORD) / 100.0))), line_no))
             api.Clear()
