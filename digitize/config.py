@@ -18,7 +18,7 @@ Environment variables (all optional):
   DIGITIZE_BROKER          Celery broker URL (redis://...); unset = in-process
   DIGITIZE_SIGNING_P12     PKCS#12 file of the production signing certificate
   DIGITIZE_SIGNING_P12_PASSWORD
-  DIGITIZE_OCR_ENGINE      "tesseract" (default)
+  DIGITIZE_OCR_ENGINE      "auto" (default: paddle-det if installed), "tesseract", "paddle-det"
   DIGITIZE_MAX_PIXELS      per page (default 200 000 000)
   DIGITIZE_MAX_PAGES       per input (default 2000)
   DIGITIZE_MAX_BYTES       per input (default 500 MB)
@@ -54,7 +54,7 @@ class Settings:
     broker: str = ""
     signing_p12: Path | None = None
     signing_p12_password: str = ""
-    ocr_engine: str = "tesseract"
+    ocr_engine: str = "auto"  # auto = paddle-det where the ppocr extra is installed, else tesseract
     tessdata: str = TESSDATA
     max_pixels: int = 200_000_000
     max_pages: int = 2000
@@ -84,7 +84,7 @@ class Settings:
             raise ConfigError("index must be 'sqlite' or a postgresql:// URL")
         if self.signing_p12 is not None and not Path(self.signing_p12).is_file():
             raise ConfigError(f"signing certificate not found: {self.signing_p12}")
-        if self.ocr_engine not in ("tesseract", "paddle-det"):
+        if self.ocr_engine not in ("auto", "tesseract", "paddle-det"):
             raise ConfigError(f"unknown OCR engine {self.ocr_engine!r}")
         if not self.agency.replace("-", "").replace("_", "").isalnum():
             raise ConfigError("agency must be letters, digits, - or _")

@@ -26,7 +26,7 @@ stamp=.venv/.digitize-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  if ! .venv/bin/python -m pip install -q -e ".[dist,server,test,bench]" >.venv/pip.log 2>&1; then
+  if ! .venv/bin/python -m pip install -q -e ".[dist,server,test,bench,ppocr]" >.venv/pip.log 2>&1; then
     tail -20 .venv/pip.log >&2
     echo "setup: pip install failed (full log: .venv/pip.log)" >&2
     exit 1

@@ -83,7 +83,7 @@ def test_db_postprocess_unclips_a_shrunk_region():
     prob = np.zeros((100, 200), np.float32)
     prob[40:50, 20:180] = 0.9  # a 160 x 10 kernel: DB's shrunk text region
     ((box, score),) = boxes_from_probability(prob, 2.0, 2.0)
-    assert score == pytest.approx(0.9, abs=0.01)
+    assert 0.75 < score <= 0.9  # mean over the dilated region, as PaddleOCR scores it
     x0, y0, x1, y1 = box
     # grown by area * 1.6 / perimeter (~7.5 px) on each side, then scaled by 2
     assert 20 <= x0 <= 30 and 360 <= x1 <= 380 and 60 <= y0 <= 70 and 110 <= y1 <= 120
