@@ -9,6 +9,7 @@ extraction, PDF rendering and signing (storage/index excluded)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import defaultdict
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     with tempfile.TemporaryDirectory() as home:
-        settings = load_settings(env={"DIGITIZE_HOME": home})
+        settings = load_settings(env={**os.environ, "DIGITIZE_HOME": home})
         engines = Engines.from_settings(settings)
         totals: dict[str, float] = defaultdict(float)
         pages = 0
