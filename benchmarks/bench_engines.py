@@ -33,18 +33,9 @@ from digitize.preprocess import clean_page, with_rotation  # noqa: E402
 from digitize.text import cer  # noqa: E402
 from digitize.types import CleanPage, OcrPage  # noqa: E402
 
+from benchmarks.bench_ocr import load_pages  # noqa: E402  (same ground-truth layout)
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_pages(folder: Path) -> list[tuple[Path, dict]]:
-    out = []
-    for gt_path in sorted(folder.glob("*.gt.json")):
-        gt = json.loads(gt_path.read_text(encoding="utf-8"))
-        stem = gt_path.name[: -len(".gt.json")]
-        inputs = [p for p in folder.glob(stem + ".*") if not p.name.endswith(".gt.json")]
-        if inputs:
-            out.append((inputs[0], gt))
-    return out
 
 
 def degradations(gt: dict) -> list[str]:
