@@ -50,7 +50,11 @@ def degradation_label(gt: dict) -> str:
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, int, int]:
     """(seconds, peak RSS in MiB of the process tree's largest member, return code)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    # stderr goes to a log next to the outputs: a page a tool failed on must show up as a
+    # failure with its reason, not only as an empty text with 100 % CER.
+    log = Path(tempfile.gettempdir()) / f"bench_ocr-{Path(cmd[0]).name}.log"
+    with open(log, "ab") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     # ru_maxrss covers the process; children it waited for are in RUSAGE_CHILDREN of it,
@@ -62,6 +66,8 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, int, i
 def page_texts_digitize(out: Path, page_path: Path) -> str:
     result = out / f"{page_path.stem}.json"
     if not result.exists():
+        print(f"digitize gave no result for {page_path.name}: counted as empty "
+              f"(reason in {tempfile.gettempdir()}/bench_ocr-digitize.log)", file=sys.stderr)
         return ""
     data = json.loads(result.read_text(encoding="utf-8"))
     return "\n".join(p["text"] for p in data["pages"])

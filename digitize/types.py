@@ -106,6 +106,7 @@ class OcrPage:
     rotation: int = 0
     skew: float = 0.0
     engine: str = ""
+    rules: tuple[Box, ...] = ()  # ruling lines (display pixels): extraction reads table grids from them
 
     @property
     def text(self) -> str:

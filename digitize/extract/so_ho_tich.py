@@ -18,6 +18,7 @@ from . import validate as v
 from .base import FIELDS, Value, build_record, collect
 from .common import min_conf, words_text
 from .labels import RawField, fold_aligned
+from ..ocr.layout import find_tables
 from .table import Column, edges_between, find_header, gutters, split_row
 
 BOOK_TITLE = re.compile(r"so dang k[yi] (khai sinh|ket hon|khai tu)")
@@ -175,7 +176,11 @@ def entries(page: OcrPage, kind: str, columns: list[Column] | None = None
     rows = _rows(page.lines[start:])
     if not rows:
         return [], columns
-    if columns:
+    grid, ruled_rows = _grid_edges(page, rows)
+    if grid and (head or not columns or len(grid) - 1 == len(DEFAULT_ORDER[kind])):
+        keys, edges = _grid_keys(grid, head[1] if head else [], kind)
+        cols = [Column(k, a, b) for k, a, b in zip(keys, grid, grid[1:]) if k]
+    elif columns:
         keys = [c.key for c in columns]
         cols = list(columns)
         if "so" not in keys:
@@ -194,7 +199,8 @@ def entries(page: OcrPage, kind: str, columns: list[Column] | None = None
     current_line = 0
     for line_no, row in enumerate(rows):
         cells = split_row(row, edges)
-        if _is_entry_start(row) or current is None:
+        # in a table ruled between entries each row is an entry, even when its number was misread
+        if _is_entry_start(row) or current is None or (ruled_rows and any(cells)):
             if current is not None:
                 out.append(_fields(current, current_line))
             current = {k: [] for k in keys}
@@ -207,7 +213,48 @@ def entries(page: OcrPage, kind: str, columns: list[Column] | None = None
 
 
 def _fields(cells: dict[str, list[Word]], line: int) -> list[RawField]:
-    return [RawField(key, words_text(words), min_conf(words), line) for key, words in cells.items() if words]
+    return [RawField(key, words_text(words), min_conf(words), line) for key, words in cells.items()
+            if words and key]
+
+
+def _grid_edges(page: OcrPage, rows: list[Line]) -> tuple[list[float] | None, bool]:
+    """x of the vertical rules (outer borders included) of the ruled table that holds
+    the entry rows, or None when the page has no such table; and whether rules separate
+    the rows. Ruled columns are where the clerk wrote, so they cut cells better than gaps
+    between words do."""
+    if not page.rules or not rows:
+        return None, False
+    words = [w for r in rows for w in r.words]
+    best, held = None, 0
+    for table in find_tables(page.rules):
+        x0, y0, x1, y1 = table.box
+        inside = sum(1 for w in words if x0 <= (w.box[0] + w.box[2]) / 2 <= x1 and y0 <= (w.box[1] + w.box[3]) / 2 <= y1)
+        if len(table.col_edges) >= 4 and inside > held:
+            best, held = table, inside
+    if best is None or held < 0.6 * len(words):
+        return None, False
+    return [float(x) for x in best.col_edges], len(best.row_edges) > 3
+
+
+def _grid_keys(grid: list[float], header: list[Column], kind: str) -> tuple[list[str], list[float]]:
+    """Field name of each ruled column (from the header words inside it; where a header
+    was misread, from the standard column order when the column count is the standard
+    one) and the cutting edges between the columns. Columns without a name give ''."""
+    n = len(grid) - 1
+    keys = [""] * n
+    for col in header:
+        centre = (col.x0 + col.x1) / 2
+        i = sum(1 for x in grid[1:-1] if centre > x)
+        if not keys[i]:
+            keys[i] = col.key
+    order = DEFAULT_ORDER[kind]
+    if n == len(order) and all(k in ("", order[i]) for i, k in enumerate(keys)):
+        keys = list(order)
+    elif not header and n == len(order):
+        keys = list(order)
+    elif not keys[0] and "so" not in keys:
+        keys[0] = "so"
+    return keys, grid[1:-1]
 
 
 def check_sequence(records: list[dict[str, Value]]) -> None:

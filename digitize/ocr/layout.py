@@ -39,11 +39,48 @@ class Table:
     col_edges: tuple[int, ...]  # x of vertical rules inside the table
 
 
+def join_collinear(segments: Sequence[Box], vertical: bool, tolerance: int = 4) -> list[Box]:
+    """One box per ruling line: faded or broken ink leaves a rule as several pieces on
+    the same line (same y for a horizontal rule, same x for a vertical one); pieces
+    within `tolerance` pixels across are one rule, whatever the gaps along it."""
+    across = (0, 2) if vertical else (1, 3)
+    lines: list[list[Box]] = []
+    for seg in sorted(segments, key=lambda r: r[across[0]] + r[across[1]]):
+        centre = (seg[across[0]] + seg[across[1]]) / 2
+        if lines:
+            last = lines[-1]
+            last_centre = sum((r[across[0]] + r[across[1]]) / 2 for r in last) / len(last)
+            if abs(centre - last_centre) <= tolerance:
+                last.append(seg)
+                continue
+        lines.append([seg])
+    return [(min(r[0] for r in group), min(r[1] for r in group), max(r[2] for r in group), max(r[3] for r in group))
+            for group in lines]
+
+
+def _covered(segments: Sequence[Box], lo: int, hi: int, axis: int) -> float:
+    """Length of [lo, hi] that the segments cover along `axis` (0: x, 1: y)."""
+    spans = sorted((max(lo, r[axis]), min(hi, r[axis + 2])) for r in segments)
+    total, reach = 0, lo
+    for a, b in spans:
+        if b > reach:
+            total += b - max(a, reach)
+            reach = b
+    return total
+
+
 def find_tables(rules: Sequence[Box]) -> list[Table]:
     """Tables from ruling lines: vertical rules that overlap in height form one
     table; the horizontal rules across it split it into rows."""
-    verticals = sorted((r for r in rules if (r[3] - r[1]) > 5 * (r[2] - r[0])), key=lambda r: r[1])
-    horizontals = [r for r in rules if (r[2] - r[0]) > 5 * (r[3] - r[1])]
+    pieces_v = [r for r in rules if (r[3] - r[1]) > 5 * (r[2] - r[0])]
+    pieces_h = [r for r in rules if (r[2] - r[0]) > 5 * (r[3] - r[1])]
+    # a broken rule counts by how much of its line it covers, not by its extent
+    verticals = sorted(join_collinear(pieces_v, vertical=True), key=lambda r: r[1])
+    horizontal_lines = join_collinear(pieces_h, vertical=False)
+    horizontals = []
+    for line in horizontal_lines:
+        members = [r for r in pieces_h if r[0] >= line[0] and r[2] <= line[2] and line[1] <= r[1] <= line[3]]
+        horizontals.append((line, members))
     groups: list[list[Box]] = []
     for v in verticals:
         for group in groups:
@@ -60,8 +97,8 @@ def find_tables(rules: Sequence[Box]) -> list[Table]:
         x0, x1 = min(g[0] for g in group), max(g[2] for g in group)
         y0, y1 = min(g[1] for g in group), max(g[3] for g in group)
         width = x1 - x0
-        rows = sorted({(h[1] + h[3]) // 2 for h in horizontals
-                       if y0 - 10 <= (h[1] + h[3]) // 2 <= y1 + 10 and min(h[2], x1) - max(h[0], x0) > 0.5 * width})
+        rows = sorted({(h[1] + h[3]) // 2 for h, members in horizontals
+                       if y0 - 10 <= (h[1] + h[3]) // 2 <= y1 + 10 and _covered(members, x0, x1, 0) > 0.5 * width})
         cols = sorted({(g[0] + g[2]) // 2 for g in group})
         tables.append(Table(box=(x0, y0, x1, y1), row_edges=tuple(rows), col_edges=tuple(cols)))
     return tables

@@ -154,7 +154,7 @@ class PaddleDetEngine:
         lines = assemble_rows(words, page.rules)
         return OcrPage(number=page.number, lines=tuple(lines), width=page.display.shape[1],
                        height=page.display.shape[0], dpi=page.dpi, rotation=page.rotation, skew=page.skew,
-                       engine=self.name)
+                       engine=self.name, rules=tuple(page.rules))
 
     def read_lines(self, image: np.ndarray, scale: float, boxes: list[Box]) -> list[tuple[Word, int]]:
         """Tesseract PSM 7 on each box (display pixels) of the OCR image; (word, line index).

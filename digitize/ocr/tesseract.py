@@ -64,7 +64,7 @@ class TesseractEngine:
         lines = assemble_rows(words, page.rules)
         return OcrPage(number=page.number, lines=tuple(lines), width=page.display.shape[1],
                        height=page.display.shape[0], dpi=page.dpi, rotation=page.rotation, skew=page.skew,
-                       engine=self.name)
+                       engine=self.name, rules=tuple(page.rules))
 
     def reread_empty_cells(self, page: CleanPage, words: list[tuple[Word, int]]) -> list[tuple[Word, int]]:
         """Words from ruled-table cells that page-level recognition left empty.
