@@ -289,6 +289,7 @@ def test_audit_is_append_only_and_exported(env):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             conn.execute("DELETE FROM audit")
     assert audit.verify_chain(svc.db) == (True, None)
+    assert get(env, "rev", f"/api/results/{env['result']['id']}").status_code == 200  # one read to export
     r = get(env, "boss", "/api/audit", params={"format": "jsonl"})
     assert r.status_code == 200
     lines = [json.loads(line) for line in r.text.splitlines()]

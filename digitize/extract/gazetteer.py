@@ -95,6 +95,16 @@ def _wards() -> dict[str, str]:
     return out
 
 
+def province_names() -> frozenset[str]:
+    """Every province name as printed, both periods."""
+    return frozenset(_provinces().values())
+
+
+def ward_names() -> frozenset[str]:
+    """Every commune/ward name as printed (without its unit word), where the package is installed."""
+    return frozenset(_wards().values())
+
+
 def is_province(name: str) -> bool:
     return _key(name) in _provinces()
 

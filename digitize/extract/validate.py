@@ -14,7 +14,7 @@ import unicodedata
 from datetime import date
 
 from ..text import clean_spaces, fold, levenshtein  # noqa: F401  (levenshtein re-exported)
-from . import gazetteer
+from . import gazetteer, names
 from .numwords import parse_date_words
 
 # OCR slips inside digit strings: letters that look like digits.
@@ -49,6 +49,10 @@ SURNAMES = frozenset(s for s in (
     "Sùng Thào Mùa Niê Ayun Mlô Êban Byă Bàn Danh Chu Hoàng Chế Chung Công Cổ Đậu Đường Hàn Hồng Lai Lại Liêu "
     "Luân Mạch Nhữ Phương Tạ Thi Thiều Tiết Trà Trầm Tường Uông Vưu Yên Khổng Khương Khuất Lăng Lều Mẫn Tào").split())
 
+# Validation factor of a name or place whose spelling was snapped to a known one: the
+# snap is usually right, but the reader should be able to see it was made.
+SNAPPED = 0.9
+
 _DATE_NUMERIC = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})")
 _DATE_WORDS = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
@@ -76,7 +80,17 @@ def _repair_part(text: str, limit: int) -> list[int]:
     out = [value] if 1 <= value <= limit else []
     if len(text) == 2 and text[0] in "689" and 1 <= int(text[1]) <= 9:
         out.append(int(text[1]))
+    if len(text) == 2 and text[1] in "689" and 1 <= int(text[0]) * 10 <= limit:
+        out.append(int(text[0]) * 10)  # "19" for a typed "10"
     return out
+
+
+def repair_year(text: str) -> int | None:
+    """A year out of range read with a typed 0 as 9, 8 or 6 ("2096", "2907"): the one year
+    that a single such swap makes plausible, or None."""
+    found = {int(text[:i] + "0" + text[i + 1:]) for i in range(1, 4) if text[i] in "689"}
+    found = {y for y in found if 1850 <= y <= today().year}
+    return found.pop() if len(found) == 1 else None
 
 
 def normalize_date(value: str) -> tuple[str, float]:
@@ -90,11 +104,15 @@ def normalize_date(value: str) -> tuple[str, float]:
         d_txt, m_txt, y_txt = m.groups()
         y = int(y_txt)
         exact = True
+        if not 1850 <= y <= today().year and repair_year(y_txt):
+            y = repair_year(y_txt) or y
+            exact = False
         try:
             date(y, int(m_txt), int(d_txt))
             d, mth = int(d_txt), int(m_txt)
         except ValueError:
             exact = False
+            d, mth = 0, 0
             for d in _repair_part(d_txt, 31):
                 for mth in _repair_part(m_txt, 12):
                     try:
@@ -227,7 +245,7 @@ def normalize_year(value: str) -> tuple[str, float]:
 
 def normalize_number(value: str) -> tuple[str, float]:
     """Registration number as printed, e.g. '123/2024', '15' or '35/TLKS-BS'; digits fixed up."""
-    value = clean_spaces(value).strip(" .,:;")
+    value = strip_noise(value)
     fixed = value.translate(_DIGIT_LOOKALIKES) if re.fullmatch(r"[\dOoIlSB/ .\-]+", value) else value
     fixed = re.sub(r"\s*([/\-])\s*", r"\1", fixed).replace(" ", "")
     if re.fullmatch(r"\d{1,6}", fixed):
@@ -339,12 +357,23 @@ def name_factor(value: str) -> float:
     return factor
 
 
+# Marks a name, a number or a place never starts or ends with: ruling remnants ("|84"),
+# speckle read as quotes or dots ("“Kinh", "Nhung.").
+EDGE_NOISE = " .,:;-_—|\\!'\"“”‘’`°*~^"
+
+
+def strip_noise(value: str) -> str:
+    return clean_spaces(clean_spaces(value).strip(EDGE_NOISE))
+
+
 def normalize_name(value: str) -> tuple[str, float]:
-    """Names are letters and spaces; digits or punctuation inside are OCR noise."""
-    value = clean_spaces(value.strip(" .,:;-_—"))
+    """Names are letters and spaces; digits or punctuation inside are OCR noise. A
+    syllable one mark away from a known name syllable is taken to be it."""
+    value = strip_noise(value)
     if not value:
         return value, 0.0
-    return value, name_factor(value)
+    snapped, changed = names.snap_name(value)
+    return snapped, name_factor(snapped) * (SNAPPED if changed else 1.0)
 
 
 def text_factor(value: str) -> float:
@@ -427,8 +456,9 @@ def fix_commas(value: str) -> tuple[str, bool]:
     for part in parts:
         while True:
             folded = _aligned(part)
-            starts_unit = any(folded.startswith(u + " ") for u in gazetteer.UNIT_WORDS)
-            m = _UNIT_INSIDE.search(folded) if starts_unit else None
+            lead = max((len(u) for u in gazetteer.UNIT_WORDS if folded.startswith(u + " ")), default=0)
+            # look for a second unit after the leading one ("thị xã Sa Pa" is one unit)
+            m = _UNIT_INSIDE.search(folded, lead) if lead else None
             if not m or not (part[m.end()].isupper() or part[m.end()].isdigit()):
                 break
             out.append(part[:m.start()])
@@ -438,14 +468,25 @@ def fix_commas(value: str) -> tuple[str, bool]:
     return ", ".join(out), changed
 
 
+def tidy_separators(value: str) -> str:
+    """'Diễn Kỷ,huyện' -> 'Diễn Kỷ, huyện'; 'thị, xã' and 'huyện. Duy' -> no mark after a unit word."""
+    value = re.sub(r",(?=[^\W\d_])", ", ", value)
+    value = re.sub(r"(?<![^\W\d_])(thị|xã|huyện|quận|tỉnh|phường|thành phố|thị trấn)[.,](?= [^\W\d_])", r"\1",
+                   value, flags=re.IGNORECASE)
+    return value
+
+
 def normalize_place(value: str) -> tuple[str, float]:
-    value = clean_spaces(value).strip(" ;.")
+    value = tidy_separators(strip_noise(value))
     fixed, changed = fix_unit_words(value)
     fixed, changed2 = fix_phrases(fixed)
     fixed, changed3 = fix_commas(fixed)
+    fixed, changed4 = names.snap_place(fixed)
     factor = text_factor(fixed) * gazetteer.check_address(fixed)
     if changed or changed2 or changed3:
         factor *= 0.7
+    if changed4:
+        factor *= SNAPPED
     return fixed, factor
 
 

@@ -1,0 +1,185 @@
+"""Snapping OCR slips in people's and places' names to names that exist.
+
+Tesseract's typical errors on names are tone and vowel marks: "Hằng" read as
+"Hãng", "Lê" as "Lễ", "Trần" as "Trấn", "Nguyễn" as "NGUYÊN" on a faded line.
+Each of those readings is itself a valid Vietnamese syllable, so syllable
+validity cannot catch them; what can is that names are drawn from a small,
+well-known stock. A name syllable that is not in the stock but has the same
+letters (tone and vowel marks aside) as one that is, is taken to be that one.
+
+The lexicons are general knowledge of Vietnamese naming (the common surnames,
+middle names and given names, most common first), not the sample generator's
+lists; places come from the gazetteer (provinces and communes/wards, both
+periods). A snapped field carries a lower validation factor, so a reader sees
+it when the threshold asks for it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from ..text import fold, nfc
+from . import gazetteer
+
+# Surnames, most common first (about 95 % of the population is in the first 20).
+SURNAMES_BY_RANK = tuple(
+    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đinh Trương Lương Mai Đào Đoàn Cao "
+    "Lâm Hà Tô Trịnh Châu Thái Tạ Lưu Kiều Quách Tăng Vương Triệu Hứa Lục Mạc Nghiêm Diệp Thạch Từ Kim Chu Văn "
+    "Phùng Đàm La Khúc Cù Cung Doãn Giang Giáp Hầu Lại Lạc Lò Mã Ninh Nông Phí Phó Quan Sầm Sơn Tôn Tống Trình "
+    "Ứng Viên Vi Xa Cầm Lường Quàng Tòng Giàng Sùng Thào Bạch Bế Đồng Âu Ông Khổng Khương Khuất Lăng Tiêu Thân "
+    "Uông Trà Trầm Danh Chế Chung Công Đậu Đường Hàn Hồng Lai Liêu Mạch Nhữ Phương Thi Thiều Tiết Yên Tào Niê "
+    "Ksor Rơ Êban Byă Ayun Mlô".split())
+
+# Middle and given name syllables, roughly most common first.
+GIVEN_BY_RANK = tuple(
+    # middle names
+    "Văn Thị Hữu Đức Minh Thanh Quốc Công Đình Xuân Ngọc Anh Trọng Thu Kim Bích Mỹ Thùy Thúy Phương Hoài Hồng "
+    "Bảo Gia Hoàng Đăng Diệu Như Quang Duy Tuấn Thế Tiến Mạnh Bá Khánh Nhật Trung Hải Tấn Thành Viết Chí Huy "
+    "Thiên Phúc Hà Lan Cẩm Ánh Tường Nguyên Khắc Phú Vĩnh Hạnh Tú Yến Song Tố Diễm Quỳnh Uyên Tuyết Thảo Nhã "
+    # given names
+    "Hùng Dũng Nam Hưng Long Tùng Sơn Bình Cường Hiếu Hiền Hoa Hằng Hương Huyền Hạnh Hà Lan Linh Loan Mai Nga "
+    "Ngân Nhung Oanh Phượng Tâm Thảo Trang Trinh Vy Yến Dung Giang Nguyệt Lệ Châu Chi Điệp Đào Hậu Hiên Hoà Hòa "
+    "Khánh Liên Liễu Ly Lý Mận Minh Mơ Nhàn Nhi Nhiên Nhung Nữ Quyên Sương Tâm Thanh Thắm Thơ Thư Thủy Thuận "
+    "Tiên Trâm Trúc Tuyền Vân Việt Xuân Ý An Bảo Chiến Chính Công Đạt Định Đông Dương Đức Duy Giang Hải Hào Hậu "
+    "Hiển Hiệp Hòa Hoà Hoàn Học Huân Hữu Khải Khang Khoa Khôi Kiên Kiệt Lâm Lân Lộc Lợi Luân Lực Mạnh Nghĩa "
+    "Nhân Ninh Phát Phong Phú Phúc Phước Quân Quang Quý Sang Sinh Tài Tân Thắng Thạch Thái Thành Thiện Thịnh "
+    "Thông Thuận Tín Toàn Toản Trí Triều Trung Trường Tuấn Tú Tuệ Tùng Văn Vinh Vĩnh Vũ Vương Bằng Cảnh Chung "
+    "Điền Đoàn Hạ Hân Hoan Hội Hợp Huấn Khiêm Khoát Lương Luật Nguyên Nhật Phi Quảng Quyết Sỹ Sĩ Tạo Thạc Thao "
+    "Thiêm Tiệp Tình Tịnh Trác Tuyên Uy Vỹ Vĩ Yên Ánh Diệp Diễm Hạ Khuê Kiều Lài Lành Lụa Mến Miên Mỹ Ngà "
+    "Ngọc Nương Phấn Quế Sen Son Thêu Thoa Thục Thương Thường Tươi Vui Xoan Yên Bông Cúc Đào Huệ Lan Lựu Mai "
+    "Quyên Sáu Tám Bảy Hai Ba Tư Năm Út Tý Sửu Dần Thìn Tỵ Ngọ Mùi Thân Dậu Tuất Hợi Tèo Tí Tủn".split())
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+def _key(word: str) -> str:
+    return fold(word).lower().replace("’", "'")
+
+
+@lru_cache(maxsize=1)
+def _name_stock() -> tuple[dict[str, list[str]], dict[str, list[str]], frozenset[str]]:
+    """(folded -> surnames by rank, folded -> given syllables by rank, every known syllable)."""
+    surnames: dict[str, list[str]] = {}
+    given: dict[str, list[str]] = {}
+    for table, stock in ((surnames, SURNAMES_BY_RANK), (given, GIVEN_BY_RANK)):
+        for name in stock:
+            name = nfc(name)
+            table.setdefault(_key(name), [])
+            if name not in table[_key(name)]:
+                table[_key(name)].append(name)
+    known = frozenset(n for names in list(surnames.values()) + list(given.values()) for n in names)
+    return surnames, given, known
+
+
+def _same_case(template: str, word: str) -> str:
+    if template.isupper() and len(template) > 1:
+        return word.upper()
+    if template[:1].islower():
+        return word.lower()
+    return word
+
+
+def _tone_variant(word: str) -> str:
+    """Old-style tone placement ("Hoà") as new-style ("Hòa") and back: both are printed."""
+    swaps = {"oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa", "uý": "úy", "uỳ": "ùy", "uỷ": "ủy",
+             "uỹ": "ũy", "uỵ": "ụy", "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe"}
+    low = word.lower()
+    for old, new in swaps.items():
+        if low.endswith(old):
+            return word[:-2] + new
+        if low.endswith(new):
+            return word[:-2] + old
+    return word
+
+
+def snap_name(value: str) -> tuple[str, bool]:
+    """A person's name with each syllable that is not a known name syllable replaced by
+    the known one with the same letters (the first word against surnames first). Digits
+    that stand for letters in a name ("0anh") are read as those letters."""
+    surnames, given, known = _name_stock()
+    words = value.split(" ")
+    out = []
+    for i, word in enumerate(words):
+        fixed = re.sub(r"(?<![\d])0(?=[^\W\d_])", "O", word) if not word.isdigit() else word
+        title = fixed[:1].upper() + fixed[1:].lower()
+        lead = i == 0 and len(words) >= 2
+        if not fixed[:1].isupper():
+            candidates = []  # names are written capitalised: a lower-case word is not one to guess at
+        elif lead and _WORD.fullmatch(fixed) and title not in surnames.get(_key(fixed), [title]):
+            # a name starts with a surname: "NGUYÊN THU HOA" is Nguyễn, not the given name Nguyên
+            candidates = surnames[_key(fixed)]
+        elif _WORD.fullmatch(fixed) and title not in known and _tone_variant(title) not in known:
+            order = (surnames, given) if i == 0 else (given, surnames)
+            candidates = [c for table in order for c in table.get(_key(fixed), [])]
+        else:
+            candidates = []
+        if candidates:
+            fixed = _same_case(fixed, candidates[0])
+        out.append(fixed)
+    result = " ".join(out)
+    return result, result != value
+
+
+@lru_cache(maxsize=1)
+def _place_stock() -> dict[str, list[str]]:
+    """folded place name -> names as printed (provinces and communes/wards, both periods)."""
+    out: dict[str, list[str]] = {}
+    for name in list(gazetteer.province_names()) + list(gazetteer.ward_names()):
+        key = _key(name)
+        if name not in out.setdefault(key, []):
+            out[key].append(name)
+    return out
+
+
+def _marks_distance(a: str, b: str) -> int:
+    """How many letters differ once decomposed: a tone or vowel mark apart counts one."""
+    da, db = unicodedata.normalize("NFD", a.lower()), unicodedata.normalize("NFD", b.lower())
+    return sum(1 for x, y in zip(da, db) if x != y) + abs(len(da) - len(db))
+
+
+def _snap_place_name(name: str) -> str:
+    stock = _place_stock()
+    candidates = stock.get(_key(name))
+    if not candidates or name in candidates or _tone_variant_words(name) in candidates:
+        return name
+    ranked = sorted(candidates, key=lambda c: _marks_distance(c, name))
+    if len(ranked) > 1 and _marks_distance(ranked[0], name) == _marks_distance(ranked[1], name):
+        return name  # two real places equally near: not ours to choose
+    return ranked[0]
+
+
+def _tone_variant_words(name: str) -> str:
+    return " ".join(_tone_variant(w) for w in name.split(" "))
+
+
+_UNIT = re.compile(r"^((?:tinh|thanh pho|huyen|quan|thi xa|thi tran|phuong|xa|dac khu|tp\.?)\s+)(.+)$")
+_TAIL_WORDS = (3, 2)
+
+
+def snap_place(value: str) -> tuple[str, bool]:
+    """An address or place with each unit's name ("xã Duy Trụng", "tỉnh Quảng Nạm", or a
+    bare "Ninh Kiểu" in a table cell) replaced by the gazetteer's spelling when the
+    letters agree and the marks do not."""
+    parts = value.split(", ")
+    out = []
+    for part in parts:
+        m = _UNIT.match(fold(part).lower())
+        if m and len(m.group(1)) < len(part):
+            head, name = part[:len(m.group(1))], part[len(m.group(1)):]
+            out.append(head + _snap_place_name(name))
+            continue
+        snapped = _snap_place_name(part)
+        if snapped == part:
+            # "Trạm y tế Tân Ạn": the place is the last two or three words
+            words = part.split(" ")
+            for n in _TAIL_WORDS:
+                if len(words) > n:
+                    tail = " ".join(words[-n:])
+                    fixed = _snap_place_name(tail)
+                    if fixed != tail:
+                        snapped = " ".join(words[:-n] + [fixed])
+                        break
+        out.append(snapped)
+    result = ", ".join(out)
+    return result, result != value
