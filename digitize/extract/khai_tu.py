@@ -27,7 +27,7 @@ SPEC = FormSpec(
         Label("quoc_tich", r"quoc tich"),
         Label("so_dinh_danh", r"so dinh danh( ca nhan)?"),
         Label("noi_cu_tru", r"noi cu tru( cuoi cung)?", wraps=True),
-        Label("thoi_diem_chet", r"(da )?chet vao (luc|hoi)"),
+        Label("thoi_diem_chet", r"(da )?chet vao (luc|hoi|[a-z]?uc(?=\s*:))"),  # "túc:" is a misread "lúc:"
         Label("ngay_chet", r"(?<=[,.] )ngay(?=\s*\d)"),
         Label("noi_chet", r"noi chet", wraps=True),
         Label("nguyen_nhan_chet", r"nguyen nhan( chet)?", wraps=True),

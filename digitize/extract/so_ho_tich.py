@@ -257,10 +257,38 @@ def _grid_keys(grid: list[float], header: list[Column], kind: str) -> tuple[list
     return keys, grid[1:-1]
 
 
+# A typed 0 with a faded or filled bowl is read as 9, 8 or 6 (and the other way round less often).
+_TYPED_ZERO = {("9", "0"), ("8", "0"), ("6", "0")}
+
+
+def _misread_as(read: str, expected: str) -> bool:
+    """Whether `read` is `expected` with typed zeros misread."""
+    return len(read) == len(expected) and read != expected and \
+        all(a == b or (a, b) in _TYPED_ZERO for a, b in zip(read, expected))
+
+
 def check_sequence(records: list[dict[str, Value]]) -> None:
-    """Entry numbers go up by one down the page; registration dates do not go back."""
+    """Entry numbers go up by one down the page; registration dates do not go back.
+
+    The run of numbers most entries agree with (number - position) fixes what each
+    entry's number should be: a number that differs from it only by typed zeros misread
+    is put right, one that is simply unreadable is filled in, both kept for review."""
     numbers = [int(r["so"].value) if "so" in r and r["so"].value.isdigit() else None for r in records]
+    offsets = [n - i for i, n in enumerate(numbers) if n is not None]
+    base = max(set(offsets), key=offsets.count) if offsets else None
+    if base is not None and offsets.count(base) < max(2, len(offsets) / 2):
+        base = None
     for i, r in enumerate(records):
+        expected = str(base + i) if base is not None and base + i > 0 else None
+        if "so" not in r:
+            continue
+        if expected is not None and r["so"].value != expected:
+            read = r["so"].value
+            if _misread_as(read, expected) or (numbers[i] is None and len(read) <= 4):
+                r["so"] = Value(expected, r["so"].ocr, 0.5)
+            else:
+                r["so"].factor *= 0.3
+            continue
         if numbers[i] is None:
             continue
         prev_ok = i > 0 and numbers[i - 1] is not None and numbers[i] == numbers[i - 1] + 1

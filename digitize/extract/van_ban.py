@@ -158,12 +158,16 @@ class VanBanExtractor:
                 found = _kind(lines[i].text)
                 if found:
                     kind = found
+                    full = max(ln.box[2] - ln.box[0] for ln in lines)
                     for ln in lines[i + 1:i + 5]:
                         text = ln.text
                         letters = [c for c in text if c.isalpha()]
                         f = _fold(text).strip()
                         if not letters or all(c.isupper() for c in letters) or f.startswith(("can cu", "kinh gui")) \
                                 or not _centred(ln, page.width, 0.08):
+                            break
+                        # a line as wide as the body's justified lines is the body, not a wrapped subject
+                        if subject_lines and ln.box[2] - ln.box[0] > 0.85 * full:
                             break
                         subject_lines.append(ln)
                     break
@@ -225,7 +229,7 @@ class VanBanExtractor:
             left = [w for w in ln.words if w.box[2] <= split + page.width * 0.02 and w.box[0] < split]
             if ln is first:
                 left = [w for w in left if w not in first.words[:label_end]]
-            rightw = [w for w in ln.words if w not in left]
+            rightw = [w for w in ln.words if w not in left and not (ln is first and w in first.words[:label_end])]
             if left:
                 text = words_text(left)
                 if re.match(r"^[-–—•+]\s*", text) or not items:
