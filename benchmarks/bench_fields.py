@@ -4,6 +4,7 @@
     python benchmarks/bench_fields.py --count 60 --seed 9 --degradations random
     python benchmarks/bench_fields.py --dir /tmp/pages     # an existing folder of NAME.* + NAME.gt.json
     python benchmarks/bench_fields.py --calibrate          # also sweep the review threshold
+    python benchmarks/bench_fields.py --fit                # fit the confidence model's weights
     python benchmarks/bench_fields.py --cache /tmp/ocr     # keep OCR results between runs (pickles)
 
 Runs the real cleanup + OCR (`digitize.pipeline.recognise_page`) and the
@@ -152,13 +153,15 @@ def evaluate(samples: list[tuple[Path, dict]], recogniser: Recogniser, verbose: 
             pf = p.fields if p else {}
             review = set(p.needs_review) if p else set()
             conf = p.confidence if p else {}
+            evidence = p.evidence if p else {}
             exact = bool(g) and bool(p)
             for name in sorted(set(gf) | set(pf)):
                 right = gf.get(name) is not None and pf.get(name) == gf.get(name)
                 exact = exact and right
                 field_rows.append({"file": path.name, "doc_type": doc_type, "field": name, "gt": gf.get(name),
                                    "got": pf.get(name), "right": right, "in_gt": name in gf, "produced": name in pf,
-                                   "review": name in review, "confidence": conf.get(name, 0.0)})
+                                   "review": name in review, "confidence": conf.get(name, 0.0),
+                                   "evidence": evidence.get(name)})
                 if verbose and not right:
                     flag = "R" if name in review else " "
                     print(f"  {flag} {path.name:38} {name:20} gt={gf.get(name)!r} got={pf.get(name)!r} "
@@ -212,12 +215,35 @@ def calibrate(result: dict, target: float = 0.995) -> list[dict]:
     confidence decides here (missing required fields are not part of the sweep)."""
     produced = [r for r in result["fields"] if r["produced"]]
     curve = []
-    for t in [x / 100 for x in range(30, 100)] + [0.995, 0.999]:
+    for t in [x / 100 for x in range(30, 95)] + [x / 1000 for x in range(950, 1000)]:
         acc = [r for r in produced if r["confidence"] >= t]
         precision = sum(r["right"] for r in acc) / max(1, len(acc))
         curve.append({"threshold": t, "precision": precision, "review_rate": 1 - len(acc) / max(1, len(produced)),
                       "accepted": len(acc), "meets_target": precision >= target})
     return curve
+
+
+def fit(result: dict, l2: float = 1.0, steps: int = 100) -> dict[str, float]:
+    """Weights of the confidence model (`digitize.extract.base.CALIBRATION`): a logistic
+    regression of "the field is right" on each produced field's features, fitted by
+    Newton's method with a small L2 penalty."""
+    import numpy as np
+
+    from digitize.extract.base import FEATURE_NAMES
+
+    rows = [r for r in result["fields"] if r["produced"] and r["evidence"]]
+    x = np.array([r["evidence"] for r in rows], dtype=np.float64)
+    y = np.array([1.0 if r["right"] else 0.0 for r in rows])
+    w = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-x @ w))
+        grad = x.T @ (p - y) + l2 * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + l2 * np.eye(x.shape[1])
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return {name: round(float(v), 4) for name, v in zip(FEATURE_NAMES, w)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-committed", action="store_true", help="leave out samples/data")
     ap.add_argument("--cache", type=Path, help="folder to keep OCR results in")
     ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--fit", action="store_true", help="fit the confidence model's weights on these pages")
     ap.add_argument("--threshold", type=float, help="review threshold (default: digitize.extract.REVIEW_THRESHOLD)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("-v", "--verbose", action="store_true", help="print every wrong field")
@@ -279,9 +306,12 @@ def main(argv: list[str] | None = None) -> int:
         best = min(ok, key=lambda c: c["threshold"]) if ok else None
         print("threshold  precision  review")
         for c in curve:
-            if round(c["threshold"] * 100) % 5 == 0 or c is best:
+            if abs(c["threshold"] * 20 - round(c["threshold"] * 20)) < 1e-9 or c is best:
                 print(f"  {c['threshold']:.3f}    {c['precision']:.4f}    {c['review_rate']:.4f}"
                       f"{'  <- lowest meeting 99.5 %' if c is best else ''}")
+    if args.fit:
+        summary["fitted_weights"] = fit(result)
+        print("CALIBRATION = " + json.dumps(summary["fitted_weights"]))
     if args.json:
         args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     if tmp:

@@ -130,6 +130,9 @@ class Record:
     fields: dict[str, str]
     confidence: dict[str, float]
     needs_review: tuple[str, ...] = ()
+    # per field, the features its confidence was computed from (extract.base.confidence_features):
+    # kept for fitting the confidence model, not part of the CONTRACT result
+    evidence: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

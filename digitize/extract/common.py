@@ -6,6 +6,7 @@ import re
 
 from ..text import clean_spaces
 from ..types import Line, OcrPage, Word
+from . import validate as v
 from .labels import RawField, fold_aligned
 
 _SIGN_HEADING = re.compile(r"(nguoi ky|^tm\.?\s|^kt\.?\s|^q\.?\s|^tl\.?\s|^tuq\.?\s|chu tich$|giam doc$|truong phong$|"
@@ -59,12 +60,23 @@ def signer_name(page: OcrPage, lines: tuple[Line, ...] | None = None, start: int
         folded = fold_aligned(text)
         if _GUIDANCE.search(folded) or text.upper() == text and len(text) > 3 and i < len(lines) - 1:
             continue  # guidance "(Ký, ghi rõ họ tên)" or a title line
-        tokens = text.split()
-        good = [t for t in tokens if t[:1].isupper() and t.strip(".,;:").isalpha()]
-        if len(tokens) >= 2 and len(good) >= 2 and len(good) >= len(tokens) - 1:
-            name_words = [w for w in words if w.text[:1].isupper() and w.text.strip(".,;:").isalpha()]
-            best = RawField("nguoi_ky", words_text(name_words), min_conf(name_words), i)
+        name = person_name(words)
+        if name:
+            best = RawField("nguoi_ky", name[0], name[1], i)
     return best
+
+
+def person_name(words: list[Word]) -> tuple[str, float] | None:
+    """(name, OCR confidence) when the words read as a person's name: two or more
+    capitalised words, one of them perhaps misread. Speckle at the words' edges
+    ("“Lê") is dropped; a misread word ("Ph¿m") is kept, so that the name stays whole
+    and its check sends it to review rather than the surname being lost."""
+    tokens = [(v.strip_noise(w.text), w) for w in words]
+    tokens = [(t, w) for t, w in tokens if t]
+    good = [t for t, _ in tokens if t[:1].isupper() and t.isalpha()]
+    if len(tokens) >= 2 and len(good) >= 2 and len(good) >= len(tokens) - 1:
+        return " ".join(t for t, _ in tokens), min_conf([w for _, w in tokens])
+    return None
 
 
 def title_lines(page: OcrPage, lines: tuple[Line, ...] | None = None, first: int = 0, count: int = 3) -> list[int]:

@@ -52,4 +52,4 @@ class KhaiSinhExtractor:
         if signer:
             raw.append(signer)
         values = collect(raw, FIELDS)
-        return [build_record(self.doc_type, page.number, values, required=REQUIRED)]
+        return [build_record(self.doc_type, page, values, required=REQUIRED)]

@@ -68,4 +68,4 @@ class KhaiTuExtractor:
         if signer:
             raw.append(signer)
         values = collect(raw, FIELDS)
-        return [build_record(self.doc_type, page.number, values, required=REQUIRED)]
+        return [build_record(self.doc_type, page, values, required=REQUIRED)]

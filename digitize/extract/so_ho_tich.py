@@ -321,5 +321,5 @@ class SoHoTichExtractor:
         values = [val for val in values if val]
         check_sequence(values)
         required = [k for k in REQUIRED[kind] if used is None or k in {c.key for c in used}]
-        return [build_record(kind, page.number, val, required=required) for val in values], used
+        return [build_record(kind, page, val, required=required) for val in values], used
 

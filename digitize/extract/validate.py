@@ -200,6 +200,8 @@ def normalize_time(value: str) -> tuple[str, float]:
         return clean_spaces(value).strip(" ,;"), 0.2
     h, mi = m.group(1), m.group(2)
     factor = 1.0 if int(h) < 24 and int(mi) < 60 else 0.3
+    if len(h) == 2 and int(h) >= 24 and h[0] in "689":
+        h, factor = "0" + h[1], 0.4  # "95 giờ": a typed 0 read as 9
     normalized = f"{h} giờ {mi} phút"
     if clean_spaces(value).strip(" ,;.") != normalized:
         factor *= 0.7
@@ -267,7 +269,9 @@ def normalize_book(value: str) -> tuple[str, float]:
     m = re.fullmatch(r"(\d{1,3})/(\d{4})", fixed)
     if not m:
         return fixed, min(factor, 0.4)
-    if int(m.group(1)) > 30:
+    if int(m.group(1)) > 30 and len(m.group(1)) == 2 and m.group(1)[0] in "689":
+        fixed, factor = f"0{m.group(1)[1]}/{m.group(2)}", factor * 0.5  # "63/1995": a typed 0 read as 6
+    elif int(m.group(1)) > 30:
         factor *= 0.6
     return fixed, factor if 1850 <= int(m.group(2)) <= today().year else 0.4
 

@@ -13,7 +13,7 @@ import re
 from ..text import clean_spaces, fold, levenshtein
 from ..types import Line, OcrPage, Record, Word
 from .base import Value, build_record
-from .common import min_conf, words_text
+from .common import min_conf, person_name, words_text
 from . import validate as v
 
 KINDS = {fold(k): k for k in ("Quyết định", "Thông báo", "Tờ trình", "Chỉ thị", "Kế hoạch", "Báo cáo",
@@ -82,7 +82,7 @@ class VanBanExtractor:
         # Evidence that this is an administrative document and not any page of text.
         if "so_ky_hieu" not in values and not ("loai_van_ban" in values and "co_quan_ban_hanh" in values):
             return []
-        return [build_record(self.doc_type, page.number, values)]
+        return [build_record(self.doc_type, page, values)]
 
     def fields(self, page: OcrPage) -> dict[str, Value]:
         lines = page.lines
@@ -247,11 +247,7 @@ class VanBanExtractor:
                 elif re.search(r"\(|\bky\b", _fold(text)):
                     continue
                 else:
-                    tokens = text.split()
-                    good = [t for t in tokens if t[:1].isupper() and t.strip(".,").isalpha()]
-                    if len(tokens) >= 2 and len(good) >= len(tokens) - 1:
-                        ws = [w for w in rightw if w.text[:1].isupper() and w.text.strip(".,").isalpha()]
-                        name = (words_text(ws), min_conf(ws))
+                    name = person_name([w for w in rightw if not _junk(w)]) or name
         recipients = []
         confs = []
         for item in items:
