@@ -102,6 +102,16 @@ def test_table_rows_keep_wrapped_cells_whole():
     assert [ln.text for ln in lines] == ["thôn Tây, Sơn La Kinh", "Nam Thái"]
 
 
+def test_broken_rules_still_make_a_table_grid():
+    # faded ink leaves each rule in pieces; the pieces on one line are one rule
+    pieces = [(0, 0, 250, 2), (270, 1, 600, 3), (0, 100, 200, 102), (230, 100, 600, 102),
+              (0, 200, 280, 202), (300, 200, 600, 202),
+              (0, 0, 2, 90), (1, 110, 3, 200), (300, 0, 302, 200), (598, 0, 600, 120), (598, 130, 600, 200)]
+    tables = find_tables(pieces)
+    assert len(tables) == 1
+    assert len(tables[0].row_edges) == 3 and len(tables[0].col_edges) == 3
+
+
 def test_rows_merge_left_and_right_header_blocks():
     words = [(_word("ỦY", 10, 10, 50, 40), 0), (_word("BAN", 60, 10, 110, 40), 0),
              (_word("CỘNG", 600, 12, 680, 42), 1), (_word("HÒA", 690, 12, 750, 42), 1),

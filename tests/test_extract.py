@@ -184,6 +184,62 @@ def test_places():
     assert v.normalize_place("Bệnh viện Phụ sản thành phố Cần Thơ")[0] == "Bệnh viện Phụ sản thành phố Cần Thơ"
 
 
+def test_names_snap_to_known_spellings():
+    assert v.normalize_name("TRẤN KIM TRANG")[0] == "TRẦN KIM TRANG"
+    assert v.normalize_name("Nguyễn Phương Hãng")[0] == "Nguyễn Phương Hằng"
+    assert v.normalize_name("NGUYÊN THU HOA")[0] == "NGUYỄN THU HOA"  # a name starts with a surname
+    assert v.normalize_name("Nguyễn Văn Nguyên")[0] == "Nguyễn Văn Nguyên"  # a given name stays
+    assert v.normalize_name("Trần Mỹ Hồng 0anh")[0] == "Trần Mỹ Hồng Oanh"
+    assert v.normalize_name("“Lê Gia Kiên")[0] == "Lê Gia Kiên"
+    # names outside the stock (minority names) are left as read
+    assert v.normalize_name("MÙA MÍ CHỨ") == ("MÙA MÍ CHỨ", 1.0)
+    assert v.normalize_name("Niê Y Khuê")[0] == "Niê Y Khuê"  # one letter: no evidence to snap on
+    assert v.normalize_name("Nguyễn Phương Hãng")[1] < base.REVIEW_THRESHOLD  # a snapped given name is reviewed
+    value, factor = v.normalize_name("LỄ ĐỨC DŨNG")
+    assert value == "LÊ ĐỨC DŨNG" and factor < 1.0  # snapped: the reader can see it
+
+
+def test_places_snap_to_the_gazetteer():
+    assert v.normalize_place("xóm 4, xã Duy Trung, tỉnh Quảng Nạm")[0] == "xóm 4, xã Duy Trung, tỉnh Quảng Nam"
+    assert v.normalize_place("Tân An, Ninh Kiểu")[0] == "Tân An, Ninh Kiều"
+    # every syllable is a real place syllable: an old commune, not a misreading
+    assert v.normalize_place("xã Ân Nghĩa, huyện Lạc Sơn")[0] == "xã Ân Nghĩa, huyện Lạc Sơn"
+    assert v.normalize_place("tổ dân phố 11, phường Sa Pa, thị, xã Sa Pa")[0] == \
+        "tổ dân phố 11, phường Sa Pa, thị xã Sa Pa"
+    assert v.normalize_place("xóm 2, xã Diễn Kỷ,huyện Diễn Châu")[0] == "xóm 2, xã Diễn Kỷ, huyện Diễn Châu"
+
+
+def test_typed_zeros_misread():
+    assert v.normalize_date("11/11/2096")[0] == "11/11/2006"
+    assert v.normalize_date("22/19/2006")[0] == "22/10/2006"
+    assert v.normalize_date("22/19/2006")[1] < base.REVIEW_THRESHOLD
+    assert v.normalize_time("95 giờ 45 phút")[0] == "05 giờ 45 phút"
+    assert v.normalize_book("63/1995")[0] == "03/1995"
+    assert v.normalize_number("|84") == ("84", 1.0)
+
+
+def test_registry_numbers_follow_the_page():
+    from digitize.extract.so_ho_tich import check_sequence
+
+    entries = [{"so": Value(n, 0.95, 1.0)} for n in ("100", "101", "192", "103", "°g", "105", "777")]
+    check_sequence(entries)
+    assert [e["so"].value for e in entries] == ["100", "101", "102", "103", "104", "105", "777"]
+    assert entries[2]["so"].factor < 1 and entries[4]["so"].factor < 1  # put right, for review
+    assert entries[6]["so"].factor <= 0.3  # does not fit, cannot be put right
+    assert entries[0]["so"].confirmed
+
+
+def test_ruled_columns_named_despite_a_misread_header():
+    from digitize.extract.so_ho_tich import DEFAULT_ORDER, _grid_keys
+    from digitize.extract.table import Column
+
+    grid = [0, 50, 200, 280, 340, 390, 600, 760, 900, 1000]  # nine ruled columns
+    order = DEFAULT_ORDER["khai_sinh"]
+    header = [Column(k, grid[i] + 5, grid[i + 1] - 5) for i, k in enumerate(order) if k != "ho_ten_me"]
+    keys, edges = _grid_keys(grid, header, "khai_sinh")  # "Họ tên nọ." was not recognised
+    assert keys == order and edges == grid[1:-1]
+
+
 def test_names():
     assert v.name_factor("TRẦN MỸ LOAN") == 1.0
     assert v.name_factor("Nguyễn Thùy 0anh") < 0.5

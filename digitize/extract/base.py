@@ -1,9 +1,11 @@
 """Turning raw label/value pairs into validated CONTRACT records.
 
-A field's confidence combines what the recogniser thought of the value's words
-(the lowest word confidence) with what the checks think of the value
-(`validate`): a value from a closed list, a real date, an id whose digits agree
-with the sex and birth year, two fields that must agree and do. Fields below
+A field's confidence is the probability that its value is right, from what the
+recogniser thought of the value's words (the lowest word confidence) and of the
+page, and what the checks think of the value (`validate`): a value from a closed
+list, a real date, an id whose digits agree with the sex and birth year, two
+fields that must agree and do. The weights are fitted on generated pages with
+known values (`CALIBRATION`); a failed check caps the confidence. Fields below
 `REVIEW_THRESHOLD` go to `needs_review`."""
 
 from __future__ import annotations
@@ -123,8 +125,8 @@ def confidence_features(name: str, value: Value, page_quality: float) -> tuple[f
 # features above, fitted with `benchmarks/bench_fields.py --fit` on generated pages of
 # the dev split (never the held-out one).
 CALIBRATION: dict[str, float] = {
-    "ocr_logit": 0.5633, "log_factor": 2.8158, "confirmed": 0.5501, "page_logit": 0.9924, "bias_date": 1.9869,
-    "bias_name": -0.0236, "bias_place": -0.9686, "bias_closed": 2.1294, "bias_number": 1.3403, "bias_text": -2.305,
+    "ocr_logit": 0.5665, "log_factor": 2.61, "confirmed": 0.5178, "page_logit": 1.0132, "bias_date": 1.8317,
+    "bias_name": 0.183, "bias_place": -1.064, "bias_closed": 2.0027, "bias_number": 1.2414, "bias_text": -2.3873,
 }
 
 

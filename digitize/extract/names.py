@@ -93,19 +93,25 @@ def _tone_variant(word: str) -> str:
     return word
 
 
-def snap_name(value: str) -> tuple[str, bool]:
+def snap_name(value: str) -> tuple[str, str]:
     """A person's name with each syllable that is not a known name syllable replaced by
     the known one with the same letters (the first word against surnames first). Digits
-    that stand for letters in a name ("0anh") are read as those letters."""
+    that stand for letters in a name ("0anh") are read as those letters.
+
+    Also says what was changed: "" (nothing), "surname" or "given". Surnames are a
+    nearly closed set; given names are not ("Mỷ", "Liều" are names outside any stock),
+    so a snapped given name is a guess the reader must confirm."""
     surnames, given, known = _name_stock()
     words = value.split(" ")
     out = []
+    changed = ""
     for i, word in enumerate(words):
         fixed = re.sub(r"(?<![\d])0(?=[^\W\d_])", "O", word) if not word.isdigit() else word
         title = fixed[:1].upper() + fixed[1:].lower()
         lead = i == 0 and len(words) >= 2
-        if not fixed[:1].isupper():
-            candidates = []  # names are written capitalised: a lower-case word is not one to guess at
+        if not fixed[:1].isupper() or len(fixed) < 2:
+            # names are written capitalised; a one-letter word ("Y" of Êđê names) carries no evidence
+            candidates = []
         elif lead and _WORD.fullmatch(fixed) and title not in surnames.get(_key(fixed), [title]):
             # a name starts with a surname: "NGUYÊN THU HOA" is Nguyễn, not the given name Nguyên
             candidates = surnames[_key(fixed)]
@@ -118,9 +124,10 @@ def snap_name(value: str) -> tuple[str, bool]:
             candidates = []
         if candidates:
             fixed = _same_case(fixed, candidates[0])
+        if fixed != word:
+            changed = "given" if i > 0 or changed == "given" else "surname"
         out.append(fixed)
-    result = " ".join(out)
-    return result, result != value
+    return " ".join(out), changed
 
 
 @lru_cache(maxsize=1)

@@ -52,6 +52,7 @@ SURNAMES = frozenset(s for s in (
 # Validation factor of a name or place whose spelling was snapped to a known one: the
 # snap is usually right, but the reader should be able to see it was made.
 SNAPPED = 0.9
+SNAPPED_GIVEN = 0.6  # given names are an open set: a snapped one is always reviewed
 
 _DATE_NUMERIC = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})")
 _DATE_WORDS = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
@@ -377,7 +378,7 @@ def normalize_name(value: str) -> tuple[str, float]:
     if not value:
         return value, 0.0
     snapped, changed = names.snap_name(value)
-    return snapped, name_factor(snapped) * (SNAPPED if changed else 1.0)
+    return snapped, name_factor(snapped) * {"": 1.0, "surname": SNAPPED, "given": SNAPPED_GIVEN}[changed]
 
 
 def text_factor(value: str) -> float:
