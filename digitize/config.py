@@ -56,6 +56,7 @@ class Settings:
     signing_p12_password: str = ""
     ocr_engine: str = "auto"  # auto = paddle-det where the ppocr extra is installed, else tesseract
     tessdata: str = TESSDATA
+    postcorrect: bool = True  # put right words that are not Vietnamese syllables (ocr.vietnamese)
     max_pixels: int = 200_000_000
     max_pages: int = 2000
     max_bytes: int = 500_000_000
@@ -112,6 +113,7 @@ _ENV = {
     "DIGITIZE_SIGNING_P12": "signing_p12",
     "DIGITIZE_SIGNING_P12_PASSWORD": "signing_p12_password",
     "DIGITIZE_OCR_ENGINE": "ocr_engine",
+    "DIGITIZE_POSTCORRECT": "postcorrect",
     "DIGITIZE_MAX_PIXELS": "max_pixels",
     "DIGITIZE_MAX_PAGES": "max_pages",
     "DIGITIZE_MAX_BYTES": "max_bytes",

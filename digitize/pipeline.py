@@ -23,6 +23,7 @@ from .config import Settings
 from .errors import DigitizeError, InputError, NotFound
 from .extract import extract_pages
 from .ocr.base import OcrEngine
+from .ocr.vietnamese import correct_page
 from .preprocess import CleanupOptions, clean_page, with_rotation
 from .render import render_pdf
 from .types import CleanPage, OcrPage, PageImage, Record, Result, SignatureInfo, SourceFile, words_to_dict
@@ -83,7 +84,9 @@ def recognise_page(page: PageImage, engines: Engines) -> tuple[CleanPage, OcrPag
             turned = with_rotation(clean, (-guess[0]) % 360)
             second = engines.ocr.recognize(turned)
             if _score(second) > _score(ocr):
-                return turned, second
+                clean, ocr = turned, second
+    if engines.settings.postcorrect:
+        ocr = correct_page(ocr)
     return clean, ocr
 
 

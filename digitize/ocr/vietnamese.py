@@ -1,0 +1,153 @@
+"""Vietnamese post-correction of recognised words.
+
+Vietnamese is written in a closed set of syllables, so a recognised word that is
+not a syllable is certainly misread. Where the letters (tone and vowel marks
+aside) are those of exactly one nearest real syllable, that syllable is what was
+printed: "Viẹt" -> "Việt", "tháúng" -> "tháng", "HƯỲNH" -> "HUỲNH". A word that is
+a valid syllable is never touched here (choosing between two real syllables
+needs context this stage does not have), nor are digits, abbreviations in
+capitals ("UBND", "BVĐK") or words of minority languages that follow their own
+spelling ("Krông", "Mlô").
+
+The lexicon is Debian's hunspell-vi word list (syllables in the old tone
+placement, "hoà"; the new placement "hòa" is derived), plus the name and place
+stocks of `digitize.extract`. Without the word list the stage changes nothing."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+from ..text import fold, nfc
+from ..types import Line, OcrPage, Word
+
+HUNSPELL_DIC = Path("/usr/share/hunspell/vi_VN.dic")
+
+_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+_LETTERS = re.compile(r"^([^\w]*)([^\W\d_]+)([^\w]*)$")
+# A ruling or a cell border read as a letter glued to the word after it: "INguyễn", "ÌTrạm".
+_REMNANT_CHARS = "IÌÍl|!"
+CORRECTED = 0.9  # a corrected word's confidence is scaled by this: it was misread once
+
+
+def _new_style(word: str) -> str:
+    """'hoà' -> 'hòa', 'thuỷ' -> 'thủy': the tone on the main vowel, as most print now does."""
+    swaps = {"oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa", "oè": "òe", "oé": "óe", "oẻ": "ỏe",
+             "oẽ": "õe", "oẹ": "ọe", "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy"}
+    for old, new in swaps.items():
+        if word.endswith(old):
+            return word[:-2] + new
+    return word
+
+
+@lru_cache(maxsize=2)
+def lexicon(dic: str = str(HUNSPELL_DIC)) -> dict[str, tuple[str, ...]]:
+    """folded syllable -> the real syllables (lower case, NFC) with those letters."""
+    words: set[str] = set()
+    path = Path(dic)
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
+            word = nfc(line.split("/")[0].strip()).lower()
+            if word and " " not in word and word.isalpha():
+                words.add(word)
+                words.add(_new_style(word))
+    if not words:
+        return {}
+    from ..extract import gazetteer, names
+
+    for name in list(names.SURNAMES_BY_RANK) + list(names.GIVEN_BY_RANK):
+        words.add(nfc(name).lower())
+    words.update(gazetteer.place_syllables())
+    out: dict[str, list[str]] = {}
+    for word in words:
+        out.setdefault(fold(word), []).append(word)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def _marks(word: str) -> list[str]:
+    return [c for c in unicodedata.normalize("NFD", word.lower())]
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance over decomposed characters: one mark added, dropped or swapped is one."""
+    x, y = _marks(a), _marks(b)
+    previous = list(range(len(y) + 1))
+    for i, cx in enumerate(x, 1):
+        current = [i]
+        for j, cy in enumerate(y, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (cx != cy)))
+        previous = current
+    return previous[-1]
+
+
+def _with_case(template: str, word: str) -> str:
+    if template.isupper() and len(template) > 1:
+        return word.upper()
+    if template[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
+
+
+def _is_abbreviation(core: str) -> bool:
+    return core.isupper() and len(core) <= 6 and not any(c in _TONES for c in unicodedata.normalize("NFD", core))
+
+
+def correct_word(text: str, lex: dict[str, tuple[str, ...]]) -> str:
+    """The word as printed, where it is not a syllable and one real syllable is nearest."""
+    from ..extract.validate import is_syllable
+
+    m = _LETTERS.match(text)
+    if not m or not lex:
+        return text
+    lead, core, tail = m.groups()
+    remnant = len(core) > 2 and core[0] in _REMNANT_CHARS and core[1].isupper() and core[2].islower()
+    stripped = core[1:] if remnant else core
+    if stripped != core and (stripped.lower() in lex.get(fold(stripped), ()) or is_syllable(stripped)):
+        return lead + stripped + tail
+    low = core.lower()
+    if _is_abbreviation(core) or low in lex.get(fold(core), ()):
+        return text
+    if is_syllable(core):
+        # spelled like a syllable but not in the list: a lower-case word one mark away from
+        # exactly one real syllable ("huẹ") is that one; a capitalised one may be a name
+        if core[:1].isupper():
+            return text
+        near = [c for c in lex.get(fold(core), ()) if _distance(c, low) == 1]
+        return lead + near[0] + tail if len(near) == 1 else text
+    candidates = list(lex.get(fold(core), ()))
+    if not candidates:
+        # one vowel read twice with different marks ("Chiểềng"): drop either copy
+        doubled = {i for i in range(len(low) - 1) if fold(low[i]) == fold(low[i + 1]) and low[i] in "aăâeêioôơuưyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"}
+        dropped = {low[:j] + low[j + 1:] for i in doubled for j in (i, i + 1)} if len(low) > 2 else set()
+        found = [d for d in dropped if d in lex.get(fold(d), ())]
+        return lead + _with_case(core, found[0]) + tail if len(found) == 1 else text
+    ranked = sorted(candidates, key=lambda c: _distance(c, low))
+    # Two syllables equally near: not ours to choose. A word read with no marks at all
+    # ("Nguyen") lost them: its letters say nothing about which marks (Nguyên? Nguyễn?).
+    if len(ranked) > 1 and (_distance(ranked[1], low) == _distance(ranked[0], low) or fold(low) == low):
+        return text
+    if _distance(ranked[0], low) > 2:
+        return text
+    return lead + _with_case(core, ranked[0]) + tail
+
+
+def correct_page(page: OcrPage, dic: Path = HUNSPELL_DIC) -> OcrPage:
+    """The page with its misread words put right (see `correct_word`)."""
+    lex = lexicon(str(dic))
+    if not lex:
+        return page
+    lines = []
+    changed = False
+    for line in page.lines:
+        words = []
+        for w in line.words:
+            fixed = correct_word(w.text, lex)
+            if fixed != w.text:
+                changed = True
+                w = Word(text=fixed, box=w.box, confidence=w.confidence * CORRECTED)
+            words.append(w)
+        lines.append(Line(words=tuple(words)))
+    return replace(page, lines=tuple(lines)) if changed else page

@@ -1,0 +1,48 @@
+"""Vietnamese post-correction: only words that are not syllables change, and only
+where one real syllable is clearly the nearest."""
+
+from __future__ import annotations
+
+import pytest
+
+from digitize.ocr.vietnamese import HUNSPELL_DIC, correct_page, correct_word, lexicon
+from digitize.types import Line, OcrPage, Word
+
+pytestmark = pytest.mark.skipif(not HUNSPELL_DIC.is_file(), reason="hunspell-vi word list not installed")
+
+
+@pytest.fixture(scope="module")
+def lex():
+    return lexicon()
+
+
+@pytest.mark.parametrize("read, printed", [
+    ("Viẹt", "Việt"),            # a mark that no syllable takes there
+    ("HƯỲNH", "HUỲNH"),          # capitals keep their case
+    ("Chiểềng", "Chiềng"),       # one vowel read twice
+    ("ÌTrạm", "Trạm"),           # a cell border glued to the word
+    ("(Viẹt),", "(Việt),"),      # punctuation around the word stays
+])
+def test_misread_words_put_right(lex, read, printed):
+    assert correct_word(read, lex) == printed
+
+
+@pytest.mark.parametrize("word", [
+    "Nguyễn", "tang", "Ủng",     # real syllables are never touched, even when wrong in context
+    "UBND", "BVĐK",              # abbreviations
+    "Krông", "Mlô", "Khmer",     # minority-language names follow their own spelling
+    "Nguyen",                    # Nguyên or Nguyễn: a name is not guessed at
+    "môt",                       # một or mốt: equally near, left as read
+    "12/03/2006", "0anh",
+])
+def test_words_left_alone(lex, word):
+    assert correct_word(word, lex) == word
+
+
+def test_page_words_keep_boxes_and_lose_some_confidence():
+    page = OcrPage(number=1, lines=(Line(words=(Word("Viẹt", (0, 0, 40, 10), 0.8), Word("Nam", (50, 0, 90, 10), 0.9))),),
+                   width=100, height=20, dpi=300)
+    fixed = correct_page(page)
+    assert fixed.text == "Việt Nam"
+    assert fixed.lines[0].words[0].box == (0, 0, 40, 10) and fixed.lines[0].words[0].confidence < 0.8
+    assert fixed.lines[0].words[1] == page.lines[0].words[1]
