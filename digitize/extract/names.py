@@ -19,7 +19,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from ..text import fold, nfc
+from ..text import fold, levenshtein, nfc
 from . import gazetteer
 
 # Surnames, most common first (about 95 % of the population is in the first 20).
@@ -142,9 +142,8 @@ def _place_stock() -> dict[str, list[str]]:
 
 
 def _marks_distance(a: str, b: str) -> int:
-    """How many letters differ once decomposed: a tone or vowel mark apart counts one."""
-    da, db = unicodedata.normalize("NFD", a.lower()), unicodedata.normalize("NFD", b.lower())
-    return sum(1 for x, y in zip(da, db) if x != y) + abs(len(da) - len(db))
+    """Edit distance over decomposed letters: a tone or vowel mark apart counts one."""
+    return levenshtein(unicodedata.normalize("NFD", a.lower()), unicodedata.normalize("NFD", b.lower()))
 
 
 def _snap_place_name(name: str) -> str:

@@ -21,7 +21,7 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from ..text import fold, nfc
+from ..text import fold, levenshtein, nfc
 from ..types import Line, OcrPage, Word
 
 HUNSPELL_DIC = Path("/usr/share/hunspell/vi_VN.dic")
@@ -67,20 +67,9 @@ def lexicon(dic: str = str(HUNSPELL_DIC)) -> dict[str, tuple[str, ...]]:
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
-def _marks(word: str) -> list[str]:
-    return [c for c in unicodedata.normalize("NFD", word.lower())]
-
-
 def _distance(a: str, b: str) -> int:
     """Edit distance over decomposed characters: one mark added, dropped or swapped is one."""
-    x, y = _marks(a), _marks(b)
-    previous = list(range(len(y) + 1))
-    for i, cx in enumerate(x, 1):
-        current = [i]
-        for j, cy in enumerate(y, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (cx != cy)))
-        previous = current
-    return previous[-1]
+    return levenshtein(unicodedata.normalize("NFD", a.lower()), unicodedata.normalize("NFD", b.lower()))
 
 
 def _with_case(template: str, word: str) -> str:
