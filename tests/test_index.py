@@ -243,3 +243,31 @@ def test_make_index(tmp_path: Path) -> None:
     assert isinstance(index, SqliteIndex) and index.path == tmp_path / "index.sqlite3"
     pg = make_index(Settings(index="postgresql://u@127.0.0.1:1/db"))
     assert pg.__class__.__name__ == "PostgresIndex"
+
+
+
+def _open_together(path: str, barrier, failures) -> None:
+    from digitize.index.sqlite import SqliteIndex
+
+    barrier.wait()
+    try:
+        SqliteIndex(path).count()
+    except Exception as exc:  # reported to the parent, which asserts there were none
+        failures.put(str(exc))
+
+
+def test_many_workers_open_a_fresh_index_at_once(tmp_path) -> None:
+    # A process pool's workers all open the index on their first page; switching the new
+    # file to WAL once lost a page to "database is locked".
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for round_ in range(5):
+        path = str(tmp_path / f"fresh{round_}" / "index.sqlite3")
+        barrier, failures = ctx.Barrier(12), ctx.Queue()
+        workers = [ctx.Process(target=_open_together, args=(path, barrier, failures)) for _ in range(12)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+        assert failures.empty(), failures.get()
