@@ -182,5 +182,8 @@ def _rows_plain(words: Iterable[tuple[Word, int]]) -> list[Line]:
 
 
 def _overlaps_horizontally(row: list[Line], line: Line) -> bool:
+    """Whether the line shares columns with the row: lines stacked in one column overlap
+    over most of the narrower one; a speck read as "-" at a block's edge does not count."""
     x0, _, x1, _ = line.box
-    return any(min(x1, ln.box[2]) - max(x0, ln.box[0]) > 0 for ln in row)
+    return any(min(x1, ln.box[2]) - max(x0, ln.box[0]) > 0.25 * min(x1 - x0, ln.box[2] - ln.box[0])
+               for ln in row)
