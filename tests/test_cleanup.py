@@ -134,3 +134,13 @@ def test_spine_curl_is_flattened_and_flat_pages_left_alone():
 
 def test_rotated_boxes_follow_the_page():
     assert P._rotate_boxes(((10, 20, 30, 40),), 180, 100, 200) == ((70, 160, 90, 180),)
+
+
+def test_grainy_pages_are_despeckled_and_clean_ones_are_not():
+    clean = page_with(["Họ, chữ đệm, tên: Nguyễn Văn An"] * 10)
+    rng = np.random.default_rng(5)
+    grainy = np.clip(clean.astype(np.int16) + rng.normal(0, 40, clean.shape[:2])[:, :, None], 0, 255).astype(np.uint8)
+    flat = lambda image: P.flatten_background(P.to_grey(image), 200)  # noqa: E731
+    assert P.noise_level(flat(clean)) < P.SPECKLE_NOISE < P.noise_level(flat(grainy))
+    stages = lambda image: P.clean_page(PageImage(number=1, pixels=image, dpi=200)).stages  # noqa: E731
+    assert "despeckle" in stages(grainy) and "despeckle" not in stages(clean)
