@@ -191,7 +191,35 @@ def suppress_colour(image: np.ndarray) -> np.ndarray:
     grey = value.copy()
     # Strongly coloured pixels (stamp, pen, pattern) are not print: paper.
     grey[saturation > 70] = 255
+    # ...except red printed text (a certificate's red title): kept as dark print.
+    title = red_text_lines(image, saturation)
+    grey[title] = np.minimum(grey[title], low[title].astype(np.uint8))
     return grey
+
+
+def red_text_lines(image: np.ndarray, saturation: np.ndarray) -> np.ndarray:
+    """Mask of red pixels that form horizontal text lines (a red title), not round marks
+    (stamps, the national emblem): red ink smeared along the line gives long flat
+    blobs for a line of text and near-square ones for a seal; lines inside a seal's box
+    (its curved legend) are left out."""
+    b, g, r = (image[:, :, i].astype(np.int16) for i in range(3))
+    red = ((r - np.maximum(g, b)) > 60) & (saturation > 70)
+    if red.sum() < 200:
+        return np.zeros(red.shape, bool)
+    h, w = red.shape
+    unit = max(2, w // 400)  # about a third of a letter on an A4 page
+    smeared = cv2.morphologyEx(red.astype(np.uint8), cv2.MORPH_CLOSE,
+                               cv2.getStructuringElement(cv2.MORPH_RECT, (unit * 6, unit)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(smeared, connectivity=8)
+    seals = [(x, y, x + bw, y + bh) for x, y, bw, bh, _ in stats[1:] if 0.6 < bw / max(bh, 1) < 1.7 and bh > h // 30]
+    lines = np.zeros(red.shape, bool)
+    for x, y, bw, bh, area in stats[1:]:
+        flat_line = bw > 4 * bh and h // 150 < bh < h // 25 and area > 0.3 * bw * bh
+        inside_seal = any(sx0 <= x + bw / 2 <= sx1 and sy0 <= y + bh / 2 <= sy1 for sx0, sy0, sx1, sy1 in seals)
+        if flat_line and not inside_seal:
+            # the line's box, grown to take in the tone marks above and the dots below
+            lines[max(0, y - bh * 2 // 3):y + bh + bh // 3, x:x + bw] = True
+    return lines & red
 
 
 def flatten_background(grey: np.ndarray, dpi: float) -> np.ndarray:

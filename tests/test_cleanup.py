@@ -63,6 +63,19 @@ def test_colour_marks_are_removed_from_ocr_input():
     assert grey[P.to_grey(image) < 60].mean() < 100  # black print stays dark
 
 
+def test_red_title_is_kept_and_red_seal_is_not():
+    img = Image.new("RGB", (1654, 2339), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((400, 300), "GIẤY CHỨNG NHẬN KẾT HÔN", font=ImageFont.truetype(FONT, 52), fill=(210, 30, 30))
+    draw.ellipse((650, 1200, 1000, 1550), outline=(220, 40, 40), width=12)  # the seal's ring
+    draw.text((700, 1360), "ỦY BAN NHÂN DÂN", font=ImageFont.truetype(FONT, 30), fill=(220, 40, 40))
+    image = np.asarray(img)[:, :, ::-1].copy()
+    grey = P.suppress_colour(image)
+    title = grey[290:380, 380:1300]
+    assert (title < 128).sum() > 0.6 * (P.to_grey(image)[290:380, 380:1300] < 200).sum()  # title, marks included
+    assert (grey[1190:1560, 640:1010] < 128).sum() == 0  # the seal, legend and all, is paper
+
+
 def test_phone_photo_sheet_is_found_and_rectified():
     sheet = page_with(["Trích lục khai tử"] * 20, size=(840, 1188))
     desk = np.full((1500, 1200, 3), 60, np.uint8)
