@@ -29,7 +29,7 @@ SURNAMES_BY_RANK = tuple(
     "Phùng Đàm La Khúc Cù Cung Doãn Giang Giáp Hầu Lại Lạc Lò Mã Ninh Nông Phí Phó Quan Sầm Sơn Tôn Tống Trình "
     "Ứng Viên Vi Vì Xa Cầm Lường Quàng Tòng Giàng Sùng Thào Bạch Bế Đồng Âu Ông Khổng Khương Khuất Lăng Tiêu Thân "
     "Uông Trà Trầm Danh Chế Chung Công Đậu Đường Hàn Hồng Lai Liêu Mạch Nhữ Phương Thi Thiều Tiết Yên Tào Niê "
-    "Ksor Rơ Êban Byă Ayun Mlô".split())
+    "Ksor Rơ Êban Byă Ayun Mlô Bàn Cổ Kha Luân Lã Lều Mùa Mẫn Quang Trang Tường Vàng Vòng Vưu".split())
 
 # Middle and given name syllables, roughly most common first.
 GIVEN_BY_RANK = tuple(
@@ -80,17 +80,20 @@ def _same_case(template: str, word: str) -> str:
     return word
 
 
-def _tone_variant(word: str) -> str:
+def tone_variant(word: str) -> str:
     """Old-style tone placement ("Hoà") as new-style ("Hòa") and back: both are printed."""
-    swaps = {"oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa", "uý": "úy", "uỳ": "ùy", "uỷ": "ủy",
-             "uỹ": "ũy", "uỵ": "ụy", "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe"}
     low = word.lower()
-    for old, new in swaps.items():
+    for old, new in TONE_PLACEMENT.items():
         if low.endswith(old):
             return word[:-2] + new
         if low.endswith(new):
             return word[:-2] + old
     return word
+
+
+# old-style tone placement (on the glide) -> new-style (on the main vowel)
+TONE_PLACEMENT = {"oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa", "oè": "òe", "oé": "óe", "oẻ": "ỏe",
+                  "oẽ": "õe", "oẹ": "ọe", "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy"}
 
 
 def snap_name(value: str) -> tuple[str, str]:
@@ -115,7 +118,7 @@ def snap_name(value: str) -> tuple[str, str]:
         elif lead and _WORD.fullmatch(fixed) and title not in surnames.get(_key(fixed), [title]):
             # a name starts with a surname: "NGUYÊN THU HOA" is Nguyễn, not the given name Nguyên
             candidates = surnames[_key(fixed)]
-        elif _WORD.fullmatch(fixed) and title not in known and _tone_variant(title) not in known:
+        elif _WORD.fullmatch(fixed) and title not in known and tone_variant(title) not in known:
             # after the surname come middle and given names only (minority names such as
             # "Mùa Mí Chứ" are not in the stock: they must not turn into surnames)
             table = surnames if i == 0 else given
@@ -154,7 +157,7 @@ def _snap_place_name(name: str) -> str:
     # Only a name with a syllable no place name has is a misreading for sure: "Ân Nghĩa"
     # (a commune before 2025, absent from the current list) must not become "An Nghĩa".
     syllables = gazetteer.place_syllables()
-    if all(w.lower() in syllables or _tone_variant(w).lower() in syllables for w in name.split(" ")):
+    if all(w.lower() in syllables or tone_variant(w).lower() in syllables for w in name.split(" ")):
         return name
     ranked = sorted(candidates, key=lambda c: _marks_distance(c, name))
     if len(ranked) > 1 and _marks_distance(ranked[0], name) == _marks_distance(ranked[1], name):
@@ -163,7 +166,7 @@ def _snap_place_name(name: str) -> str:
 
 
 def _tone_variant_words(name: str) -> str:
-    return " ".join(_tone_variant(w) for w in name.split(" "))
+    return " ".join(tone_variant(w) for w in name.split(" "))
 
 
 _UNIT = re.compile(r"^((?:tinh|thanh pho|huyen|quan|thi xa|thi tran|phuong|xa|dac khu|tp\.?)\s+)(.+)$")

@@ -41,13 +41,7 @@ NATIONALITIES = {fold(n): n for n in (
     "New Zealand", "Myanmar", "Brunei", "Mông Cổ", "Triều Tiên", "Hồng Kông")}
 
 # Common Vietnamese surnames (and those of the larger minority groups).
-SURNAMES = frozenset(s for s in (
-    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đinh Trương Lương Mai Tô Cao Châu "
-    "Thái Đào Đoàn Hà Hầu Kiều Khúc Kim Lâm Lục Lưu Mạc Nghiêm Ông Quách Tạ Tăng Thạch Thân Tiêu Trịnh Triệu "
-    "Từ Văn Vương Vi Âu Bạch Bế Cù Cung Diệp Doãn Đàm Đồng Giang Giáp Hứa Kha La Lạc Lã Lò Mã Mẫn Nông Ninh "
-    "Phí Phó Phùng Quan Quang Sầm Sơn Tạ Tôn Tống Trang Trình Ứng Viên Vòng Xa Cầm Lường Quàng Vì Tòng Giàng Vàng "
-    "Sùng Thào Mùa Niê Ayun Mlô Êban Byă Bàn Danh Chu Hoàng Chế Chung Công Cổ Đậu Đường Hàn Hồng Lai Lại Liêu "
-    "Luân Mạch Nhữ Phương Tạ Thi Thiều Tiết Trà Trầm Tường Uông Vưu Yên Khổng Khương Khuất Lăng Lều Mẫn Tào").split())
+SURNAMES = frozenset(names.SURNAMES_BY_RANK)
 
 # Validation factor of a name or place whose spelling was snapped to a known one: the
 # snap is usually right, but the reader should be able to see it was made.

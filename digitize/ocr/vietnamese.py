@@ -21,6 +21,8 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+from ..extract import gazetteer, names
+from ..extract.names import tone_variant
 from ..text import fold, levenshtein, nfc
 from ..types import Line, OcrPage, Word
 
@@ -33,16 +35,6 @@ _REMNANT_CHARS = "IÌÍl|!"
 CORRECTED = 0.9  # a corrected word's confidence is scaled by this: it was misread once
 
 
-def _new_style(word: str) -> str:
-    """'hoà' -> 'hòa', 'thuỷ' -> 'thủy': the tone on the main vowel, as most print now does."""
-    swaps = {"oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa", "oè": "òe", "oé": "óe", "oẻ": "ỏe",
-             "oẽ": "õe", "oẹ": "ọe", "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy"}
-    for old, new in swaps.items():
-        if word.endswith(old):
-            return word[:-2] + new
-    return word
-
-
 @lru_cache(maxsize=2)
 def lexicon(dic: str = str(HUNSPELL_DIC)) -> dict[str, tuple[str, ...]]:
     """folded syllable -> the real syllables (lower case, NFC) with those letters."""
@@ -53,11 +45,9 @@ def lexicon(dic: str = str(HUNSPELL_DIC)) -> dict[str, tuple[str, ...]]:
             word = nfc(line.split("/")[0].strip()).lower()
             if word and " " not in word and word.isalpha():
                 words.add(word)
-                words.add(_new_style(word))
+                words.add(tone_variant(word))  # the list has "hoà"; most print now has "hòa"
     if not words:
         return {}
-    from ..extract import gazetteer, names
-
     for name in list(names.SURNAMES_BY_RANK) + list(names.GIVEN_BY_RANK):
         words.add(nfc(name).lower())
     words.update(gazetteer.place_syllables())
