@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
+import struct
 import subprocess
 import tempfile
 import warnings
@@ -109,8 +110,11 @@ def _image_pages(data: bytes, settings: Settings) -> Iterator[PageImage]:
                 yield PageImage(number=number, pixels=_to_array(upright), dpi=_dpi_of(frame))
     except (TooLarge, CorruptInput):
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError) as exc:
-        raise CorruptInput(f"cannot decode image: {exc}") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError,
+            # Pillow's parsers also fail on hostile headers with these (found by the fuzz
+            # test: a TIFF without ImageWidth gives TypeError "Missing dimensions")
+            TypeError, KeyError, IndexError, struct.error, ZeroDivisionError) as exc:
+        raise CorruptInput(f"cannot decode image: {' '.join(str(exc).split()) or type(exc).__name__}") from None
 
 
 def _pdf_pages(data: bytes, settings: Settings) -> Iterator[PageImage]:

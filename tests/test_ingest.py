@@ -84,3 +84,18 @@ def test_decompression_bomb_is_refused_before_decoding():
     with pytest.raises(TooLarge) as info:
         _load(buf.getvalue())
     assert "30000x30000" in str(info.value)
+
+
+def test_tiff_page_without_dimensions_is_corrupt_input():
+    # found by the fuzz test: Pillow raises TypeError("Missing dimensions") on such a page
+    import struct
+
+    buf = io.BytesIO()
+    page = Image.fromarray(np.zeros((8, 8), np.uint8))
+    page.save(buf, "TIFF", save_all=True, append_images=[page.copy()])
+    data = buf.getvalue()
+    width_tag = data.rfind(struct.pack("<HH", 256, 4))  # ImageWidth of the second page
+    data = data[:width_tag] + struct.pack("<H", 999) + data[width_tag + 2:]
+    with pytest.raises(CorruptInput, match="Missing dimensions"):
+        _, pages = _load(data)
+        list(pages)
