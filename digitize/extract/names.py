@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 from ..text import fold, levenshtein, nfc
@@ -170,13 +171,137 @@ def _tone_variant_words(name: str) -> str:
 
 
 _UNIT = re.compile(r"^((?:tinh|thanh pho|huyen|quan|thi xa|thi tran|phuong|xa|dac khu|tp\.?)\s+)(.+)$")
+# a unit inside a longer part: "Trạm y tế xã Tịnh Đông", "Bệnh viện Đa khoa tỉnh Bình Định"
+_UNIT_WITHIN = re.compile(r"(?:^|(?<= ))(tinh|thanh pho|huyen|quan|thi xa|thi tran|phuong|xa|dac khu) (?=\S)")
 _TAIL_WORDS = (3, 2)
+
+
+@dataclass(frozen=True)
+class PlaceReading:
+    """An address as read against the gazetteer: its value with unit names respelled
+    where the hierarchy leaves one reading, how many units it names, and how many of
+    those were found, each inside the unit named after it."""
+
+    value: str
+    changed: bool
+    units: int
+    verified: int
+
+
+def _split_unit(part: str) -> tuple[str, str, tuple[int, ...]] | None:
+    """(text before the unit's name, the name, the levels it can be) of an address
+    part; None for a part that names no unit ("số 74 đường Quang Trung", "thôn Hạ")."""
+    from .labels import fold_aligned
+
+    folded = fold_aligned(part).lower()
+    m = _UNIT.match(folded)
+    if m and len(m.group(1)) < len(part):
+        return part[:len(m.group(1))], part[len(m.group(1)):], gazetteer.UNIT_LEVELS[m.group(1).strip()]
+    inside = [m for m in _UNIT_WITHIN.finditer(folded) if part[m.end():m.end() + 1].isupper()]
+    if inside:
+        m = inside[0]  # "xã Tinh Đông": the first unit word; "Tinh" is the name's
+        return part[:m.end()], part[m.end():], gazetteer.UNIT_LEVELS[m.group(1)]
+    if part[:1].isupper() and all(w[:1].isupper() or w.isdigit() for w in part.split(" ")) and len(part.split()) <= 4:
+        return "", part, (1, 2, 3)  # a bare name in a registry cell: "Hoằng Quỳ, Hoằng Hóa"
+    return None
+
+
+def _candidates(scope: list[gazetteer.Unit], levels: tuple[int, ...]) -> dict[str, list[gazetteer.Unit]]:
+    """Units of the given levels inside the scope, by folded name; a commune may be
+    named straight under its province (units after 2025 have no districts)."""
+    out: dict[str, list[gazetteer.Unit]] = {}
+    for unit in scope:
+        for key, children in unit.children.items():
+            for child in children:
+                if child.level in levels:
+                    out.setdefault(key, []).append(child)
+                if 3 in levels and child.level == 2 and unit.level == 1:
+                    for grand_key, grand in child.children.items():
+                        out.setdefault(grand_key, []).extend(grand)
+    return out
+
+
+def _spellings(units: list[gazetteer.Unit]) -> list[str]:
+    """Distinct spellings, each with its other tone placement (new placement first)."""
+    out: list[str] = []
+    for unit in units:
+        for form in sorted({unit.name, _tone_variant_words(unit.name)},
+                           key=lambda f: any(o in f.lower() for o in TONE_PLACEMENT)):
+            if form not in out:
+                out.append(form)
+    return out
+
+
+def _match_unit(name: str, candidates: dict[str, list[gazetteer.Unit]], fuzzy: bool) -> tuple[str, list] | None:
+    """(the name as the gazetteer spells it, the units) for a unit name read by OCR;
+    the name itself where the spelling is ambiguous; None when no unit has it."""
+    key = gazetteer._key(name)
+    units = candidates.get(key)
+    if not units and fuzzy and len(key) >= 5 and not any(c.isdigit() for c in key):
+        # one letter misread ("Hải Châu T"): only where a single unit is that near
+        near = [k for k in candidates if abs(len(k) - len(key)) <= 1 and levenshtein(k, key) <= 1]
+        units = candidates[near[0]] if len(near) == 1 else None
+    if not units:
+        return None
+    spellings = _spellings(units)
+    if name in spellings:
+        return name, units
+    ranked = sorted(spellings, key=lambda s: _marks_distance(s, name))
+    best = ranked[0]
+    rivals = [s for s in ranked[1:] if _marks_distance(s, name) == _marks_distance(best, name)
+              and _tone_variant_words(s) != best]
+    if rivals:
+        return name, units  # two real units equally near: the place is right, the spelling not ours to choose
+    # unit names are printed in title case or, in headings, in capitals
+    return (best.upper() if name.isupper() and len(name) > 1 else best), units
+
+
+def read_place(value: str) -> PlaceReading:
+    """Resolve an address right to left against the unit hierarchy: each unit found
+    narrows the next one down ("xã Tinh Đông" inside huyện Sơn Tịnh can only be Tịnh
+    Đông). A unit word misread into the name ("tỉnh Bắc, Sơn Tịnh" for Tịnh Bắc) is
+    tried as a bare name too."""
+    parts = value.split(", ")
+    scope: list[gazetteer.Unit] = [gazetteer.unit_tree()]
+    units = verified = 0
+    changed = False
+    for index in range(len(parts) - 1, -1, -1):
+        part = parts[index]
+        split = _split_unit(part)
+        if split is None:
+            continue
+        units += 1
+        readings = [split]
+        if split[0]:
+            readings.append(("", part, (2, 3)))  # the unit word may be part of the name
+        for head, name, levels in readings:
+            rooted = scope[0].level == 0
+            candidates = _candidates(scope, levels if not rooted else tuple(lv for lv in levels if lv == 1))
+            found = _match_unit(name, candidates, fuzzy=not rooted)
+            if found is None and rooted:
+                # no province to go by: a district or commune name that only one unit has
+                for level in (2, 3):
+                    if level in levels:
+                        exact = gazetteer.units_by_level()[level].get(gazetteer._key(name))
+                        if exact and len({u.name for u in exact}) == 1:  # one spelling, if several units
+                            found = _match_unit(name, {gazetteer._key(name): exact}, fuzzy=False)
+                            break
+            if found is not None:
+                spelled, scope = found
+                verified += 1
+                if spelled != name:
+                    parts[index] = head + spelled
+                    changed = True
+                break
+    return PlaceReading(", ".join(parts), changed, units, verified)
 
 
 def snap_place(value: str) -> tuple[str, bool]:
     """An address or place with each unit's name ("xã Duy Trụng", "tỉnh Quảng Nạm", or a
     bare "Ninh Kiểu" in a table cell) replaced by the gazetteer's spelling when the
-    letters agree and the marks do not."""
+    letters agree and the marks do not: first through the hierarchy (`read_place`),
+    then, for a part the hierarchy left alone, against every unit name."""
+    value = read_place(value).value
     parts = value.split(", ")
     out = []
     for part in parts:

@@ -46,6 +46,8 @@ SURNAMES = frozenset(names.SURNAMES_BY_RANK)
 # Validation factor of a name or place whose spelling was snapped to a known one: the
 # snap is usually right, but the reader should be able to see it was made.
 SNAPPED = 0.9
+SNAPPED_IN_HIERARCHY = 0.97  # respelled where the units around it leave one reading
+UNIT_NOT_FOUND = 0.85  # a unit the gazetteer does not have inside the unit named after it
 SNAPPED_GIVEN = 0.6  # given names are an open set: a snapped one is always reviewed
 
 _DATE_NUMERIC = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})")
@@ -458,8 +460,8 @@ def fix_commas(value: str) -> tuple[str, bool]:
             lead = max((len(u) for u in gazetteer.UNIT_WORDS if folded.startswith(u + " ")), default=0)
             # look for a second unit after the leading one ("thị xã Sa Pa" is one unit)
             m = _UNIT_INSIDE.search(folded, lead) if lead else None
-            if not m or not (part[m.end()].isupper() or part[m.end()].isdigit()):
-                break
+            if not m or not (part[m.end()].isupper() or part[m.end()].isdigit()) or m.start() <= lead:
+                break  # (nothing between the two unit words: "xã Tịnh Đông" is one unit named Tịnh Đông)
             out.append(part[:m.start()])
             part = part[m.start() + 1:]
             changed = True
@@ -470,6 +472,8 @@ def fix_commas(value: str) -> tuple[str, bool]:
 def tidy_separators(value: str) -> str:
     """'Diễn Kỷ,huyện' -> 'Diễn Kỷ, huyện'; 'thị, xã' and 'huyện. Duy' -> no mark after a unit word."""
     value = re.sub(r",(?=[^\W\d_])", ", ", value)
+    value = re.sub(r",\s*\.|\.\s*,", ",", value)  # "Nạm Phước,. huyện"
+    value = re.sub(r"(?<=[a-zà-ỹđ])\.(?= [A-ZÀ-ỸĐ])", "", value)  # "Long. Xuyên" (but "TP. Huế" stays)
     value = re.sub(r"(?<![^\W\d_])(thị|xã|huyện|quận|tỉnh|phường|thành phố|thị trấn)[.,](?= [^\W\d_])", r"\1",
                    value, flags=re.IGNORECASE)
     return value
@@ -482,10 +486,14 @@ def normalize_place(value: str) -> tuple[str, float]:
     fixed, changed3 = fix_commas(fixed)
     fixed, changed4 = names.snap_place(fixed)
     factor = text_factor(fixed) * gazetteer.check_address(fixed)
+    reading = names.read_place(fixed)
+    verified = reading.units > 0 and reading.verified == reading.units
+    if reading.verified < reading.units:
+        factor *= UNIT_NOT_FOUND  # "Phường 19" in a district that has none: a misread digit or letter
     if changed or changed2 or changed3:
         factor *= 0.7
     if changed4:
-        factor *= SNAPPED
+        factor *= SNAPPED_IN_HIERARCHY if verified else SNAPPED
     return fixed, factor
 
 

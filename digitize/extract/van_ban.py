@@ -14,6 +14,8 @@ from ..text import clean_spaces, fold, levenshtein
 from ..types import Line, OcrPage, Record, Word
 from .base import Value, build_record
 from .common import min_conf, person_name, words_text
+from .labels import fold_aligned
+from . import names
 from . import validate as v
 
 KINDS = {fold(k): k for k in ("Quyết định", "Thông báo", "Tờ trình", "Chỉ thị", "Kế hoạch", "Báo cáo",
@@ -213,6 +215,9 @@ class VanBanExtractor:
         if place_words:
             place = words_text(place_words).strip(" ,.;")
             ok = 1.0 if place_words[-1].text.endswith(",") else 0.8
+            reading = names.read_place(place)  # "Nghỉ Lộc" is the district Nghi Lộc
+            if reading.changed:
+                place, ok = reading.value, ok * v.SNAPPED_IN_HIERARCHY
             values.setdefault("dia_danh", Value(place, min_conf(place_words), ok * v.text_factor(place)))
         return date_words
 
@@ -260,8 +265,11 @@ class VanBanExtractor:
         if recipients:
             joined = "; ".join(recipients)
             factor = v.text_factor(joined)
-            # "Lưu: VT, …" (văn thư) is on every document; "VI" is its usual misreading
+            # "Lưu: VT, …" (văn thư) is on every document; its T and comma are often misread
+            # ("VI", "VŨ KT", "VE KT")
             fixed = re.sub(r"(Lưu\s*:?\s*)V[IlT1|]\b,?\s*", r"\1VT, ", joined).rstrip(", ")
+            fixed = re.sub(r"(Lưu\s*:?\s*)V\w?[,.]?\s+(?=[A-ZĐ]{2})", r"\1VT, ", fixed)
+            fixed = recipient_phrases(fixed)
             if fixed != joined:
                 joined, factor = fixed, factor * 0.8
             put("noi_nhan", joined, min(confs), factor)
@@ -274,6 +282,35 @@ class VanBanExtractor:
             put("chuc_vu_nguoi_ky", title, conf, factor)
         if name:
             put("nguoi_ky", name[0], name[1], v.name_factor(name[0]))
+
+
+# Recipients that stand on most administrative documents, as Nghị định 30/2020 writes
+# them: a reading with the same letters in another case or with other marks is put right.
+RECIPIENT_PHRASES = ("Như trên", "Sở Tư pháp", "Sở Nội vụ", "Công an tỉnh", "Công an huyện", "Huyện ủy", "Tỉnh ủy",
+                     "Thường trực HĐND tỉnh", "Thường trực HĐND huyện", "CT, các PCT UBND tỉnh",
+                     "CT, các PCT UBND huyện", "VPUB: CVP, PCVP", "Phòng Tư pháp", "Giám đốc, các PGĐ Sở",
+                     "Cổng thông tin điện tử tỉnh", "Trang thông tin điện tử Sở", "(b/c)", "Lưu: VT")
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern:
+    words = [re.escape(_fold(w)) for w in phrase.replace(",", " , ").replace(":", " : ").split()]
+    return re.compile(r"(?<!\w)" + r"\s*".join(words).replace(r"\s*,", r",?\s*").replace(r"\s*:", r":?\s*") + r"(?!\w)")
+
+
+_RECIPIENT_PATTERNS = [(_phrase_pattern(p), p) for p in RECIPIENT_PHRASES]
+
+
+def recipient_phrases(text: str) -> str:
+    """'SỞ Tư pháp' -> 'Sở Tư pháp', 'CT các PCT UBND huyện' -> 'CT, các PCT UBND huyện'."""
+    for pattern, phrase in _RECIPIENT_PATTERNS:
+        folded = fold_aligned(text)
+        out, pos = [], 0
+        for m in pattern.finditer(folded):
+            out.append(text[pos:m.start()])
+            out.append(phrase)
+            pos = m.end()
+        text = "".join(out) + text[pos:]
+    return text
 
 
 _TITLES = {fold(t): t for t in ("CHỦ TỊCH", "PHÓ CHỦ TỊCH", "GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "TRƯỞNG PHÒNG",
