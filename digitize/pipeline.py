@@ -78,6 +78,11 @@ def recognise_page(page: PageImage, engines: Engines) -> tuple[CleanPage, OcrPag
     check could not tell apart is turned by Tesseract's orientation detection."""
     clean = clean_page(page, engines.cleanup)
     ocr = engines.ocr.recognize(clean)
+    for bar, alternate in clean.alternates:
+        if ocr.confidence < bar:
+            second = engines.ocr.recognize(alternate)
+            if second.confidence > ocr.confidence:
+                clean, ocr = alternate, second
     if engines.cleanup.orientation and _looks_wrong(ocr):
         guess = getattr(engines.ocr, "orientation", lambda image: None)(clean.ocr_input)
         if guess and guess[0] and guess[1] >= 1.0:

@@ -7,7 +7,7 @@ Stages can be switched off and their images saved for debugging."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import logging
@@ -30,6 +30,17 @@ SPECKLE_NOISE = 12.0  # pixel noise (grey levels) of the flattened paper above w
 # chosen on the dev slice: 8 and 12 both help blur+noise (4.5 % -> 3.8 % CER), 12 leaves lighter
 # noise alone (at 4 and 8 it cost noise+skew pages 0.1 points)
 SHEET_INSET = 0.01  # fraction of a rectified sheet trimmed from each side
+# Faint ink (worn typewriter ribbon). Measured on dev pages: a threshold 25-30 grey levels under
+# the paper takes ribbon level-3 pages from 7.6/10.3 % to 1.2-3.2 % CER but wrecks JPEG and
+# bleed-through pages, so it is a second reading only where whole letters are missed:
+# FAINT_LETTERS of the marks at the probe threshold (ribbon pages 0.031-0.055, bleed-through
+# 0.020, others 0).
+FAINT_MARGIN = 28.0
+FAINT_PROBE_MARGIN = 40.0
+FAINT_LETTERS = 0.025
+# Page confidence under which the grey (unthresholded) input is read as well. Measured on
+# 18 dev pages: blur+noise level 3 reads at 0.76 (grey 0.89, better); every other page >= 0.89.
+GREY_REREADING_BELOW = 0.90
 CURL_MIN_GAIN = 0.05  # measured: curled book page 0.12, flat pages <= 0.015
 
 
@@ -45,6 +56,8 @@ class CleanupOptions:
     remove_rules: bool = True  # table rulings and underlines
     upscale: bool = True
     denoise: bool = True  # smooth scan noise before thresholding the upscaled page
+    faint_ink: bool = True  # a second OCR input that keeps faint letters, where a page has them
+    grey_rereading: bool = True  # a second OCR input in grey levels, read where the first reads badly
     binarise: bool = True  # False: the recogniser gets the flattened grey, marks erased
     debug_dir: Path | None = None
 
@@ -94,6 +107,31 @@ def ink_mask(grey: np.ndarray) -> np.ndarray:
     """Binary (uint8 0/255) mask of dark ink on a flattened grey image."""
     _, mask = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     return mask
+
+
+def faint_ink_mask(grey: np.ndarray, margin: float = FAINT_MARGIN) -> np.ndarray:
+    """Ink mask that keeps faint strokes (a worn typewriter ribbon): the threshold rises
+    from Otsu's to `margin` grey levels under the paper, or as near as the paper's
+    own noise allows."""
+    otsu, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    paper = float(np.median(grey[grey >= np.median(grey)]))
+    threshold = max(otsu, paper - max(margin, 6 * noise_level(grey)))
+    return (grey < threshold).astype(np.uint8) * 255
+
+
+def faint_letters(grey: np.ndarray, dpi: float) -> float:
+    """Share of the letter-sized marks found at a faint-ink threshold that Otsu's
+    threshold misses altogether: ~0 on a well-inked page, 0.03-0.07 on worn ribbon."""
+    strong = ink_mask(grey) > 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(faint_ink_mask(grey, FAINT_PROBE_MARGIN), connectivity=8)
+    overlap = np.bincount(labels.ravel(), weights=strong.ravel(), minlength=count)
+    mm = dpi / 25.4
+    height, area = stats[:, 3], stats[:, 4]
+    letter = (height >= 1.2 * mm) & (height <= 6 * mm) & (area >= 0.6 * mm * mm)
+    letter[0] = False  # the background
+    if not letter.any():
+        return 0.0
+    return float((letter & (overlap < 0.05 * area)).sum() / letter.sum())
 
 
 # ---------------------------------------------------------------- stages
@@ -235,6 +273,12 @@ def rectify_sheet(colour: np.ndarray, corners: np.ndarray) -> np.ndarray:
     tl, tr, br, bl = corners
     width = int(round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))))
     height = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
+    # Side lengths in a photo taken at an angle misstate the sheet's shape by a few per
+    # cent; administrative paper is A4 (Nghị định 30/2020), so a near-A4 sheet is made A4.
+    if height >= width and abs(height / width - A4_ASPECT) < 0.08:
+        height = int(round(width * A4_ASPECT))
+    elif width > height and abs(width / height - A4_ASPECT) < 0.08:
+        width = int(round(height * A4_ASPECT))
     target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
     flat = cv2.warpPerspective(colour, matrix, (width, height), flags=cv2.INTER_CUBIC,
@@ -620,6 +664,8 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         # grainy scans: a median takes out the speckle Tesseract reads as dots and commas
         grey = cv2.medianBlur(grey, 3)
         stages.append("despeckle")
+    # (measured at the scan's own resolution: upscaling blurs a faint letter into its neighbours)
+    worn_ribbon = options.faint_ink and faint_letters(grey, dpi) >= FAINT_LETTERS
     scale = 1.0
     if options.upscale and dpi < OCR_TARGET_DPI * 0.9:
         scale = OCR_TARGET_DPI / dpi
@@ -629,30 +675,60 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         stages.append("upscale")
     ocr_dpi = dpi * scale
 
-    ink = ink_mask(grey)
+    ocr_input, rules, ink_stages = ocr_image(grey, ink_mask(grey), ocr_dpi, scale, options)
+    stages.extend(ink_stages)
+    clock.mark("upscale_binarise_leaders_rules")
+    debug.save("3-ocr", ocr_input)
+    # Second readings, each tried when the first reading's confidence is below its bar;
+    # the better-read one is kept.
+    alternates: list[tuple[float, CleanPage]] = []
+
+    def alternate(ocr_input: np.ndarray, rules, stage: str) -> CleanPage:
+        return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=dpi, ocr_scale=scale,
+                         rotation=rotation, skew=skew, stages=tuple(stages) + (stage,), rules=rules,
+                         timings=tuple(clock.laps))
+
+    if worn_ribbon:
+        # Worn ribbon: whole letters lighter than Otsu's threshold. The faint-ink input
+        # keeps them; it is always read too (bleed-through also adds faint "letters"; its
+        # reading comes out worse and loses).
+        faint_input, faint_rules, _ = ocr_image(grey, faint_ink_mask(grey), ocr_dpi, scale, options)
+        debug.save("3-ocr-faint", faint_input)
+        alternates.append((1.01, alternate(faint_input, faint_rules, "faint_ink")))
+    if options.binarise and options.grey_rereading:
+        # Blurred, noisy print: thresholding breaks and merges strokes; the flattened grey
+        # reads better there (measured: blur+noise level 3, 8.4 % -> 5.0 % CER), and
+        # Tesseract's confidence tells those pages apart.
+        grey_input, _, _ = ocr_image(grey, ink_mask(grey), ocr_dpi, scale, replace(options, binarise=False))
+        alternates.append((GREY_REREADING_BELOW, alternate(grey_input, rules, "grey")))
+    clock.mark("alternates")
+
+    return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=dpi, ocr_scale=scale,
+                     rotation=rotation, skew=skew, stages=tuple(stages), rules=rules,
+                     timings=tuple(clock.laps), alternates=tuple(alternates))
+
+
+def ocr_image(grey: np.ndarray, ink: np.ndarray, ocr_dpi: float, scale: float,
+              options: CleanupOptions) -> tuple[np.ndarray, tuple[tuple[int, int, int, int], ...], list[str]]:
+    """The recogniser's input from a page's ink: leaders and rules erased; the rules'
+    boxes (display pixels) and the stages that ran."""
+    stages = []
     if options.remove_leaders:
         ink = remove_leader_dots(ink, ocr_dpi)
         stages.append("remove_leaders")
-    clock.mark("upscale_binarise_leaders")
     rules: tuple[tuple[int, int, int, int], ...] = ()
     if options.remove_rules:
         ink, boxes = remove_rules(ink, ocr_dpi)
         rules = tuple(tuple(int(round(v / scale)) for v in box) for box in boxes)  # type: ignore[misc]
         stages.append("remove_rules")
-        clock.mark("remove_rules")
     if options.binarise:
-        ocr_input = 255 - ink
-    else:
-        # Keep the grey levels (blurred and noisy print reads better unthresholded)
-        # and erase only what the stages removed: leaders, rules.
-        erased = cv2.dilate(cv2.subtract(ink_mask(grey), ink), np.ones((3, 3), np.uint8))
-        ocr_input = grey.copy()
-        ocr_input[erased > 0] = 255
-    debug.save("3-ocr", ocr_input)
-
-    return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=dpi, ocr_scale=scale,
-                     rotation=rotation, skew=skew, stages=tuple(stages), rules=rules,
-                     timings=tuple(clock.laps))
+        return 255 - ink, rules, stages
+    # Keep the grey levels (blurred and noisy print reads better unthresholded)
+    # and erase only what the stages removed: leaders, rules.
+    erased = cv2.dilate(cv2.subtract(ink_mask(grey), ink), np.ones((3, 3), np.uint8))
+    ocr_input = grey.copy()
+    ocr_input[erased > 0] = 255
+    return ocr_input, rules, stages
 
 
 def with_rotation(page: CleanPage, extra: int) -> CleanPage:
@@ -663,7 +739,8 @@ def with_rotation(page: CleanPage, extra: int) -> CleanPage:
                      ocr_input=rotate_quarter(page.ocr_input, extra), dpi=page.dpi, ocr_scale=page.ocr_scale,
                      rotation=(page.rotation + extra) % 360, skew=page.skew, stages=page.stages + ("flip",),
                      rules=_rotate_boxes(page.rules, extra, page.display.shape[1], page.display.shape[0]),
-                     timings=page.timings)
+                     timings=page.timings,
+                     alternates=tuple((bar, with_rotation(alt, extra)) for bar, alt in page.alternates))
 
 
 def _rotate_boxes(boxes, clockwise: int, width: int, height: int):

@@ -61,6 +61,9 @@ class CleanPage:
     stages: tuple[str, ...] = ()  # names of the cleanup stages that ran
     rules: tuple[Box, ...] = ()  # ruling lines found (display pixels): the grid of tables
     timings: tuple[tuple[str, float], ...] = ()  # seconds per cleanup stage
+    # Other inputs for the same page (faint ink kept, grey levels), each to be read when the
+    # first reading's confidence is below its bar; the better-read one is kept.
+    alternates: tuple[tuple[float, "CleanPage"], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,42 @@ def test_phone_photo_sheet_is_found_and_rectified():
     assert abs(flat.shape[0] / flat.shape[1] - 1188 / 840) < 0.05
 
 
+def test_dim_corner_of_a_phone_photo_is_still_found():
+    # light falling off towards one corner drops it below the global threshold; the
+    # sheet's straight edges still put the corner where it is
+    sheet = page_with(["Trích lục khai tử"] * 20, size=(840, 1188))
+    desk = np.full((1500, 1200, 3), 60, np.uint8)
+    src = np.float32([[0, 0], [839, 0], [839, 1187], [0, 1187]])
+    dst = np.float32([[200, 150], [1000, 120], [1050, 1350], [150, 1380]])
+    photo = cv2.warpPerspective(sheet, cv2.getPerspectiveTransform(src, dst), (1200, 1500), dst=desk,
+                                borderMode=cv2.BORDER_TRANSPARENT).astype(np.float32)
+    yy, xx = np.mgrid[0:1500, 0:1200].astype(np.float32)
+    light = 1.0 - 0.75 * np.clip((xx / 1200 - yy / 1500), 0, 1)  # dark towards the top right
+    photo = np.clip(photo * light[:, :, None], 0, 255).astype(np.uint8)
+    corners = P.find_sheet(photo)
+    assert corners is not None
+    assert np.abs(corners - dst).max() < 12
+
+
+def test_worn_ribbon_gets_a_faint_ink_reading():
+    img = Image.new("RGB", (1654, 2339), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, 36)
+    for row in range(20):
+        x = 150
+        for i, letter in enumerate("Ngày đăng ký khai sinh"):
+            # every third letter struck with a nearly dry ribbon
+            draw.text((x, 200 + row * 70), letter, font=font, fill=(205, 205, 205) if i % 3 == 0 else (60, 60, 60))
+            x += draw.textlength(letter, font=font)
+    image = np.asarray(img)[:, :, ::-1].copy()
+    clean = P.clean_page(PageImage(number=1, pixels=image, dpi=200))
+    faint = [alt for bar, alt in clean.alternates if "faint_ink" in alt.stages]
+    assert faint and (faint[0].ocr_input < 128).sum() > 1.15 * (clean.ocr_input < 128).sum()
+    # a well-inked page gets no faint-ink reading, only the grey one for a bad first reading
+    plain = P.clean_page(PageImage(number=1, pixels=page_with(["Ngày đăng ký khai sinh"] * 20), dpi=200))
+    assert [alt.stages[-1] for _, alt in plain.alternates] == ["grey"]
+
+
 def test_clean_page_keeps_colour_display_and_reports_skew():
     image = P.rotate_fine(page_with(["Quyết định về việc công nhận"] * 12), 4.0)
     clean = P.clean_page(PageImage(number=1, pixels=image, dpi=200))

@@ -209,6 +209,44 @@ def test_places_snap_to_the_gazetteer():
     assert v.normalize_place("xóm 2, xã Diễn Kỷ,huyện Diễn Châu")[0] == "xóm 2, xã Diễn Kỷ, huyện Diễn Châu"
 
 
+def test_places_resolved_through_the_unit_hierarchy():
+    from digitize.extract.names import read_place
+
+    # each unit narrows the next: inside huyện Sơn Tịnh, "Tinh Đông" can only be Tịnh Đông
+    reading = read_place("xóm 4, xã Tinh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi")
+    assert reading.value == "xóm 4, xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"
+    assert (reading.units, reading.verified, reading.changed) == (3, 3, True)
+    assert read_place("Trạm y tế xã Tinh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi").value == \
+        "Trạm y tế xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"
+    assert read_place("Bệnh viện Đa khoa tỉnh Bình Đinh").value == "Bệnh viện Đa khoa tỉnh Bình Định"
+    # a unit word misread into the name, and a bare registry cell
+    assert read_place("tỉnh Bắc, Sơn Tịnh").value == "Tịnh Bắc, Sơn Tịnh"
+    assert read_place("Hoằng Quỳ, Hoàng Hóa").value == "Hoằng Quỳ, Hoằng Hóa"
+    # one misread letter where a single unit is that near
+    assert read_place("Hải Châu T, Hải Châu").value == "Hải Châu I, Hải Châu"
+    # capitals stay capitals; a right reading in the new tone placement is left alone
+    assert read_place("XÃ CHIỂNG CHÂU, HUYỆN MAI CHÂU").value == "XÃ CHIỀNG CHÂU, HUYỆN MAI CHÂU"
+    assert read_place("xã Hòa Tiến, huyện Hòa Vang, thành phố Đà Nẵng").changed is False
+    # a ward the district does not have: not respelled, not verified, and its confidence drops
+    reading = read_place("Phường 19, quận Gò Vấp, thành phố Hồ Chí Minh")
+    assert reading.value.startswith("Phường 19") and reading.verified == reading.units - 1
+    assert v.normalize_place("Phường 19, quận Gò Vấp, thành phố Hồ Chí Minh")[1] < \
+        v.normalize_place("Phường 10, quận Gò Vấp, thành phố Hồ Chí Minh")[1]
+    # "xã, Tịnh Đông": the stray comma goes; the name's first syllable is not a unit word
+    assert v.normalize_place("xóm 4, xã, Tinh Động, huyện Sơn Tịnh, tỉnh Quảng Ngãi")[0] == \
+        "xóm 4, xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"
+    assert v.normalize_place("thị trấn Nạm Phước,. huyện Duy Xuyên, tỉnh Quảng Nam")[0] == \
+        "thị trấn Nam Phước, huyện Duy Xuyên, tỉnh Quảng Nam"
+
+
+def test_recipients_repaired():
+    from digitize.extract.van_ban import recipient_phrases
+
+    assert recipient_phrases("SỞ Tư pháp; CT các PCT UBND huyện; TT Huyện Ủy; UBND tỉnh (b/C)") == \
+        "Sở Tư pháp; CT, các PCT UBND huyện; TT Huyện ủy; UBND tỉnh (b/c)"
+    assert recipient_phrases("Như trên; Lưu: VT, KT") == "Như trên; Lưu: VT, KT"
+
+
 def test_typed_zeros_misread():
     assert v.normalize_date("11/11/2096")[0] == "11/11/2006"
     assert v.normalize_date("22/19/2006")[0] == "22/10/2006"
