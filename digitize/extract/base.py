@@ -125,8 +125,8 @@ def confidence_features(name: str, value: Value, page_quality: float) -> tuple[f
 # features above, fitted with `benchmarks/bench_fields.py --fit` on generated pages of
 # the dev split (never the held-out one).
 CALIBRATION: dict[str, float] = {
-    "ocr_logit": 0.5266, "log_factor": 2.4911, "confirmed": 0.4793, "page_logit": 1.0423, "bias_date": 1.5995,
-    "bias_name": 0.1455, "bias_place": -0.9234, "bias_closed": 1.9489, "bias_number": 1.1788, "bias_text": -2.2989,
+    "ocr_logit": 0.7441, "log_factor": 2.0521, "confirmed": 0.7232, "page_logit": 0.9364, "bias_date": 1.6427,
+    "bias_name": 0.1195, "bias_place": -0.7343, "bias_closed": 0.9652, "bias_number": -0.2526, "bias_text": -1.6253,
 }
 
 
