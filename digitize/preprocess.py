@@ -31,13 +31,13 @@ SPECKLE_NOISE = 12.0  # pixel noise (grey levels) of the flattened paper above w
 # noise alone (at 4 and 8 it cost noise+skew pages 0.1 points)
 SHEET_INSET = 0.01  # fraction of a rectified sheet trimmed from each side
 # Faint ink (worn typewriter ribbon). Measured on dev pages: a threshold 25-30 grey levels under
-# the paper takes ribbon level-3 pages from 7.6/10.3 % to 1.2-3.2 % CER but wrecks JPEG and
-# bleed-through pages, so it is a second reading only where whole letters are missed:
-# FAINT_LETTERS of the marks at the probe threshold (ribbon pages 0.031-0.055, bleed-through
-# 0.020, others 0).
+# the paper takes ribbon level-3 pages from 7.6/10.3 % to 1.2/3.1 % CER but wrecks JPEG and
+# bleed-through pages, so it is a second reading, only where whole letters are missed:
+# FAINT_LETTERS of the marks at the probe threshold (ribbon pages 0.022-0.055, bleed-through
+# 0.0197, others 0). Which reading is kept is then Tesseract's confidence's call.
 FAINT_MARGIN = 28.0
 FAINT_PROBE_MARGIN = 40.0
-FAINT_LETTERS = 0.025
+FAINT_LETTERS = 0.02
 # Page confidence under which the grey (unthresholded) input is read as well. Measured on
 # 22 dev pages: blurred+noisy pages read at 0.76-0.92 and their grey input better (8.6 -> 1.5 %
 # CER on one); well-read pages are at 0.94-0.96, where the grey input is no better.
@@ -178,7 +178,23 @@ def find_sheet(colour: np.ndarray) -> np.ndarray | None:
     # A dim corner (light falling off across a phone photo) drops below the global
     # threshold and the outline cuts it off; the sheet's straight edges still show.
     corners = refine_sheet_corners(small, corners)
+    if _edges_on_frame(corners, small.shape) >= 3:
+        # Dark on one side only: a bound book's spine shade or a scanner's border, not a
+        # sheet on a desk; cutting there would cut text (trim_dark_borders takes the band).
+        return None
     return _order_corners(corners / scale)
+
+
+def _edges_on_frame(corners: np.ndarray, shape: tuple[int, ...], tolerance: float = 0.015) -> int:
+    """How many of the quadrilateral's sides lie along the image's own edges."""
+    h, w = shape[:2]
+    tol = tolerance * max(h, w)
+    count = 0
+    for a, b in zip(corners, np.roll(corners, -1, axis=0)):
+        if (a[0] <= tol and b[0] <= tol) or (a[0] >= w - 1 - tol and b[0] >= w - 1 - tol) or \
+                (a[1] <= tol and b[1] <= tol) or (a[1] >= h - 1 - tol and b[1] >= h - 1 - tol):
+            count += 1
+    return count
 
 
 def refine_sheet_corners(small: np.ndarray, corners: np.ndarray, band: float = 0.07) -> np.ndarray:

@@ -262,6 +262,9 @@ def test_registry_numbers_follow_the_page():
     entries = [{"so": Value(n, 0.95, 1.0)} for n in ("100", "101", "192", "103", "°g", "105", "777")]
     check_sequence(entries)
     assert [e["so"].value for e in entries] == ["100", "101", "102", "103", "104", "105", "777"]
+    lost = [{"so": Value(n, 0.95, 1.0)} for n in ("14", "150", "151", "52")]
+    check_sequence(lost)
+    assert [e["so"].value for e in lost] == ["149", "150", "151", "152"]  # a digit lost at the cell's edge
     assert entries[2]["so"].factor < 1 and entries[4]["so"].factor < 1  # put right, for review
     assert entries[6]["so"].factor <= 0.3  # does not fit, cannot be put right
     assert entries[0]["so"].confirmed
