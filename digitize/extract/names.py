@@ -256,6 +256,20 @@ def _match_unit(name: str, candidates: dict[str, list[gazetteer.Unit]], fuzzy: b
     return (best.upper() if name.isupper() and len(name) > 1 else best), units
 
 
+def _unit_word_spelled(head: str) -> str:
+    """The text before a unit's name with its closing unit word spelled right ("thi trấn")."""
+    words = head.rstrip().split(" ")
+    for n in (3, 2, 1):
+        if len(words) >= n:
+            said = " ".join(words[-n:])
+            canon = gazetteer.UNIT_WORDS.get(fold(said))
+            if canon:
+                if said[:1].isupper():
+                    canon = canon.upper() if said.isupper() and len(said) > 1 else canon.capitalize()
+                return " ".join(words[:-n] + [canon]) + head[len(head.rstrip()):]
+    return head
+
+
 def read_place(value: str) -> PlaceReading:
     """Resolve an address right to left against the unit hierarchy: each unit found
     narrows the next one down ("xã Tinh Đông" inside huyện Sơn Tịnh can only be Tịnh
@@ -289,7 +303,8 @@ def read_place(value: str) -> PlaceReading:
             if found is not None:
                 spelled, scope = found
                 verified += 1
-                if spelled != name:
+                head = _unit_word_spelled(head)  # "Ủy ban nhân dân thi trấn Núi Đèo": a thị trấn
+                if head + spelled != part:
                     parts[index] = head + spelled
                     changed = True
                 break

@@ -165,8 +165,11 @@ class VanBanExtractor:
                         text = ln.text
                         letters = [c for c in text if c.isalpha()]
                         f = _fold(text).strip()
-                        if not letters or all(c.isupper() for c in letters) or f.startswith(("can cu", "kinh gui")) \
-                                or not _centred(ln, page.width, 0.08):
+                        # a wrapped tail may be figures alone ("2024 - 2026"); a rule under the subject is not
+                        figures = not letters and re.fullmatch(r"[\d\s\-–/.,]+", text.strip()) and \
+                            re.search(r"\d", text)
+                        if (not letters and not figures) or (letters and all(c.isupper() for c in letters)) \
+                                or f.startswith(("can cu", "kinh gui")) or not _centred(ln, page.width, 0.08):
                             break
                         # a line as wide as the body's justified lines is the body, not a wrapped subject
                         if subject_lines and ln.box[2] - ln.box[0] > 0.85 * full:
