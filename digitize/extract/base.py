@@ -74,6 +74,8 @@ def normalizer_for(name: str) -> Normalizer:
         return v.normalize_place
     if name == "quan_he":
         return v.normalize_relation
+    if name == "nguyen_nhan_chet":
+        return v.normalize_cause
     return v.normalize_text
 
 

@@ -399,6 +399,25 @@ def normalize_text(value: str) -> tuple[str, float]:
     return value, text_factor(value)
 
 
+# Causes of death as registrars write them most often (general knowledge, not a closed list:
+# anything else is kept as read).
+CAUSES_OF_DEATH = ("Già yếu", "Bệnh già", "Đột quỵ", "Tai biến mạch máu não", "Nhồi máu cơ tim", "Suy tim",
+                   "Suy hô hấp", "Suy thận", "Viêm phổi", "Ung thư", "Ung thư gan", "Ung thư phổi",
+                   "Ung thư dạ dày", "Ung thư vú", "Xơ gan", "Tai nạn giao thông", "Tai nạn lao động", "Đuối nước",
+                   "Bệnh tim", "Tiểu đường", "Cao huyết áp", "Lao phổi", "Sốt xuất huyết", "Bệnh nặng")
+_CAUSES = {clean_spaces(fold(c)): c for c in CAUSES_OF_DEATH}
+
+
+def normalize_cause(value: str) -> tuple[str, float]:
+    """A cause of death; one of the common ones read with a mark slipped ("Đột quy",
+    "Ủng thư gan") is put right."""
+    value, factor = normalize_text(value)
+    known = _CAUSES.get(clean_spaces(fold(value.strip(" ."))))
+    if known and known != value:
+        return known, factor * SNAPPED
+    return value, factor
+
+
 def fix_unit_words(value: str) -> tuple[str, bool]:
     """Put right tone slips in the unit words of an address ('huyên' -> 'huyện')."""
     changed = False
