@@ -7,7 +7,7 @@ Stages can be switched off and their images saved for debugging."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import logging
@@ -693,6 +693,7 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
     ocr_dpi = dpi * scale
 
     ocr_input, rules, ink_stages = ocr_image(grey, ink_mask(grey), ocr_dpi, scale, options)
+    ink = 255 - ocr_input if options.binarise else None
     stages.extend(ink_stages)
     clock.mark("upscale_binarise_leaders_rules")
     debug.save("3-ocr", ocr_input)
@@ -716,8 +717,7 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         # Blurred, noisy print: thresholding breaks and merges strokes; the flattened grey
         # reads better there (measured: blur+noise level 3, 8.4 % -> 5.0 % CER), and
         # Tesseract's confidence tells those pages apart.
-        grey_input, _, _ = ocr_image(grey, ink_mask(grey), ocr_dpi, scale, replace(options, binarise=False))
-        alternates.append((GREY_REREADING_BELOW, alternate(grey_input, rules, "grey")))
+        alternates.append((GREY_REREADING_BELOW, alternate(grey_with_erasures(grey, ink), rules, "grey")))
     clock.mark("alternates")
 
     return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=dpi, ocr_scale=scale,
@@ -740,12 +740,16 @@ def ocr_image(grey: np.ndarray, ink: np.ndarray, ocr_dpi: float, scale: float,
         stages.append("remove_rules")
     if options.binarise:
         return 255 - ink, rules, stages
-    # Keep the grey levels (blurred and noisy print reads better unthresholded)
-    # and erase only what the stages removed: leaders, rules.
+    return grey_with_erasures(grey, ink), rules, stages
+
+
+def grey_with_erasures(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """The grey levels kept (blurred and noisy print reads better unthresholded), with
+    only what the stages took out of the ink (leaders, rules) erased."""
     erased = cv2.dilate(cv2.subtract(ink_mask(grey), ink), np.ones((3, 3), np.uint8))
     ocr_input = grey.copy()
     ocr_input[erased > 0] = 255
-    return ocr_input, rules, stages
+    return ocr_input
 
 
 def with_rotation(page: CleanPage, extra: int) -> CleanPage:
