@@ -206,7 +206,10 @@ def _pool_init(settings: Settings) -> None:
     global _engines
     from .pipeline import Engines
 
+    from .extract import warm_up
+
     _engines = Engines.from_settings(settings)
+    warm_up()
 
 
 def _pool_run(ref: PageRef) -> Outcome:

@@ -96,7 +96,8 @@ def test_intake_upload_correct_approve_download(server, tmp_path):
             page.fill("#ma_ho_so", "HS-E2E-1")
             page.click("#upload")
             name = page.locator("#f-0-ho_ten")
-            expect(name).to_have_value("TRẦN MỸ LOAN")
+            # not a timing test: the page may still be processing (bench_web measures the time)
+            expect(name).to_have_value("TRẦN MỸ LOAN", timeout=60_000)
             expect(page.locator("#f-0-so_dinh_danh")).to_have_value("046157258462")
             expect(page.locator("#result-title")).to_have_text("TRẦN MỸ LOAN")
             expect(page.locator("#boxes .field-box").first).to_be_visible()  # fields drawn over the cleaned page

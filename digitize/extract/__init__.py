@@ -24,7 +24,7 @@ from .so_ho_tich import KINDS as BOOK_KINDS
 from .so_ho_tich import SoHoTichExtractor, book_kind
 from .van_ban import VanBanExtractor
 
-__all__ = ["DOC_TYPES", "FIELDS", "REVIEW_THRESHOLD", "classify", "extract", "extract_pages"]
+__all__ = ["DOC_TYPES", "FIELDS", "REVIEW_THRESHOLD", "classify", "extract", "extract_pages", "warm_up"]
 
 DOC_TYPES = ("khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban")
 
@@ -124,3 +124,12 @@ def extract_pages(pages: list[OcrPage], doc_type: str = "auto") -> list[Record]:
 
 def _looks_like_table(page: OcrPage) -> bool:
     return sum(1 for line in page.lines if _ROW.match(line.text)) >= 3
+
+
+def warm_up() -> None:
+    """Load the gazetteer's unit hierarchy (about a second) now, in a worker's start-up,
+    rather than inside the first page a person is waiting for."""
+    from . import gazetteer
+
+    gazetteer.unit_tree()
+    gazetteer.units_by_level()

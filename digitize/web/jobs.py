@@ -36,8 +36,11 @@ def _init_worker(settings: Settings, progress_queue: Any) -> None:
     global _engines, _progress_queue
     from ..pipeline import Engines
 
+    from ..extract import warm_up
+
     _engines = Engines.from_settings(settings)
     _progress_queue = progress_queue
+    warm_up()
 
 
 def _engines_for(agency: str):
