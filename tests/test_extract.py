@@ -239,6 +239,21 @@ def test_places_resolved_through_the_unit_hierarchy():
         "thị trấn Nam Phước, huyện Duy Xuyên, tỉnh Quảng Nam"
 
 
+def test_id_with_a_typed_zero_misread_first():
+    assert v.normalize_id("989077788858") == ("089077788858", 0.5)  # put right, still reviewed
+    assert v.normalize_id("089077788858") == ("089077788858", 1.0)
+    assert v.normalize_id("999077788858")[0] == "999077788858"  # 99 is no province either: left alone
+
+
+def test_issuing_body_cleaned():
+    from digitize.extract.van_ban import issuing_body
+
+    assert issuing_body("_ỦY BAN NHÂN DÂN TỈNH THỪA THIÊN HUẾ")[0] == "ỦY BAN NHÂN DÂN TỈNH THỪA THIÊN HUẾ"
+    assert issuing_body("ỦY BAN NHÂN DÂN XÃ HÒA THẮNG Độc")[0] == "ỦY BAN NHÂN DÂN XÃ HÒA THẮNG"  # the motto's word
+    assert issuing_body("ỦY BẠN NHÂN DÂN HUYỆN MỸ XUYÊN")[0] == "ỦY BAN NHÂN DÂN HUYỆN MỸ XUYÊN"
+    assert issuing_body("SỞ TƯ PHÁP") == ("SỞ TƯ PHÁP", False)
+
+
 def test_recipients_repaired():
     from digitize.extract.van_ban import recipient_phrases
 

@@ -46,6 +46,7 @@ SURNAMES = frozenset(names.SURNAMES_BY_RANK)
 # Validation factor of a name or place whose spelling was snapped to a known one: the
 # snap is usually right, but the reader should be able to see it was made.
 SNAPPED = 0.9
+TYPED_ZERO_MISREADS = "689"  # what a typewriter's 0 is read as
 SNAPPED_IN_HIERARCHY = 0.97  # respelled where the units around it leave one reading
 UNIT_NOT_FOUND = 0.85  # a unit the gazetteer does not have inside the unit named after it
 SNAPPED_GIVEN = 0.6  # given names are an open set: a snapped one is always reviewed
@@ -75,9 +76,9 @@ def _repair_part(text: str, limit: int) -> list[int]:
     """Readings of a 2-digit day or month: as read, then with a misread leading 0 (9, 6, 8)."""
     value = int(text)
     out = [value] if 1 <= value <= limit else []
-    if len(text) == 2 and text[0] in "689" and 1 <= int(text[1]) <= 9:
+    if len(text) == 2 and text[0] in TYPED_ZERO_MISREADS and 1 <= int(text[1]) <= 9:
         out.append(int(text[1]))
-    if len(text) == 2 and text[1] in "689" and 1 <= int(text[0]) * 10 <= limit:
+    if len(text) == 2 and text[1] in TYPED_ZERO_MISREADS and 1 <= int(text[0]) * 10 <= limit:
         out.append(int(text[0]) * 10)  # "19" for a typed "10"
     return out
 
@@ -85,7 +86,7 @@ def _repair_part(text: str, limit: int) -> list[int]:
 def repair_year(text: str) -> int | None:
     """A year out of range read with a typed 0 as 9, 8 or 6 ("2096", "2907"): the one year
     that a single such swap makes plausible, or None."""
-    found = {int(text[:i] + "0" + text[i + 1:]) for i in range(1, 4) if text[i] in "689"}
+    found = {int(text[:i] + "0" + text[i + 1:]) for i in range(1, 4) if text[i] in TYPED_ZERO_MISREADS}
     found = {y for y in found if 1850 <= y <= today().year}
     return found.pop() if len(found) == 1 else None
 
@@ -197,7 +198,7 @@ def normalize_time(value: str) -> tuple[str, float]:
         return clean_spaces(value).strip(" ,;"), 0.2
     h, mi = m.group(1), m.group(2)
     factor = 1.0 if int(h) < 24 and int(mi) < 60 else 0.3
-    if len(h) == 2 and int(h) >= 24 and h[0] in "689":
+    if len(h) == 2 and int(h) >= 24 and h[0] in TYPED_ZERO_MISREADS:
         h, factor = "0" + h[1], 0.4  # "95 giờ": a typed 0 read as 9
     normalized = f"{h} giờ {mi} phút"
     if clean_spaces(value).strip(" ,;.") != normalized:
@@ -216,6 +217,10 @@ def normalize_id(value: str) -> tuple[str, float]:
     factor = 1.0 if int(digits[:3]) in gazetteer.province_codes() else 0.3
     if raw != digits:
         factor *= 0.5  # letters read as digits
+    if int(digits[:3]) not in gazetteer.province_codes() and digits[0] in TYPED_ZERO_MISREADS \
+            and int(digits[1:3]) in gazetteer.province_codes():
+        # province codes are 001-096: a first digit other than 0 is a typed zero misread
+        digits, factor = "0" + digits[1:], factor * 5 / 3  # 0.3 -> 0.5: put right, still reviewed
     return digits, factor
 
 
@@ -266,7 +271,7 @@ def normalize_book(value: str) -> tuple[str, float]:
     m = re.fullmatch(r"(\d{1,3})/(\d{4})", fixed)
     if not m:
         return fixed, min(factor, 0.4)
-    if int(m.group(1)) > 30 and len(m.group(1)) == 2 and m.group(1)[0] in "689":
+    if int(m.group(1)) > 30 and len(m.group(1)) == 2 and m.group(1)[0] in TYPED_ZERO_MISREADS:
         fixed, factor = f"0{m.group(1)[1]}/{m.group(2)}", factor * 0.5  # "63/1995": a typed 0 read as 6
     elif int(m.group(1)) > 30:
         factor *= 0.6

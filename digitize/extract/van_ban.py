@@ -106,9 +106,10 @@ class VanBanExtractor:
         header = [_left_of_motto(ln) for ln in lines[:head_end]]
         body = _body(header)
         if body and so_line is not None:
+            issuer, repaired = issuing_body(body[0])
             factor = 1.0 if re.match(r"^(uy ban nhan dan|so|ubnd|phong|bo|cuc|ban|truong|hoi dong|van phong)",
-                                     _fold(body[0])) else 0.7
-            put("co_quan_ban_hanh", body[0], body[1], factor * v.text_factor(body[0]))
+                                     _fold(issuer)) else 0.7
+            put("co_quan_ban_hanh", issuer, body[1], factor * v.text_factor(issuer) * (0.9 if repaired else 1.0))
 
         after = so_line + 1 if so_line is not None else 0
         if so_line is not None:
@@ -314,6 +315,17 @@ def recipient_phrases(text: str) -> str:
             pos = m.end()
         text = "".join(out) + text[pos:]
     return text
+
+
+def issuing_body(text: str) -> tuple[str, bool]:
+    """The issuing body as printed: speckle before it and a word of the motto beside it
+    ("Độc") dropped, "ỦY BẠN NHÂN DÂN" read with a slipped mark put right."""
+    fixed = re.sub(r"^[^\w]+|_+", "", text).strip()
+    fixed = re.sub(r"\s+(Độc|Độc lập|ĐỘC|ĐỘC LẬP)\W*$", "", fixed)
+    folded = fold_aligned(fixed)
+    if folded.startswith("uy ban nhan dan") and fixed[:15] != "ỦY BAN NHÂN DÂN" and fixed[:15].isupper():
+        fixed = "ỦY BAN NHÂN DÂN" + fixed[15:]
+    return fixed, fixed != text
 
 
 _TITLES = {fold(t): t for t in ("CHỦ TỊCH", "PHÓ CHỦ TỊCH", "GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "TRƯỞNG PHÒNG",
