@@ -232,6 +232,9 @@ def test_places_resolved_through_the_unit_hierarchy():
     assert reading.value.startswith("Phường 19") and reading.verified == reading.units - 1
     assert v.normalize_place("Phường 19, quận Gò Vấp, thành phố Hồ Chí Minh")[1] < \
         v.normalize_place("Phường 10, quận Gò Vấp, thành phố Hồ Chí Minh")[1]
+    # streets and hamlets are not units: nothing to verify, no doubt cast
+    reading = read_place("Số 12 Lê Lợi, Thôn Hạ, xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi")
+    assert (reading.units, reading.verified) == (3, 3)
     # "xã, Tịnh Đông": the stray comma goes; the name's first syllable is not a unit word
     assert v.normalize_place("xóm 4, xã, Tinh Động, huyện Sơn Tịnh, tỉnh Quảng Ngãi")[0] == \
         "xóm 4, xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"

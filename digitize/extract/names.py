@@ -201,9 +201,12 @@ def _split_unit(part: str) -> tuple[str, str, tuple[int, ...]] | None:
     if inside:
         m = inside[0]  # "xã Tinh Đông": the first unit word; "Tinh" is the name's
         return part[:m.end()], part[m.end():], gazetteer.UNIT_LEVELS[m.group(1)]
-    if part[:1].isupper() and all(w[:1].isupper() or w.isdigit() for w in part.split(" ")) and len(part.split()) <= 4:
+    words = part.split(" ")
+    below_commune = any(fold(" ".join(words[:n])) in gazetteer.UNIT_WORDS for n in (1, 2, 3))
+    if part[:1].isupper() and not below_commune and len(words) <= 4 and \
+            all(w[:1].isupper() or w.isdigit() for w in words):
         return "", part, (1, 2, 3)  # a bare name in a registry cell: "Hoằng Quỳ, Hoằng Hóa"
-    return None
+    return None  # a street, a hamlet ("Số 12 Lê Lợi", "Thôn Hạ") or no name at all
 
 
 def _candidates(scope: list[gazetteer.Unit], levels: tuple[int, ...]) -> dict[str, list[gazetteer.Unit]]:
