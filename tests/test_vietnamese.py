@@ -46,3 +46,29 @@ def test_page_words_keep_boxes_and_lose_some_confidence():
     assert fixed.text == "Việt Nam"
     assert fixed.lines[0].words[0].box == (0, 0, 40, 10) and fixed.lines[0].words[0].confidence < 0.8
     assert fixed.lines[0].words[1] == page.lines[0].words[1]
+
+
+def _line(text):
+    return [Word(text=t, box=(i * 50, 0, i * 50 + 40, 20), confidence=0.95) for i, t in enumerate(text.split(" "))]
+
+
+@pytest.mark.parametrize("read, printed", [
+    ("Độc Lập - Tự do - Hạnh phúc", "Độc lập - Tự do - Hạnh phúc"),
+    ("Đã chết vào Lúc: 07 giờ", "Đã chết vào lúc: 07 giờ"),
+    ("Cán cứ Luật Hộ tịch", "Căn cứ Luật Hộ tịch"),
+    ("Nơi đăng ký: Ủy ban nhân dân thi trấn La Hà", "Nơi đăng ký: Ủy ban nhân dân thị trấn La Hà"),
+    ("ỦY BẠN NHÂN DÂN XÃ TÂN AN", "ỦY BAN NHÂN DÂN XÃ TÂN AN"),  # capitals stay capitals
+    ("(Ký ghi rõ họ tên)", "(Ký, ghi rõ họ tên)"),  # the wording's comma
+    ("(Ký, ghi rõ họ, chữ đệm, tên,", "(Ký, ghi rõ họ, chữ đệm, tên,"),  # mid-sentence: no capital
+])
+def test_form_wording_put_right(read, printed):
+    from digitize.ocr.vietnamese import correct_phrases
+
+    assert " ".join(w.text for w in correct_phrases(_line(read))) == printed
+
+
+def test_form_wording_leaves_names_and_other_letters_alone():
+    from digitize.ocr.vietnamese import correct_phrases
+
+    for text in ("Huyền Trang", "huyên", "Căn nhà số 5", "Nơi ở hiện nay"):
+        assert " ".join(w.text for w in correct_phrases(_line(text))) == text

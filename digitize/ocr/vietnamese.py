@@ -113,20 +113,91 @@ def correct_word(text: str, lex: dict[str, tuple[str, ...]]) -> str:
     return lead + _with_case(core, ranked[0]) + tail
 
 
+# Fixed wording of the state's forms and documents (the national motto, the labels of the
+# civil-status forms, Nghị định 30/2020 phrases). A run of words with these letters is this
+# phrase: only marks and case can be misread ("Độc Lập", "vào Lúc", "Cán cứ", "thi trấn").
+# Single words are left out: alone, the same letters are often a name ("huyên", "Huyền").
+FORM_PHRASES = (
+    "Độc lập - Tự do - Hạnh phúc", "Cộng hòa xã hội chủ nghĩa Việt Nam", "Ủy ban nhân dân", "Căn cứ",
+    "Đã chết vào lúc", "Nơi đăng ký", "Ngày, tháng, năm đăng ký", "Họ, chữ đệm, tên", "Ngày, tháng, năm sinh",
+    "Giới tính", "Dân tộc", "Quốc tịch", "Nơi sinh", "Quê quán", "Nơi cư trú", "Số định danh cá nhân", "Nơi chết",
+    "Nguyên nhân chết", "Quyển số", "Nơi nhận", "Như trên", "đơn vị", "Đảng ủy", "Huyện ủy", "Tỉnh ủy",
+    "thị trấn", "Ghi chú", "người đi khai sinh", "người đi khai tử", "Giấy khai sinh", "Trích lục khai tử",
+    "Giấy chứng nhận kết hôn", "chứng nhận", "Người ký", "chức vụ và đóng dấu", "Ký, ghi rõ họ tên",
+    "Ký, ghi rõ họ, chữ đệm, tên",
+)
+
+
+def _core(text: str) -> tuple[str, str, str]:
+    """(leading punctuation, letters, trailing punctuation) of a word; letters '' for a dash."""
+    m = _LETTERS.match(text)
+    return (m.group(1), m.group(2), m.group(3)) if m else (text, "", "")
+
+
+@lru_cache(maxsize=1)
+def _phrase_table() -> dict[str, list[tuple[str, ...]]]:
+    """First folded word -> phrases (their words' letters), longest first."""
+    table: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in FORM_PHRASES:
+        words = tuple(_core(w)[1] for w in phrase.split(" "))
+        table.setdefault(fold(words[0]), []).append(words)
+    for phrases in table.values():
+        phrases.sort(key=len, reverse=True)
+    return table
+
+
+@lru_cache(maxsize=1)
+def _punctuation() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Each phrase's words' trailing punctuation ("Ngày," "tháng,")."""
+    return {tuple(_core(w)[1] for w in p.split(" ")): tuple(_core(w)[2] for w in p.split(" "))
+            for p in FORM_PHRASES}
+
+
+def correct_phrases(words: list[Word]) -> list[Word]:
+    """Words of the forms' fixed wording with their marks and case put right."""
+    table = _phrase_table()
+    out = list(words)
+    i = 0
+    while i < len(out):
+        match = None
+        for phrase in table.get(fold(_core(out[i].text)[1]), ()):
+            span = out[i:i + len(phrase)]
+            if len(span) == len(phrase) and all(fold(_core(w.text)[1]) == fold(p) for w, p in zip(span, phrase)):
+                match = phrase
+                break
+        if match is None:
+            i += 1
+            continue
+        punctuation = _punctuation()[match]
+        shouting = all(_core(w.text)[1].isupper() for w in out[i:i + len(match)] if len(_core(w.text)[1]) > 1)
+        for k, canonical in enumerate(match):
+            w = out[i + k]
+            lead, letters, trail = _core(w.text)
+            want = canonical.upper() if shouting else canonical
+            if k == 0 and not shouting:  # the phrase may start a sentence or sit inside one
+                want = (want[:1].upper() if letters[:1].isupper() else want[:1].lower()) + want[1:]
+            if not trail and k < len(match) - 1 and punctuation[k]:
+                trail = punctuation[k]  # "(Ký ghi rõ" -> "(Ký, ghi rõ": the comma is part of the wording
+            if letters and lead + want + trail != w.text:
+                out[i + k] = Word(text=lead + want + trail, box=w.box, confidence=w.confidence * CORRECTED)
+        i += len(match)
+    return out
+
+
 def correct_page(page: OcrPage, dic: Path = HUNSPELL_DIC) -> OcrPage:
-    """The page with its misread words put right (see `correct_word`)."""
+    """The page with its misread words put right: the forms' fixed wording (see
+    `correct_phrases`), then non-syllables (see `correct_word`)."""
     lex = lexicon(str(dic))
-    if not lex:
-        return page
     lines = []
     changed = False
     for line in page.lines:
-        words = []
-        for w in line.words:
-            fixed = correct_word(w.text, lex)
+        words = correct_phrases(list(line.words))
+        fixed_words = []
+        for w in words:
+            fixed = correct_word(w.text, lex) if lex else w.text
             if fixed != w.text:
-                changed = True
                 w = Word(text=fixed, box=w.box, confidence=w.confidence * CORRECTED)
-            words.append(w)
-        lines.append(Line(words=tuple(words)))
+            fixed_words.append(w)
+        changed = changed or any(a is not b for a, b in zip(fixed_words, line.words))
+        lines.append(Line(words=tuple(fixed_words)))
     return replace(page, lines=tuple(lines)) if changed else page
