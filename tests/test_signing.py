@@ -320,9 +320,13 @@ def test_wrong_password_and_missing_file(dev: tuple[Path, str, Path], tmp_path: 
 
 
 def test_dev_folder_not_writable(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere")
-    folder = tmp_path / "ro"
-    folder.mkdir(mode=0o500)
+    # a file where the folder should be stops root as well as anyone
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
     with pytest.raises(SigningError):
-        ensure_dev_certificate(folder / "sub")
+        ensure_dev_certificate(blocker / "sub")
+    if os.geteuid() != 0:  # root can write into a read-only folder; everyone else cannot
+        folder = tmp_path / "ro"
+        folder.mkdir(mode=0o500)
+        with pytest.raises(SigningError):
+            ensure_dev_certificate(folder / "sub")
