@@ -207,6 +207,9 @@ def refine_sheet_corners(small: np.ndarray, corners: np.ndarray, band: float = 0
     reach = int(band * max(h, w))
     window = 6  # px at this scale: wider than a ruling line, so a rule is no step
     offsets = np.arange(-reach, reach + 1, dtype=np.float32)
+    # at each offset along the normal: the window just inside and the window just outside
+    reach_in = offsets[:, None] + np.arange(-window, 0, dtype=np.float32)[None, :]
+    reach_out = offsets[:, None] + np.arange(1, window + 1, dtype=np.float32)[None, :]
     lines = []
     centre = corners.mean(axis=0)
     for a, b in zip(corners, np.roll(corners, -1, axis=0)):
@@ -221,9 +224,6 @@ def refine_sheet_corners(small: np.ndarray, corners: np.ndarray, band: float = 0
         points = []
         for t in np.linspace(0.12, 0.88, 48):
             base = a + t * side
-            # profile along the normal, inward window minus outward window at each offset
-            reach_in = offsets[:, None] + np.arange(-window, 0, dtype=np.float32)[None, :]
-            reach_out = offsets[:, None] + np.arange(1, window + 1, dtype=np.float32)[None, :]
             inner = _sample(img, base, normal, reach_in)
             outer = _sample(img, base, normal, reach_out)
             if inner is None or outer is None:
@@ -692,8 +692,11 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         stages.append("upscale")
     ocr_dpi = dpi * scale
 
-    ocr_input, rules, ink_stages = ocr_image(grey, ink_mask(grey), ocr_dpi, scale, options)
-    ink = 255 - ocr_input if options.binarise else None
+    def recogniser_input(ink: np.ndarray) -> np.ndarray:
+        return 255 - ink if options.binarise else grey_with_erasures(grey, ink)
+
+    ink, rules, ink_stages = clean_ink(ink_mask(grey), ocr_dpi, scale, options)
+    ocr_input = recogniser_input(ink)
     stages.extend(ink_stages)
     clock.mark("upscale_binarise_leaders_rules")
     debug.save("3-ocr", ocr_input)
@@ -710,7 +713,8 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         # Worn ribbon: whole letters lighter than Otsu's threshold. The faint-ink input
         # keeps them; it is always read too (bleed-through also adds faint "letters"; its
         # reading comes out worse and loses).
-        faint_input, faint_rules, _ = ocr_image(grey, faint_ink_mask(grey), ocr_dpi, scale, options)
+        faint_ink, faint_rules, _ = clean_ink(faint_ink_mask(grey), ocr_dpi, scale, options)
+        faint_input = recogniser_input(faint_ink)
         debug.save("3-ocr-faint", faint_input)
         alternates.append((1.01, alternate(faint_input, faint_rules, "faint_ink")))
     if options.binarise and options.grey_rereading:
@@ -725,10 +729,10 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
                      timings=tuple(clock.laps), alternates=tuple(alternates))
 
 
-def ocr_image(grey: np.ndarray, ink: np.ndarray, ocr_dpi: float, scale: float,
+def clean_ink(ink: np.ndarray, ocr_dpi: float, scale: float,
               options: CleanupOptions) -> tuple[np.ndarray, tuple[tuple[int, int, int, int], ...], list[str]]:
-    """The recogniser's input from a page's ink: leaders and rules erased; the rules'
-    boxes (display pixels) and the stages that ran."""
+    """A page's ink with leaders and rules erased; the rules' boxes (display pixels) and
+    the stages that ran."""
     stages = []
     if options.remove_leaders:
         ink = remove_leader_dots(ink, ocr_dpi)
@@ -738,9 +742,7 @@ def ocr_image(grey: np.ndarray, ink: np.ndarray, ocr_dpi: float, scale: float,
         ink, boxes = remove_rules(ink, ocr_dpi)
         rules = tuple(tuple(int(round(v / scale)) for v in box) for box in boxes)  # type: ignore[misc]
         stages.append("remove_rules")
-    if options.binarise:
-        return 255 - ink, rules, stages
-    return grey_with_erasures(grey, ink), rules, stages
+    return ink, rules, stages
 
 
 def grey_with_erasures(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:

@@ -155,6 +155,9 @@ UNIT_LEVELS = {  # folded unit word -> the levels it can name (1 province, 2 dis
     "tinh": (1,), "thanh pho": (1, 2), "tp": (1, 2), "tp.": (1, 2), "huyen": (2,), "quan": (2,), "thi xa": (2,),
     "xa": (3,), "phuong": (3,), "thi tran": (3,), "dac khu": (3,),
 }
+# the unit words above as a regex alternation, longest first ("thi tran" before "thi")
+UNIT_WORD_PATTERN = "|".join(sorted((re.escape(w) for w in UNIT_LEVELS if not w.startswith("tp")),
+                                    key=len, reverse=True))
 _UNIT_PREFIX = re.compile(r"^(Thành phố|Tỉnh|Quận|Huyện|Thị xã|Thị trấn|Phường|Xã|Đặc khu)\s+", re.IGNORECASE)
 
 

@@ -172,7 +172,7 @@ def _tone_variant_words(name: str) -> str:
 
 _UNIT = re.compile(r"^((?:tinh|thanh pho|huyen|quan|thi xa|thi tran|phuong|xa|dac khu|tp\.?)\s+)(.+)$")
 # a unit inside a longer part: "Trạm y tế xã Tịnh Đông", "Bệnh viện Đa khoa tỉnh Bình Định"
-_UNIT_WITHIN = re.compile(r"(?:^|(?<= ))(tinh|thanh pho|huyen|quan|thi xa|thi tran|phuong|xa|dac khu) (?=\S)")
+_UNIT_WITHIN = re.compile(r"(?:^|(?<= ))(" + gazetteer.UNIT_WORD_PATTERN + r") (?=\S)")
 _TAIL_WORDS = (3, 2)
 
 

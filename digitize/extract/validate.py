@@ -214,13 +214,17 @@ def normalize_id(value: str) -> tuple[str, float]:
     digits = digits_only(value)
     if len(digits) != 12:
         return (digits or clean_spaces(value)), 0.2
-    factor = 1.0 if int(digits[:3]) in gazetteer.province_codes() else 0.3
-    if raw != digits:
-        factor *= 0.5  # letters read as digits
-    if int(digits[:3]) not in gazetteer.province_codes() and digits[0] in TYPED_ZERO_MISREADS \
-            and int(digits[1:3]) in gazetteer.province_codes():
+    codes = gazetteer.province_codes()
+    letters_read = raw != digits
+    if int(digits[:3]) in codes:
+        factor = 1.0
+    elif digits[0] in TYPED_ZERO_MISREADS and int(digits[1:3]) in codes:
         # province codes are 001-096: a first digit other than 0 is a typed zero misread
-        digits, factor = "0" + digits[1:], factor * 5 / 3  # 0.3 -> 0.5: put right, still reviewed
+        digits, factor = "0" + digits[1:], 0.5  # put right, still reviewed
+    else:
+        factor = 0.3
+    if letters_read:
+        factor *= 0.5  # letters read as digits
     return digits, factor
 
 

@@ -128,6 +128,9 @@ FORM_PHRASES = (
 )
 
 
+_LONGEST_PHRASE = max(len(p.split(" ")) for p in FORM_PHRASES)
+
+
 def _core(text: str) -> tuple[str, str, str]:
     """(leading punctuation, letters, trailing punctuation) of a word; letters '' for a dash."""
     m = _LETTERS.match(text)
@@ -135,22 +138,16 @@ def _core(text: str) -> tuple[str, str, str]:
 
 
 @lru_cache(maxsize=1)
-def _phrase_table() -> dict[str, list[tuple[str, ...]]]:
-    """First folded word -> phrases (their words' letters), longest first."""
-    table: dict[str, list[tuple[str, ...]]] = {}
+def _phrase_table() -> dict[str, list[tuple[tuple[str, str], ...]]]:
+    """First folded word -> phrases, longest first, each word as (letters, trailing
+    punctuation): "Ngày," is ("Ngày", ",")."""
+    table: dict[str, list[tuple[tuple[str, str], ...]]] = {}
     for phrase in FORM_PHRASES:
-        words = tuple(_core(w)[1] for w in phrase.split(" "))
-        table.setdefault(fold(words[0]), []).append(words)
+        words = tuple(_core(w)[1:] for w in phrase.split(" "))
+        table.setdefault(fold(words[0][0]), []).append(words)
     for phrases in table.values():
         phrases.sort(key=len, reverse=True)
     return table
-
-
-@lru_cache(maxsize=1)
-def _punctuation() -> dict[tuple[str, ...], tuple[str, ...]]:
-    """Each phrase's words' trailing punctuation ("Ngày," "tháng,")."""
-    return {tuple(_core(w)[1] for w in p.split(" ")): tuple(_core(w)[2] for w in p.split(" "))
-            for p in FORM_PHRASES}
 
 
 def correct_phrases(words: list[Word]) -> list[Word]:
@@ -159,25 +156,22 @@ def correct_phrases(words: list[Word]) -> list[Word]:
     out = list(words)
     i = 0
     while i < len(out):
-        match = None
-        for phrase in table.get(fold(_core(out[i].text)[1]), ()):
-            span = out[i:i + len(phrase)]
-            if len(span) == len(phrase) and all(fold(_core(w.text)[1]) == fold(p) for w, p in zip(span, phrase)):
-                match = phrase
-                break
+        letters_read = [fold(_core(w.text)[1]) for w in out[i:i + _LONGEST_PHRASE]]
+        match = next((phrase for phrase in table.get(letters_read[0], ())
+                      if len(phrase) <= len(letters_read)
+                      and all(read == fold(p) for read, (p, _) in zip(letters_read, phrase))), None)
         if match is None:
             i += 1
             continue
-        punctuation = _punctuation()[match]
         shouting = all(_core(w.text)[1].isupper() for w in out[i:i + len(match)] if len(_core(w.text)[1]) > 1)
-        for k, canonical in enumerate(match):
+        for k, (canonical, punctuation) in enumerate(match):
             w = out[i + k]
             lead, letters, trail = _core(w.text)
             want = canonical.upper() if shouting else canonical
             if k == 0 and not shouting:  # the phrase may start a sentence or sit inside one
                 want = (want[:1].upper() if letters[:1].isupper() else want[:1].lower()) + want[1:]
-            if not trail and k < len(match) - 1 and punctuation[k]:
-                trail = punctuation[k]  # "(Ký ghi rõ" -> "(Ký, ghi rõ": the comma is part of the wording
+            if not trail and k < len(match) - 1 and punctuation:
+                trail = punctuation  # "(Ký ghi rõ" -> "(Ký, ghi rõ": the comma is part of the wording
             if letters and lead + want + trail != w.text:
                 out[i + k] = Word(text=lead + want + trail, box=w.box, confidence=w.confidence * CORRECTED)
         i += len(match)
