@@ -319,6 +319,7 @@ def snap_place(value: str) -> tuple[str, bool]:
     bare "Ninh Kiểu" in a table cell) replaced by the gazetteer's spelling when the
     letters agree and the marks do not: first through the hierarchy (`read_place`),
     then, for a part the hierarchy left alone, against every unit name."""
+    read = value
     value = read_place(value).value
     parts = value.split(", ")
     out = []
@@ -341,4 +342,4 @@ def snap_place(value: str) -> tuple[str, bool]:
                         break
         out.append(snapped)
     result = ", ".join(out)
-    return result, result != value
+    return result, result != read
