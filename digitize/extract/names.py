@@ -174,6 +174,7 @@ _UNIT = re.compile(r"^((?:tinh|thanh pho|huyen|quan|thi xa|thi tran|phuong|xa|da
 # a unit inside a longer part: "Trạm y tế xã Tịnh Đông", "Bệnh viện Đa khoa tỉnh Bình Định"
 _UNIT_WITHIN = re.compile(r"(?:^|(?<= ))(" + gazetteer.UNIT_WORD_PATTERN + r") (?=\S)")
 _TAIL_WORDS = (3, 2)
+TYPED_ZERO_MISREADS = "689"  # what a typewriter's 0 is read as
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,11 @@ def _match_unit(name: str, candidates: dict[str, list[gazetteer.Unit]], fuzzy: b
     if not units and fuzzy and len(key) >= 5 and not any(c.isdigit() for c in key):
         # one letter misread ("Hải Châu T"): only where a single unit is that near
         near = [k for k in candidates if abs(len(k) - len(key)) <= 1 and levenshtein(k, key) <= 1]
+        units = candidates[near[0]] if len(near) == 1 else None
+    if not units and fuzzy and any(c.isdigit() for c in key):
+        # a numbered ward with a typed 0 misread ("Phường 19" where the district has 10, not 19)
+        near = [k for k in candidates if len(k) == len(key) and
+                all(a == b or (a in TYPED_ZERO_MISREADS and b == "0") for a, b in zip(key, k))]
         units = candidates[near[0]] if len(near) == 1 else None
     if not units:
         return None

@@ -96,7 +96,11 @@ def book_kind(page: OcrPage) -> str | None:
 
 
 def _is_entry_start(line: Line) -> bool:
-    return bool(line.words) and bool(_NUMBER.match(line.words[0].text.translate(_LOOKALIKE)))
+    # the number may carry a speck or a bit of the cell's border before it (".84", "¡91", "'87")
+    return bool(line.words) and bool(_NUMBER.match(line.words[0].text.lstrip(_NUMBER_NOISE).translate(_LOOKALIKE)))
+
+
+_NUMBER_NOISE = ".,'’‘`¡!:;([{"
 
 
 _LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})

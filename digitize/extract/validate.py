@@ -19,7 +19,8 @@ from .numwords import parse_date_words
 
 # OCR slips inside digit strings: letters that look like digits.
 _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1", "i": "1",
-                                   "Z": "2", "S": "5", "s": "5", "B": "8", "g": "9", "q": "9", "§": "5", "?": "7"})
+                                   "Z": "2", "S": "5", "s": "5", "B": "8", "g": "9", "q": "9", "§": "5", "?": "7",
+                                   "ø": "0", "Ø": "0", "ð": "0"})
 
 # The 54 ethnic groups (Danh mục các dân tộc Việt Nam, Quyết định 121-TCTK/PPCĐ).
 ETHNIC_GROUPS = (
@@ -46,7 +47,7 @@ SURNAMES = frozenset(names.SURNAMES_BY_RANK)
 # Validation factor of a name or place whose spelling was snapped to a known one: the
 # snap is usually right, but the reader should be able to see it was made.
 SNAPPED = 0.9
-TYPED_ZERO_MISREADS = "689"  # what a typewriter's 0 is read as
+TYPED_ZERO_MISREADS = names.TYPED_ZERO_MISREADS
 SNAPPED_IN_HIERARCHY = 0.97  # respelled where the units around it leave one reading
 UNIT_NOT_FOUND = 0.85  # a unit the gazetteer does not have inside the unit named after it
 SNAPPED_GIVEN = 0.6  # given names are an open set: a snapped one is always reviewed
@@ -200,6 +201,8 @@ def normalize_time(value: str) -> tuple[str, float]:
     factor = 1.0 if int(h) < 24 and int(mi) < 60 else 0.3
     if len(h) == 2 and int(h) >= 24 and h[0] in TYPED_ZERO_MISREADS:
         h, factor = "0" + h[1], 0.4  # "95 giờ": a typed 0 read as 9
+    if len(mi) == 2 and int(mi) >= 60 and mi[0] in TYPED_ZERO_MISREADS:
+        mi, factor = "0" + mi[1], 0.4  # "95 phút" likewise
     normalized = f"{h} giờ {mi} phút"
     if clean_spaces(value).strip(" ,;.") != normalized:
         factor *= 0.7
@@ -285,10 +288,16 @@ def normalize_book(value: str) -> tuple[str, float]:
 # ------------------------------------------------------------------ closed lists
 
 def normalize_sex(value: str) -> tuple[str, float]:
-    key = fold(value).strip(" .,;:")
+    """'Nam' or 'Nữ'. Only two words can be written here, so a reading one letter away
+    from one of them and further from the other ("Nan", "[tam") is that one, for review."""
+    value = strip_noise(value)
+    key = fold(value)
     if key in SEXES:
-        return SEXES[key], 1.0 if clean_spaces(value).strip(" .,;:") == SEXES[key] else 0.8
-    return clean_spaces(value), 0.2
+        return SEXES[key], 1.0 if value == SEXES[key] else 0.8
+    near = sorted((levenshtein(key, k), k) for k in SEXES)
+    if len(key) >= 2 and near[0][0] == 1 and near[1][0] > 1:
+        return SEXES[near[0][1]], 0.5
+    return value, 0.2
 
 
 def normalize_ethnicity(value: str) -> tuple[str, float]:
@@ -369,11 +378,44 @@ def name_factor(value: str) -> float:
 
 # Marks a name, a number or a place never starts or ends with: ruling remnants ("|84"),
 # speckle read as quotes or dots ("“Kinh", "Nhung.").
-EDGE_NOISE = " .,:;-_—|\\!'\"“”‘’`°*~^"
+EDGE_NOISE = " .,:;-_—|\\!¡'\"“”‘’`°*~^"
+_BRACKETS = {"(": ")", "[": "]", "{": "}"}
 
 
 def strip_noise(value: str) -> str:
-    return clean_spaces(clean_spaces(value).strip(EDGE_NOISE))
+    """The value without edge noise; a bracket is noise at an edge where it is not closed
+    ("(Nguyễn", "[Lê": a cell border) but kept where it is ("Bệnh viện (cơ sở 2)")."""
+    value = clean_spaces(value)
+    while True:
+        stripped = value.strip(EDGE_NOISE)
+        if stripped[:1] in _BRACKETS and _BRACKETS[stripped[0]] not in stripped:
+            stripped = stripped[1:]
+        if stripped[-1:] in _BRACKETS.values() and not any(o in stripped for o, c in _BRACKETS.items()
+                                                           if c == stripped[-1]):
+            stripped = stripped[:-1]
+        if stripped == value:
+            return clean_spaces(value)
+        value = stripped
+
+
+# Letters whose capital is the small letter drawn larger: in a name written in upper and
+# lower case, "văn" is "Văn" misread.
+_SAME_SHAPE_CAPITALS = set("cosvwxz")
+
+
+def capitalise_name(value: str) -> tuple[str, bool]:
+    """Each word of a name capitalised, as names are written; also whether a word was
+    lower case other than by a same-shape letter (then the reading is doubtful)."""
+    if value == value.upper():
+        return value, False
+    doubtful = False
+    words = []
+    for w in value.split(" "):
+        if w[:1].islower():
+            doubtful = doubtful or fold(w[0]) not in _SAME_SHAPE_CAPITALS
+            w = w[0].upper() + w[1:]
+        words.append(w)
+    return " ".join(words), doubtful
 
 
 def normalize_name(value: str) -> tuple[str, float]:
@@ -382,8 +424,10 @@ def normalize_name(value: str) -> tuple[str, float]:
     value = strip_noise(value)
     if not value:
         return value, 0.0
+    value, doubtful = capitalise_name(value)
     snapped, changed = names.snap_name(value)
-    return snapped, name_factor(snapped) * {"": 1.0, "surname": SNAPPED, "given": SNAPPED_GIVEN}[changed]
+    factor = name_factor(snapped) * {"": 1.0, "surname": SNAPPED, "given": SNAPPED_GIVEN}[changed]
+    return snapped, factor * (0.5 if doubtful else 1.0)
 
 
 def text_factor(value: str) -> float:
@@ -451,6 +495,7 @@ _PHRASES = {fold(p): p for p in ("Bệnh viện", "Trạm y tế", "Trung tâm Y
                                   "Phụ sản", "Sản Nhi", "Trung ương", "Hữu nghị")}
 _PHRASE_RE = re.compile(r"(?<![^\W\d_])(" + "|".join(sorted((re.escape(k) for k in _PHRASES), key=len, reverse=True))
                         + r")(?![^\W\d_])")
+_OPENING_PHRASES = {fold(p): p for p in ("Bệnh viện", "Trạm y tế", "Trung tâm Y tế", "Nhà hộ sinh")}
 _UNIT_INSIDE = re.compile(r"(?<=[^\W\d_]) (tinh|thanh pho|huyen|quan|thi xa|phuong|xa|thi tran) (?=\w)")
 
 
@@ -463,6 +508,15 @@ def fix_phrases(value: str) -> tuple[str, bool]:
         canon = _PHRASES[m.group(1)]
         if value[m.start():m.end()] not in (canon, canon.lower()):
             out = out[:m.start()] + canon + out[m.end():]
+    # a place that opens with a stock phrase read with one letter wrong ("Trọn y tế", "Trạ\" y tế")
+    for key, canon in _OPENING_PHRASES.items():
+        read = folded[:len(key)]
+        first_read, first_key = read.split(" ")[0], key.split(" ")[0]
+        if read != key and len(out) > len(key) and out[len(key)] == " " and \
+                levenshtein(first_read, first_key) <= (2 if len(first_key) >= 4 else 1) and \
+                read.split(" ")[1:] == key.split(" ")[1:]:
+            out = canon + out[len(key):]
+            break
     for m in re.finditer(r"(?<![a-z])tinh ([^,]+)$|(?<![a-z])tinh ([^,]+),", folded):
         name = value[m.start() + 5:m.end()].rstrip(",")
         if value[m.start():m.start() + 4] != "tỉnh" and gazetteer.province_name(name):
@@ -497,13 +551,30 @@ def fix_commas(value: str) -> tuple[str, bool]:
     return ", ".join(out), changed
 
 
+def split_glued(value: str) -> str:
+    """'VũNinh' -> 'Vũ Ninh': two capitalised syllables read without the space between."""
+    words = []
+    for word in value.split(" "):
+        cut = next((i for i in range(2, len(word) - 1) if word[i].isupper() and word[i - 1].islower()), None)
+        if cut is not None and word[0].isupper() and is_syllable(word[:cut]) and is_syllable(word[cut:]):
+            word = word[:cut] + " " + word[cut:]
+        words.append(word)
+    return " ".join(words)
+
+
 def tidy_separators(value: str) -> str:
-    """'Diễn Kỷ,huyện' -> 'Diễn Kỷ, huyện'; 'thị, xã' and 'huyện. Duy' -> no mark after a unit word."""
+    """'Diễn Kỷ,huyện' -> 'Diễn Kỷ, huyện'; 'thị, xã' and 'huyện. Duy' -> no mark after a unit word;
+    'VũNinh' -> 'Vũ Ninh'; 'thành. phố' -> 'thành phố'."""
+    value = split_glued(value)
+    value = re.sub(r"(?<=[a-zà-ỹđ])\.(?= [a-zà-ỹđ])", "", value)  # a speck: no sentence ends inside an address
+    value = re.sub(r"(?<=[a-zà-ỹđ])\.(?=[^\W\d_])", " ", value)  # "Duy.Xuyên" (but "TP.Huế" is an abbreviation)
     value = re.sub(r",(?=[^\W\d_])", ", ", value)
     value = re.sub(r",\s*\.|\.\s*,", ",", value)  # "Nạm Phước,. huyện"
     value = re.sub(r"(?<=[a-zà-ỹđ])\.(?= [A-ZÀ-ỸĐ])", "", value)  # "Long. Xuyên" (but "TP. Huế" stays)
     value = re.sub(r"(?<![^\W\d_])(thị|xã|huyện|quận|tỉnh|phường|thành phố|thị trấn)[.,](?= [^\W\d_])", r"\1",
                    value, flags=re.IGNORECASE)
+    value = re.sub(r"(?<![^\W\d_])(xã|huyện|quận|tỉnh|phường|thành phố|thị trấn)[.,](?=[A-ZĐÀ-Ỹ])", r"\1 ",
+                   value)  # "phường.Lê Hồng Phong"
     return value
 
 

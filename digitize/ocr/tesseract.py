@@ -28,11 +28,16 @@ _LEADER_RUN = re.compile(r"[.…·_]{3,}|[¬]")
 _NOT_TEXT = re.compile(r"[\s.…·_—–\-¬,:;'\"`~^]*")
 
 
+# Vietnamese has no eth: the model's "Ð" is "Đ" ("QĐÐ-UBND"). Among digits it is a 0, left for
+# the field checks to read so.
+_ETH = str.maketrans("Ðð", "Đđ")
+
+
 def clean_word(text: str) -> str:
     stripped = _LEADER_RUN.sub("", text)
     if _NOT_TEXT.fullmatch(stripped) and (stripped != text or len(stripped) > 1 or stripped in "—_¬~^`.·"):
         return ""
-    return stripped
+    return stripped if any(c.isdigit() for c in stripped) else stripped.translate(_ETH)
 
 
 @lru_cache(maxsize=4)
