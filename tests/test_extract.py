@@ -228,9 +228,9 @@ def test_places_resolved_through_the_unit_hierarchy():
     assert read_place("XÃ CHIỂNG CHÂU, HUYỆN MAI CHÂU").value == "XÃ CHIỀNG CHÂU, HUYỆN MAI CHÂU"
     assert read_place("xã Hòa Tiến, huyện Hòa Vang, thành phố Đà Nẵng").changed is False
     # a ward the district does not have: not respelled, not verified, and its confidence drops
-    reading = read_place("Phường 19, quận Gò Vấp, thành phố Hồ Chí Minh")
-    assert reading.value.startswith("Phường 19") and reading.verified == reading.units - 1
-    assert v.normalize_place("Phường 19, quận Gò Vấp, thành phố Hồ Chí Minh")[1] < \
+    reading = read_place("Phường 23, quận Gò Vấp, thành phố Hồ Chí Minh")
+    assert reading.value.startswith("Phường 23") and reading.verified == reading.units - 1
+    assert v.normalize_place("Phường 23, quận Gò Vấp, thành phố Hồ Chí Minh")[1] < \
         v.normalize_place("Phường 10, quận Gò Vấp, thành phố Hồ Chí Minh")[1]
     # streets and hamlets are not units: nothing to verify, no doubt cast
     reading = read_place("Số 12 Lê Lợi, Thôn Hạ, xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi")
@@ -435,3 +435,94 @@ def test_committed_certificates_are_exact_where_ocr_is(ocr_pages):
         gt, pages = ocr_pages[name]
         record = extract_pages(pages)[0]
         assert record.fields == gt["records"][0]["fields"]
+
+
+# ------------------------------------------------------------------ slips measured on the dev slices (session 4)
+
+def test_sex_read_one_letter_off():
+    assert v.normalize_sex("Nan") == ("Nam", 0.5)  # put right, for review
+    assert v.normalize_sex("[tam")[0] == "Nam"
+    assert v.normalize_sex("Nữ") == ("Nữ", 1.0)
+    assert v.normalize_sex("Na")[1] <= 0.2  # as near to Nữ as to Nam: not ours to choose
+    assert v.normalize_sex("N")[1] <= 0.2
+
+
+def test_edge_noise_and_unclosed_brackets():
+    assert v.strip_noise("(Nguyễn Bích Ngọc Hoa") == "Nguyễn Bích Ngọc Hoa"
+    assert v.strip_noise("[Lê Thanh Phúc") == "Lê Thanh Phúc"
+    assert v.strip_noise("¡Trần Thị Quỳnh") == "Trần Thị Quỳnh"
+    assert v.strip_noise("Bệnh viện (cơ sở 2)") == "Bệnh viện (cơ sở 2)"
+
+
+def test_names_capitalised():
+    # v, c, o, s, x, z have capitals of the same shape: "văn" in a mixed-case name is Văn misread
+    assert v.normalize_name("Lý văn việt") == ("Lý Văn Việt", 1.0)
+    name, factor = v.normalize_name("nguyễn Văn An")
+    assert name == "Nguyễn Văn An" and factor < 1.0  # an n is not misread for an N: doubtful
+    assert v.normalize_name("LÝ VĂN VIỆT")[0] == "LÝ VĂN VIỆT"
+
+
+def test_time_and_book_with_lookalikes():
+    assert v.normalize_time("61 giờ 2ð phút")[0] == "01 giờ 20 phút"
+    assert v.normalize_time("02 giờ 95 phút")[0] == "02 giờ 05 phút"
+    assert v.normalize_time("1O giờ 05 phút") == ("10 giờ 05 phút", 0.7)
+    assert v.normalize_book("2/2000") == ("02/2000", 0.9)  # books are numbered in two figures
+
+
+def test_addresses_tidied():
+    assert v.normalize_place("Trạm y tế VũNinh")[0] == "Trạm y tế Vũ Ninh"
+    assert v.normalize_place("Trọn y tế Tân An")[0] == "Trạm y tế Tân An"
+    assert v.normalize_place("tổ dân phố 1, thị trấn Nam Phước. huyện Duy.Xuyên")[0] == \
+        "tổ dân phố 1, thị trấn Nam Phước, huyện Duy Xuyên"
+    assert v.normalize_place("Ủy ban nhân dân phường.Lê Hồng Phong, thành phố Quảng Ngãi, tỉnh Quảng Ngãi")[0] == \
+        "Ủy ban nhân dân phường Lê Hồng Phong, thành phố Quảng Ngãi, tỉnh Quảng Ngãi"
+    assert v.normalize_place("Hoằng Quỳ, Hoằng Hóa")[0] == "Hoằng Quỳ, Hoằng Hóa"
+    assert v.normalize_place("TP.Huế")[0] == "TP.Huế"
+
+
+def test_numbered_ward_with_a_typed_zero():
+    value, factor = v.normalize_place("Phường 19, quận Gò Vấp, thành phố Hồ Chí Minh")
+    assert value == "Phường 10, quận Gò Vấp, thành phố Hồ Chí Minh"  # Gò Vấp has a Phường 10, no 19
+    assert factor < 1.0
+    assert v.normalize_place("Phường 16, quận Gò Vấp, thành phố Hồ Chí Minh")[0].startswith("Phường 16")
+
+
+def test_van_ban_signer_title_and_notation():
+    from digitize.extract.van_ban import _title, notation_kind
+
+    assert _title("CHỦ TTCH") == "CHỦ TỊCH"
+    assert _title("PHÓ CHỦ TTCH") == "PHÓ CHỦ TỊCH"
+    assert _title("NGƯỜI KÝ") is None
+    assert notation_kind("1255/2024/QĐĐ-UBND") == "1255/2024/QĐ-UBND"
+    assert notation_kind("507/UBND-KGVX") == "507/UBND-KGVX"
+    assert v.normalize_name("Đồ Công Toàn")[0] == "Đỗ Công Toàn"  # no surname Đồ
+
+
+def test_van_ban_motto_with_a_misread_letter_is_not_the_body():
+    page = page_of([("ỦY BAN NHÂN DÂN", 160), ("CỘNS HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 820)],
+                   [("TỈNH LẠNG SƠN", 200), ("Độc lập - Tự do - Hạnh phúc", 900)],
+                   [("Số: 2508/QĐ-UBND", 160), ("Lạng Sơn, ngày 16 tháng 6? năm 2018", 820)],
+                   [("QUYẾT ĐỊNH", 700)])
+    record = extract(page, "van_ban")[0]
+    assert record.fields["co_quan_ban_hanh"] == "ỦY BAN NHÂN DÂN TỈNH LẠNG SƠN"
+    assert record.fields["ngay_ban_hanh"] == "16/06/2018"  # a speck after a figure
+
+
+def test_registry_entry_number_with_a_speck_and_book_year():
+    from digitize.extract.so_ho_tich import SoHoTichExtractor
+
+    header = [("Số TT", 100), ("Họ và tên", 300), ("Ngày sinh", 580), ("Giới tính", 760), ("Ngày ĐK", 2100)]
+    rows = [[(".84", 100), ("Lý văn việt", 300), ("26/12/2002", 580), ("Nam", 760), ("05/01/2003", 2100)],
+            [("85", 100), ("Phạm Thị Tuyết", 300), ("17/01/2003", 580), ("Nữ", 760), ("27/01/2003", 2100)],
+            [("86", 100), ("Phan Minh Hiếu", 300), ("02/11/1953", 580), ("Nam", 760), ("09/02/2003", 2100)],
+            [("87", 100), ("Đỗ Thị Ánh", 300), ("10/02/2003", 580), ("Nữ", 760), ("17/02/2003", 2100)],
+            [("88", 100), ("Lê Văn Dũng", 300), ("11/02/2003", 580), ("Nam", 760), ("20/02/2003", 2100)],
+            [("89", 100), ("Lê Văn Hải", 300), ("12/02/2003", 580), ("Nam", 760), ("26/02/2003", 2100)],
+            [("90", 100), ("Võ Thị Mai", 300), ("13/02/2003", 580), ("Nữ", 760), ("28/02/2993", 2100)]]
+    page = page_of("SỔ ĐĂNG KÝ KHAI SINH", "Năm 2003", header, *rows, width=2400)
+    records = SoHoTichExtractor().extract(page)
+    assert [r.fields["so"] for r in records] == [str(n) for n in range(84, 91)]  # ".84" starts an entry
+    assert records[0].fields["ho_ten"] == "Lý Văn Việt"
+    assert records[6].fields["ngay_dang_ky"] == "28/02/2003"  # the book's year, typed zeros misread
+    assert "ngay_dang_ky" in records[6].needs_review
+    assert "ngay_sinh" in records[2].needs_review  # registered 50 years after the birth: misread, or a rare case

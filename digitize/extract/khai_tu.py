@@ -38,7 +38,8 @@ SPEC = FormSpec(
     ),
 )
 
-_TIME = re.compile(r"\d{1,2}\s*g\w{0,2}\s*\d{1,2}\s*p\w{0,3}")
+# (a figure may be read as a look-alike letter: "2ð phút", "1O giờ")
+_TIME = re.compile(r"\d[\dOoQðø]?\s*g\w{0,2}\s*[\dOoQðø]{1,2}\s*p\w{0,3}")
 _DATE = re.compile(r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{4}")
 
 

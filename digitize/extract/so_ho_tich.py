@@ -314,6 +314,39 @@ def check_sequence(records: list[dict[str, Value]]) -> None:
             r["ngay_dang_ky"].factor *= 0.5
 
 
+_BOOK_YEAR = re.compile(r"^nam\s*[:.]?\s*(\d{4})$")
+
+
+def book_year(page: OcrPage) -> int | None:
+    """The year in the book's heading ("Năm 1987"): every entry was registered in it."""
+    for line in page.lines[:8]:
+        m = _BOOK_YEAR.match(fold(line.text).strip(" .,"))
+        if m and 1850 <= int(m.group(1)) <= v.today().year:
+            return int(m.group(1))
+    return None
+
+
+# Days from the event to its registration past which an entry is worth a second look:
+# births are registered within 60 days, deaths within 15 (Luật Hộ tịch); late ones happen.
+LATE_REGISTRATION_DAYS = {"khai_sinh": 2 * 365, "khai_tu": 365}
+
+
+def check_book_year(records: list[dict[str, Value]], kind: str, year: int | None) -> None:
+    """Registration dates lie in the book's year: one whose year differs from it only by
+    typed zeros misread ("2993" in the book of 2003) is put right, for review. An event
+    long before its registration in a book of the time is more likely misread than late."""
+    event = {"khai_sinh": "ngay_sinh", "khai_tu": "ngay_chet"}.get(kind)
+    for r in records:
+        registered = v.parse_date(r["ngay_dang_ky"].value) if "ngay_dang_ky" in r else None
+        if registered and year and registered.year != year and _misread_as(str(registered.year), str(year)) \
+                and not (registered.month == 2 and registered.day == 29):
+            registered = registered.replace(year=year)
+            r["ngay_dang_ky"] = Value(registered.strftime("%d/%m/%Y"), r["ngay_dang_ky"].ocr, 0.5)
+        happened = v.parse_date(r[event].value) if event and event in r else None
+        if happened and registered and (registered - happened).days > LATE_REGISTRATION_DAYS[kind]:
+            r[event].factor *= 0.6
+
+
 class SoHoTichExtractor:
     doc_type = "so_ho_tich"
 
@@ -327,6 +360,7 @@ class SoHoTichExtractor:
         values = [collect(raw, FIELDS[kind]) for raw in raw_entries]
         values = [val for val in values if val]
         check_sequence(values)
+        check_book_year(values, kind, book_year(page))
         required = [k for k in REQUIRED[kind] if used is None or k in {c.key for c in used}]
         return [build_record(kind, page, val, required=required) for val in values], used
 

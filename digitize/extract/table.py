@@ -103,7 +103,23 @@ def split_row(line: Line, edges: list[float]) -> list[list[Word]]:
     """The row's words per column (len(edges) + 1 columns), in reading order within a cell."""
     cells: list[list[Word]] = [[] for _ in range(len(edges) + 1)]
     for w in line.words:
-        cx = (w.box[0] + w.box[2]) / 2
-        i = sum(1 for e in edges if cx > e)
+        i = sum(1 for e in edges if _text_centre(w) > e)
         cells[i].append(w)
     return cells
+
+
+# Marks that a ruling or speck adds to a word's ends ("_Lê", "|84"): they stretch its box
+# over the cell border, so the word's place is where its letters are.
+_BORDER_MARKS = "_|[]()¡!'‘’`.,:;-—"
+
+
+def _text_centre(word: Word) -> float:
+    """x of the middle of the word's letters, the box shrunk by its edge marks' share of it."""
+    text = word.text
+    lead = len(text) - len(text.lstrip(_BORDER_MARKS))
+    trail = len(text) - len(text.rstrip(_BORDER_MARKS))
+    x0, x1 = word.box[0], word.box[2]
+    if 0 < lead + trail < len(text):
+        per_char = (x1 - x0) / len(text)
+        x0, x1 = x0 + lead * per_char, x1 - trail * per_char
+    return (x0 + x1) / 2

@@ -194,6 +194,9 @@ def normalize_date_words(value: str) -> tuple[str, float]:
 
 def normalize_time(value: str) -> tuple[str, float]:
     """'21 giờ 30 phút' (hour and minute of death) as printed, words put right."""
+    # letters that look like figures inside the figures ("2ð phút", "1O giờ")
+    read = value
+    value = re.sub(r"(?<=\d)[OoDQðøØ]|[OoDQðøØ](?=\d)", lambda m: m.group(0).translate(_DIGIT_LOOKALIKES), value)
     m = re.search(r"(\d{1,2})\s*g\w{0,2}\s*(\d{1,2})\s*p\w{0,3}", fold(value))
     if not m:
         return clean_spaces(value).strip(" ,;"), 0.2
@@ -204,7 +207,7 @@ def normalize_time(value: str) -> tuple[str, float]:
     if len(mi) == 2 and int(mi) >= 60 and mi[0] in TYPED_ZERO_MISREADS:
         mi, factor = "0" + mi[1], 0.4  # "95 phút" likewise
     normalized = f"{h} giờ {mi} phút"
-    if clean_spaces(value).strip(" ,;.") != normalized:
+    if clean_spaces(read).strip(" ,;.") != normalized:
         factor *= 0.7
     return normalized, factor
 
@@ -278,7 +281,10 @@ def normalize_book(value: str) -> tuple[str, float]:
     m = re.fullmatch(r"(\d{1,3})/(\d{4})", fixed)
     if not m:
         return fixed, min(factor, 0.4)
-    if int(m.group(1)) > 30 and len(m.group(1)) == 2 and m.group(1)[0] in TYPED_ZERO_MISREADS:
+    if len(m.group(1)) == 1:
+        # books are numbered in two figures ("02/2000"): a lone figure lost a faint typed 0
+        fixed, factor = f"0{fixed}", factor * 0.9
+    elif int(m.group(1)) > 30 and len(m.group(1)) == 2 and m.group(1)[0] in TYPED_ZERO_MISREADS:
         fixed, factor = f"0{m.group(1)[1]}/{m.group(2)}", factor * 0.5  # "63/1995": a typed 0 read as 6
     elif int(m.group(1)) > 30:
         factor *= 0.6

@@ -25,7 +25,8 @@ KINDS = {fold(k): k for k in ("Quyết định", "Thông báo", "Tờ trình", "
 # the motto's first words, one letter of "CỘNG" allowed to be misread ("CỘNS HÒA XÃ HỘI")
 _MOTTO = re.compile(r"cong hoa|doc lap|c\w{2,3} h[o0]a xa h[o0]i")
 _SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d)")
-_DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})\s*th[a-z]{2,4}\s*(\d{1,2})\s*n[a-z]{1,2}\s*(\d{4})")
+# (a speck may follow a figure: "tháng 7? năm")
+_DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})[^\w\s]?\s*th[a-z]{2,4}\s*(\d{1,2})[^\w\s]?\s*n[a-z]{1,2}\s*(\d{4})")
 _UNIT_START = re.compile(r"^(tinh|huyen|xa|phuong|thi tran|quan|thanh pho|thi xa|dac khu)\b")
 _TITLE_WORDS = re.compile(r"^(tm|kt|q|tl|tuq)\.?\s|chu tich|giam doc|truong|pho|thu truong|chanh")
 
