@@ -349,3 +349,62 @@ def snap_place(value: str) -> tuple[str, bool]:
         out.append(snapped)
     result = ", ".join(out)
     return result, result != read
+
+
+@dataclass(frozen=True)
+class LocalUnits:
+    """The commune and district a registry book belongs to, as the gazetteer spells
+    them, and the folded names of every commune of that district."""
+
+    commune: str
+    district: str
+    communes_of_district: frozenset[str]
+
+
+def _near_key(key: str, keys, limit: int = 1) -> str | None:
+    if key in keys:
+        return key
+    near = [k for k in keys if abs(len(k) - len(key)) <= limit and levenshtein(k, key) <= limit]
+    return near[0] if len(near) == 1 else None
+
+
+def local_units(commune: str, district: str) -> LocalUnits | None:
+    """Resolve a book heading's commune and district ("Hải Châu T", "Hải Châu") to the
+    gazetteer's units: the district by its name (one letter may be misread where one
+    district alone is that near), the commune among that district's. None where either
+    is not found or is ambiguous."""
+    districts = gazetteer.units_by_level()[2]
+    d_key = _near_key(gazetteer._key(district), districts)
+    if d_key is None:
+        return None
+    for unit in districts[d_key]:
+        c_key = _near_key(gazetteer._key(commune), unit.children)
+        if c_key is not None and len({u.name for u in unit.children[c_key]}) == 1:
+            return LocalUnits(unit.children[c_key][0].name, unit.name, frozenset(unit.children))
+    return None
+
+
+def snap_to_local(value: str, local: LocalUnits) -> tuple[str, bool]:
+    """A registry cell's place with the book's own commune or district put right where a
+    letter or a mark of it was misread ("Trạm y tế Hải Châu T", "Phú Hồ, Huế" in the
+    book of phường Phú Hội) or a speck split it ("Duy, Sơn"). A name that is itself
+    another commune of the book's district is a different place and is left as read."""
+    words = value.split(" ")
+    for name in (local.commune, local.district):
+        size = len(name.split(" "))
+        want = gazetteer._key(name)
+        limit = 2 if len(want) >= 8 else 1
+        for i in range(len(words) - size + 1):
+            window = words[i:i + size]
+            tail = re.search(r"[^\w]*$", window[-1]).group(0)
+            core = " ".join(window)[:len(" ".join(window)) - len(tail)]
+            key = gazetteer._key(re.sub(r"[^\w ]", "", core))
+            if core == name or not key:
+                continue
+            same_letters = key == want
+            one_off = key not in local.communes_of_district and abs(len(key) - len(want)) <= limit and \
+                levenshtein(key, want) <= limit
+            if same_letters or one_off:
+                words[i:i + size] = (name + tail).split(" ")
+    out = " ".join(words)
+    return out, out != value

@@ -14,6 +14,7 @@ import re
 
 from ..text import fold
 from ..types import Line, OcrPage, Record, Word
+from . import names
 from . import validate as v
 from .base import FIELDS, Value, build_record, collect
 from .common import min_conf, words_text
@@ -100,7 +101,7 @@ def _is_entry_start(line: Line) -> bool:
     return bool(line.words) and bool(_NUMBER.match(line.words[0].text.lstrip(_NUMBER_NOISE).translate(_LOOKALIKE)))
 
 
-_NUMBER_NOISE = ".,'’‘`¡!:;([{"
+_NUMBER_NOISE = ".,'’‘`¡!:;([{ÌÍìí"
 
 
 _LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
@@ -291,8 +292,15 @@ def check_sequence(records: list[dict[str, Value]]) -> None:
             # a digit lost at the cell's edge ("14" for 149) is a misreading too
             lost_digit = read.isdigit() and len(read) == len(expected) - 1 and \
                 (expected.startswith(read) or expected.endswith(read))
-            if _misread_as(read, expected) or lost_digit or (numbers[i] is None and len(read) <= 4):
+            # the cell's left rule read as a 1 before it ("1256" for 256, or 250 misread as 256)
+            rule_read = len(read) == len(expected) + 1 and read[0] == "1" and \
+                (read[1:] == expected or _misread_as(read[1:], expected))
+            # between two entries that fit the run, the number can only be the one between them
+            between = 0 < i < len(records) - 1 and numbers[i - 1] == base + i - 1 and numbers[i + 1] == base + i + 1
+            if _misread_as(read, expected) or lost_digit or rule_read or (numbers[i] is None and len(read) <= 4):
                 r["so"] = Value(expected, r["so"].ocr, 0.5)
+            elif between:
+                r["so"] = Value(expected, r["so"].ocr, 0.3)
             else:
                 r["so"].factor *= 0.3
             continue
@@ -324,6 +332,36 @@ def book_year(page: OcrPage) -> int | None:
         if m and 1850 <= int(m.group(1)) <= v.today().year:
             return int(m.group(1))
     return None
+
+
+_BOOK_COMMUNE = re.compile(r"^(?:ubnd|uy ban nhan dan)\s+(?:xa|phuong|thi tran)\s+(.+?)(?:\s+trang\s*\S*)?$")
+_BOOK_DISTRICT = re.compile(r"^(?:huyen|quan|thi xa|thanh pho)\s+(.+)$")
+
+
+def book_units(page: OcrPage) -> names.LocalUnits | None:
+    """The commune and district whose book this is, from its heading ("UBND XÃ NGHI PHÚ",
+    "THÀNH PHỐ VINH"): most entries were born or live there."""
+    heading = [line.text for line in page.lines[:4]]
+    for i in range(len(heading) - 1):
+        commune = _BOOK_COMMUNE.match(fold_aligned(heading[i]).lower().strip(" .,"))
+        district = _BOOK_DISTRICT.match(fold_aligned(heading[i + 1]).lower().strip(" .,"))
+        if commune and district:
+            return names.local_units(heading[i][commune.start(1):commune.end(1)],
+                                     heading[i + 1][district.start(1):district.end(1)])
+    return None
+
+
+def check_local_places(records: list[dict[str, Value]], local: names.LocalUnits | None) -> None:
+    """Places in the entries that name the book's own commune or district with a letter
+    or a mark misread are put right ("Trạm y tế Hải Châu T" in the book of Hải Châu I)."""
+    if local is None:
+        return
+    for r in records:
+        for name in ("noi_sinh", "noi_cu_tru", "que_quan", "noi_chet"):
+            if name in r:
+                fixed, changed = names.snap_to_local(r[name].value, local)
+                if changed:
+                    r[name] = Value(fixed, r[name].ocr, r[name].factor)
 
 
 # Days from the event to its registration past which an entry is worth a second look:
@@ -361,6 +399,7 @@ class SoHoTichExtractor:
         values = [val for val in values if val]
         check_sequence(values)
         check_book_year(values, kind, book_year(page))
+        check_local_places(values, book_units(page))
         required = [k for k in REQUIRED[kind] if used is None or k in {c.key for c in used}]
         return [build_record(kind, page, val, required=required) for val in values], used
 

@@ -117,11 +117,17 @@ def _table_rows(table: Table, words: list[tuple[Word, int]]) -> list[Line]:
     by_band: dict[int, dict[int, list[tuple[Word, int]]]] = defaultdict(dict)
     for (band, col), members in cells.items():
         by_band[band][col] = members
+    edges = [table.box[1], *table.row_edges, table.box[3]]
+    heights = sorted(b - a for a, b in zip(edges, edges[1:]) if b - a > 10)
+    usual = heights[len(heights) // 2] if heights else 0
     lines = []
     for band in sorted(by_band):
         columns = by_band[band]
-        # A band without row rules inside holds several rows: read it as plain rows.
-        if max(len(_rows_plain(m)) for m in columns.values()) > 1 and len(table.row_edges) <= 2:
+        # A band without row rules inside holds several rows: read it as plain rows. So is a
+        # band much taller than the table's usual row, where faded rules between entries were lost.
+        # (not the band above the first rule: a header with wrapped cells is tall and one row)
+        tall = 0 < band < len(edges) - 1 and usual and edges[band + 1] - edges[band] > 1.6 * usual
+        if max(len(_rows_plain(m)) for m in columns.values()) > 1 and (len(table.row_edges) <= 2 or tall):
             lines.extend(_rows_plain([w for m in columns.values() for w in m]))
             continue
         ordered = [w for col in sorted(columns) for row in _rows_plain(columns[col]) for w in row.words]
