@@ -123,9 +123,15 @@ def place_syllables() -> frozenset[str]:
     """Every syllable (NFC, lower case) of the unit names known: a lexicon for checking
     that a place name read by OCR is made of real name syllables."""
     words: set[str] = set()
-    for name in list(_provinces().values()) + list(_wards().values()):
+    for name in list(_provinces().values()) + list(_wards().values()) + list(unit_names()):
         words.update(w.lower() for w in re.findall(r"[^\W\d_]+", name))
     return frozenset(words)
+
+
+def unit_names() -> frozenset[str]:
+    """Every district and commune name of the unit tree, both periods (old books name
+    units merged away since, "xã Nghĩa Dõng")."""
+    return frozenset(u.name for level in units_by_level().values() for units in level.values() for u in units)
 
 
 def check_address(value: str) -> float:

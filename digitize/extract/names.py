@@ -136,9 +136,9 @@ def snap_name(value: str) -> tuple[str, str]:
 
 @lru_cache(maxsize=1)
 def _place_stock() -> dict[str, list[str]]:
-    """folded place name -> names as printed (provinces and communes/wards, both periods)."""
+    """folded place name -> names as printed (provinces, districts and communes/wards, both periods)."""
     out: dict[str, list[str]] = {}
-    for name in list(gazetteer.province_names()) + list(gazetteer.ward_names()):
+    for name in list(gazetteer.province_names()) + list(gazetteer.ward_names()) + list(gazetteer.unit_names()):
         key = _key(name)
         if name not in out.setdefault(key, []):
             out[key].append(name)
@@ -337,10 +337,11 @@ def snap_place(value: str) -> tuple[str, bool]:
             continue
         snapped = _snap_place_name(part)
         if snapped == part:
-            # "Trạm y tế Tân Ạn": the place is the last two or three words
+            # "Trạm y tế Tân Ạn": a commune's health station bears the commune's name, in the
+            # last two or three words (a hospital's need not: "Bệnh viện Từ Dũ" is no "Tử Du")
             words = part.split(" ")
             for n in _TAIL_WORDS:
-                if len(words) > n:
+                if len(words) > n and _key(" ".join(words[:-n])) == "tram y te":
                     tail = " ".join(words[-n:])
                     fixed = _snap_place_name(tail)
                     if fixed != tail:
@@ -359,6 +360,9 @@ class LocalUnits:
     commune: str
     district: str
     communes_of_district: frozenset[str]
+
+
+_LETTER_LOOKALIKES = str.maketrans({"1": "i", "0": "o"})
 
 
 def _near_key(key: str, keys, limit: int = 1) -> str | None:
@@ -380,7 +384,8 @@ def local_units(commune: str, district: str) -> LocalUnits | None:
     for unit in districts[d_key]:
         c_key = _near_key(gazetteer._key(commune), unit.children)
         if c_key is not None and len({u.name for u in unit.children[c_key]}) == 1:
-            return LocalUnits(unit.children[c_key][0].name, unit.name, frozenset(unit.children))
+            # spelled in the new tone placement ("Thủy", not the gazetteer's "Thuỷ"), as books now print
+            return LocalUnits(_spellings(unit.children[c_key])[0], _spellings([unit])[0], frozenset(unit.children))
     return None
 
 
@@ -401,9 +406,13 @@ def snap_to_local(value: str, local: LocalUnits) -> tuple[str, bool]:
             key = gazetteer._key(re.sub(r"[^\w ]", "", core))
             if core == name or not key:
                 continue
+            if " ".join(tone_variant(w) for w in core.split(" ")) == name:
+                continue  # the other tone placement ("Thuỷ"): both are printed
             same_letters = key == want
-            one_off = key not in local.communes_of_district and abs(len(key) - len(want)) <= limit and \
-                levenshtein(key, want) <= limit
+            # a letter or two misread, each word at most one ("Hải Châu 1T": a 1 for an I)
+            pairs = list(zip(key.translate(_LETTER_LOOKALIKES).split(" "), want.split(" ")))
+            one_off = key not in local.communes_of_district and levenshtein(key, want) <= limit and \
+                len(pairs) == size and all(levenshtein(a, b) <= 1 for a, b in pairs)
             if same_letters or one_off:
                 words[i:i + size] = (name + tail).split(" ")
     out = " ".join(words)

@@ -378,7 +378,9 @@ def name_factor(value: str) -> float:
         if not is_syllable(core) and not is_syllable(w.split("'")[-1]):
             factor *= 0.6
     if words[0].replace("'", "").title() not in SURNAMES and words[0].title() not in SURNAMES:
-        factor *= 0.85
+        # a name starts with its surname: without a known one, the surname was likely lost to
+        # the next cell or misread ("Xuân Hải" for Lê Xuân Hải); rarer surnames are worth a look
+        factor *= 0.6
     return factor
 
 
