@@ -193,3 +193,15 @@ def test_grainy_pages_are_despeckled_and_clean_ones_are_not():
     assert P.noise_level(flat(clean)) < P.SPECKLE_NOISE < P.noise_level(flat(grainy))
     stages = lambda image: P.clean_page(PageImage(number=1, pixels=image, dpi=200)).stages  # noqa: E731
     assert "despeckle" in stages(grainy) and "despeckle" not in stages(clean)
+
+
+def test_tall_table_band_is_read_as_several_rows():
+    # rules between the last three entries faded away: their band is three rows high
+    rules = [(0, 0, 600, 2), (0, 100, 600, 102), (0, 200, 600, 202), (0, 500, 600, 502),
+             (0, 0, 2, 500), (100, 0, 102, 500), (598, 0, 600, 500)]
+    words = [(_word("Số", 10, 40, 60, 60), 0), (_word("Tên", 110, 40, 160, 60), 0),
+             (_word("1", 10, 140, 30, 160), 1), (_word("An", 110, 140, 160, 160), 1),
+             (_word("2", 10, 240, 30, 260), 2), (_word("Bình", 110, 240, 160, 260), 2),
+             (_word("3", 10, 340, 30, 360), 3), (_word("Chi", 110, 340, 160, 360), 3),
+             (_word("4", 10, 440, 30, 460), 4), (_word("Dũng", 110, 440, 160, 460), 4)]
+    assert [ln.text for ln in assemble_rows(words, rules)] == ["Số Tên", "1 An", "2 Bình", "3 Chi", "4 Dũng"]

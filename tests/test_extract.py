@@ -526,3 +526,33 @@ def test_registry_entry_number_with_a_speck_and_book_year():
     assert records[6].fields["ngay_dang_ky"] == "28/02/2003"  # the book's year, typed zeros misread
     assert "ngay_dang_ky" in records[6].needs_review
     assert "ngay_sinh" in records[2].needs_review  # registered 50 years after the birth: misread, or a rare case
+
+
+def test_drafting_unit_and_recipients():
+    from digitize.extract.van_ban import drafting_unit, recipient_phrases
+
+    assert drafting_unit("Như trên; Lưu: VT, KE") == "Như trên; Lưu: VT, KT"  # "T." read as one E
+    assert drafting_unit("Lưu: VT, HCTE") == "Lưu: VT, HCTP"
+    assert drafting_unit("Lưu: VT, XE") == "Lưu: VT, XE"  # no unit it could be
+    assert recipient_phrases("CT PCT UBND xã") == "CT, PCT UBND xã"
+
+
+def test_registry_places_put_right_from_the_book_heading():
+    from digitize.extract.names import local_units, snap_to_local
+
+    local = local_units("Hải Châu T", "Hải Châu")  # the heading itself misread
+    assert (local.commune, local.district) == ("Hải Châu I", "Hải Châu")
+    assert snap_to_local("Trạm y tế Hải Châu T", local)[0] == "Trạm y tế Hải Châu I"
+    assert snap_to_local("Hải Châu 1T, Hải Châu", local)[0] == "Hải Châu I, Hải Châu"
+    assert snap_to_local("Hải Châu II, Hải Châu", local) == ("Hải Châu II, Hải Châu", False)  # another ward
+    local = local_units("Phước Hòa", "Tuy Phước")
+    assert snap_to_local("Trạm y tế Phước Hòa", local) == ("Trạm y tế Phước Hòa", False)  # "tế Phước" is no unit
+    assert snap_to_local("Trạm y tế Phước Hoà", local)[1] is False  # old tone placement is printed too
+    assert snap_to_local("Trạm y tế Duy, Sơn", local_units("Duy Sơn", "Duy Xuyên"))[0] == "Trạm y tế Duy Sơn"
+
+
+def test_pre_2025_units_are_known_names():
+    assert v.normalize_place("thôn Hạ, xã Nghĩa Dõng, thành phố Quảng Ngãi")[0] == \
+        "thôn Hạ, xã Nghĩa Dõng, thành phố Quảng Ngãi"  # not respelled as Nghĩa Đồng of Nghệ An
+    assert v.normalize_place("Bệnh viện Từ Dũ")[0] == "Bệnh viện Từ Dũ"  # a hospital's name is no commune
+    assert v.name_factor("Xuân Hải") <= base.FAILED_CHECK  # no surname: lost to the next cell

@@ -76,3 +76,24 @@ def test_form_wording_leaves_names_and_other_letters_alone():
 
     for text in ("Huyền Trang", "huyên", "Căn nhà số 5", "Nơi ở hiện nay"):
         assert " ".join(w.text for w in correct_phrases(_line(text))) == text
+
+
+@pytest.mark.parametrize("read, printed", [
+    ("để nghị cung cấp thông tin", "đề nghị cung cấp thông tin"),
+    ("Lịch tiếp nhân hồ sơ", "Lịch tiếp nhận hồ sơ"),
+    ("số hóa đữ liệu hộ tịch", "số hóa dữ liệu hộ tịch"),
+    ("SỞ TỰ PHÁP", "SỞ TƯ PHÁP"),  # the vocabulary's marks, in the case printed
+    ("Kế Hoạch", "Kế Hoạch"),
+])
+def test_administrative_vocabulary_marks_put_right(read, printed):
+    from digitize.ocr.vietnamese import correct_phrases
+
+    assert " ".join(w.text for w in correct_phrases(_line(read))) == printed
+
+
+def test_administrative_vocabulary_leaves_other_phrases_alone():
+    from digitize.ocr.vietnamese import correct_phrases
+
+    # these letters also spell common phrases, so those terms are not in the vocabulary
+    for text in ("có quan hệ", "cùng cấp", "cộng tác viên", "từ pháp luật"):
+        assert " ".join(w.text for w in correct_phrases(_line(text))) == text

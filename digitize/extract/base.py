@@ -127,8 +127,8 @@ def confidence_features(name: str, value: Value, page_quality: float) -> tuple[f
 # features above, fitted with `benchmarks/bench_fields.py --fit` on generated pages of
 # the dev split (never the held-out one).
 CALIBRATION: dict[str, float] = {
-    "ocr_logit": 0.7353, "log_factor": 2.1178, "confirmed": 0.5746, "page_logit": 0.9694, "bias_date": 1.6186,
-    "bias_name": 0.1552, "bias_place": -0.7171, "bias_closed": 0.9493, "bias_number": -0.374, "bias_text": -1.6282,
+    "ocr_logit": 0.5528, "log_factor": 2.5019, "confirmed": 0.7086, "page_logit": 1.1432, "bias_date": 1.5586,
+    "bias_name": -0.0196, "bias_place": 0.6108, "bias_closed": 1.943, "bias_number": 1.1386, "bias_text": -1.2687,
 }
 
 

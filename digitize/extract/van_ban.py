@@ -266,7 +266,7 @@ class VanBanExtractor:
         confs = []
         for item in items:
             text = words_text(item)
-            text = re.sub(r"^[-–—•+]\s*", "", text).strip()
+            text = re.sub(r"^[-–—•+ˆ˜¨´`]+\s*", "", text).strip()  # the item's dash, or a speck read as an accent
             text = re.sub(r"[;.,:]+$", "", text).strip()
             if text:
                 recipients.append(text)
@@ -278,7 +278,8 @@ class VanBanExtractor:
             # ("VI", "VŨ KT", "VE KT")
             fixed = re.sub(r"(Lưu\s*:?\s*)V[IlT1|]\b,?\s*", r"\1VT, ", joined).rstrip(", ")
             fixed = re.sub(r"(Lưu\s*:?\s*)V\w?[,.]?\s+(?=[A-ZĐ]{2})", r"\1VT, ", fixed)
-            fixed = recipient_phrases(fixed)
+            fixed = re.sub(r"(Lưu: VT, )\s*;\s*", r"\1", fixed)  # the drafting unit wrapped to its own item
+            fixed = drafting_unit(recipient_phrases(fixed))
             if fixed != joined:
                 joined, factor = fixed, factor * 0.8
             put("noi_nhan", joined, min(confs), factor)
@@ -298,7 +299,8 @@ class VanBanExtractor:
 # them: a reading with the same letters in another case or with other marks is put right.
 RECIPIENT_PHRASES = ("Như trên", "Sở Tư pháp", "Sở Nội vụ", "Công an tỉnh", "Công an huyện", "Huyện ủy", "Tỉnh ủy",
                      "Thường trực HĐND tỉnh", "Thường trực HĐND huyện", "CT, các PCT UBND tỉnh",
-                     "CT, các PCT UBND huyện", "VPUB: CVP, PCVP", "Phòng Tư pháp", "Giám đốc, các PGĐ Sở",
+                     "CT, các PCT UBND huyện", "CT, PCT UBND tỉnh", "CT, PCT UBND huyện", "CT, PCT UBND xã",
+                     "VPUB: CVP, PCVP", "Phòng Tư pháp", "Giám đốc, các PGĐ Sở",
                      "Cổng thông tin điện tử tỉnh", "Trang thông tin điện tử Sở", "(b/c)", "Lưu: VT")
 
 
@@ -321,6 +323,24 @@ def recipient_phrases(text: str) -> str:
             pos = m.end()
         text = "".join(out) + text[pos:]
     return text
+
+
+# Units that draft a People's Committee's documents, as they sign "Lưu: VT, KT." (the
+# specialist offices of Nghị định 30/2020 practice): KT kinh tế, TP tư pháp, NC nội chính,
+# VP văn phòng, HCTP hành chính - tư pháp, KGVX khoa giáo - văn xã, TH tổng hợp, ...
+DRAFTING_UNITS = frozenset("KT TP NC VP HCTP KGVX TH NV XD TC VX NN TNMT CN ĐT QLĐT TCKH VHXH LĐTBXH".split())
+
+
+def drafting_unit(text: str) -> str:
+    """'Lưu: VT, KE' -> 'Lưu: VT, KT': the unit's last letter and the full stop after it
+    ("T.", "P.") are read as one E; the unit is the one that letter makes, if only one."""
+    def unit(m: re.Match) -> str:
+        read = m.group(2)
+        if read in DRAFTING_UNITS or not read.endswith("E"):
+            return m.group(0)
+        found = [read[:-1] + c for c in "TP" if read[:-1] + c in DRAFTING_UNITS]
+        return m.group(1) + found[0] if len(found) == 1 else m.group(0)
+    return re.sub(r"(Lưu: VT, )([A-ZĐ]{2,6})\b(?![.,])", unit, text)
 
 
 def issuing_body(text: str) -> tuple[str, bool]:
