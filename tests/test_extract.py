@@ -460,6 +460,10 @@ def test_names_capitalised():
     name, factor = v.normalize_name("nguyễn Văn An")
     assert name == "Nguyễn Văn An" and factor < 1.0  # an n is not misread for an N: doubtful
     assert v.normalize_name("LÝ VĂN VIỆT")[0] == "LÝ VĂN VIỆT"
+    # Êđê women's names: the faint apostrophe of H' lost, or read as a space
+    assert v.normalize_name("Đỗ H Mai")[0] == "Đỗ H'Mai"
+    assert v.normalize_name("Mlô HMai")[0] == "Mlô H'Mai"
+    assert v.normalize_name("Hoàng Hải")[0] == "Hoàng Hải"
 
 
 def test_time_and_book_with_lookalikes():

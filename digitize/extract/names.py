@@ -177,6 +177,12 @@ _TAIL_WORDS = (3, 2)
 TYPED_ZERO_MISREADS = "689"  # what a typewriter's 0 is read as
 
 
+def zeros_misread(read: str, printed: str) -> bool:
+    """Whether `read` is `printed` with typed zeros read as 9, 8 or 6 ("2993" for 2003)."""
+    return len(read) == len(printed) and read != printed and \
+        all(a == b or (b == "0" and a in TYPED_ZERO_MISREADS) for a, b in zip(read, printed))
+
+
 @dataclass(frozen=True)
 class PlaceReading:
     """An address as read against the gazetteer: its value with unit names respelled
@@ -247,8 +253,7 @@ def _match_unit(name: str, candidates: dict[str, list[gazetteer.Unit]], fuzzy: b
         units = candidates[near[0]] if len(near) == 1 else None
     if not units and fuzzy and any(c.isdigit() for c in key):
         # a numbered ward with a typed 0 misread ("Phường 19" where the district has 10, not 19)
-        near = [k for k in candidates if len(k) == len(key) and
-                all(a == b or (a in TYPED_ZERO_MISREADS and b == "0") for a, b in zip(key, k))]
+        near = [k for k in candidates if zeros_misread(key, k)]
         units = candidates[near[0]] if len(near) == 1 else None
     if not units:
         return None

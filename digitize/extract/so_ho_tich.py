@@ -262,16 +262,6 @@ def _grid_keys(grid: list[float], header: list[Column], kind: str) -> tuple[list
     return keys, grid[1:-1]
 
 
-# A typed 0 with a faded or filled bowl is read as 9, 8 or 6 (and the other way round less often).
-_TYPED_ZERO = {("9", "0"), ("8", "0"), ("6", "0")}
-
-
-def _misread_as(read: str, expected: str) -> bool:
-    """Whether `read` is `expected` with typed zeros misread."""
-    return len(read) == len(expected) and read != expected and \
-        all(a == b or (a, b) in _TYPED_ZERO for a, b in zip(read, expected))
-
-
 def check_sequence(records: list[dict[str, Value]]) -> None:
     """Entry numbers go up by one down the page; registration dates do not go back.
 
@@ -294,10 +284,10 @@ def check_sequence(records: list[dict[str, Value]]) -> None:
                 (expected.startswith(read) or expected.endswith(read))
             # the cell's left rule read as a 1 before it ("1256" for 256, or 250 misread as 256)
             rule_read = len(read) == len(expected) + 1 and read[0] == "1" and \
-                (read[1:] == expected or _misread_as(read[1:], expected))
+                (read[1:] == expected or names.zeros_misread(read[1:], expected))
             # between two entries that fit the run, the number can only be the one between them
             between = 0 < i < len(records) - 1 and numbers[i - 1] == base + i - 1 and numbers[i + 1] == base + i + 1
-            if _misread_as(read, expected) or lost_digit or rule_read or (numbers[i] is None and len(read) <= 4):
+            if names.zeros_misread(read, expected) or lost_digit or rule_read or (numbers[i] is None and len(read) <= 4):
                 r["so"] = Value(expected, r["so"].ocr, 0.5)
             elif between:
                 r["so"] = Value(expected, r["so"].ocr, 0.3)
@@ -376,7 +366,7 @@ def check_book_year(records: list[dict[str, Value]], kind: str, year: int | None
     event = {"khai_sinh": "ngay_sinh", "khai_tu": "ngay_chet"}.get(kind)
     for r in records:
         registered = v.parse_date(r["ngay_dang_ky"].value) if "ngay_dang_ky" in r else None
-        if registered and year and registered.year != year and _misread_as(str(registered.year), str(year)) \
+        if registered and year and registered.year != year and names.zeros_misread(str(registered.year), str(year)) \
                 and not (registered.month == 2 and registered.day == 29):
             registered = registered.replace(year=year)
             r["ngay_dang_ky"] = Value(registered.strftime("%d/%m/%Y"), r["ngay_dang_ky"].ocr, 0.5)

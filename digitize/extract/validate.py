@@ -433,6 +433,10 @@ def normalize_name(value: str) -> tuple[str, float]:
     if not value:
         return value, 0.0
     value, doubtful = capitalise_name(value)
+    # Êđê and Jrai women's names "H'Mai", "H'Hen": the apostrophe is faint and often lost
+    if value != value.upper():
+        value = re.sub(r"(?<!\S)H ?(?=([^\W\d_])([^\W\d_]))",
+                       lambda m: "H'" if m.group(1).isupper() and m.group(2).islower() else m.group(0), value)
     snapped, changed = names.snap_name(value)
     factor = name_factor(snapped) * {"": 1.0, "surname": SNAPPED, "given": SNAPPED_GIVEN}[changed]
     return snapped, factor * (0.5 if doubtful else 1.0)
