@@ -394,6 +394,20 @@ def local_units(commune: str, district: str) -> LocalUnits | None:
     return None
 
 
+# What may stand before a place's name in a registry cell
+_NAME_LEADS = {"tram y te", "benh vien", "xa", "phuong", "thi tran", "huyen", "quan", "thi xa", "thanh pho", "tinh"}
+
+
+def _whole_name_at(words: list[str], start: int, size: int) -> bool:
+    """Whether words[start:start + size] can be a whole place name: it begins the cell, a
+    comma-separated part or follows a stock lead ("Trạm y tế"), and ends the cell or a part."""
+    before = words[:start]
+    begins = not before or before[-1].endswith((",", ";")) or \
+        any(_key(" ".join(before[-n:])) in _NAME_LEADS for n in (1, 2, 3) if len(before) >= n)
+    end = start + size
+    return begins and (end == len(words) or words[end - 1].endswith((",", ";")))
+
+
 def snap_to_local(value: str, local: LocalUnits) -> tuple[str, bool]:
     """A registry cell's place with the book's own commune or district put right where a
     letter or a mark of it was misread ("Trạm y tế Hải Châu T", "Phú Hồ, Huế" in the
@@ -406,6 +420,8 @@ def snap_to_local(value: str, local: LocalUnits) -> tuple[str, bool]:
         limit = 2 if len(want) >= 8 else 1
         for i in range(len(words) - size + 1):
             window = words[i:i + size]
+            if not _whole_name_at(words, i, size):
+                continue  # "Bình" of Hưng Bình is no misread Vinh
             tail = re.search(r"[^\w]*$", window[-1]).group(0)
             core = " ".join(window)[:len(" ".join(window)) - len(tail)]
             key = gazetteer._key(re.sub(r"[^\w ]", "", core))

@@ -11,6 +11,7 @@ registration dates do not go back."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from ..text import fold
 from ..types import Line, OcrPage, Record, Word
@@ -371,6 +372,8 @@ def check_book_year(records: list[dict[str, Value]], kind: str, year: int | None
             registered = registered.replace(year=year)
             r["ngay_dang_ky"] = Value(registered.strftime("%d/%m/%Y"), r["ngay_dang_ky"].ocr, 0.5)
         happened = v.parse_date(r[event].value) if event and event in r else None
+        # an unreadable registration date still lies in the book's year
+        registered = registered or (date(year, 12, 31) if year else None)
         if happened and registered and (registered - happened).days > LATE_REGISTRATION_DAYS[kind]:
             r[event].factor *= 0.6
 

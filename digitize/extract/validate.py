@@ -377,6 +377,8 @@ def name_factor(value: str) -> float:
             factor *= 0.5  # "KimLoan", "nguyễn"
         if not is_syllable(core) and not is_syllable(w.split("'")[-1]):
             factor *= 0.6
+    if len(words) >= 5 and any(w.title() in SURNAMES and w.title() not in ("Văn", "Thị") for w in words[3:]):
+        factor *= 0.5  # two names run together: "Hồ Đình Trường Nguyễn Minh Hiếu" (a lost row rule)
     if words[0].replace("'", "").title() not in SURNAMES and words[0].title() not in SURNAMES:
         # a name starts with its surname: without a known one, the surname was likely lost to
         # the next cell or misread ("Xuân Hải" for Lê Xuân Hải); rarer surnames are worth a look
@@ -551,7 +553,10 @@ def fix_commas(value: str) -> tuple[str, bool]:
     for part in parts:
         while True:
             folded = _aligned(part)
-            lead = max((len(u) for u in gazetteer.UNIT_WORDS if folded.startswith(u + " ")), default=0)
+            # the part's leading unit word, perhaps after the body it names ("Ủy ban nhân dân xã")
+            body = len("uy ban nhan dan ") if folded.lower().startswith("uy ban nhan dan ") else 0
+            unit = max((len(u) for u in gazetteer.UNIT_WORDS if folded[body:].startswith(u + " ")), default=0)
+            lead = body + unit if unit else 0
             # look for a second unit after the leading one ("thị xã Sa Pa" is one unit)
             m = _UNIT_INSIDE.search(folded, lead) if lead else None
             if not m or not (part[m.end()].isupper() or part[m.end()].isdigit()) or m.start() <= lead:

@@ -348,9 +348,13 @@ def issuing_body(text: str) -> tuple[str, bool]:
     ("Độc") dropped, "ỦY BẠN NHÂN DÂN" read with a slipped mark put right."""
     fixed = re.sub(r"^[^\w]+|_+", "", text).strip()
     fixed = re.sub(r"\s+(Độc|Độc lập|ĐỘC|ĐỘC LẬP)\W*$", "", fixed)
+    fixed = re.sub(r"(?<=\w)[.,](?= \w)", "", fixed)  # a body's name has no stops inside: a speck
     folded = fold_aligned(fixed)
     if folded.startswith("uy ban nhan dan") and fixed[:15] != "ỦY BAN NHÂN DÂN" and fixed[:15].isupper():
         fixed = "ỦY BAN NHÂN DÂN" + fixed[15:]
+    if folded.lower().startswith("uy ban nhan dan "):
+        # the unit it is the committee of, spelled as the gazetteer does ("THỊ TRẤN PHONG ĐIỂN")
+        fixed = fixed[:16] + names.read_place(fixed[16:]).value
     return fixed, fixed != text
 
 

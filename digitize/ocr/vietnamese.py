@@ -187,11 +187,14 @@ def correct_phrases(words: list[Word]) -> list[Word]:
             continue
         match, fixed_case = found
         shouting = all(_core(w.text)[1].isupper() for w in out[i:i + len(match)] if len(_core(w.text)[1]) > 1)
+        titled = all(_core(w.text)[1][:1].isupper() for w in out[i:i + len(match)])
         for k, (canonical, punctuation) in enumerate(match):
             w = out[i + k]
             lead, letters, trail = _core(w.text)
             if not fixed_case:
-                want = _with_case(letters, canonical.lower()) if letters else canonical
+                # printed in capitals, in title case, or as a sentence (where a capital inside
+                # the term is a misread: "dữ Liệu")
+                want = _with_case(letters, canonical.lower()) if shouting or titled or k == 0 else canonical
             else:
                 want = canonical.upper() if shouting else canonical
                 if k == 0 and not shouting:  # the phrase may start a sentence or sit inside one
