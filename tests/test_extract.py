@@ -560,3 +560,45 @@ def test_pre_2025_units_are_known_names():
         "thôn Hạ, xã Nghĩa Dõng, thành phố Quảng Ngãi"  # not respelled as Nghĩa Đồng of Nghệ An
     assert v.normalize_place("Bệnh viện Từ Dũ")[0] == "Bệnh viện Từ Dũ"  # a hospital's name is no commune
     assert v.name_factor("Xuân Hải") <= base.FAILED_CHECK  # no surname: lost to the next cell
+
+
+def test_names_glued_or_with_the_middle_thi_undotted():
+    assert v.normalize_name("NguyễnMinhTuấn")[0] == "Nguyễn Minh Tuấn"
+    assert v.normalize_name("Nguyễn Minh KimLoan")[0] == "Nguyễn Minh Kim Loan"
+    name, factor = v.normalize_name("HUỲNH THI HẠNH")
+    assert name == "HUỲNH THỊ HẠNH" and factor < base.REVIEW_THRESHOLD  # put right, for review
+    assert v.normalize_name("Nguyễn Thị Thi")[0] == "Nguyễn Thị Thi"  # Thi as a given name stays
+    assert v.name_factor("Hồ Đình Trường Nguyễn Minh Hiếu") < 1.0  # two names run together
+
+
+def test_issuing_body_unit_spelled_by_the_gazetteer():
+    from digitize.extract.van_ban import issuing_body
+
+    assert issuing_body("ỦY BAN NHÂN DÂN. THỊ TRẤN PHONG ĐIỂN")[0] == "ỦY BAN NHÂN DÂN THỊ TRẤN PHONG ĐIỀN"
+    assert issuing_body("ỦY BAN NHÂN DÂN XÃ EA KẼNH")[0] == "ỦY BAN NHÂN DÂN XÃ EA KÊNH"
+    assert v.normalize_place("Ủy ban nhân dân thị trấn Nam Phước huyện Duy Xuyên, tỉnh Quảng Nam")[0] == \
+        "Ủy ban nhân dân thị trấn Nam Phước, huyện Duy Xuyên, tỉnh Quảng Nam"
+
+
+def test_registry_gutter_crossed_by_a_glued_word():
+    from digitize.extract.table import Column, edges_between
+
+    def row(*cells):  # (text, x0, x1) between an entry number and a date
+        return Line((Word("257", (104, 0, 149, 20), 0.9), *(Word(t, (a, 0, b, 20), 0.9) for t, a, b in cells),
+                     Word("17/01/2008", (2089, 0, 2247, 20), 0.9)))
+
+    header = [Column("noi_sinh", 1139, 1266), Column("ho_ten_me", 1543, 1687)]
+    places = [[("Nhân", 1145, 1206), ("dân", 1225, 1271), ("Gia", 1290, 1336), ("Định", 1354, 1417)],
+              [("Bình", 1178, 1238), ("Chánh", 1259, 1336)], [("Hùng", 1145, 1206), ("Vương", 1225, 1303)],
+              [("Lộc", 1200, 1250), ("A", 1289, 1360)]]
+    rows = [row(*places[i % 4], ("Nguyễn", 1443, 1537)) for i in range(8)]
+    rows.append(row(*places[0][:3], ("-Định»Nguyễn", 1345, 1542)))
+    assert 1417 <= edges_between(header, rows)[0] <= 1443  # between Định and Nguyễn, not inside the place
+
+
+def test_book_units_match_whole_names_only():
+    from digitize.extract.names import local_units, snap_to_local
+
+    local = local_units("Hưng Bình", "Vinh")
+    assert snap_to_local("Hưng Bình, Vinh", local) == ("Hưng Bình, Vinh", False)  # "Bình" is no misread Vinh
+    assert snap_to_local("Trạm y tế Hưng Bính", local)[0] == "Trạm y tế Hưng Bình"

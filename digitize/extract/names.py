@@ -126,6 +126,9 @@ def snap_name(value: str) -> tuple[str, str]:
             candidates = table.get(_key(fixed), [])
         else:
             candidates = []
+        if i == 1 and len(words) >= 3 and _key(fixed) == "thi" and fixed.lower() != "thị":
+            # the middle name Thị with its dot lost: "Thi" is a given name, hardly a middle one
+            candidates = ["Thị"]
         if candidates:
             fixed = _same_case(fixed, candidates[0])
         if fixed != word:

@@ -434,14 +434,16 @@ def normalize_name(value: str) -> tuple[str, float]:
     value = strip_noise(value)
     if not value:
         return value, 0.0
-    value, doubtful = capitalise_name(value)
+    spaced = split_glued(value)  # "NguyễnMinhTuấn"
+    glued = spaced != value
+    value, doubtful = capitalise_name(spaced)
     # Êđê and Jrai women's names "H'Mai", "H'Hen": the apostrophe is faint and often lost
     if value != value.upper():
         value = re.sub(r"(?<!\S)H ?(?=([^\W\d_])([^\W\d_]))",
                        lambda m: "H'" if m.group(1).isupper() and m.group(2).islower() else m.group(0), value)
     snapped, changed = names.snap_name(value)
     factor = name_factor(snapped) * {"": 1.0, "surname": SNAPPED, "given": SNAPPED_GIVEN}[changed]
-    return snapped, factor * (0.5 if doubtful else 1.0)
+    return snapped, factor * (0.5 if doubtful else 1.0) * (0.9 if glued else 1.0)
 
 
 def text_factor(value: str) -> float:
@@ -572,9 +574,10 @@ def split_glued(value: str) -> str:
     """'VũNinh' -> 'Vũ Ninh': two capitalised syllables read without the space between."""
     words = []
     for word in value.split(" "):
-        cut = next((i for i in range(2, len(word) - 1) if word[i].isupper() and word[i - 1].islower()), None)
-        if cut is not None and word[0].isupper() and is_syllable(word[:cut]) and is_syllable(word[cut:]):
-            word = word[:cut] + " " + word[cut:]
+        cuts = [i for i in range(1, len(word)) if word[i].isupper() and word[i - 1].islower()]
+        pieces = [word[a:b] for a, b in zip([0, *cuts], [*cuts, len(word)])]
+        if cuts and word[0].isupper() and all(is_syllable(p) for p in pieces):
+            word = " ".join(pieces)  # "NguyễnMinhTuấn" -> "Nguyễn Minh Tuấn"
         words.append(word)
     return " ".join(words)
 

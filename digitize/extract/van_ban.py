@@ -266,7 +266,7 @@ class VanBanExtractor:
         confs = []
         for item in items:
             text = words_text(item)
-            text = re.sub(r"^[-–—•+ˆ˜¨´`]+\s*", "", text).strip()  # the item's dash, or a speck read as an accent
+            text = re.sub(r"^(?:[-–—•+ˆ˜¨´`]\s*)+", "", text).strip()  # the item's dash; a speck read as an accent
             text = re.sub(r"[;.,:]+$", "", text).strip()
             if text:
                 recipients.append(text)
@@ -297,7 +297,7 @@ class VanBanExtractor:
 
 # Recipients that stand on most administrative documents, as Nghị định 30/2020 writes
 # them: a reading with the same letters in another case or with other marks is put right.
-RECIPIENT_PHRASES = ("Như trên", "Sở Tư pháp", "Sở Nội vụ", "Công an tỉnh", "Công an huyện", "Huyện ủy", "Tỉnh ủy",
+RECIPIENT_PHRASES = ("Như trên", "Sở Tư pháp", "Sở Nội vụ", "Công an tỉnh", "Công an huyện", "Công an xã", "Huyện ủy", "Tỉnh ủy",
                      "Thường trực HĐND tỉnh", "Thường trực HĐND huyện", "CT, các PCT UBND tỉnh",
                      "CT, các PCT UBND huyện", "CT, PCT UBND tỉnh", "CT, PCT UBND huyện", "CT, PCT UBND xã",
                      "VPUB: CVP, PCVP", "Phòng Tư pháp", "Giám đốc, các PGĐ Sở",
