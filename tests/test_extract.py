@@ -580,22 +580,6 @@ def test_issuing_body_unit_spelled_by_the_gazetteer():
         "Ủy ban nhân dân thị trấn Nam Phước, huyện Duy Xuyên, tỉnh Quảng Nam"
 
 
-def test_registry_gutter_crossed_by_a_glued_word():
-    from digitize.extract.table import Column, edges_between
-
-    def row(*cells):  # (text, x0, x1) between an entry number and a date
-        return Line((Word("257", (104, 0, 149, 20), 0.9), *(Word(t, (a, 0, b, 20), 0.9) for t, a, b in cells),
-                     Word("17/01/2008", (2089, 0, 2247, 20), 0.9)))
-
-    header = [Column("noi_sinh", 1139, 1266), Column("ho_ten_me", 1543, 1687)]
-    places = [[("Nhân", 1145, 1206), ("dân", 1225, 1271), ("Gia", 1290, 1336), ("Định", 1354, 1417)],
-              [("Bình", 1178, 1238), ("Chánh", 1259, 1336)], [("Hùng", 1145, 1206), ("Vương", 1225, 1303)],
-              [("Lộc", 1200, 1250), ("A", 1289, 1360)]]
-    rows = [row(*places[i % 4], ("Nguyễn", 1443, 1537)) for i in range(8)]
-    rows.append(row(*places[0][:3], ("-Định»Nguyễn", 1345, 1542)))
-    assert 1417 <= edges_between(header, rows)[0] <= 1443  # between Định and Nguyễn, not inside the place
-
-
 def test_book_units_match_whole_names_only():
     from digitize.extract.names import local_units, snap_to_local
 

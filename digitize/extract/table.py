@@ -53,36 +53,22 @@ def find_header(line: Line, headers: list[tuple[str, str]]) -> list[Column]:
     return found
 
 
-def coverage_gaps(rows: list[Line], lo: float, hi: float, max_word: float | None = None,
-                  crossings: int = 0) -> list[tuple[float, float]]:
-    """Intervals in [lo, hi] that no word of any row covers, or at most `crossings` rows
-    do (words wider than `max_word` are ignored: a stray rule read as a long word)."""
+def coverage_gaps(rows: list[Line], lo: float, hi: float, max_word: float | None = None) -> list[tuple[float, float]]:
+    """Intervals in [lo, hi] that no word of any row covers (words wider than
+    `max_word` are ignored: a stray rule read as a long word)."""
     if max_word is None:
         xs = [x for row in rows for w in row.words for x in (w.box[0], w.box[2])]
         max_word = 0.3 * (max(xs) - min(xs)) if xs else float("inf")
-    # how many rows cover each stretch of [lo, hi]: +1 where a row's words start, -1 where they end
-    events: list[tuple[float, int]] = []
-    for row in rows:
-        spans = sorted((max(lo, w.box[0]), min(hi, w.box[2])) for w in row.words
-                       if w.box[2] > lo and w.box[0] < hi and (w.box[2] - w.box[0]) < max_word)
-        merged: list[list[float]] = []
-        for a, b in spans:
-            if merged and a <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], b)
-            else:
-                merged.append([a, b])
-        events += [(a, 1) for a, _ in merged] + [(b, -1) for _, b in merged]
-    events.sort(key=lambda e: (e[0], -e[1]))
+    spans = sorted((w.box[0], w.box[2]) for row in rows for w in row.words
+                   if w.box[2] > lo and w.box[0] < hi and (w.box[2] - w.box[0]) < max_word)
     gaps = []
-    depth, start = 0, lo
-    for x, step in events:
-        if depth <= crossings < depth + step and x > start:
-            gaps.append((start, x))  # covered by one row too many from here
-        depth += step
-        if depth - step > crossings >= depth:
-            start = x
-    if depth <= crossings and start < hi:
-        gaps.append((start, hi))
+    x = lo
+    for a, b in spans:
+        if a > x:
+            gaps.append((x, a))
+        x = max(x, b)
+    if x < hi:
+        gaps.append((x, hi))
     return gaps
 
 
@@ -97,15 +83,9 @@ def edges_between(columns: list[Column], rows: list[Line]) -> list[float]:
             continue
         # a gutter may start a little left of the header's end when the header is wider than its data
         span_lo = (left.x0 + left.x1) / 2
-        score = lambda g: (g[1] - g[0]) * (1.5 if g[0] >= lo else 1.0)  # noqa: E731
         gaps = [g for g in coverage_gaps(rows, span_lo, hi) if g[1] - g[0] > 2]
-        # one row's words glued across the gutter ("-Định»Nguyễn") closes it: a gutter that a
-        # few rows cross and is much wider than any no row crosses is the column's edge
-        loose = [g for g in coverage_gaps(rows, span_lo, hi, crossings=max(2, len(rows) // 6)) if g[1] - g[0] > 2]
-        if loose and (not gaps or score(max(loose, key=score)) > 2 * score(max(gaps, key=score))):
-            gaps = loose
         if gaps:
-            best = max(gaps, key=score)
+            best = max(gaps, key=lambda g: (g[1] - g[0]) + (0.5 * (g[1] - g[0]) if g[0] >= lo else 0))
             edges.append((best[0] + best[1]) / 2)
         else:
             edges.append((lo + hi) / 2)
