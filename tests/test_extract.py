@@ -586,3 +586,19 @@ def test_book_units_match_whole_names_only():
     local = local_units("Hưng Bình", "Vinh")
     assert snap_to_local("Hưng Bình, Vinh", local) == ("Hưng Bình, Vinh", False)  # "Bình" is no misread Vinh
     assert snap_to_local("Trạm y tế Hưng Bính", local)[0] == "Trạm y tế Hưng Bình"
+
+
+def test_registry_column_edge_at_the_cells_aligned_start():
+    from digitize.extract.table import Column, edges_between
+
+    def row(*cells):  # (text, x0, x1) between an entry number and a date
+        return Line((Word("257", (104, 0, 149, 20), 0.9), *(Word(t, (a, 0, b, 20), 0.9) for t, a, b in cells),
+                     Word("17/01/2008", (2089, 0, 2247, 20), 0.9)))
+
+    header = [Column("noi_sinh", 1139, 1266), Column("ho_ten_me", 1543, 1687)]
+    gia_dinh = [("Nhân", 1145, 1206), ("dân", 1225, 1271), ("Gia", 1290, 1336), ("Định", 1354, 1417)]
+    rows = [row(*gia_dinh, ("Nguyễn", 1443, 1537)) for _ in range(6)]
+    rows.append(row(*gia_dinh[:3], ("-Định»Nguyễn", 1345, 1542)))  # glued across the gutter: no gap left
+    rows.append(row(("Hùng", 1145, 1206), ("Vương", 1225, 1303), ("Vũ", 1443, 1472)))
+    # every mother's name starts at x=1443: the edge is there, not in the gap inside "Gia Định"
+    assert 1417 <= edges_between(header, rows)[0] <= 1443

@@ -84,12 +84,31 @@ def edges_between(columns: list[Column], rows: list[Line]) -> list[float]:
         # a gutter may start a little left of the header's end when the header is wider than its data
         span_lo = (left.x0 + left.x1) / 2
         gaps = [g for g in coverage_gaps(rows, span_lo, hi) if g[1] - g[0] > 2]
+        aligned = _aligned_start(rows, lo, hi)
         if gaps:
             best = max(gaps, key=lambda g: (g[1] - g[0]) + (0.5 * (g[1] - g[0]) if g[0] >= lo else 0))
-            edges.append((best[0] + best[1]) / 2)
+            if aligned is not None and best[1] < aligned - 10:
+                # the right column's cells start at one x in most rows, and the widest gutter lies
+                # well left of it, inside the left column's text ("Gia | Định"): the start decides
+                edges.append(aligned - 4)
+            else:
+                edges.append((best[0] + best[1]) / 2)
         else:
-            edges.append((lo + hi) / 2)
+            edges.append(aligned - 4 if aligned is not None else (lo + hi) / 2)
     return edges
+
+
+def _aligned_start(rows: list[Line], lo: float, hi: float, share: float = 0.7) -> float | None:
+    """The x in (lo, hi) at which most rows (`share`) have a word start: the left edge of a
+    left-aligned column's cells."""
+    filled = [row for row in rows if any(lo < w.box[0] < hi for w in row.words)]
+    starts = sorted(w.box[0] for row in filled for w in row.words if lo < w.box[0] < hi)
+    best, support = None, 0
+    for x in starts:
+        rows_here = sum(1 for row in filled if any(abs(w.box[0] - x) <= 6 for w in row.words))
+        if rows_here > support:
+            best, support = x, rows_here
+    return float(best) if best is not None and len(filled) >= 3 and support >= share * len(filled) else None
 
 
 def gutters(rows: list[Line], lo: float, hi: float, min_width: float) -> list[float]:
