@@ -28,6 +28,8 @@ _SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d)")
 # (a speck may follow a figure: "tháng 7? năm")
 _DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})[^\w\s]?\s*th[a-z]{2,4}\s*(\d{1,2})[^\w\s]?\s*n[a-z]{1,2}\s*(\d{4})")
 _UNIT_START = re.compile(r"^(tinh|huyen|xa|phuong|thi tran|quan|thanh pho|thi xa|dac khu)\b")
+# The dash before each recipient, or that dash read as a spacing accent ("ˆ Phòng Tư pháp")
+_ITEM_DASH = re.compile(r"^(?:[-–—•+ˆ˜¨´`]\s*)+")
 _TITLE_WORDS = re.compile(r"^(tm|kt|q|tl|tuq)\.?\s|chu tich|giam doc|truong|pho|thu truong|chanh")
 
 
@@ -246,7 +248,7 @@ class VanBanExtractor:
             rightw = [w for w in ln.words if w not in left and not (ln is first and w in first.words[:label_end])]
             if left:
                 text = words_text(left)
-                if re.match(r"^[-–—•+]\s*", text) or not items:
+                if _ITEM_DASH.match(text) or not items:
                     items.append(list(left))
                 else:
                     items[-1].extend(left)
@@ -266,7 +268,7 @@ class VanBanExtractor:
         confs = []
         for item in items:
             text = words_text(item)
-            text = re.sub(r"^(?:[-–—•+ˆ˜¨´`]\s*)+", "", text).strip()  # the item's dash; a speck read as an accent
+            text = _ITEM_DASH.sub("", text).strip()
             text = re.sub(r"[;.,:]+$", "", text).strip()
             if text:
                 recipients.append(text)
