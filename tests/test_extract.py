@@ -604,3 +604,19 @@ def test_registry_column_edge_at_the_cells_aligned_start():
     rows.append(row(*gia_dinh[:3], ("-Định»Nguyễn", 1345, 1542)))  # glued across the gutter: no gap left
     # every mother's name starts at x=1443: the edge is there, not in the gap inside "Gia Định"
     assert 1417 <= edges_between(header, rows)[0] <= 1443
+
+
+def test_van_ban_recipients_with_a_dash_read_as_an_accent():
+    page = page_of([("ỦY BAN NHÂN DÂN", 160), ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 820)],
+                   [("XÃ TỊNH ĐÔNG", 200), ("Độc lập - Tự do - Hạnh phúc", 900)],
+                   [("Số: 12/QĐ-UBND", 160), ("Tịnh Đông, ngày 16 tháng 6 năm 2018", 820)],
+                   [("QUYẾT ĐỊNH", 700)],
+                   [("Nơi nhận:", 160), ("TM. ỦY BAN NHÂN DÂN", 1000)],
+                   [("- Như trên;", 160), ("CHỦ TTCH", 1100)],
+                   [("ˆ Phòng Tư pháp;", 160)],
+                   [("- Lưu: VT, KE.", 160)],
+                   [("Đồ Văn An", 1050)])
+    fields = extract(page, "van_ban")[0].fields
+    assert fields["noi_nhan"] == "Như trên; Phòng Tư pháp; Lưu: VT, KT"
+    assert fields["chuc_vu_nguoi_ky"] == "CHỦ TỊCH"
+    assert fields["nguoi_ky"] == "Đỗ Văn An"
