@@ -186,6 +186,17 @@ def zeros_misread(read: str, printed: str) -> bool:
         all(a == b or (b == "0" and a in TYPED_ZERO_MISREADS) for a, b in zip(read, printed))
 
 
+_LETTER_LOOKALIKES = str.maketrans({"1": "i", "0": "o"})
+
+
+def _near_key(key: str, keys, limit: int = 1) -> str | None:
+    """`key` if known, else the one known key `limit` letters from it, if only one is."""
+    if key in keys:
+        return key
+    near = [k for k in keys if abs(len(k) - len(key)) <= limit and levenshtein(k, key) <= limit]
+    return near[0] if len(near) == 1 else None
+
+
 @dataclass(frozen=True)
 class PlaceReading:
     """An address as read against the gazetteer: its value with unit names respelled
@@ -252,8 +263,8 @@ def _match_unit(name: str, candidates: dict[str, list[gazetteer.Unit]], fuzzy: b
     units = candidates.get(key)
     if not units and fuzzy and len(key) >= 5 and not any(c.isdigit() for c in key):
         # one letter misread ("Hải Châu T"): only where a single unit is that near
-        near = [k for k in candidates if abs(len(k) - len(key)) <= 1 and levenshtein(k, key) <= 1]
-        units = candidates[near[0]] if len(near) == 1 else None
+        near_key = _near_key(key, candidates)
+        units = candidates[near_key] if near_key else None
     if not units and fuzzy and any(c.isdigit() for c in key):
         # a numbered ward with a typed 0 misread ("Phường 19" where the district has 10, not 19)
         near = [k for k in candidates if zeros_misread(key, k)]
@@ -370,16 +381,6 @@ class LocalUnits:
     communes_of_district: frozenset[str]
 
 
-_LETTER_LOOKALIKES = str.maketrans({"1": "i", "0": "o"})
-
-
-def _near_key(key: str, keys, limit: int = 1) -> str | None:
-    if key in keys:
-        return key
-    near = [k for k in keys if abs(len(k) - len(key)) <= limit and levenshtein(k, key) <= limit]
-    return near[0] if len(near) == 1 else None
-
-
 def local_units(commune: str, district: str) -> LocalUnits | None:
     """Resolve a book heading's commune and district ("Hải Châu T", "Hải Châu") to the
     gazetteer's units: the district by its name (one letter may be misread where one
@@ -430,7 +431,7 @@ def snap_to_local(value: str, local: LocalUnits) -> tuple[str, bool]:
             key = gazetteer._key(re.sub(r"[^\w ]", "", core))
             if core == name or not key:
                 continue
-            if " ".join(tone_variant(w) for w in core.split(" ")) == name:
+            if _tone_variant_words(core) == name:
                 continue  # the other tone placement ("Thuỷ"): both are printed
             same_letters = key == want
             # a letter or two misread, each word at most one ("Hải Châu 1T": a 1 for an I)
