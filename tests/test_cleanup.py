@@ -196,12 +196,24 @@ def test_grainy_pages_are_despeckled_and_clean_ones_are_not():
 
 
 def test_tall_table_band_is_read_as_several_rows():
-    # rules between the last three entries faded away: their band is three rows high
-    rules = [(0, 0, 600, 2), (0, 100, 600, 102), (0, 200, 600, 202), (0, 500, 600, 502),
-             (0, 0, 2, 500), (100, 0, 102, 500), (598, 0, 600, 500)]
-    words = [(_word("Số", 10, 40, 60, 60), 0), (_word("Tên", 110, 40, 160, 60), 0),
-             (_word("1", 10, 140, 30, 160), 1), (_word("An", 110, 140, 160, 160), 1),
-             (_word("2", 10, 240, 30, 260), 2), (_word("Bình", 110, 240, 160, 260), 2),
-             (_word("3", 10, 340, 30, 360), 3), (_word("Chi", 110, 340, 160, 360), 3),
-             (_word("4", 10, 440, 30, 460), 4), (_word("Dũng", 110, 440, 160, 460), 4)]
-    assert [ln.text for ln in assemble_rows(words, rules)] == ["Số Tên", "1 An", "2 Bình", "3 Chi", "4 Dũng"]
+    # four columns; the rules between the last three entries faded away: their band is three
+    # rows high, and every column holds three lines
+    rules = [(0, 0, 800, 2), (0, 100, 800, 102), (0, 200, 800, 202), (0, 500, 800, 502),
+             (0, 0, 2, 500), (100, 0, 102, 500), (300, 0, 302, 500), (500, 0, 502, 500), (798, 0, 800, 500)]
+    cells = [("Số", "Tên", "Sinh", "Giới"), ("1", "An", "01/01/1987", "Nam"), ("2", "Bình", "02/01/1987", "Nam"),
+             ("3", "Chi", "03/01/1987", "Nữ"), ("4", "Dũng", "04/01/1987", "Nam")]
+    words = [(_word(text, x + 10, 40 + 100 * i, x + 60, 60 + 100 * i), i)
+             for i, row in enumerate(cells) for text, x in zip(row, (0, 100, 300, 500))]
+    assert [ln.text for ln in assemble_rows(words, rules)] == [" ".join(row) for row in cells]
+
+
+def test_tall_row_with_wrapped_cells_stays_one_row():
+    # a certificate's table: an address wrapping onto three lines beside one onto two is one row
+    rules = [(0, 0, 600, 2), (0, 100, 600, 102), (0, 400, 600, 402), (0, 500, 600, 502),
+             (0, 0, 2, 500), (150, 0, 152, 500), (380, 0, 382, 500), (598, 0, 600, 500)]
+    words = [(_word("Tên", 10, 40, 60, 60), 0), (_word("An", 160, 40, 200, 60), 0), (_word("Bình", 390, 40, 450, 60), 0),
+             (_word("Nơi", 10, 140, 60, 160), 1), (_word("thôn", 160, 140, 220, 160), 1),
+             (_word("Đông,", 160, 240, 220, 260), 2), (_word("xã", 160, 340, 200, 360), 3),
+             (_word("bản", 390, 140, 440, 160), 4), (_word("Hua,", 390, 240, 450, 260), 5),
+             (_word("Dân", 10, 440, 60, 460), 6), (_word("Kinh", 160, 440, 220, 460), 6)]
+    assert [ln.text for ln in assemble_rows(words, rules)] == ["Tên An Bình", "Nơi thôn Đông, xã bản Hua,", "Dân Kinh"]

@@ -123,11 +123,14 @@ def _table_rows(table: Table, words: list[tuple[Word, int]]) -> list[Line]:
     lines = []
     for band in sorted(by_band):
         columns = by_band[band]
-        # A band without row rules inside holds several rows: read it as plain rows. So is a
-        # band much taller than the table's usual row, where faded rules between entries were lost.
-        # (not the band above the first rule: a header with wrapped cells is tall and one row)
+        # A band without row rules inside holds several rows: read it as plain rows. So does a
+        # band much taller than the table's usual row whose columns mostly hold the same number
+        # of lines: entries whose rules faded. (Not the band above the first rule, a header; nor
+        # a row whose cells wrap onto different numbers of lines: an address beside a name.)
+        counts = [len(_rows_plain(m)) for m in columns.values()]
         tall = 0 < band < len(edges) - 1 and usual and edges[band + 1] - edges[band] > 1.6 * usual
-        if max(len(_rows_plain(m)) for m in columns.values()) > 1 and (len(table.row_edges) <= 2 or tall):
+        stacked = tall and max(counts) > 1 and counts.count(max(counts)) >= max(3, len(counts) // 2)
+        if max(counts) > 1 and (len(table.row_edges) <= 2 or stacked):
             lines.extend(_rows_plain([w for m in columns.values() for w in m]))
             continue
         ordered = [w for col in sorted(columns) for row in _rows_plain(columns[col]) for w in row.words]
