@@ -84,6 +84,8 @@ def test_form_wording_leaves_names_and_other_letters_alone():
     ("số hóa đữ liệu hộ tịch", "số hóa dữ liệu hộ tịch"),
     ("SỞ TỰ PHÁP", "SỞ TƯ PHÁP"),  # the vocabulary's marks, in the case printed
     ("Kế Hoạch", "Kế Hoạch"),
+    ("Thái Thị Hạnh", "Thái Thị Hạnh"),  # a name, not "thi hành"
+    ("ĐINH DANH", "ĐINH DANH"),  # not "định danh"
     ("số hóa dữ Liệu", "số hóa dữ liệu"),  # a capital inside a term in a sentence is misread
 ])
 def test_administrative_vocabulary_marks_put_right(read, printed):

@@ -132,12 +132,13 @@ FORM_PHRASES = (
 # recipients): two- and three-syllable terms whose letters, read with other marks, make no
 # other phrase. Checked against 96,000 words of real Vietnamese text (VLSP 2013, shipped in
 # underthesea): terms whose letters also spell a common phrase there ("cơ quan" / "có quan",
-# "cung cấp" / "cùng cấp", "công tác" / "cộng tác") are left out.
+# "cung cấp" / "cùng cấp", "công tác" / "cộng tác") or a name ("Nguyên đán" / Nguyễn Đan) are
+# left out, and runs in capitals or title case, where names are, get only the bodies' names.
 ADMINISTRATIVE_TERMS = (
     "đề nghị", "tiếp nhận", "dữ liệu", "hộ tịch", "số hóa", "hôn nhân", "thông tin", "triển khai", "kế hoạch",
     "đăng ký", "khai sinh", "khai tử", "kết hôn", "hướng dẫn", "thực hiện", "quy định", "phê duyệt",
     "giai đoạn", "ban hành", "tổ chức", "đơn vị", "chính quyền", "địa phương", "trách nhiệm", "hiệu lực",
-    "thi hành", "văn bản", "hồ sơ", "tình trạng", "Nguyên đán", "cải cách", "hành chính", "thủ tục",
+    "thi hành", "văn bản", "hồ sơ", "tình trạng", "cải cách", "hành chính", "thủ tục",
     "chứng thực", "lý lịch", "quốc tịch", "cư trú", "căn cước", "định danh", "cá nhân", "kết luận", "cuộc họp",
     "tổ công tác", "lưu trữ", "chuyển đổi số", "điện tử", "dịch vụ công", "trực tuyến", "giải quyết",
     "tăng cường", "kiểm tra", "rà soát", "báo cáo", "kết quả", "tình hình", "về việc", "liên quan", "phối hợp",
@@ -188,6 +189,11 @@ def correct_phrases(words: list[Word]) -> list[Word]:
         match, fixed_case = found
         shouting = all(_core(w.text)[1].isupper() for w in out[i:i + len(match)] if len(_core(w.text)[1]) > 1)
         titled = all(_core(w.text)[1][:1].isupper() for w in out[i:i + len(match)])
+        if not fixed_case and (shouting or titled) and not match[0][0][:1].isupper():
+            # a run in capitals or title case is likely a name ("THỊ HẠNH", "Đinh Danh"): only
+            # the bodies' names ("SỞ TỰ PHÁP") are put right there, the vocabulary in sentences
+            i += 1
+            continue
         for k, (canonical, punctuation) in enumerate(match):
             w = out[i + k]
             lead, letters, trail = _core(w.text)
