@@ -692,10 +692,12 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         stages.append("upscale")
     ocr_dpi = dpi * scale
 
-    def recogniser_input(ink: np.ndarray) -> np.ndarray:
-        return 255 - ink if options.binarise else grey_with_erasures(grey, ink)
+    mask = ink_mask(grey)
 
-    ink, rules, ink_stages = clean_ink(ink_mask(grey), ocr_dpi, scale, options)
+    def recogniser_input(ink: np.ndarray) -> np.ndarray:
+        return 255 - ink if options.binarise else grey_with_erasures(grey, mask, ink)
+
+    ink, rules, ink_stages = clean_ink(mask, ocr_dpi, scale, options)
     ocr_input = recogniser_input(ink)
     stages.extend(ink_stages)
     clock.mark("upscale_binarise_leaders_rules")
@@ -721,7 +723,7 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         # Blurred, noisy print: thresholding breaks and merges strokes; the flattened grey
         # reads better there (measured: blur+noise level 3, 8.4 % -> 5.0 % CER), and
         # Tesseract's confidence tells those pages apart.
-        alternates.append((GREY_REREADING_BELOW, alternate(grey_with_erasures(grey, ink), rules, "grey")))
+        alternates.append((GREY_REREADING_BELOW, alternate(grey_with_erasures(grey, mask, ink), rules, "grey")))
     clock.mark("alternates")
 
     return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=dpi, ocr_scale=scale,
@@ -745,10 +747,10 @@ def clean_ink(ink: np.ndarray, ocr_dpi: float, scale: float,
     return ink, rules, stages
 
 
-def grey_with_erasures(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:
+def grey_with_erasures(grey: np.ndarray, mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """The grey levels kept (blurred and noisy print reads better unthresholded), with
-    only what the stages took out of the ink (leaders, rules) erased."""
-    erased = cv2.dilate(cv2.subtract(ink_mask(grey), ink), np.ones((3, 3), np.uint8))
+    only what the stages took out of the page's ink `mask` (leaders, rules) erased."""
+    erased = cv2.dilate(cv2.subtract(mask, ink), np.ones((3, 3), np.uint8))
     ocr_input = grey.copy()
     ocr_input[erased > 0] = 255
     return ocr_input

@@ -426,8 +426,9 @@ def snap_to_local(value: str, local: LocalUnits) -> tuple[str, bool]:
             window = words[i:i + size]
             if not _whole_name_at(words, i, size):
                 continue  # "Bình" of Hưng Bình is no misread Vinh
-            tail = re.search(r"[^\w]*$", window[-1]).group(0)
-            core = " ".join(window)[:len(" ".join(window)) - len(tail)]
+            said = " ".join(window)
+            tail = re.search(r"[^\w]*$", said).group(0)
+            core = said[:len(said) - len(tail)]
             key = gazetteer._key(re.sub(r"[^\w ]", "", core))
             if core == name or not key:
                 continue

@@ -586,15 +586,13 @@ def tidy_separators(value: str) -> str:
     """'Diễn Kỷ,huyện' -> 'Diễn Kỷ, huyện'; 'thị, xã' and 'huyện. Duy' -> no mark after a unit word;
     'VũNinh' -> 'Vũ Ninh'; 'thành. phố' -> 'thành phố'."""
     value = split_glued(value)
-    value = re.sub(r"(?<=[a-zà-ỹđ])\.(?= [a-zà-ỹđ])", "", value)  # a speck: no sentence ends inside an address
-    value = re.sub(r"(?<=[a-zà-ỹđ])\.(?=[^\W\d_])", " ", value)  # "Duy.Xuyên" (but "TP.Huế" is an abbreviation)
+    # a stop after a small letter is a speck: no sentence ends inside an address ("thành. phố",
+    # "Long. Xuyên", "Duy.Xuyên", "phường.Lê"; but "TP.Huế", "TP. Huế" are abbreviations)
+    value = re.sub(r"(?<=[a-zà-ỹđ])\. ?(?=[^\W\d_])", " ", value)
     value = re.sub(r",(?=[^\W\d_])", ", ", value)
     value = re.sub(r",\s*\.|\.\s*,", ",", value)  # "Nạm Phước,. huyện"
-    value = re.sub(r"(?<=[a-zà-ỹđ])\.(?= [A-ZÀ-ỸĐ])", "", value)  # "Long. Xuyên" (but "TP. Huế" stays)
     value = re.sub(r"(?<![^\W\d_])(thị|xã|huyện|quận|tỉnh|phường|thành phố|thị trấn)[.,](?= [^\W\d_])", r"\1",
                    value, flags=re.IGNORECASE)
-    value = re.sub(r"(?<![^\W\d_])(xã|huyện|quận|tỉnh|phường|thành phố|thị trấn)[.,](?=[A-ZĐÀ-Ỹ])", r"\1 ",
-                   value)  # "phường.Lê Hồng Phong"
     return value
 
 

@@ -299,8 +299,8 @@ class VanBanExtractor:
 
 # Recipients that stand on most administrative documents, as Nghị định 30/2020 writes
 # them: a reading with the same letters in another case or with other marks is put right.
-RECIPIENT_PHRASES = ("Như trên", "Sở Tư pháp", "Sở Nội vụ", "Công an tỉnh", "Công an huyện", "Công an xã", "Huyện ủy", "Tỉnh ủy",
-                     "Thường trực HĐND tỉnh", "Thường trực HĐND huyện", "CT, các PCT UBND tỉnh",
+RECIPIENT_PHRASES = ("Như trên", "Sở Tư pháp", "Sở Nội vụ", "Công an tỉnh", "Công an huyện", "Công an xã",
+                     "Huyện ủy", "Tỉnh ủy", "Thường trực HĐND tỉnh", "Thường trực HĐND huyện", "CT, các PCT UBND tỉnh",
                      "CT, các PCT UBND huyện", "CT, PCT UBND tỉnh", "CT, PCT UBND huyện", "CT, PCT UBND xã",
                      "VPUB: CVP, PCVP", "Phòng Tư pháp", "Giám đốc, các PGĐ Sở",
                      "Cổng thông tin điện tử tỉnh", "Trang thông tin điện tử Sở", "(b/c)", "Lưu: VT")

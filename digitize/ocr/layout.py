@@ -127,13 +127,14 @@ def _table_rows(table: Table, words: list[tuple[Word, int]]) -> list[Line]:
         # band much taller than the table's usual row whose columns mostly hold the same number
         # of lines: entries whose rules faded. (Not the band above the first rule, a header; nor
         # a row whose cells wrap onto different numbers of lines: an address beside a name.)
-        counts = [len(_rows_plain(m)) for m in columns.values()]
+        plain = {col: _rows_plain(members) for col, members in columns.items()}
+        counts = [len(rows) for rows in plain.values()]
         tall = 0 < band < len(edges) - 1 and usual and edges[band + 1] - edges[band] > 1.6 * usual
         stacked = tall and max(counts) > 1 and counts.count(max(counts)) >= max(3, len(counts) // 2)
         if max(counts) > 1 and (len(table.row_edges) <= 2 or stacked):
             lines.extend(_rows_plain([w for m in columns.values() for w in m]))
             continue
-        ordered = [w for col in sorted(columns) for row in _rows_plain(columns[col]) for w in row.words]
+        ordered = [w for col in sorted(columns) for row in plain[col] for w in row.words]
         if ordered:
             lines.append(Line(words=tuple(ordered)))
     return lines
