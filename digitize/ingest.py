@@ -127,8 +127,9 @@ def _pdf_pages(data: bytes, settings: Settings) -> Iterator[PageImage]:
     except pikepdf.PdfError as exc:
         raise CorruptInput(f"cannot read PDF: {exc}") from None
     with pdf:
-        if pdf.is_encrypted:
-            raise EncryptedInput("PDF is encrypted")
+        # A PDF encrypted with an owner password only (printing or copying restricted, an
+        # empty user password) opens for reading like any other: many signed official
+        # documents are published that way. One that needs a password was refused above.
         try:
             n_pages = len(pdf.pages)
         except pikepdf.PdfError as exc:

@@ -26,6 +26,7 @@ from .ocr.base import OcrEngine
 from .ocr.vietnamese import correct_page
 from .preprocess import CleanupOptions, clean_page, with_rotation
 from .render import render_pdf
+from .signing.inspect import read_signatures
 from .types import CleanPage, OcrPage, PageImage, Record, Result, SignatureInfo, SourceFile, words_to_dict
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ def recognise_page(page: PageImage, engines: Engines) -> tuple[CleanPage, OcrPag
                 clean, ocr = turned, second
     if engines.settings.postcorrect:
         ocr = correct_page(ocr)
+    if clean.pen_marks:
+        ocr = replace(ocr, pen_marks=clean.pen_marks)
     return clean, ocr
 
 
@@ -103,10 +106,18 @@ def _looks_wrong(page: OcrPage) -> bool:
     return page.confidence < 0.80 or sum(len(line.words) for line in page.lines) < 3
 
 
-def extract_records(pages: list[OcrPage], doc_type: str) -> list[Record]:
+def read_input_signatures(source: SourceFile, data: bytes) -> SourceFile:
+    """The signatures an input PDF already carries: facts about the document, and evidence
+    for its fields (a document is not issued after it was signed)."""
+    if source.media_type != "application/pdf":
+        return source
+    return replace(source, signatures=read_signatures(data))
+
+
+def extract_records(pages: list[OcrPage], doc_type: str, source: SourceFile | None = None) -> list[Record]:
     # Whole document at once: a registry page without a header row takes its
     # columns from the page before.
-    return extract_pages(pages, doc_type)
+    return extract_pages(pages, doc_type, signatures=source.signatures if source else ())
 
 
 def sign_pdf(pdf: bytes, engines: Engines) -> tuple[bytes, SignatureInfo]:
@@ -154,6 +165,7 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
     except InputError:
         raise
     result_id = result_id_for(source)
+    source = read_input_signatures(source, data)
     existing = engines.index.get(result_id)
     if existing is not None and _artefacts_present(existing, engines):
         return existing
@@ -179,7 +191,7 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
         del image
     images.clear()
 
-    records = extract_records(recognised, doc_type)
+    records = extract_records(recognised, doc_type, source)
     now = datetime.now(VN_TZ).replace(microsecond=0)
     result = Result(id=result_id, source=source, pages=tuple(recognised), records=tuple(records),
                     created_at=now.isoformat(), agency=settings.agency)

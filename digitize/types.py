@@ -26,6 +26,8 @@ class SourceFile:
     sha256: str
     size: int
     media_type: str  # sniffed from content: image/png, image/jpeg, image/tiff, application/pdf
+    # signatures already inside an input PDF (read, never changed: the original is kept byte for byte)
+    signatures: tuple["InputSignature", ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +66,7 @@ class CleanPage:
     # Other inputs for the same page (faint ink kept, grey levels), each to be read when the
     # first reading's confidence is below its bar; the better-read one is kept.
     alternates: tuple[tuple[float, "CleanPage"], ...] = ()
+    pen_marks: tuple[Box, ...] = ()  # blue/violet handwriting removed before OCR (display pixels)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class OcrPage:
     skew: float = 0.0
     engine: str = ""
     rules: tuple[Box, ...] = ()  # ruling lines (display pixels): extraction reads table grids from them
+    pen_marks: tuple[Box, ...] = ()  # handwriting in pen (display pixels): values there are not auto-accepted
 
     @property
     def text(self) -> str:
@@ -148,6 +152,27 @@ class Record:
 
 
 @dataclass(frozen=True)
+class InputSignature:
+    """A signature found inside an input PDF (CONTRACT `source.signatures`)."""
+
+    signer: str  # subject common name of the signing certificate
+    signed_at: str  # ISO 8601 in Vietnam time: the signer's clock (signed attribute or /M); "" if absent
+    subfilter: str  # ETSI.CAdES.detached, adbe.pkcs7.detached, ...
+    valid: bool  # signed bytes unchanged and the signature verifies under the signer's key
+    covers_whole_file: bool  # nothing was appended after this signature
+    trusted: bool  # chains to a configured trust root (inputs are not checked against one: False)
+    digest_algorithm: str = ""  # sha256, sha1, ...
+    organization: str = ""  # subject O of the signing certificate
+    byte_range: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"signer": self.signer, "signed_at": self.signed_at, "subfilter": self.subfilter,
+                "valid": self.valid, "covers_whole_file": self.covers_whole_file, "trusted": self.trusted,
+                "digest_algorithm": self.digest_algorithm, "organization": self.organization,
+                "byte_range": list(self.byte_range)}
+
+
+@dataclass(frozen=True)
 class SignatureInfo:
     sha256: str  # of the signed PDF bytes
     signer: str  # subject common name of the signing certificate
@@ -172,7 +197,8 @@ class Result:
         return {
             "id": self.id,
             "source": {"name": self.source.name, "sha256": self.source.sha256, "pages": len(self.pages),
-                       "size": self.source.size, "media_type": self.source.media_type},
+                       "size": self.source.size, "media_type": self.source.media_type,
+                       "signatures": [s.to_dict() for s in self.source.signatures]},
             "pages": [
                 {
                     "number": p.number,

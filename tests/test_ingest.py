@@ -68,6 +68,17 @@ def test_bad_input_is_refused_with_a_clear_reason(data, error, words):
     assert "\n" not in str(info.value)
 
 
+def test_owner_restricted_pdf_is_read():
+    """Encrypted with an owner password only (copying restricted, empty user password), as
+    many published official documents are: readable, so read."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    buf = io.BytesIO()
+    pdf.save(buf, encryption=pikepdf.Encryption(owner="owner-only", user="", allow=pikepdf.Permissions(extract=False)))
+    _, pages = _load(buf.getvalue())
+    assert len(pages) == 1
+
+
 def test_encrypted_pdf_is_refused():
     pdf = pikepdf.new()
     pdf.add_blank_page()

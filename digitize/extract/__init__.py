@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ..text import fold, levenshtein
-from ..types import OcrPage, Record
+from ..types import InputSignature, OcrPage, Record
 from .base import FIELDS, REVIEW_THRESHOLD
 from .ket_hon import KetHonExtractor
 from .khai_sinh import KhaiSinhExtractor
@@ -89,8 +89,9 @@ def classify(page: OcrPage) -> str:
     return "van_ban"
 
 
+_VAN_BAN = VanBanExtractor()
 _EXTRACTORS = {"khai_sinh": KhaiSinhExtractor(), "ket_hon": KetHonExtractor(), "khai_tu": KhaiTuExtractor(),
-               "van_ban": VanBanExtractor()}
+               "van_ban": _VAN_BAN}
 _BOOK = SoHoTichExtractor()
 
 
@@ -98,9 +99,11 @@ def extract(page: OcrPage, doc_type: str = "auto") -> list[Record]:
     return extract_pages([page], doc_type)
 
 
-def extract_pages(pages: list[OcrPage], doc_type: str = "auto") -> list[Record]:
+def extract_pages(pages: list[OcrPage], doc_type: str = "auto",
+                  signatures: tuple[InputSignature, ...] = ()) -> list[Record]:
     """Records of a file's pages in page order. A registry-book page without a header
-    row (the right-hand page of a spread) uses the columns of the page before it."""
+    row (the right-hand page of a spread) uses the columns of the page before it.
+    `signatures` are the input PDF's own (evidence: a document is not issued after it was signed)."""
     records: list[Record] = []
     columns = None
     kind = None
@@ -114,6 +117,9 @@ def extract_pages(pages: list[OcrPage], doc_type: str = "auto") -> list[Record]:
         if doc_type in BOOK_KINDS.values() and page_type == doc_type and _looks_like_table(page):
             found, columns = _BOOK.extract_with_columns(page, doc_type, columns)
             records.extend(r for r in found if r.fields)
+            continue
+        if page_type == "van_ban":
+            records.extend(r for r in _VAN_BAN.extract(page, signatures=signatures) if r.fields)
             continue
         extractor = _EXTRACTORS.get(page_type)
         if extractor is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ..text import clean_spaces, fold, levenshtein
-from ..types import Line, OcrPage, Record, Word
+from ..types import InputSignature, Line, OcrPage, Record, Word
 from .base import Value, build_record
 from .common import min_conf, person_name, words_text
 from .labels import fold_aligned
@@ -75,6 +75,34 @@ def _kind(text: str) -> str | None:
     return KINDS[close[0]] if len(close) == 1 else None
 
 
+# A document is signed the day it is issued or within weeks of it (the number and date are given
+# at issuance, Nghị định 30 art. 15); a date read as months before the first signature is doubtful.
+_SIGNED_WITHIN_DAYS = 90
+
+
+def bound_by_signatures(values: dict[str, Value], signatures: tuple[InputSignature, ...]) -> None:
+    """The input's own valid signatures bound its date of issue: not after the first signing,
+    and not long before it. A date outside the bound goes to review (its day or month is
+    probably handwritten or misread); one signed on its own day is vouched for."""
+    times = sorted(s.signed_at[:10] for s in signatures if s.valid and s.signed_at)
+    found = values.get("ngay_ban_hanh")
+    if not times or found is None:
+        return
+    from datetime import date
+
+    try:
+        d, m, y = (int(x) for x in found.value.split("/"))
+        issued = date(y, m, d)
+    except ValueError:
+        return
+    signed = date.fromisoformat(times[0])
+    days = (signed - issued).days
+    if days < 0 or days > _SIGNED_WITHIN_DAYS:
+        found.factor *= 0.3
+    elif days <= 1:  # signed the day it is dated (or overnight): the date is vouched for
+        found.confirmed = True
+
+
 def _centred(line: Line, width: int, tolerance: float = 0.06) -> bool:
     x0, _, x1, _ = line.box
     return abs((x0 + x1) / 2 - width / 2) < tolerance * width
@@ -83,8 +111,9 @@ def _centred(line: Line, width: int, tolerance: float = 0.06) -> bool:
 class VanBanExtractor:
     doc_type = "van_ban"
 
-    def extract(self, page: OcrPage) -> list[Record]:
+    def extract(self, page: OcrPage, signatures: tuple[InputSignature, ...] = ()) -> list[Record]:
         values = self.fields(page)
+        bound_by_signatures(values, signatures)
         # Evidence that this is an administrative document and not any page of text.
         if "so_ky_hieu" not in values and not ("loai_van_ban" in values and "co_quan_ban_hanh" in values):
             return []
