@@ -140,15 +140,19 @@ class Record:
     # per field, the features its confidence was computed from (extract.base.confidence_features):
     # kept for fitting the confidence model, not part of the CONTRACT result
     evidence: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False, repr=False)
+    handwritten: tuple[str, ...] = ()  # fields written by hand on the printed paper (always in needs_review)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "doc_type": self.doc_type,
             "page": self.page,
             "fields": dict(self.fields),
             "confidence": {k: round(v, 4) for k, v in self.confidence.items()},
             "needs_review": list(self.needs_review),
         }
+        if self.handwritten:
+            out["handwritten"] = list(self.handwritten)
+        return out
 
 
 @dataclass(frozen=True)

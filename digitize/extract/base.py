@@ -93,6 +93,9 @@ class Value:
     ocr: float
     factor: float
     confirmed: bool = False  # agrees with another field read independently
+    # written by hand on a printed form (a number or day filled into a blank): never
+    # auto-accepted, whatever the recogniser thought of it
+    handwritten: bool = False
 
 
 
@@ -168,13 +171,16 @@ def build_record(doc_type: str, page: OcrPage, raw: Iterable[RawField] | dict[st
     confidence = {name: min(combine(features), values[name].factor) if values[name].factor <= FAILED_CHECK
                   else combine(features) for name, features in evidence.items()}
     review = {name for name, c in confidence.items() if c < threshold}
+    handwritten = tuple(name for name, val in values.items() if val.handwritten)
+    review.update(handwritten)
     # a column or label the paper always fills, found empty: the reader should look
     review.update(name for name in required if name not in fields)
     order = {name: i for i, name in enumerate(FIELDS.get(doc_type, ()))}
     return Record(doc_type=doc_type, page=page.number,
                   fields=dict(sorted(fields.items(), key=lambda kv: order.get(kv[0], 99))),
                   confidence=dict(sorted(confidence.items(), key=lambda kv: order.get(kv[0], 99))),
-                  needs_review=tuple(sorted(review, key=lambda n: order.get(n, 99))), evidence=evidence)
+                  needs_review=tuple(sorted(review, key=lambda n: order.get(n, 99))), evidence=evidence,
+                  handwritten=tuple(sorted(handwritten, key=lambda n: order.get(n, 99))))
 
 
 # ------------------------------------------------------------------ checks across fields

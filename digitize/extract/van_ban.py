@@ -24,7 +24,8 @@ KINDS = {fold(k): k for k in ("Quyết định", "Thông báo", "Tờ trình", "
                               "Công văn")}
 # the motto's first words, one letter of "CỘNG" allowed to be misread ("CỘNS HÒA XÃ HỘI")
 _MOTTO = re.compile(r"cong hoa|doc lap|c\w{2,3} h[o0]a xa h[o0]i")
-_SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d)")
+# (figures written by hand into the blank may read as anything but figures: "Số: †+ /QĐ-UBND")
+_SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d|\S{0,8}\s*/\s*[a-z])")
 # (a speck may follow a figure: "tháng 7? năm")
 _DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})[^\w\s]?\s*th[a-z]{2,4}\s*(\d{1,2})[^\w\s]?\s*n[a-z]{1,2}\s*(\d{4})")
 _UNIT_START = re.compile(r"^(tinh|huyen|xa|phuong|thi tran|quan|thanh pho|thi xa|dac khu)\b")
@@ -37,16 +38,16 @@ def _fold(text: str) -> str:
     return fold(text)
 
 
-def _left_of_motto(line: Line) -> list[Word]:
+def _left_of_motto(line: Line, width: int) -> list[Word]:
     """Words of the issuing body's block: those left of the motto on a header line."""
     words = list(line.words)
     for i in range(len(words)):
         rest = _fold(" ".join(w.text for w in words[i:i + 4]))
         if _MOTTO.match(rest):
             return words[:i]
-    # no motto on this line: the left block is what lies left of the page middle
-    return [w for w in words if w.box[2] < line.box[0] + (max(x.box[2] for x in words) - line.box[0]) * 0.5
-            or (w.box[0] + w.box[2]) / 2 < 0.45 * max(x.box[2] for x in words)]
+    # no motto on this line: the left block is what lies left of the page's middle (a line
+    # holding the body's second row alone, "TỈNH QUẢNG NGÃI", is all left block)
+    return [w for w in words if (w.box[0] + w.box[2]) / 2 < 0.5 * width]
 
 
 def _junk(word: Word) -> bool:
@@ -103,6 +104,68 @@ def bound_by_signatures(values: dict[str, Value], signatures: tuple[InputSignatu
         found.confirmed = True
 
 
+# Handwriting on a printed form. Under Nghị định 30 a document's number and date are given
+# when it is issued, after it was printed and signed, so on paper they are often written in
+# pen into the blanks the form leaves ("Số:    /CT-UBND", "ngày    tháng 01"). Tesseract reads
+# such figures as confident-looking wrong digits. These tell them apart from print, each
+# measured against the print on the same line, never against a fixed font size:
+_HAND_CONFIDENCE = 0.85  # print on a clean scan reads at 0.9+; pen figures rarely do
+_HAND_TALLER = 1.25  # pen figures stand taller than the printed figures beside them
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int], pad: int = 0) -> bool:
+    return a[0] - pad < b[2] and b[0] - pad < a[2] and a[1] - pad < b[3] and b[1] - pad < a[3]
+
+
+def _pen_near(words: list[Word], page: OcrPage) -> bool:
+    if not words or not page.pen_marks:
+        return False
+    x0 = min(w.box[0] for w in words)
+    y0 = min(w.box[1] for w in words)
+    x1 = max(w.box[2] for w in words)
+    y1 = max(w.box[3] for w in words)
+    pad = max(4, (y1 - y0) // 2)
+    return any(_overlaps((x0, y0, x1, y1), m, pad) for m in page.pen_marks)
+
+
+def number_by_hand(tokens: list[Word], page: OcrPage) -> bool:
+    """The number of "Số: 47/QĐ-UBND" was written by hand: printed, the figures and the
+    notation are one word; written into the form's blank, the figures stand apart from
+    the notation (a space before the "/"), read with doubt, or in pen."""
+    if _pen_near(tokens, page):
+        return True
+    figures = [t for t in tokens if not t.text.startswith("/")]
+    if not figures:
+        return True  # figures lost (pen removed, or not read): the blank was filled by hand
+    apart = any(t.text.startswith("/") for t in tokens) and "/" not in figures[0].text
+    doubtful = any(t.confidence < _HAND_CONFIDENCE or re.search(r"[^\d/A-ZĐa-z-]", t.text) for t in figures)
+    return apart or doubtful
+
+
+def date_by_hand(date_words: list[Word], page: OcrPage) -> bool:
+    """The day or month of "ngày 17 tháng 01 năm 2025" was written by hand: a figure read
+    with doubt, glued to a printed word or overlapping it, with stray marks, standing taller
+    than the printed year, or in pen."""
+    if _pen_near(date_words, page):
+        return True
+    year = next((w for w in reversed(date_words) if re.fullmatch(r"\d{4}\W?", w.text)), None)
+    year_height = (year.box[3] - year.box[1]) if year else 0
+    for i, w in enumerate(date_words):
+        if w is year:
+            continue
+        digits = re.search(r"\d", w.text)
+        if not digits:
+            continue
+        if w.confidence < _HAND_CONFIDENCE or not re.fullmatch(r"\d{1,2}[,.]?", w.text):
+            return True
+        if year_height and (w.box[3] - w.box[1]) > _HAND_TALLER * year_height:
+            return True
+        neighbours = date_words[max(0, i - 1):i] + date_words[i + 1:i + 2]
+        if any(_overlaps(w.box, n.box) for n in neighbours):
+            return True
+    return False
+
+
 def _centred(line: Line, width: int, tolerance: float = 0.06) -> bool:
     x0, _, x1, _ = line.box
     return abs((x0 + x1) / 2 - width / 2) < tolerance * width
@@ -136,7 +199,7 @@ class VanBanExtractor:
                             if re.search(r"(?<![a-z])s[o0]\s*:\s*\d", _fold(ln.text))
                             and "/" in ln.text and ln.box[1] < 0.35 * page.height), None)
         head_end = so_line if so_line is not None else min(3, len(lines))
-        header = [_left_of_motto(ln) for ln in lines[:head_end]]
+        header = [_left_of_motto(ln, page.width) for ln in lines[:head_end]]
         body = _body(header)
         if body and so_line is not None:
             issuer, repaired = issuing_body(body[0])
@@ -168,13 +231,18 @@ class VanBanExtractor:
                 if not re.fullmatch(r"\d{1,5}(/\d{4})?/[A-ZĐ]+(-[A-ZĐ0-9]+)*", value):
                     factor *= 0.5
                 put("so_ky_hieu", value, min_conf(tokens), factor)
+                if number_by_hand(tokens, page) and "so_ky_hieu" in values:
+                    values["so_ky_hieu"].handwritten = True
             # place and date, right of the number
             rest = words[first + len(tokens):]
-            date_words = self._date(values, rest)
+            date_words = self._date(values, rest, page)
             if date_words is None:
                 for ln in lines[so_line + 1:so_line + 3]:
-                    if self._date(values, list(ln.words)) is not None:
+                    if self._date(values, list(ln.words), page) is not None:
                         break
+            if "dia_danh" not in values:
+                # the date unreadable (its day written by hand): the place before "ngày" still is
+                self._place(values, rest)
 
         # --- kind and subject
         kind = None
@@ -231,7 +299,7 @@ class VanBanExtractor:
             self._closing(page, nn, put)
         return values
 
-    def _date(self, values: dict[str, Value], words: list[Word]) -> list[Word] | None:
+    def _date(self, values: dict[str, Value], words: list[Word], page: OcrPage) -> list[Word] | None:
         if not words:
             return None
         text = " ".join(w.text for w in words)
@@ -251,15 +319,25 @@ class VanBanExtractor:
             pos += len(w.text) + 1
         date_words = [w for a, b, w in offsets if b > m.start() and a < m.end()]
         place_words = [w for a, b, w in offsets if b <= m.start()]
-        values.setdefault("ngay_ban_hanh", Value(value, min_conf(date_words), factor))
-        if place_words:
+        if "ngay_ban_hanh" not in values:
+            values["ngay_ban_hanh"] = Value(value, min_conf(date_words), factor,
+                                            handwritten=date_by_hand(date_words, page))
+        self._place(values, place_words)
+        return date_words
+
+    def _place(self, values: dict[str, Value], words: list[Word]) -> None:
+        """The place of issue: the words before the date ("Quảng Ngãi, ngày …"), the last
+        ending with a comma; `words` may run on into the date, which is cut off at "ngày"."""
+        cut = next((i for i, w in enumerate(words) if i > 0 and words[i - 1].text.endswith(",")
+                    and re.match(r"ng[a-z]{1,3}(\W|\d|$)", _fold(w.text))), None)
+        place_words = words if cut is None and not any(re.search(r"\d", w.text) for w in words) else words[:cut]
+        if place_words and "dia_danh" not in values:
             place = words_text(place_words).strip(" ,.;")
             ok = 1.0 if place_words[-1].text.endswith(",") else 0.8
             reading = names.read_place(place)  # "Nghỉ Lộc" is the district Nghi Lộc
             if reading.changed:
                 place, ok = reading.value, ok * v.SNAPPED_IN_HIERARCHY
             values.setdefault("dia_danh", Value(place, min_conf(place_words), ok * v.text_factor(place)))
-        return date_words
 
     def _closing(self, page: OcrPage, nn: int, put) -> None:
         lines = page.lines
