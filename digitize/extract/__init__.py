@@ -107,7 +107,7 @@ def extract_pages(pages: list[OcrPage], doc_type: str = "auto",
     records: list[Record] = []
     columns = None
     kind = None
-    for page in pages:
+    for index, page in enumerate(pages):
         page_type = classify(page) if doc_type == "auto" else doc_type
         if page_type == "so_ho_tich":
             kind = book_kind(page) or kind
@@ -119,7 +119,8 @@ def extract_pages(pages: list[OcrPage], doc_type: str = "auto",
             records.extend(r for r in found if r.fields)
             continue
         if page_type == "van_ban":
-            records.extend(r for r in _VAN_BAN.extract(page, signatures=signatures) if r.fields)
+            records.extend(r for r in _VAN_BAN.extract(page, signatures=signatures, following=pages[index + 1:])
+                           if r.fields)
             continue
         extractor = _EXTRACTORS.get(page_type)
         if extractor is None:

@@ -9,6 +9,7 @@ signer's title, signature and name on the right."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from ..text import clean_spaces, fold, levenshtein
 from ..types import InputSignature, Line, OcrPage, Record, Word
@@ -74,6 +75,44 @@ def _kind(text: str) -> str | None:
         return KINDS[key]
     close = [k for k in KINDS if abs(len(k) - len(key)) <= 2 and levenshtein(k, key) <= 2]
     return KINDS[close[0]] if len(close) == 1 else None
+
+
+_CLOSING = ("noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky")
+
+
+def _number_line(page: OcrPage) -> int | None:
+    """Index of the header's "Số: …/…" line, or None (a page that starts no document)."""
+    lines = page.lines
+    found = next((i for i, ln in enumerate(lines[:12])
+                  if _SO.match(_fold(ln.text)) and ln.box[1] < 0.35 * page.height), None)
+    if found is None:  # "Số:" may sit after the body's name on the same row
+        found = next((i for i, ln in enumerate(lines[:12])
+                      if re.search(r"(?<![a-z])s[o0]\s*:\s*\d", _fold(ln.text))
+                      and "/" in ln.text and ln.box[1] < 0.35 * page.height), None)
+    return found
+
+
+def _subject_above_rule(page: OcrPage, kind_line: int) -> list[Line] | None:
+    """The subject's lines where the short centred rule that Nghị định 30 draws under the
+    subject was found: every line between the kind and that rule that crosses the page's
+    middle (a stamp in the margin beside it is not part of the subject). None without a rule."""
+    lines = page.lines
+    kind = lines[kind_line]
+    height = max(1, kind.box[3] - kind.box[1])
+    middle = page.width / 2
+    rules = [r for r in page.rules if (r[2] - r[0]) > 5 * (r[3] - r[1]) and (r[2] - r[0]) < 0.5 * page.width
+             and abs((r[0] + r[2]) / 2 - middle) < 0.08 * page.width and kind.box[3] <= r[1] < kind.box[3] + 8 * height]
+    if not rules:
+        return None
+    rule_y = min(r[1] for r in rules)
+    out = [ln for ln in lines[kind_line + 1:]
+           if (ln.box[1] + ln.box[3]) / 2 < rule_y and ln.box[0] < middle < ln.box[2] and ln.box[1] >= kind.box[1]]
+    return out or None
+
+
+def _closing_line(page: OcrPage) -> int | None:
+    lines = page.lines
+    return next((i for i in range(len(lines) - 1, -1, -1) if _fold(lines[i].text).startswith("noi nhan")), None)
 
 
 # A document is signed the day it is issued or within weeks of it (the number and date are given
@@ -174,13 +213,39 @@ def _centred(line: Line, width: int, tolerance: float = 0.06) -> bool:
 class VanBanExtractor:
     doc_type = "van_ban"
 
-    def extract(self, page: OcrPage, signatures: tuple[InputSignature, ...] = ()) -> list[Record]:
+    def extract(self, page: OcrPage, signatures: tuple[InputSignature, ...] = (),
+                following: Sequence[OcrPage] = ()) -> list[Record]:
+        """The document's record from its first page; `following` are the pages after it in the
+        same file, where a document of several pages has its closing block (Nơi nhận, the
+        signer's title and name) on the last one."""
         values = self.fields(page)
-        bound_by_signatures(values, signatures)
         # Evidence that this is an administrative document and not any page of text.
         if "so_ky_hieu" not in values and not ("loai_van_ban" in values and "co_quan_ban_hanh" in values):
             return []
+        if not any(name in values for name in _CLOSING):
+            for later in following:
+                if _number_line(later) is not None:
+                    break  # the next document in the file
+                closing = self.closing(later)
+                if closing:
+                    values.update(closing)
+                    break
+        bound_by_signatures(values, signatures)
         return [build_record(self.doc_type, page, values)]
+
+    def closing(self, page: OcrPage) -> dict[str, Value]:
+        """The closing block's fields (noi_nhan, chuc_vu_nguoi_ky, nguoi_ky) of one page."""
+        values: dict[str, Value] = {}
+
+        def put(name: str, value: str, ocr: float, factor: float = 1.0) -> None:
+            value = clean_spaces(value)
+            if value and name not in values:
+                values[name] = Value(value, ocr, factor)
+
+        nn = _closing_line(page)
+        if nn is not None:
+            self._closing(page, nn, put)
+        return values
 
     def fields(self, page: OcrPage) -> dict[str, Value]:
         lines = page.lines
@@ -192,12 +257,7 @@ class VanBanExtractor:
                 values[name] = Value(value, ocr, factor)
 
         # --- the "Số:" line and the header above it
-        so_line = next((i for i, ln in enumerate(lines[:12])
-                        if _SO.match(_fold(ln.text)) and ln.box[1] < 0.35 * page.height), None)
-        if so_line is None:  # "Số:" may sit after the body's name on the same row
-            so_line = next((i for i, ln in enumerate(lines[:12])
-                            if re.search(r"(?<![a-z])s[o0]\s*:\s*\d", _fold(ln.text))
-                            and "/" in ln.text and ln.box[1] < 0.35 * page.height), None)
+        so_line = _number_line(page)
         head_end = so_line if so_line is not None else min(3, len(lines))
         header = [_left_of_motto(ln, page.width) for ln in lines[:head_end]]
         body = _body(header)
@@ -266,6 +326,10 @@ class VanBanExtractor:
                 if found:
                     kind = found
                     full = max(ln.box[2] - ln.box[0] for ln in lines)
+                    ruled = _subject_above_rule(page, i)
+                    if ruled is not None:
+                        subject_lines = ruled
+                        break
                     for ln in lines[i + 1:i + 5]:
                         text = ln.text
                         letters = [c for c in text if c.isalpha()]
@@ -294,7 +358,7 @@ class VanBanExtractor:
             put("trich_yeu", text, min_conf(words), v.text_factor(text))
 
         # --- Nơi nhận and the signer
-        nn = next((i for i in range(len(lines) - 1, -1, -1) if _fold(lines[i].text).startswith("noi nhan")), None)
+        nn = _closing_line(page)
         if nn is not None:
             self._closing(page, nn, put)
         return values
