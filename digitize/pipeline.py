@@ -92,7 +92,10 @@ def recognise_page(page: PageImage, engines: Engines) -> tuple[CleanPage, OcrPag
             if _score(second) > _score(ocr):
                 clean, ocr = turned, second
     if engines.settings.postcorrect:
-        ocr = correct_page(ocr)
+        corrected = correct_page(ocr)
+        if corrected.text != ocr.text:  # the raw reading is kept beside the corrected one
+            corrected = replace(corrected, raw_text=ocr.text)
+        ocr = corrected
     if clean.pen_marks:
         ocr = replace(ocr, pen_marks=clean.pen_marks)
     return clean, ocr

@@ -114,6 +114,7 @@ class OcrPage:
     engine: str = ""
     rules: tuple[Box, ...] = ()  # ruling lines (display pixels): extraction reads table grids from them
     pen_marks: tuple[Box, ...] = ()  # handwriting in pen (display pixels): values there are not auto-accepted
+    raw_text: str = ""  # the recogniser's reading before post-correction, where it differs from `text`
 
     @property
     def text(self) -> str:
@@ -129,6 +130,34 @@ class OcrPage:
 
 
 @dataclass(frozen=True)
+class Repair:
+    """One change made to a value after it was read (CONTRACT `records[].provenance`)."""
+
+    rule: str  # which rule: "normalize_date", "gazetteer", ...
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class FieldProvenance:
+    """How a field's value was obtained: from which page and words, as read, and each repair."""
+
+    method: str = "ocr"  # ocr | qr | keyed | keyed_twice | arbitrated | corrected
+    page: int = 0
+    boxes: tuple[Box, ...] = ()  # display pixels of the page the value was read on
+    raw: str = ""  # as read, before any repair
+    repairs: tuple[Repair, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method, "page": self.page, "raw": self.raw}
+        if self.boxes:
+            out["boxes"] = [list(b) for b in self.boxes]
+        if self.repairs:
+            out["repairs"] = [{"rule": r.rule, "before": r.before, "after": r.after} for r in self.repairs]
+        return out
+
+
+@dataclass(frozen=True)
 class Record:
     """One civil-status record or document's metadata (CONTRACT `records[]`)."""
 
@@ -141,6 +170,7 @@ class Record:
     # kept for fitting the confidence model, not part of the CONTRACT result
     evidence: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False, repr=False)
     handwritten: tuple[str, ...] = ()  # fields written by hand on the printed paper (always in needs_review)
+    provenance: dict[str, FieldProvenance] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -152,6 +182,8 @@ class Record:
         }
         if self.handwritten:
             out["handwritten"] = list(self.handwritten)
+        if self.provenance:
+            out["provenance"] = {k: p.to_dict() for k, p in self.provenance.items()}
         return out
 
 
@@ -214,6 +246,7 @@ class Result:
                     "height": p.height,
                     "dpi": round(p.dpi, 1),
                     "engine": p.engine,
+                    **({"raw_text": p.raw_text} if p.raw_text and p.raw_text != p.text else {}),
                 }
                 for p in self.pages
             ],

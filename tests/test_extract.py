@@ -620,3 +620,113 @@ def test_van_ban_recipients_with_a_dash_read_as_an_accent():
     assert fields["noi_nhan"] == "Như trên; Phòng Tư pháp; Lưu: VT, KT"
     assert fields["chuc_vu_nguoi_ky"] == "CHỦ TỊCH"
     assert fields["nguoi_ky"] == "Đỗ Văn An"
+
+
+# ------------------------------------------------ văn bản read from real paper ----
+
+def _vb_line(*words: tuple[str, tuple[int, int, int, int], float]) -> Line:
+    return Line(tuple(Word(t, b, c) for t, b, c in words))
+
+
+def _vb_header(number_words, date_words) -> list[Line]:
+    return [
+        _vb_line(("ỦY", (400, 200, 480, 250), 0.96), ("BAN", (500, 200, 620, 250), 0.96),
+                 ("NHÂN", (640, 200, 790, 250), 0.96), ("DÂN", (810, 200, 920, 250), 0.96),
+                 ("CỘNG", (1070, 200, 1220, 250), 0.96), ("HÒA", (1240, 200, 1360, 250), 0.96),
+                 ("XÃ", (1375, 200, 1450, 250), 0.96), ("HỘI", (1465, 200, 1570, 250), 0.96)),
+        _vb_line(("TỈNH", (420, 260, 560, 310), 0.93), ("QUẢNG", (570, 260, 770, 310), 0.93),
+                 ("NGÃI", (785, 260, 925, 310), 0.93)),
+        _vb_line(("Số:", (460, 390, 525, 440), 0.95), *number_words,
+                 ("Quảng", (1300, 400, 1440, 450), 0.95), ("Ngãi,", (1450, 400, 1560, 450), 0.95), *date_words),
+        _vb_line(("CHỈ", (1260, 480, 1370, 540), 0.97), ("THỊ", (1386, 480, 1490, 540), 0.97)),
+        _vb_line(("Về", (730, 550, 800, 605), 0.97), ("việc", (814, 550, 910, 605), 0.97),
+                 ("tăng", (928, 550, 1036, 605), 0.97), ("cường", (1053, 550, 1205, 605), 0.97),
+                 ("công", (1222, 550, 1336, 605), 0.97), ("tác", (1352, 550, 1424, 605), 0.97)),
+        # an incoming-mail stamp in the margin, on its own visual row inside the subject
+        _vb_line(("TRUNG", (40, 600, 160, 640), 0.5), ("TÂM", (170, 600, 230, 640), 0.6)),
+        _vb_line(("trên", (1010, 630, 1110, 675), 0.97), ("địa", (1130, 630, 1200, 675), 0.97),
+                 ("bàn", (1220, 630, 1310, 675), 0.97), ("tỉnh", (1330, 630, 1425, 675), 0.97)),
+    ]
+
+
+_PRINTED_DATE = (("ngày", (1580, 400, 1660, 450), 0.96), ("20", (1675, 400, 1725, 440), 0.96),
+                 ("tháng", (1758, 400, 1880, 450), 0.96), ("3", (1894, 400, 1918, 440), 0.96),
+                 ("năm", (1947, 400, 2037, 440), 0.96), ("2018", (2053, 400, 2159, 440), 0.96))
+
+
+def _vb_page(lines: list[Line], number: int = 1) -> OcrPage:
+    rule = (1160, 711, 1610, 715)  # the short centred rule under the subject
+    return OcrPage(number, tuple(lines), 2413, 3423, 300.0, rules=(rule,))
+
+
+def test_van_ban_number_written_by_hand_is_never_auto_accepted():
+    # "Số: 07 /CT-UBND": figures apart from the printed notation (the form's blank filled in pen)
+    page = _vb_page(_vb_header((("07", (545, 396, 600, 448), 0.97), ("/CT-UBND", (636, 399, 889, 439), 0.95)),
+                               _PRINTED_DATE))
+    record = extract(page, "van_ban")[0]
+    assert record.fields["so_ky_hieu"] == "07/CT-UBND"
+    assert "so_ky_hieu" in record.handwritten and "so_ky_hieu" in record.needs_review
+    assert record.fields["ngay_ban_hanh"] == "20/03/2018" and "ngay_ban_hanh" not in record.handwritten
+    assert record.fields["dia_danh"] == "Quảng Ngãi"
+    assert record.fields["co_quan_ban_hanh"] == "ỦY BAN NHÂN DÂN TỈNH QUẢNG NGÃI"
+    # the subject ends at the rule under it, and the margin stamp is not part of it
+    assert record.fields["trich_yeu"] == "tăng cường công tác trên địa bàn tỉnh"
+    prov = record.to_dict()["provenance"]["so_ky_hieu"]
+    assert prov["raw"] == "07 /CT-UBND" and prov["boxes"][0] == [545, 396, 600, 448]
+
+
+def test_van_ban_printed_number_stays_printed():
+    page = _vb_page(_vb_header((("07/CT-UBND", (545, 396, 889, 448), 0.96),), _PRINTED_DATE))
+    record = extract(page, "van_ban")[0]
+    assert record.fields["so_ky_hieu"] == "07/CT-UBND" and not record.handwritten
+
+
+def test_van_ban_handwritten_day_flagged_and_place_still_read():
+    # the day in pen overlaps the printed "ngày" and reads as a doubtful "2|"
+    date = (("ngày", (1580, 400, 1746, 450), 0.96), ("2|", (1696, 396, 1741, 454), 0.77),
+            ("tháng", (1766, 400, 1889, 450), 0.96), ("12", (1919, 400, 1970, 440), 0.96),
+            ("năm", (1985, 400, 2076, 440), 0.96), ("2024", (2092, 400, 2201, 440), 0.96))
+    page = _vb_page(_vb_header((("660/CT-UBND", (545, 396, 889, 448), 0.96),), date))
+    record = extract(page, "van_ban")[0]
+    assert "ngay_ban_hanh" in record.handwritten and "ngay_ban_hanh" in record.needs_review
+    assert record.fields["dia_danh"] == "Quảng Ngãi"
+    # unreadable day (figures lost): no date, the place is still there
+    lost = (("ngày0P'", (1536, 400, 1739, 450), 0.0), ("tháng", (1758, 400, 1880, 450), 0.96),
+            ("02", (1886, 400, 1941, 440), 0.96), ("năm", (1957, 400, 2055, 440), 0.96),
+            ("2025", (2071, 400, 2186, 440), 0.96))
+    record = extract(_vb_page(_vb_header((("660/CT-UBND", (545, 396, 889, 448), 0.96),), lost)), "van_ban")[0]
+    assert "ngay_ban_hanh" not in record.fields and record.fields["dia_danh"] == "Quảng Ngãi"
+
+
+def test_van_ban_signer_on_the_last_page_and_date_bounded_by_signature():
+    from digitize.extract import extract_pages
+    from digitize.types import InputSignature
+
+    first = _vb_page(_vb_header((("07/CT-UBND", (545, 396, 889, 448), 0.96),), _PRINTED_DATE))
+    body = OcrPage(2, (_vb_line(("Nội", (300, 300, 400, 350), 0.97), ("dung", (410, 300, 520, 350), 0.97)),),
+                   2413, 3423, 300.0)
+    last = OcrPage(3, (
+        _vb_line(("Nơi", (300, 1700, 380, 1750), 0.97), ("nhận:", (390, 1700, 500, 1750), 0.97),
+                 ("KT.", (1500, 1700, 1580, 1750), 0.97), ("CHỦ", (1590, 1700, 1700, 1750), 0.97),
+                 ("TỊCH", (1710, 1700, 1850, 1750), 0.97)),
+        _vb_line(("-", (300, 1800, 320, 1850), 0.97), ("Như", (330, 1800, 420, 1850), 0.97),
+                 ("trên;", (430, 1800, 540, 1850), 0.97), ("PHÓ", (1500, 1800, 1600, 1850), 0.97),
+                 ("CHỦ", (1610, 1800, 1720, 1850), 0.97), ("TỊCH", (1730, 1800, 1860, 1850), 0.97)),
+        _vb_line(("-", (300, 1850, 320, 1900), 0.97), ("Lưu:", (330, 1850, 420, 1900), 0.97),
+                 ("VT.", (430, 1850, 500, 1900), 0.97)),
+        _vb_line(("Trần", (1490, 2240, 1600, 2300), 0.97), ("Hoàng", (1610, 2240, 1760, 2300), 0.97),
+                 ("Tuấn", (1770, 2240, 1900, 2300), 0.97)),
+    ), 2413, 3423, 300.0)
+    later = InputSignature(signer="Ủy ban nhân dân tỉnh Quảng Ngãi", signed_at="2018-09-01T10:00:00+07:00",
+                           subfilter="ETSI.CAdES.detached", valid=True, covers_whole_file=True, trusted=False)
+    record = next(r for r in extract_pages([first, body, last], "auto", signatures=(later,))
+                  if r.doc_type == "van_ban")
+    assert record.fields["nguoi_ky"] == "Trần Hoàng Tuấn"
+    assert record.provenance["nguoi_ky"].page == 3
+    # signed more than three months after the date read: the date goes to review
+    assert "ngay_ban_hanh" in record.needs_review
+    same_day = InputSignature(signer="x", signed_at="2018-03-20T17:00:00+07:00", subfilter="ETSI.CAdES.detached",
+                              valid=True, covers_whole_file=True, trusted=False)
+    record = next(r for r in extract_pages([first, body, last], "auto", signatures=(same_day,))
+                  if r.doc_type == "van_ban")
+    assert record.fields["ngay_ban_hanh"] == "20/03/2018"

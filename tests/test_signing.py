@@ -330,3 +330,35 @@ def test_dev_folder_not_writable(tmp_path: Path) -> None:
         folder.mkdir(mode=0o500)
         with pytest.raises(SigningError):
             ensure_dev_certificate(folder / "sub")
+
+
+# ------------------------------------------------ signatures of an input ----
+
+
+def test_input_signatures_are_read_and_checked(signed: tuple[bytes, object]) -> None:
+    """A signed PDF received as input: signer, time, subfilter and digest read from its own
+    byte ranges; valid while the signed bytes are untouched, not once one byte changes."""
+    from digitize.signing.inspect import read_signatures
+
+    data, info = signed
+    found = read_signatures(data)
+    assert len(found) == 1
+    sig = found[0]
+    assert sig.valid and sig.covers_whole_file and not sig.trusted
+    assert sig.subfilter == "ETSI.CAdES.detached" and sig.digest_algorithm == "sha256"
+    assert sig.signer == info.signer
+    assert sig.signed_at[:10] == info.signed_at[:10] and sig.signed_at.endswith("+07:00")
+    tampered = bytearray(data)
+    at = data.index(b"/Title")  # inside the signed ranges
+    tampered[at + 1] ^= 0x20
+    assert read_signatures(bytes(tampered))[0].valid is False
+    appended = data + b"\n% appended after signing\n"
+    assert read_signatures(appended)[0].covers_whole_file is False
+
+
+@pytest.mark.parametrize("data", [b"", b"not a pdf", b"%PDF-1.7\n/ByteRange [0 10 20 5]\n",
+                                  b"%PDF-1.7\n/ByteRange [0 9 12 0] <zz>\n"])
+def test_input_signatures_never_raise_on_garbage(data: bytes) -> None:
+    from digitize.signing.inspect import read_signatures
+
+    assert read_signatures(data) == ()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
 
 from ..text import clean_spaces, fold
-from ..types import OcrPage, Record
+from ..types import Box, FieldProvenance, OcrPage, Record, Repair
 from . import validate as v
 from .labels import RawField
 from .numwords import parse_date_words
@@ -96,6 +96,10 @@ class Value:
     # written by hand on a printed form (a number or day filled into a blank): never
     # auto-accepted, whatever the recogniser thought of it
     handwritten: bool = False
+    raw: str = ""  # as read, before normalisation and repairs ("" = the value itself)
+    boxes: tuple[Box, ...] = ()  # the words it came from (display pixels)
+    page: int = 0  # the page it was read on (0 = the record's page)
+    repairs: tuple[Repair, ...] = ()
 
 
 
@@ -150,11 +154,14 @@ def collect(raw: Iterable[RawField], allowed: Iterable[str]) -> dict[str, Value]
     for item in raw:
         if item.name not in allowed or item.name in values:
             continue  # first occurrence wins (later ones are usually footers/copies)
-        value, factor = normalizer_for(item.name)(item.value)
+        normalizer = normalizer_for(item.name)
+        value, factor = normalizer(item.value)
         value = clean_spaces(value)
         if not value:
             continue
-        values[item.name] = Value(value, item.confidence, factor)
+        raw = clean_spaces(item.value)
+        repairs = (Repair(getattr(normalizer, "__name__", "normalize"), raw, value),) if raw != value else ()
+        values[item.name] = Value(value, item.confidence, factor, raw=raw, repairs=repairs)
     return values
 
 
@@ -176,11 +183,15 @@ def build_record(doc_type: str, page: OcrPage, raw: Iterable[RawField] | dict[st
     # a column or label the paper always fills, found empty: the reader should look
     review.update(name for name in required if name not in fields)
     order = {name: i for i, name in enumerate(FIELDS.get(doc_type, ()))}
+    provenance = {name: FieldProvenance(method="ocr", page=val.page or page.number, boxes=val.boxes,
+                                        raw=val.raw or val.value, repairs=val.repairs)
+                  for name, val in values.items()}
     return Record(doc_type=doc_type, page=page.number,
                   fields=dict(sorted(fields.items(), key=lambda kv: order.get(kv[0], 99))),
                   confidence=dict(sorted(confidence.items(), key=lambda kv: order.get(kv[0], 99))),
                   needs_review=tuple(sorted(review, key=lambda n: order.get(n, 99))), evidence=evidence,
-                  handwritten=tuple(sorted(handwritten, key=lambda n: order.get(n, 99))))
+                  handwritten=tuple(sorted(handwritten, key=lambda n: order.get(n, 99))),
+                  provenance=dict(sorted(provenance.items(), key=lambda kv: order.get(kv[0], 99))))
 
 
 # ------------------------------------------------------------------ checks across fields

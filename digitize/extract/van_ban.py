@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ..text import clean_spaces, fold, levenshtein
 from ..types import InputSignature, Line, OcrPage, Record, Word
@@ -228,7 +229,7 @@ class VanBanExtractor:
                     break  # the next document in the file
                 closing = self.closing(later)
                 if closing:
-                    values.update(closing)
+                    values.update({k: replace(val, page=later.number) for k, val in closing.items()})
                     break
         bound_by_signatures(values, signatures)
         return [build_record(self.doc_type, page, values)]
@@ -291,8 +292,10 @@ class VanBanExtractor:
                 if not re.fullmatch(r"\d{1,5}(/\d{4})?/[A-ZĐ]+(-[A-ZĐ0-9]+)*", value):
                     factor *= 0.5
                 put("so_ky_hieu", value, min_conf(tokens), factor)
-                if number_by_hand(tokens, page) and "so_ky_hieu" in values:
-                    values["so_ky_hieu"].handwritten = True
+                if "so_ky_hieu" in values:
+                    found = values["so_ky_hieu"]
+                    found.handwritten = number_by_hand(tokens, page)
+                    found.raw, found.boxes = " ".join(t.text for t in tokens), tuple(t.box for t in tokens)
             # place and date, right of the number
             rest = words[first + len(tokens):]
             date_words = self._date(values, rest, page)
@@ -385,7 +388,9 @@ class VanBanExtractor:
         place_words = [w for a, b, w in offsets if b <= m.start()]
         if "ngay_ban_hanh" not in values:
             values["ngay_ban_hanh"] = Value(value, min_conf(date_words), factor,
-                                            handwritten=date_by_hand(date_words, page))
+                                            handwritten=date_by_hand(date_words, page),
+                                            raw=" ".join(w.text for w in date_words),
+                                            boxes=tuple(w.box for w in date_words))
         self._place(values, place_words)
         return date_words
 

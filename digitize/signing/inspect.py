@@ -34,7 +34,8 @@ _SUBFILTER = re.compile(rb"/SubFilter\s*/([A-Za-z0-9.#_-]+)")
 _HEX = re.compile(rb"<\s*([0-9A-Fa-f\s]*)>")
 _CONTENTS = re.compile(rb"/Contents\s*<\s*([0-9A-Fa-f\s]{64,})>")
 _CONTAINER_WINDOW = 200_000
-_PDF_DATE = re.compile(rb"/M\s*\(D:(\d{14})(Z|[+-]\d{2}'?\d{2}'?)?")
+# (the colon may be written as the octal escape \072, as pyHanko does)
+_PDF_DATE = re.compile(rb"/M\s*\(D(?::|\\072)(\d{14})(Z|[+-]\d{2}'?\d{2}'?)?")
 _DIGESTS = {"sha1": hashlib.sha1, "sha224": hashlib.sha224, "sha256": hashlib.sha256, "sha384": hashlib.sha384,
             "sha512": hashlib.sha512}
 # How far from its /ByteRange a signature dictionary's /SubFilter may sit (the
