@@ -95,8 +95,8 @@ def _number_line(page: OcrPage) -> int | None:
 
 def _subject_above_rule(page: OcrPage, kind_line: int) -> list[Line] | None:
     """The subject's lines where the short centred rule that Nghị định 30 draws under the
-    subject was found: every line between the kind and that rule that crosses the page's
-    middle (a stamp in the margin beside it is not part of the subject). None without a rule."""
+    subject was found: every line between the kind and that rule that overlaps the rule's
+    span (a stamp in the margin beside it is not part of the subject). None without a rule."""
     lines = page.lines
     kind = lines[kind_line]
     height = max(1, kind.box[3] - kind.box[1])
@@ -105,9 +105,11 @@ def _subject_above_rule(page: OcrPage, kind_line: int) -> list[Line] | None:
              and abs((r[0] + r[2]) / 2 - middle) < 0.08 * page.width and kind.box[3] <= r[1] < kind.box[3] + 8 * height]
     if not rules:
         return None
-    rule_y = min(r[1] for r in rules)
+    rule = min(rules, key=lambda r: r[1])
+    # a line of the subject overlaps the rule's span (a last short word may sit off the page's middle)
     out = [ln for ln in lines[kind_line + 1:]
-           if (ln.box[1] + ln.box[3]) / 2 < rule_y and ln.box[0] < middle < ln.box[2] and ln.box[1] >= kind.box[1]]
+           if (ln.box[1] + ln.box[3]) / 2 < rule[1] and ln.box[0] < rule[2] and ln.box[2] > rule[0]
+           and ln.box[1] >= kind.box[1]]
     return out or None
 
 
@@ -148,8 +150,8 @@ def bound_by_signatures(values: dict[str, Value], signatures: tuple[InputSignatu
 # when it is issued, after it was printed and signed, so on paper they are often written in
 # pen into the blanks the form leaves ("Số:    /CT-UBND", "ngày    tháng 01"). Tesseract reads
 # such figures as confident-looking wrong digits. These tell them apart from print, each
-# measured against the print on the same line, never against a fixed font size:
-_HAND_CONFIDENCE = 0.85  # print on a clean scan reads at 0.9+; pen figures rarely do
+# measured against the print on the same line, never against a fixed font size (a low
+# confidence alone is no sign: faded print has it too, and the confidence model weighs it):
 _HAND_TALLER = 1.25  # pen figures stand taller than the printed figures beside them
 
 
@@ -171,21 +173,22 @@ def _pen_near(words: list[Word], page: OcrPage) -> bool:
 def number_by_hand(tokens: list[Word], page: OcrPage) -> bool:
     """The number of "Số: 47/QĐ-UBND" was written by hand: printed, the figures and the
     notation are one word; written into the form's blank, the figures stand apart from
-    the notation (a space before the "/"), read with doubt, or in pen."""
+    the notation (a space before the "/"), read as stray marks, or in pen."""
     if _pen_near(tokens, page):
         return True
     figures = [t for t in tokens if not t.text.startswith("/")]
     if not figures:
         return True  # figures lost (pen removed, or not read): the blank was filled by hand
-    apart = any(t.text.startswith("/") for t in tokens) and "/" not in figures[0].text
-    doubtful = any(t.confidence < _HAND_CONFIDENCE or re.search(r"[^\d/A-ZĐa-z-]", t.text) for t in figures)
-    return apart or doubtful
+    if "/" in figures[0].text:
+        return False  # figures and notation in one word: printed together
+    # figures standing apart from the notation, or read as stray marks rather than figures
+    return any(t.text.startswith("/") for t in tokens) or bool(re.search(r"[^\d]", figures[0].text))
 
 
 def date_by_hand(date_words: list[Word], page: OcrPage) -> bool:
-    """The day or month of "ngày 17 tháng 01 năm 2025" was written by hand: a figure read
-    with doubt, glued to a printed word or overlapping it, with stray marks, standing taller
-    than the printed year, or in pen."""
+    """The day or month of "ngày 17 tháng 01 năm 2025" was written by hand: a figure glued
+    to a printed word or overlapping it, read with stray marks, standing taller than the
+    printed year, or in pen."""
     if _pen_near(date_words, page):
         return True
     year = next((w for w in reversed(date_words) if re.fullmatch(r"\d{4}\W?", w.text)), None)
@@ -196,8 +199,8 @@ def date_by_hand(date_words: list[Word], page: OcrPage) -> bool:
         digits = re.search(r"\d", w.text)
         if not digits:
             continue
-        if w.confidence < _HAND_CONFIDENCE or not re.fullmatch(r"\d{1,2}[,.]?", w.text):
-            return True
+        if not re.fullmatch(r"\d{1,2}[,.]?", w.text):
+            return True  # glued to a printed word ("ngày04") or read with stray marks ("2|")
         if year_height and (w.box[3] - w.box[1]) > _HAND_TALLER * year_height:
             return True
         neighbours = date_words[max(0, i - 1):i] + date_words[i + 1:i + 2]
