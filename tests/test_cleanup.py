@@ -168,6 +168,42 @@ def test_rows_merge_left_and_right_header_blocks():
     assert [ln.text for ln in assemble_rows(words)] == ["ỦY BAN CỘNG HÒA", "XÃ"]
 
 
+def _column_page(left_rows: int, right_rows: int, right_x: int = 1300) -> list[tuple]:
+    """A title across the page, then two columns of running text on shared baselines,
+    then a closing line across the page."""
+    words, n = [(_word("BÁO", 700, 100, 820, 150), 0), (_word("CÁO", 840, 100, 960, 150), 0)], 1
+    for i in range(max(left_rows, right_rows)):
+        y = 300 + 60 * i
+        if i < left_rows:
+            words += [(_word(f"trái{i}", 200, y, 600, y + 40), n), (_word("cột", 620, y, 1150, y + 40), n)]
+            n += 1
+        if i < right_rows:
+            words += [(_word(f"phải{i}", right_x, y, right_x + 400, y + 40), n),
+                      (_word("cột", right_x + 420, y, 2280, y + 40), n)]
+            n += 1
+    y = 300 + 60 * max(left_rows, right_rows) + 100
+    words.append((_word("Hết", 200, y, 2280, y + 40), n))
+    return words
+
+
+def test_two_columns_are_read_column_by_column():
+    texts = [ln.text for ln in assemble_rows(_column_page(8, 7))]
+    assert texts[0] == "BÁO CÁO"
+    assert texts[1:9] == [f"trái{i} cột" for i in range(8)]
+    assert texts[9:16] == [f"phải{i} cột" for i in range(7)]
+    assert texts[-1] == "Hết"
+
+
+def test_short_side_by_side_blocks_stay_rows():
+    # a header's two blocks, a closing block beside the signer: too few lines to be columns
+    texts = [ln.text for ln in assemble_rows(_column_page(4, 3))]
+    assert texts[1] == "trái0 cột phải0 cột"
+    # a table's narrow cells (not filling a column) stay rows however many there are
+    cells = [(_word(f"{i}", 200, 300 + 60 * i, 260, 340 + 60 * i), 2 * i) for i in range(10)]
+    cells += [(_word(f"Nguyễn{i}", 1300, 300 + 60 * i, 1500, 340 + 60 * i), 2 * i + 1) for i in range(10)]
+    assert [ln.text for ln in assemble_rows(cells)][0] == "0 Nguyễn0"
+
+
 def test_spine_curl_is_flattened_and_flat_pages_left_alone():
     from samples.degrade import spine_curl
 

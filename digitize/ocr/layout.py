@@ -141,11 +141,12 @@ def _table_rows(table: Table, words: list[tuple[Word, int]]) -> list[Line]:
 
 
 def assemble_rows(words: Iterable[tuple[Word, int]], rules: Sequence[Box] = ()) -> list[Line]:
-    """Lines in reading order; inside ruled tables, one line per table row."""
+    """Lines in reading order; inside ruled tables, one line per table row; a stretch of
+    the page set in two columns gives its whole left column, then its right one."""
     words = list(words)
     tables = find_tables(rules) if rules else []
     if not tables:
-        return _rows_plain(words)
+        return _rows_in_columns(words)
     outside: list[tuple[Word, int]] = []
     inside: dict[int, list[tuple[Word, int]]] = defaultdict(list)
     for word, line_no in words:
@@ -157,7 +158,7 @@ def assemble_rows(words: Iterable[tuple[Word, int]], rules: Sequence[Box] = ()) 
                 break
         else:
             outside.append((word, line_no))
-    lines = _rows_plain(outside)
+    lines = _rows_in_columns(outside)
     for i, members in inside.items():
         lines.extend(_table_rows(tables[i], members))
     lines.sort(key=lambda ln: ln.box[1])
@@ -197,3 +198,100 @@ def _overlaps_horizontally(row: list[Line], line: Line) -> bool:
     x0, _, x1, _ = line.box
     return any(min(x1, ln.box[2]) - max(x0, ln.box[0]) > 0.25 * min(x1 - x0, ln.box[2] - ln.box[0])
                for ln in row)
+
+
+# Two columns of running text. A recogniser's lines do not cross the gutter, but lines of
+# the two columns share baselines, so merging lines into visual rows would interleave them.
+# A stretch is read as two columns where a vertical gap with no line across it has, on each
+# side, at least this many lines that fill their column (running text, not a table's cells
+# or a header's two short blocks, both of which stay rows).
+_COLUMN_MIN_LINES = 6
+_COLUMN_FILL = 0.6  # a column's median line spans at least this share of the column's width
+_COLUMN_MIN_WIDTH = 0.22  # each column at least this share of the text's width
+
+
+def _rows_in_columns(words: list[tuple[Word, int]]) -> list[Line]:
+    lines = group_lines(words)
+    section = _column_section(lines)
+    if section is None:
+        return _rows_plain(words)
+    top, bottom, gutter = section
+    by_line: dict[int, list[tuple[Word, int]]] = defaultdict(list)
+    for word, line_no in words:
+        by_line[line_no].append((word, line_no))
+    above: list[tuple[Word, int]] = []
+    left: list[tuple[Word, int]] = []
+    right: list[tuple[Word, int]] = []
+    below: list[tuple[Word, int]] = []
+    for members in by_line.values():
+        box = Line(tuple(w for w, _ in members)).box
+        cy = (box[1] + box[3]) / 2
+        if cy < top:
+            above.extend(members)
+        elif cy > bottom:
+            below.extend(members)
+        elif box[2] <= gutter:
+            left.extend(members)
+        else:
+            right.extend(members)
+    # above and below may hold further sections (a page of two column stretches)
+    return (_rows_in_columns(above) + _rows_plain(left) + _rows_plain(right) + _rows_in_columns(below))
+
+
+def _column_section(lines: list[Line]) -> tuple[float, float, float] | None:
+    """(top, bottom, gutter x) of the largest stretch of the page set in two columns, or None."""
+    if len(lines) < 2 * _COLUMN_MIN_LINES:
+        return None
+    lines = sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2)
+    text_x0 = min(ln.box[0] for ln in lines)
+    text_x1 = max(ln.box[2] for ln in lines)
+    width = max(1, text_x1 - text_x0)
+    candidates = sorted({ln.box[0] for ln in lines if text_x0 + _COLUMN_MIN_WIDTH * width < ln.box[0]
+                         < text_x1 - _COLUMN_MIN_WIDTH * width})
+    best: tuple[int, tuple[float, float, float]] | None = None
+    for start in candidates:
+        # the gutter: just left of a line start, right of every left-column line near it
+        run: list[Line] = []
+        runs: list[list[Line]] = []
+        for ln in lines:
+            if ln.box[0] < start < ln.box[2]:  # a line across the gap ends the stretch
+                if run:
+                    runs.append(run)
+                run = []
+            else:
+                run.append(ln)
+        if run:
+            runs.append(run)
+        for members in runs:
+            left = [ln for ln in members if ln.box[2] <= start]
+            right = [ln for ln in members if ln.box[0] >= start]
+            if len(left) < _COLUMN_MIN_LINES or len(right) < _COLUMN_MIN_LINES:
+                continue
+            # each column's own edges (a speck at the page's edge does not widen it)
+            left_edge = _median([ln.box[0] for ln in left])
+            right_edge = _median([ln.box[2] for ln in right])
+            if min(start - left_edge, right_edge - start) < _COLUMN_MIN_WIDTH * width:
+                continue
+            if not (_fills(left, left_edge, start) and _fills(right, start, right_edge)):
+                continue
+            l_top, l_bottom = min(ln.box[1] for ln in left), max(ln.box[3] for ln in left)
+            r_top, r_bottom = min(ln.box[1] for ln in right), max(ln.box[3] for ln in right)
+            shared = min(l_bottom, r_bottom) - max(l_top, r_top)
+            if shared < 0.5 * min(l_bottom - l_top, r_bottom - r_top):
+                continue  # one block above the other, not side by side
+            top = min(ln.box[1] for ln in members)
+            bottom = max(ln.box[3] for ln in members)
+            gutter = max(ln.box[2] for ln in left)
+            score = len(members)
+            if best is None or score > best[0]:
+                best = (score, (top - 1, bottom + 1, (gutter + start) / 2))
+    return best[1] if best else None
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _fills(lines: list[Line], x0: float, x1: float) -> bool:
+    return _median([ln.box[2] - ln.box[0] for ln in lines]) >= _COLUMN_FILL * (x1 - x0)
