@@ -9,7 +9,7 @@ signer's title, signature and name on the right."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..text import clean_spaces, fold, levenshtein
@@ -76,6 +76,17 @@ def _kind(text: str) -> str | None:
         return KINDS[key]
     close = [k for k in KINDS if abs(len(k) - len(key)) <= 2 and levenshtein(k, key) <= 2]
     return KINDS[close[0]] if len(close) == 1 else None
+
+
+def _putter(values: dict[str, Value]) -> Callable[..., None]:
+    """`put(name, value, ocr, factor=1.0)`: the first non-empty reading of a field wins."""
+
+    def put(name: str, value: str, ocr: float, factor: float = 1.0) -> None:
+        value = clean_spaces(value)
+        if value and name not in values:
+            values[name] = Value(value, ocr, factor)
+
+    return put
 
 
 _CLOSING = ("noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky")
@@ -240,12 +251,7 @@ class VanBanExtractor:
     def closing(self, page: OcrPage) -> dict[str, Value]:
         """The closing block's fields (noi_nhan, chuc_vu_nguoi_ky, nguoi_ky) of one page."""
         values: dict[str, Value] = {}
-
-        def put(name: str, value: str, ocr: float, factor: float = 1.0) -> None:
-            value = clean_spaces(value)
-            if value and name not in values:
-                values[name] = Value(value, ocr, factor)
-
+        put = _putter(values)
         nn = _closing_line(page)
         if nn is not None:
             self._closing(page, nn, put)
@@ -254,11 +260,7 @@ class VanBanExtractor:
     def fields(self, page: OcrPage) -> dict[str, Value]:
         lines = page.lines
         values: dict[str, Value] = {}
-
-        def put(name: str, value: str, ocr: float, factor: float = 1.0) -> None:
-            value = clean_spaces(value)
-            if value and name not in values:
-                values[name] = Value(value, ocr, factor)
+        put = _putter(values)
 
         # --- the "Số:" line and the header above it
         so_line = _number_line(page)
