@@ -140,6 +140,10 @@ CALIBRATION: dict[str, float] = {
 
 
 FAILED_CHECK = 0.6  # validation factors at or below this mean a check failed, not a doubt
+# A value holding a word the recogniser itself scored below this is a guess, however well the
+# rest of the page was read: on unfamiliar pages (fonts, layouts the model was not fitted on)
+# such values were auto-accepted wrong ("Lưu: VT." read "VL" at 0.15).
+GUESSED_WORD = 0.3
 
 
 def combine(features: tuple[float, ...]) -> float:
@@ -178,6 +182,7 @@ def build_record(doc_type: str, page: OcrPage, raw: Iterable[RawField] | dict[st
     confidence = {name: min(combine(features), values[name].factor) if values[name].factor <= FAILED_CHECK
                   else combine(features) for name, features in evidence.items()}
     review = {name for name, c in confidence.items() if c < threshold}
+    review.update(name for name, val in values.items() if val.ocr < GUESSED_WORD)
     handwritten = tuple(name for name, val in values.items() if val.handwritten)
     review.update(handwritten)
     # a column or label the paper always fills, found empty: the reader should look

@@ -460,6 +460,9 @@ class VanBanExtractor:
             # "Lưu: VT, …" (văn thư) is on every document; its T and comma are often misread
             # ("VI", "VŨ KT", "VE KT")
             fixed = re.sub(r"(Lưu\s*:?\s*)V[IlT1|]\b,?\s*", r"\1VT, ", joined).rstrip(", ")
+            # "Lưu: VT" closes the list where no drafting unit follows; its T and full stop
+            # are read as anything ("VL", "VTL", "VÍT:.")
+            fixed = re.sub(r"(Lưu\s*:?\s*)V[^\s,;]{0,3}$", r"\1VT", fixed)
             fixed = re.sub(r"(Lưu\s*:?\s*)V\w?[,.]?\s+(?=[A-ZĐ]{2})", r"\1VT, ", fixed)
             fixed = re.sub(r"(Lưu: VT, )\s*;\s*", r"\1", fixed)  # the drafting unit wrapped to its own item
             fixed = drafting_unit(recipient_phrases(fixed))
