@@ -74,6 +74,10 @@ class Word:
     text: str  # NFC
     box: Box  # in `display` pixels of the CleanPage
     confidence: float  # 0..1
+    # the recogniser's near second reading with other marks on one letter, where it is also a
+    # Vietnamese syllable ("buổi" beside "buỗi"): a value holding such a word is not auto-accepted
+    alternative: str = ""
+    alternative_confidence: float = 0.0  # the recogniser's confidence in it, 0..1
 
 
 @dataclass(frozen=True)

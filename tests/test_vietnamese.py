@@ -100,3 +100,20 @@ def test_administrative_vocabulary_leaves_other_phrases_alone():
     # these letters also spell common phrases, so those terms are not in the vocabulary
     for text in ("có quan hệ", "cùng cấp", "cộng tác viên", "từ pháp luật"):
         assert " ".join(w.text for w in correct_phrases(_line(text))) == text
+
+
+def test_near_second_reading_kept_where_both_are_syllables():
+    """The LSTM's second reading with other marks: a doubt where both readings are syllables
+    (no spelling check can settle "tuyến"/"tuyển"), the reading itself where the first is none."""
+    from digitize.extract.common import min_conf
+
+    words = (Word("thi", (0, 0, 40, 20), 0.96),
+             Word("tuyến", (50, 0, 120, 20), 0.95, alternative="tuyển", alternative_confidence=0.3),
+             Word("buỗi", (130, 0, 190, 20), 0.91, alternative="buổi", alternative_confidence=0.21),
+             Word("sinh", (200, 0, 250, 20), 0.97, alternative="sính", alternative_confidence=0.02))
+    page = correct_page(OcrPage(1, (Line(words),), 300, 40, 300.0))
+    out = page.lines[0].words
+    assert out[1].text == "tuyến" and out[1].alternative == "tuyển"  # kept as a doubt
+    assert out[2].text == "buổi" and not out[2].alternative  # the second reading is the syllable
+    assert min_conf([out[0], out[3]]) > 0.9  # an unlikely alternative is no doubt
+    assert min_conf(out[:2]) <= 0.5  # a value holding the doubtful word is not auto-accepted

@@ -7,7 +7,7 @@ import re
 from ..text import clean_spaces
 from ..types import Line, OcrPage, Word
 from . import validate as v
-from .labels import RawField, fold_aligned
+from .labels import RawField, fold_aligned, word_confidence
 
 _SIGN_HEADING = re.compile(r"(nguoi ky|^tm\.?\s|^kt\.?\s|^q\.?\s|^tl\.?\s|^tuq\.?\s|chu tich$|giam doc$|truong phong$|"
                            r"cong chuc tu phap|^nguoi cap|^thu truong)")
@@ -19,7 +19,7 @@ def words_text(words: list[Word] | tuple[Word, ...]) -> str:
 
 
 def min_conf(words: list[Word] | tuple[Word, ...]) -> float:
-    return min((w.confidence for w in words), default=0.0)
+    return min((word_confidence(w) for w in words), default=0.0)
 
 
 def right_words(line: Line, x0: float) -> list[Word]:

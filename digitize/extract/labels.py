@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..text import clean_spaces
-from ..types import Line, OcrPage
+from ..types import Line, OcrPage, Word
 
 
 def fold_aligned(text: str) -> str:
@@ -148,6 +148,19 @@ def _clean_value(raw: str) -> str:
     return value
 
 
+# A word the recogniser nearly read with other marks, both readings Vietnamese syllables
+# ("tuyến"/"tuyển"), counts as read with this confidence at most: its value is reviewed.
+DOUBTFUL_WORD = 0.5
+# ...when the other reading was at least this likely (Tesseract's choice confidence, 0..1)
+NEAR_READING = 0.10
+
+
+def word_confidence(word: Word) -> float:
+    if word.alternative and word.alternative_confidence >= NEAR_READING:
+        return min(word.confidence, DOUBTFUL_WORD)
+    return word.confidence
+
+
 def _span_confidence(line: Line, start: int, stop: int) -> float:
     """Minimum word confidence over the words that overlap [start, stop) of line.text."""
     confidences = []
@@ -155,6 +168,6 @@ def _span_confidence(line: Line, start: int, stop: int) -> float:
     for word in line.words:
         w_start, w_end = offset, offset + len(word.text)
         if w_end > start and w_start < stop:
-            confidences.append(word.confidence)
+            confidences.append(word_confidence(word))
         offset = w_end + 1
     return min(confidences) if confidences else 0.0

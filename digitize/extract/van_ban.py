@@ -58,7 +58,8 @@ def _junk(word: Word) -> bool:
 
 def _body(header: list[list[Word]]) -> tuple[str, float] | None:
     lines = [[w for w in ws if not _junk(w)] for ws in header]
-    lines = [ws for ws in lines if ws]
+    # a row of the body's name holds a word; one letter alone is a speck at the page's edge
+    lines = [ws for ws in lines if sum(len(w.text) for w in ws) >= 2]
     if not lines:
         return None
     texts = [words_text(ws) for ws in lines]

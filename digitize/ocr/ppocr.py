@@ -25,7 +25,7 @@ from ..errors import EngineError
 from ..text import nfc
 from ..types import Box, CleanPage, OcrPage, Word
 from .layout import assemble_rows
-from .tesseract import TesseractEngine, _api, _lock, clean_word
+from .tesseract import TesseractEngine, _api, _lock, clean_word, read_words
 
 INSTALL_HINT = "install the optional extra: pip install 'digitize[ppocr]'"
 
@@ -182,34 +182,30 @@ class PaddleDetEngine:
                     api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
                     words = [w for w in self._read(api, crop) if w[2] >= FALLBACK_MIN_CONFIDENCE]
                     api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
-                for text, (bx0, by0, bx1, by1), conf in words:
+                for text, (bx0, by0, bx1, by1), conf, alternative in words:
                     bx0, bx1 = (min(right, max(left, v - m + left)) for v in (bx0, bx1))
                     by0, by1 = (min(bottom, max(top, v - m + top)) for v in (by0, by1))
                     if bx1 <= bx0 or by1 <= by0:
                         continue
                     disp = tuple(int(round(v / scale)) for v in (bx0, by0, bx1, by1))
-                    out.append((Word(text=text, box=disp, confidence=conf), line_no))  # type: ignore[arg-type]
+                    out.append((Word(text=text, box=disp, confidence=conf, alternative=alternative[0],  # type: ignore[arg-type]
+                                     alternative_confidence=alternative[1]), line_no))
             api.Clear()
         return out
 
     @staticmethod
-    def _read(api, crop: np.ndarray) -> list[tuple[str, Box, float]]:
-        """(text, box in crop pixels, confidence 0..1) of the words Tesseract finds in `crop`."""
-        from tesserocr import RIL, iterate_level
-
+    def _read(api, crop: np.ndarray) -> list[tuple[str, Box, float, tuple[str, float]]]:
+        """(text, box in crop pixels, confidence 0..1, near alternative) of the words Tesseract
+        finds in `crop`."""
         api.SetImage(Image.fromarray(crop))
         api.SetSourceResolution(300)
         if not api.Recognize():
             return []
         words = []
-        for r in iterate_level(api.GetIterator(), RIL.WORD):
-            try:
-                text = clean_word(nfc((r.GetUTF8Text(RIL.WORD) or "").strip()))
-            except RuntimeError:  # an empty line: Tesseract found no text in the box
-                continue
-            box = r.BoundingBox(RIL.WORD) if text else None
-            if box is not None:
-                words.append((text, tuple(box), max(0.0, min(1.0, r.Confidence(RIL.WORD) / 100.0))))
+        for raw, box, confidence, _, alternative in read_words(api):
+            text = clean_word(nfc(raw))
+            if text and box is not None:
+                words.append((text, tuple(box), confidence, alternative if text == nfc(raw) else ("", 0.0)))
         return words
 
     def orientation(self, image: np.ndarray) -> tuple[int, float] | None:

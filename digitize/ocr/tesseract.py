@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -49,9 +51,71 @@ def _api(tessdata: str, lang: str, psm: int):
     try:
         api = tesserocr.PyTessBaseAPI(path=tessdata.rstrip("/") + "/", lang=lang, psm=psm,
                                       oem=tesserocr.OEM.LSTM_ONLY)
+        # keep the LSTM's other readings of each letter: a near one with other marks is the
+        # doubt that a confident wrong tone mark leaves (see `near_alternative`)
+        api.SetVariable("lstm_choice_mode", "2")
     except RuntimeError as exc:
         raise EngineError(f"cannot start Tesseract with language {lang!r} in {tessdata}: {exc}") from None
     return api
+
+
+# An alternative letter at least this likely (Tesseract's choice confidence, percent) makes
+# the word doubtful: "ỗ" 88.8 beside "ổ" 20.8 in a "buỗi" that was "buổi".
+NEAR_ALTERNATIVE = 10.0
+_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323", "\u0302", "\u0306", "\u031b"}
+
+
+def _letter(ch: str) -> str:
+    """The base letter without its marks, lowercase, đ as d ("dột" is read "đột")."""
+    return "".join(c for c in unicodedata.normalize("NFD", ch.lower().replace("đ", "d")) if c not in _TONE_MARKS)
+
+
+def read_words(api, line_offset: int = 0) -> Iterator[tuple[str, tuple[int, int, int, int], float, int,
+                                                          tuple[str, float]]]:
+    """(text, box, confidence 0..1, line number, (near alternative, its confidence 0..1)) of each word Tesseract found
+    in its last recognition, in its order. Walks the letters to see their other readings:
+    the near alternative is the word with one letter's marks changed to a reading the LSTM
+    gave at least `NEAR_ALTERNATIVE` percent ("" when there is none)."""
+    from tesserocr import RIL, iterate_level
+
+    line_no = line_offset - 1
+    current: list | None = None  # [text, box, confidence, line, letters, alternatives]
+    iterator = api.GetIterator()
+    if iterator is None:
+        return
+    for r in iterate_level(iterator, RIL.SYMBOL):
+        try:
+            if r.IsAtBeginningOf(RIL.TEXTLINE):
+                line_no += 1
+            if r.IsAtBeginningOf(RIL.WORD):
+                if current is not None:
+                    yield _finish(current)
+                text = (r.GetUTF8Text(RIL.WORD) or "").strip()
+                box = r.BoundingBox(RIL.WORD)
+                current = [text, box, r.Confidence(RIL.WORD) / 100.0, line_no, [], []]
+            if current is None:
+                continue
+            symbol = r.GetUTF8Text(RIL.SYMBOL) or ""
+            current[4].append(symbol)
+            position = len(current[4]) - 1
+            for choice in r.GetChoiceIterator():
+                alt = choice.GetUTF8Text() or ""
+                if alt != symbol and choice.Confidence() >= NEAR_ALTERNATIVE and alt and symbol and \
+                        _letter(alt) == _letter(symbol) and alt.lower() != symbol.lower():
+                    current[5].append((choice.Confidence() / 100.0, position, alt))
+        except RuntimeError:  # an empty result: nothing at this position
+            continue
+    if current is not None:
+        yield _finish(current)
+
+
+def _finish(word: list) -> tuple[str, tuple[int, int, int, int], float, int, tuple[str, float]]:
+    text, box, confidence, line_no, letters, alternatives = word
+    alternative = ("", 0.0)
+    if alternatives and "".join(letters) == text:
+        likely, position, alt = max(alternatives)
+        alternative = (nfc("".join(letters[:position] + [alt] + letters[position + 1:])), likely)
+    return text, box, max(0.0, min(1.0, confidence)), line_no, alternative
 
 
 class TesseractEngine:
@@ -119,20 +183,14 @@ class TesseractEngine:
             api.SetSourceResolution(300)
             if not api.Recognize():
                 raise EngineError("Tesseract failed to recognise the page")
-            iterator = api.GetIterator()
-            line_no = -1
-            for r in iterate_level(iterator, RIL.WORD):
-                if r.IsAtBeginningOf(RIL.TEXTLINE):
-                    line_no += 1
-                text = clean_word(nfc((r.GetUTF8Text(RIL.WORD) or "").strip()))
-                if not text:
-                    continue
-                box = r.BoundingBox(RIL.WORD)
-                if box is None:
+            for raw, box, confidence, line_no, alternative in read_words(api):
+                text = clean_word(nfc(raw))
+                if not text or box is None:
                     continue
                 x0, y0, x1, y1 = (int(round((v - border) / scale)) for v in box)
-                out.append((Word(text=text, box=(x0, y0, x1, y1),
-                                 confidence=max(0.0, min(1.0, r.Confidence(RIL.WORD) / 100.0))), line_no))
+                alt, likely = alternative if text == nfc(raw) else ("", 0.0)
+                out.append((Word(text=text, box=(x0, y0, x1, y1), confidence=confidence, alternative=alt,
+                                 alternative_confidence=likely), line_no))
             api.Clear()
         del tesserocr
         return out

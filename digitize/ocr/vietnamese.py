@@ -213,6 +213,22 @@ def correct_phrases(words: list[Word]) -> list[Word]:
     return out
 
 
+def _both_syllables(word: str, alternative: str, lex: dict[str, tuple[str, ...]]) -> bool:
+    """Whether the word as read and its near alternative are both Vietnamese syllables: only
+    then is the alternative a doubt no spelling check can settle ("buỗi"/"buổi" is settled by
+    the list: "buỗi" is no syllable; "tuyến"/"tuyển" is not)."""
+    return _syllable(word, lex) and _syllable(alternative, lex)
+
+
+def _syllable(word: str, lex: dict[str, tuple[str, ...]]) -> bool:
+    """Whether the word (punctuation around it aside) is a Vietnamese syllable in the list."""
+    core = re.sub(r"^\W+|\W+$", "", word).lower()
+    if not core or not core.isalpha():
+        return False
+    known = lex.get(fold(core), ())
+    return core in known or tone_variant(core) in known
+
+
 def correct_page(page: OcrPage, dic: Path = HUNSPELL_DIC) -> OcrPage:
     """The page with its misread words put right: the forms' fixed wording (see
     `correct_phrases`), then non-syllables (see `correct_word`)."""
@@ -223,9 +239,14 @@ def correct_page(page: OcrPage, dic: Path = HUNSPELL_DIC) -> OcrPage:
         words = correct_phrases(list(line.words))
         fixed_words = []
         for w in words:
+            if w.alternative and lex and not _syllable(w.text, lex) and _syllable(w.alternative, lex):
+                # the recogniser's own second reading is a syllable where its first is none
+                w = Word(text=w.alternative, box=w.box, confidence=w.confidence * CORRECTED)
             fixed = correct_word(w.text, lex) if lex else w.text
             if fixed != w.text:
                 w = Word(text=fixed, box=w.box, confidence=w.confidence * CORRECTED)
+            elif w.alternative and not _both_syllables(w.text, w.alternative, lex):
+                w = replace(w, alternative="", alternative_confidence=0.0)
             fixed_words.append(w)
         changed = changed or any(a is not b for a, b in zip(fixed_words, line.words))
         lines.append(Line(words=tuple(fixed_words)))
