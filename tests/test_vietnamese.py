@@ -108,7 +108,7 @@ def test_near_second_reading_kept_where_both_are_syllables():
     from digitize.extract.common import min_conf
 
     words = (Word("thi", (0, 0, 40, 20), 0.96),
-             Word("tuyến", (50, 0, 120, 20), 0.95, alternative="tuyển", alternative_confidence=0.3),
+             Word("tuyến", (50, 0, 120, 20), 0.95, alternative="tuyển", alternative_confidence=0.7),
              Word("buỗi", (130, 0, 190, 20), 0.91, alternative="buổi", alternative_confidence=0.21),
              Word("sinh", (200, 0, 250, 20), 0.97, alternative="sính", alternative_confidence=0.02))
     page = correct_page(OcrPage(1, (Line(words),), 300, 40, 300.0))
