@@ -730,3 +730,14 @@ def test_van_ban_signer_on_the_last_page_and_date_bounded_by_signature():
     record = next(r for r in extract_pages([first, body, last], "auto", signatures=(same_day,))
                   if r.doc_type == "van_ban")
     assert record.fields["ngay_ban_hanh"] == "20/03/2018"
+
+
+def test_van_ban_number_slot_read_as_junk_without_its_slash():
+    # "Số: .„ớ„ QĐ-UBND": figures in pen read as marks, the slash lost; the record is still found,
+    # the number flagged, and the notation not taken for the place
+    page = _vb_page(_vb_header(((".„ớ„", (545, 396, 620, 448), 0.3), ("QĐ-UBND", (650, 399, 889, 439), 0.9)),
+                               _PRINTED_DATE))
+    record = extract(page, "van_ban")[0]
+    assert record.fields["dia_danh"] == "Quảng Ngãi"
+    assert "so_ky_hieu" not in record.fields or "so_ky_hieu" in record.needs_review
+    assert record.fields["loai_van_ban"] == "Chỉ thị"

@@ -26,9 +26,11 @@ KINDS = {fold(k): k for k in ("Quyết định", "Thông báo", "Tờ trình", "
                               "Công văn")}
 # the motto's first words, one letter of "CỘNG" allowed to be misread ("CỘNS HÒA XÃ HỘI")
 _MOTTO = re.compile(r"cong hoa|doc lap|c\w{2,3} h[o0]a xa h[o0]i")
-# (figures written by hand into the blank may read as anything but figures: "Số: †+ /QĐ-UBND")
-_SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d|\S{0,8}\s*/\s*[a-z])")
+# (figures written by hand into the blank may read as anything but figures, the slash with
+# them: "Số: †+ /QĐ-UBND", "Số: .„ớ„ QĐ-UBND")
+_SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d|\S{0,8}\s*/\s*[a-z]|\S{0,8}\s*[a-z]{1,6}-[a-z])")
 # (a speck may follow a figure: "tháng 7? năm")
+_NOTATION = re.compile(r"^/?[A-ZĐ][A-ZĐa-z]{0,5}(-[A-ZĐ0-9]+)+[.,;]?$")
 _DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})[^\w\s]?\s*th[a-z]{2,4}\s*(\d{1,2})[^\w\s]?\s*n[a-z]{1,2}\s*(\d{4})")
 _UNIT_START = re.compile(r"^(tinh|huyen|xa|phuong|thi tran|quan|thanh pho|thi xa|dac khu)\b")
 # The dash before each recipient, or that dash read as a spacing accent ("ˆ Phòng Tư pháp")
@@ -284,7 +286,9 @@ class VanBanExtractor:
             first = k + 1 if re.fullmatch(r"s[o0]\s*[:;.]?", folded_words[k]) else k
             tokens: list[Word] = []
             for w in words[first:]:
-                if not tokens or tokens[-1].text.endswith(("/", "-")) or w.text.startswith(("/", "-")):
+                if not tokens or tokens[-1].text.endswith(("/", "-")) or w.text.startswith(("/", "-")) or \
+                        (len(tokens) == 1 and "/" not in tokens[0].text and _NOTATION.match(w.text)):
+                    # (the notation after figures written by hand, its slash lost: "Số: 47 QĐ-UBND")
                     tokens.append(w)
                 else:
                     break
