@@ -194,6 +194,23 @@ def test_two_columns_are_read_column_by_column():
     assert texts[-1] == "Hết"
 
 
+def test_columns_end_before_the_closing_block():
+    # the body in two columns, then, after a blank band, "Nơi nhận" on the left beside the
+    # signer's title on the right: the closing block is read in rows, after both columns
+    words = _column_page(8, 8)[:-1]
+    n = 100
+    for i, (left, right) in enumerate([("Nơi nhận:", "KT. CHỦ TỊCH"), ("- Như trên;", "PHÓ CHỦ TỊCH"),
+                                       ("- Sở Y tế;", None), ("- Lưu: VT.", None)]):
+        y = 300 + 60 * 8 + 120 + 50 * i
+        words.append((_word(left, 200, y, 700, y + 40), n))
+        if right:
+            words.append((_word(right, 1500, y, 2000, y + 40), n + 1))
+        n += 2
+    texts = [ln.text for ln in assemble_rows(words)]
+    assert texts[1:9] == [f"trái{i} cột" for i in range(8)] and texts[9:17] == [f"phải{i} cột" for i in range(8)]
+    assert texts[17:19] == ["Nơi nhận: KT. CHỦ TỊCH", "- Như trên; PHÓ CHỦ TỊCH"]
+
+
 def test_short_side_by_side_blocks_stay_rows():
     # a header's two blocks, a closing block beside the signer: too few lines to be columns
     texts = [ln.text for ln in assemble_rows(_column_page(4, 3))]

@@ -262,7 +262,7 @@ def _column_section(lines: list[Line]) -> tuple[float, float, float] | None:
                 run.append(ln)
         if run:
             runs.append(run)
-        for members in runs:
+        for members in (block for r in runs for block in _blocks(r)):
             left = [ln for ln in members if ln.box[2] <= start]
             right = [ln for ln in members if ln.box[0] >= start]
             if len(left) < _COLUMN_MIN_LINES or len(right) < _COLUMN_MIN_LINES:
@@ -286,6 +286,22 @@ def _column_section(lines: list[Line]) -> tuple[float, float, float] | None:
             if best is None or score > best[0]:
                 best = (score, (top - 1, bottom + 1, (gutter + start) / 2))
     return best[1] if best else None
+
+
+def _blocks(lines: list[Line]) -> list[list[Line]]:
+    """Lines (sorted by centre) split where a blank band taller than a line separates them:
+    the columns of a body end there, and the closing block below them is not their continuation."""
+    if not lines:
+        return []
+    height = _median([ln.box[3] - ln.box[1] for ln in lines])
+    blocks: list[list[Line]] = [[lines[0]]]
+    reach = lines[0].box[3]
+    for ln in lines[1:]:
+        if ln.box[1] - reach > height:
+            blocks.append([])
+        blocks[-1].append(ln)
+        reach = max(reach, ln.box[3])
+    return blocks
 
 
 def _median(values: list[float]) -> float:
