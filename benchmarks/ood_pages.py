@@ -254,16 +254,24 @@ def render(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.Image], di
     right_lines = [("KT. " + ("CHỦ TỊCH" if not parent else "GIÁM ĐỐC") if title.startswith("PHÓ") else title, b13)]
     if title.startswith("PHÓ"):
         right_lines.append((title, b13))
+    placed: list[tuple[int, int, str]] = []  # (top, x, text) of each closing line, for the reading order
     for k, (line, font) in enumerate(left_lines):
         d.text((MARGIN_L, y + k * 42), line, font=font, fill="black")
+        placed.append((y + k * 42, MARGIN_L, line))
     for k, (line, font) in enumerate(right_lines):
         d.text((right_cx, y + k * 52), line, font=font, fill="black", anchor="ma")
+        placed.append((y + k * 52, right_cx, line))
     name_y = y + max(len(left_lines) * 42, 5 * 52)
     d.text((right_cx, name_y), signer, font=b14, fill="black", anchor="ma")
-    for k in range(max(len(left_lines), len(right_lines))):
-        parts = ([left_lines[k][0]] if k < len(left_lines) else []) + ([right_lines[k][0]] if k < len(right_lines) else [])
-        text.append(" ".join(parts))
-    text.append(signer)
+    placed.append((name_y, right_cx, signer))
+    # as a person reads it: lines whose tops lie within half a line of each other are one row
+    rows: list[list[tuple[int, int, str]]] = []
+    for item in sorted(placed):
+        if rows and item[0] - rows[-1][0][0] < 22:
+            rows[-1].append(item)
+        else:
+            rows.append([item])
+    text += [" ".join(t for _, _, t in sorted(row, key=lambda r: r[1])) for row in rows]
     fields = {"co_quan_ban_hanh": issuer, "so_ky_hieu": f"{number}/{notation}", "dia_danh": province,
               "ngay_ban_hanh": f"{day:02d}/{month:02d}/{year}", "loai_van_ban": kind.capitalize(),
               "trich_yeu": subject.removeprefix("Về việc ").strip(), "chuc_vu_nguoi_ky": title, "nguoi_ky": signer,

@@ -23,6 +23,7 @@ from .config import Settings
 from .errors import DigitizeError, InputError, NotFound
 from .extract import extract_pages
 from .ocr.base import OcrEngine
+from .ocr.stamps import set_aside_signature_boxes
 from .ocr.vietnamese import correct_page
 from .preprocess import CleanupOptions, clean_page, with_rotation
 from .render import render_pdf
@@ -98,7 +99,7 @@ def recognise_page(page: PageImage, engines: Engines) -> tuple[CleanPage, OcrPag
         ocr = corrected
     if clean.pen_marks:
         ocr = replace(ocr, pen_marks=clean.pen_marks)
-    return clean, ocr
+    return clean, set_aside_signature_boxes(ocr)
 
 
 def _score(page: OcrPage) -> float:

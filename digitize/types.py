@@ -119,6 +119,8 @@ class OcrPage:
     rules: tuple[Box, ...] = ()  # ruling lines (display pixels): extraction reads table grids from them
     pen_marks: tuple[Box, ...] = ()  # handwriting in pen (display pixels): values there are not auto-accepted
     raw_text: str = ""  # the recogniser's reading before post-correction, where it differs from `text`
+    # e-signature boxes and copy stamps, set aside from the text flow (CONTRACT: kept separately)
+    stamps: tuple[Line, ...] = ()
 
     @property
     def text(self) -> str:
@@ -251,6 +253,7 @@ class Result:
                     "dpi": round(p.dpi, 1),
                     "engine": p.engine,
                     **({"raw_text": p.raw_text} if p.raw_text and p.raw_text != p.text else {}),
+                    **({"stamps": [line.text for line in p.stamps]} if p.stamps else {}),
                 }
                 for p in self.pages
             ],
