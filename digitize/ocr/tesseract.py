@@ -65,6 +65,9 @@ NEAR_ALTERNATIVE = 10.0
 _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323", "\u0302", "\u0306", "\u031b"}
 
 
+_MARKABLE = frozenset("aeiouyd")
+
+
 def _letter(ch: str) -> str:
     """The base letter without its marks, lowercase, đ as d ("dột" is read "đột")."""
     return "".join(c for c in unicodedata.normalize("NFD", ch.lower().replace("đ", "d")) if c not in _TONE_MARKS)
@@ -98,6 +101,8 @@ def read_words(api, line_offset: int = 0) -> Iterator[tuple[str, tuple[int, int,
             symbol = r.GetUTF8Text(RIL.SYMBOL) or ""
             current[4].append(symbol)
             position = len(current[4]) - 1
+            if _letter(symbol) not in _MARKABLE:
+                continue  # only vowels and d carry marks: nothing to doubt elsewhere
             for choice in r.GetChoiceIterator():
                 alt = choice.GetUTF8Text() or ""
                 if alt != symbol and choice.Confidence() >= NEAR_ALTERNATIVE and alt and symbol and \
