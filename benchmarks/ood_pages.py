@@ -16,8 +16,7 @@ distribution here, each recorded in the page's `variant` so results can be slice
   a second page (`two_pages`), the number written by hand into the printed blank
   (`hand_number`, blue, listed under `handwritten` in the ground truth);
 * vocabulary: subjects, bodies and recipients from other fields of administration (health,
-  schools, roads, farming, disasters) than the generator's civil-status texts; provinces and
-  their names from `vietnam_provinces` (the official list, already a dependency);
+  schools, roads, farming, disasters) than the generator's civil-status texts;
 * degradations written here: a phone photo of the sheet lying on a dark textured desk with a
   soft shadow (`desk_photo`), 150 dpi, grain and JPEG, a small rotation.
 
@@ -89,15 +88,15 @@ PARENT_CODE = {"SỞ Y TẾ": "SYT", "SỞ GIÁO DỤC VÀ ĐÀO TẠO": "SGDĐT
                "SỞ NÔNG NGHIỆP VÀ MÔI TRƯỜNG": "SNNMT"}
 
 
-def provinces() -> list[str]:
-    """Province names as the official list spells them ("Quảng Ngãi", "Thừa Thiên Huế", ...)."""
-    try:
-        from vietnam_provinces import Province  # type: ignore[import-not-found]
+# Provinces (before the 2025 merger) with their codes as the personal identification number
+# carries them (Thông tư 59/2021/TT-BCA, Phụ lục): none of them is among the generator's
+# committed samples' provinces.
+PROVINCES = {"Quảng Ngãi": "051", "Bình Định": "052", "Nghệ An": "040", "Thái Bình": "034", "Lâm Đồng": "068",
+             "Cà Mau": "096"}
 
-        names = sorted({p.name.replace("Tỉnh ", "").replace("Thành phố ", "") for p in Province})
-        return [n for n in names if n] or ["Quảng Ngãi"]
-    except Exception:  # noqa: BLE001 - the package's shape changed: a fixed, real fallback
-        return ["Quảng Ngãi", "Bình Định", "Nghệ An", "Thái Bình", "Lâm Đồng", "Cà Mau"]
+
+def provinces() -> list[str]:
+    return list(PROVINCES)
 
 
 def ensure_fonts(folder: Path) -> Path:
