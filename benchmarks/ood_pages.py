@@ -281,6 +281,121 @@ def render(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.Image], di
     return pages, truth
 
 
+_DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
+
+
+def _number_words(n: int) -> str:
+    """Vietnamese reading of 1..2999 as a birth-date field writes it ("mười lăm", "hai mươi mốt")."""
+    if n >= 1000:
+        rest = n % 1000
+        head = f"{_DIGITS[n // 1000]} nghìn"
+        if rest == 0:
+            return head
+        hundreds, tail = divmod(rest, 100)
+        words = f"{head} {_DIGITS[hundreds]} trăm"
+        if tail == 0:
+            return words
+        return f"{words} {'linh ' + _DIGITS[tail] if tail < 10 else _number_words(tail)}"
+    tens, unit = divmod(n, 10)
+    if tens == 0:
+        return _DIGITS[unit]
+    head = "mười" if tens == 1 else f"{_DIGITS[tens]} mươi"
+    if unit == 0:
+        return head
+    last = {1: "mốt" if tens > 1 else "một", 5: "lăm", 4: "tư" if tens > 1 else "bốn"}.get(unit, _DIGITS[unit])
+    return f"{head} {last}"
+
+
+def render_khai_sinh(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.Image], dict]:
+    """A birth certificate on the preprinted form: labels and dotted leaders printed, the values
+    typed in afterwards on a typewriter, each off the leader by its own amount (above or below
+    it, drifting left or right: the sheet moved in the machine)."""
+    rng = random.Random(seed)
+    province = rng.choice(names)
+    sex = rng.choice(("Nam", "Nữ"))
+    year = rng.randint(1975, 2023)
+    day, month = rng.randint(1, 28), rng.randint(1, 12)
+    surname = rng.choice(SURNAMES)
+    child = f"{surname} {rng.choice(MIDDLE if sex == 'Nam' else ('Thị', 'Ngọc', 'Thanh'))} {rng.choice(GIVEN)}"
+    mother = f"{rng.choice(SURNAMES)} Thị {rng.choice(GIVEN)}"
+    father = f"{surname} {rng.choice(('Văn', 'Hữu', 'Đức', 'Quốc'))} {rng.choice(GIVEN)}"
+    century = {19: 0, 20: 2}[year // 100] + (1 if sex == "Nữ" else 0)
+    pid = f"{PROVINCES[province]}{century}{year % 100:02d}{rng.randint(0, 999999):06d}"
+    reg_day = rng.randint(1, 28)
+    reg_month = month % 12 + 1
+    reg_year = year + (1 if month == 12 else 0)
+    place = f"tỉnh {province}"
+    fields = {"so": str(rng.randint(1, 400)), "quyen_so": f"{rng.randint(1, 9):02d}/{reg_year}",
+              "ho_ten": child.upper(), "ngay_sinh": f"{day:02d}/{month:02d}/{year}",
+              "ngay_sinh_bang_chu": f"Ngày {_number_words(day)} tháng {_number_words(month)} năm {_number_words(year)}",
+              "gioi_tinh": sex, "dan_toc": "Kinh", "quoc_tich": "Việt Nam",
+              "noi_sinh": f"Bệnh viện Đa khoa tỉnh {province}", "que_quan": place, "so_dinh_danh": pid,
+              "ho_ten_me": mother.upper(), "nam_sinh_me": str(year - rng.randint(20, 38)), "dan_toc_me": "Kinh",
+              "quoc_tich_me": "Việt Nam", "noi_cu_tru_me": place,
+              "ho_ten_cha": father.upper(), "nam_sinh_cha": str(year - rng.randint(22, 42)), "dan_toc_cha": "Kinh",
+              "quoc_tich_cha": "Việt Nam", "noi_cu_tru_cha": place, "nguoi_di_khai": mother.upper(),
+              "noi_dang_ky": f"Ủy ban nhân dân tỉnh {province}",
+              "ngay_dang_ky": f"{reg_day:02d}/{reg_month:02d}/{reg_year}",
+              "nguoi_ky": f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"}
+    page = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(page)
+    label_font, bold = pen.font("r", 13), pen.font("b", 13)
+    typed = ImageFont.truetype(str(pen.fonts / "LiberationMono-Regular.ttf"), int(12.5 / 72 * DPI))
+    small_typed = ImageFont.truetype(str(pen.fonts / "LiberationMono-Regular.ttf"), int(9.5 / 72 * DPI))
+    text: list[str] = []
+    y = int(0.8 * DPI)
+    left_cx, right_cx = MARGIN_L + int(1.25 * DPI), W - MARGIN_R - int(1.8 * DPI)
+    for a, b in ((f"ỦY BAN NHÂN DÂN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+                 (f"TỈNH {province.upper()}", "Độc lập - Tự do - Hạnh phúc")):
+        d.text((left_cx, y), a, font=bold, fill="black", anchor="ma")
+        d.text((right_cx, y), b, font=bold, fill="black", anchor="ma")
+        text.append(f"{a} {b}")
+        y += 60
+    y += 60
+    d.text((W // 2, y), "GIẤY KHAI SINH", font=pen.font("b", 18), fill="black", anchor="ma")
+    text.append("GIẤY KHAI SINH")
+    y += 110
+    step = 74  # room between printed rows: a typed value drifts within it
+    rows = [[("Số:", "so"), ("Quyển số:", "quyen_so")], [("Họ, chữ đệm, tên:", "ho_ten")],
+            [("Ngày, tháng, năm sinh:", "ngay_sinh")], [("ghi bằng chữ:", "ngay_sinh_bang_chu")],
+            [("Giới tính:", "gioi_tinh"), ("Dân tộc:", "dan_toc"), ("Quốc tịch:", "quoc_tich")],
+            [("Nơi sinh:", "noi_sinh")], [("Quê quán:", "que_quan")], [("Số định danh cá nhân:", "so_dinh_danh")],
+            [("Họ, chữ đệm, tên người mẹ:", "ho_ten_me")],
+            [("Năm sinh:", "nam_sinh_me"), ("Dân tộc:", "dan_toc_me"), ("Quốc tịch:", "quoc_tich_me")],
+            [("Nơi cư trú:", "noi_cu_tru_me")], [("Họ, chữ đệm, tên người cha:", "ho_ten_cha")],
+            [("Năm sinh:", "nam_sinh_cha"), ("Dân tộc:", "dan_toc_cha"), ("Quốc tịch:", "quoc_tich_cha")],
+            [("Nơi cư trú:", "noi_cu_tru_cha")], [("Họ, chữ đệm, tên người đi khai sinh:", "nguoi_di_khai")],
+            [("Nơi đăng ký khai sinh:", "noi_dang_ky")], [("Ngày, tháng, năm đăng ký:", "ngay_dang_ky")]]
+    usable = W - MARGIN_L - MARGIN_R
+    shift = rng.uniform(-0.45, 0.35)  # the sheet's offset in the typewriter, in rows: off the leaders
+    drift = rng.randint(-25, 25)
+    for row in rows:
+        width = usable // len(row)
+        parts = []
+        for k, (label, key) in enumerate(row):
+            x = MARGIN_L + k * width
+            d.text((x, y), label, font=label_font, fill="black")
+            lx = x + int(d.textlength(label, font=label_font)) + 8
+            end = x + width - 16
+            for dx in range(lx, end, 14):  # the dotted leader on the baseline
+                d.ellipse((dx, y + 34, dx + 3, y + 37), fill="black")
+            vy = y + int(shift * step) + rng.randint(-6, 6)
+            font = typed if d.textlength(fields[key], font=typed) < end - lx - 40 else small_typed
+            d.text((lx + 12 + drift + rng.randint(-8, 8), vy), fields[key], font=font, fill=(25, 25, 25))
+            parts.append(f"{label} {fields[key]}")
+        text.append(" ".join(parts))
+        y += step
+    y += 40
+    d.text((right_cx, y), "NGƯỜI KÝ GIẤY KHAI SINH", font=bold, fill="black", anchor="ma")
+    d.text((right_cx, y + 50), "(Ký, ghi rõ họ, chữ đệm, tên, chức vụ và đóng dấu)", font=pen.font("i", 11),
+           fill="black", anchor="ma")
+    d.text((right_cx, y + 260), fields["nguoi_ky"], font=bold, fill="black", anchor="ma")
+    text += ["NGƯỜI KÝ GIẤY KHAI SINH", "(Ký, ghi rõ họ, chữ đệm, tên, chức vụ và đóng dấu)", fields["nguoi_ky"]]
+    truth = {"doc_type": "khai_sinh", "text": "\n".join(text), "variant": {"typed_shift": round(shift, 2)},
+             "records": [{"doc_type": "khai_sinh", "page": 1, "fields": fields}], "handwritten": []}
+    return [page], truth
+
+
 def desk_photo(page: Image.Image, rng: random.Random) -> Image.Image:
     """The sheet photographed on a dark, textured desk: perspective, a soft shadow, uneven light."""
     nrng = np.random.default_rng(rng.randrange(1 << 30))
@@ -350,15 +465,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=30)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--font-dir", type=Path, default=Path(tempfile.gettempdir()) / "digitize-ood-fonts")
+    ap.add_argument("--type", default="van_ban", choices=("van_ban", "khai_sinh"),
+                    help="administrative documents, or birth certificates typed on the preprinted form")
     args = ap.parse_args(argv)
     pen = Pen(ensure_fonts(args.font_dir))
     names = provinces()
     args.out.mkdir(parents=True, exist_ok=True)
     for i in range(args.count):
         seed = args.seed * 100_003 + i
-        pages, truth = render(seed, pen, names)
+        pages, truth = (render if args.type == "van_ban" else render_khai_sinh)(seed, pen, names)
         pages, kind = degrade(pages, random.Random(seed + 7))
-        name = f"ood_{args.seed}_{i:04d}_van_ban"
+        name = f"ood_{args.seed}_{i:04d}_{args.type}"
         if len(pages) > 1:
             file = f"{name}.tif"
             pages[0].save(args.out / file, save_all=True, append_images=pages[1:], dpi=(DPI, DPI),
