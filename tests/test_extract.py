@@ -741,3 +741,28 @@ def test_van_ban_number_slot_read_as_junk_without_its_slash():
     assert record.fields["dia_danh"] == "Quảng Ngãi"
     assert "so_ky_hieu" not in record.fields or "so_ky_hieu" in record.needs_review
     assert record.fields["loai_van_ban"] == "Chỉ thị"
+
+
+def test_values_typed_off_the_leader_return_to_their_labels():
+    """A certificate filled in on a typewriter after printing: the values sit half a row above
+    their leaders, so they came out as rows of their own or on the first label's row."""
+    def w(t, x0, y0, x1, y1):
+        return Word(t, (x0, y0, x1, y1), 0.95)
+    lines = (
+        Line((w("GIẤY", 640, 350, 800, 395), w("KHAI", 810, 350, 900, 395), w("SINH", 910, 350, 1040, 395))),
+        Line((w("LÊ", 527, 521, 570, 551), w("ĐỨC", 580, 521, 650, 551), w("HÒA", 660, 521, 727, 551))),
+        Line((w("Họ,", 249, 527, 300, 569), w("chữ", 305, 527, 360, 569), w("đệm,", 365, 527, 430, 569),
+              w("tên:", 435, 527, 503, 569))),
+        Line((w("Giới", 249, 743, 300, 781), w("tính:", 305, 743, 370, 781), w("Nam", 400, 740, 460, 770),
+              w("Kinh", 800, 740, 870, 770), w("Việt", 1010, 740, 1070, 770), w("Nam", 1080, 740, 1140, 770))),
+        Line((w("Dân", 669, 762, 720, 794), w("tộc:", 725, 762, 790, 794), w("Quốc", 880, 762, 950, 794),
+              w("tịch:", 955, 762, 1000, 794))),
+    )
+    page = OcrPage(1, lines, 1654, 2339, 200.0)
+    from digitize.extract.labels import form_rows
+
+    rows = [ln.text for ln in form_rows(page).lines]
+    assert rows == ["GIẤY KHAI SINH", "Họ, chữ đệm, tên: LÊ ĐỨC HÒA",
+                    "Giới tính: Nam Dân tộc: Kinh Quốc tịch: Việt Nam"]
+    record = extract(page, "khai_sinh")[0]
+    assert record.fields["ho_ten"] == "LÊ ĐỨC HÒA" and record.fields["dan_toc"] == "Kinh"

@@ -9,7 +9,7 @@ from ..types import Line, OcrPage, Record
 from .base import FIELDS as ALL_FIELDS
 from .base import build_record, collect
 from .common import min_conf, signer_name, words_text
-from .labels import FormSpec, Label, RawField, Section, find_fields, fold_aligned
+from .labels import FormSpec, Label, RawField, Section, find_fields, fold_aligned, form_rows
 from .table import Column, edges_between, find_header, split_row
 
 FIELDS = ALL_FIELDS["ket_hon"]
@@ -109,6 +109,7 @@ class KetHonExtractor:
     doc_type = "ket_hon"
 
     def extract(self, page: OcrPage) -> list[Record]:
+        page = form_rows(page)
         raw = find_fields(page, SPEC)
         table = table_fields(page)
         if table:

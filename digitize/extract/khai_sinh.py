@@ -6,7 +6,7 @@ from ..types import OcrPage, Record
 from .base import FIELDS as ALL_FIELDS
 from .base import build_record, collect
 from .common import signer_name
-from .labels import FormSpec, Label, Section, find_fields
+from .labels import FormSpec, Label, Section, find_fields, form_rows
 
 FIELDS = ALL_FIELDS["khai_sinh"]
 REQUIRED = ("so", "ho_ten", "ngay_sinh", "gioi_tinh", "noi_sinh", "ho_ten_me", "ngay_dang_ky", "nguoi_ky")
@@ -47,6 +47,7 @@ class KhaiSinhExtractor:
     doc_type = "khai_sinh"
 
     def extract(self, page: OcrPage) -> list[Record]:
+        page = form_rows(page)
         raw = find_fields(page, SPEC)
         signer = signer_name(page, start=max((r.line for r in raw), default=0) + 1)
         if signer:

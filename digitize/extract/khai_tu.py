@@ -9,7 +9,7 @@ from ..types import OcrPage, Record
 from .base import FIELDS as ALL_FIELDS
 from .base import build_record, collect
 from .common import signer_name
-from .labels import FormSpec, Label, RawField, find_fields
+from .labels import FormSpec, Label, RawField, find_fields, form_rows
 
 FIELDS = ALL_FIELDS["khai_tu"]
 REQUIRED = ("so", "ho_ten", "ngay_chet", "noi_chet", "ngay_dang_ky", "nguoi_ky")
@@ -64,6 +64,7 @@ class KhaiTuExtractor:
     doc_type = "khai_tu"
 
     def extract(self, page: OcrPage) -> list[Record]:
+        page = form_rows(page)
         raw = split_time_of_death(find_fields(page, SPEC))
         signer = signer_name(page, start=max((r.line for r in raw), default=0) + 1)
         if signer:

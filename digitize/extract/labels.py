@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..text import clean_spaces
 from ..types import Line, OcrPage, Word
@@ -85,6 +85,44 @@ def _continues(prev: Line, line: Line, page: OcrPage) -> bool:
     x, y0, _, _ = line.box
     height = max(1, py1 - py0)
     return abs(x - px) < 0.03 * page.width and y0 - py1 < 1.6 * height
+
+
+# Values typed onto a printed form after printing sit off their leader line: above or below
+# it by up to half a row, so the recogniser's row assembly makes them a row of their own (or
+# gives the values of a shared row to its first label). Two consecutive rows closer than
+# this share of a line's height, whose words do not overlap side by side, are one form row.
+FORM_ROW = 0.9
+
+
+def form_rows(page: OcrPage) -> OcrPage:
+    """The page with values typed off their leaders put back on their label's row (by geometry:
+    vertically close, horizontally disjoint), so labels are followed by their own values."""
+    lines = list(page.lines)
+    if len(lines) < 2:
+        return page
+    heights = sorted(ln.box[3] - ln.box[1] for ln in lines)
+    height = heights[len(heights) // 2]
+    out: list[Line] = []
+    merged_any = False
+    for line in lines:
+        if out and _same_form_row(out[-1], line, height):
+            out[-1] = Line(tuple(sorted(out[-1].words + line.words, key=lambda w: w.box[0])))
+            merged_any = True
+        else:
+            out.append(line)
+    return replace(page, lines=tuple(out)) if merged_any else page
+
+
+def _same_form_row(a: Line, b: Line, height: float) -> bool:
+    centre_a = (a.box[1] + a.box[3]) / 2
+    centre_b = (b.box[1] + b.box[3]) / 2
+    if abs(centre_b - centre_a) >= FORM_ROW * height:
+        return False
+    def overlap(u: Word, v: Word) -> bool:  # side by side: more than a touch of a letter's width
+        shared = min(u.box[2], v.box[2]) - max(u.box[0], v.box[0])
+        return shared > 0.25 * min(u.box[2] - u.box[0], v.box[2] - v.box[0])
+
+    return not any(overlap(u, v) for u in a.words for v in b.words)
 
 
 def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = None) -> list[RawField]:
