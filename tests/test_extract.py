@@ -766,3 +766,18 @@ def test_values_typed_off_the_leader_return_to_their_labels():
                     "Giới tính: Nam Dân tộc: Kinh Quốc tịch: Việt Nam"]
     record = extract(page, "khai_sinh")[0]
     assert record.fields["ho_ten"] == "LÊ ĐỨC HÒA" and record.fields["dan_toc"] == "Kinh"
+
+
+def test_guidance_in_brackets_is_no_label():
+    # "(Ký, ghi rõ họ, chữ đệm, tên, chức vụ và đóng dấu)" on one line names a field but labels
+    # none: the signer's name under it is still found
+    def line(y, *texts_x):
+        return Line(tuple(Word(t, (x, y, x + 20 * len(t), y + 40), 0.95) for t, x in texts_x))
+    lines = (line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+             line(400, ("Họ,", 200), ("chữ", 280), ("đệm,", 360), ("tên:", 460), ("LÊ", 560), ("VĂN", 620), ("AN", 700)),
+             line(1700, ("NGƯỜI", 900), ("KÝ", 1040), ("GIẤY", 1100), ("KHAI", 1200), ("SINH", 1300)),
+             line(1760, ("(Ký,", 860), ("ghi", 960), ("rõ", 1030), ("họ,", 1080), ("chữ", 1150), ("đệm,", 1230),
+                  ("tên,", 1330), ("chức", 1420), ("vụ", 1520), ("và", 1570), ("đóng", 1620), ("dấu)", 1720)),
+             line(2000, ("Ngô", 1000), ("Xuân", 1080), ("Sơn", 1190)))
+    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
+    assert record.fields["ho_ten"] == "LÊ VĂN AN" and record.fields["nguoi_ky"] == "Ngô Xuân Sơn"

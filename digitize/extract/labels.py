@@ -137,9 +137,13 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
         text = line.text
         folded = fold_aligned(text)
         hits: list[tuple[int, int, Label]] = []
+        # guidance in brackets ("(Ký, ghi rõ họ, chữ đệm, tên, chức vụ và đóng dấu)") names
+        # fields but labels none: a label found inside it is not one
+        guidance = [(m.start(), m.end()) for m in re.finditer(r"\([^)]*(\)|$)", folded)]
         for label, regex in compiled:
             for m in regex.finditer(folded):
-                hits.append((m.start(), m.end(), label))
+                if not any(a < m.start() < b for a, b in guidance):
+                    hits.append((m.start(), m.end(), label))
         # Longest label wins where labels overlap ("noi cu tru" inside "noi cu tru cua me").
         hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
         kept: list[tuple[int, int, Label]] = []
