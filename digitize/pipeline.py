@@ -169,10 +169,10 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
     except InputError:
         raise
     result_id = result_id_for(source)
-    source = read_input_signatures(source, data)
     existing = engines.index.get(result_id)
     if existing is not None and _artefacts_present(existing, engines):
         return existing
+    source = read_input_signatures(source, data)
 
     try:
         images = ingest.load_pages(source, data, settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import date
 
 from ..text import clean_spaces, fold, levenshtein
 from ..types import InputSignature, Line, OcrPage, Record, Word
@@ -145,12 +146,8 @@ def bound_by_signatures(values: dict[str, Value], signatures: tuple[InputSignatu
     found = values.get("ngay_ban_hanh")
     if not times or found is None:
         return
-    from datetime import date
-
-    try:
-        d, m, y = (int(x) for x in found.value.split("/"))
-        issued = date(y, m, d)
-    except ValueError:
+    issued = v.parse_date(found.value)
+    if issued is None:
         return
     signed = date.fromisoformat(times[0])
     days = (signed - issued).days

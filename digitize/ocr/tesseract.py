@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -16,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import EngineError
-from ..text import nfc
+from ..text import fold, nfc
 from ..types import CleanPage, Line, OcrPage, Word
 from .layout import assemble_rows, find_tables
 
@@ -62,15 +61,9 @@ def _api(tessdata: str, lang: str, psm: int):
 # An alternative letter at least this likely (Tesseract's choice confidence, percent) makes
 # the word doubtful: "ỗ" 88.8 beside "ổ" 20.8 in a "buỗi" that was "buổi".
 NEAR_ALTERNATIVE = 10.0
-_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323", "\u0302", "\u0306", "\u031b"}
 
 
 _MARKABLE = frozenset("aeiouyd")
-
-
-def _letter(ch: str) -> str:
-    """The base letter without its marks, lowercase, đ as d ("dột" is read "đột")."""
-    return "".join(c for c in unicodedata.normalize("NFD", ch.lower().replace("đ", "d")) if c not in _TONE_MARKS)
 
 
 def read_words(api, line_offset: int = 0) -> Iterator[tuple[str, tuple[int, int, int, int], float, int,
@@ -101,12 +94,12 @@ def read_words(api, line_offset: int = 0) -> Iterator[tuple[str, tuple[int, int,
             symbol = r.GetUTF8Text(RIL.SYMBOL) or ""
             current[4].append(symbol)
             position = len(current[4]) - 1
-            if _letter(symbol) not in _MARKABLE:
+            if fold(symbol) not in _MARKABLE:
                 continue  # only vowels and d carry marks: nothing to doubt elsewhere
             for choice in r.GetChoiceIterator():
                 alt = choice.GetUTF8Text() or ""
                 if alt != symbol and choice.Confidence() >= NEAR_ALTERNATIVE and alt and symbol and \
-                        _letter(alt) == _letter(symbol) and alt.lower() != symbol.lower():
+                        fold(alt) == fold(symbol) and alt.lower() != symbol.lower():
                     current[5].append((choice.Confidence() / 100.0, position, alt))
         except RuntimeError:  # an empty result: nothing at this position
             continue
