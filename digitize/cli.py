@@ -378,18 +378,29 @@ def cmd_correct(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
+    from .index import make_index
+    from .pipeline import unreferenced_signed_copies
     from .storage import make_storage
 
     storage = make_storage(settings)
     ok = bad = 0
+    keys: list[str] = []
     for key, good in storage.fixity(args.prefix):
+        keys.append(key)
         if good:
             ok += 1
         else:
             bad += 1
             print(f"{key}: checksum mismatch", file=sys.stderr)
-    print(json.dumps({"checked": ok + bad, "ok": ok, "bad": bad}))
-    return ExitCode.input_failed if bad else ExitCode.ok
+    index = make_index(settings)
+    try:
+        orphans = unreferenced_signed_copies(keys, index)
+    finally:
+        index.close()
+    for key in orphans:
+        print(f"{key}: signed copy not referenced by any indexed result", file=sys.stderr)
+    print(json.dumps({"checked": ok + bad, "ok": ok, "bad": bad, "unreferenced_signed": len(orphans)}))
+    return ExitCode.input_failed if bad or orphans else ExitCode.ok
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

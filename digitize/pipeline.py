@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -130,24 +131,96 @@ def sign_pdf(pdf: bytes, engines: Engines) -> tuple[bytes, SignatureInfo]:
 
 
 def store_artefacts(result: Result, original: bytes, signed_pdf: bytes, words: list[list[dict]],
-                    engines: Engines, key_prefix: str) -> Result:
-    """Write original, signed PDF and JSON; returns the result with its keys.
+                    engines: Engines, key_prefix: str, document: dict[str, Any] | None = None) -> Result:
+    """Write original, words, JSON and, last, the signed PDF; returns the result with its keys.
 
-    Files go in first, under keys derived from content and version, so a crash
-    leaves at worst unreferenced objects that the next run overwrites with the
-    same bytes; the index (the commit point) is written after."""
+    The signed PDF goes in last because it is retained (object lock): once it is
+    there, everything it belongs with is there too, so a run stopped at any point
+    either left no signed copy (the next run writes the same keys again) or a
+    complete stored result that the next run takes over (`uncommitted_result`)
+    instead of signing the page a second time. The index, the commit point, is
+    written after. `document`: the JSON to store when it is more than the bare
+    Result (a corrected version keeps its history)."""
     storage = engines.storage
     ext = EXTENSIONS.get(result.source.media_type, "bin")
     version_prefix = f"{key_prefix}/v{result.version}"
     keys = {"original": f"{key_prefix}/original.{ext}", "pdf": f"{version_prefix}/document.pdf",
             "json": f"{version_prefix}/result.json", "words": f"{version_prefix}/words.json"}
-    if not storage.exists(keys["original"]):
+    if original and not storage.exists(keys["original"]):
         storage.put(keys["original"], original, content_type=result.source.media_type, retain=True)
-    storage.put(keys["pdf"], signed_pdf, content_type="application/pdf", retain=True)
     storage.put(keys["words"], json.dumps(words, ensure_ascii=False).encode(), content_type="application/json")
     result = replace(result, keys=keys)
-    storage.put(keys["json"], to_json_bytes(result), content_type="application/json")
+    body = dict(document, keys=keys) if document is not None else result
+    storage.put(keys["json"], to_json_bytes(body), content_type="application/json")
+    storage.put(keys["pdf"], signed_pdf, content_type="application/pdf", retain=True)
     return result
+
+
+# ------------------------------------------------------------------ commit intents
+
+def intent_key(agency: str, result_id: str) -> str:
+    return f"{agency}/commits/{result_id}.json"
+
+
+def record_intent(result: Result, key_prefix: str, engines: Engines) -> None:
+    """Where this run is about to store the result, written before anything else:
+    a run that stops before indexing leaves this note for the next run."""
+    body = {"id": result.id, "prefix": key_prefix, "version": result.version}
+    engines.storage.put(intent_key(engines.settings.agency, result.id), json.dumps(body).encode(),
+                        content_type="application/json")
+
+
+def read_intent(result_id: str, engines: Engines) -> tuple[str, int] | None:
+    """(key prefix, version) of the last run that began storing `result_id`, if any."""
+    try:
+        body = json.loads(engines.storage.get(intent_key(engines.settings.agency, result_id)))
+        prefix, version = str(body["prefix"]), int(body["version"])
+    except NotFound:
+        return None
+    except (ValueError, KeyError, TypeError):
+        log.warning("commit note of %s is unreadable; ignored", result_id)
+        return None
+    if body.get("id") != result_id or not prefix.startswith(f"{engines.settings.agency}/") or version < 1:
+        return None
+    return prefix, version
+
+
+def uncommitted_result(result_id: str, engines: Engines, after_version: int = 0) -> dict[str, Any] | None:
+    """A result whose run stored every artefact, signed PDF last, and stopped before
+    indexing (a worker killed between the two). Taken over only when whole: its JSON
+    names this id, version and PDF, and the PDF is the one whose digest the JSON
+    records, with an intact signature; otherwise None (the page is done again, under
+    the same keys, so no second signed copy is ever made)."""
+    from .signing import trust_roots
+    from .signing.verify import verify_pdf
+
+    intent = read_intent(result_id, engines)
+    if intent is None or intent[1] <= after_version:
+        return None
+    prefix, version = intent
+    pdf_key, json_key = f"{prefix}/v{version}/document.pdf", f"{prefix}/v{version}/result.json"
+    storage = engines.storage
+    if not storage.exists(pdf_key):
+        return None
+    try:
+        stored = json.loads(storage.get(json_key))
+        signed = storage.get(pdf_key)
+    except (NotFound, ValueError) as exc:
+        log.warning("result %s: stored but not whole (%s); done again", result_id, exc)
+        return None
+    import hashlib
+
+    recorded = (stored.get("pdf") or {}).get("sha256")
+    if stored.get("id") != result_id or int(stored.get("version") or 0) != version \
+            or (stored.get("keys") or {}).get("pdf") != pdf_key or recorded != hashlib.sha256(signed).hexdigest():
+        log.warning("result %s: stored JSON does not match its signed PDF; done again", result_id)
+        return None
+    report = verify_pdf(signed, trust_roots(engines.settings))
+    if not report.intact:
+        log.warning("result %s: stored signed PDF does not verify (%s); done again", result_id,
+                    "; ".join(report.problems))
+        return None
+    return stored
 
 
 def to_json_bytes(result: Result | dict) -> bytes:
@@ -172,6 +245,13 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
     existing = engines.index.get(result_id)
     if existing is not None and _artefacts_present(existing, engines):
         return existing
+    stored = uncommitted_result(result_id, engines, after_version=int(existing["version"]) if existing else 0)
+    if stored is not None:  # a stopped run's complete result: commit it, sign nothing again
+        if book:
+            stored["book"] = book
+        engines.index.upsert(stored)
+        log.info("result %s: took over the stored, unindexed version %s", result_id, stored.get("version"))
+        return stored
     source = read_input_signatures(source, data)
 
     try:
@@ -205,8 +285,8 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
                      created=now, extra_meta={"DigitizeResultId": result_id})
     signed, signature = sign_pdf(pdf, engines)
     result = replace(result, pdf=signature)
-    key_prefix = base_key(settings.agency, result_id, now)
-    result = _next_free_version(result, key_prefix, engines)
+    key_prefix, result = _storage_place(result, now, engines)
+    record_intent(result, key_prefix, engines)
     result = store_artefacts(result, data, signed, [words_to_dict(p) for p in recognised], engines, key_prefix)
     out = result.to_dict()
     if book:
@@ -215,10 +295,54 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
     return out
 
 
+_SIGNED_KEY = re.compile(r"^(?P<prefix>[^/]+/\d{4}/\d{2}/\d{2}/(?P<rid>[0-9a-f]{32}))/v(?P<v>\d+)/document\.pdf$")
+
+
+def unreferenced_signed_copies(keys: Iterable[str], index: Any) -> list[str]:
+    """Signed PDFs in the archive that no indexed result accounts for: the result's
+    own version, the versions its corrections made, and the version they corrected.
+    Anything else is a second signed copy of a page (a run stopped between storing and
+    indexing, before runs took over their stored results) and is reported."""
+    found: list[str] = []
+    cache: dict[str, dict[str, Any] | None] = {}
+    for key in keys:
+        m = _SIGNED_KEY.match(key)
+        if not m:
+            continue
+        rid = m["rid"]
+        if rid not in cache:
+            cache[rid] = index.get(rid)
+        result = cache[rid]
+        if result is None or not str((result.get("keys") or {}).get("pdf") or "").startswith(m["prefix"] + "/"):
+            found.append(key)
+            continue
+        if int(m["v"]) not in _accounted_versions(result):
+            found.append(key)
+    return found
+
+
+def _accounted_versions(result: dict[str, Any]) -> set[int]:
+    current = int(result.get("version") or 1)
+    corrected = {int(c["version"]) for c in result.get("corrections") or [] if str(c.get("version", "")).isdigit()}
+    base = (min(corrected) - 1) if corrected else current
+    return {current, base} | corrected
+
+
+def _storage_place(result: Result, now: datetime, engines: Engines) -> tuple[str, Result]:
+    """Key prefix and version for a new result. A run that stopped before storing its
+    signed PDF noted its place: this run writes the same keys (same day's folder,
+    same version), so the page keeps one original and one signed copy."""
+    intent = read_intent(result.id, engines)
+    if intent is not None and not engines.storage.exists(f"{intent[0]}/v{intent[1]}/document.pdf"):
+        return intent[0], replace(result, version=intent[1])
+    key_prefix = base_key(engines.settings.agency, result.id, now)
+    return key_prefix, _next_free_version(result, key_prefix, engines)
+
+
 def _next_free_version(result: Result, key_prefix: str, engines: Engines) -> Result:
-    """A run stopped after storing its signed PDF but before indexing (a killed
-    worker) leaves a retained PDF that no later run may replace: this run is then
-    stored as the next version, and the stopped run's objects stay unreferenced."""
+    """A signed PDF already under this version that no run could take over (damaged,
+    or not matching its JSON) is retained and may not be replaced: this run is then
+    stored as the next version, and `digitize fixity` reports the other as unreferenced."""
     version = result.version
     while engines.storage.exists(f"{key_prefix}/v{version}/document.pdf"):
         version += 1

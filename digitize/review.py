@@ -344,7 +344,7 @@ def _ocr_page(meta: dict[str, Any], words: list[dict[str, Any]], width: int, hei
 
 def _new_version(engines: Any, current: dict[str, Any], records: list[dict[str, Any]],
                  words: list[list[dict[str, Any]]], when: datetime, log: list[dict[str, Any]]) -> dict[str, Any]:
-    from .pipeline import _title, sign_pdf, store_artefacts, to_json_bytes
+    from .pipeline import _title, sign_pdf, store_artefacts
     from .render import render_pdf
 
     storage = engines.storage
@@ -373,14 +373,13 @@ def _new_version(engines: Any, current: dict[str, Any], records: list[dict[str, 
     signed, signature = sign_pdf(pdf, engines)
     result = replace(result, pdf=signature)
     new_words = [words_to_dict(p[1]) for p in pages]
-    result = store_artefacts(result, b"", signed, new_words, engines, key_prefix(current))
     out = result.to_dict()
     for key, value in current.items():  # keys the pipeline added (book, ...) carry over
         out.setdefault(key, value)
     out["corrections"] = list(current.get("corrections") or []) + log
     out["updated_at"] = when.isoformat()
-    # store_artefacts wrote the bare Result; the stored JSON also keeps the history.
-    storage.put(result.keys["json"], to_json_bytes(out), content_type="application/json")
+    result = store_artefacts(result, b"", signed, new_words, engines, key_prefix(current), document=out)
+    out["keys"] = result.keys
     engines.index.upsert(out)
     return out
 

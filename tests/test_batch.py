@@ -218,20 +218,101 @@ def test_transient_storage_failures_are_retried_then_given_up(tmp_path: Path, ho
     engines.close()
 
 
-def test_interrupted_run_leaves_a_retained_pdf_and_the_next_run_takes_the_next_version(home: Path) -> None:
-    from digitize.pipeline import VN_TZ, Engines, base_key, process_bytes
+class _Stop(BaseException):
+    """A kill at an exact point (BaseException: nothing in the pipeline catches it)."""
+
+
+def _signed_pdfs(storage, agency: str, rid: str) -> list[str]:
+    return [k for k in storage.list(f"{agency}/") if rid in k and k.endswith("/document.pdf")]
+
+
+def _fixity(home: Path) -> tuple[int, dict]:
+    proc = subprocess.run([sys.executable, "-m", "digitize.cli", "fixity"], capture_output=True, text=True,
+                          cwd=ROOT, env=dict(os.environ), timeout=120)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_run_stopped_between_store_and_index_is_taken_over_not_signed_again(home: Path) -> None:
+    import hashlib
+
+    from digitize.pipeline import Engines, process_bytes
 
     settings = load_settings()
     engines = Engines.from_settings(settings)
-    data = tiny_png("Trang bị ngắt")
+    data = tiny_png("Trang bị ngắt giữa chừng")
+    rid = hashlib.sha256(data).hexdigest()[:32]
+    real_upsert = engines.index.upsert
+
+    def killed(result):  # the worker dies after storing, before the index commit
+        raise _Stop()
+
+    engines.index.upsert = killed
+    with pytest.raises(_Stop):
+        process_bytes("p.png", data, engines)
+    assert engines.index.get(rid) is None and len(_signed_pdfs(engines.storage, settings.agency, rid)) == 1
+    code, counts = _fixity(home)  # until it is committed, the stored copy is flagged
+    assert code == 1 and counts["unreferenced_signed"] == 1 and counts["bad"] == 0
+    engines.index.upsert = real_upsert
+    result = process_bytes("p.png", data, engines, book="Sổ 7")
+    pdfs = _signed_pdfs(engines.storage, settings.agency, rid)
+    assert pdfs == [result["keys"]["pdf"]] and result["version"] == 1  # one signed copy, taken over
+    assert engines.index.get(rid)["book"] == "Sổ 7"
+    assert _fixity(home)[0] == 0
+    engines.close()
+
+
+def test_run_stopped_before_its_signed_pdf_is_redone_under_the_same_keys(home: Path) -> None:
+    import hashlib
+
+    from digitize.pipeline import Engines, process_bytes
+
+    settings = load_settings()
+    engines = Engines.from_settings(settings)
+    data = tiny_png("Trang dừng trước khi ký")
+    rid = hashlib.sha256(data).hexdigest()[:32]
+    real = engines.storage
+
+    class DiesAtThePdf:
+        def put(self, key, body, **kwargs):
+            if key.endswith("/document.pdf"):
+                raise _Stop()
+            return real.put(key, body, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    engines.storage = DiesAtThePdf()
+    with pytest.raises(_Stop):
+        process_bytes("p.png", data, engines)
+    engines.storage = real
+    first = [k for k in real.list(f"{settings.agency}/") if rid in k and "/commits/" not in k]
+    result = process_bytes("p.png", data, engines)
+    after = [k for k in real.list(f"{settings.agency}/") if rid in k and "/commits/" not in k]
+    assert result["version"] == 1 and set(first) <= set(after)  # the same original and version folder
+    assert _signed_pdfs(real, settings.agency, rid) == [result["keys"]["pdf"]]
+    engines.close()
+
+
+def test_damaged_stored_copy_is_not_taken_over_and_fixity_reports_it(home: Path) -> None:
+    from digitize.pipeline import VN_TZ, Engines, base_key, process_bytes, record_intent
+    from digitize.types import Result, SourceFile
+
+    settings = load_settings()
+    engines = Engines.from_settings(settings)
+    data = tiny_png("Trang có bản ký hỏng")
     import hashlib
 
     rid = hashlib.sha256(data).hexdigest()[:32]
     prefix = base_key(settings.agency, rid, datetime.now(VN_TZ))
+    stub = Result(id=rid, source=SourceFile(name="p.png", sha256=rid * 2, size=1, media_type="image/png"),
+                  pages=(), records=())
+    record_intent(stub, prefix, engines)
     engines.storage.put(f"{prefix}/v1/document.pdf", b"%PDF- from a killed worker", retain=True)
     result = process_bytes("p.png", data, engines)
     assert result["version"] == 2 and result["keys"]["pdf"] == f"{prefix}/v2/document.pdf"
     assert engines.index.get(rid)["version"] == 2
+    code, counts = _fixity(home)
+    assert code == 1 and counts["unreferenced_signed"] == 1 and counts["bad"] == 0
     engines.close()
 
 
