@@ -20,6 +20,7 @@ even when the submitting process went away.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
@@ -43,7 +44,7 @@ import numpy as np
 from . import ingest
 from .config import Settings
 from .errors import (ConfigError, CorruptInput, DigitizeError, EncryptedInput, IndexError_, InputError, NotFound,
-                     StorageError, TooLarge)
+                     QueueUnavailable, StorageError, TooLarge)
 from .pipeline import EXTENSIONS, VN_TZ, keep_rejected, process_bytes
 from .storage.common import ChecksumMismatch, validate_key
 from .types import PageImage, SourceFile
@@ -562,15 +563,36 @@ def run_batch(source: Path, book: str, settings: Settings, *, doc_type: str = "a
         if not wait:
             return report
         for task_id, outcome in runner.outcomes():
-            for entry in waiting.pop(task_id, []):
+            entries = waiting.pop(task_id, [])
+            if entries:
+                outcome = settled(outcome, entries[0]["sha256"], index, storage, policy)
+            for entry in entries:
                 apply_outcome(entry, outcome)
                 events.page(entry)
         report["state"] = "done"
         save_report(report, storage, policy)
         return report
+    except QueueUnavailable as exc:
+        # The pages already queued go on in the workers; the report says where the book stands.
+        with contextlib.suppress(DigitizeError):
+            save_report(report, storage, policy)
+        raise QueueUnavailable(f"{exc}; book {batch_id} goes on in the workers: digitize batch --status "
+                               f"{batch_id}") from None
     finally:
         runner.close()
         index.close()
+
+
+def settled(outcome: Outcome, sha256: str, index: Any, storage: Any, policy: RetryPolicy) -> Outcome:
+    """A page's outcome as the archive has it: a task recorded as failed whose page is
+    stored and indexed (its result was lost in a broker restart, say) is done; and a
+    page this batch sent is not "reused", even when a second delivery found it done."""
+    if not outcome.get("ok"):
+        stored = with_retries(lambda: stored_outcome(sha256, index, storage), policy, "look up a failed page")
+        if stored is None:
+            return outcome
+        outcome = stored
+    return dict(outcome, reused=False)
 
 
 def _kind(source: Path) -> str:
@@ -587,14 +609,17 @@ def batch_status(batch_id: str, settings: Settings) -> dict[str, Any]:
 
     storage = make_storage(settings)
     report = load_report(batch_id, settings, storage)
-    pending = [p for p in report.get("pages") or [] if p.get("status") == "pending"]
-    if pending:
+    # Pending pages, and pages recorded as failed that have a stored page: the index
+    # has the last word (a task recorded as failed may have stored its page).
+    unsettled = [p for p in report.get("pages") or [] if p.get("sha256") and p.get("status") in ("pending", "failed")]
+    pending = [p for p in unsettled if p.get("status") == "pending"]
+    if unsettled:
         index = make_index(settings)
         try:
-            for entry in pending:
+            for entry in unsettled:
                 done = stored_outcome(entry["sha256"], index, storage)
-                if done is not None:
-                    apply_outcome(entry, done)
+                if done is not None:  # done by this book's tasks, not reused from before it
+                    apply_outcome(entry, dict(done, reused=False))
         finally:
             index.close()
     still = [p for p in pending if p.get("status") == "pending" and p.get("task")]

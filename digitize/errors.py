@@ -67,8 +67,16 @@ class IndexError_(DigitizeError):
     """Search index failed; may be transient (retry)."""
 
 
+class QueueUnavailable(DigitizeError):
+    """The task broker (Redis) stayed unreachable longer than we wait for it."""
+
+
 class NotFound(DigitizeError):
     pass
+
+
+class Forbidden(DigitizeError):
+    """Allowed to see, not to do (a result shared read-only)."""
 
 
 class VerificationFailed(DigitizeError):

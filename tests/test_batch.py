@@ -349,11 +349,17 @@ def test_celery_app_sends_json_and_acks_late(home: Path) -> None:
     assert conf.task_serializer == "json" and conf.accept_content == ["json"]
     assert conf.result_serializer == "json" and conf.result_accept_content == ["json"]
     assert conf.task_acks_late and conf.task_reject_on_worker_lost and conf.worker_prefetch_multiplier == 1
+    # Production defaults are short: a dead worker's page is back on the queue within a
+    # minute, its lease lapses within half a minute; a live worker's heartbeat keeps both.
     vt = conf.broker_transport_options["visibility_timeout"]
-    assert vt > conf.task_time_limit + RetryPolicy().maximum
+    limits = WorkerLimits.from_env({})
+    assert vt == limits.visibility_timeout <= 60 and limits.lease_ttl <= 30
+    assert limits.heartbeat * 3 <= vt and conf.task_time_limit == limits.page_time_limit <= 300
+    assert conf.broker_transport_options["unacked_restore_interval"] <= 10
+    assert conf.result_backend_always_retry
     assert "workers.tasks" in conf.include or "workers.tasks" in app.conf.get("include", ())
     with pytest.raises(ConfigError):
-        WorkerLimits.from_env({"DIGITIZE_PAGE_TIME_LIMIT": "900", "DIGITIZE_VISIBILITY_TIMEOUT": "600"})
+        WorkerLimits.from_env({"DIGITIZE_VISIBILITY_TIMEOUT": "3"})
     with pytest.raises(ConfigError):
         configure(load_settings(env={}), env={})
 

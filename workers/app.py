@@ -4,23 +4,32 @@ Reliability settings (why each is there):
 - task_acks_late + task_reject_on_worker_lost: a page whose worker dies (kill -9,
   out of memory, lost machine) goes back on the queue instead of being lost;
 - worker_prefetch_multiplier=1: a worker holds no more pages than it runs;
-- broker visibility_timeout (Redis): a message not acked within this many
-  seconds is given to another worker. It must be longer than the longest page
-  (task_time_limit) plus the longest retry countdown, or a slow page would run
-  twice; `configure` refuses settings that break this.
+- a short broker visibility timeout (Redis) kept alive by a heartbeat: every
+  worker re-stamps the messages it holds (running, or waiting for a retry
+  countdown) every `heartbeat` seconds (`UnackedHeartbeat`). A live worker keeps
+  its pages however long they take; a dead worker's stamps stop, and its pages go
+  back on the queue after `visibility_timeout` seconds (a minute by default, where
+  Redis's own default leaves them for an hour). The per-page lease (workers.tasks)
+  is kept alive the same way, so it never outlives its worker by more than
+  `lease_ttl` seconds;
+- result_backend_always_retry: a result written while Redis restarts is written
+  once it is back, so a page stored and indexed is never recorded as failed.
 
 Environment (beyond digitize.config): DIGITIZE_PAGE_TIME_LIMIT (seconds, default
-900; a page over it fails with "time limit"), DIGITIZE_VISIBILITY_TIMEOUT
-(default 3600), DIGITIZE_RESULT_BACKEND (default: the broker URL),
-DIGITIZE_RETRY_MAX / DIGITIZE_RETRY_BACKOFF_MAX (see digitize.batch.RetryPolicy).
+300; a page over it fails with "time limit"), DIGITIZE_VISIBILITY_TIMEOUT (default
+60), DIGITIZE_RESULT_BACKEND (default: the broker URL), DIGITIZE_RETRY_MAX /
+DIGITIZE_RETRY_BACKOFF_MAX (see digitize.batch.RetryPolicy).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from dataclasses import dataclass
+from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 
 from digitize.batch import RetryPolicy
 from digitize.config import Settings, load_settings
@@ -47,13 +56,29 @@ app.conf.update(
     worker_send_task_events=False,
     enable_utc=True,
     timezone="Asia/Ho_Chi_Minh",
+    result_backend_always_retry=True,
+    result_backend_max_retries=60,
+    result_backend_max_sleep_between_retries_ms=5000,
 )
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class WorkerLimits:
-    page_time_limit: int = 900
-    visibility_timeout: int = 3600
+    """Time limits that must agree with each other (checked in `from_env`)."""
+
+    page_time_limit: int = 300
+    visibility_timeout: int = 60
+
+    @property
+    def heartbeat(self) -> float:
+        """Seconds between re-stamps of held messages and leases: several per timeout."""
+        return max(1.0, self.visibility_timeout / 6)
+
+    @property
+    def lease_ttl(self) -> int:
+        """A page lease outlives its last heartbeat by this much."""
+        return max(3, int(self.heartbeat * 3))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "WorkerLimits":
@@ -63,14 +88,68 @@ class WorkerLimits:
                          visibility_timeout=int(env.get("DIGITIZE_VISIBILITY_TIMEOUT") or cls.visibility_timeout))
         except ValueError as exc:
             raise ConfigError(f"worker limits: {exc}") from None
-        retry = RetryPolicy.from_env(env)
+        RetryPolicy.from_env(env)
         if limits.page_time_limit < 2:
             raise ConfigError("DIGITIZE_PAGE_TIME_LIMIT must be at least 2 seconds")
-        if limits.visibility_timeout <= limits.page_time_limit + retry.maximum:
-            raise ConfigError(
-                f"DIGITIZE_VISIBILITY_TIMEOUT ({limits.visibility_timeout}s) must be longer than the page time "
-                f"limit ({limits.page_time_limit}s) plus the longest retry wait ({retry.maximum:g}s)")
+        if limits.visibility_timeout < 6:
+            # The heartbeat re-stamps held messages every timeout/6 seconds; below
+            # this a busy Redis round trip could let a live worker's page be redelivered.
+            raise ConfigError(f"DIGITIZE_VISIBILITY_TIMEOUT ({limits.visibility_timeout}s) must be at least 6 seconds")
         return limits
+
+
+class UnackedHeartbeat(bootsteps.StartStopStep):
+    """Re-stamp, every `heartbeat` seconds, the Redis unacked-index score of every
+    message this worker holds, so that a live worker keeps its pages while a dead
+    worker's pages come back after one visibility timeout.
+
+    Kombu's Redis transport gives a message back to the queue when its score (the
+    time it was delivered) is older than the visibility timeout; it has no
+    heartbeat of its own, so the timeout had to exceed the longest page plus the
+    longest retry countdown (an hour by default) and a killed worker stalled its
+    book that long. The stamps go through the transport's own QoS pipeline, on the
+    consumer's event loop, as kombu's own bookkeeping does."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.tref: Any = None
+
+    def start(self, parent: Any) -> None:
+        interval = WorkerLimits.from_env().heartbeat
+        self.tref = parent.timer.call_repeatedly(interval, restamp_held_messages, (parent,), priority=10)
+
+    def stop(self, parent: Any) -> None:
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+
+    shutdown = stop
+
+
+def restamp_held_messages(consumer: Any) -> int:
+    """Stamp the messages `consumer` holds as delivered now; returns how many."""
+    channel = getattr(getattr(consumer, "task_consumer", None), "channel", None)
+    qos = getattr(channel, "qos", None)
+    if qos is None or not hasattr(qos, "unacked_index_key"):
+        return 0  # not the Redis transport: nothing to keep alive
+    dirty = getattr(qos, "_dirty", set())
+    tags = [tag for tag in list(getattr(qos, "_delivered", {})) if tag not in dirty]
+    if not tags:
+        return 0
+    now = time.time()
+    try:
+        with qos.pipe_or_acquire() as pipe:
+            # XX: only messages still unacked; an acked one must not come back.
+            pipe.zadd(qos.unacked_index_key, {tag: now for tag in tags}, xx=True).execute()
+    except Exception as exc:  # noqa: BLE001 - Redis away: the consumer reconnects; stamp next time
+        log.warning("could not re-stamp %d held messages: %s", len(tags), " ".join(str(exc).split()))
+        return 0
+    return len(tags)
+
+
+app.steps["consumer"].add(UnackedHeartbeat)
 
 
 def configure(settings: Settings, env: dict[str, str] | None = None) -> Celery:
@@ -86,7 +165,7 @@ def configure(settings: Settings, env: dict[str, str] | None = None) -> Celery:
         broker_transport_options={
             "visibility_timeout": vt,
             # Look for messages of dead workers every few seconds (default: every 100 s).
-            "unacked_restore_interval": max(1, min(10, vt // 10)),
+            "unacked_restore_interval": max(1, min(10, vt // 6)),
             "unacked_restore_throttle": 1,
         },
         result_backend_transport_options={"visibility_timeout": vt},
