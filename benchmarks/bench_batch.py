@@ -1,8 +1,15 @@
-"""Book throughput: pages per minute with 1 and 2 workers, end to end through
-`digitize batch` (split, store, OCR, sign, store, index, report).
+"""Book throughput: pages per minute with 1, 2 and 4 workers, end to end through
+`digitize batch` (split, store, OCR, sign, store, index, report), and the time a
+book loses when its worker is killed.
 
     .venv/bin/python benchmarks/bench_batch.py                   # 20 generated pages, seed 7
-    .venv/bin/python benchmarks/bench_batch.py --pages 40 --workers 1,2,4 --modes local,celery
+    .venv/bin/python benchmarks/bench_batch.py --pages 40 --workers 1,2 --modes celery --kill
+
+`--kill` (celery): one more run in which the worker is killed with SIGKILL once a
+third of the pages are indexed and a new worker is started at once, with the
+production time limits; it reports the seconds from the kill to the end of the book
+and how many of them the remaining pages needed at the undisturbed rate (the rest
+is what the crash cost).
 
 Modes: `local` is the embedded default (a local process pool, no broker);
 `celery` starts a private redis-server and `digitize worker --concurrency N`
@@ -80,6 +87,43 @@ def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess
     raise SystemExit("worker not ready after 60 s")
 
 
+def indexed(env: dict[str, str]) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(env["DIGITIZE_INDEX_PATH"], timeout=5) as conn:
+            return int(conn.execute("SELECT count(*) FROM results").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def killed_run(source: Path, env: dict[str, str], concurrency: int, run: Path, pages: int) -> dict:
+    """A book whose only worker is killed a third of the way through."""
+    worker = start_worker(env, concurrency, run / "worker1.log")
+    batch = subprocess.Popen(DIGITIZE + ["batch", str(source), "--book-id", "bench", "--no-progress"], cwd=ROOT,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = None
+    try:
+        while indexed(env) < max(1, pages // 3):
+            if batch.poll() is not None:
+                raise SystemExit("the book ended before the kill")
+            time.sleep(0.2)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        killed_at, done_at_kill = time.perf_counter(), indexed(env)
+        second = start_worker(env, concurrency, run / "worker2.log")
+        out, err = batch.communicate(timeout=3600)
+        after = time.perf_counter() - killed_at
+    finally:
+        if second is not None:
+            stop(second)
+        if batch.poll() is None:
+            batch.kill()
+    report = json.loads(out)
+    return {"after_kill_s": round(after, 1), "pages_left_at_kill": pages - done_at_kill,
+            "done": report["summary"]["done"], "failed": report["summary"]["failed"]}
+
+
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -94,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pages", type=int, default=20)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    ap.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
     ap.add_argument("--modes", default="local,celery")
+    ap.add_argument("--kill", action="store_true", help="(celery) also time a book whose worker is killed")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = ap.parse_args(argv)
     counts = [int(n) for n in args.workers.split(",")]
@@ -141,6 +186,22 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append({"mode": mode, "workers": n, "pages": s["pages"], "done": s["done"],
                                  "failed": s["failed"], "seconds": round(seconds, 2), "pages_per_minute": round(rate, 1)})
                     print(f"{mode:8} {n:>7} {s['pages']:>5} {s['done']:>5} {seconds:>8.1f} {rate:>9.1f}", flush=True)
+                if mode == "celery" and args.kill:
+                    n = counts[-1]
+                    run = work / f"celery-{n}-killed"
+                    run.mkdir()
+                    env = dict(base, DIGITIZE_ARCHIVE_DIR=str(run / "archive"),
+                               DIGITIZE_INDEX_PATH=str(run / "index.sqlite3"), DIGITIZE_WORKERS=str(n),
+                               DIGITIZE_BROKER=broker.rsplit("/", 1)[0] + "/9")
+                    kill = killed_run(source, env, n, run, args.pages)
+                    rate = next(r["pages_per_minute"] for r in rows if r["mode"] == "celery" and r["workers"] == n)
+                    needed = kill["pages_left_at_kill"] / rate * 60
+                    kill.update(workers=n, remaining_pages_need_s=round(needed, 1),
+                                crash_cost_s=round(kill["after_kill_s"] - needed, 1))
+                    rows.append({"mode": "celery-killed", **kill})
+                    print(f"killed worker ({n}): book done {kill['after_kill_s']:.0f} s after the kill; its "
+                          f"{kill['pages_left_at_kill']} remaining pages need {needed:.0f} s at the undisturbed rate: "
+                          f"the crash cost {kill['crash_cost_s']:.0f} s", flush=True)
             finally:
                 if redis is not None:
                     redis.terminate()

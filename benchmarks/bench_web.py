@@ -12,7 +12,14 @@ then:
    pipeline cannot answer from the archive. "Lost" = a 200 whose result cannot
    be read back, or a file whose id (SHA-256 prefix) is not in the index after.
 
-    .venv/bin/python benchmarks/bench_web.py [--sequential 10] [--concurrent 50] [--json out.json]
+    .venv/bin/python benchmarks/bench_web.py [--sequential 10] [--concurrent 50] [--bombs] [--json out.json]
+
+3. `--bombs`: the concurrent uploads again, with hostile inputs sent at the same
+   time — a 8000x8000 1-bit PNG (pixel bomb), a PDF of 200 pages reusing one large
+   image, a PDF whose content stream inflates to 300 MB (flate bomb), each twice,
+   and four anonymous 40 MB chunked uploads. Reported: the ordinary uploads' errors
+   and latency beside the run without bombs, what each bomb got, and the server's
+   peak memory (its processes together).
 
 On a 2-core machine run the concurrent part once: it takes about a minute."""
 
@@ -69,6 +76,85 @@ def variants(data: bytes, count: int, salt: int) -> list[bytes]:
         image.save(buf, "PNG", dpi=base.info.get("dpi", (200, 200)))
         out.append(buf.getvalue())
     return out
+
+
+def pixel_bomb() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("1", (8000, 8000), 1).save(out, "PNG")
+    return out.getvalue()
+
+
+def reused_image_pdf(pages: int = 200) -> bytes:
+    """Many pages drawing one large image: tiny on disk, huge when every page is decoded."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    raw = bytes(4000 * 4000)
+    image = pikepdf.Stream(pdf, raw)
+    image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+    image.Width, image.Height, image.BitsPerComponent = 4000, 4000, 8
+    image.ColorSpace = pikepdf.Name.DeviceGray
+    for _ in range(pages):
+        page = pdf.add_blank_page(page_size=(595, 842))
+        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+        page.Contents = pdf.make_stream(b"q 595 0 0 842 0 0 cm /Im0 Do Q")
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=True)
+    return out.getvalue()
+
+
+def flate_bomb_pdf(inflated: int = 300_000_000) -> bytes:
+    """One page whose content stream inflates to `inflated` bytes (spaces)."""
+    import zlib
+
+    import pikepdf
+
+    packer = zlib.compressobj(9)
+    block = b" " * (1 << 20)
+    packed = b"".join(packer.compress(block) for _ in range(inflated // len(block))) + packer.flush()
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(595, 842))
+    stream = pikepdf.Stream(pdf, packed)
+    stream.Filter = pikepdf.Name.FlateDecode
+    page.Contents = stream
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
+    return out.getvalue()
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, MB."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            todo += [int(c) for t in Path(f"/proc/{p}/task").iterdir()
+                     for c in (t / "children").read_text().split()]
+        except OSError:
+            continue
+    return total / 1024
+
+
+def anonymous_chunked(base: str, size: int) -> int:
+    """An anonymous upload of `size` bytes sent chunked; the status it got."""
+    import httpx
+
+    def body():
+        chunk = b"\0" * (1 << 18)
+        for _ in range(size // len(chunk)):
+            yield chunk
+
+    try:
+        r = httpx.post(base + "/api/upload", content=body(), timeout=120,
+                       headers={"Content-Type": "multipart/form-data; boundary=x"})
+        return r.status_code
+    except httpx.HTTPError:
+        return 0  # the server hung up on it: also refused
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -128,11 +214,87 @@ def upload(client, base: str, token: str, name: str, data: bytes) -> tuple[int, 
         return 0, time.perf_counter() - started, None, f"{type(exc).__name__}: {exc}"
 
 
+def concurrent(base: str, token: str, page: bytes, count: int, salt: int, bombs: list | None = None,
+               server_pid: int | None = None) -> dict:
+    """`count` distinct uploads at once (and the bombs beside them): errors, lost, latency."""
+    import httpx
+
+    files = variants(page, count, salt=salt)
+    expected = {hashlib.sha256(d).hexdigest()[:32] for d in files}
+    outcomes: list[tuple[int, float, dict | None, str]] = [None] * len(files)  # type: ignore[list-item]
+    bombs = bombs or []
+    bomb_status: list[str] = [""] * len(bombs)
+    anonymous: list[int] = [0] * (4 if bombs else 0)
+    barrier = threading.Barrier(len(files) + len(bombs) + len(anonymous))
+    limits = httpx.Limits(max_connections=len(files) + len(bombs), max_keepalive_connections=len(files))
+    peak = [0.0]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            if server_pid:
+                peak[0] = max(peak[0], tree_rss_mb(server_pid))
+
+    with httpx.Client(limits=limits) as client:
+        def ordinary(i: int) -> None:
+            barrier.wait()
+            outcomes[i] = upload(client, base, token, f"c{salt}-{i}.png", files[i])
+
+        def hostile(i: int) -> None:
+            name, data, media = bombs[i]
+            barrier.wait()
+            started = time.perf_counter()
+            try:
+                r = client.post(base + "/api/upload", headers={"Authorization": f"Bearer {token}"},
+                                files={"file": (name, data, media)}, timeout=600)
+                error = r.json().get("error", "") if r.status_code != 200 else ""
+                bomb_status[i] = f"{name}: {r.status_code} in {time.perf_counter() - started:.1f}s {error}"[:160]
+            except httpx.HTTPError as exc:
+                bomb_status[i] = f"{name}: {type(exc).__name__}"
+
+        def stranger(i: int) -> None:
+            barrier.wait()
+            anonymous[i] = anonymous_chunked(base, 40_000_000)
+
+        threads = [threading.Thread(target=ordinary, args=(i,)) for i in range(len(files))]
+        threads += [threading.Thread(target=hostile, args=(i,)) for i in range(len(bombs))]
+        threads += [threading.Thread(target=stranger, args=(i,)) for i in range(len(anonymous))]
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - started
+        done.set()
+
+        ok_ids = {o[2]["id"] for o in outcomes if o[0] == 200 and o[2]}
+        errors = [o for o in outcomes if o[0] != 200]
+        lost = 0
+        for rid in expected:
+            r = client.get(f"{base}/api/results/{rid}", headers={"Authorization": f"Bearer {token}"})
+            if r.status_code != 200 or r.json().get("id") != rid:
+                lost += 1 if rid in ok_ids else 0  # a 200 that cannot be read back
+        missing = len(expected - ok_ids) - len(errors)  # neither an error nor a result
+        lat = [o[1] for o in outcomes if o[0] == 200]
+    out = {
+        "uploads": len(files), "errors": len(errors), "results_lost": lost + max(0, missing),
+        "wall_s": round(wall, 2), "throughput_pages_per_s": round(len(ok_ids) / wall, 3),
+        "latency_p50_s": round(percentile(lat, 0.5), 2), "latency_p95_s": round(percentile(lat, 0.95), 2),
+        "latency_max_s": round(max(lat), 2) if lat else None,
+        "error_examples": sorted({f"{o[0]} {o[3]}" for o in errors})[:5]}
+    if bombs:
+        out.update(bombs=bomb_status, anonymous_40mb_chunked=anonymous, server_peak_rss_mb=round(peak[0]))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sequential", type=int, default=10)
     ap.add_argument("--concurrent", type=int, default=50)
     ap.add_argument("--processes", type=int, help="server OCR processes (default: the server's: CPUs)")
+    ap.add_argument("--bombs", action="store_true", help="also run the concurrent uploads with hostile inputs")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     args = ap.parse_args(argv)
     import httpx
@@ -163,41 +325,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"sequential": report["sequential"]}), flush=True)
 
             if args.concurrent:
-                files = variants(page, args.concurrent, salt=2)
-                expected = {hashlib.sha256(d).hexdigest()[:32] for d in files}
-                outcomes: list[tuple[int, float, dict | None, str]] = [None] * len(files)  # type: ignore[list-item]
-                barrier = threading.Barrier(len(files))
-                limits = httpx.Limits(max_connections=len(files), max_keepalive_connections=len(files))
-
-                with httpx.Client(limits=limits) as client:
-                    def worker(i: int) -> None:
-                        barrier.wait()
-                        outcomes[i] = upload(client, base, token, f"c{i}.png", files[i])
-
-                    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(files))]
-                    started = time.perf_counter()
-                    for t in threads:
-                        t.start()
-                    for t in threads:
-                        t.join()
-                    wall = time.perf_counter() - started
-
-                    ok_ids = {o[2]["id"] for o in outcomes if o[0] == 200 and o[2]}
-                    errors = [o for o in outcomes if o[0] != 200]
-                    lost = 0
-                    for rid in expected:
-                        r = client.get(f"{base}/api/results/{rid}", headers={"Authorization": f"Bearer {token}"})
-                        if r.status_code != 200 or r.json().get("id") != rid:
-                            lost += 1 if rid in ok_ids else 0  # a 200 that cannot be read back
-                    missing = len(expected - ok_ids) - len(errors)  # neither an error nor a result
-                    lat = [o[1] for o in outcomes if o[0] == 200]
-                report["concurrent"] = {
-                    "uploads": len(files), "errors": len(errors), "results_lost": lost + max(0, missing),
-                    "wall_s": round(wall, 2), "throughput_pages_per_s": round(len(ok_ids) / wall, 3),
-                    "latency_p50_s": round(percentile(lat, 0.5), 2), "latency_p95_s": round(percentile(lat, 0.95), 2),
-                    "latency_max_s": round(max(lat), 2) if lat else None,
-                    "error_examples": sorted({f"{o[0]} {o[3]}" for o in errors})[:5]}
+                report["concurrent"] = concurrent(base, token, page, args.concurrent, salt=2, server_pid=proc.pid)
                 print(json.dumps({"concurrent": report["concurrent"]}), flush=True)
+            if args.concurrent and args.bombs:
+                bombs = [("pixel-bomb.png", pixel_bomb(), "image/png"),
+                         ("reused-image.pdf", reused_image_pdf(), "application/pdf"),
+                         ("flate-bomb.pdf", flate_bomb_pdf(), "application/pdf")] * 2
+                report["with_bombs"] = concurrent(base, token, page, args.concurrent, salt=3, bombs=bombs,
+                                                  server_pid=proc.pid)
+                print(json.dumps({"with_bombs": report["with_bombs"]}), flush=True)
         finally:
             proc.terminate()
             try:
@@ -207,8 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
-    return 0 if not report.get("concurrent", {}).get("errors") and not report.get("concurrent", {}).get(
-        "results_lost") else 1
+    runs = [report.get(k) or {} for k in ("concurrent", "with_bombs")]
+    return 0 if not any(r.get("errors") or r.get("results_lost") for r in runs) else 1
 
 
 if __name__ == "__main__":

@@ -82,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--host", default="127.0.0.1")
     w.add_argument("--port", type=int, default=8000)
     w.add_argument("--processes", type=int, help="OCR worker processes (default: CPUs; 0 = in this process)")
-    w.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
+    w.add_argument("--secure-cookies", action="store_true", help="Secure cookies and HSTS (the default)")
+    w.add_argument("--insecure-cookies", action="store_true",
+                   help="no Secure cookies, no HSTS: local http development only (or DIGITIZE_INSECURE_COOKIES=1)")
 
     b = sub.add_parser("batch", help="process a book (folder of page scans, multi-page PDF or TIFF), one task per page")
     b.add_argument("source", nargs="?", type=Path, metavar="SOURCE")
@@ -115,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     ud = usub.add_parser("disable", help="disable a user and revoke their tokens")
     ud.add_argument("name")
     usub.add_parser("list", help="list users")
+
+    au = sub.add_parser("audit", help="the web audit log")
+    ausub = au.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
+    ausub.add_parser("verify", help="check the audit log's keyed hash chain (exit 0 intact, 1 not)")
     return parser
 
 
@@ -404,13 +410,9 @@ def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    from .web.cli import serve_command
 
-    from .web import create_app
-
-    app = create_app(settings, processes=args.processes, secure_cookies=args.secure_cookies)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=os.environ.get("DIGITIZE_LOG", "warning").lower())
-    return ExitCode.ok
+    return serve_command(args, settings)
 
 
 def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
@@ -489,9 +491,15 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
     return user_command(args, settings)
 
 
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from .web.cli import audit_command
+
+    return audit_command(args, settings)
+
+
 COMMANDS = {"process": cmd_process, "verify": cmd_verify, "search": cmd_search, "get": cmd_get,
             "fixity": cmd_fixity, "serve": cmd_serve, "user": cmd_user, "batch": cmd_batch,
-            "worker": cmd_worker, "export": cmd_export, "correct": cmd_correct}
+            "worker": cmd_worker, "export": cmd_export, "correct": cmd_correct, "audit": cmd_audit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,13 +19,32 @@ Environment variables (all optional):
   DIGITIZE_SIGNING_P12     PKCS#12 file of the production signing certificate
   DIGITIZE_SIGNING_P12_PASSWORD
   DIGITIZE_OCR_ENGINE      "auto" (default: paddle-det if installed), "tesseract", "paddle-det"
-  DIGITIZE_MAX_PIXELS      per page (default 200 000 000)
+  DIGITIZE_MAX_PIXELS      per page, as the file declares it (default 80 000 000: an A3 page at 600 dpi
+                           is 70 MP); refused before anything is decoded
+  DIGITIZE_MAX_PAGE_BYTES  per page, the raster cleanup works on: width x height x channels (1 grey,
+                           3 colour) at 300 dpi or more, after a page over 400 dpi is reduced to 300 dpi
+                           as it is decoded (default 128 000 000: an A2 sheet in colour at 300 dpi is 110 MB)
+  DIGITIZE_MAX_DECODED_BYTES  per input, decoded page rasters summed over its pages (default 2 000 000 000:
+                           some 230 A4 pages in grey or 75 in colour at 300 dpi, a born-digital page
+                           being drawn in colour); a PDF is refused before its first page is read when
+                           its pages' sizes already add up to more. Longer books go through
+                           `digitize batch`, which splits them into one input per page
+  DIGITIZE_MAX_STREAM_BYTES  per PDF stream other than an image (contents, fonts, forms), decoded; an
+                           image stream may decode to its own raster only (default 64 000 000)
   DIGITIZE_MAX_PAGES       per input (default 2000)
   DIGITIZE_MAX_BYTES       per input (default 500 MB)
+  DIGITIZE_KEEP_REJECTED   refused inputs kept per agency, with their reason (default 1000; 0 = none)
+  DIGITIZE_KEEP_REJECTED_BYTES  largest refused input kept (default 25 MB)
+  DIGITIZE_TRUSTED_PROXIES comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For
+                           names the client (default: none; the TCP peer is the client)
+  DIGITIZE_INSECURE_COOKIES 1 = cookies without Secure and no HSTS (local http development only)
+  DIGITIZE_AUDIT_KEY       key of the audit log's HMAC chain (default: <home>/audit.key, made on
+                           first use with mode 0600)
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -57,10 +76,17 @@ class Settings:
     ocr_engine: str = "auto"  # auto = paddle-det where the ppocr extra is installed, else tesseract
     tessdata: str = TESSDATA
     postcorrect: bool = True  # put right words that are not Vietnamese syllables (ocr.vietnamese)
-    max_pixels: int = 200_000_000
+    max_pixels: int = 80_000_000
+    max_page_bytes: int = 128_000_000
+    max_decoded_bytes: int = 2_000_000_000
+    max_stream_bytes: int = 64_000_000
     max_pages: int = 2000
     max_bytes: int = 500_000_000
     workers: int = 0  # 0 = number of CPUs
+    keep_rejected: int = 1000  # refused inputs kept per agency (bounded: refusals must not fill the disk)
+    keep_rejected_bytes: int = 25_000_000
+    trusted_proxies: str = ""  # comma-separated IPs/CIDRs; only their X-Forwarded-For is believed
+    insecure_cookies: bool = False  # plain-http development: cookies without Secure, no HSTS
 
     @property
     def archive_path(self) -> Path:
@@ -73,6 +99,11 @@ class Settings:
     @property
     def dev_cert_dir(self) -> Path:
         return self.home / "dev-signing"
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                     for part in self.trusted_proxies.split(",") if part.strip())
 
     def validate(self) -> "Settings":
         if self.storage not in ("local", "s3"):
@@ -89,9 +120,14 @@ class Settings:
             raise ConfigError(f"unknown OCR engine {self.ocr_engine!r}")
         if not self.agency.replace("-", "").replace("_", "").isalnum():
             raise ConfigError("agency must be letters, digits, - or _")
-        for name in ("max_pixels", "max_pages", "max_bytes"):
+        for name in ("max_pixels", "max_pages", "max_bytes", "max_page_bytes", "max_decoded_bytes",
+                     "max_stream_bytes"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
+        try:
+            self.trusted_proxy_networks
+        except ValueError as exc:
+            raise ConfigError(f"trusted_proxies: {exc}") from None
         return self
 
 
@@ -117,7 +153,14 @@ _ENV = {
     "DIGITIZE_MAX_PIXELS": "max_pixels",
     "DIGITIZE_MAX_PAGES": "max_pages",
     "DIGITIZE_MAX_BYTES": "max_bytes",
+    "DIGITIZE_MAX_PAGE_BYTES": "max_page_bytes",
+    "DIGITIZE_MAX_DECODED_BYTES": "max_decoded_bytes",
+    "DIGITIZE_MAX_STREAM_BYTES": "max_stream_bytes",
     "DIGITIZE_WORKERS": "workers",
+    "DIGITIZE_KEEP_REJECTED": "keep_rejected",
+    "DIGITIZE_KEEP_REJECTED_BYTES": "keep_rejected_bytes",
+    "DIGITIZE_TRUSTED_PROXIES": "trusted_proxies",
+    "DIGITIZE_INSECURE_COOKIES": "insecure_cookies",
 }
 
 

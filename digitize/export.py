@@ -83,8 +83,10 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def build_package(engines: Any, book: str, *, now: datetime | None = None) -> tuple[bytes, dict[str, Any]]:
-    """The zip bytes and its manifest for one book. Raises NotFound for an empty book."""
+def build_package(engines: Any, book: str, *, now: datetime | None = None,
+                  agency: str | None = None) -> tuple[bytes, dict[str, Any]]:
+    """The zip bytes and its manifest for one book. Raises NotFound for an empty book.
+    `agency`: only that agency's results (two agencies may file books under the same id)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -92,6 +94,14 @@ def build_package(engines: Any, book: str, *, now: datetime | None = None) -> tu
     if not book:
         raise InputError("a book id is needed")
     entries = engines.index.records_for_book(book)
+    if agency is not None:
+        owners: dict[str, str | None] = {}
+        for entry in entries:
+            rid = entry["result_id"]
+            if rid not in owners:
+                found = engines.index.get(rid)
+                owners[rid] = found.get("agency") if found else None
+        entries = [e for e in entries if owners[e["result_id"]] == agency]
     if not entries:
         raise NotFound(f"no records filed under book {book!r}")
     now = (now or datetime.now(VN_TZ)).replace(microsecond=0)

@@ -11,6 +11,7 @@ import json
 import re
 import sqlite3
 import subprocess
+import time
 import warnings
 from pathlib import Path
 
@@ -68,7 +69,9 @@ def bearer(token: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     home = tmp_path_factory.mktemp("web")
-    settings = load_settings(env={"DIGITIZE_HOME": str(home), "DIGITIZE_AGENCY": "hue"})
+    # TestClient speaks plain http: cookies without Secure, as for local development.
+    settings = load_settings(env={"DIGITIZE_HOME": str(home), "DIGITIZE_AGENCY": "hue",
+                                  "DIGITIZE_INSECURE_COOKIES": "1"})
     app = create_app(settings, processes=0, max_upload_bytes=3_000_000, max_pages=5)
     svc = app.state.services
     tokens = {}
@@ -231,17 +234,20 @@ def test_external_system_lookup_only(env):
     rid = env["result"]["id"]
     r = get(env, "ext", "/api/search", params={"q": "tran my loan"})
     assert r.status_code == 403
-    r = get(env, "ext", "/api/search", params={"so_dinh_danh": "046157258462", "q": "loan"})
-    assert r.status_code == 403
     r = get(env, "ext", "/api/search", params={"so_dinh_danh": "046157258462"})
-    assert r.status_code == 200 and r.json()["hits"][0]["result_id"] == rid
+    assert r.status_code == 403  # no search to enumerate with
     looked = get(env, "ext", "/api/lookup/046157258462").json()
-    assert looked["results"][0]["id"] == rid
-    assert get(env, "ext", f"/api/results/{rid}/pdf").status_code == 200
-    assert get(env, "ext", f"/api/results/{rid}/pages/1/image").status_code == 403
+    found = looked["results"][0]
+    assert found["id"] == rid and found["records"][0]["fields"]["so_dinh_danh"] == "046157258462"
+    assert "pages" not in found and "source" not in found and "links" not in found  # fields, not page text
+    # Nothing by id: not the result, its PDF, versions, matches or images.
+    for path in (f"/api/results/{rid}", f"/api/results/{rid}/pdf", f"/api/results/{rid}/versions",
+                 f"/api/results/{rid}/matches", f"/api/results/{rid}/pages/1/image"):
+        assert get(env, "ext", path).status_code == 403, path
     assert post(env, "ext", f"/api/results/{rid}/corrections",
                 json={"record": 0, "field": "ho_ten", "value": "X"}).status_code == 403
     assert post(env, "ext", "/api/upload", files={"file": ("a.png", env["data"], "image/png")}).status_code == 403
+    assert get(env, "ext", "/api/lookup/123").status_code == 422
 
 
 def test_role_permissions(env):
@@ -256,10 +262,28 @@ def test_share_with_other_agency(env, tmp_path):
     rid = env["result"]["id"]
     assert post(env, "officer", f"/api/results/{rid}/share", json={"agency": "hcm"}).status_code == 403
     assert post(env, "other", f"/api/results/{rid}/share", json={"agency": "hcm"}).status_code == 403
+    r = post(env, "arch", f"/api/results/{rid}/share", json={"agency": "nowhere"})
+    assert r.status_code == 422 and "no agency" in r.json()["error"]  # an agency that does not exist
     r = post(env, "arch", f"/api/results/{rid}/share", json={"agency": "hcm"})
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json()["access"] == "read"
     assert get(env, "other", f"/api/results/{rid}").status_code == 200
     assert get(env, "extb", "/api/lookup/046157258462").json()["count"] == 1
+    # Sharing grants reading only: the other agency cannot make a new signed version.
+    version = get(env, "officer", f"/api/results/{rid}").json()["version"]
+    r = post(env, "other", f"/api/results/{rid}/corrections", json={"record": 0, "field": "ho_ten", "value": "X"})
+    assert r.status_code == 403 and "read-only" in r.json()["error"]
+    assert post(env, "other", f"/api/results/{rid}/approve", json={}).status_code == 403
+    assert get(env, "officer", f"/api/results/{rid}").json()["version"] == version
+    assert audit_rows(env, user="other", action="refused_write", result_id=rid)
+    shares = get(env, "arch", "/api/shares").json()["shares"]
+    assert [(x["grantee_agency"], x["access"]) for x in shares if x["result_id"] == rid] == [("hcm", "read")]
+    # Revoked: gone again, as if it never existed.
+    r = env["client"].delete(f"/api/results/{rid}/share/hcm", headers=bearer(env["tokens"]["arch"]))
+    assert r.status_code == 200
+    assert get(env, "other", f"/api/results/{rid}").status_code == 404
+    assert get(env, "extb", "/api/lookup/046157258462").json()["count"] == 0
+    assert env["client"].delete(f"/api/results/{rid}/share/hcm",
+                                headers=bearer(env["tokens"]["arch"])).status_code == 404
 
 
 # ------------------------------------------------------------------ audit
@@ -274,11 +298,16 @@ def test_reads_are_audited(env):
     assert rows and rows[-1]["detail"]["q"] == "tran my"
     get(env, "ext", "/api/lookup/046157258462")
     assert audit_rows(env, user="ext", action="lookup", result_id=rid)
-    get(env, "ext", f"/api/results/{rid}/pdf")
-    assert audit_rows(env, user="ext", action="read_pdf", result_id=rid)
+    get(env, "arch", f"/api/results/{rid}/pdf")
+    assert audit_rows(env, user="arch", action="read_pdf", result_id=rid)
     assert audit_rows(env, user="officer", action="create", result_id=rid)
-    # a refused read is not a read
+    # a refused read is not a read, but it is logged
     get(env, "other", f"/api/results/{'0' * 32}")
+    reads = len(audit_rows(env, user="other", action="read", result_id=rid))
+    refused = len(audit_rows(env, user="other", action="refused_read", result_id=rid))
+    assert get(env, "other", f"/api/results/{rid}").status_code == 404
+    assert len(audit_rows(env, user="other", action="read", result_id=rid)) == reads
+    assert len(audit_rows(env, user="other", action="refused_read", result_id=rid)) == refused + 1
 
 
 def test_audit_is_append_only_and_exported(env):
@@ -399,6 +428,14 @@ def test_reuse_from_archive_and_report(env):
     report = get(env, "boss", "/api/reports/reuse").json()["rows"]
     hue = [row for row in report if row["agency"] == "hue"]
     assert hue and hue[0]["dossiers"] == 2 and hue[0]["reused"] == 1 and hue[0]["reuse_rate"] == 0.5
+    # Dossier codes with slashes work, encoded or not.
+    for path in ("/api/dossiers/HS%2F2025%2F01/reuse", "/api/dossiers/HS/2025/01/reuse"):
+        r = post(env, "officer", path, json={"result_id": rid})
+        assert r.status_code == 200, (path, r.text)
+        assert r.json()["ma_ho_so"] == "HS/2025/01"
+    for path in ("/api/dossiers/HS%2F2025%2F01", "/api/dossiers/HS/2025/01"):
+        got = get(env, "officer", path)
+        assert got.status_code == 200 and got.json()["items"][0]["result_id"] == rid, (path, got.text)
 
 
 # ------------------------------------------------------------------ multi-page job
@@ -497,15 +534,17 @@ def test_user_cli_prints_password_or_token(tmp_path, monkeypatch, capsys):
     assert main(["user", "add", "x", "--role", "wizard", "--agency", "hue"]) == 2
 
 
-def test_login_lockout_and_disabled_user(env):
+def test_login_throttle_and_disabled_user(env, monkeypatch):
     client = env["client"]
     svc = env["svc"]
+    frozen = time.time()
+    monkeypatch.setattr(svc.auth, "clock", lambda: frozen)  # time stands still: the backoff is not over
     svc.auth.add_user("tired", "reviewer", "hue", password="pw-tired-secret")
     client.cookies.clear()
-    for _ in range(5):
+    for _ in range(3):
         assert _login(client, "tired", "guess").status_code == 401
     r = _login(client, "tired", "pw-tired-secret")
-    assert r.status_code == 429  # locked for 15 minutes, even with the right password
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1  # from this address, for a while
     assert audit_rows(env, action="login_failed")
     token = svc.auth.issue_token("tired")
     assert client.get("/api/me", headers=bearer(token)).status_code == 200

@@ -45,7 +45,7 @@ def server(tmp_path_factory):
     auth.add_user("officer", "intake", "hue", password="pw-officer-e2e")
     auth.add_user("rev", "reviewer", "hue", password="pw-rev-e2e")
     port = _free_port()
-    env = dict(os.environ, DIGITIZE_HOME=str(home), DIGITIZE_AGENCY="hue")
+    env = dict(os.environ, DIGITIZE_HOME=str(home), DIGITIZE_AGENCY="hue", DIGITIZE_INSECURE_COOKIES="1")
     proc = subprocess.Popen([sys.executable, "-m", "digitize.cli", "serve", "--port", str(port), "--processes", "0"],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ipaddress
 import json
 import logging
 import os
@@ -30,10 +31,10 @@ from .. import __version__, errors, ingest
 from ..config import Settings, load_settings
 from ..review import Change, ReviewError, StaleVersion, review_fields
 from . import audit
-from .auth import SESSION_COOKIE, AuthError, Principal, generate_password
+from .auth import SESSION_COOKIE, AuthError, Principal, generate_password, is_system_admin
 from ..pipeline import result_id_for
 from .jobs import outcome
-from .services import Services, public, versions
+from .services import Services, entitled, public, versions
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -61,6 +62,8 @@ class ApiError(Exception):
 def error_status(exc: errors.DigitizeError) -> int:
     if isinstance(exc, errors.NotFound):
         return 404
+    if isinstance(exc, errors.Forbidden):
+        return 403
     if isinstance(exc, errors.TooLarge):
         return 413
     if isinstance(exc, errors.UnsupportedInput):
@@ -106,6 +109,7 @@ class ReuseIn(BaseModel):
 
 class ShareIn(BaseModel):
     agency: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    write: bool = Field(default=False, description="also let the agency make new versions (default: read only)")
 
 
 class UserIn(BaseModel):
@@ -116,61 +120,110 @@ class UserIn(BaseModel):
 
 # ------------------------------------------------------------------ middleware
 
-class BodyLimit:
-    """Refuse request bodies over the limit before they are read (413), and
-    bound bodies sent without Content-Length."""
+UPLOAD_PATHS = ("/api/upload", "/api/verify")
+MAX_UPLOAD_BODIES_DEFAULT = 4
 
-    def __init__(self, app, upload_limit: int) -> None:
+
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised from `receive` when a body passes its limit; FastAPI lets an
+    HTTPException from body parsing through as it is (others become a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over the limit of {limit} bytes")
+
+
+class BodyLimit:
+    """Bodies are bounded, streamed and never read for a stranger.
+
+    - A body over the limit is refused before it is read when its Content-Length
+      says so, and cut off as soon as it passes the limit when sent chunked: bytes
+      flow through to the parser (which spools file parts to disk) and are counted,
+      never gathered here.
+    - An upload's sender is authenticated from the request headers (token or
+      session cookie) before one byte of its body is read: an anonymous upload
+      costs nothing.
+    - At most `max_bodies` upload bodies are being received at once; the others
+      wait for a slot (holding only their socket) and get 503 with Retry-After
+      after BODY_SLOT_WAIT seconds, so many large uploads cannot take the server's
+      memory. A slot is freed when its body has arrived, not when the page is done."""
+
+    def __init__(self, app, upload_limit: int, authenticate: Any = None,
+                 max_bodies: int = MAX_UPLOAD_BODIES_DEFAULT) -> None:
         self.app = app
         self.upload_limit = upload_limit
+        self.authenticate = authenticate
+        self.max_bodies = max(1, max_bodies)
+        self._slots: asyncio.Semaphore | None = None
 
     def limit_for(self, path: str) -> int:
-        if path in ("/api/upload", "/api/verify"):
-            return self.upload_limit
-        return MAX_JSON_BODY
+        return self.upload_limit if path in UPLOAD_PATHS else MAX_JSON_BODY
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in UNSAFE:
             return await self.app(scope, receive, send)
-        limit = self.limit_for(scope["path"])
+        path = scope["path"]
+        limit = self.limit_for(path)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None:
             try:
-                too_big = int(length) > limit
+                if int(length) > limit:
+                    return await _send_json(send, 413, {"error": f"request body over the limit of {limit} bytes"})
             except ValueError:
                 return await _send_json(send, 400, {"error": "bad Content-Length"})
-            if too_big:
-                return await _send_json(send, 413, {"error": f"request body over the limit of {limit} bytes"})
-            return await self.app(scope, receive, send)
-        # No length given (chunked): read it here, bounded, then replay.
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body.extend(message.get("body", b""))
-            if len(body) > limit:
-                return await _send_json(send, 413, {"error": f"request body over the limit of {limit} bytes"})
-            if not message.get("more_body"):
-                break
-        sent = False
+        if path not in UPLOAD_PATHS:
+            return await self.app(scope, _counted(receive, limit), send)
+        if self.authenticate is not None and not await self.authenticate(headers):
+            return await _send_json(send, 401, {"error": "authentication required"})
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_bodies)
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=BODY_SLOT_WAIT)
+        except asyncio.TimeoutError:
+            return await _send_json(send, 503, {"error": "too many uploads at once; try again shortly"},
+                                    extra=[(b"retry-after", b"5")])
+        held = True
 
-        async def replay():
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                assert self._slots is not None
+                self._slots.release()
 
-        return await self.app(scope, replay, send)
+        try:
+            return await self.app(scope, _counted(receive, limit, on_end=release), send)
+        finally:
+            release()
 
 
-async def _send_json(send, status: int, payload: dict) -> None:
+BODY_SLOT_WAIT = 30.0
+
+
+def _counted(receive, limit: int, on_end: Any = None):
+    seen = 0
+
+    async def counting():
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge(limit)
+            if not message.get("more_body") and on_end is not None:
+                on_end()
+        elif on_end is not None:  # the client went away
+            on_end()
+        return message
+
+    return counting
+
+
+async def _send_json(send, status: int, payload: dict, extra: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps(payload).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+                            (b"connection", b"close")] + list(extra or [])})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -186,12 +239,17 @@ SECURITY_HEADERS = {
 # ------------------------------------------------------------------ the app
 
 def create_app(settings: Settings | None = None, *, processes: int | None = None, batch_processes: int = 1,
-               max_upload_bytes: int | None = None, max_pages: int | None = None, secure_cookies: bool = False,
-               services: Services | None = None) -> FastAPI:
+               max_upload_bytes: int | None = None, max_pages: int | None = None,
+               secure_cookies: bool | None = None, services: Services | None = None) -> FastAPI:
+    """`secure_cookies`: Secure cookies and HSTS; by default on, unless the settings
+    say insecure_cookies (DIGITIZE_INSECURE_COOKIES=1, plain-http development)."""
     settings = settings or load_settings()
+    secure = (not settings.insecure_cookies) if secure_cookies is None else secure_cookies
+    trusted_proxies = settings.trusted_proxy_networks
     if processes is None:
         processes = int(os.environ.get("DIGITIZE_WEB_PROCESSES", settings.workers or (os.cpu_count() or 1)))
     svc = services or Services(settings, processes=processes, batch_processes=batch_processes)
+    audit.audit_key(svc.db)  # a bad DIGITIZE_AUDIT_KEY stops the start, not every request; makes the key file
     upload_limit = min(settings.max_bytes, max_upload_bytes or MAX_UPLOAD_DEFAULT)
     page_limit = min(settings.max_pages, max_pages or settings.max_pages)
 
@@ -208,13 +266,34 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
                   description="Vietnamese civil-status paper to signed, searchable data. "
                               "Authenticate with `Authorization: Bearer <token>` (see `digitize user add`).")
     app.state.services = svc
-    app.add_middleware(BodyLimit, upload_limit=upload_limit)
+
+    async def authenticated(headers: dict[bytes, bytes]) -> bool:
+        """Whether an upload's headers carry a valid token or session (the route checks
+        the role and CSRF again; this only keeps strangers' bodies unread)."""
+        value = headers.get(b"authorization", b"").decode("latin-1")
+        if value[:7].lower() == "bearer ":
+            return await run_in_threadpool(svc.auth.token_principal, value[7:].strip()) is not None
+        cookies = headers.get(b"cookie", b"").decode("latin-1")
+        for part in cookies.split(";"):
+            name, _, cookie = part.strip().partition("=")
+            if name == SESSION_COOKIE and cookie:
+                return await run_in_threadpool(svc.auth.session_principal, cookie) is not None
+        return False
+
+    app.add_middleware(BodyLimit, upload_limit=upload_limit, authenticate=authenticated,
+                       max_bodies=int(os.environ.get("DIGITIZE_WEB_MAX_UPLOADS") or MAX_UPLOAD_BODIES_DEFAULT))
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
-        response = await call_next(request)
+        address = audit.REQUEST_IP.set(ip_of(request))  # audit rows written for this request carry it
+        try:
+            response = await call_next(request)
+        finally:
+            audit.REQUEST_IP.reset(address)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
+        if secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.url.path.startswith("/api/") or request.url.path.startswith("/results"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -277,7 +356,8 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         return dependency
 
     def ip_of(request: Request) -> str:
-        return request.client.host if request.client else ""
+        return client_address(request.client.host if request.client else "",
+                              request.headers.get("x-forwarded-for"), trusted_proxies)
 
     def prepare_upload(name: str, data: bytes):
         source = ingest.describe(name, data, settings)  # typed 4xx for empty/unsupported/too big
@@ -294,8 +374,9 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
     @app.get("/api/me", tags=["service"])
     def me(who: Principal = Depends(principal)) -> dict[str, Any]:
         return {"name": who.name, "role": who.role, "agency": who.agency,
-                "permissions": sorted(p for p in ("upload", "read", "view", "search_text", "search_id", "correct",
-                                                  "review", "dossier", "share", "admin") if who.can(p))}
+                "permissions": sorted(p for p in ("upload", "read", "view", "search_text", "search_id", "lookup",
+                                                  "correct", "review", "dossier", "share", "export", "admin")
+                                      if who.can(p))}
 
     @app.post("/api/upload", tags=["results"], responses={
         200: {"description": "one page: the JSON result"},
@@ -439,7 +520,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
 
     def apply_review(request: Request, who: Principal, result_id: str, changes: list[Change],
                      expected: int | None, action: str) -> dict[str, Any]:
-        result = svc.result_for(who, result_id)
+        result = svc.result_for(who, result_id, write=True)
         engines = svc.review_engines(result.get("agency", ""))
         new = review_fields(engines, result_id, changes, who.name, expected_version=expected)
         svc.queue_update(new)
@@ -467,7 +548,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
     def approve(request: Request, result_id: str, body: ApproveIn | None = None,
                 who: Principal = Depends(need("correct"))) -> dict[str, Any]:
         """Accept every field still flagged (one new version) and return the result to hand back."""
-        result = svc.result_for(who, result_id)
+        result = svc.result_for(who, result_id, write=True)
         expected = body.version if body else None
         flagged = [Change(i, f, None) for i, rec in enumerate(result.get("records") or [])
                    for f in rec.get("needs_review") or [] if f in (rec.get("fields") or {})]
@@ -483,21 +564,62 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
     @app.post("/api/results/{result_id}/share", tags=["results"])
     def share(request: Request, result_id: str, body: ShareIn,
               who: Principal = Depends(need("share"))) -> dict[str, Any]:
+        """Let another agency read this result (and, with `write`, correct it)."""
         result = svc.result_for(who, result_id)
-        if result.get("agency") != who.agency and not who.can("admin"):
+        if result.get("agency") != who.agency and not who.can("all_agencies"):
             raise ApiError(403, "only the owning agency can share a result")
-        svc.share(who, result, result.get("agency", ""), body.agency)
-        svc.audit(who, "share", result_id, ip_of(request), grantee=body.agency)
-        return {"id": result_id, "shared_with": body.agency}
+        try:
+            svc.share(who, result, result.get("agency", ""), body.agency, write=body.write)
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from None
+        svc.audit(who, "share", result_id, ip_of(request), grantee=body.agency, write=body.write)
+        return {"id": result_id, "shared_with": body.agency, "access": "write" if body.write else "read"}
+
+    @app.delete("/api/results/{result_id}/share/{grantee}", tags=["results"])
+    def unshare(request: Request, result_id: str, grantee: str,
+                who: Principal = Depends(need("share"))) -> dict[str, Any]:
+        result = svc.result_for(who, result_id)
+        if result.get("agency") != who.agency and not who.can("all_agencies"):
+            raise ApiError(403, "only the owning agency can revoke a share")
+        if not svc.unshare(result, result.get("agency", ""), grantee):
+            raise ApiError(404, "no such share")
+        svc.audit(who, "unshare", result_id, ip_of(request), grantee=grantee)
+        return {"id": result_id, "revoked": grantee}
+
+    @app.get("/api/shares", tags=["results"])
+    def list_shares(agency: str | None = Query(None, max_length=64),
+                    who: Principal = Depends(need("share"))) -> dict[str, Any]:
+        owner = agency if (agency and who.can("all_agencies")) else who.agency
+        return {"agency": owner, "shares": svc.shares(owner)}
+
+    def _agency_code(code: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", code):
+            raise ApiError(422, "bad agency code")
+        return code
 
     @app.post("/api/agencies/{owner}/share", tags=["admin"])
     def share_agency(request: Request, owner: str, body: ShareIn,
                      who: Principal = Depends(need("admin"))) -> dict[str, Any]:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", owner):
-            raise ApiError(422, "bad agency code")
-        svc.share(who, None, owner, body.agency)
-        svc.audit(who, "share_agency", None, ip_of(request), owner=owner, grantee=body.agency)
-        return {"owner": owner, "shared_with": body.agency}
+        owner = _agency_code(owner)
+        if owner != who.agency and not who.can("all_agencies"):
+            raise ApiError(403, "only the agency itself can share all its results")
+        try:
+            svc.share(who, None, owner, body.agency, write=body.write)
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from None
+        svc.audit(who, "share_agency", None, ip_of(request), owner=owner, grantee=body.agency, write=body.write)
+        return {"owner": owner, "shared_with": body.agency, "access": "write" if body.write else "read"}
+
+    @app.delete("/api/agencies/{owner}/share/{grantee}", tags=["admin"])
+    def unshare_agency(request: Request, owner: str, grantee: str,
+                       who: Principal = Depends(need("admin"))) -> dict[str, Any]:
+        owner = _agency_code(owner)
+        if owner != who.agency and not who.can("all_agencies"):
+            raise ApiError(403, "only the agency itself can revoke its shares")
+        if not svc.unshare(None, owner, grantee):
+            raise ApiError(404, "no such share")
+        svc.audit(who, "unshare_agency", None, ip_of(request), owner=owner, grantee=grantee)
+        return {"owner": owner, "revoked": grantee}
 
     @app.get("/api/search", tags=["search"])
     def search(request: Request, q: str | None = Query(None, max_length=200, description="text, tone-insensitive"),
@@ -521,17 +643,20 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         return {"hits": hits, "count": len(hits)}
 
     @app.get("/api/lookup/{so_dinh_danh}", tags=["search"])
-    def lookup(request: Request, so_dinh_danh: str, who: Principal = Depends(need("search_id"))) -> dict[str, Any]:
-        """Results naming this personal id, in full (for other agencies' systems)."""
-        if not re.fullmatch(r"[0-9 .\-]{6,32}", so_dinh_danh):
-            raise ApiError(422, "so_dinh_danh: 12 digits")
-        hits = svc.search(who, text=None, so_dinh_danh=so_dinh_danh, doc_type=None, limit=50)
+    def lookup(request: Request, so_dinh_danh: str, who: Principal = Depends(need("lookup"))) -> dict[str, Any]:
+        """The records naming this personal id, with their fields and signature facts
+        (for other agencies' systems): no page text, no other person's entry."""
+        digits = re.sub(r"[ .\-]", "", so_dinh_danh)
+        if not re.fullmatch(r"\d{9}|\d{12}", digits):
+            raise ApiError(422, "so_dinh_danh: 12 digits (or a 9-digit old ID number)")
+        hits = svc.search(who, text=None, so_dinh_danh=digits, doc_type=None, limit=50)
         ids = list(dict.fromkeys(h["result_id"] for h in hits))
-        results = [public(r) for r in (svc.index.get(i) for i in ids) if r is not None]
-        svc.audit_reads(who, "lookup", ids, ip_of(request), so_dinh_danh=so_dinh_danh)
-        if not ids:
-            svc.audit(who, "lookup", None, ip_of(request), so_dinh_danh=so_dinh_danh, hits=0)
-        return {"so_dinh_danh": so_dinh_danh, "results": results, "count": len(results)}
+        results = [entitled(r, digits) for r in (svc.index.get(i) for i in ids) if r is not None]
+        results = [r for r in results if r["records"]]
+        svc.audit_reads(who, "lookup", [r["id"] for r in results], ip_of(request), so_dinh_danh=digits)
+        if not results:
+            svc.audit(who, "lookup", None, ip_of(request), so_dinh_danh=digits, hits=0)
+        return {"so_dinh_danh": digits, "results": results, "count": len(results)}
 
     @app.post("/api/verify", tags=["signatures"])
     def verify(request: Request, file: UploadFile = File(..., description="a signed PDF"),
@@ -559,7 +684,8 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         svc.audit_reads(who, "read_queue", [i["result_id"] for i in items], ip_of(request))
         return {"items": items, "count": len(items)}
 
-    @app.post("/api/dossiers/{ma_ho_so}/reuse", tags=["dossiers"])
+    # `:path`: dossier codes hold slashes ("HS/2025/01"), sent encoded or not.
+    @app.post("/api/dossiers/{ma_ho_so:path}/reuse", tags=["dossiers"])
     def reuse(request: Request, ma_ho_so: str, body: ReuseIn,
               who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
         try:
@@ -571,7 +697,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         svc.audit(who, "reuse", body.result_id, ip_of(request), dossier=ma, new=new)
         return svc.dossier(who.agency, ma)
 
-    @app.get("/api/dossiers/{ma_ho_so}", tags=["dossiers"])
+    @app.get("/api/dossiers/{ma_ho_so:path}", tags=["dossiers"])
     def dossier(request: Request, ma_ho_so: str, agency: str | None = Query(None, max_length=64),
                 who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
         owner = agency if (agency and who.can("all_agencies")) else who.agency
@@ -609,6 +735,10 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
 
     @app.post("/api/users", tags=["admin"], status_code=201)
     def add_user(request: Request, body: UserIn, who: Principal = Depends(need("admin"))) -> dict[str, Any]:
+        if body.agency != who.agency and not is_system_admin(who, settings.agency):
+            svc.audit(who, "refused_user_add", None, ip_of(request), name=body.name, role=body.role,
+                      agency=body.agency)
+            raise ApiError(403, "an agency's admin adds users to its own agency only")
         password = None if body.role == "external" else generate_password()
         try:
             user = svc.auth.add_user(body.name, body.role, body.agency, password=password)
@@ -627,12 +757,14 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
                               "description": "the book's package: one PDF per entry, an XLSX, manifest.json"}})
     def export_moj(request: Request, book: str = Query(..., min_length=1, max_length=200,
                                                         description="registry book id (process --book)"),
-                   who: Principal = Depends(need("admin"))):
+                   agency: str | None = Query(None, max_length=64, description="(all-agency admins) whose book"),
+                   who: Principal = Depends(need("export"))):
         from ..export import build_package, safe_name
 
-        data, manifest = build_package(svc.review_engines(who.agency), book)
-        svc.audit(who, "export_moj", None, ip_of(request), book=manifest["book"], entries=manifest["entries"],
-                  results=len(manifest["results"]))
+        owner = agency if (agency and who.can("all_agencies")) else who.agency
+        data, manifest = build_package(svc.review_engines(owner), book, agency=owner)
+        svc.audit(who, "export_moj", None, ip_of(request), book=manifest["book"], agency=owner,
+                  entries=manifest["entries"], results=manifest["results"])
         name = safe_name(book, "book")
         return Response(data, media_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}.zip"'})
@@ -640,7 +772,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
     # ------------------------------------------------------------------ pages
     from .pages import add_pages
 
-    add_pages(app, svc, secure_cookies=secure_cookies, upload_limit=upload_limit)
+    add_pages(app, svc, secure_cookies=secure, upload_limit=upload_limit, ip_of=ip_of)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 
@@ -662,6 +794,35 @@ async def check_csrf(request: Request, expected: str) -> None:
             token = value if isinstance(value, str) else None
     if not token or not expected or not hmac.compare_digest(token, expected):
         raise ApiError(403, "CSRF token missing or wrong")
+
+
+def client_address(peer: str, forwarded_for: str | None,
+                   trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> str:
+    """The client's address: the TCP peer, unless the peer is a configured proxy;
+    then the nearest X-Forwarded-For hop that is not itself a configured proxy
+    (read from the right: hops left of it were written by the client and prove
+    nothing). Anyone can send the header, so a peer not configured, loopback
+    included, is never believed."""
+    if not trusted or not forwarded_for or not _within(peer, trusted):
+        return peer
+    address = peer
+    for hop in reversed(forwarded_for.split(",")):
+        try:
+            hop_ip = str(ipaddress.ip_address(hop.strip()))
+        except ValueError:
+            return address  # garbage: the last address a trusted proxy vouched for
+        address = hop_ip
+        if not _within(address, trusted):
+            return address
+    return address
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
 
 
 def safe_name(filename: str | None) -> str:

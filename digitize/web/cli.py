@@ -1,9 +1,11 @@
-"""`digitize user ...`: create users and issue tokens in <home>/web.sqlite3."""
+"""`digitize user ...`: create users and issue tokens in <home>/web.sqlite3;
+`digitize audit verify`: check the audit log's keyed chain; `digitize serve`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from ..config import Settings
@@ -35,9 +37,9 @@ def user_command(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps({"name": args.name, "token": token}))
         elif command == "password":
             password = generate_password()
-            auth.set_password(args.name, password)
-            _log(db, "password_reset", name=args.name)
-            print(json.dumps({"name": args.name, "password": password}))
+            ended = auth.set_password(args.name, password)
+            _log(db, "password_reset", name=args.name, sessions_ended=ended)
+            print(json.dumps({"name": args.name, "password": password, "sessions_ended": ended}))
         elif command == "disable":
             auth.set_disabled(args.name, True)
             revoked = auth.revoke_tokens(args.name)
@@ -49,6 +51,40 @@ def user_command(args: argparse.Namespace, settings: Settings) -> int:
     except AuthError as exc:
         print(f"digitize: {exc}", file=sys.stderr)
         return ExitCode.usage
+    return ExitCode.ok
+
+
+def audit_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`verify`: one line, exit 0 when the chain is intact, 1 when not."""
+    path = settings.home / "web.sqlite3"
+    if not path.exists():
+        print(f"digitize: no web database in {settings.home}", file=sys.stderr)
+        return ExitCode.verify_failed
+    try:
+        check = audit.check_chain(WebDB(path))
+    except audit.AuditKeyError as exc:
+        print(f"audit log cannot be checked: {exc}")
+        return ExitCode.verify_failed
+    print(check.line())
+    return ExitCode.ok if check.ok else ExitCode.verify_failed
+
+
+def serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    # Secure cookies and HSTS unless asked not to; --secure-cookies (the old
+    # opt-in) wins over DIGITIZE_INSECURE_COOKIES.
+    insecure = (args.insecure_cookies or settings.insecure_cookies) and not args.secure_cookies
+    if insecure:
+        print("digitize: warning: cookies are not Secure and HSTS is off: for local http development only",
+              file=sys.stderr)
+    app = create_app(settings, processes=args.processes, secure_cookies=not insecure)
+    # The app reads X-Forwarded-For itself, from DIGITIZE_TRUSTED_PROXIES only;
+    # uvicorn's own proxy headers would believe any loopback peer.
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False,
+                log_level=os.environ.get("DIGITIZE_LOG", "warning").lower())
     return ExitCode.ok
 
 

@@ -6,11 +6,15 @@ database is safe to use from any thread of the server."""
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 
@@ -39,8 +43,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL
 );
+-- login_failures: no longer written (login_throttle took its place); kept so that
+-- databases of earlier versions open unchanged.
 CREATE TABLE IF NOT EXISTS login_failures (name TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS login_failures_name ON login_failures(name, at);
+-- Failed logins per key ('pair:<name> <addr>', 'addr:<addr>', 'acct:<name>'), see auth.Backoff.
+CREATE TABLE IF NOT EXISTS login_throttle (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS login_throttle_last ON login_throttle(last);
+-- Addresses an account has logged in from: exempt from the account-wide throttle.
+CREATE TABLE IF NOT EXISTS login_known (name TEXT NOT NULL, addr TEXT NOT NULL, at REAL NOT NULL,
+                                        PRIMARY KEY (name, addr));
 
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -84,6 +96,7 @@ CREATE TABLE IF NOT EXISTS shares (
     grantee_agency TEXT NOT NULL,
     granted_by TEXT NOT NULL,
     at TEXT NOT NULL,
+    access TEXT NOT NULL DEFAULT 'read',  -- 'read', or 'write' (may make new versions)
     PRIMARY KEY (owner_agency, result_id, grantee_agency)
 );
 CREATE TABLE IF NOT EXISTS review_queue (
@@ -129,12 +142,14 @@ class WebDB:
             if self._ready:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(self.path)
             conn = self._open()
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("BEGIN IMMEDIATE")
                 for statement in _statements(SCHEMA):
                     conn.execute(statement)
+                _add_missing_columns(conn)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             finally:
@@ -182,6 +197,24 @@ class WebDB:
             return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()["value"]
 
 
+def _owner_only(path: Path) -> None:
+    """Make the database file (and its WAL and shared-memory files) readable by the
+    service's user only: it holds password hashes and the key that signs session
+    cookies. Created 0600 before SQLite opens it; SQLite gives the -wal and -shm
+    files the mode of the database file. Files of an older installation are
+    tightened too."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if name.exists() and name.stat().st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError as exc:  # not ours to change: say so, keep serving
+            log.warning("cannot make %s private: %s", name.name, exc)
+
+
 def _statements(script: str) -> Iterator[str]:
     """Complete SQL statements of a script (sqlite3 knows trigger bodies)."""
     buf = ""
@@ -196,3 +229,16 @@ def _statements(script: str) -> Iterator[str]:
 
 def rows(items: list[sqlite3.Row]) -> list[dict[str, Any]]:
     return [dict(r) for r in items]
+
+
+# Columns added after a table was first created: (table, column, declaration).
+_ADDED_COLUMNS = (("shares", "access", "TEXT NOT NULL DEFAULT 'read'"),)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to the schema (SQLite has no
+    ADD COLUMN IF NOT EXISTS)."""
+    for table, column, declaration in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")

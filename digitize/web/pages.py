@@ -8,7 +8,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Form, Request
@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_HOURS, Principal
+from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_HOURS, LoginBusy, LoginThrottled, Principal
 from .services import RESULT_ID, Services
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -31,7 +31,8 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
-def add_pages(app: FastAPI, svc: Services, *, secure_cookies: bool, upload_limit: int) -> None:
+def add_pages(app: FastAPI, svc: Services, *, secure_cookies: bool, upload_limit: int,
+              ip_of: Callable[[Request], str]) -> None:
     async def session_user(request: Request) -> Principal | None:
         cookie = request.cookies.get(SESSION_COOKIE)
         return await run_in_threadpool(svc.auth.session_principal, cookie) if cookie else None
@@ -83,20 +84,26 @@ def add_pages(app: FastAPI, svc: Services, *, secure_cookies: bool, upload_limit
         cookie = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
         target = _safe_next(next)
 
-        def again(message: str, status: int):
+        def again(message: str, status: int, retry_after: int | None = None):
             token = cookie or secrets.token_urlsafe(24)
             response = render(request, "login.html", None, login_csrf=token, next=target, error=message,
                               status=status)
+            if retry_after is not None:
+                response.headers["Retry-After"] = str(retry_after)
             response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies,
                                 max_age=3600, path="/login")
             return response
 
         if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
             return again("Phiên đăng nhập đã hết hạn, hãy thử lại.", 403)
-        if await run_in_threadpool(svc.auth.locked_out, name):
-            return again("Sai mật khẩu quá nhiều lần; hãy đợi 15 phút.", 429)
-        user = await run_in_threadpool(svc.auth.check_login, name, password)
-        ip = request.client.host if request.client else ""
+        ip = ip_of(request)
+        try:
+            user = await svc.auth.login(name, password, ip)
+        except LoginThrottled as exc:  # not audited: a flood must not turn into a flood of writes
+            return again(f"Sai mật khẩu nhiều lần; hãy thử lại sau {exc.retry_after} giây.", exc.status,
+                         exc.retry_after)
+        except LoginBusy as exc:
+            return again("Máy chủ đang bận, hãy thử lại sau giây lát.", exc.status, exc.retry_after)
         if user is None:
             await run_in_threadpool(lambda: svc.audit(None, "login_failed", None, ip, name=name[:64]))
             return again("Tên đăng nhập hoặc mật khẩu không đúng.", 401)

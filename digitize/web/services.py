@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import NotFound
+from ..errors import Forbidden, NotFound
 from ..review import load_version, load_words, locate_field, page_jpegs, union_box, version_key
 from ..text import clean_spaces, nfc
 from . import audit
@@ -71,9 +71,12 @@ class Services:
                        signer=self.signer, storage=self.storage, index=self.index)
 
     # access ------------------------------------------------------------
-    def shared_with(self, result: dict[str, Any], agency: str) -> bool:
+    def shared_with(self, result: dict[str, Any], agency: str, *, write: bool = False) -> bool:
+        """Whether `agency` was granted the result (or all its owner's results);
+        with `write`, a grant that also lets it make new versions."""
         row = self.db.one("SELECT 1 FROM shares WHERE owner_agency = ? AND grantee_agency = ? "
-                          "AND result_id IN (?, '*')", (result.get("agency", ""), agency, result.get("id", "")))
+                          "AND result_id IN (?, '*')" + (" AND access = 'write'" if write else ""),
+                          (result.get("agency", ""), agency, result.get("id", "")))
         return row is not None
 
     def can_read(self, who: Principal, result: dict[str, Any]) -> bool:
@@ -83,13 +86,31 @@ class Services:
             return True
         return self.shared_with(result, who.agency)
 
-    def result_for(self, who: Principal, result_id: str) -> dict[str, Any]:
+    def can_write(self, who: Principal, result: dict[str, Any]) -> bool:
+        """New versions of a result are made by its own agency; sharing grants reading
+        only, unless the owner granted writing explicitly."""
+        if who.can("all_agencies") or result.get("agency") == who.agency:
+            return True
+        return self.shared_with(result, who.agency, write=True)
+
+    def result_for(self, who: Principal, result_id: str, *, write: bool = False) -> dict[str, Any]:
+        """The result `who` may read (NotFound otherwise, the same as no result); with
+        `write`, one it may also change (Forbidden when it was shared read-only)."""
         if not RESULT_ID.match(result_id or ""):
             raise NotFound("no such result")
         result = self.index.get(result_id)
         if result is None or not self.can_read(who, result):
+            if result is not None:
+                self.audit(who, "refused_read", result_id)
             raise NotFound("no such result")
+        if write and not self.can_write(who, result):
+            self.audit(who, "refused_write", result_id)
+            raise Forbidden("this result was shared read-only; only its agency can change it")
         return result
+
+    def agency_exists(self, agency: str) -> bool:
+        """An agency is one that has at least one user account here."""
+        return self.db.one("SELECT 1 FROM users WHERE agency = ? LIMIT 1", (agency,)) is not None
 
     def version_of(self, result: dict[str, Any], version: int | None) -> dict[str, Any]:
         if version is None:
@@ -121,10 +142,27 @@ class Services:
                                  fold=True, limit=min(2000, want * 10 + 20))
         return self.filter_hits(who, hits, want)
 
-    def share(self, who: Principal, result: dict[str, Any] | None, owner_agency: str, grantee: str) -> None:
-        self.db.run("INSERT OR IGNORE INTO shares(owner_agency, result_id, grantee_agency, granted_by, at) "
-                    "VALUES (?, ?, ?, ?, ?)", (owner_agency, result["id"] if result else "*", grantee, who.name,
-                                               audit.now_iso()))
+    def share(self, who: Principal, result: dict[str, Any] | None, owner_agency: str, grantee: str,
+              *, write: bool = False) -> None:
+        if grantee == owner_agency:
+            raise ValueError("a result is already its own agency's")
+        if not self.agency_exists(grantee):
+            raise ValueError(f"no agency {grantee!r} here")
+        self.db.run("INSERT INTO shares(owner_agency, result_id, grantee_agency, granted_by, at, access) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(owner_agency, result_id, grantee_agency) "
+                    "DO UPDATE SET access = excluded.access, granted_by = excluded.granted_by, at = excluded.at",
+                    (owner_agency, result["id"] if result else "*", grantee, who.name, audit.now_iso(),
+                     "write" if write else "read"))
+
+    def unshare(self, result: dict[str, Any] | None, owner_agency: str, grantee: str) -> bool:
+        """Revoke a grant; True when there was one."""
+        return self.db.run("DELETE FROM shares WHERE owner_agency = ? AND result_id = ? AND grantee_agency = ?",
+                           (owner_agency, result["id"] if result else "*", grantee)) > 0
+
+    def shares(self, owner_agency: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.all(
+            "SELECT owner_agency, result_id, grantee_agency, access, granted_by, at FROM shares "
+            "WHERE owner_agency = ? ORDER BY at", (owner_agency,))]
 
     # audit -------------------------------------------------------------
     def audit(self, who: Principal | None, action: str, result_id: str | None = None, ip: str = "",
@@ -347,6 +385,20 @@ class Services:
             buf = io.BytesIO()
             part.save(buf, "JPEG", quality=88)
             return buf.getvalue()
+
+
+def entitled(result: dict[str, Any], so_dinh_danh: str) -> dict[str, Any]:
+    """What a lookup by personal id gives: the records that name this id (a registry
+    page holds other people's entries too), their fields and review state, and the
+    facts of the signed result; never page text, words or storage keys."""
+    def names_id(record: dict[str, Any]) -> bool:
+        return any(re.sub(r"\D", "", str(v)) == so_dinh_danh
+                   for v in (record.get("fields") or {}).values() if isinstance(v, str))
+
+    records = [{k: r.get(k) for k in ("doc_type", "page", "fields", "needs_review", "confidence")}
+               for r in result.get("records") or [] if names_id(r)]
+    return {"id": result.get("id"), "version": result.get("version", 1), "agency": result.get("agency"),
+            "created_at": result.get("created_at"), "pdf": result.get("pdf"), "records": records}
 
 
 def public(result: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,138 @@
+"""The web service under attack, against a real `digitize serve` on loopback
+(raw sockets, so nothing in between buffers or fixes the requests):
+
+- anonymous uploads, sent chunked and large, are refused before their bodies are
+  read, and the server's memory does not grow with them;
+- an authenticated chunked upload over the limit is cut off with 413 as soon as
+  it passes the limit."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LIMIT = 4_000_000  # DIGITIZE_MAX_BYTES for this server: the upload limit
+
+pytestmark = [pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    pytest.importorskip("uvicorn")
+    home = tmp_path_factory.mktemp("attack")
+    from digitize.web.auth import Auth
+    from digitize.web.db import WebDB
+
+    auth = Auth(WebDB(home / "web.sqlite3"))
+    auth.add_user("officer", "intake", "hue", password="pw-officer-attack")
+    token = auth.issue_token("officer")
+    port = _free_port()
+    env = dict(os.environ, DIGITIZE_HOME=str(home), DIGITIZE_AGENCY="hue", DIGITIZE_MAX_BYTES=str(LIMIT),
+               DIGITIZE_INSECURE_COOKIES="1")
+    proc = subprocess.Popen([sys.executable, "-m", "digitize.cli", "serve", "--port", str(port), "--processes", "0"],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            proc.kill()
+            pytest.fail("server did not start: " + out[-2000:])
+        time.sleep(0.2)
+    yield {"port": port, "pid": proc.pid, "token": token}
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def chunked_upload(port: int, total: int, headers: dict[str, str] | None = None) -> tuple[int, int]:
+    """Send a multipart upload of `total` bytes, chunked, until the server answers;
+    returns (status, bytes of body sent before the answer)."""
+    boundary = "dzboundary"
+    head = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall((f"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}"
+                  f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n").encode())
+    part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode()
+    sent = 0
+    chunk = b"\x89PNG\r\n\x1a\n" + b"\0" * (256 * 1024 - 8)
+    sock.setblocking(False)
+    answer = b""
+    try:
+        pieces = [part] + [chunk] * (total // len(chunk))
+        for piece in pieces:
+            try:
+                answer += sock.recv(4096)
+            except BlockingIOError:
+                pass
+            if answer:
+                break
+            frame = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+            view = memoryview(frame)
+            while view:
+                try:
+                    n = sock.send(view)
+                    view = view[n:]
+                except BlockingIOError:
+                    time.sleep(0.001)
+                except (BrokenPipeError, ConnectionResetError):
+                    view = memoryview(b"")
+                    break
+            sent += len(piece)
+        sock.setblocking(True)
+        sock.settimeout(30)
+        while b"\r\n" not in answer:
+            more = sock.recv(4096)
+            if not more:
+                break
+            answer += more
+    finally:
+        sock.close()
+    return int(answer.split(b" ", 2)[1]), sent
+
+
+def test_anonymous_chunked_uploads_are_refused_unread_and_memory_stays_flat(server):
+    before = rss_mb(server["pid"])
+    results = [chunked_upload(server["port"], 40_000_000) for _ in range(4)]
+    after = rss_mb(server["pid"])
+    assert all(status == 401 for status, _ in results), results
+    # Refused before the body was read: far less than 40 MB each went in.
+    assert all(sent < 8_000_000 for _, sent in results), results
+    assert after - before < 40, f"server grew from {before:.0f} MB to {after:.0f} MB"
+
+
+def test_authenticated_chunked_upload_over_the_limit_is_cut_off(server):
+    status, sent = chunked_upload(server["port"], 12 * LIMIT, {"Authorization": f"Bearer {server['token']}"})
+    assert status == 413
+    assert sent < 6 * LIMIT  # stopped once past the limit (kernel buffers aside), not after the whole body
