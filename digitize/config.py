@@ -22,8 +22,10 @@ Environment variables (all optional):
   DIGITIZE_MAX_PIXELS      per page, as the file declares it (default 80 000 000: an A3 page at 600 dpi
                            is 70 MP); refused before anything is decoded
   DIGITIZE_MAX_PAGE_BYTES  per page, the raster cleanup works on: width x height x channels (1 grey,
-                           3 colour) at 300 dpi or more, after a page over 400 dpi is reduced to 300 dpi
-                           as it is decoded (default 128 000 000: an A2 sheet in colour at 300 dpi is 110 MB)
+                           3 colour), counted at 300 dpi for a page under it (cleanup upscales it). A page
+                           over it is reduced to 300 dpi as it is decoded, and refused if still over; one
+                           over 330 dpi always is (default 64 000 000: the largest sheet read, A3 with a
+                           margin, is 59 MB in colour at 300 dpi)
   DIGITIZE_MAX_DECODED_BYTES  per input, decoded page rasters summed over its pages (default 2 000 000 000:
                            some 230 A4 pages in grey or 75 in colour at 300 dpi, a born-digital page
                            being drawn in colour); a PDF is refused before its first page is read when
@@ -77,7 +79,7 @@ class Settings:
     tessdata: str = TESSDATA
     postcorrect: bool = True  # put right words that are not Vietnamese syllables (ocr.vietnamese)
     max_pixels: int = 80_000_000
-    max_page_bytes: int = 128_000_000
+    max_page_bytes: int = 64_000_000
     max_decoded_bytes: int = 2_000_000_000
     max_stream_bytes: int = 64_000_000
     max_pages: int = 2000

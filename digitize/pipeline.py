@@ -70,6 +70,14 @@ def result_id_for(source: SourceFile) -> str:
     return source.sha256[:32]
 
 
+def agency_result_id(source: SourceFile, agency: str) -> str:
+    """The id of an agency's own result for bytes whose content id another agency
+    already holds: one agency's archive must not tell another what it contains."""
+    import hashlib
+
+    return hashlib.sha256(f"{agency}\0{source.sha256}".encode()).hexdigest()[:32]
+
+
 def base_key(agency: str, result_id: str, when: datetime) -> str:
     return f"{agency}/{when:%Y/%m/%d}/{result_id}"
 
@@ -231,17 +239,15 @@ def to_json_bytes(result: Result | dict) -> bytes:
 # ------------------------------------------------------------------ orchestration
 
 def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "auto", book: str | None = None,
-                  progress: ProgressFn | None = None) -> dict[str, Any]:
+                  progress: ProgressFn | None = None, result_id: str | None = None) -> dict[str, Any]:
     """Process one input file; returns the CONTRACT result dict.
 
     Idempotent: the same bytes give the same id, and a second run returns the
-    stored result without doing the work again."""
+    stored result without doing the work again. `result_id`: another id than the
+    content's (`agency_result_id`, when the content's id is another agency's)."""
     settings = engines.settings
-    try:
-        source = ingest.describe(name, data, settings)
-    except InputError:
-        raise
-    result_id = result_id_for(source)
+    source = ingest.describe(name, data, settings)
+    result_id = result_id or result_id_for(source)
     existing = engines.index.get(result_id)
     if existing is not None and _artefacts_present(existing, engines):
         return existing
@@ -254,26 +260,27 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
         return stored
     source = read_input_signatures(source, data)
 
-    try:
-        images = ingest.load_pages(source, data, settings)
-    except InputError as exc:
-        keep_rejected(source, data, str(exc), engines)
-        raise
     timings: dict[str, float] = {}
     cleaned: list[CleanPage] = []
     recognised: list[OcrPage] = []
-    for image in images:
-        if progress:
-            progress("ocr", image.number, len(images))
-        started = time.perf_counter()
-        clean, ocr = recognise_page(image, engines)
-        timings["ocr"] = timings.get("ocr", 0.0) + time.perf_counter() - started
-        # Only the display image is needed from here on (for the PDF); drop the
-        # OCR raster so a long document holds one image per page, not two.
-        cleaned.append(replace(clean, ocr_input=_EMPTY))
-        recognised.append(ocr)
-        del image
-    images.clear()
+    try:
+        # Pages are decoded one at a time as the loop reads them, not all before the first is
+        # read; a page refused on the way (over a limit) refuses the input, which is kept.
+        images = ingest.open_pages(source, data, settings)
+        for image in images.pages:
+            if progress:
+                progress("ocr", image.number, images.count)
+            started = time.perf_counter()
+            clean, ocr = recognise_page(image, engines)
+            timings["ocr"] = timings.get("ocr", 0.0) + time.perf_counter() - started
+            # Only the display image is needed from here on (for the PDF); drop the
+            # OCR raster so a long document holds one image per page, not two.
+            cleaned.append(replace(clean, ocr_input=_EMPTY))
+            recognised.append(ocr)
+            del image
+    except InputError as exc:
+        keep_rejected(source, data, str(exc), engines)
+        raise
 
     records = extract_records(recognised, doc_type, source)
     now = datetime.now(VN_TZ).replace(microsecond=0)
@@ -363,9 +370,24 @@ def _title(source: SourceFile, records: list[Record]) -> str:
 
 def keep_rejected(source: SourceFile, data: bytes, reason: str, engines: Engines) -> None:
     """A refused input is still kept, with the reason, so that nothing accepted at the
-    counter disappears (paperless-ngx #5215)."""
-    key = f"{engines.settings.agency}/rejected/{source.sha256}"
+    counter disappears (paperless-ngx #5215) — within bounds, since refusals are what
+    an attacker can produce at will: by content (the same file refused twice is kept
+    once), at most `keep_rejected_bytes` each and `keep_rejected` per agency. Beyond
+    them the refusal is only logged."""
+    settings = engines.settings
+    prefix = f"{settings.agency}/rejected/"
+    key = f"{prefix}{source.sha256}"
     try:
+        if engines.storage.exists(f"{key}/reason.json"):
+            return
+        if len(data) > settings.keep_rejected_bytes:
+            log.warning("refused input %s not kept: %d bytes (limit %d)", source.name, len(data),
+                        settings.keep_rejected_bytes)
+            return
+        kept = sum(1 for k in engines.storage.list(prefix) if k.endswith("/reason.json"))
+        if kept >= settings.keep_rejected:
+            log.warning("refused input %s not kept: %d refused inputs already kept (limit)", source.name, kept)
+            return
         engines.storage.put(f"{key}/input.bin", data)
         engines.storage.put(f"{key}/reason.json", json.dumps(
             {"name": source.name, "sha256": source.sha256, "reason": reason}, ensure_ascii=False).encode())

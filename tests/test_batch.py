@@ -394,3 +394,34 @@ def test_celery_task_runs_the_page_job_eagerly(tmp_path: Path, home: Path, monke
         assert result.result == {"ok": False, "error": "gave up after 4 attempts: S3 endpoint unreachable (test)"}
     finally:
         tasks.app.conf.task_always_eager = False
+
+
+def test_refused_inputs_are_kept_within_bounds(home: Path) -> None:
+    """Refusals are what anyone can produce at will: kept by content, small ones only,
+    and at most `keep_rejected` per agency (the disk cannot be filled with them)."""
+    import hashlib
+
+    from digitize.pipeline import Engines, keep_rejected
+    from digitize.types import SourceFile
+
+    settings = load_settings(env={**os.environ, "DIGITIZE_KEEP_REJECTED": "2",
+                                  "DIGITIZE_KEEP_REJECTED_BYTES": "1000"})
+    engines = Engines.from_settings(settings)
+
+    def refuse(data: bytes) -> None:
+        sha = hashlib.sha256(data).hexdigest()
+        keep_rejected(SourceFile(name="x.bin", sha256=sha, size=len(data), media_type="application/octet-stream"),
+                      data, "not a document", engines)
+
+    def kept() -> int:
+        return sum(1 for k in engines.storage.list(f"{settings.agency}/rejected/") if k.endswith("/reason.json"))
+
+    refuse(b"one")
+    refuse(b"one")  # the same file again: kept once
+    assert kept() == 1
+    refuse(b"x" * 1001)  # too large to keep
+    assert kept() == 1
+    refuse(b"two")
+    refuse(b"three")  # over the count
+    assert kept() == 2
+    engines.close()

@@ -145,17 +145,17 @@ def test_result_pdf_image_words_and_crop(env):
 
 # ------------------------------------------------------------------ limits and errors
 
-@pytest.mark.parametrize("payload,status", [
-    (b"", 400),
-    (b"hello, this is not a scan", 415),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, 422),
-    (b"%PDF-1.7\n garbage", 422),
+@pytest.mark.parametrize("payload,status,code", [
+    (b"", 400, "empty_file"),
+    (b"hello, this is not a scan", 415, "unsupported_type"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, 422, "corrupt_file"),
+    (b"%PDF-1.7\n garbage", 422, "corrupt_file"),
 ])
-def test_bad_inputs_are_clear_4xx(env, payload, status):
+def test_bad_inputs_are_clear_4xx(env, payload, status, code):
     r = post(env, "officer", "/api/upload", files={"file": ("x.png", payload, "image/png")})
     assert r.status_code == status, r.text
     body = r.json()
-    assert set(body) == {"error"} and body["error"]
+    assert set(body) == {"error", "code"} and body["error"] and body["code"] == code
     assert "/tmp" not in body["error"] and "Traceback" not in r.text
 
 
@@ -163,7 +163,7 @@ def test_upload_over_size_limit_is_413_before_processing(env):
     r = post(env, "officer", "/api/upload", files={"file": ("big.png", b"\x89PNG\r\n\x1a\n" + b"0" * 3_100_000,
                                                             "image/png")})
     assert r.status_code == 413
-    assert "error" in r.json()
+    assert r.json()["code"] == "file_too_large" and r.json()["limit"] == 3_000_000
 
 
 def test_too_many_pages_is_413(env):
@@ -173,6 +173,7 @@ def test_too_many_pages_is_413(env):
     r = post(env, "officer", "/api/upload", files={"file": ("many.tif", buf.getvalue(), "image/tiff")})
     assert r.status_code == 413
     assert "5" in r.json()["error"]
+    assert {k: r.json()[k] for k in ("code", "pages", "limit")} == {"code": "too_many_pages", "pages": 7, "limit": 5}
 
 
 def test_decompression_bomb_is_413_and_nothing_half_stored(env):
@@ -215,7 +216,7 @@ def test_authentication_required(env):
     client.cookies.clear()
     assert client.get(f"/api/results/{env['result']['id']}").status_code == 401
     r = client.get("/api/search?so_dinh_danh=046157258462", headers=bearer("dz_wrong"))
-    assert r.status_code == 401 and r.json() == {"error": "invalid or revoked token"}
+    assert r.status_code == 401 and r.json() == {"error": "invalid or revoked token", "code": "invalid_token"}
 
 
 def test_other_agency_cannot_read(env):
@@ -224,10 +225,25 @@ def test_other_agency_cannot_read(env):
                  f"/api/results/{rid}/versions"):
         r = get(env, "other", path)
         assert r.status_code == 404, path
-        assert r.json() == {"error": "no such result"}  # same as a result that does not exist
+        assert r.json() == {"error": "no such result", "code": "not_found"}  # same as a result that does not exist
     hits = get(env, "other", "/api/search", params={"q": "tran my"}).json()["hits"]
     assert all(h["result_id"] != rid for h in hits)
     assert get(env, "extb", "/api/lookup/046157258462").json()["count"] == 0
+
+
+def test_same_file_at_another_agency_reveals_nothing(env):
+    """Agency hcm uploads the very bytes agency hue archived: it gets a result of its own,
+    answered as for any new file (no "already archived elsewhere" oracle), and hue's is untouched."""
+    rid = env["result"]["id"]
+    r = post(env, "other", "/api/upload", files={"file": ("same.png", env["data"], "image/png")})
+    assert r.status_code == 200, r.text
+    own = r.json()
+    assert own["id"] != rid and own["agency"] == "hcm" and own["source"]["sha256"] == env["result"]["source"]["sha256"]
+    assert own["records"][0]["fields"]["so_dinh_danh"] == "046157258462"
+    again = post(env, "other", "/api/upload", files={"file": ("same.png", env["data"], "image/png")})
+    assert again.status_code == 200 and again.json()["id"] == own["id"]  # idempotent for hcm too
+    assert get(env, "officer", f"/api/results/{rid}").json()["agency"] == "hue"
+    assert get(env, "officer", f"/api/results/{own['id']}").status_code == 404
 
 
 def test_external_system_lookup_only(env):
@@ -264,10 +280,11 @@ def test_share_with_other_agency(env, tmp_path):
     assert post(env, "other", f"/api/results/{rid}/share", json={"agency": "hcm"}).status_code == 403
     r = post(env, "arch", f"/api/results/{rid}/share", json={"agency": "nowhere"})
     assert r.status_code == 422 and "no agency" in r.json()["error"]  # an agency that does not exist
+    hcm_own = get(env, "extb", "/api/lookup/046157258462").json()["count"]  # hcm's own results
     r = post(env, "arch", f"/api/results/{rid}/share", json={"agency": "hcm"})
     assert r.status_code == 200 and r.json()["access"] == "read"
     assert get(env, "other", f"/api/results/{rid}").status_code == 200
-    assert get(env, "extb", "/api/lookup/046157258462").json()["count"] == 1
+    assert get(env, "extb", "/api/lookup/046157258462").json()["count"] == hcm_own + 1
     # Sharing grants reading only: the other agency cannot make a new signed version.
     version = get(env, "officer", f"/api/results/{rid}").json()["version"]
     r = post(env, "other", f"/api/results/{rid}/corrections", json={"record": 0, "field": "ho_ten", "value": "X"})
@@ -281,7 +298,7 @@ def test_share_with_other_agency(env, tmp_path):
     r = env["client"].delete(f"/api/results/{rid}/share/hcm", headers=bearer(env["tokens"]["arch"]))
     assert r.status_code == 200
     assert get(env, "other", f"/api/results/{rid}").status_code == 404
-    assert get(env, "extb", "/api/lookup/046157258462").json()["count"] == 0
+    assert get(env, "extb", "/api/lookup/046157258462").json()["count"] == hcm_own
     assert env["client"].delete(f"/api/results/{rid}/share/hcm",
                                 headers=bearer(env["tokens"]["arch"])).status_code == 404
 
@@ -325,6 +342,32 @@ def test_audit_is_append_only_and_exported(env):
     assert lines and {"at", "user", "role", "agency", "action", "result_id", "detail", "hash"} <= set(lines[0])
     assert any(row["action"] == "read" for row in lines)
     assert audit_rows(env, user="boss", action="audit_export")
+
+
+def test_audit_verify_endpoint(env):
+    r = get(env, "boss", "/api/audit/verify")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["ok"] is True and body["first_bad"] is None and body["rows"] > 0
+    assert audit_rows(env, user="boss", action="audit_verify")
+    r = get(env, "arch", "/api/audit/verify")
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+
+
+def test_unknown_path_is_a_vietnamese_page_for_browsers_and_json_for_programs(env):
+    client = env["client"]
+    page = client.get("/no-such-page", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Không có trang này." in page.text
+    for path in ("/no-such-page", "/api/no-such-thing"):
+        r = client.get(path, headers={"Accept": "application/json"} if path.startswith("/no") else {})
+        assert r.status_code == 404 and r.json() == {"error": "Not Found", "code": "not_found"}
+
+
+def test_search_hits_name_file_version_and_dossier(env):
+    hits = get(env, "officer", "/api/search", params={"q": "tran my"}).json()["hits"]
+    hit = next(h for h in hits if h["result_id"] == env["result"]["id"])
+    assert hit["source_name"] == "passwd.png" and hit["version"] >= 1 and "HS-0001" in hit["dossiers"]
 
 
 # ------------------------------------------------------------------ corrections and versions
@@ -394,6 +437,7 @@ def test_review_queue_accept_and_crop(env):
     items = get(env, "rev", "/api/review/queue").json()["items"]
     item = next(i for i in items if i["result_id"] == rid)
     assert item["field"] == "noi_sinh" and item["value"]
+    assert item["records"] == 1 and item["fields"]["noi_sinh"] == item["value"] and "so" in item
     crop = get(env, "rev", f"/api/results/{rid}/records/0/fields/noi_sinh/crop")
     assert crop.status_code == 200 and crop.content[:3] == b"\xff\xd8\xff"
     assert get(env, "other", "/api/review/queue").status_code == 403

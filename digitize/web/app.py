@@ -1,8 +1,10 @@
 """The HTTP API and web pages (FastAPI). A thin shell over the pipeline, the
 review module and `Services`; OpenAPI at /openapi.json.
 
-Errors are JSON `{"error": "..."}` with a 4xx status for what the client can
-fix; nothing internal (paths, stack traces) is ever sent."""
+Errors are JSON `{"error": "...", "code": "..."}` with a 4xx status for what
+the client can fix: `error` is an English sentence, `code` a stable name for
+programs (the pages turn it into Vietnamese; see ERROR_CODES). Nothing internal
+(paths, stack traces) is ever sent."""
 
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ from ..config import Settings, load_settings
 from ..review import Change, ReviewError, StaleVersion, review_fields
 from . import audit
 from .auth import SESSION_COOKIE, AuthError, Principal, generate_password, is_system_admin
-from ..pipeline import result_id_for
+from ..pipeline import agency_result_id, result_id_for
 from .jobs import outcome
+from .pages import not_found_page, wants_page
 from .services import Services, entitled, public, versions
 
 log = logging.getLogger(__name__)
@@ -52,11 +55,62 @@ def clean_message(message: str) -> str:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, *,
+                 code: str | None = None, **details: Any) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.code = code or STATUS_CODES.get(status, "error")
+        self.details = details  # extra JSON keys (numbers for the message: "limit", "pages")
+
+
+# The machine codes of error payloads. A code names what went wrong, not where:
+# clients may rely on them; new ones may be added.
+STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_type",
+                422: "invalid", 429: "throttled", 500: "internal", 503: "unavailable"}
+ERROR_CODES = sorted({*STATUS_CODES.values(), "invalid_token", "csrf", "cross_origin", "not_owner", "read_only",
+                      "file_too_large", "too_many_pages", "page_too_large", "empty_file", "encrypted_pdf",
+                      "corrupt_file", "stale_version", "exists_elsewhere", "user_exists", "unknown_agency",
+                      "own_agency", "bad_dossier_code", "bad_agency", "bad_so_dinh_danh", "empty_book",
+                      "not_located", "busy", "interrupted", "processing_failed"})
+
+# Refinements of a class's code by its message, for errors raised deep in the
+# pipeline that carry only a sentence (first match wins).
+_MESSAGE_CODES = (
+    (re.compile(r"pages? exceed the limit|\d+ pages exceed"), "too_many_pages"),
+    (re.compile(r"pixels|decode to|inflates|refers to more than"), "page_too_large"),
+    (re.compile(r"^file is \d+ bytes|file over the limit"), "file_too_large"),
+    (re.compile(r"encrypted"), "encrypted_pdf"),
+    (re.compile(r"^no records filed under book"), "empty_book"),
+    (re.compile(r"not located"), "not_located"),
+    (re.compile(r"interrupted by a server restart"), "interrupted"),
+)
+
+
+def message_code(message: str, default: str) -> str:
+    for pattern, code in _MESSAGE_CODES:
+        if pattern.search(message or ""):
+            return code
+    return default
+
+
+def error_code(exc: errors.DigitizeError) -> str:
+    if isinstance(exc, errors.EncryptedInput):
+        return "encrypted_pdf"
+    if isinstance(exc, errors.EmptyInput):
+        return "empty_file"
+    if isinstance(exc, errors.CorruptInput):
+        return "corrupt_file"
+    if isinstance(exc, StaleVersion):
+        return "stale_version"
+    if isinstance(exc, errors.Forbidden):
+        return "read_only"
+    default = STATUS_CODES.get(error_status(exc), "error")
+    if isinstance(exc, (errors.TooLarge, errors.NotFound)):
+        return message_code(str(exc), default)
+    return default
 
 
 def error_status(exc: errors.DigitizeError) -> int:
@@ -168,19 +222,22 @@ class BodyLimit:
         if length is not None:
             try:
                 if int(length) > limit:
-                    return await _send_json(send, 413, {"error": f"request body over the limit of {limit} bytes"})
+                    return await _send_json(send, 413, {"error": f"request body over the limit of {limit} bytes",
+                                                        "code": "file_too_large" if path in UPLOAD_PATHS
+                                                        else "too_large", "limit": limit})
             except ValueError:
-                return await _send_json(send, 400, {"error": "bad Content-Length"})
+                return await _send_json(send, 400, {"error": "bad Content-Length", "code": "bad_request"})
         if path not in UPLOAD_PATHS:
             return await self.app(scope, _counted(receive, limit), send)
         if self.authenticate is not None and not await self.authenticate(headers):
-            return await _send_json(send, 401, {"error": "authentication required"})
+            return await _send_json(send, 401, {"error": "authentication required", "code": "unauthenticated"})
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_bodies)
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=BODY_SLOT_WAIT)
         except asyncio.TimeoutError:
-            return await _send_json(send, 503, {"error": "too many uploads at once; try again shortly"},
+            return await _send_json(send, 503, {"error": "too many uploads at once; try again shortly",
+                                                "code": "busy"},
                                     extra=[(b"retry-after", b"5")])
         held = True
 
@@ -262,7 +319,9 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         yield
         svc.close()
 
-    app = FastAPI(title="digitize", version=__version__, lifespan=lifespan,
+    # docs_url/redoc_url off: FastAPI's pages load Swagger UI from a CDN, which the
+    # CSP refuses; /docs is our own page over /openapi.json (pages.py).
+    app = FastAPI(title="digitize", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Vietnamese civil-status paper to signed, searchable data. "
                               "Authenticate with `Authorization: Bearer <token>` (see `digitize user add`).")
     app.state.services = svc
@@ -301,12 +360,18 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
     # errors --------------------------------------------------------------
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+        return JSONResponse({"error": exc.message, "code": exc.code, **exc.details}, status_code=exc.status,
+                            headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)  # FastAPI's HTTPException is a subclass
     async def _starlette_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 404 and wants_page(request):
+            return not_found_page(request)
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return JSONResponse({"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        payload: dict[str, Any] = {"error": message, "code": STATUS_CODES.get(exc.status_code, "error")}
+        if isinstance(exc, _BodyTooLarge):
+            payload["code"] = "file_too_large" if request.url.path in UPLOAD_PATHS else "too_large"
+        return JSONResponse(payload, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -314,21 +379,21 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
                     for e in exc.errors()[:20]]
         first = problems[0] if problems else {"loc": [], "msg": "invalid"}
         return JSONResponse({"error": f"invalid request: {'.'.join(first['loc'])}: {first['msg']}",
-                             "problems": problems}, status_code=422)
+                             "code": "invalid", "problems": problems}, status_code=422)
 
     @app.exception_handler(errors.DigitizeError)
     async def _digitize_error(request: Request, exc: errors.DigitizeError):
         status = error_status(exc)
         if status == 503:
             log.warning("service error on %s: %s", request.url.path, exc)
-            return JSONResponse({"error": "the archive is temporarily unavailable; try again"}, status_code=503,
-                                headers={"Retry-After": "5"})
-        return JSONResponse({"error": clean_message(str(exc))}, status_code=status)
+            return JSONResponse({"error": "the archive is temporarily unavailable; try again", "code": "unavailable"},
+                                status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse({"error": clean_message(str(exc)), "code": error_code(exc)}, status_code=status)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception):
         log.exception("unhandled error on %s", request.url.path)
-        return JSONResponse({"error": "internal error"}, status_code=500)
+        return JSONResponse({"error": "internal error", "code": "internal"}, status_code=500)
 
     # auth ------------------------------------------------------------------
     bearer = HTTPBearer(auto_error=False, description="API token from `digitize user add`")
@@ -338,7 +403,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         if creds is not None:
             who = await run_in_threadpool(svc.auth.token_principal, creds.credentials)
             if who is None:
-                raise ApiError(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
+                raise ApiError(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"}, code="invalid_token")
             return who
         cookie = request.cookies.get(SESSION_COOKIE)
         who = await run_in_threadpool(svc.auth.session_principal, cookie) if cookie else None
@@ -363,7 +428,8 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         source = ingest.describe(name, data, settings)  # typed 4xx for empty/unsupported/too big
         pages = count_pages(source.media_type, data)
         if pages > page_limit:
-            raise ApiError(413, f"{pages} pages exceed the limit of {page_limit}")
+            raise ApiError(413, f"{pages} pages exceed the limit of {page_limit}", code="too_many_pages",
+                           pages=pages, limit=page_limit)
         return source, pages, svc.index.get(result_id_for(source))
 
     # ------------------------------------------------------------------ API
@@ -392,30 +458,35 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         data = await file.read(upload_limit + 1)
         await file.close()
         if len(data) > upload_limit:
-            raise ApiError(413, f"file over the limit of {upload_limit} bytes")
+            raise ApiError(413, f"file over the limit of {upload_limit} bytes", code="file_too_large",
+                           limit=upload_limit)
         ma = None
         if ma_ho_so:
             try:
                 ma = svc.check_ma(ma_ho_so)
             except ValueError as exc:
-                raise ApiError(422, str(exc)) from None
+                raise ApiError(422, str(exc), code="bad_dossier_code") from None
         name = safe_name(file.filename)
         source, pages, existing = await run_in_threadpool(prepare_upload, name, data)
-        rid = result_id_for(source)
+        rid, own_id = result_id_for(source), None
+        if existing is not None and not await run_in_threadpool(svc.can_read, who, existing):
+            # Another agency holds these bytes: this agency gets a result of its own, under its
+            # own id, exactly as for a file nobody has (no answer may reveal the other archive).
+            rid = own_id = agency_result_id(source, who.agency)
+            existing = await run_in_threadpool(svc.index.get, rid)
         if existing is not None:
-            if not await run_in_threadpool(svc.can_read, who, existing):
-                raise ApiError(409, "this exact file is already archived by another agency; ask it to share the result")
             await run_in_threadpool(svc.accepted, who, existing, ma, ip_of(request))
             return JSONResponse(public(existing), status_code=200)
         book_clean = " ".join(unicodedata.normalize("NFC", book).split()) if book else None
         if pages <= 1:
-            future = svc.processor.submit(rid, name, data, who.agency, doc_type=doc_type, book=book_clean)
+            future = svc.processor.submit(rid, name, data, who.agency, doc_type=doc_type, book=book_clean,
+                                          result_id=own_id)
             result = outcome(await asyncio.wrap_future(future))
             await run_in_threadpool(svc.accepted, who, result, ma, ip_of(request))
             return JSONResponse(public(result), status_code=200, headers={"Location": f"/api/results/{result['id']}"})
         job_id = await run_in_threadpool(svc.new_job, who, name, pages, ma)
         future = svc.processor.submit(rid, name, data, who.agency, doc_type=doc_type, book=book_clean,
-                                      job_id=job_id, batch=True)
+                                      job_id=job_id, batch=True, result_id=own_id)
         ip = ip_of(request)
 
         def done(f) -> None:
@@ -451,6 +522,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
             out["result_url"] = f"/api/results/{row['result_id']}"
         if row["error"]:
             out["error"] = row["error"]
+            out["code"] = message_code(row["error"], "processing_failed")
         return out
 
     @app.get("/api/results/{result_id}", tags=["results"])
@@ -556,7 +628,8 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
             out = apply_review(request, who, result_id, flagged, expected, "approve")
         else:
             if expected is not None and expected != result.get("version", 1):
-                raise ApiError(409, f"result is at version {result.get('version', 1)}, not {expected}")
+                raise ApiError(409, f"result is at version {result.get('version', 1)}, not {expected}",
+                               code="stale_version")
             svc.audit(who, "approve", result_id, ip_of(request), version=result.get("version", 1))
             out = public(result)
         return out
@@ -567,11 +640,12 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         """Let another agency read this result (and, with `write`, correct it)."""
         result = svc.result_for(who, result_id)
         if result.get("agency") != who.agency and not who.can("all_agencies"):
-            raise ApiError(403, "only the owning agency can share a result")
+            raise ApiError(403, "only the owning agency can share a result", code="not_owner")
         try:
             svc.share(who, result, result.get("agency", ""), body.agency, write=body.write)
         except ValueError as exc:
-            raise ApiError(422, str(exc)) from None
+            raise ApiError(422, str(exc),
+                           code="own_agency" if "own agency" in str(exc) else "unknown_agency") from None
         svc.audit(who, "share", result_id, ip_of(request), grantee=body.agency, write=body.write)
         return {"id": result_id, "shared_with": body.agency, "access": "write" if body.write else "read"}
 
@@ -580,7 +654,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
                 who: Principal = Depends(need("share"))) -> dict[str, Any]:
         result = svc.result_for(who, result_id)
         if result.get("agency") != who.agency and not who.can("all_agencies"):
-            raise ApiError(403, "only the owning agency can revoke a share")
+            raise ApiError(403, "only the owning agency can revoke a share", code="not_owner")
         if not svc.unshare(result, result.get("agency", ""), grantee):
             raise ApiError(404, "no such share")
         svc.audit(who, "unshare", result_id, ip_of(request), grantee=grantee)
@@ -594,7 +668,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
 
     def _agency_code(code: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", code):
-            raise ApiError(422, "bad agency code")
+            raise ApiError(422, "bad agency code", code="bad_agency")
         return code
 
     @app.post("/api/agencies/{owner}/share", tags=["admin"])
@@ -602,11 +676,12 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
                      who: Principal = Depends(need("admin"))) -> dict[str, Any]:
         owner = _agency_code(owner)
         if owner != who.agency and not who.can("all_agencies"):
-            raise ApiError(403, "only the agency itself can share all its results")
+            raise ApiError(403, "only the agency itself can share all its results", code="not_owner")
         try:
             svc.share(who, None, owner, body.agency, write=body.write)
         except ValueError as exc:
-            raise ApiError(422, str(exc)) from None
+            raise ApiError(422, str(exc),
+                           code="own_agency" if "own agency" in str(exc) else "unknown_agency") from None
         svc.audit(who, "share_agency", None, ip_of(request), owner=owner, grantee=body.agency, write=body.write)
         return {"owner": owner, "shared_with": body.agency, "access": "write" if body.write else "read"}
 
@@ -615,7 +690,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
                        who: Principal = Depends(need("admin"))) -> dict[str, Any]:
         owner = _agency_code(owner)
         if owner != who.agency and not who.can("all_agencies"):
-            raise ApiError(403, "only the agency itself can revoke its shares")
+            raise ApiError(403, "only the agency itself can revoke its shares", code="not_owner")
         if not svc.unshare(None, owner, grantee):
             raise ApiError(404, "no such share")
         svc.audit(who, "unshare_agency", None, ip_of(request), owner=owner, grantee=grantee)
@@ -635,7 +710,8 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
             raise ApiError(422, "give q (text) or so_dinh_danh")
         if not who.can("search_id"):
             raise ApiError(403, f"role {who.role} may not search")
-        hits = svc.search(who, text=q, so_dinh_danh=so_dinh_danh, doc_type=doc_type, limit=limit)
+        hits = svc.describe_hits(who, svc.search(who, text=q, so_dinh_danh=so_dinh_danh, doc_type=doc_type,
+                                                 limit=limit))
         svc.audit_reads(who, "search", [h["result_id"] for h in hits], ip_of(request),
                         q=q, so_dinh_danh=so_dinh_danh, doc_type=doc_type)
         if not hits:
@@ -648,7 +724,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         (for other agencies' systems): no page text, no other person's entry."""
         digits = re.sub(r"[ .\-]", "", so_dinh_danh)
         if not re.fullmatch(r"\d{9}|\d{12}", digits):
-            raise ApiError(422, "so_dinh_danh: 12 digits (or a 9-digit old ID number)")
+            raise ApiError(422, "so_dinh_danh: 12 digits (or a 9-digit old ID number)", code="bad_so_dinh_danh")
         hits = svc.search(who, text=None, so_dinh_danh=digits, doc_type=None, limit=50)
         ids = list(dict.fromkeys(h["result_id"] for h in hits))
         results = [entitled(r, digits) for r in (svc.index.get(i) for i in ids) if r is not None]
@@ -663,9 +739,10 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
                who: Principal = Depends(need("verify"))) -> dict[str, Any]:
         data = file.file.read(upload_limit + 1)
         if len(data) > upload_limit:
-            raise ApiError(413, f"file over the limit of {upload_limit} bytes")
+            raise ApiError(413, f"file over the limit of {upload_limit} bytes", code="file_too_large",
+                           limit=upload_limit)
         if not data:
-            raise ApiError(400, "empty file")
+            raise ApiError(400, "empty file", code="empty_file")
         if b"%PDF-" not in data[:1024]:
             raise ApiError(415, "not a PDF")
         from ..signing import trust_roots
@@ -691,7 +768,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         try:
             ma = svc.check_ma(ma_ho_so)
         except ValueError as exc:
-            raise ApiError(422, str(exc)) from None
+            raise ApiError(422, str(exc), code="bad_dossier_code") from None
         svc.result_for(who, body.result_id)
         new = svc.attach(who, ma, body.result_id, "reused")
         svc.audit(who, "reuse", body.result_id, ip_of(request), dossier=ma, new=new)
@@ -704,7 +781,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         try:
             ma = svc.check_ma(ma_ho_so)
         except ValueError as exc:
-            raise ApiError(422, str(exc)) from None
+            raise ApiError(422, str(exc), code="bad_dossier_code") from None
         out = svc.dossier(owner, ma)
         svc.audit(who, "read_dossier", None, ip_of(request), dossier=ma, agency=owner)
         return out
@@ -729,6 +806,18 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         return StreamingResponse(lines, media_type="application/x-ndjson",
                                  headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'})
 
+    @app.get("/api/audit/verify", tags=["admin"])
+    def audit_verify(request: Request, who: Principal = Depends(need("admin"))) -> dict[str, Any]:
+        """Walk the audit log's keyed chain: whether no row was altered or removed
+        (rows cut off its end excepted: compare `rows` with an exported copy)."""
+        try:
+            check = audit.check_chain(svc.db)
+        except audit.AuditKeyError as exc:
+            raise ApiError(503, clean_message(str(exc)), code="unavailable") from None
+        svc.audit(who, "audit_verify", None, ip_of(request), ok=check.ok, rows=check.rows, first_bad=check.bad_id)
+        return {"ok": check.ok, "rows": check.rows, "first_bad": check.bad_id,
+                "problem": check.problem or None, "unkeyed": check.unkeyed}
+
     @app.get("/api/users", tags=["admin"])
     def list_users(who: Principal = Depends(need("admin"))) -> dict[str, Any]:
         return {"users": svc.auth.users()}
@@ -738,12 +827,13 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         if body.agency != who.agency and not is_system_admin(who, settings.agency):
             svc.audit(who, "refused_user_add", None, ip_of(request), name=body.name, role=body.role,
                       agency=body.agency)
-            raise ApiError(403, "an agency's admin adds users to its own agency only")
+            raise ApiError(403, "an agency's admin adds users to its own agency only", code="not_owner")
         password = None if body.role == "external" else generate_password()
         try:
             user = svc.auth.add_user(body.name, body.role, body.agency, password=password)
         except AuthError as exc:
-            raise ApiError(409 if "exists" in str(exc) else 422, str(exc)) from None
+            raise ApiError(409 if "exists" in str(exc) else 422, str(exc),
+                           code="user_exists" if "exists" in str(exc) else "invalid") from None
         out: dict[str, Any] = dict(user)
         if body.role == "external":
             out["token"] = svc.auth.issue_token(body.name)
@@ -784,7 +874,7 @@ async def check_csrf(request: Request, expected: str) -> None:
     if origin and origin != "null":
         host = request.headers.get("host", "")
         if origin.split("://", 1)[-1] != host:
-            raise ApiError(403, "cross-origin request refused")
+            raise ApiError(403, "cross-origin request refused", code="cross_origin")
     token = request.headers.get("x-csrf-token")
     if not token:
         ctype = request.headers.get("content-type", "")
@@ -793,7 +883,7 @@ async def check_csrf(request: Request, expected: str) -> None:
             value = form.get("csrf_token")
             token = value if isinstance(value, str) else None
     if not token or not expected or not hmac.compare_digest(token, expected):
-        raise ApiError(403, "CSRF token missing or wrong")
+        raise ApiError(403, "CSRF token missing or wrong", code="csrf")
 
 
 def client_address(peer: str, forwarded_for: str | None,

@@ -50,8 +50,8 @@ def _engines_for(agency: str):
     return replace(_engines, settings=replace(_engines.settings, agency=agency))
 
 
-def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, job_id: str | None
-         ) -> tuple[str, Any, str]:
+def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, job_id: str | None,
+         result_id: str | None = None) -> tuple[str, Any, str]:
     """('ok', result, '') or ('error', error class name, message); never raises a pipeline error."""
     from ..pipeline import process_bytes
 
@@ -64,7 +64,8 @@ def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, j
                 pass
 
     try:
-        result = process_bytes(name, data, _engines_for(agency), doc_type=doc_type, book=book, progress=progress)
+        result = process_bytes(name, data, _engines_for(agency), doc_type=doc_type, book=book, progress=progress,
+                               result_id=result_id)
         return "ok", result, ""
     except DigitizeError as exc:
         return "error", type(exc).__name__, str(exc)
@@ -133,8 +134,10 @@ class Processor:
 
     # work --------------------------------------------------------------
     def submit(self, key: str, name: str, data: bytes, agency: str, *, doc_type: str = "auto",
-               book: str | None = None, job_id: str | None = None, batch: bool = False) -> Future:
-        """A future of `_run`'s tuple. The same `key` (result id) in flight twice runs once."""
+               book: str | None = None, job_id: str | None = None, batch: bool = False,
+               result_id: str | None = None) -> Future:
+        """A future of `_run`'s tuple. The same `key` (result id) in flight twice runs once.
+        `result_id`: an id other than the content's (see `pipeline.agency_result_id`)."""
         with self._lock:
             running = self._inflight.get(key)
             if running is not None and not running.done():
@@ -142,11 +145,11 @@ class Processor:
         interactive, batch_pool = self._pools()
         pool = batch_pool if batch else interactive
         try:
-            future = pool.submit(_run, name, data, agency, doc_type, book, job_id)
+            future = pool.submit(_run, name, data, agency, doc_type, book, job_id, result_id)
         except BrokenProcessPool:
             self._reset()
             pool = self._pools()[1 if batch else 0]
-            future = pool.submit(_run, name, data, agency, doc_type, book, job_id)
+            future = pool.submit(_run, name, data, agency, doc_type, book, job_id, result_id)
         with self._lock:
             self._inflight[key] = future
         future.add_done_callback(lambda f: self._forget(key, f))
