@@ -338,7 +338,7 @@ def test_refused_cross_agency_read_is_audited_with_the_address(tmp_path, kdf_cal
         svc = w["svc"]
         _put_result(svc, ID_HUE, "hue")
         r = w["client"](ATTACKER).get(f"/api/results/{ID_HUE}", headers=bearer(w["tokens"]["other"]))
-        assert r.status_code == 404 and r.json() == {"error": "no such result"}
+        assert r.status_code == 404 and r.json() == {"error": "no such result", "code": "not_found"}
         refused = [x for x in rows(svc, user="other", result_id=ID_HUE) if x["action"].startswith("refused")]
         assert refused and refused[-1]["ip"] == ATTACKER[0]
         assert not rows(svc, user="other", action="read", result_id=ID_HUE)

@@ -72,7 +72,7 @@ STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 40
                 422: "invalid", 429: "throttled", 500: "internal", 503: "unavailable"}
 ERROR_CODES = sorted({*STATUS_CODES.values(), "invalid_token", "csrf", "cross_origin", "not_owner", "read_only",
                       "file_too_large", "too_many_pages", "page_too_large", "empty_file", "encrypted_pdf",
-                      "corrupt_file", "stale_version", "exists_elsewhere", "user_exists", "unknown_agency",
+                      "corrupt_file", "stale_version", "user_exists", "unknown_agency",
                       "own_agency", "bad_dossier_code", "bad_agency", "bad_so_dinh_danh", "empty_book",
                       "not_located", "busy", "interrupted", "processing_failed"})
 

@@ -1,4 +1,7 @@
-"""Server-rendered pages: login, intake, review queue, search, result view.
+"""Server-rendered pages: login, intake, review queue, search, result view; for
+archivists and admins sharing, the MoJ export, the reuse report, users and the
+audit log; /docs, the API reference (our own page over /openapi.json: Swagger
+UI's CDN scripts are refused by the CSP).
 
 Pages use the session cookie; the small scripts in static/app.js call the JSON
 API with the session's CSRF token (from <meta name="csrf-token">)."""
@@ -24,6 +27,24 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 ROLE_LABELS = {"intake": "Cán bộ một cửa", "reviewer": "Người kiểm tra", "archivist": "Lưu trữ viên",
                "external": "Hệ thống ngoài", "admin": "Quản trị"}
 
+# (permission, path, label): the navigation, in order; a link shows when the role has the permission.
+NAV = (("upload", "/intake", "Tiếp nhận"), ("review", "/review", "Kiểm tra"), ("search_text", "/search", "Tra cứu"),
+       ("share", "/shares", "Chia sẻ"), ("export", "/export", "Xuất sổ"), ("admin", "/reports", "Báo cáo"),
+       ("admin", "/users", "Người dùng"), ("admin", "/audit", "Nhật ký"))
+
+
+def not_found_page(request: Request):
+    """A browser's navigation to a path that is no page: Vietnamese HTML, not the API's JSON."""
+    return TEMPLATES.TemplateResponse(request, "message.html", {
+        "who": None, "role_label": "", "nav": [], "here": request.url.path, "roles": ROLE_LABELS, "csrf": "",
+        "title": "Không tìm thấy", "message": "Không có trang này."}, status_code=404)
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating (not a script calling the API or loading an asset)."""
+    return (request.method == "GET" and not request.url.path.startswith(("/api/", "/static/"))
+            and "text/html" in request.headers.get("accept", ""))
+
 
 def _safe_next(value: str | None) -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
@@ -38,16 +59,12 @@ def add_pages(app: FastAPI, svc: Services, *, secure_cookies: bool, upload_limit
         return await run_in_threadpool(svc.auth.session_principal, cookie) if cookie else None
 
     def render(request: Request, template: str, who: Principal | None, status: int = 200, **context: Any):
-        nav = []
+        nav = [(href, label) for permission, href, label in NAV if who is not None and who.can(permission)]
         if who is not None:
-            if who.can("upload"):
-                nav.append(("/intake", "Tiếp nhận"))
-            if who.can("review"):
-                nav.append(("/review", "Kiểm tra"))
-            if who.can("search_text"):
-                nav.append(("/search", "Tra cứu"))
+            nav.append(("/docs", "API"))
         return TEMPLATES.TemplateResponse(request, template, {
             "who": who, "role_label": ROLE_LABELS.get(who.role, who.role) if who else "", "nav": nav,
+            "here": request.url.path, "roles": ROLE_LABELS,
             "csrf": who.csrf if who else "", "upload_limit": upload_limit, **context}, status_code=status)
 
     async def page(request: Request, permission: str, template: str, **context: Any):
@@ -146,4 +163,29 @@ def add_pages(app: FastAPI, svc: Services, *, secure_cookies: bool, upload_limit
             who = await session_user(request)
             return render(request, "message.html", who, status=404, title="Không tìm thấy", message="Không có kết quả này.")
         return await page(request, "view", "result.html", result_id=result_id)
+
+    @app.get("/shares", include_in_schema=False)
+    async def shares(request: Request):
+        return await page(request, "share", "shares.html")
+
+    @app.get("/export", include_in_schema=False)
+    async def export(request: Request):
+        return await page(request, "export", "export.html")
+
+    @app.get("/reports", include_in_schema=False)
+    async def reports(request: Request):
+        return await page(request, "admin", "reports.html")
+
+    @app.get("/users", include_in_schema=False)
+    async def users(request: Request):
+        return await page(request, "admin", "users.html")
+
+    @app.get("/audit", include_in_schema=False)
+    async def audit_log(request: Request):
+        return await page(request, "admin", "audit.html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request):
+        """The API reference, for anyone (as /openapi.json is)."""
+        return render(request, "docs.html", await session_user(request))
 

@@ -142,6 +142,26 @@ class Services:
                                  fold=True, limit=min(2000, want * 10 + 20))
         return self.filter_hits(who, hits, want)
 
+    def describe_hits(self, who: Principal, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Search hits with what a list shows beside them: the file name, the result's
+        current version and the dossiers of `who`'s agency that hold it."""
+        if not hits:
+            return hits
+        ids = list(dict.fromkeys(h["result_id"] for h in hits))
+        facts: dict[str, tuple[str, int]] = {}
+        for rid in ids:
+            result = self.index.get(rid) or {}
+            facts[rid] = ((result.get("source") or {}).get("name", ""), int(result.get("version") or 1))
+        marks = ",".join("?" * len(ids))
+        dossiers: dict[str, list[str]] = {}
+        for row in self.db.all(f"SELECT result_id, ma_ho_so FROM dossier_items WHERE agency = ? "
+                               f"AND result_id IN ({marks}) ORDER BY at", [who.agency, *ids]):
+            held = dossiers.setdefault(row["result_id"], [])
+            if row["ma_ho_so"] not in held:
+                held.append(row["ma_ho_so"])
+        return [dict(h, source_name=facts[h["result_id"]][0], version=facts[h["result_id"]][1],
+                     dossiers=dossiers.get(h["result_id"], [])) for h in hits]
+
     def share(self, who: Principal, result: dict[str, Any] | None, owner_agency: str, grantee: str,
               *, write: bool = False) -> None:
         if grantee == owner_agency:
@@ -262,13 +282,19 @@ class Services:
             if self.pending(result) == 0:
                 self.queue_update(result)
                 continue
-            for i, rec in enumerate(result.get("records") or []):
+            records = result.get("records") or []
+            for i, rec in enumerate(records):
+                fields = rec.get("fields") or {}
                 for field in rec.get("needs_review") or []:
+                    # `so` (the entry's number in its book) and `fields` (the entry's row, for
+                    # context: the other values of the same person) come with each item.
                     items.append({"result_id": result["id"], "version": result.get("version", 1), "record": i,
-                                  "page": rec.get("page"), "doc_type": rec.get("doc_type"), "field": field,
-                                  "value": rec.get("fields", {}).get(field, ""),
+                                  "records": len(records), "so": fields.get("so"), "book": result.get("book"),
+                                  "page": rec.get("page"), "pages": len(result.get("pages") or []),
+                                  "doc_type": rec.get("doc_type"), "field": field,
+                                  "value": fields.get(field, ""),
                                   "confidence": rec.get("confidence", {}).get(field),
-                                  "source": result.get("source", {}).get("name", "")})
+                                  "source": result.get("source", {}).get("name", ""), "fields": fields})
         return items
 
     # dossiers ----------------------------------------------------------
