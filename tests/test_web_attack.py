@@ -8,26 +8,19 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from serve import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 4_000_000  # DIGITIZE_MAX_BYTES for this server: the upload limit
 
 pytestmark = [pytest.mark.slow]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -40,31 +33,8 @@ def server(tmp_path_factory):
     auth = Auth(WebDB(home / "web.sqlite3"))
     auth.add_user("officer", "intake", "hue", password="pw-officer-attack")
     token = auth.issue_token("officer")
-    port = _free_port()
-    env = dict(os.environ, DIGITIZE_HOME=str(home), DIGITIZE_AGENCY="hue", DIGITIZE_MAX_BYTES=str(LIMIT),
-               DIGITIZE_INSECURE_COOKIES="1")
-    proc = subprocess.Popen([sys.executable, "-m", "digitize.cli", "serve", "--port", str(port), "--processes", "0"],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            proc.kill()
-            pytest.fail("server did not start: " + out[-2000:])
-        time.sleep(0.2)
-    yield {"port": port, "pid": proc.pid, "token": token}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve(home, DIGITIZE_AGENCY="hue", DIGITIZE_MAX_BYTES=str(LIMIT)) as served:
+        yield {"port": served.port, "pid": served.pid, "token": token}
 
 
 def rss_mb(pid: int) -> float:

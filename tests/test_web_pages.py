@@ -11,14 +11,9 @@ tampering test runs last."""
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -27,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from test_web_e2e import ARGS, CHROMIUM, ROOT, _free_port, _wait_for_image
+from serve import serve
+from test_web_e2e import ARGS, CHROMIUM, ROOT, _wait_for_image
 
 TWO_PAGES = ROOT / "samples" / "data" / "van_ban_2pages.tif"
 UPLOAD_LIMIT = 1_000_000
@@ -58,31 +54,9 @@ def server(tmp_path_factory):
     auth.add_user("boss", "admin", "hue", password=PASSWORDS["boss"])
     auth.add_user("clerk-hcm", "intake", "hcm", password="pw-hcm-pages")  # another agency to share with
     tokens = {"boss": auth.issue_token("boss"), "hcm": auth.issue_token("clerk-hcm")}
-    port = _free_port()
-    env = dict(os.environ, DIGITIZE_HOME=str(home), DIGITIZE_AGENCY="hue", DIGITIZE_INSECURE_COOKIES="1",
-               DIGITIZE_MAX_BYTES=str(UPLOAD_LIMIT), DIGITIZE_MAX_PAGES=str(PAGE_LIMIT))
-    proc = subprocess.Popen([sys.executable, "-m", "digitize.cli", "serve", "--port", str(port), "--processes", "0"],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            proc.kill()
-            pytest.fail("server did not start: " + out[-2000:])
-        time.sleep(0.2)
-    yield {"base": base, "home": home, "token": tokens["boss"], "tokens": tokens}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve(home, DIGITIZE_AGENCY="hue", DIGITIZE_MAX_BYTES=str(UPLOAD_LIMIT),
+               DIGITIZE_MAX_PAGES=str(PAGE_LIMIT)) as served:
+        yield {"base": served.base, "home": home, "token": tokens["boss"], "tokens": tokens}
 
 
 @pytest.fixture(scope="module")
