@@ -27,7 +27,7 @@ from .ocr.base import OcrEngine
 from .ocr.stamps import set_aside_signature_boxes
 from .ocr.vietnamese import correct_page
 from .preprocess import CleanupOptions, clean_page, with_rotation
-from .render import render_pdf
+from .render import Picture, picture_of, render_pdf
 from .signing.inspect import read_signatures
 from .types import CleanPage, OcrPage, PageImage, Record, Result, SignatureInfo, SourceFile, words_to_dict
 
@@ -262,6 +262,7 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
 
     timings: dict[str, float] = {}
     cleaned: list[CleanPage] = []
+    pictures: list[Picture] = []
     recognised: list[OcrPage] = []
     try:
         # Pages are decoded one at a time as the loop reads them, not all before the first is
@@ -273,9 +274,10 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
             started = time.perf_counter()
             clean, ocr = recognise_page(image, engines)
             timings["ocr"] = timings.get("ocr", 0.0) + time.perf_counter() - started
-            # Only the display image is needed from here on (for the PDF); drop the
-            # OCR raster so a long document holds one image per page, not two.
-            cleaned.append(replace(clean, ocr_input=_EMPTY))
+            # Only the display image is needed from here on, for the PDF: kept as the
+            # JPEG the PDF will hold, so a long document does not hold a raster per page.
+            pictures.append(picture_of(clean.display))
+            cleaned.append(replace(clean, display=_EMPTY, ocr_input=_EMPTY, alternates=()))
             recognised.append(ocr)
             del image
     except InputError as exc:
@@ -288,7 +290,8 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
                     created_at=now.isoformat(), agency=settings.agency)
     if progress:
         progress("sign", len(recognised), len(recognised))
-    pdf = render_pdf(list(zip(cleaned, recognised)), title=_title(source, records), source_sha256=source.sha256,
+    pdf = render_pdf(list(zip(cleaned, recognised)), pictures=pictures, title=_title(source, records),
+                     source_sha256=source.sha256,
                      created=now, extra_meta={"DigitizeResultId": result_id})
     signed, signature = sign_pdf(pdf, engines)
     result = replace(result, pdf=signature)

@@ -35,7 +35,7 @@ from pikepdf import Array, Dictionary, Name, String
 from . import __version__
 from .types import CleanPage, OcrPage
 
-__all__ = ["render_pdf", "VN_TZ", "FONT_PATH", "JPEG_QUALITY"]
+__all__ = ["render_pdf", "picture_of", "Picture", "VN_TZ", "FONT_PATH", "JPEG_QUALITY"]
 
 FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 JPEG_QUALITY = 85
@@ -274,6 +274,23 @@ def _text_layer(
 # ---------------------------------------------------------------- image ---
 
 
+@dataclass(frozen=True)
+class Picture:
+    """A page's display image as it goes into the PDF: JPEG bytes and their geometry.
+    Made as soon as a page is read, so a long document holds kilobytes per page while
+    its other pages are read, not a full raster each."""
+
+    jpeg: bytes
+    grey: bool
+    width: int
+    height: int
+
+
+def picture_of(pixels: np.ndarray) -> Picture:
+    jpeg, space, width, height = _jpeg(pixels)
+    return Picture(jpeg, space == Name.DeviceGray, width, height)
+
+
 def _jpeg(pixels: np.ndarray) -> tuple[bytes, Name, int, int]:
     import cv2
     from PIL import Image
@@ -416,8 +433,12 @@ def render_pdf(
     source_sha256: str,
     created: datetime,
     extra_meta: dict[str, str] | None = None,
+    pictures: Sequence[Picture] | None = None,
 ) -> bytes:
     """One PDF/A-2b: per page the display image plus an invisible text layer.
+
+    `pictures`: the pages' images already encoded (`picture_of`), one per page; then
+    the CleanPages' `display` arrays are not used.
 
     `created` is written as +07:00 (a naive datetime is taken as Vietnam time).
     `extra_meta` entries go into the XMP (namespace `digitize:`) and the
@@ -440,8 +461,15 @@ def render_pdf(
     pdf = pikepdf.new()
     font_ref = _font_object(pdf, font)
     content_hash = hashlib.sha256()
-    for clean, ocr in pages:
-        jpeg, space, w_px, h_px = _jpeg(clean.display)
+    if pictures is not None and len(pictures) != len(pages):
+        raise ValueError("render_pdf needs one picture per page")
+    for number, (clean, ocr) in enumerate(pages):
+        if pictures is not None:
+            picture = pictures[number]
+            jpeg, w_px, h_px = picture.jpeg, picture.width, picture.height
+            space = Name.DeviceGray if picture.grey else Name.DeviceRGB
+        else:
+            jpeg, space, w_px, h_px = _jpeg(clean.display)
         content_hash.update(jpeg)
         dpi = clean.dpi if clean.dpi and clean.dpi > 0 else 300.0
         page_w, page_h = w_px * 72.0 / dpi, h_px * 72.0 / dpi
