@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from . import ingest
+from .codes import read_codes
 from .config import Settings
 from .errors import DigitizeError, InputError, NotFound
 from .extract import extract_pages
@@ -108,6 +109,9 @@ def recognise_page(page: PageImage, engines: Engines) -> tuple[CleanPage, OcrPag
         ocr = corrected
     if clean.pen_marks:
         ocr = replace(ocr, pen_marks=clean.pen_marks)
+    codes = read_codes(clean.display)  # an ID card's QR code: exact data beside the OCR
+    if codes:
+        ocr = replace(ocr, codes=codes)
     return clean, set_aside_signature_boxes(ocr)
 
 

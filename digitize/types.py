@@ -105,6 +105,15 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Code:
+    """A machine-readable code read on a page (a QR code): its text, exactly as encoded (NFC)."""
+
+    text: str
+    box: Box  # in the pixels of the image it was read on (`display` pixels for an OcrPage's codes)
+    decoder: str = ""  # which decoder read it: zxing, opencv, zbar (+enlarged: from an enlarged crop)
+
+
+@dataclass(frozen=True)
 class OcrPage:
     """Recognised text of one page, lines in reading order."""
 
@@ -121,6 +130,8 @@ class OcrPage:
     raw_text: str = ""  # the recogniser's reading before post-correction, where it differs from `text`
     # e-signature boxes and copy stamps, set aside from the text flow (CONTRACT: kept separately)
     stamps: tuple[Line, ...] = ()
+    # QR codes read on the page (an ID card's): exact data beside the OCR; not in the JSON result
+    codes: tuple[Code, ...] = ()
 
     @property
     def text(self) -> str:
@@ -219,6 +230,8 @@ class SignatureInfo:
     sha256: str  # of the signed PDF bytes
     signer: str  # subject common name of the signing certificate
     signed_at: str  # ISO 8601 with +07:00
+    level: str = "B-B"  # PAdES level reached: B-B, B-T, B-LT, B-LTA (CONTRACT `pdf.level`)
+    timestamped_at: str = ""  # the signature timestamp's time (ISO 8601, +07:00), from B-T up
 
 
 @dataclass(frozen=True)

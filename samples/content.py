@@ -494,3 +494,44 @@ def ledger_record(rng: random.Random, number: int, year: int, place: Place) -> d
         f["ho_ten_cha"] = father
     f["ngay_dang_ky"] = fmt_date(registered)
     return {"fields": f}
+
+
+# --------------------------------------------------------------------------
+# Citizen ID card (căn cước công dân / thẻ căn cước)
+
+
+def cccd_record(rng: random.Random, *, old_id_prob: float = 0.6) -> dict:
+    """The holder's data on a chip-based ID card: `fields` as the QR code gives them
+    (CONTRACT names, dates dd/mm/yyyy), `printed` as the card prints them, and
+    `payload`, the QR code's text (`|`-separated, dates ddmmyyyy)."""
+    origin = random_place(rng)
+    home = origin if rng.random() < 0.5 else random_place(rng)
+    sex = rng.choice(["Nam", "Nữ"])
+    born = random_date(rng, dt.date(1950, 1, 1), dt.date(2006, 12, 31))
+    # issued on or after the 2016 roll-out, once the holder is 14
+    earliest = max(dt.date(2016, 1, 1), dt.date(born.year + 14, born.month, min(born.day, 28)))
+    issued = random_date(rng, earliest, max(earliest, dt.date(2024, 6, 30)))
+    eth = pick_ethnicity(rng, origin)
+    name = person_name(rng, sex, eth)
+    number = so_dinh_danh(rng, origin.code, sex, born.year)
+    old = f"{rng.randint(10000000, 389999999):09d}" if rng.random() < old_id_prob else ""
+    residence = street_address(rng, home)
+    residence = residence[0].upper() + residence[1:]
+    age = (issued - born).days // 365
+    expiry = None
+    for limit in (25, 40, 60):  # the card is renewed at 25, 40 and 60
+        if age < limit - 2:
+            try:
+                expiry = born.replace(year=born.year + limit)
+            except ValueError:  # born on 29 February
+                expiry = dt.date(born.year + limit, 3, 1)
+            break
+    fields = {"so_dinh_danh": number, "ho_ten": name, "ngay_sinh": fmt_date(born), "gioi_tinh": sex,
+              "noi_thuong_tru": residence, "ngay_cap": fmt_date(issued)}
+    if old:
+        fields = {"so_dinh_danh": number, "so_cmnd": old, **{k: v for k, v in fields.items() if k != "so_dinh_danh"}}
+    printed = {"so_dinh_danh": number, "ho_ten": upper(name), "ngay_sinh": fmt_date(born), "gioi_tinh": sex,
+               "quoc_tich": VIET_NAM, "que_quan": origin.address(3), "noi_thuong_tru": residence,
+               "ngay_cap": fmt_date(issued), "co_gia_tri_den": fmt_date(expiry) if expiry else "Không thời hạn"}
+    payload = "|".join([number, old, name, born.strftime("%d%m%Y"), sex, residence, issued.strftime("%d%m%Y")])
+    return {"fields": fields, "printed": printed, "payload": payload, "place": origin}

@@ -251,6 +251,25 @@ def jpeg(img, rng, *, quality: int):
     return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1])
 
 
+def photocopy(img, rng, *, contrast: float = 1.6, toner: float = 0.0005, streaks: int = 0):
+    """A photocopy: grey, light tints washed out and dark ink pushed darker (the copier's
+    steep tone curve), toner specks and faint vertical drum streaks."""
+    grey = darkest(_rgb(img)).astype(np.float32) / 255.0
+    grey = 1.0 / (1.0 + np.exp(-contrast * 6.0 * (grey - 0.55)))  # steep S-curve around mid-grey
+    grey = (grey - grey.min()) / max(1e-6, float(grey.max() - grey.min()))
+    out = grey * 255.0
+    h, w = out.shape
+    if toner > 0:
+        dots = rng.random((h, w), dtype=np.float32) < toner
+        out[cv2.dilate(dots.astype(np.uint8), np.ones((2, 2), np.uint8)) > 0] *= 0.35
+    for _ in range(int(streaks)):
+        x = int(rng.integers(0, w))
+        width = int(rng.integers(1, 4))
+        out[:, x:x + width] *= float(rng.uniform(0.8, 0.93))
+    out = _clip(out)
+    return np.repeat(out[:, :, None], 3, axis=2)
+
+
 # ---------------------------------------------------------------------------
 # paper
 
@@ -575,6 +594,11 @@ def _surface(rng) -> tuple[int, int, int]:
     return tuple(int(b * c) for c in hue)
 
 
+def _s_photocopy(level, rng, hints):
+    return {"contrast": [1.0, 1.3, 1.6, 2.0][level], "toner": [0, 0.0002, 0.0006, 0.0015][level],
+            "streaks": int(rng.integers(0, [1, 2, 4, 6][level]))}
+
+
 def _s_borders(level, rng, hints):
     h, w = hints["size"]
     m = [0, 0.015, 0.03, 0.05][level]
@@ -598,8 +622,12 @@ REGISTRY: dict[str, Degradation] = {d.name: d for d in [
     Degradation("blur", blur, _s_blur),
     Degradation("noise", noise, _s_noise),
     Degradation("jpeg", jpeg, _s_jpeg),
+    Degradation("photocopy", photocopy, _s_photocopy),  # last here: its seed index leaves the others' alone
 ]}
-ORDER = list(REGISTRY)
+ORDER = list(REGISTRY)  # each degradation's random stream is spawned at its index here
+# the order they are applied in: a photocopy is made before it is scanned
+APPLY_ORDER = [n for n in ORDER if n != "photocopy"]
+APPLY_ORDER.insert(APPLY_ORDER.index("skew"), "photocopy")
 ALIASES = {"bleed_through": "bleed", "spine_curl": "curl", "rotation": "rotate", "yellowed": "yellow",
            "typewriter_ink": "ink", "guilloche": "security", "scanner_borders": "borders"}
 
@@ -630,7 +658,7 @@ def apply(img, chain, seed: int, hints: dict | None = None, *, skip=()) -> tuple
         name, level = canonical(item[0]), int(item[1])
         overrides = item[2] if len(item) > 2 else {}
         items.append((name, level, overrides))
-    items.sort(key=lambda it: ORDER.index(it[0]))
+    items.sort(key=lambda it: APPLY_ORDER.index(it[0]))
     used = {}
     ss = np.random.SeedSequence(seed)
     children = ss.spawn(len(ORDER))

@@ -35,7 +35,10 @@ from . import fonts
 from .templates import DOC_TYPE, RED, TEMPLATES, RenderOptions
 from .vnwords import date_in_words, number_in_words  # noqa: F401  (re-exported for other modules)
 
-TYPES = list(TEMPLATES)
+# the default mix of --types; an ID card page is asked for by name (adding it to the mix
+# would change which page every existing seed gives)
+OPT_IN = ("cccd",)
+TYPES = [t for t in TEMPLATES if t not in OPT_IN]
 SPLITS = {"dev": 0, "heldout": 1}
 COLOUR_DEGRADATIONS = {"security", "yellow", "stamp", "signature", "bleed", "photo"}
 
@@ -141,10 +144,11 @@ def choose_font(rng: random.Random, doc_type: str, spec: str | None, chain: list
 def render_page(doc_type: str, seed: int, *, font: str | None = None, dpi: int = 200, leaders: bool | None = None,
                 variant: str | None = None, degradations: list | None = None, split: str = "dev",
                 name: str | None = None, fmt: str = "auto", ruling: bool | None = None,
-                bleed_other: np.ndarray | None = None) -> Page:
-    """Render and degrade one page deterministically from `seed`."""
+                bleed_other: np.ndarray | None = None, card: dict | None = None) -> Page:
+    """Render and degrade one page deterministically from `seed`. `card`: options of an ID
+    card page (RenderOptions `qr`, `qr_module_mm`)."""
     if doc_type not in TEMPLATES:
-        raise ValueError(f"unknown document type '{doc_type}' (known: {', '.join(TYPES)})")
+        raise ValueError(f"unknown document type '{doc_type}' (known: {', '.join(TEMPLATES)})")
     rng = random.Random(seed)
     if degradations is None:  # random preset
         preset_name, preset = rng.choice(PRESETS)
@@ -160,7 +164,7 @@ def render_page(doc_type: str, seed: int, *, font: str | None = None, dpi: int =
     if ruling is None:
         ruling = rng.random() < 0.8
     opts = RenderOptions(font=face, dpi=dpi, leaders=leaders, variant=variant, ruling=ruling,
-                         title_fill=RED if "security" in names else None)
+                         title_fill=RED if "security" in names else None, **(card or {}))
     rendered = TEMPLATES[doc_type](random.Random(rng.random()), opts)
     img = np.asarray(rendered.image)
     hints = dict(rendered.anchors)
@@ -203,6 +207,9 @@ def render_page(doc_type: str, seed: int, *, font: str | None = None, dpi: int =
     }
     if doc_type == "so_ho_tich":
         gt["ruling"] = bool(ruling)
+    if doc_type == "cccd":  # what the card prints, the QR code's text and where the code is
+        gt.update({"printed": rendered.extra["printed"], "qr": opts.qr, "qr_payload": rendered.extra["payload"],
+                   "qr_module_mm": opts.qr_module_mm, "qr_box": list(rendered.anchors.get("qr_box", ()))})
     return Page(name, [out], _nfc_tree(gt), fmt, quality, dpi)
 
 

@@ -30,6 +30,10 @@ class RenderOptions:
     ruling: bool = True  # registry tables
     variant: str | None = None  # template-specific layout variant
     body_pt: float = 13.0
+    # ID card (cccd) only: the QR code's content ("7": the 7-field payload, "6": without the old
+    # ID number's field, "garbage": another text, "none": no code) and its module size in mm
+    qr: str = "7"
+    qr_module_mm: float = 0.27
 
 
 @dataclass
@@ -603,6 +607,192 @@ def prose(rng: random.Random, opts: RenderOptions) -> Rendered:
     return Rendered(c.img, c.text(), [], opts.font, opts.dpi, "prose", {})
 
 
+# ---------------------------------------------------------------------------
+# cccd: a photocopy of a chip-based citizen ID card, front above back, on an A4 sheet
+
+CARD_MM = (85.6, 53.98)
+CARD_RED = (190, 30, 40)
+
+
+def qr_modules(text: str) -> "np.ndarray":
+    """The QR code of `text` (UTF-8, error correction M) as a bool array, True = dark, with
+    its four-module quiet zone."""
+    import cv2
+    import numpy as np
+
+    params = cv2.QRCodeEncoder_Params()
+    params.correction_level = cv2.QRCodeEncoder_CORRECT_LEVEL_M
+    grid = cv2.QRCodeEncoder.create(params).encode(text)
+    return np.asarray(grid) < 128
+
+
+def draw_qr(img: Image.Image, modules, x: float, y: float, module_px: float) -> tuple[int, int, int, int]:
+    """Paste the code with its top-left at (x, y), each module `module_px` wide (not a whole
+    number of pixels in general: edges fall between pixels as on a scan); returns its box."""
+    import cv2
+    import numpy as np
+
+    n = modules.shape[0]
+    size = int(round(n * module_px))
+    ss = 8  # draw at 8x, reduce by area: edge pixels get the grey share of each module
+    big = cv2.resize((~modules).astype(np.uint8) * 255, (size * ss, size * ss), interpolation=cv2.INTER_NEAREST)
+    small = cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+    tile = Image.fromarray(np.repeat(small[:, :, None], 3, axis=2))
+    img.paste(tile, (int(round(x)), int(round(y))))
+    return (int(round(x)), int(round(y)), int(round(x)) + size, int(round(y)) + size)
+
+
+def _mrz(printed: dict, number: str) -> list[str]:
+    import unicodedata
+
+    def plain(s: str) -> str:
+        s = unicodedata.normalize("NFD", s.replace("Đ", "D").replace("đ", "d"))
+        return "".join(ch for ch in s if not unicodedata.combining(ch)).upper()
+
+    born = printed["ngay_sinh"].split("/")
+    parts = plain(printed["ho_ten"]).split()
+    line1 = f"IDVNM{number[3:]}{number[-1]}{number}<<{sum(map(int, number)) % 10}"
+    line2 = f"{born[2][2:]}{born[1]}{born[0]}{'M' if printed['gioi_tinh'] == 'Nam' else 'F'}" + "<" * 7 + "VNM"
+    line3 = parts[0] + "<<" + "<".join(parts[1:])
+    return [(line[:30]).ljust(30, "<") for line in (line1, line2, line3)]
+
+
+def cccd(rng: random.Random, opts: RenderOptions) -> Rendered:
+    """Front above back of an ID card, photocopied at their real size onto an A4 sheet: the
+    2021 căn cước công dân (QR code on the front) or the 2024 thẻ căn cước (QR code on the
+    back). The record holds what the QR code gives; `extra["printed"]` what the card prints."""
+    rec = C.cccd_record(rng)
+    f, printed, payload = rec["fields"], rec["printed"], rec["payload"]
+    variant = opts.variant or rng.choice(["cccd_2021", "can_cuoc_2024"])
+    if opts.qr == "6":  # a payload without the old ID number's field
+        parts = payload.split("|")
+        payload = "|".join(parts[:1] + parts[2:])
+        f = {k: v for k, v in f.items() if k != "so_cmnd"}
+    elif opts.qr == "garbage":
+        payload = f"https://dichvucong.gov.vn/p/home/dvc-tra-cuu-ho-so.html?ma={rng.randint(10**9, 10**10)}"
+    face = opts.font if opts.font not in ("DejaVuSansMono",) else "DejaVuSans"
+    c = Canvas(Face(face), dpi=opts.dpi, body_pt=7.0, margins_mm=(25.0, 25.0, 25.0, 20.0))
+    draw = c.draw
+    cw, ch = c.mm(CARD_MM[0]), c.mm(CARD_MM[1])
+    pt = c.px
+    ink = (25, 25, 30)
+    module_px = opts.qr_module_mm * opts.dpi / 25.4
+    anchors: dict = {}
+
+    def line(x: float, y: float, text: str, size: float = 6.5, style: str = "regular", fill=ink) -> float:
+        c.y = y
+        c.row([Seg(x, text, pt(size), style, fill)], spacing=1.3)
+        return c.y
+
+    def pair(x: float, y: float, label: str, value: str, size: float = 6.0, width: float | None = None) -> float:
+        """'Label: value' with the value wrapping under the label's start."""
+        width = width or (x0 + cw - c.mm(3) - x)
+        first = width - c.length(label + " ", pt(size))
+        rows = c.wrap(value, width, pt(size), first_width=first)
+        c.y = y
+        c.row([Seg(x, label, pt(size), "regular", ink),
+               Seg(x + c.length(label + " ", pt(size)), rows[0], pt(size), "bold", ink)], spacing=1.3)
+        for more in rows[1:]:
+            c.row([Seg(x, more, pt(size), "bold", ink)], spacing=1.3)
+        return c.y
+
+    def card(y0: float) -> None:
+        draw.rounded_rectangle([x0, y0, x0 + cw, y0 + ch], radius=c.mm(3.2), fill=(236, 240, 236),
+                               outline=(120, 120, 120), width=max(1, c.dpi // 150))
+        for k in range(0, cw, c.mm(2.2)):  # faint guilloche lines of the card's print
+            draw.arc([x0 + k - c.mm(30), y0 + c.mm(8), x0 + k + c.mm(30), y0 + ch + c.mm(30)], 200, 340,
+                     fill=(214, 224, 220), width=1)
+
+    def header(y0: float, title: str, subtitle: str) -> float:
+        cx = x0 + cw * 0.5
+        draw.ellipse([x0 + c.mm(2.5), y0 + c.mm(2.5), x0 + c.mm(12.5), y0 + c.mm(12.5)], fill=CARD_RED,
+                     outline=(200, 160, 40), width=max(1, c.dpi // 100))
+        y = y0 + c.mm(2.3)
+        for text, size, style, fill in (("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 6.0, "bold", ink),
+                                        ("Độc lập - Tự do - Hạnh phúc", 6.0, "bold", ink),
+                                        (title, 9.5, "bold", CARD_RED), (subtitle, 6.0, "bold", CARD_RED)):
+            y = line(cx - c.length(text, pt(size), style) / 2, y, text, size, style, fill)
+        return y
+
+    def photo(y0: float) -> None:
+        px0, py0 = x0 + c.mm(3), y0 + c.mm(19)
+        draw.rectangle([px0, py0, px0 + c.mm(20), py0 + c.mm(26)], fill=(150, 158, 170))
+        draw.ellipse([px0 + c.mm(5.5), py0 + c.mm(3), px0 + c.mm(14.5), py0 + c.mm(14)], fill=(95, 90, 92))
+        draw.pieslice([px0 + c.mm(1.5), py0 + c.mm(14), px0 + c.mm(18.5), py0 + c.mm(36)], 180, 360,
+                      fill=(60, 62, 80))
+
+    def code(x: float, y: float) -> None:
+        if opts.qr == "none":
+            return
+        anchors["qr_box"] = draw_qr(c.img, qr_modules(payload), x, y, module_px)
+
+    x0 = c.left
+    front, back = c.top, c.top + ch + c.mm(18)
+    card(front)
+    qr_size = (qr_modules(payload).shape[0] if opts.qr != "none" else 45) * module_px
+    fx = x0 + c.mm(25)
+    if variant == "cccd_2021":
+        code(x0 + cw - c.mm(1.5) - qr_size, front + c.mm(1.5))
+        y = header(front, "CĂN CƯỚC CÔNG DÂN", "Citizen Identity Card")
+        photo(front)
+        y = line(fx, y + c.mm(0.5), f"Số / No.: {printed['so_dinh_danh']}", 8.0, "bold")
+        y = line(fx, y, "Họ và tên / Full name:", 6.0)
+        y = line(fx, y, printed["ho_ten"], 8.0, "bold")
+        y = pair(fx, y, "Ngày sinh / Date of birth:", printed["ngay_sinh"])
+        c.y = y
+        c.row([Seg(fx, "Giới tính / Sex:", pt(6), "regular", ink),
+               Seg(fx + c.length("Giới tính / Sex: ", pt(6)), printed["gioi_tinh"], pt(6), "bold", ink),
+               Seg(fx + c.mm(24), "Quốc tịch / Nationality:", pt(6), "regular", ink),
+               Seg(fx + c.mm(24) + c.length("Quốc tịch / Nationality: ", pt(6)), printed["quoc_tich"], pt(6),
+                   "bold", ink)], spacing=1.3)
+        y = pair(fx, c.y, "Quê quán / Place of origin:", printed["que_quan"])
+        y = pair(fx, y, "Nơi thường trú / Place of residence:", printed["noi_thuong_tru"])
+        line(x0 + c.mm(3), front + ch - c.mm(5), f"Có giá trị đến: {printed['co_gia_tri_den']}", 5.5)
+        card(back)
+        y = pair(x0 + c.mm(3), back + c.mm(3), "Đặc điểm nhân dạng / Personal identification:",
+                 rng.choice(["Nốt ruồi C:1cm trên sau cánh mũi phải", "Sẹo chấm C:2cm dưới trước đuôi mắt trái",
+                             "Nốt ruồi C:1,5cm dưới sau mép trái"]), width=c.mm(50))
+        y = pair(x0 + c.mm(3), y + c.mm(1), "Ngày, tháng, năm / Date, month, year:", printed["ngay_cap"],
+                 width=c.mm(50))
+        for text in ("CỤC TRƯỞNG CỤC CẢNH SÁT", "QUẢN LÝ HÀNH CHÍNH VỀ TRẬT TỰ XÃ HỘI"):
+            y = line(x0 + c.mm(28) - c.length(text, pt(6), "bold") / 2, y, text, 6.0, "bold")
+        y = line(x0 + c.mm(28) - c.length("Tô Văn Huệ", pt(6.5), "bold") / 2, y + c.mm(5), "Tô Văn Huệ", 6.5, "bold")
+        for k in range(2):
+            draw.rectangle([x0 + c.mm(57 + 14 * k), back + c.mm(4), x0 + c.mm(69 + 14 * k), back + c.mm(20)],
+                           outline=(120, 120, 120), width=1)
+    else:
+        y = header(front, "CĂN CƯỚC", "IDENTITY CARD")
+        photo(front)
+        y = line(fx, y + c.mm(0.5), "Số định danh cá nhân / Personal identification number:", 6.0)
+        y = line(fx, y, printed["so_dinh_danh"], 8.5, "bold")
+        y = line(fx, y, "Họ, chữ đệm và tên khai sinh / Full name:", 6.0)
+        y = line(fx, y, printed["ho_ten"], 8.0, "bold")
+        y = pair(fx, y, "Ngày, tháng, năm sinh / Date of birth:", printed["ngay_sinh"], 6.0)
+        c.y = y
+        c.row([Seg(fx, "Giới tính / Sex:", pt(6), "regular", ink),
+               Seg(fx + c.length("Giới tính / Sex: ", pt(6)), printed["gioi_tinh"], pt(6), "bold", ink),
+               Seg(fx + c.mm(24), "Quốc tịch / Nationality:", pt(6), "regular", ink),
+               Seg(fx + c.mm(24) + c.length("Quốc tịch / Nationality: ", pt(6)), printed["quoc_tich"], pt(6),
+                   "bold", ink)], spacing=1.3)
+        card(back)
+        code(x0 + c.mm(2), back + c.mm(2))
+        bx = x0 + c.mm(2) + qr_size + c.mm(2)
+        y = pair(bx, back + c.mm(3), "Nơi cư trú / Place of residence:", printed["noi_thuong_tru"], 6.0)
+        y = pair(bx, y, "Nơi đăng ký khai sinh / Place of birth:", printed["que_quan"], 6.0)
+        y = pair(bx, y, "Ngày, tháng, năm cấp / Date of issue:", printed["ngay_cap"], 6.0)
+        y = pair(bx, y, "Ngày, tháng, năm hết hạn / Date of expiry:", printed["co_gia_tri_den"], 6.0)
+        y = line(bx, y + c.mm(1), "BỘ CÔNG AN / MINISTRY OF PUBLIC SECURITY", 6.0, "bold")
+    mono = Face("DejaVuSansMono")
+    for k, text in enumerate(_mrz(printed, printed["so_dinh_danh"])):
+        mono.draw(draw, x0 + c.mm(4), back + ch - c.mm(11) + k * pt(7) * 1.3, text, pt(7), "regular", ink)
+    anchors.update({"front": (x0, front, x0 + cw, front + ch), "back": (x0, back, x0 + cw, back + ch)})
+    # rows in reading order (the code's box and the MRZ are not text)
+    c.rows.sort(key=lambda r: r[0])
+    fields_out = dict(f)
+    return Rendered(c.img, c.text(), [{"doc_type": "cccd", "fields": fields_out}], face, opts.dpi, variant,
+                    anchors, extra={"printed": printed, "payload": payload})
+
+
 TEMPLATES = {
     "khai_sinh": khai_sinh,
     "ket_hon": ket_hon,
@@ -610,6 +800,7 @@ TEMPLATES = {
     "so_ho_tich": so_ho_tich,
     "van_ban": van_ban,
     "prose": prose,
+    "cccd": cccd,
 }
 DOC_TYPE = {"khai_sinh": "khai_sinh", "ket_hon": "ket_hon", "khai_tu": "khai_tu", "so_ho_tich": "so_ho_tich",
-            "van_ban": "van_ban", "prose": "van_ban"}
+            "van_ban": "van_ban", "prose": "van_ban", "cccd": "cccd"}

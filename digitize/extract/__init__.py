@@ -1,14 +1,15 @@
 """Field extraction: classify a page, then run the extractor for its type.
 
-    classify(page) -> "khai_sinh" | "ket_hon" | "khai_tu" | "so_ho_tich" | "van_ban"
+    classify(page) -> "khai_sinh" | "ket_hon" | "khai_tu" | "so_ho_tich" | "cccd" | "van_ban"
     extract(page, doc_type="auto") -> [Record]           # one page
     extract_pages(pages, doc_type="auto") -> [Record]    # a file: carries a registry
                                                          # book's columns across a spread
 
 The title decides where it can be read (tone-insensitive, a few OCR slips
 allowed); where the title is lost (red ink on security paper, a torn top) the
-labels and the table shape decide. A page that is none of these (a page of
-prose) gives no record."""
+labels and the table shape decide. An ID card (cccd) is known by its QR code
+(`OcrPage.codes`), its title or its bilingual labels. A page that is none of
+these (a page of prose) gives no record."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import re
 from ..text import fold, levenshtein
 from ..types import InputSignature, OcrPage, Record
 from .base import FIELDS, REVIEW_THRESHOLD
+from .cccd import CccdExtractor, looks_like_card
 from .ket_hon import KetHonExtractor
 from .khai_sinh import KhaiSinhExtractor
 from .khai_tu import KhaiTuExtractor
@@ -26,7 +28,7 @@ from .van_ban import VanBanExtractor
 
 __all__ = ["DOC_TYPES", "FIELDS", "REVIEW_THRESHOLD", "classify", "extract", "extract_pages", "warm_up"]
 
-DOC_TYPES = ("khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban")
+DOC_TYPES = ("khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban", "cccd")
 
 # Titles, folded; matched against whole short lines with a small edit distance.
 _TITLES = (
@@ -73,6 +75,8 @@ def _title_of(line: str) -> str | None:
 
 def classify(page: OcrPage) -> str:
     """Document type from the title lines, else from the labels and the layout."""
+    if looks_like_card(page):  # an ID card's QR code or title: before the other titles
+        return "cccd"
     texts = [line.text for line in page.lines]
     for text in texts[:14]:
         found = _title_of(text)
@@ -91,7 +95,7 @@ def classify(page: OcrPage) -> str:
 
 _VAN_BAN = VanBanExtractor()
 _EXTRACTORS = {"khai_sinh": KhaiSinhExtractor(), "ket_hon": KetHonExtractor(), "khai_tu": KhaiTuExtractor(),
-               "van_ban": _VAN_BAN}
+               "van_ban": _VAN_BAN, "cccd": CccdExtractor()}
 _BOOK = SoHoTichExtractor()
 
 

@@ -44,6 +44,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
                 "noi_dang_ky", "ngay_dang_ky", "nguoi_ky", "ghi_chu"),
     "van_ban": ("co_quan_ban_hanh", "so_ky_hieu", "dia_danh", "ngay_ban_hanh", "loai_van_ban", "trich_yeu",
                 "noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky"),
+    "cccd": ("so_dinh_danh", "so_cmnd", "ho_ten", "ngay_sinh", "gioi_tinh", "noi_thuong_tru", "ngay_cap"),
 }
 
 
@@ -70,7 +71,7 @@ def normalizer_for(name: str) -> Normalizer:
         return v.normalize_book
     if name in ("so", "so_ky_hieu") or name.startswith("ho_chieu"):
         return v.normalize_number
-    if name.startswith(("noi_sinh", "que_quan", "noi_cu_tru", "noi_chet", "noi_dang_ky")):
+    if name.startswith(("noi_sinh", "que_quan", "noi_cu_tru", "noi_chet", "noi_dang_ky", "noi_thuong_tru")):
         return v.normalize_place
     if name == "quan_he":
         return v.normalize_relation
