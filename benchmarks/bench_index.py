@@ -80,7 +80,7 @@ def results(n: int, per_page: int, seed: int) -> Iterator[tuple[dict[str, Any], 
             "pages": [{"number": 1, "text": text, "confidence": 0.95}],
             "records": [{"doc_type": "khai_sinh", "page": 1, "fields": r, "confidence": {}, "needs_review": []}
                         for r in rows],
-            "pdf": None, "created_at": f"2026-11-23T10:00:00+07:00", "agency": "bench", "version": 1,
+            "pdf": None, "created_at": "2026-11-23T10:00:00+07:00", "agency": "bench", "version": 1,
             "keys": {},
         }, rows)
 
@@ -110,7 +110,8 @@ def load(index: Any, n: int, per_page: int, seed: int, batch: int, samples: int)
     return time.perf_counter() - started, picked
 
 
-def timed(fn: Callable[[dict], list], sample: list[dict], check: Callable[[dict, list], bool]) -> tuple[float, float, int]:
+def timed(fn: Callable[[dict], list], sample: list[dict],
+          check: Callable[[dict, list], bool]) -> tuple[float, float, int]:
     times, misses = [], 0
     for e in sample:
         t = time.perf_counter()

@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                           "per_page": {p.name: c for (p, _), c in zip(pages, cers)}}
 
     print(f"{len(pages)} inputs, {n_pages} pages from {args.folder}\n")
-    print(f"| tool | pages/min | mean CER | peak RSS MiB | CER vs digitize | speed vs digitize |")
-    print(f"|---|---:|---:|---:|---:|---:|")
+    print("| tool | pages/min | mean CER | peak RSS MiB | CER vs digitize | speed vs digitize |")
+    print("|---|---:|---:|---:|---:|---:|")
     base = rows.get("digitize")
     for tool, r in rows.items():
         cer_ratio = (r["cer"] / base["cer"]) if base and base["cer"] else float("nan")

@@ -30,7 +30,6 @@ import argparse
 import io
 import json
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -345,7 +344,7 @@ def render_khai_sinh(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.
     text: list[str] = []
     y = int(0.8 * DPI)
     left_cx, right_cx = MARGIN_L + int(1.25 * DPI), W - MARGIN_R - int(1.8 * DPI)
-    for a, b in ((f"ỦY BAN NHÂN DÂN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+    for a, b in (("ỦY BAN NHÂN DÂN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
                  (f"TỈNH {province.upper()}", "Độc lập - Tự do - Hạnh phúc")):
         d.text((left_cx, y), a, font=bold, fill="black", anchor="ma")
         d.text((right_cx, y), b, font=bold, fill="black", anchor="ma")

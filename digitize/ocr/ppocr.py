@@ -109,7 +109,8 @@ def boxes_from_probability(prob: np.ndarray, fx: float = 1.0, fy: float = 1.0) -
     return out
 
 
-def detect_lines(image: np.ndarray, model: str | Path, max_side: int = 960, threads: int = 1) -> list[tuple[Box, float]]:
+def detect_lines(image: np.ndarray, model: str | Path, max_side: int = 960,
+                 threads: int = 1) -> list[tuple[Box, float]]:
     """Text-line boxes (pixels of `image`), top to bottom then left to right."""
     session = _session(str(model), threads)
     tensor, fx, fy = _prepare(image, max_side)

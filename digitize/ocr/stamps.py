@@ -7,11 +7,11 @@ carries at its top right a box in the standard wording: "Ký bởi: Ủy ban nh�
 motto beside them. The CONTRACT keeps them out of `pages[].text` and says what they say
 separately (`pages[].stamps`).
 
-The box is found from its wording (the lines that open with "Ký bởi" or "Thời gian ký", hold
-a signing time with its +07:00 offset, or are a copy stamp's heading alone), then grown to the words inside its horizontal
-span just above and below (the "SAO Y" line, the agency's name, the e-mail). Only words are
-moved, never a line of the body: a row that merged a box line with the header keeps its
-header words."""
+The box is found from its wording (the lines that open with "Ký bởi" or "Thời gian ký",
+hold a signing time with its +07:00 offset, or are a copy stamp's heading alone), then grown to
+the words inside its horizontal span just above and below (the "SAO Y" line, the agency's name,
+the e-mail). Only words are moved, never a line of the body: a row that merged a box line with
+the header keeps its header words."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from ..errors import EngineError
 from ..text import fold, nfc
-from ..types import CleanPage, Line, OcrPage, Word
+from ..types import CleanPage, OcrPage, Word
 from .layout import assemble_rows, find_tables
 
 PSM_SINGLE_BLOCK = 6  # a table cell: one block of text, maybe wrapped
@@ -170,7 +170,6 @@ class TesseractEngine:
         `border` white pixels are added around the image (Tesseract reads text that
         touches the edge badly) and taken off the boxes again."""
         import tesserocr
-        from tesserocr import RIL, iterate_level
 
         if border:
             image = np.pad(image, border, constant_values=255)

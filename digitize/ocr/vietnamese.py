@@ -35,6 +35,9 @@ _REMNANT_CHARS = "IÌÍl|!"
 CORRECTED = 0.9  # a corrected word's confidence is scaled by this: it was misread once
 
 
+_VOWELS = "aăâeêioôơuưyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
+
+
 @lru_cache(maxsize=2)
 def lexicon(dic: str = str(HUNSPELL_DIC)) -> dict[str, tuple[str, ...]]:
     """folded syllable -> the real syllables (lower case, NFC) with those letters."""
@@ -99,7 +102,7 @@ def correct_word(text: str, lex: dict[str, tuple[str, ...]]) -> str:
     candidates = list(lex.get(fold(core), ()))
     if not candidates:
         # one vowel read twice with different marks ("Chiểềng"): drop either copy
-        doubled = {i for i in range(len(low) - 1) if fold(low[i]) == fold(low[i + 1]) and low[i] in "aăâeêioôơuưyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"}
+        doubled = {i for i in range(len(low) - 1) if fold(low[i]) == fold(low[i + 1]) and low[i] in _VOWELS}
         dropped = {low[:j] + low[j + 1:] for i in doubled for j in (i, i + 1)} if len(low) > 2 else set()
         found = [d for d in dropped if d in lex.get(fold(d), ())]
         return lead + _with_case(core, found[0]) + tail if len(found) == 1 else text
