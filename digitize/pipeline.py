@@ -23,6 +23,7 @@ from . import ingest
 from .codes import read_codes
 from .config import Settings
 from .errors import DigitizeError, InputError, NotFound
+from .dossier import split_dossier
 from .extract import extract_pages
 from .ocr.base import OcrEngine
 from .ocr.stamps import set_aside_signature_boxes
@@ -30,7 +31,7 @@ from .ocr.vietnamese import correct_page
 from .preprocess import CleanupOptions, clean_page, with_rotation
 from .render import Picture, picture_of, render_pdf
 from .signing.inspect import read_signatures
-from .types import CleanPage, OcrPage, PageImage, Record, Result, SignatureInfo, SourceFile, words_to_dict
+from .types import CleanPage, Document, OcrPage, PageImage, Record, Result, SignatureInfo, SourceFile, words_to_dict
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +132,33 @@ def read_input_signatures(source: SourceFile, data: bytes) -> SourceFile:
     return replace(source, signatures=read_signatures(data))
 
 
-def extract_records(pages: list[OcrPage], doc_type: str, source: SourceFile | None = None) -> list[Record]:
-    # Whole document at once: a registry page without a header row takes its
-    # columns from the page before.
-    return extract_pages(pages, doc_type, signatures=source.signatures if source else ())
+def find_documents(pages: list[OcrPage], doc_type: str) -> tuple[Document, ...]:
+    """The documents of an input that holds several (a dossier scanned in one go), or ()
+    for one document. A registry book's pages are one document however many headers it
+    has (a page without a header row takes its columns from the page before)."""
+    if doc_type != "auto" or len(pages) < 2:
+        return ()
+    spans = split_dossier(pages)
+    if len(spans) < 2 or all(s.doc_type == "so_ho_tich" for s in spans):
+        return ()
+    return tuple(Document(index=s.index, doc_type=s.doc_type, pages=s.pages) for s in spans)
+
+
+def extract_records(pages: list[OcrPage], doc_type: str, source: SourceFile | None = None,
+                    documents: tuple[Document, ...] = ()) -> list[Record]:
+    """Records in page order. Each document of a dossier is read on its own pages only
+    (a letter's closing block is on its own last page, not on the next document's)."""
+    signatures = source.signatures if source else ()
+    if not documents:
+        # Whole document at once: a registry page without a header row takes its
+        # columns from the page before.
+        return extract_pages(pages, doc_type, signatures=signatures)
+    by_number = {p.number: p for p in pages}
+    records: list[Record] = []
+    for document in documents:
+        own = [by_number[n] for n in document.pages if n in by_number]
+        records.extend(replace(r, document=document.index) for r in extract_pages(own, "auto", signatures))
+    return records
 
 
 def sign_pdf(pdf: bytes, engines: Engines) -> tuple[bytes, SignatureInfo]:
@@ -288,10 +312,11 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
         keep_rejected(source, data, str(exc), engines)
         raise
 
-    records = extract_records(recognised, doc_type, source)
+    documents = find_documents(recognised, doc_type)
+    records = extract_records(recognised, doc_type, source, documents)
     now = datetime.now(VN_TZ).replace(microsecond=0)
     result = Result(id=result_id, source=source, pages=tuple(recognised), records=tuple(records),
-                    created_at=now.isoformat(), agency=settings.agency)
+                    created_at=now.isoformat(), agency=settings.agency, documents=documents)
     if progress:
         progress("sign", len(recognised), len(recognised))
     pdf = render_pdf(list(zip(cleaned, recognised)), pictures=pictures, title=_title(source, records),

@@ -45,6 +45,9 @@ class Change:
     record: int
     field: str
     value: str | None  # None = accept the current value as read
+    # how the value was obtained when not by a reviewer's own reading ("keyed_twice",
+    # "arbitrated"): logged as the correction's action and kept in records[].provenance
+    method: str | None = None
 
 
 _locks: dict[str, threading.Lock] = {}
@@ -137,8 +140,14 @@ def review_fields(engines: Any, result_id: str, changes: Iterable[Change], user:
                 rec["fields"].pop(change.field, None)
                 rec["confidence"].pop(change.field, None)
             rec["needs_review"] = [f for f in rec["needs_review"] if f != change.field]
+            action = "accept" if change.value is None else "correct"
+            if change.method:
+                action = change.method
+                provenance = dict(rec.get("provenance") or {})
+                provenance[change.field] = {"method": change.method, "page": page_no, "raw": old or ""}
+                rec["provenance"] = provenance
             log.append({"version": version + 1, "record": change.record, "field": change.field, "old": old,
-                        "new": new if new else None, "action": "accept" if change.value is None else "correct",
+                        "new": new if new else None, "action": action,
                         "by": user, "at": when.isoformat()})
         out = _new_version(engines, current, records, words, when, log)
         return out
@@ -364,7 +373,7 @@ def _new_version(engines: Any, current: dict[str, Any], records: list[dict[str, 
     source = SourceFile(name=src.get("name", ""), sha256=src.get("sha256", ""), size=int(src.get("size") or 0),
                         media_type=src.get("media_type") or "application/octet-stream")
     recs = tuple(Record(doc_type=r["doc_type"], page=int(r["page"]), fields=r["fields"], confidence=r["confidence"],
-                        needs_review=tuple(r["needs_review"])) for r in records)
+                        needs_review=tuple(r["needs_review"]), document=r.get("document")) for r in records)
     version = int(current.get("version") or 1) + 1
     result = Result(id=current["id"], source=source, pages=tuple(p[1] for p in pages), records=recs,
                     created_at=current.get("created_at", ""), agency=current.get("agency", ""), version=version)
@@ -376,6 +385,9 @@ def _new_version(engines: Any, current: dict[str, Any], records: list[dict[str, 
     out = result.to_dict()
     for key, value in current.items():  # keys the pipeline added (book, ...) carry over
         out.setdefault(key, value)
+    for rec_out, rec_in in zip(out.get("records") or [], records):  # and per record (provenance, handwritten, ...)
+        for key, value in rec_in.items():
+            rec_out.setdefault(key, value)
     out["corrections"] = list(current.get("corrections") or []) + log
     out["updated_at"] = when.isoformat()
     result = store_artefacts(result, b"", signed, new_words, engines, key_prefix(current), document=out)

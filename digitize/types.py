@@ -188,6 +188,7 @@ class Record:
     evidence: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False, repr=False)
     handwritten: tuple[str, ...] = ()  # fields written by hand on the printed paper (always in needs_review)
     provenance: dict[str, FieldProvenance] = field(default_factory=dict, compare=False, repr=False)
+    document: int | None = None  # which of the input's documents it belongs to (a dossier in one scan)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -201,7 +202,22 @@ class Record:
             out["handwritten"] = list(self.handwritten)
         if self.provenance:
             out["provenance"] = {k: p.to_dict() for k, p in self.provenance.items()}
+        if self.document is not None:
+            out["document"] = self.document
         return out
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document of an input that holds several (a dossier scanned in one go):
+    CONTRACT `documents[]`."""
+
+    index: int
+    doc_type: str
+    pages: tuple[int, ...]  # 1-based page numbers, in order
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "doc_type": self.doc_type, "pages": list(self.pages)}
 
 
 @dataclass(frozen=True)
@@ -247,8 +263,15 @@ class Result:
     agency: str = ""
     version: int = 1
     keys: dict[str, str] = field(default_factory=dict)  # storage keys of artefacts
+    documents: tuple[Document, ...] = ()  # where the input holds several documents
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._to_dict()
+        if self.documents:
+            out["documents"] = [d.to_dict() for d in self.documents]
+        return out
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "source": {"name": self.source.name, "sha256": self.source.sha256, "pages": len(self.pages),

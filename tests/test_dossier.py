@@ -110,3 +110,40 @@ def test_page_number_forms():
     assert page_number(["noi dung", "trang 3/5"]) == 3
     assert page_number(["4/7"]) == 4
     assert page_number(["so: 12/ubnd-tp"]) is None
+
+
+# -- a dossier through the real pipeline ------------------------------------------------
+
+SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "samples" / "data"
+
+
+def test_one_scan_of_a_dossier_gives_its_documents_and_each_record_its_document(tmp_path):
+    """A birth certificate, a letter and a marriage certificate scanned as one TIFF: the
+    result lists the three documents (CONTRACT `documents`), each record names its own,
+    and the letter's closing block is read on the letter's page, not on the next one."""
+    import io
+
+    import pytest
+    from PIL import Image
+
+    from digitize.config import load_settings
+    from digitize.pipeline import Engines, process_bytes
+
+    names = ["khai_sinh_clean.png", "van_ban_cong_van.png", "ket_hon_clean.png"]
+    if not all((SAMPLES / n).exists() for n in names):
+        pytest.skip("samples not generated")
+    frames = [Image.open(SAMPLES / n).convert("L") for n in names]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:], dpi=(200, 200), compression="tiff_lzw")
+    engines = Engines.from_settings(load_settings(env={"DIGITIZE_HOME": str(tmp_path)}))
+    try:
+        result = process_bytes("ho_so.tif", buf.getvalue(), engines)
+    finally:
+        engines.close()
+    assert result["documents"] == [{"index": 0, "doc_type": "khai_sinh", "pages": [1]},
+                                   {"index": 1, "doc_type": "van_ban", "pages": [2]},
+                                   {"index": 2, "doc_type": "ket_hon", "pages": [3]}]
+    by_document = {r["document"]: r for r in result["records"]}
+    assert set(by_document) == {0, 1, 2}
+    assert [by_document[i]["doc_type"] for i in range(3)] == ["khai_sinh", "van_ban", "ket_hon"]
+    assert all(r["page"] == r["document"] + 1 for r in result["records"])
