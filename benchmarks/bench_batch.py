@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                     s = report["summary"]
                     rate = s["done"] / seconds * 60
                     rows.append({"mode": mode, "workers": n, "pages": s["pages"], "done": s["done"],
-                                 "failed": s["failed"], "seconds": round(seconds, 2), "pages_per_minute": round(rate, 1)})
+                                 "failed": s["failed"], "seconds": round(seconds, 2),
+                                 "pages_per_minute": round(rate, 1)})
                     print(f"{mode:8} {n:>7} {s['pages']:>5} {s['done']:>5} {seconds:>8.1f} {rate:>9.1f}", flush=True)
                 if mode == "celery" and args.kill:
                     n = counts[-1]

@@ -204,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise_scans(scans["rows"])
     photos = evaluate_photos(args.folder / "photos", reader, args.verbose)
     print("\nReal scanned administrative documents (header metadata, Nghị định 30)")
-    print(f"  printed fields exact      {summary['printed_exact']:.1%} of {summary['printed_fields']}  (target >= 90 %)")
+    print(f"  printed fields exact      {summary['printed_exact']:.1%} of {summary['printed_fields']}"
+          "  (target >= 90 %)")
     print(f"  all fields exact          {summary['all_exact']:.1%}")
     print(f"  auto-accepted             {summary['auto_accepted']} ({summary['auto_rate']:.0%} of values read), "
           f"wrong among them: {summary['auto_wrong']}  (target 0)")

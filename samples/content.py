@@ -22,7 +22,8 @@ SURNAMES = [
     ("Ngô", 2), ("Dương", 1), ("Lý", 1), ("Đinh", 1), ("Trương", 1), ("Lương", 1),
     ("Mai", 1), ("Tô", 1), ("Cao", 1), ("Châu", 1), ("Thái", 1),
 ]
-MIDDLE_MALE = ["Văn", "Văn", "Văn", "Hữu", "Đức", "Minh", "Thanh", "Quốc", "Công", "Đình", "Xuân", "Ngọc", "Anh", "Trọng"]
+MIDDLE_MALE = ["Văn", "Văn", "Văn", "Hữu", "Đức", "Minh", "Thanh", "Quốc", "Công", "Đình", "Xuân", "Ngọc", "Anh",
+               "Trọng"]
 MIDDLE_FEMALE = ["Thị", "Thị", "Thị", "Ngọc", "Thanh", "Thu", "Minh", "Kim", "Bích", "Mỹ", "Thùy", "Phương", "Hoài"]
 GIVEN_MALE = [
     "An", "Bình", "Cường", "Dũng", "Khánh", "Lộc", "Phúc", "Trường", "Tuấn", "Hùng", "Hải",
@@ -226,9 +227,11 @@ def street_address(rng: random.Random, place: Place, level: int = 3) -> str:
     """A residence: 'thôn 3, xã X, huyện Y, tỉnh Z' or 'số 12 đường Lê Lợi, phường ...'."""
     kind = place.commune_kind
     if kind == "xã" and place.province in SOUTH:
-        head = rng.choice([f"ấp {rng.randint(1, 6)}", f"ấp {rng.choice(['Mỹ Hòa', 'Tân Lập', 'Phú Thạnh', 'Bình An'])}"])
+        head = rng.choice([f"ấp {rng.randint(1, 6)}",
+                           f"ấp {rng.choice(['Mỹ Hòa', 'Tân Lập', 'Phú Thạnh', 'Bình An'])}"])
     elif kind == "xã":
-        head = rng.choice([f"thôn {rng.randint(1, 9)}", f"thôn {rng.choice(['Đông', 'Tây', 'Nam', 'Bắc', 'Trung', 'Thượng', 'Hạ'])}",
+        head = rng.choice([f"thôn {rng.randint(1, 9)}",
+                           f"thôn {rng.choice(['Đông', 'Tây', 'Nam', 'Bắc', 'Trung', 'Thượng', 'Hạ'])}",
                            f"xóm {rng.randint(1, 12)}", f"bản {rng.choice(['Hua Tát', 'Lác', 'Pom Coọng', 'Nà Cà'])}"
                            if place.province in HIGHLAND else f"thôn {rng.randint(1, 12)}"])
     elif kind == "phường" and rng.random() < 0.6:

@@ -572,7 +572,8 @@ def _s_signature(level, rng, hints):
     h, w = hints["size"]
     center = hints.get("signature") or (w * 0.7, h * 0.82)
     width = hints.get("signature_width") or w * 0.25
-    return {"center": (round(float(center[0] + rng.uniform(-20, 20)), 1), round(float(center[1] + rng.uniform(-10, 10)), 1)),
+    return {"center": (round(float(center[0] + rng.uniform(-20, 20)), 1),
+                       round(float(center[1] + rng.uniform(-10, 10)), 1)),
             "width": float(width) * [1, 0.8, 1.0, 1.25][level], "thickness": [1, 2, 3, 4][level]}
 
 

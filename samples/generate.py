@@ -271,7 +271,8 @@ def combine(pages: list[Page], name: str, fmt: str) -> Page:
     return Page(name, [i for p in pages for i in p.images], gt, fmt, pages[0].quality, pages[0].dpi)
 
 
-def generate(out_dir: str, count: int, seed: int, *, types: list[str] | None = None, degradations: str | None = "random",
+def generate(out_dir: str, count: int, seed: int, *, types: list[str] | None = None,
+             degradations: str | None = "random",
              split: str = "dev", font: str | None = "random", dpi: int = 200, leaders: bool | None = None,
              fmt: str = "auto", verbose: bool = False) -> list[dict]:
     types = types or TYPES

@@ -299,7 +299,8 @@ def khai_tu(rng: random.Random, opts: RenderOptions) -> Rendered:
         c.field("Nơi đăng ký khai tử:", f["noi_dang_ky"], leaders=leaders, spacing=spacing)
         c.field("Ngày, tháng, năm đăng ký:", f["ngay_dang_ky"], leaders=leaders, spacing=spacing)
         c.gap(10)
-        c.anchors = signature_block(c, ["NGƯỜI KÝ TRÍCH LỤC"], ["(Ký, ghi rõ họ, chữ đệm, tên,", "chức vụ và đóng dấu)"],
+        c.anchors = signature_block(c, ["NGƯỜI KÝ TRÍCH LỤC"],
+                                    ["(Ký, ghi rõ họ, chữ đệm, tên,", "chức vụ và đóng dấu)"],
                                     f["nguoi_ky"])
         return c
 
@@ -411,7 +412,8 @@ def _issuer(rng: random.Random):
         titles = ["GIÁM ĐỐC"] if rng.random() < 0.5 else ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]
         seal = f"SỞ TƯ PHÁP * {prov_kind} {prov_upper} *"
         store = "HCTP"
-    return {"kind": kind, "place": place, "lines": lines, "body": body, "codes": codes, "dia_danh": dia_danh, "titles": titles,
+    return {"kind": kind, "place": place, "lines": lines, "body": body, "codes": codes, "dia_danh": dia_danh,
+            "titles": titles,
             "seal": seal, "store": store}
 
 
@@ -614,7 +616,7 @@ CARD_MM = (85.6, 53.98)
 CARD_RED = (190, 30, 40)
 
 
-def qr_modules(text: str) -> "np.ndarray":
+def qr_modules(text: str):  # -> numpy bool array (numpy is imported only when cards are drawn)
     """The QR code of `text` (UTF-8, error correction M) as a bool array, True = dark, with
     its four-module quiet zone."""
     import cv2

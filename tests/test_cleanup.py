@@ -264,7 +264,8 @@ def test_tall_row_with_wrapped_cells_stays_one_row():
     # a certificate's table: an address wrapping onto three lines beside one onto two is one row
     rules = [(0, 0, 600, 2), (0, 100, 600, 102), (0, 400, 600, 402), (0, 500, 600, 502),
              (0, 0, 2, 500), (150, 0, 152, 500), (380, 0, 382, 500), (598, 0, 600, 500)]
-    words = [(_word("Tên", 10, 40, 60, 60), 0), (_word("An", 160, 40, 200, 60), 0), (_word("Bình", 390, 40, 450, 60), 0),
+    words = [(_word("Tên", 10, 40, 60, 60), 0), (_word("An", 160, 40, 200, 60), 0),
+             (_word("Bình", 390, 40, 450, 60), 0),
              (_word("Nơi", 10, 140, 60, 160), 1), (_word("thôn", 160, 140, 220, 160), 1),
              (_word("Đông,", 160, 240, 220, 260), 2), (_word("xã", 160, 340, 200, 360), 3),
              (_word("bản", 390, 140, 440, 160), 4), (_word("Hua,", 390, 240, 450, 260), 5),

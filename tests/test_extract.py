@@ -9,7 +9,7 @@ import pytest
 
 from digitize.extract import base, classify, extract, extract_pages
 from digitize.extract import validate as v
-from digitize.extract.base import Value, build_record, cross_check
+from digitize.extract.base import Value, build_record
 from digitize.extract.numwords import parse_date_words, parse_number
 from digitize.types import Line, OcrPage, Word
 
@@ -774,7 +774,8 @@ def test_guidance_in_brackets_is_no_label():
     def line(y, *texts_x):
         return Line(tuple(Word(t, (x, y, x + 20 * len(t), y + 40), 0.95) for t, x in texts_x))
     lines = (line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
-             line(400, ("Họ,", 200), ("chữ", 280), ("đệm,", 360), ("tên:", 460), ("LÊ", 560), ("VĂN", 620), ("AN", 700)),
+             line(400, ("Họ,", 200), ("chữ", 280), ("đệm,", 360), ("tên:", 460), ("LÊ", 560), ("VĂN", 620),
+                  ("AN", 700)),
              line(1700, ("NGƯỜI", 900), ("KÝ", 1040), ("GIẤY", 1100), ("KHAI", 1200), ("SINH", 1300)),
              line(1760, ("(Ký,", 860), ("ghi", 960), ("rõ", 1030), ("họ,", 1080), ("chữ", 1150), ("đệm,", 1230),
                   ("tên,", 1330), ("chức", 1420), ("vụ", 1520), ("và", 1570), ("đóng", 1620), ("dấu)", 1720)),

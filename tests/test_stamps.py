@@ -24,7 +24,8 @@ def test_signature_box_words_set_aside_and_header_kept():
         _line(("Số:", 300, 300, 360, 340), ("12/QĐ-UBND", 370, 300, 600, 340)),
     ), 2000, 2800, 200.0)
     out = set_aside_signature_boxes(page)
-    assert [ln.text for ln in out.stamps] == ["Ký bởi: Ủy ban", "Cơ quan: Tỉnh", "Thời gian ký: 06.12.2024 16:52:05 +07:00"]
+    assert [ln.text for ln in out.stamps] == ["Ký bởi: Ủy ban", "Cơ quan: Tỉnh",
+                                              "Thời gian ký: 06.12.2024 16:52:05 +07:00"]
     assert out.text.split("\n") == ["UBND TỈNH", "CỘNG HÒA", "Số: 12/QĐ-UBND"]
 
 

@@ -44,7 +44,8 @@ def test_words_left_alone(lex, word):
 
 @needs_hunspell
 def test_page_words_keep_boxes_and_lose_some_confidence():
-    page = OcrPage(number=1, lines=(Line(words=(Word("Viẹt", (0, 0, 40, 10), 0.8), Word("Nam", (50, 0, 90, 10), 0.9))),),
+    page = OcrPage(number=1, lines=(Line(words=(Word("Viẹt", (0, 0, 40, 10), 0.8),
+                                                Word("Nam", (50, 0, 90, 10), 0.9))),),
                    width=100, height=20, dpi=300)
     fixed = correct_page(page)
     assert fixed.text == "Việt Nam"

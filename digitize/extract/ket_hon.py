@@ -32,7 +32,8 @@ SPEC = FormSpec(
         Label("ghi_chu", r"ghi chu", wraps=True),
     ),
     sections=(
-        Section("chong", r"^(thong tin (ve )?)?(ben )?chong\s*:?$|^ho,? ?(chu dem,? ?)?(va )?ten (ben )?chong", "_chong"),
+        Section("chong", r"^(thong tin (ve )?)?(ben )?chong\s*:?$|^ho,? ?(chu dem,? ?)?(va )?ten (ben )?chong",
+                "_chong"),
         Section("vo", r"^(thong tin (ve )?)?(ben )?vo\s*:?$|^ho,? ?(chu dem,? ?)?(va )?ten (ben )?vo", "_vo"),
         Section("dang_ky", r"noi dang ky", ""),
     ),

@@ -234,7 +234,8 @@ def _grid_edges(page: OcrPage, rows: list[Line]) -> tuple[list[float] | None, bo
     best, held = None, 0
     for table in find_tables(page.rules):
         x0, y0, x1, y1 = table.box
-        inside = sum(1 for w in words if x0 <= (w.box[0] + w.box[2]) / 2 <= x1 and y0 <= (w.box[1] + w.box[3]) / 2 <= y1)
+        inside = sum(1 for w in words
+                     if x0 <= (w.box[0] + w.box[2]) / 2 <= x1 and y0 <= (w.box[1] + w.box[3]) / 2 <= y1)
         if len(table.col_edges) >= 4 and inside > held:
             best, held = table, inside
     if best is None or held < 0.6 * len(words):
@@ -288,7 +289,8 @@ def check_sequence(records: list[dict[str, Value]]) -> None:
                 (read[1:] == expected or names.zeros_misread(read[1:], expected))
             # between two entries that fit the run, the number can only be the one between them
             between = 0 < i < len(records) - 1 and numbers[i - 1] == base + i - 1 and numbers[i + 1] == base + i + 1
-            if names.zeros_misread(read, expected) or lost_digit or rule_read or (numbers[i] is None and len(read) <= 4):
+            if (names.zeros_misread(read, expected) or lost_digit or rule_read
+                    or (numbers[i] is None and len(read) <= 4)):
                 r["so"] = Value(expected, r["so"].ocr, 0.5)
             elif between:
                 r["so"] = Value(expected, r["so"].ocr, 0.3)
