@@ -18,7 +18,7 @@ from . import __version__
 from .config import Settings, load_settings
 from .errors import DigitizeError, ExitCode
 
-DOC_TYPES = ("auto", "khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban")
+DOC_TYPES = ("auto", "khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban", "cccd")
 INPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf", ".webp", ".bmp", ".gif"}
 
 
@@ -304,7 +304,11 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     print(json.dumps({"file": str(args.pdf), "valid": report.valid, "intact": report.intact,
                       "covers_whole_file": report.covers_whole_file, "signer": report.signer,
                       "signed_at": report.signed_at, "trusted": report.trusted,
-                      "problems": list(report.problems)}, ensure_ascii=False))
+                      "problems": list(report.problems), "level": report.level,
+                      "timestamped_at": report.timestamped_at,
+                      "archive_timestamped_at": report.archive_timestamped_at,
+                      "trust_anchor": report.trust_anchor,
+                      "certificates": list(report.certificates)}, ensure_ascii=False))
     if not report.valid:
         print(f"{args.pdf}: signature not valid: {'; '.join(report.problems) or 'document changed'}",
               file=sys.stderr)

@@ -18,6 +18,15 @@ Environment variables (all optional):
   DIGITIZE_BROKER          Celery broker URL (redis://...); unset = in-process
   DIGITIZE_SIGNING_P12     PKCS#12 file of the production signing certificate
   DIGITIZE_SIGNING_P12_PASSWORD
+  DIGITIZE_AGENCY_NAME     the agency's name on the Nghị định 30 copy stamp (default: DIGITIZE_AGENCY)
+  DIGITIZE_COPY_FORM       "SAO Y" (default), "SAO LỤC" or "TRÍCH SAO": the stamp's first line
+  DIGITIZE_STAMP_FONT      TrueType font of the stamp (default: Liberation Serif if installed, else DejaVu Serif)
+  DIGITIZE_TSA_URL         RFC 3161 time-stamping authority (http[s]://...); unset = the development
+                           TSA in-process with the development certificate (NOT FOR PRODUCTION), none
+                           with a production PKCS#12
+  DIGITIZE_SIGNING_LEVEL   "auto" (default: B-LTA where a TSA is available, else B-B), B-B, B-T, B-LT, B-LTA
+  DIGITIZE_TRUST_ROOTS     PEM file of trust anchors (national root, Ban Cơ yếu roots) for verify, the
+                           check before signing and revocation data; the development CA is added by default
   DIGITIZE_OCR_ENGINE      "auto" (default: paddle-det if installed), "tesseract", "paddle-det"
   DIGITIZE_MAX_PIXELS      per page, as the file declares it (default 80 000 000: an A3 page at 600 dpi
                            is 70 MP); refused before anything is decoded
@@ -35,6 +44,13 @@ Environment variables (all optional):
                            image stream may decode to its own raster only (default 64 000 000)
   DIGITIZE_MAX_PAGES       per input (default 2000)
   DIGITIZE_MAX_BYTES       per input (default 500 MB)
+  DIGITIZE_PAGE_TIME_LIMIT seconds a Celery page task may run (default 300)
+  DIGITIZE_VISIBILITY_TIMEOUT  seconds after which a dead worker's page goes back on the queue (default 60;
+                           live workers re-stamp theirs every timeout/6 seconds)
+  DIGITIZE_RETRY_MAX       retries of a page after a storage/index failure (default 12)
+  DIGITIZE_RETRY_BACKOFF_MAX  longest wait between those retries, seconds (default 300)
+  DIGITIZE_BROKER_PATIENCE how long a waiting `digitize batch` rides through an unreachable broker (default 600)
+  DIGITIZE_RESULT_BACKEND  Celery result store (default: the broker URL)
   DIGITIZE_KEEP_REJECTED   refused inputs kept per agency, with their reason (default 1000; 0 = none)
   DIGITIZE_KEEP_REJECTED_BYTES  largest refused input kept (default 25 MB)
   DIGITIZE_TRUSTED_PROXIES comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For
@@ -75,6 +91,12 @@ class Settings:
     broker: str = ""
     signing_p12: Path | None = None
     signing_p12_password: str = ""
+    agency_name: str = ""  # on the copy stamp; "" = the agency code
+    copy_form: str = "SAO Y"
+    stamp_font: Path | None = None
+    tsa_url: str = ""
+    signing_level: str = "auto"
+    trust_roots_file: Path | None = None
     ocr_engine: str = "auto"  # auto = paddle-det where the ppocr extra is installed, else tesseract
     tessdata: str = TESSDATA
     postcorrect: bool = True  # put right words that are not Vietnamese syllables (ocr.vietnamese)
@@ -85,6 +107,12 @@ class Settings:
     max_pages: int = 2000
     max_bytes: int = 500_000_000
     workers: int = 0  # 0 = number of CPUs
+    page_time_limit: int = 300
+    visibility_timeout: int = 60
+    retry_max: int = 12
+    retry_backoff_max: float = 300.0
+    broker_patience: float = 600.0
+    result_backend: str = ""
     keep_rejected: int = 1000  # refused inputs kept per agency (bounded: refusals must not fill the disk)
     keep_rejected_bytes: int = 25_000_000
     trusted_proxies: str = ""  # comma-separated IPs/CIDRs; only their X-Forwarded-For is believed
@@ -118,6 +146,14 @@ class Settings:
             raise ConfigError("index must be 'sqlite' or a postgresql:// URL")
         if self.signing_p12 is not None and not Path(self.signing_p12).is_file():
             raise ConfigError(f"signing certificate not found: {self.signing_p12}")
+        if self.copy_form not in ("SAO Y", "SAO LỤC", "TRÍCH SAO"):
+            raise ConfigError(f"copy_form must be SAO Y, SAO LỤC or TRÍCH SAO, not {self.copy_form!r}")
+        if self.signing_level not in ("auto", "B-B", "B-T", "B-LT", "B-LTA"):
+            raise ConfigError(f"signing_level must be auto, B-B, B-T, B-LT or B-LTA, not {self.signing_level!r}")
+        if self.tsa_url and not self.tsa_url.startswith(("http://", "https://")):
+            raise ConfigError(f"tsa_url must be an http(s) URL, not {self.tsa_url!r}")
+        if self.trust_roots_file is not None and not Path(self.trust_roots_file).is_file():
+            raise ConfigError(f"trust roots file not found: {self.trust_roots_file}")
         if self.ocr_engine not in ("auto", "tesseract", "paddle-det"):
             raise ConfigError(f"unknown OCR engine {self.ocr_engine!r}")
         if not self.agency.replace("-", "").replace("_", "").isalnum():
@@ -150,6 +186,12 @@ _ENV = {
     "DIGITIZE_BROKER": "broker",
     "DIGITIZE_SIGNING_P12": "signing_p12",
     "DIGITIZE_SIGNING_P12_PASSWORD": "signing_p12_password",
+    "DIGITIZE_AGENCY_NAME": "agency_name",
+    "DIGITIZE_COPY_FORM": "copy_form",
+    "DIGITIZE_STAMP_FONT": "stamp_font",
+    "DIGITIZE_TSA_URL": "tsa_url",
+    "DIGITIZE_SIGNING_LEVEL": "signing_level",
+    "DIGITIZE_TRUST_ROOTS": "trust_roots_file",
     "DIGITIZE_OCR_ENGINE": "ocr_engine",
     "DIGITIZE_POSTCORRECT": "postcorrect",
     "DIGITIZE_MAX_PIXELS": "max_pixels",
@@ -159,6 +201,12 @@ _ENV = {
     "DIGITIZE_MAX_DECODED_BYTES": "max_decoded_bytes",
     "DIGITIZE_MAX_STREAM_BYTES": "max_stream_bytes",
     "DIGITIZE_WORKERS": "workers",
+    "DIGITIZE_PAGE_TIME_LIMIT": "page_time_limit",
+    "DIGITIZE_VISIBILITY_TIMEOUT": "visibility_timeout",
+    "DIGITIZE_RETRY_MAX": "retry_max",
+    "DIGITIZE_RETRY_BACKOFF_MAX": "retry_backoff_max",
+    "DIGITIZE_BROKER_PATIENCE": "broker_patience",
+    "DIGITIZE_RESULT_BACKEND": "result_backend",
     "DIGITIZE_KEEP_REJECTED": "keep_rejected",
     "DIGITIZE_KEEP_REJECTED_BYTES": "keep_rejected_bytes",
     "DIGITIZE_TRUSTED_PROXIES": "trusted_proxies",
@@ -175,6 +223,8 @@ def _coerce(name: str, raw: object) -> object:
             return str(raw).lower() in ("1", "true", "yes", "on")
         if kind in ("int", int):
             return int(raw)  # type: ignore[arg-type]
+        if kind in ("float", float):
+            return float(raw)  # type: ignore[arg-type]
     except ValueError as exc:
         raise ConfigError(f"{name}: {exc}") from None
     return str(raw)

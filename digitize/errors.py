@@ -59,6 +59,11 @@ class SigningError(DigitizeError):
     pass
 
 
+class PdfaInvalid(SigningError):
+    """A rendered PDF failed the PDF/A check that runs before signing: a bug in
+    rendering; nothing is signed or shipped."""
+
+
 class StorageError(DigitizeError):
     """Object storage failed; may be transient (retry)."""
 

@@ -35,13 +35,12 @@ from pikepdf import Array, Dictionary, Name, String
 from . import __version__
 from .types import CleanPage, OcrPage
 
-__all__ = ["render_pdf", "picture_of", "Picture", "VN_TZ", "FONT_PATH", "JPEG_QUALITY"]
+__all__ = ["render_pdf", "check_pdfa", "picture_of", "Picture", "VN_TZ", "FONT_PATH", "JPEG_QUALITY"]
 
 FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 JPEG_QUALITY = 85
 VN_TZ = timezone(timedelta(hours=7), "ICT")  # Asia/Ho_Chi_Minh, no DST since 1975
 PRODUCER = "digitize"
-DIGITIZE_NS = "https://digitize.invalid/ns/1.0/"  # XMP namespace of our custom properties
 
 _FALLBACK_CHARS = (0xFFFD, ord("?"))  # glyph shown for a character the font lacks
 
@@ -71,29 +70,30 @@ class _Font:
         return sum(self.widths[self.cids[c]] for c in text) / 1000.0
 
 
-@lru_cache(maxsize=1)
-def _font_bytes() -> bytes:
-    return FONT_PATH.read_bytes()
+@lru_cache(maxsize=4)
+def _font_bytes(path: Path = FONT_PATH) -> bytes:
+    return Path(path).read_bytes()
 
 
-@lru_cache(maxsize=1)
-def _font_cmap() -> frozenset[int]:
+@lru_cache(maxsize=4)
+def _font_cmap(path: Path = FONT_PATH) -> frozenset[int]:
     from fontTools.ttLib import TTFont
 
-    return frozenset(TTFont(io.BytesIO(_font_bytes()), lazy=True).getBestCmap())
+    return frozenset(TTFont(io.BytesIO(_font_bytes(path)), lazy=True).getBestCmap())
 
 
-def _build_font(chars: set[str]) -> _Font:
-    """Subset DejaVu Sans to `chars` (+ space + fallback glyph)."""
+def _build_font(chars: set[str], path: Path = FONT_PATH) -> _Font:
+    """Subset the TrueType font at `path` (DejaVu Sans by default) to `chars`
+    (+ space + fallback glyph)."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    covered = _font_cmap()
+    covered = _font_cmap(path)
     chars = set(chars) | {" "}
     fallback = next(cp for cp in _FALLBACK_CHARS if cp in covered)
     unicodes = sorted({ord(c) for c in chars if ord(c) in covered} | {fallback})
 
-    font = TTFont(io.BytesIO(_font_bytes()), recalcTimestamp=False, recalcBBoxes=False)
+    font = TTFont(io.BytesIO(_font_bytes(path)), recalcTimestamp=False, recalcBBoxes=False)
     opts = subset.Options()
     opts.layout_features = []
     opts.hinting = False
@@ -127,11 +127,12 @@ def _build_font(chars: set[str]) -> _Font:
         widths.append(scale(hmtx[name][0]))
 
     tag = "".join(chr(ord("A") + b % 26) for b in hashlib.sha256("".join(ordered).encode()).digest()[:6])
+    ps_name = re.sub(r"[^A-Za-z0-9-]", "", str(font["name"].getDebugName(6) or Path(path).stem)) or "Font"
     head, hhea = font["head"], font["hhea"]
     cap = font["OS/2"].sCapHeight if getattr(font["OS/2"], "sCapHeight", 0) else int(hhea.ascent * 0.77)
     return _Font(
         program=program,
-        base_name=f"{tag}+DejaVuSans",
+        base_name=f"{tag}+{ps_name}",
         cids=cids,
         widths=tuple(widths),
         gids=tuple(gids),
@@ -344,48 +345,20 @@ def _xml_text(value: str) -> str:
     return _xml_escape(value)
 
 
-def _xmp(*, title: str, created: str, custom: Mapping[str, str], document_id: str) -> bytes:
-    props = "\n".join(
-        f"   <digitize:{k}>{_xml_text(v)}</digitize:{k}>" for k, v in custom.items()
-    )
-    schema_props = "\n".join(
-        "       <rdf:li rdf:parseType=\"Resource\">\n"
-        f"        <pdfaProperty:name>{k}</pdfaProperty:name>\n"
-        "        <pdfaProperty:valueType>Text</pdfaProperty:valueType>\n"
-        "        <pdfaProperty:category>external</pdfaProperty:category>\n"
-        f"        <pdfaProperty:description>digitize {k}</pdfaProperty:description>\n"
-        "       </rdf:li>"
-        for k in custom
-    )
+def _xmp(*, title: str, created: str, document_id: str) -> bytes:
+    """The XMP packet: only schemas PDF/A-2 predefines. digitize's own values
+    (SourceSHA256, DigitizeResultId, ...) live in the document information
+    dictionary only: a custom XMP schema needs a pdfaExtension declaration, which
+    the maintained allowlist validator (pikepdf.pdfa) does not accept."""
     xml = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-  <rdf:Description rdf:about=""
-    xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"
-    xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"
-    xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
-   <pdfaExtension:schemas>
-    <rdf:Bag>
-     <rdf:li rdf:parseType="Resource">
-      <pdfaSchema:schema>digitize document properties</pdfaSchema:schema>
-      <pdfaSchema:namespaceURI>{DIGITIZE_NS}</pdfaSchema:namespaceURI>
-      <pdfaSchema:prefix>digitize</pdfaSchema:prefix>
-      <pdfaSchema:property>
-       <rdf:Seq>
-{schema_props}
-       </rdf:Seq>
-      </pdfaSchema:property>
-     </rdf:li>
-    </rdf:Bag>
-   </pdfaExtension:schemas>
-  </rdf:Description>
   <rdf:Description rdf:about=""
     xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
     xmlns:dc="http://purl.org/dc/elements/1.1/"
     xmlns:xmp="http://ns.adobe.com/xap/1.0/"
     xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
-    xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"
-    xmlns:digitize="{DIGITIZE_NS}">
+    xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/">
    <pdfaid:part>2</pdfaid:part>
    <pdfaid:conformance>B</pdfaid:conformance>
    <dc:format>application/pdf</dc:format>
@@ -397,7 +370,6 @@ def _xmp(*, title: str, created: str, custom: Mapping[str, str], document_id: st
    <pdf:Producer>{PRODUCER}</pdf:Producer>
    <xmpMM:DocumentID>{document_id}</xmpMM:DocumentID>
    <xmpMM:InstanceID>{document_id}</xmpMM:InstanceID>
-{props}
   </rdf:Description>
  </rdf:RDF>
 </x:xmpmeta>
@@ -441,9 +413,10 @@ def render_pdf(
     the CleanPages' `display` arrays are not used.
 
     `created` is written as +07:00 (a naive datetime is taken as Vietnam time).
-    `extra_meta` entries go into the XMP (namespace `digitize:`) and the
-    document information dictionary (`/Digitize<Key>`, first letter upper-cased;
-    a key that already starts with "Digitize" is used as is)."""
+    The source's SHA-256 and the `extra_meta` entries go into the document
+    information dictionary (`/DigitizeSourceSHA256`, `/Digitize<Key>` with the
+    first letter upper-cased; a key that already starts with "Digitize" is used
+    as is), not into the XMP: see `_xmp`."""
     if not pages:
         raise ValueError("render_pdf needs at least one page")
     when = _vn_time(created)
@@ -500,7 +473,7 @@ def render_pdf(
     document_id = "uuid:" + _uuid_from(content_hash, title, source_sha256, when.isoformat(), sorted(custom.items()))
     xmp = pikepdf.Stream(
         pdf,
-        _xmp(title=title, created=when.isoformat(), custom=custom, document_id=document_id),
+        _xmp(title=title, created=when.isoformat(), document_id=document_id),
     )
     xmp.Type = Name.Metadata
     xmp.Subtype = Name.XML
@@ -555,3 +528,23 @@ def _uuid_from(h: "hashlib._Hash", *parts: object) -> str:
     d[8] = (d[8] & 0x3F) | 0x80
     x = d.hex()
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+
+# ------------------------------------------------------------- PDF/A check ---
+
+
+def check_pdfa(data: bytes, flavour: str = "2b") -> None:
+    """Validate `data` as PDF/A (default 2b) with pikepdf's allowlist validator
+    (pikepdf.pdfa, the one OCRmyPDF uses). Raises `PdfaInvalid` naming the
+    first findings: a rendered file that fails is a bug, never shipped."""
+    from .errors import PdfaInvalid
+
+    try:
+        from pikepdf import pdfa
+    except ImportError as exc:  # pikepdf[pdfa]'s extras missing: say so, do not skip silently
+        raise PdfaInvalid(f"PDF/A-{flavour} validator unavailable: {exc}") from None
+    report = pdfa.validate_written(io.BytesIO(data), flavour)
+    if not report.passed:
+        findings = [f"{f.rule} at {f.where}: {f.message}" for f in report.findings]
+        more = f" (+{len(findings) - 3} more)" if len(findings) > 3 else ""
+        raise PdfaInvalid(f"not PDF/A-{flavour}: " + "; ".join(findings[:3]) + more)

@@ -2,21 +2,28 @@
 
 `make_signer(settings)` gives the production signer when a PKCS#12 is
 configured (DIGITIZE_SIGNING_P12 / DIGITIZE_SIGNING_P12_PASSWORD), else the
-development signer under `settings.dev_cert_dir` (created on first use).
+development signer under `settings.dev_cert_dir` (created on first use). It
+signs with the Nghị định 30 copy stamp, checks the PDF/A and the signer's
+certificate first, and reaches the configured level: by default B-LTA where a
+TSA is available (DIGITIZE_TSA_URL, or the development TSA in-process with the
+development certificate: NOT FOR PRODUCTION), B-B with a production PKCS#12
+and no TSA (logged).
 `trust_roots(settings)` gives the certificates `verify_pdf` should trust
-locally: the development CA if one exists, and the self-signed (root) CA
-certificates bundled in the production PKCS#12.
+locally: DIGITIZE_TRUST_ROOTS, the development CA (and retired ones) if one
+exists, and the self-signed (root) CA certificates bundled in the production
+PKCS#12.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from ..config import Settings
 from ..errors import SigningError
 from .base import Signer, VerifyReport
-from .devcert import dev_ca_certificate, ensure_dev_certificate
+from .devcert import DevAuthority, dev_ca_certificates, ensure_dev_certificate
 from .pyhanko_signer import PyHankoSigner
 from .verify import verify_pdf
 
@@ -31,19 +38,44 @@ __all__ = [
 ]
 
 
+log = logging.getLogger(__name__)
+
+
 def make_signer(settings: Settings) -> Signer:
+    from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+    from .stamp import StampSpec
+    from .trust import Trust
+    from .verify import load_certificates
+
+    stamp = StampSpec(settings.copy_form, settings.agency_name or settings.agency, settings.stamp_font)
+    timestamper: Any = RequestsHTTPTimeStamper(settings.tsa_url, timeout=30) if settings.tsa_url else None
     if settings.signing_p12 is not None:
-        return PyHankoSigner(settings.signing_p12, settings.signing_p12_password)
-    p12, password = ensure_dev_certificate(settings.dev_cert_dir)
-    return PyHankoSigner(p12, password)
+        p12, password = Path(settings.signing_p12), settings.signing_p12_password
+        trust = Trust(roots=tuple(load_certificates(trust_roots(settings))), fetch=True)
+    else:
+        dev = DevAuthority(settings.dev_cert_dir)  # NOT FOR PRODUCTION: dev CA, TSA and CRL in-process
+        p12, password = dev.p12, dev.password
+        timestamper = timestamper or dev.timestamper()
+        trust = Trust(roots=tuple(load_certificates(trust_roots(settings))), local_crls=lambda: [dev.crl()])
+    level = settings.signing_level
+    if level == "auto":
+        level = "B-LTA" if timestamper is not None else "B-B"
+        if timestamper is None:
+            log.warning("no time-stamping authority configured (DIGITIZE_TSA_URL): signing at PAdES B-B only")
+    return PyHankoSigner(p12, password, level=level, timestamper=timestamper, trust=trust, stamp=stamp,
+                         check_pdfa=True)
 
 
 def trust_roots(settings: Settings) -> list[Any]:
-    """Certificates (cryptography x509) that `verify_pdf` treats as trusted."""
+    """Certificates (cryptography x509 or PEM bytes) that `verify_pdf` treats as trusted."""
     roots: list[Any] = []
-    dev_ca = dev_ca_certificate(settings.dev_cert_dir)
-    if dev_ca is not None:
-        roots.append(dev_ca)
+    if settings.trust_roots_file is not None:
+        try:
+            roots.append(Path(settings.trust_roots_file).read_bytes())
+        except OSError as exc:
+            raise SigningError(f"cannot read trust roots {settings.trust_roots_file}: {exc.strerror}") from None
+    roots.extend(dev_ca_certificates(settings.dev_cert_dir))
     if settings.signing_p12 is not None:
         roots.extend(_p12_roots(Path(settings.signing_p12), settings.signing_p12_password))
     return roots

@@ -33,6 +33,13 @@ class VerifyReport:
     signed_at: str
     trusted: bool  # chains to a configured trust root (the dev CA counts as such locally)
     problems: tuple[str, ...] = ()
+    level: str = ""  # PAdES level reached: B-B, B-T, B-LT, B-LTA ("" when not valid)
+    timestamped_at: str = ""  # signature timestamp (B-T and up), ISO 8601 +07:00
+    archive_timestamped_at: str = ""  # the last document timestamp (B-LTA)
+    # per certificate of the signer's and the timestamps' chains: subject, role (signer/tsa/ca/root),
+    # sha256, revocation (good/revoked/unknown/no data/trust anchor), source (OCSP/CRL), checked_at
+    certificates: tuple[dict[str, str], ...] = ()
+    trust_anchor: str = ""  # common name of the trust root the signer's chain reached
 
 
 # Asia/Ho_Chi_Minh: UTC+7 all year (no DST since 1975), so a fixed offset is exact
@@ -72,3 +79,24 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def tst_time(signed_data: Any) -> datetime | None:
+    """gen_time of an RFC 3161 token's TSTInfo (the token's SignedData), or None."""
+    try:
+        return signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    except Exception:  # noqa: BLE001 - not a timestamp token
+        return None
+
+
+def signature_timestamp_time(signed_data: Any) -> datetime | None:
+    """Time of the signature timestamp (unsigned attribute) of a CMS signature, if any."""
+    from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
+
+    try:
+        for info in signed_data["signer_infos"]:
+            for tst in extract_tst_data_iter(info, signed=False):
+                return tst_time(tst)
+    except Exception:  # noqa: BLE001
+        return None
+    return None

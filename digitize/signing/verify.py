@@ -22,6 +22,17 @@ invalid (checked by flipping every byte of the container; see the tests).
 
 `trusted` (separate from `valid`) means the signer's certificate chains to
 one of `trust_roots` (for local use: the development CA).
+
+Long-term validation facts (reported, they do not change `valid`):
+`level` (B-B: a signature; B-T: with a signature timestamp; B-LT: and a DSS
+holding revocation data; B-LTA: and a document timestamp after the last
+signature), `timestamped_at` (the signature timestamp), `archive_timestamped_at`
+(the last document timestamp), `certificates` (each certificate of the signer's
+and the timestamps' chains with its revocation status as the embedded OCSP
+responses and CRLs say: good, revoked, no data, or trust anchor) and
+`trust_anchor` (the root the signer's chain reached). Document timestamps
+(ETSI.RFC3161) are checked like signatures: intact, and only the last may be
+followed by nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .base import VerifyReport, common_name, iso_vn, run_sync
+from .base import VerifyReport, common_name, iso_vn, run_sync, signature_timestamp_time, tst_time
 
 __all__ = ["verify_pdf", "load_certificates"]
 
@@ -105,7 +116,7 @@ def _one_line(exc: BaseException) -> str:
 
 async def _verify(data: bytes, roots: list[Any]) -> VerifyReport:
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
@@ -113,13 +124,19 @@ async def _verify(data: bytes, roots: list[Any]) -> VerifyReport:
     signatures = list(reader.embedded_signatures)
     if not signatures:
         return _fail("no signature")
+    dss_certs, dss_crls, dss_ocsps = _read_dss(reader)
 
     problems: list[str] = []
     sound = True  # no integrity problem found so far
     intact = True
     trusted = False
     covers = False
-    signer = signed_at = ""
+    signer = signed_at = timestamped_at = archive_at = anchor = ""
+    signer_path: Any = None
+    tsa_certs: list[Any] = []
+    last_signature = max((i for i, sig in enumerate(signatures) if sig.sig_object_type != "/DocTimeStamp"),
+                         default=-1)
+    doc_ts_after = False
 
     def bad(message: str) -> None:
         nonlocal sound
@@ -128,11 +145,17 @@ async def _verify(data: bytes, roots: list[Any]) -> VerifyReport:
 
     for i, sig in enumerate(signatures, start=1):
         last = i == len(signatures)
-        label = f"signature {i} ({sig.field_name})"
-        context = ValidationContext(trust_roots=list(roots), allow_fetching=False)
+        is_ts = sig.sig_object_type == "/DocTimeStamp"
+        label = f"{'document timestamp' if is_ts else 'signature'} {i} ({sig.field_name})"
+        context = ValidationContext(trust_roots=list(roots), other_certs=dss_certs, crls=dss_crls,
+                                    ocsps=dss_ocsps, allow_fetching=False)
         try:
-            status = await async_validate_pdf_signature(sig, signer_validation_context=context)
-            container = _container_problems(data, sig, roots)
+            if is_ts:
+                status = await async_validate_pdf_timestamp(sig, validation_context=context)
+            else:
+                status = await async_validate_pdf_signature(sig, signer_validation_context=context,
+                                                            ts_validation_context=context)
+            container = _container_problems(data, sig, roots, timestamp=is_ts)
         except Exception as exc:  # noqa: BLE001 - malformed signature
             intact = False
             bad(f"{label}: cannot validate: {_one_line(exc)}")
@@ -145,18 +168,67 @@ async def _verify(data: bytes, roots: list[Any]) -> VerifyReport:
             bad(f"{label}: signature value is not valid")
         for problem in container:
             bad(f"{label}: {problem}")
+        if is_ts:
+            when = tst_time(sig.signed_data)
+            if when is not None:
+                archive_at = iso_vn(when)
+            tsa_certs.append(status.signing_cert)
+            if i - 1 > last_signature:
+                doc_ts_after = True
+            if not status.trusted:
+                problems.append(f"{label}: time-stamping authority does not chain to a trusted root")
+        else:
+            tst = signature_timestamp_time(sig.signed_data)
+            if i - 1 == last_signature:
+                signer = common_name(status.signing_cert)
+                when = status.signer_reported_dt or sig.self_reported_timestamp
+                signed_at = iso_vn(when) if when is not None else ""
+                timestamped_at = iso_vn(tst) if tst is not None else ""
+                trusted = bool(status.trusted)
+                signer_path = status.validation_path
+                if status.timestamp_validity is not None:
+                    tsa_certs.append(status.timestamp_validity.signing_cert)
+                    if not status.timestamp_validity.intact or not status.timestamp_validity.valid:
+                        bad(f"{label}: its signature timestamp is not valid")
+                if getattr(status, "revoked", False):
+                    problems.append(f"{label}: signer certificate is revoked")
+                if not trusted:
+                    problems.append(f"{label}: signer certificate does not chain to a trusted root")
         if last:
-            covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+            covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+                # B-LT: only validation data (a DSS) added after the signature, and nothing after it
+                status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+                and _only_validation_data_after(status) and _ends_at_last_revision(data, reader))
             if not covers:
                 bad(f"{label}: does not cover the whole file (changed or appended after signing)")
-            signer = common_name(status.signing_cert)
-            when = status.signer_reported_dt or sig.self_reported_timestamp
-            signed_at = iso_vn(when) if when is not None else ""
-            trusted = bool(status.trusted)
-            if not trusted:
-                problems.append(f"{label}: signer certificate does not chain to a trusted root")
-        elif status.coverage != SignatureCoverageLevel.ENTIRE_REVISION or status.docmdp_ok is not True:
+        elif status.coverage != SignatureCoverageLevel.ENTIRE_REVISION or (
+                not is_ts and status.docmdp_ok is not True):
             bad(f"{label}: the document was changed in a way this signature does not allow")
+    if last_signature < 0:
+        bad("no signature, only document timestamps")
+
+    level = ""
+    if last_signature >= 0:
+        level = "B-B"
+        if timestamped_at:
+            level = "B-T"
+            if dss_crls or dss_ocsps:
+                level = "B-LT"
+                if doc_ts_after:
+                    level = "B-LTA"
+    certificates: list[dict[str, str]] = []
+    if signer_path is not None:
+        anchor = _anchor_name(signer_path)
+        certificates.extend(_revocation_report(signer_path, "signer", dss_crls, dss_ocsps, roots))
+    seen = {c["sha256"] for c in certificates}
+    for cert in tsa_certs:
+        if cert is None:
+            continue
+        path = _path_of(cert, dss_certs, roots)
+        for entry in _revocation_report(path, "tsa", dss_crls, dss_ocsps, roots):
+            if entry["sha256"] not in seen:
+                seen.add(entry["sha256"])
+                certificates.append(entry)
 
     valid = sound and intact and covers
     return VerifyReport(
@@ -167,10 +239,128 @@ async def _verify(data: bytes, roots: list[Any]) -> VerifyReport:
         signed_at=signed_at,
         trusted=trusted and valid,
         problems=tuple(problems),
+        level=level if valid else "",
+        timestamped_at=timestamped_at,
+        archive_timestamped_at=archive_at,
+        certificates=tuple(certificates),
+        trust_anchor=anchor if trusted and valid else "",
     )
 
 
-def _container_problems(data: bytes, sig: Any, roots: list[Any]) -> list[str]:
+def _only_validation_data_after(status: Any) -> bool:
+    from pyhanko.sign.diff_analysis import ModificationLevel
+
+    level = getattr(status, "modification_level", None)
+    return level is not None and level <= ModificationLevel.LTA_UPDATES and getattr(status, "docmdp_ok", True) is True
+
+
+_TAIL = re.compile(rb"startxref\s+(\d+)\s+%%EOF(\r\n|\r|\n)?\Z")
+
+
+def _ends_at_last_revision(data: bytes, reader: Any) -> bool:
+    """The file ends with the last revision's startxref and %%EOF: nothing appended after it."""
+    m = _TAIL.search(data[-64:])
+    return m is not None and int(m.group(1)) == int(reader.last_startxref)
+
+
+def _read_dss(reader: Any) -> tuple[list[Any], list[Any], list[Any]]:
+    from pyhanko.sign.validation import DocumentSecurityStore
+
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except Exception:  # noqa: BLE001 - no DSS (NoDSSFoundError) or an unreadable one
+        return [], [], []
+    try:
+        certs = list(dss.load_certs())
+    except Exception:  # noqa: BLE001
+        certs = []
+    return certs, [c.get_object().data if hasattr(c, "get_object") else c for c in dss.crls], \
+        [o.get_object().data if hasattr(o, "get_object") else o for o in dss.ocsps]
+
+
+def _anchor_name(path: Any) -> str:
+    try:
+        return common_name(path.trust_anchor.authority.certificate)
+    except Exception:  # noqa: BLE001
+        try:
+            return common_name(next(iter(path)))
+        except Exception:  # noqa: BLE001
+            return ""
+
+
+def _path_of(cert: Any, pool: list[Any], roots: list[Any]) -> list[Any]:
+    """cert, then its issuers as far as they are at hand (carried in the DSS or roots)."""
+    chain = [cert]
+    by_subject = {c.subject.dump(): c for c in [*pool, *roots]}
+    while len(chain) < 8 and chain[-1].issuer.dump() != chain[-1].subject.dump():
+        issuer = by_subject.get(chain[-1].issuer.dump())
+        if issuer is None:
+            break
+        chain.append(issuer)
+    return list(reversed(chain))  # root first, as pyHanko's paths iterate
+
+
+def _revocation_report(path: Any, role: str, crls: list[Any], ocsps: list[Any], roots: list[Any]) -> list[dict[str, str]]:
+    """Per certificate of `path` (root first): its revocation status according to the
+    embedded OCSP responses and CRLs (signatures of those are checked by pyHanko's
+    validation; here they are matched by issuer and serial number)."""
+    import hashlib
+
+    from asn1crypto import crl as asn1_crl, ocsp as asn1_ocsp
+
+    try:
+        certs = [c for c in path.iter_certs(include_root=True)] if hasattr(path, "iter_certs") else list(path)
+    except Exception:  # noqa: BLE001
+        certs = []
+    root_der = {r.dump() for r in roots}
+    parsed_crls = []
+    for item in crls:
+        try:
+            parsed_crls.append(item if isinstance(item, asn1_crl.CertificateList) else asn1_crl.CertificateList.load(item))
+        except Exception:  # noqa: BLE001
+            continue
+    parsed_ocsps = []
+    for item in ocsps:
+        try:
+            parsed_ocsps.append(item if isinstance(item, asn1_ocsp.OCSPResponse) else asn1_ocsp.OCSPResponse.load(item))
+        except Exception:  # noqa: BLE001
+            continue
+    out = []
+    for n, cert in enumerate(certs):
+        entry = {"subject": common_name(cert), "role": "ca" if n < len(certs) - 1 else role,
+                 "sha256": hashlib.sha256(cert.dump()).hexdigest(), "revocation": "no data", "source": "",
+                 "checked_at": ""}
+        if cert.dump() in root_der or cert.self_signed != "no":
+            entry.update(revocation="trust anchor", role="root")
+            out.append(entry)
+            continue
+        for resp in parsed_ocsps:
+            try:
+                basic = resp["response_bytes"]["response"].parsed
+                for single in basic["tbs_response_data"]["responses"]:
+                    if single["cert_id"]["serial_number"].native == cert.serial_number:
+                        kind = single["cert_status"].name
+                        if kind not in ("good", "revoked") and entry["revocation"] in ("good", "revoked"):
+                            continue  # an "unknown" answer does not undo a definite one
+                        entry.update(revocation={"good": "good", "revoked": "revoked"}.get(kind, "unknown"),
+                                     source="OCSP", checked_at=iso_vn(basic["tbs_response_data"]["produced_at"].native))
+            except Exception:  # noqa: BLE001
+                continue
+        if entry["source"] == "":
+            for crl in parsed_crls:
+                if crl.issuer.dump() != cert.issuer.dump():
+                    continue
+                revoked = any(r["user_certificate"].native == cert.serial_number
+                              for r in (crl["tbs_cert_list"]["revoked_certificates"] or []))
+                entry.update(revocation="revoked" if revoked else "good", source="CRL",
+                             checked_at=iso_vn(crl["tbs_cert_list"]["this_update"].native))
+                if revoked:
+                    break
+        out.append(entry)
+    return out
+
+
+def _container_problems(data: bytes, sig: Any, roots: list[Any], *, timestamp: bool = False) -> list[str]:
     """The bytes of a signature that no digest covers: /Contents must hold
     exactly the CMS container (hex in one case, DER, then zero padding), the
     container's unsigned fields must be the ones RFC 5652 prescribes, and the
@@ -195,7 +385,7 @@ def _container_problems(data: bytes, sig: Any, roots: list[Any]) -> list[str]:
         problems.append("/Contents has data after the signature container (altered)")
     if _der_walk(raw, 0, size) is False:
         problems.append("signature container has inconsistent lengths (altered)")
-    problems.extend(_cms_problems(sig.signed_data, roots))
+    problems.extend(_cms_problems(sig.signed_data, roots, timestamp=timestamp))
     return problems
 
 
@@ -259,7 +449,7 @@ def _der_walk(buf: bytes, start: int, end: int, depth: int = 0) -> bool | None:
 _NULL_OR_ABSENT = (b"", b"\x05\x00")
 
 
-def _cms_problems(signed_data: Any, roots: list[Any]) -> list[str]:
+def _cms_problems(signed_data: Any, roots: list[Any], *, timestamp: bool = False) -> list[str]:
     """RFC 5652 consistency of the unauthenticated parts of SignedData, and
     each carried certificate checked against its issuer's key."""
     problems: list[str] = []
@@ -274,11 +464,17 @@ def _cms_problems(signed_data: Any, roots: list[Any]) -> list[str]:
     entries = list(signed_data["certificates"] or [])
     certs = [c.chosen for c in entries if c.name == "certificate"]
     encap = signed_data["encap_content_info"]
-    if encap["content_type"].native != "data":
-        problems.append("signed content type is not data")
-    if encap["content"].native is not None:
-        problems.append("signature carries content; a PDF signature is detached")
-    if len(certs) == len(entries) and all(i["version"].native == "v1" for i in infos):
+    if timestamp:  # an RFC 3161 token: it carries its TSTInfo; SignedData v3 (RFC 5652 5.1)
+        if encap["content_type"].native != "tst_info" or encap["content"].native is None:
+            problems.append("document timestamp does not carry a TSTInfo")
+        elif signed_data["version"].native != "v3":
+            problems.append("SignedData version is not the one RFC 5652 requires (altered)")
+    else:
+        if encap["content_type"].native != "data":
+            problems.append("signed content type is not data")
+        if encap["content"].native is not None:
+            problems.append("signature carries content; a PDF signature is detached")
+    if not timestamp and len(certs) == len(entries) and all(i["version"].native == "v1" for i in infos):
         if signed_data["version"].native != "v1":  # RFC 5652 5.1
             problems.append("SignedData version is not the one RFC 5652 requires (altered)")
     listed = {(a["algorithm"].native, a["parameters"].dump() in _NULL_OR_ABSENT) for a in signed_data["digest_algorithms"]}
