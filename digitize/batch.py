@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterator, Protocol
 import numpy as np
 
 from . import ingest
-from .config import Settings
+from .config import Settings, load_settings
 from .errors import (ConfigError, CorruptInput, DigitizeError, EncryptedInput, IndexError_, InputError, NotFound,
                      QueueUnavailable, StorageError, TooLarge)
 from .pipeline import EXTENSIONS, VN_TZ, keep_rejected, process_bytes
@@ -69,9 +69,8 @@ def is_transient(exc: BaseException) -> bool:
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with jitter: attempt n waits base * 2**n seconds, capped,
-    times a random factor in [0.5, 1]. Environment: DIGITIZE_RETRY_MAX (retries after
-    the first attempt, default 12: about half an hour at the default cap) and
-    DIGITIZE_RETRY_BACKOFF_MAX (seconds, default 300)."""
+    times a random factor in [0.5, 1]. From the settings `retry_max` (retries after the
+    first attempt: about half an hour at the default cap) and `retry_backoff_max`."""
 
     max_retries: int = 12
     base: float = 1.0
@@ -81,16 +80,14 @@ class RetryPolicy:
         return min(self.maximum, self.base * (2 ** min(retries, 30))) * random.uniform(0.5, 1.0)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "RetryPolicy":
-        env = dict(os.environ if env is None else env)
-        try:
-            policy = cls(max_retries=int(env.get("DIGITIZE_RETRY_MAX") or cls.max_retries),
-                         maximum=float(env.get("DIGITIZE_RETRY_BACKOFF_MAX") or cls.maximum))
-        except ValueError as exc:
-            raise ConfigError(f"retry settings: {exc}") from None
-        if policy.max_retries < 0 or policy.maximum <= 0:
+    def from_settings(cls, settings: Settings) -> "RetryPolicy":
+        if settings.retry_max < 0 or settings.retry_backoff_max <= 0:
             raise ConfigError("DIGITIZE_RETRY_MAX must be >= 0 and DIGITIZE_RETRY_BACKOFF_MAX > 0")
-        return policy
+        return cls(max_retries=settings.retry_max, maximum=settings.retry_backoff_max)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "RetryPolicy":
+        return cls.from_settings(load_settings(env=env))
 
 
 def with_retries(fn: Callable[[], Any], policy: RetryPolicy, what: str) -> Any:
@@ -214,7 +211,7 @@ def _pool_init(settings: Settings) -> None:
 
 
 def _pool_run(ref: PageRef) -> Outcome:
-    return process_page_with_retries(ref, _engines, RetryPolicy.from_env())
+    return process_page_with_retries(ref, _engines, RetryPolicy.from_settings(_engines.settings))
 
 
 class LocalRunner:
@@ -245,7 +242,7 @@ class LocalRunner:
         if self._serial:
             if _engines is None:
                 _pool_init(self.settings)
-            policy = RetryPolicy.from_env()
+            policy = RetryPolicy.from_settings(self.settings)
             while self._serial:
                 task_id, ref = self._serial.pop(0)
                 yield task_id, process_page_with_retries(ref, _engines, policy)
@@ -513,7 +510,7 @@ def run_batch(source: Path, book: str, settings: Settings, *, doc_type: str = "a
     if not book:
         raise InputError("a book id is needed (--book-id)")
     events = events or _Quiet()
-    policy = RetryPolicy.from_env()
+    policy = RetryPolicy.from_settings(settings)
     storage = make_storage(settings)
     index = make_index(settings)
     runner = runner or make_runner(settings, workers)

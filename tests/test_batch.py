@@ -344,7 +344,7 @@ def test_cli_batch_progress_status_and_usage(tmp_path: Path, home: Path) -> None
 def test_celery_app_sends_json_and_acks_late(home: Path) -> None:
     from workers.app import WorkerLimits, configure
 
-    app = configure(load_settings(env={"DIGITIZE_BROKER": "redis://127.0.0.1:1/0"}), env={})
+    app = configure(load_settings(env={"DIGITIZE_BROKER": "redis://127.0.0.1:1/0"}))
     conf = app.conf
     assert conf.task_serializer == "json" and conf.accept_content == ["json"]
     assert conf.result_serializer == "json" and conf.result_accept_content == ["json"]
@@ -361,15 +361,17 @@ def test_celery_app_sends_json_and_acks_late(home: Path) -> None:
     with pytest.raises(ConfigError):
         WorkerLimits.from_env({"DIGITIZE_VISIBILITY_TIMEOUT": "3"})
     with pytest.raises(ConfigError):
-        configure(load_settings(env={}), env={})
+        configure(load_settings(env={}))
 
 
 def test_celery_task_runs_the_page_job_eagerly(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The task body, run in this process (no broker): JSON in, JSON out; a transient
     failure is retried (with a countdown on a real worker) and given up after the limit."""
+    from workers import app as celery_app
     from workers import tasks
 
     monkeypatch.setattr(tasks, "_lease_client", lambda: None)
+    monkeypatch.setattr(celery_app, "_settings", None)  # this process's settings (another test configured the app)
     settings = load_settings()
     storage = LocalStorage(settings.archive_path)
     key, sha = batch.store_page(batch.SourcePage("p.png", tiny_png("Trang Celery"), "image/png"), settings,

@@ -15,10 +15,9 @@ Reliability settings (why each is there):
 - result_backend_always_retry: a result written while Redis restarts is written
   once it is back, so a page stored and indexed is never recorded as failed.
 
-Environment (beyond digitize.config): DIGITIZE_PAGE_TIME_LIMIT (seconds, default
-300; a page over it fails with "time limit"), DIGITIZE_VISIBILITY_TIMEOUT (default
-60), DIGITIZE_RESULT_BACKEND (default: the broker URL), DIGITIZE_RETRY_MAX /
-DIGITIZE_RETRY_BACKOFF_MAX (see digitize.batch.RetryPolicy).
+Settings (digitize.config): page_time_limit (a page over it fails with "time
+limit"), visibility_timeout, result_backend, retry_max / retry_backoff_max (see
+digitize.batch.RetryPolicy).
 """
 
 from __future__ import annotations
@@ -81,14 +80,9 @@ class WorkerLimits:
         return max(3, int(self.heartbeat * 3))
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "WorkerLimits":
-        env = dict(os.environ if env is None else env)
-        try:
-            limits = cls(page_time_limit=int(env.get("DIGITIZE_PAGE_TIME_LIMIT") or cls.page_time_limit),
-                         visibility_timeout=int(env.get("DIGITIZE_VISIBILITY_TIMEOUT") or cls.visibility_timeout))
-        except ValueError as exc:
-            raise ConfigError(f"worker limits: {exc}") from None
-        RetryPolicy.from_env(env)
+    def from_settings(cls, settings: Settings) -> "WorkerLimits":
+        limits = cls(page_time_limit=settings.page_time_limit, visibility_timeout=settings.visibility_timeout)
+        RetryPolicy.from_settings(settings)
         if limits.page_time_limit < 2:
             raise ConfigError("DIGITIZE_PAGE_TIME_LIMIT must be at least 2 seconds")
         if limits.visibility_timeout < 6:
@@ -96,6 +90,10 @@ class WorkerLimits:
             # this a busy Redis round trip could let a live worker's page be redelivered.
             raise ConfigError(f"DIGITIZE_VISIBILITY_TIMEOUT ({limits.visibility_timeout}s) must be at least 6 seconds")
         return limits
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "WorkerLimits":
+        return cls.from_settings(load_settings(env=env))
 
 
 class UnackedHeartbeat(bootsteps.StartStopStep):
@@ -117,7 +115,7 @@ class UnackedHeartbeat(bootsteps.StartStopStep):
         self.tref: Any = None
 
     def start(self, parent: Any) -> None:
-        interval = WorkerLimits.from_env().heartbeat
+        interval = WorkerLimits.from_settings(configured_settings()).heartbeat
         self.tref = parent.timer.call_repeatedly(interval, restamp_held_messages, (parent,), priority=10)
 
     def stop(self, parent: Any) -> None:
@@ -152,16 +150,17 @@ def restamp_held_messages(consumer: Any) -> int:
 app.steps["consumer"].add(UnackedHeartbeat)
 
 
-def configure(settings: Settings, env: dict[str, str] | None = None) -> Celery:
+def configure(settings: Settings) -> Celery:
     """Point the app at the configured broker; validate the limits."""
+    global _settings
     if not settings.broker:
         raise ConfigError("Celery needs a broker: set DIGITIZE_BROKER (e.g. redis://localhost:6379/0)")
-    env = dict(os.environ if env is None else env)
-    limits = WorkerLimits.from_env(env)
+    limits = WorkerLimits.from_settings(settings)
+    _settings = settings
     vt = limits.visibility_timeout
     app.conf.update(
         broker_url=settings.broker,
-        result_backend=env.get("DIGITIZE_RESULT_BACKEND") or settings.broker,
+        result_backend=settings.result_backend or settings.broker,
         broker_transport_options={
             "visibility_timeout": vt,
             # Look for messages of dead workers every few seconds (default: every 100 s).
@@ -173,6 +172,17 @@ def configure(settings: Settings, env: dict[str, str] | None = None) -> Celery:
         task_soft_time_limit=max(1, limits.page_time_limit - max(1, limits.page_time_limit // 20)),
     )
     return app
+
+
+_settings: Settings | None = None
+
+
+def configured_settings() -> Settings:
+    """The settings the app was configured with (a worker's, from its environment)."""
+    global _settings
+    if _settings is None:
+        _settings = load_settings()
+    return _settings
 
 
 if os.environ.get("DIGITIZE_BROKER"):  # `celery -A workers.app worker` configures from the environment

@@ -54,7 +54,7 @@ class CeleryRunner:
 
     def __init__(self, settings: Settings, patience: float | None = None) -> None:
         self.app = configure(settings)
-        self.patience = float(os.environ.get("DIGITIZE_BROKER_PATIENCE") or 600) if patience is None else patience
+        self.patience = settings.broker_patience if patience is None else patience
         self._refs: dict[str, PageRef] = {}
 
     def submit(self, ref: PageRef) -> str:
@@ -134,7 +134,6 @@ def task_states(settings: Settings, task_ids: list[str]) -> dict[str, tuple[str,
 def run_worker(settings: Settings, *, concurrency: int = 0, loglevel: str = "INFO", hostname: str = "",
                pool: str = "prefork", max_tasks_per_child: int = 0) -> None:
     """Run a worker in this process (returns when it is stopped)."""
-    import os
 
     app = configure(settings)
     argv = ["worker", f"--queues={QUEUE}", f"--loglevel={loglevel}", f"--pool={pool}",

@@ -22,9 +22,8 @@ import uuid
 from typing import Any, Callable, Iterator, TypeVar
 
 from digitize.batch import RetryPolicy, check_ref, is_transient, process_page
-from digitize.config import load_settings
 
-from .app import PAGE_TASK, WorkerLimits, app
+from .app import PAGE_TASK, WorkerLimits, app, configured_settings
 
 log = logging.getLogger(__name__)
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # one INFO line per table per page otherwise
@@ -45,7 +44,7 @@ def engines() -> Any:
     if _engines is None or _engines_pid != os.getpid():
         from digitize.pipeline import Engines
 
-        _engines, _engines_pid = Engines.from_settings(load_settings()), os.getpid()
+        _engines, _engines_pid = Engines.from_settings(configured_settings()), os.getpid()
     return _engines
 
 
@@ -125,8 +124,9 @@ def process_page_task(self, ref: dict[str, Any], failures: int = 0) -> dict[str,
         ref = check_ref(ref)
     except Exception as exc:
         return {"ok": False, "error": str(exc)}
-    limits = WorkerLimits.from_env()
-    policy = RetryPolicy.from_env()
+    settings = configured_settings()
+    limits = WorkerLimits.from_settings(settings)
+    policy = RetryPolicy.from_settings(settings)
     with page_lease(ref["sha256"], limits) as held:
         if held:
             try:
