@@ -41,7 +41,8 @@ def _document(pages: int) -> bytes:
         img = rng.integers(180, 255, size=(1754, 1240, 3), dtype=np.uint8)  # A4 at 150 dpi
         lines = tuple(Line(tuple(Word(f"từ{k}", (100 + 90 * k, 200 + 40 * r, 180 + 90 * k, 230 + 40 * r), 0.9)
                                  for k in range(10))) for r in range(30))
-        parts.append((CleanPage(n + 1, img, img[:, :, 0], 150.0, 1.0, 0, 0.0), OcrPage(n + 1, lines, 1240, 1754, 150.0)))
+        parts.append((CleanPage(n + 1, img, img[:, :, 0], 150.0, 1.0, 0, 0.0),
+                      OcrPage(n + 1, lines, 1240, 1754, 150.0)))
     return render_pdf(parts, title="bench", source_sha256="ee" * 32, created=datetime(2026, 1, 1))
 
 

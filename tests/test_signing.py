@@ -40,7 +40,8 @@ needs_poppler = pytest.mark.skipif(
 def _unsigned_pdf() -> bytes:
     rng = np.random.default_rng(7)
     img = rng.integers(0, 255, size=(600, 420, 3), dtype=np.uint8)  # noisy: a big image stream
-    words = (Word("Nguyễn", (40, 60, 150, 90), 0.9), Word("Văn", (160, 60, 220, 90), 0.9), Word("Ấn", (230, 60, 270, 90), 0.9))
+    words = (Word("Nguyễn", (40, 60, 150, 90), 0.9), Word("Văn", (160, 60, 220, 90), 0.9),
+             Word("Ấn", (230, 60, 270, 90), 0.9))
     clean = CleanPage(1, img, img[:, :, 0], 72.0, 1.0, 0, 0.0)
     ocr = OcrPage(1, (Line(words),), 420, 600, 72.0)
     return render_pdf([(clean, ocr)], title="Trích lục khai sinh", source_sha256="ab" * 32,
@@ -108,7 +109,8 @@ def test_dev_certificate_race_two_processes(tmp_path: Path) -> None:
         "import sys; from pathlib import Path; from digitize.signing.devcert import ensure_dev_certificate; "
         "p, pw = ensure_dev_certificate(Path(sys.argv[1])); print(pw)"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
     outs = [p.communicate(timeout=60)[0].strip() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert outs[0] == outs[1] == (folder / "signer.p12.password").read_text().strip()
@@ -245,7 +247,8 @@ def test_garbage_and_unsigned_inputs_never_raise(unsigned: bytes) -> None:
     assert verify_pdf(unsigned).problems == ("no signature",)
 
 
-def test_second_signature_is_valid(signed: tuple[bytes, object], dev: tuple[Path, str, Path], ca: x509.Certificate) -> None:
+def test_second_signature_is_valid(signed: tuple[bytes, object], dev: tuple[Path, str, Path],
+                                   ca: x509.Certificate) -> None:
     twice, info = PyHankoSigner(dev[0], dev[1]).sign(signed[0])
     assert twice.startswith(signed[0])
     report = verify_pdf(twice, [ca])

@@ -6,11 +6,9 @@ DummyTimeStamper behind an HTTP endpoint)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -322,7 +320,6 @@ def test_pyhanko_lta_validation_also_after_signer_expiry(pki: PKI) -> None:
     from pyhanko_certvalidator.context import CertValidationPolicySpec
     from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
     from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
-    from pyhanko_certvalidator.authority import CertTrustAnchor
     from pyhanko_certvalidator.context import SimpleTrustManager
 
     data, info = _signer(pki, pki.p12s["Short Lived Signer"]).sign(_unsigned())
@@ -432,8 +429,8 @@ def test_cli_verify_prints_level(tmp_path: Path) -> None:
     data, _ = make_signer(settings).sign(_unsigned())
     path = tmp_path / "x.pdf"
     path.write_bytes(data)
-    run = subprocess.run([sys.executable, "-c", "import sys; from digitize.cli import main; sys.exit(main(sys.argv[1:]))",
-                          "verify", str(path)], capture_output=True, text=True,
+    cli = "import sys; from digitize.cli import main; sys.exit(main(sys.argv[1:]))"
+    run = subprocess.run([sys.executable, "-c", cli, "verify", str(path)], capture_output=True, text=True,
                          timeout=120, env={"DIGITIZE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
                          cwd=Path(__file__).resolve().parents[1])
     assert run.returncode == 0, run.stderr

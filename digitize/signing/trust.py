@@ -86,7 +86,8 @@ def check_signer(cert: Any, chain: Sequence[Any], trust: Trust | None, now: date
     except (ExpiredError, NotYetValidError) as exc:
         raise SigningError(f"signing certificate {name} is not valid now ({_one_line(exc)}); not signing") from None
     except PathBuildingError:
-        raise SigningError(f"signing certificate {name} does not chain to a configured trust anchor; not signing") from None
+        raise SigningError(f"signing certificate {name} does not chain to a configured trust anchor; "
+                           "not signing") from None
     except InsufficientRevinfoError as exc:
         raise SigningError(f"revocation status of signing certificate {name} unknown ({_one_line(exc)}); "
                            "not signing") from None

@@ -300,7 +300,8 @@ def _path_of(cert: Any, pool: list[Any], roots: list[Any]) -> list[Any]:
     return list(reversed(chain))  # root first, as pyHanko's paths iterate
 
 
-def _revocation_report(path: Any, role: str, crls: list[Any], ocsps: list[Any], roots: list[Any]) -> list[dict[str, str]]:
+def _revocation_report(path: Any, role: str, crls: list[Any], ocsps: list[Any],
+                       roots: list[Any]) -> list[dict[str, str]]:
     """Per certificate of `path` (root first): its revocation status according to the
     embedded OCSP responses and CRLs (signatures of those are checked by pyHanko's
     validation; here they are matched by issuer and serial number)."""
@@ -316,7 +317,8 @@ def _revocation_report(path: Any, role: str, crls: list[Any], ocsps: list[Any], 
     parsed_crls = []
     for item in crls:
         try:
-            parsed_crls.append(item if isinstance(item, asn1_crl.CertificateList) else asn1_crl.CertificateList.load(item))
+            parsed_crls.append(item if isinstance(item, asn1_crl.CertificateList)
+                               else asn1_crl.CertificateList.load(item))
         except Exception:  # noqa: BLE001
             continue
     parsed_ocsps = []
@@ -477,7 +479,8 @@ def _cms_problems(signed_data: Any, roots: list[Any], *, timestamp: bool = False
     if not timestamp and len(certs) == len(entries) and all(i["version"].native == "v1" for i in infos):
         if signed_data["version"].native != "v1":  # RFC 5652 5.1
             problems.append("SignedData version is not the one RFC 5652 requires (altered)")
-    listed = {(a["algorithm"].native, a["parameters"].dump() in _NULL_OR_ABSENT) for a in signed_data["digest_algorithms"]}
+    listed = {(a["algorithm"].native, a["parameters"].dump() in _NULL_OR_ABSENT)
+              for a in signed_data["digest_algorithms"]}
     used = {(i["digest_algorithm"]["algorithm"].native, True) for i in infos}
     if listed != used:
         problems.append("digest algorithms listed and used differ (altered)")
