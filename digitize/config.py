@@ -18,6 +18,9 @@ Environment variables (all optional):
   DIGITIZE_BROKER          Celery broker URL (redis://...); unset = in-process
   DIGITIZE_SIGNING_P12     PKCS#12 file of the production signing certificate
   DIGITIZE_SIGNING_P12_PASSWORD
+  DIGITIZE_PKCS11_MODULE   PKCS#11 library of a signing token or HSM (e.g. /usr/lib/softhsm/libsofthsm2.so);
+                           set, it signs with the token's key instead of a PKCS#12
+  DIGITIZE_PKCS11_TOKEN, DIGITIZE_PKCS11_KEY, DIGITIZE_PKCS11_PIN   token label, key (and certificate) label, PIN
   DIGITIZE_AGENCY_NAME     the agency's name on the Nghị định 30 copy stamp (default: DIGITIZE_AGENCY)
   DIGITIZE_COPY_FORM       "SAO Y" (default), "SAO LỤC" or "TRÍCH SAO": the stamp's first line
   DIGITIZE_STAMP_FONT      TrueType font of the stamp (default: Liberation Serif if installed, else DejaVu Serif)
@@ -91,6 +94,10 @@ class Settings:
     broker: str = ""
     signing_p12: Path | None = None
     signing_p12_password: str = ""
+    pkcs11_module: Path | None = None
+    pkcs11_token: str = ""
+    pkcs11_key: str = ""
+    pkcs11_pin: str = ""
     agency_name: str = ""  # on the copy stamp; "" = the agency code
     copy_form: str = "SAO Y"
     stamp_font: Path | None = None
@@ -146,6 +153,8 @@ class Settings:
             raise ConfigError("index must be 'sqlite' or a postgresql:// URL")
         if self.signing_p12 is not None and not Path(self.signing_p12).is_file():
             raise ConfigError(f"signing certificate not found: {self.signing_p12}")
+        if self.pkcs11_module is not None and not (self.pkcs11_token and self.pkcs11_key):
+            raise ConfigError("PKCS#11 signing needs DIGITIZE_PKCS11_TOKEN and DIGITIZE_PKCS11_KEY")
         if self.copy_form not in ("SAO Y", "SAO LỤC", "TRÍCH SAO"):
             raise ConfigError(f"copy_form must be SAO Y, SAO LỤC or TRÍCH SAO, not {self.copy_form!r}")
         if self.signing_level not in ("auto", "B-B", "B-T", "B-LT", "B-LTA"):
@@ -186,6 +195,10 @@ _ENV = {
     "DIGITIZE_BROKER": "broker",
     "DIGITIZE_SIGNING_P12": "signing_p12",
     "DIGITIZE_SIGNING_P12_PASSWORD": "signing_p12_password",
+    "DIGITIZE_PKCS11_MODULE": "pkcs11_module",
+    "DIGITIZE_PKCS11_TOKEN": "pkcs11_token",
+    "DIGITIZE_PKCS11_KEY": "pkcs11_key",
+    "DIGITIZE_PKCS11_PIN": "pkcs11_pin",
     "DIGITIZE_AGENCY_NAME": "agency_name",
     "DIGITIZE_COPY_FORM": "copy_form",
     "DIGITIZE_STAMP_FONT": "stamp_font",

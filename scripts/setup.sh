@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie poppler-utils qpdf fonts-dejavu-core fonts-dejavu-extra
-              redis-server postgresql hunspell-vi chromium unpaper)
+              redis-server postgresql hunspell-vi chromium unpaper softhsm2 opensc)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -26,7 +26,7 @@ stamp=.venv/.digitize-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  if ! .venv/bin/python -m pip install -q -e ".[dist,server,test,bench,ppocr]" >.venv/pip.log 2>&1; then
+  if ! .venv/bin/python -m pip install -q -e ".[dist,server,test,bench,ppocr,hsm]" >.venv/pip.log 2>&1; then
     tail -20 .venv/pip.log >&2
     echo "setup: pip install failed (full log: .venv/pip.log)" >&2
     exit 1

@@ -1,7 +1,8 @@
 """Signing and signature validation.
 
-`make_signer(settings)` gives the production signer when a PKCS#12 is
-configured (DIGITIZE_SIGNING_P12 / DIGITIZE_SIGNING_P12_PASSWORD), else the
+`make_signer(settings)` gives the production signer when a PKCS#11 token
+(DIGITIZE_PKCS11_*) or a PKCS#12 is configured (DIGITIZE_SIGNING_P12 /
+DIGITIZE_SIGNING_P12_PASSWORD), else the
 development signer under `settings.dev_cert_dir` (created on first use). It
 signs with the Nghị định 30 copy stamp, checks the PDF/A and the signer's
 certificate first, and reaches the configured level: by default B-LTA where a
@@ -50,7 +51,14 @@ def make_signer(settings: Settings) -> Signer:
 
     stamp = StampSpec(settings.copy_form, settings.agency_name or settings.agency, settings.stamp_font)
     timestamper: Any = RequestsHTTPTimeStamper(settings.tsa_url, timeout=30) if settings.tsa_url else None
-    if settings.signing_p12 is not None:
+    key: Any = None
+    if settings.pkcs11_module is not None:  # a token or HSM: the key never leaves it
+        from .pyhanko_signer import pkcs11_key
+
+        key = pkcs11_key(settings.pkcs11_module, settings.pkcs11_token, settings.pkcs11_key, settings.pkcs11_pin)
+        p12, password = None, ""
+        trust = Trust(roots=tuple(load_certificates(trust_roots(settings))), fetch=True)
+    elif settings.signing_p12 is not None:
         p12, password = Path(settings.signing_p12), settings.signing_p12_password
         trust = Trust(roots=tuple(load_certificates(trust_roots(settings))), fetch=True)
     else:
@@ -64,7 +72,7 @@ def make_signer(settings: Settings) -> Signer:
         if timestamper is None:
             log.warning("no time-stamping authority configured (DIGITIZE_TSA_URL): signing at PAdES B-B only")
     return PyHankoSigner(p12, password, level=level, timestamper=timestamper, trust=trust, stamp=stamp,
-                         check_pdfa=True)
+                         check_pdfa=True, key=key)
 
 
 def trust_roots(settings: Settings) -> list[Any]:

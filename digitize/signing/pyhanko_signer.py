@@ -95,8 +95,46 @@ def _pdfa_classes() -> tuple[type, type, type]:
     return KeepMetadataWriter, Pdf17Signer, KeepAppearance
 
 
+def _pkcs12_key(path: Path, password: str) -> Any:
+    from pyhanko.sign import signers
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SigningError(f"cannot read signing certificate {path}: {exc.strerror or exc}") from None
+    try:
+        key = signers.SimpleSigner.load_pkcs12_data(data, other_certs=[],
+                                                    passphrase=password.encode("utf-8") if password else None)
+    except ValueError:
+        raise SigningError(f"cannot open signing certificate {path}: wrong password or not PKCS#12") from None
+    if key.signing_cert is None:
+        raise SigningError(f"no certificate in {path}")
+    return key
+
+
+def pkcs11_key(module: Path | str, token: str, key_label: str, pin: str, cert_label: str = "") -> Any:
+    """A pyHanko signer over a key held in a PKCS#11 token (USB token, HSM, SoftHSM):
+    the key never leaves it; each signature is computed by the token. The session
+    stays open for the signer's life (one per process)."""
+    try:
+        from pyhanko.config.pkcs11 import TokenCriteria
+        from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
+    except ImportError:
+        raise SigningError("PKCS#11 signing needs python-pkcs11 (pip install 'digitize[hsm]')") from None
+    if not Path(module).is_file():
+        raise SigningError(f"PKCS#11 module not found: {module}")
+    try:
+        session = open_pkcs11_session(str(module), token_criteria=TokenCriteria(label=token), user_pin=pin)
+        key = PKCS11Signer(session, key_label=key_label, cert_label=cert_label or key_label)
+        key.signing_cert  # noqa: B018 - loads the certificate now, so a wrong label fails here
+    except Exception as exc:  # noqa: BLE001 - the PKCS#11 library's own errors: one line
+        raise SigningError(f"cannot use PKCS#11 token {token!r} key {key_label!r}: "
+                           f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from None
+    return key
+
+
 class PyHankoSigner:
-    """A `Signer` over a PKCS#12 file (production or development).
+    """A `Signer` over a PKCS#12 file (production or development) or a PKCS#11 token.
 
     `level`: "B-B", "B-T", "B-LT" or "B-LTA"; B-T and up need `timestamper`
     (a pyHanko TimeStamper), B-LT and up need `trust` (trust anchors and
@@ -105,30 +143,20 @@ class PyHankoSigner:
     stamp (visible field); None = invisible field. `check_pdfa`: validate the
     input as PDF/A-2b first."""
 
-    def __init__(self, p12_path: Path | str, password: str, *, level: str = "B-B",
+    def __init__(self, p12_path: Path | str | None, password: str = "", *, level: str = "B-B",
                  timestamper: Any = None, trust: Trust | None = None, stamp: StampSpec | None = None,
-                 check_pdfa: bool = False) -> None:
-        from pyhanko.sign import signers
-
+                 check_pdfa: bool = False, key: Any = None) -> None:
+        """`key`: a pyHanko signer whose key lives elsewhere (a PKCS#11 token: `pkcs11_key`)
+        instead of the PKCS#12 file at `p12_path`."""
         if level not in LEVELS:
             raise SigningError(f"unknown signature level {level!r} (one of {', '.join(LEVELS)})")
         if level != "B-B" and timestamper is None:
             raise SigningError(f"signature level {level} needs a time-stamping authority (DIGITIZE_TSA_URL)")
         if level in ("B-LT", "B-LTA") and trust is None:
             raise SigningError(f"signature level {level} needs trust anchors for its revocation data")
-        path = Path(p12_path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise SigningError(f"cannot read signing certificate {path}: {exc.strerror or exc}") from None
-        try:
-            self._signer = signers.SimpleSigner.load_pkcs12_data(
-                data, other_certs=[], passphrase=password.encode("utf-8") if password else None
-            )
-        except ValueError:
-            raise SigningError(f"cannot open signing certificate {path}: wrong password or not PKCS#12") from None
+        self._signer = key if key is not None else _pkcs12_key(Path(str(p12_path)), password)
         if self._signer.signing_cert is None:
-            raise SigningError(f"no certificate in {path}")
+            raise SigningError("no signing certificate")
         self._subject = common_name(self._signer.signing_cert)
         self.level = level
         self._timestamper = timestamper
