@@ -89,8 +89,12 @@ def accept_field(engines: Any, result_id: str, record_index: int, field: str, us
 
 
 def review_fields(engines: Any, result_id: str, changes: Iterable[Change], user: str, *,
-                  expected_version: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+                  expected_version: int | None = None, now: datetime | None = None,
+                  new_record: dict[str, Any] | None = None) -> dict[str, Any]:
     """Apply accepts and corrections as ONE new version (one re-rendered, re-signed PDF).
+
+    `new_record` ({"doc_type", "page"}): a record added at the end (an entry keyed by
+    people where nothing was read); changes with record -1 fill it.
 
     Raises NotFound, ReviewError (bad record/field/value), StaleVersion, or the
     storage/signing/index errors of the engines. Nothing is indexed unless all
@@ -111,6 +115,13 @@ def review_fields(engines: Any, result_id: str, changes: Iterable[Change], user:
         records = [dict(r, fields=dict(r["fields"]), confidence=dict(r.get("confidence") or {}),
                         needs_review=list(r.get("needs_review") or [])) for r in current.get("records") or []]
         words = load_words(current, engines.storage)
+        if new_record is not None:
+            page = int(new_record.get("page") or 1)
+            if new_record.get("doc_type") not in FIELDS or not 1 <= page <= len(current.get("pages") or []):
+                raise ReviewError("a new record needs a known doc_type and a page of the result")
+            records.append({"doc_type": new_record["doc_type"], "page": page, "fields": {}, "confidence": {},
+                            "needs_review": []})
+            changes = [replace(c, record=len(records) - 1) if c.record == -1 else c for c in changes]
         log: list[dict[str, Any]] = []
         for change in changes:
             if not isinstance(change.record, int) or not 0 <= change.record < len(records):

@@ -482,6 +482,29 @@ def test_reuse_from_archive_and_report(env):
         assert got.status_code == 200 and got.json()["items"][0]["result_id"] == rid, (path, got.text)
 
 
+def test_a_persons_archive_before_anything_is_scanned(env):
+    rid = env["result"]["id"]
+    r = get(env, "officer", "/api/people", params={"so_dinh_danh": "046157258462"})
+    assert r.status_code == 200, r.text
+    mine = [h for h in r.json()["results"] if h["result_id"] == rid]
+    assert mine and mine[0]["version"] >= 1 and mine[0]["differs"] == {}
+    archived = mine[0]["fields"]
+    # the name as typed at the counter differs by one tone mark: shown, not hidden
+    typed = archived["ho_ten"].replace("Ỹ", "Ý") if "Ỹ" in archived["ho_ten"] else archived["ho_ten"] + " A"
+    r = get(env, "officer", "/api/people", params={"so_dinh_danh": "046157258462", "ho_ten": typed})
+    hit = next(h for h in r.json()["results"] if h["result_id"] == rid)
+    assert hit["differs"]["ho_ten"] == {"archived": archived["ho_ten"], "given": typed}
+    # by name and birth date, without the number
+    r = get(env, "officer", "/api/people", params={"ho_ten": archived["ho_ten"], "ngay_sinh": archived["ngay_sinh"]})
+    assert any(h["result_id"] == rid for h in r.json()["results"])
+    assert audit_rows(env, user="officer", action="read_person", result_id=rid)
+    # another agency sees its own records only; external systems use lookup
+    other = get(env, "other", "/api/people", params={"so_dinh_danh": "046157258462"}).json()["results"]
+    assert all(h["result_id"] != rid for h in other)
+    assert get(env, "ext", "/api/people", params={"so_dinh_danh": "046157258462"}).status_code == 403
+    assert get(env, "officer", "/api/people").status_code == 422
+
+
 # ------------------------------------------------------------------ multi-page job
 
 @pytest.mark.skipif(not TWO_PAGES.exists(), reason="samples not generated")

@@ -171,7 +171,7 @@ def test_intake_errors_are_vietnamese_and_leave_no_result_on_screen(server, brow
     page = tab.page
     try:
         expect(page).to_have_url(server["base"] + "/intake")
-        assert nav_labels(page) == ["Tiếp nhận", "Tra cứu", "API"]
+        assert nav_labels(page) == ["Tiếp nhận", "Nhập liệu", "Tra cứu", "API"]
 
         def nothing_shown():
             expect(page.locator("#result")).to_be_hidden()
@@ -339,7 +339,8 @@ def test_archivist_shares_and_exports_a_book(server, browser, tmp_path):
     tab = Tab(browser, server["base"]).login("arch", next="/shares")
     page = tab.page
     try:
-        assert nav_labels(page) == ["Tiếp nhận", "Kiểm tra", "Tra cứu", "Chia sẻ", "Xuất sổ", "API"]
+        assert nav_labels(page) == ["Tiếp nhận", "Kiểm tra", "Nhập liệu", "Đối chiếu", "Tra cứu", "Chia sẻ",
+                                    "Xuất sổ", "Tiến độ nhập", "API"]
         expect(page.locator("header nav a[aria-current=page]")).to_have_text("Chia sẻ")
         expect(page.locator("#no-shares")).to_be_visible()
         expect(page.locator("#share-all-form")).to_be_hidden()  # admins only
@@ -397,8 +398,8 @@ def test_admin_reuse_report_with_a_chart(server, browser):
     tab = Tab(browser, server["base"]).login("boss", next="/reports")
     page = tab.page
     try:
-        assert nav_labels(page) == ["Tiếp nhận", "Kiểm tra", "Tra cứu", "Chia sẻ", "Xuất sổ", "Báo cáo",
-                                    "Người dùng", "Nhật ký", "API"]
+        assert nav_labels(page) == ["Tiếp nhận", "Kiểm tra", "Nhập liệu", "Đối chiếu", "Tra cứu", "Chia sẻ",
+                                    "Xuất sổ", "Tiến độ nhập", "Báo cáo", "Người dùng", "Nhật ký", "API"]
         row = page.locator("#report tbody tr").first
         expect(row).to_have_text(re.compile(r"hue\s*" + re.escape(f"{month[5:]}/{month[:4]}") + r"\s*2\s*1\s*50%"))
         bar = page.locator("#chart svg g.row[data-agency=hue] rect.bar")

@@ -36,6 +36,7 @@ from . import audit
 from .auth import SESSION_COOKIE, AuthError, Principal, generate_password, is_system_admin
 from ..pipeline import agency_result_id, result_id_for
 from .jobs import outcome
+from .keying import Keying, KeyingError
 from .pages import not_found_page, wants_page
 from .services import Services, entitled, public, versions
 
@@ -363,6 +364,10 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         return JSONResponse({"error": exc.message, "code": exc.code, **exc.details}, status_code=exc.status,
                             headers=exc.headers)
 
+    @app.exception_handler(KeyingError)
+    async def _keying_error(request: Request, exc: KeyingError):
+        return JSONResponse({"error": str(exc), "code": exc.code}, status_code=exc.status)
+
     @app.exception_handler(StarletteHTTPException)  # FastAPI's HTTPException is a subclass
     async def _starlette_error(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 404 and wants_page(request):
@@ -441,7 +446,8 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
     def me(who: Principal = Depends(principal)) -> dict[str, Any]:
         return {"name": who.name, "role": who.role, "agency": who.agency,
                 "permissions": sorted(p for p in ("upload", "read", "view", "search_text", "search_id", "lookup",
-                                                  "correct", "review", "dossier", "share", "export", "admin")
+                                                  "correct", "review", "dossier", "share", "export", "admin", "key",
+                                                  "keying_manage")
                                       if who.can(p))}
 
     @app.post("/api/upload", tags=["results"], responses={
@@ -734,6 +740,25 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
             svc.audit(who, "lookup", None, ip_of(request), so_dinh_danh=digits, hits=0)
         return {"so_dinh_danh": digits, "results": results, "count": len(results)}
 
+    @app.get("/api/people", tags=["dossiers"])
+    def people(request: Request, so_dinh_danh: str | None = Query(None, max_length=32),
+               ho_ten: str | None = Query(None, max_length=120),
+               ngay_sinh: str | None = Query(None, pattern=r"^\d{2}/\d{2}/\d{4}$"),
+               limit: int = Query(20, ge=1, le=100),
+               who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
+        """A person's archived records, to reuse at the counter before anything is scanned:
+        by personal id, and by name with birth date; differences from the values given are listed."""
+        digits = re.sub(r"[ .\-]", "", so_dinh_danh or "") or None
+        if digits is not None and not re.fullmatch(r"\d{9}|\d{12}", digits):
+            raise ApiError(422, "so_dinh_danh: 12 digits (or a 9-digit old ID number)", code="bad_id_number")
+        name = " ".join(unicodedata.normalize("NFC", ho_ten or "").split()) or None
+        if not digits and not (name and ngay_sinh):
+            raise ApiError(422, "give so_dinh_danh, or ho_ten with ngay_sinh", code="bad_request")
+        found = svc.person(who, so_dinh_danh=digits, ho_ten=name, ngay_sinh=ngay_sinh, limit=limit)
+        svc.audit_reads(who, "read_person", [h["result_id"] for h in found], ip_of(request),
+                        so_dinh_danh=digits, ho_ten=name, ngay_sinh=ngay_sinh)
+        return {"results": found, "count": len(found)}
+
     @app.post("/api/verify", tags=["signatures"])
     def verify(request: Request, file: UploadFile = File(..., description="a signed PDF"),
                who: Principal = Depends(need("verify"))) -> dict[str, Any]:
@@ -858,6 +883,12 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         name = safe_name(book, "book")
         return Response(data, media_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}.zip"'})
+
+    # ------------------------------------------------------------------ keying
+    from .keying_api import add_keying_api
+
+    app.state.keying = Keying(svc)
+    add_keying_api(app, app.state.keying, need, ip_of)
 
     # ------------------------------------------------------------------ pages
     from .pages import add_pages

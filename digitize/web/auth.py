@@ -20,6 +20,9 @@ Roles (what each may do is `PERMISSIONS`):
   reviewer  review queue and corrections, search
   archivist reviewer + upload, share results with other agencies
   external  another agency's system: lookup by so_dinh_danh only (the records naming it)
+  (keying: "key" types entries twice-keyed by people, for intake, reviewer, archivist and
+  admin; "review" arbitrates them; "keying_manage" sends pages to keying, assigns and
+  follows progress, for archivist and admin)
   admin     everything, all agencies, users, audit export, reports; users of other
             agencies only as a system admin (`is_system_admin`)
 """
@@ -48,15 +51,17 @@ ROLE_ALIASES = {"intake_officer": "intake", "officer": "intake", "external_syste
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "intake": frozenset({"upload", "read", "view", "search_text", "search_id", "lookup", "correct", "dossier",
-                         "verify"}),
-    "reviewer": frozenset({"read", "view", "search_text", "search_id", "lookup", "correct", "review", "verify"}),
+                         "verify", "key"}),
+    "reviewer": frozenset({"read", "view", "search_text", "search_id", "lookup", "correct", "review", "verify",
+                          "key"}),
     "archivist": frozenset({"upload", "read", "view", "search_text", "search_id", "lookup", "correct", "review",
-                            "verify", "share", "dossier", "export"}),
+                            "verify", "share", "dossier", "export", "key", "keying_manage"}),
     # Another agency's system: the fields it is entitled to, by lookup only; nothing
     # by id (no result, PDF, versions or matches) and no search to enumerate with.
     "external": frozenset({"lookup", "verify"}),
     "admin": frozenset({"upload", "read", "view", "search_text", "search_id", "lookup", "correct", "review",
-                        "verify", "share", "dossier", "export", "admin", "all_agencies"}),
+                        "verify", "share", "dossier", "export", "admin", "all_agencies", "key",
+                        "keying_manage"}),
 }
 
 SESSION_COOKIE = "dz_session"

@@ -121,6 +121,48 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+-- Double keying (keying.py): one entry per record of a result sent to keying; each
+-- entry is keyed by two different users (drafts kept per user), compared, and the
+-- differing fields arbitrated by a third; accepted values make a new signed version.
+CREATE TABLE IF NOT EXISTS keying_entries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    result_id TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    book TEXT NOT NULL DEFAULT '',
+    page INTEGER NOT NULL,
+    record INTEGER NOT NULL,       -- -1: a grid row nothing was read from (until accepted)
+    row INTEGER NOT NULL DEFAULT -1,  -- that row's number on the page (-1: an entry of a record)
+    row_box TEXT,                  -- JSON [x0, y0, x1, y1] of that row (display pixels)
+    doc_type TEXT NOT NULL,
+    fields TEXT NOT NULL,          -- JSON list of the field names to key
+    blind INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,          -- keying, arbitration, done, failed
+    assigned_to TEXT,              -- NULL: anyone of the agency
+    disputed TEXT NOT NULL DEFAULT '[]',  -- JSON list of the fields the two keyings differ on
+    accepted TEXT,                 -- JSON {field: value} once done
+    version INTEGER,               -- the result version that holds the accepted values
+    error TEXT,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (result_id, page, row, record)
+);
+CREATE INDEX IF NOT EXISTS keying_entries_status ON keying_entries(agency, status, id);
+CREATE TABLE IF NOT EXISTS keyings (
+    entry_id INTEGER NOT NULL REFERENCES keying_entries(id),
+    user TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'key',   -- key, or arbitrate
+    "values" TEXT NOT NULL DEFAULT '{}',
+    submitted INTEGER NOT NULL DEFAULT 0,  -- 0: a draft
+    keystrokes INTEGER,
+    opened_at TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    submitted_at TEXT,
+    seconds REAL,
+    PRIMARY KEY (entry_id, user)
+);
+CREATE INDEX IF NOT EXISTS keyings_user ON keyings(user, submitted);
 """
 
 

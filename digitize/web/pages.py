@@ -28,8 +28,10 @@ ROLE_LABELS = {"intake": "Cán bộ một cửa", "reviewer": "Người kiểm t
                "external": "Hệ thống ngoài", "admin": "Quản trị"}
 
 # (permission, path, label): the navigation, in order; a link shows when the role has the permission.
-NAV = (("upload", "/intake", "Tiếp nhận"), ("review", "/review", "Kiểm tra"), ("search_text", "/search", "Tra cứu"),
-       ("share", "/shares", "Chia sẻ"), ("export", "/export", "Xuất sổ"), ("admin", "/reports", "Báo cáo"),
+NAV = (("upload", "/intake", "Tiếp nhận"), ("review", "/review", "Kiểm tra"), ("key", "/keying", "Nhập liệu"),
+       ("review", "/arbitrate", "Đối chiếu"), ("search_text", "/search", "Tra cứu"),
+       ("share", "/shares", "Chia sẻ"), ("export", "/export", "Xuất sổ"),
+       ("keying_manage", "/keying/progress", "Tiến độ nhập"), ("admin", "/reports", "Báo cáo"),
        ("admin", "/users", "Người dùng"), ("admin", "/audit", "Nhật ký"))
 
 
@@ -153,6 +155,18 @@ def add_pages(app: FastAPI, svc: Services, *, secure_cookies: bool, upload_limit
     async def review(request: Request):
         return await page(request, "review", "review.html")
 
+    @app.get("/keying", include_in_schema=False)
+    async def keying_page(request: Request):
+        return await page(request, "key", "keying.html")
+
+    @app.get("/arbitrate", include_in_schema=False)
+    async def arbitrate_page(request: Request):
+        return await page(request, "review", "arbitrate.html")
+
+    @app.get("/keying/progress", include_in_schema=False)
+    async def keying_progress_page(request: Request):
+        return await page(request, "keying_manage", "keying_progress.html")
+
     @app.get("/search", include_in_schema=False)
     async def search(request: Request):
         return await page(request, "search_text", "search.html")
@@ -161,7 +175,8 @@ def add_pages(app: FastAPI, svc: Services, *, secure_cookies: bool, upload_limit
     async def result(request: Request, result_id: str):
         if not RESULT_ID.match(result_id):
             who = await session_user(request)
-            return render(request, "message.html", who, status=404, title="Không tìm thấy", message="Không có kết quả này.")
+            return render(request, "message.html", who, status=404, title="Không tìm thấy",
+                          message="Không có kết quả này.")
         return await page(request, "view", "result.html", result_id=result_id)
 
     @app.get("/shares", include_in_schema=False)

@@ -357,6 +357,38 @@ class Services:
                 out.append(dict(hit, matched_so_dinh_danh=number))
         return out[:limit]
 
+    def person(self, who: Principal, *, so_dinh_danh: str | None = None, ho_ten: str | None = None,
+               ngay_sinh: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """Archived records of one person, before anything is scanned: by personal id (every
+        record naming it), and by name with birth date. Each comes with its result's date,
+        version and corrections, and where the archive's name or birth date differs from the
+        one given, the difference (the officer decides, seeing both)."""
+        hits: list[dict[str, Any]] = []
+        if so_dinh_danh:
+            found = self.index.search(None, so_dinh_danh=so_dinh_danh, limit=limit * 5 + 10)
+            hits += [dict(h, matched_by="so_dinh_danh") for h in self.filter_hits(who, found, limit * 5 + 10)]
+        if ho_ten and ngay_sinh:
+            found = self.index.search(None, ho_ten=ho_ten, ngay_sinh=ngay_sinh, limit=limit * 5 + 10)
+            hits += [dict(h, matched_by="ho_ten+ngay_sinh") for h in self.filter_hits(who, found, limit * 5 + 10)]
+        out: list[dict[str, Any]] = []
+        seen: set[tuple[str, int | None]] = set()
+        given = {"ho_ten": ho_ten, "ngay_sinh": ngay_sinh, "so_dinh_danh": so_dinh_danh}
+        for hit in hits:
+            key = (hit["result_id"], hit.get("record"))
+            if key in seen:
+                continue
+            seen.add(key)
+            result = self.index.get(hit["result_id"]) or {}
+            fields = hit.get("fields") or {}
+            # Case and spacing aside, every letter counts: "Hiển" is not "Hiền".
+            differs = {name: {"archived": fields[name], "given": value} for name, value in given.items()
+                       if value and fields.get(name) and _same_key(fields[name]) != _same_key(value)}
+            out.append(dict(hit, version=result.get("version", 1), corrections=len(result.get("corrections") or []),
+                            differs=differs))
+            if len(out) >= limit:
+                break
+        return out
+
     # images ------------------------------------------------------------
     def page_images(self, result: dict[str, Any]) -> list[tuple[bytes, float]]:
         key = result["keys"]["pdf"]
@@ -411,6 +443,10 @@ class Services:
             buf = io.BytesIO()
             part.save(buf, "JPEG", quality=88)
             return buf.getvalue()
+
+
+def _same_key(value: str) -> str:
+    return " ".join(nfc(value).split()).casefold()
 
 
 def entitled(result: dict[str, Any], so_dinh_danh: str) -> dict[str, Any]:

@@ -1010,6 +1010,275 @@ async function initDocs() {
 
 document.addEventListener("DOMContentLoaded", () => {
   const init = { intake: initIntake, review: initReview, search: initSearch, result: initResult, shares: initShares,
-    export: initExport, reports: initReports, users: initUsers, audit: initAudit, docs: initDocs }[document.body.dataset.page];
+    export: initExport, reports: initReports, users: initUsers, audit: initAudit, docs: initDocs, keying: initKeying,
+    arbitrate: initArbitrate, "keying-progress": initKeyingProgress }[document.body.dataset.page];
   if (init) init();
 });
+
+// ------------------------------------------------------------------ double keying (keyboard-first)
+// No plain-letter shortcut anywhere: Telex and VNI type through the OS input method,
+// so only Enter, Tab, arrows and Ctrl combinations are bound, and never while an
+// input method is composing (e.isComposing).
+
+const DATE_RE = /^(\d{2})\/(\d{2})\/(\d{4})$/;
+
+/** A warning for a value as typed ("" when it looks right); the paper may hold anything, so it never blocks. */
+function checkValue(check, value, values) {
+  const v = (value || "").trim();
+  if (!v || !check) return "";
+  if (check.kind === "date") {
+    if (/^\d{4}$/.test(v)) return "";
+    const m = DATE_RE.exec(v);
+    if (!m) return "Ngày viết dd/mm/yyyy (hoặc chỉ năm yyyy)";
+    const d = +m[1], mo = +m[2], y = +m[3];
+    const date = new Date(Date.UTC(y, mo - 1, d));
+    if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return "Ngày không có thật";
+    return "";
+  }
+  if (check.kind === "year") return /^\d{4}$/.test(v) ? "" : "Năm gồm 4 chữ số";
+  if (check.kind === "id") {
+    if (!/^\d{12}$/.test(v)) return "Số định danh gồm 12 chữ số";
+    const province = +v.slice(0, 3);
+    if (province < 1 || province > 96) return "Ba số đầu (mã tỉnh) phải từ 001 đến 096";
+    const c = +v[3];
+    const sex = values && values.gioi_tinh;
+    if (sex && ((c % 2 === 0) !== (sex.trim() === "Nam"))) return "Chữ số thứ 4 không khớp giới tính";
+    const birth = values && /(\d{4})$/.exec((values.ngay_sinh || "").trim());
+    if (birth && 1900 + 100 * Math.floor(c / 2) + +v.slice(4, 6) !== +birth[1]) return "Chữ số 4–6 không khớp năm sinh";
+    return "";
+  }
+  if (check.kind === "choice") {
+    const folded = v.normalize("NFC").toLocaleLowerCase("vi");
+    if (check.choices.some((c) => c.toLocaleLowerCase("vi") === folded)) return "";
+    return check.choices.length > 5 ? "Không thuộc 54 dân tộc" : `Chỉ: ${check.choices.join(", ")}`;
+  }
+  return "";
+}
+
+/** The entry's band of the page, for context (hidden when it cannot be located). */
+function showRowImage(img, task) {
+  img.hidden = false;
+  img.onerror = () => { img.hidden = true; };
+  img.src = task.row_image;
+}
+
+function entryTitle(task) {
+  const parts = [`${TYPES[task.doc_type] || task.doc_type}`, `trang ${task.page}`,
+    task.row >= 0 ? `dòng ${task.row + 1} (chưa đọc được)` : `mục ${task.record + 1}/${task.records}`];
+  if (task.book) parts.unshift(`quyển ${task.book}`);
+  if (task.blind) parts.push("nhập mù (không gợi ý)");
+  return parts.join(" · ");
+}
+
+/** One row: label, input (with completion for choices), the warning, the cell's crop. */
+function keyRow(f, extra) {
+  const id = `f-${f.name}`;
+  const input = el("input", { id: id, name: f.name, autocomplete: "off", spellcheck: "false", "aria-describedby": `${id}-warn` });
+  input.value = f.value || "";
+  const row = el("div", { class: "key-row" + (f.disputed ? " disputed" : ""), "data-field": f.name });
+  if (f.check && f.check.kind === "choice") {
+    const list = el("datalist", { id: `${id}-list` }, ...f.check.choices.map((c) => el("option", { value: c })));
+    input.setAttribute("list", `${id}-list`);
+    row.append(list);
+  }
+  const crop = f.crop ? el("img", { class: "cell-crop", alt: `Ảnh ô ${LABELS[f.name] || f.name}`, src: f.crop }) : el("span", { class: "hint", text: "(không có ảnh ô)" });
+  if (f.crop) crop.addEventListener("error", () => crop.replaceWith(el("span", { class: "hint", text: "(không định vị được ô)" })));
+  row.append(el("label", { for: id, text: LABELS[f.name] || f.name }), el("div", { class: "key-input" }, input, extra || null,
+    el("span", { id: `${id}-warn`, class: "warn", role: "status" })), el("div", { class: "crop" }, crop));
+  return { row: row, input: input };
+}
+
+function keyValues(box) {
+  const out = {};
+  for (const input of box.querySelectorAll("input[name]")) out[input.name] = input.value;
+  return out;
+}
+
+function wireChecks(box, fields) {
+  const checks = Object.fromEntries(fields.map((f) => [f.name, f.check]));
+  const run = () => {
+    const values = keyValues(box);
+    for (const input of box.querySelectorAll("input[name]")) {
+      const warning = checkValue(checks[input.name], input.value, values);
+      $(`#f-${input.name}-warn`, box).textContent = warning;
+      input.classList.toggle("invalid", !!warning);
+    }
+  };
+  box.addEventListener("input", run);
+  run();
+}
+
+/** Enter / Tab to the next input, Ctrl+Enter to submit, Ctrl+S for `save`. */
+function wireKeys(form, submit, save) {
+  form.addEventListener("keydown", (e) => {
+    if (e.isComposing || e.keyCode === 229) return;  // an input method is composing: its keys
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); return; }
+    if (e.key === "s" && (e.ctrlKey || e.metaKey) && save) { e.preventDefault(); save(); return; }
+    if (e.key === "Enter" && e.target.tagName === "INPUT") {
+      e.preventDefault();
+      const inputs = [...form.querySelectorAll("input[name]:not([readonly])")];
+      const next = inputs[inputs.indexOf(e.target) + 1];
+      if (next) { next.focus(); next.select(); } else $("button[type=submit]", form).focus();
+    }
+  });
+  form.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
+}
+
+const keying = { task: null, keystrokes: 0, timer: null, saving: null };
+
+async function saveDraft() {
+  clearTimeout(keying.timer);
+  keying.timer = null;
+  const task = keying.task;
+  if (!task) return;
+  try {
+    await api(`/api/keying/entries/${task.id}/draft`, { method: "PUT", json: { values: keyValues($("#entry-fields")), keystrokes: keying.keystrokes } });
+    $("#draft-status").textContent = "Đã ghi nháp " + new Date().toLocaleTimeString("vi-VN");
+  } catch (e) { $("#draft-status").textContent = `Chưa ghi được nháp (${e.message})`; }
+}
+
+async function showKeyingTask(task) {
+  keying.task = task;
+  keying.keystrokes = 0;
+  $("#entry").hidden = !task;
+  $("#empty").hidden = !!task;
+  if (!task) { $("#entry-label").textContent = ""; return; }
+  $("#entry-label").textContent = `#${task.id}`;
+  $("#entry-meta").textContent = entryTitle(task) + (task.draft ? " · tiếp tục bản nháp" : "");
+  $("#entry-image").href = task.image;
+  $("#draft-status").textContent = "";
+  showRowImage($("#entry-row"), task);
+  const box = $("#entry-fields");
+  box.replaceChildren(...task.fields.map((f) => keyRow(f).row));
+  wireChecks(box, task.fields);
+  const first = box.querySelector("input[name]");
+  if (first) { first.focus(); first.select(); }
+}
+
+async function nextKeying() {
+  try { await showKeyingTask((await api("/api/keying/next")).data.task); }
+  catch (e) { flash(e.message, "error"); }
+}
+
+async function submitKeying() {
+  const task = keying.task;
+  if (!task || keying.saving) return;
+  clearTimeout(keying.timer);
+  keying.saving = true;
+  $("#submit").disabled = true;
+  try {
+    const res = (await api(`/api/keying/entries/${task.id}/submit`, { method: "POST", json: { values: keyValues($("#entry-fields")), keystrokes: keying.keystrokes } })).data;
+    const said = { done: `Hai lần nhập khớp nhau: đã ký phiên bản ${res.version}.`, arbitration: "Hai lần nhập khác nhau: đã chuyển đối chiếu.",
+      keying: "Đã nộp; chờ người nhập thứ hai.", failed: "Đã nộp, nhưng chưa tạo được phiên bản mới; lưu trữ viên sẽ thử lại." };
+    flash(said[res.status] || "Đã nộp.", res.status === "failed" ? "error" : "ok");
+    await nextKeying();
+  } catch (e) { flash(e.message, "error"); }
+  finally { keying.saving = false; $("#submit").disabled = false; }
+}
+
+function initKeying() {
+  const form = $("#entry");
+  wireKeys(form, submitKeying, saveDraft);
+  $("#draft").addEventListener("click", saveDraft);
+  form.addEventListener("input", () => {
+    keying.keystrokes += 1;
+    clearTimeout(keying.timer);
+    keying.timer = setTimeout(saveDraft, 1500);  // nothing lost if the browser closes
+  });
+  window.addEventListener("pagehide", () => { if (keying.timer) saveDraft(); });
+  nextKeying();
+}
+
+const arb = { items: [], task: null };
+
+async function showArbitration() {
+  $("#arb-count").textContent = arb.items.length ? `(${arb.items.length})` : "";
+  const item = arb.items[0];
+  $("#arb").hidden = !item;
+  $("#empty").hidden = !!item;
+  if (!item) return;
+  let task;
+  try { task = (await api(`/api/keying/entries/${item.id}/arbitration`)).data; }
+  catch (e) { flash(e.message, "error"); arb.items.shift(); return showArbitration(); }
+  arb.task = task;
+  $("#arb-meta").textContent = `#${task.id} · ` + entryTitle(task);
+  $("#arb-image").href = task.image;
+  showRowImage($("#arb-row"), task);
+  const box = $("#arb-fields");
+  box.replaceChildren();
+  for (const f of task.fields) {
+    const choices = f.disputed ? el("span", { class: "keyed" }, ...f.keyed.map((v, i) => {
+      const b = el("button", { type: "button", class: "secondary choice", text: `${i + 1}: ${v || "∅ (trống)"}` });
+      b.addEventListener("click", () => { input.value = v; input.dispatchEvent(new Event("input", { bubbles: true })); input.focus(); });
+      return b;
+    })) : null;
+    const made = keyRow(f, choices);
+    const input = made.input;
+    if (!f.disputed) input.readOnly = true;
+    else input.addEventListener("keydown", (e) => {
+      if (e.isComposing || e.ctrlKey || e.altKey || e.metaKey) return;
+      if (e.key === "ArrowUp" || e.key === "ArrowDown") {
+        e.preventDefault();
+        input.value = f.keyed[e.key === "ArrowUp" ? 0 : 1] || "";
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    });
+    box.append(made.row);
+  }
+  wireChecks(box, task.fields);
+  const first = box.querySelector("input[name]:not([readonly])");
+  if (first) first.focus();
+}
+
+async function decideArbitration() {
+  const task = arb.task;
+  if (!task) return;
+  const values = {};
+  for (const name of task.disputed) values[name] = $(`#f-${name}`).value;
+  $("#decide").disabled = true;
+  try {
+    const res = (await api(`/api/keying/entries/${task.id}/arbitrate`, { method: "POST", json: { values: values } })).data;
+    flash(res.status === "done" ? `Đã quyết định: phiên bản ${res.version} đã ký.` : "Đã quyết định, nhưng chưa tạo được phiên bản mới.",
+      res.status === "done" ? "ok" : "error");
+    arb.items.shift();
+    await showArbitration();
+  } catch (e) { flash(e.message, "error"); }
+  finally { $("#decide").disabled = false; }
+}
+
+async function initArbitrate() {
+  wireKeys($("#arb"), decideArbitration, null);
+  try { arb.items = (await api("/api/keying/arbitration?limit=200")).data.items; }
+  catch (e) { flash(e.message, "error"); return; }
+  showArbitration();
+}
+
+async function loadKeyingProgress() {
+  const data = (await api("/api/keying/progress")).data;
+  const books = $("#books tbody");
+  books.replaceChildren(...data.books.map((b) => el("tr", {}, el("td", { text: b.agency }), el("td", { text: b.book }),
+    ...["entries", "not_started", "keyed_once", "keyed_twice", "in_arbitration", "done", "failed"].map((k) => el("td", { class: "num", text: String(b[k]) })))));
+  const keyers = $("#keyers tbody");
+  keyers.replaceChildren(...data.keyers.map((k) => el("tr", {}, el("td", { text: k.user }), el("td", { class: "num", text: String(k.entries) }),
+    el("td", { class: "num", text: k.seconds_per_entry === null ? "–" : String(k.seconds_per_entry) }),
+    el("td", { class: "num", text: String(k.keystrokes) }),
+    el("td", { class: "num", text: k.agreement === null ? "–" : percent(k.agreement) }))));
+  const share = data.arbitration_share;
+  $("#control").textContent = `Tỉ lệ ô phải đối chiếu: có gợi ý OCR ${share.prefilled === null ? "–" : percent(share.prefilled)}, ` +
+    `nhập mù ${share.blind === null ? "–" : percent(share.blind)} (nhập mù: ${percent(data.blind_share)} số mục).`;
+}
+
+function initKeyingProgress() {
+  $("#send-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const id = $("#send-result").value.trim();
+    if (!/^[0-9a-f]{32}$/.test(id)) { flash("Mã kết quả gồm 32 ký tự 0-9, a-f.", "error"); $("#send-result").focus(); return; }
+    const body = $("#send-all").checked ? { all: true } : { floor: parseFloat($("#send-floor").value || "0.8") };
+    try {
+      const res = (await api(`/api/keying/results/${id}/send`, { method: "POST", json: body })).data;
+      flash(`Đã gửi ${res.created.length} mục đi nhập liệu` + (res.skipped ? ` (${res.skipped} mục đã gửi trước đó).` : "."), "ok");
+      await loadKeyingProgress();
+    } catch (err) { flash(err.message, "error"); }
+  });
+  loadKeyingProgress().catch((e) => flash(e.message, "error"));
+}

@@ -1,0 +1,677 @@
+"""Double keying of entries digitize cannot read reliably (handwriting, faint ink,
+low OCR confidence): each entry is typed by two different people, the two keyings
+are compared, identical values are accepted, and the fields they differ on go to
+an arbiter (a reviewer who keyed neither). Accepted values become a new signed
+version of the result through `review.review_fields`, so they are indexed,
+searchable and exported like any correction; each keyed field's provenance says
+"keyed_twice" or "arbitrated" (records[].provenance and the corrections log).
+
+An entry is one record of a result (a registry-book page gives one per row, a
+certificate one for the page). Keyers see the OCR reading as a prefill, except on
+a control share of entries, chosen deterministically per entry, that are keyed
+blind to measure both the keyers and the OCR (`DIGITIZE_KEYING_BLIND_SHARE`,
+default 0.10).
+
+Drafts are kept per user in the web database, so a closed browser loses nothing.
+Entry states: keying -> (arbitration ->) accepting -> done; failed when the new
+version could not be made (retry)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..errors import DigitizeError, NotFound
+from ..review import Change, ReviewError, StaleVersion, allowed_fields, clean_value, review_fields
+from . import audit
+from .auth import Principal
+
+BLIND_SHARE_DEFAULT = 0.10
+CONFIDENCE_FLOOR_DEFAULT = 0.80
+KEYERS = 2
+DRAFT_HOLD = timedelta(hours=2)  # an open draft reserves one of the two keyings this long
+MAX_FIELDS = 60
+
+
+class KeyingError(Exception):
+    """A keying request refused: HTTP `status`, machine-readable `code`."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def blind_share(env: dict[str, str] | None = None) -> float:
+    raw = (env if env is not None else os.environ).get("DIGITIZE_KEYING_BLIND_SHARE")
+    try:
+        share = float(raw) if raw not in (None, "") else BLIND_SHARE_DEFAULT
+    except ValueError:
+        share = BLIND_SHARE_DEFAULT
+    return min(1.0, max(0.0, share))
+
+
+def is_blind(result_id: str, record: int, share: float) -> bool:
+    """Deterministic per entry: the same entry is blind on every server and rerun."""
+    digest = hashlib.sha256(f"keying:{result_id}:{int(record)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0 ** 64 < share
+
+
+def needs_keying(record: dict[str, Any], floor: float) -> bool:
+    """Routing: handwritten fields, a confidence below the floor, or nothing read."""
+    if record.get("handwritten"):
+        return True
+    if not record.get("fields"):
+        return True
+    return any(float(c) < floor for c in (record.get("confidence") or {}).values())
+
+
+def fields_to_key(result: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    """The record's fields, the flagged ones, and for a registry-book entry every
+    column of its book; in the CONTRACT's order."""
+    doc_type = record.get("doc_type", "")
+    names = set(record.get("fields") or {}) | set(record.get("needs_review") or []) | set(
+        record.get("handwritten") or [])
+    if result.get("book") or any(r.get("doc_type") == doc_type for r in (result.get("records") or [])[1:]):
+        from ..extract.so_ho_tich import DEFAULT_ORDER
+
+        names |= set(DEFAULT_ORDER.get(doc_type, ()))
+    order = list(allowed_fields(doc_type))
+    known = [f for f in order if f in names]
+    extra = sorted(n for n in names if n not in order)
+    return (known + extra)[:MAX_FIELDS]
+
+
+def field_check(name: str) -> dict[str, Any] | None:
+    """What the keying page checks as the keyer types (it warns, it never blocks: the
+    paper may hold anything)."""
+    from ..extract.validate import ETHNIC_GROUPS
+
+    if name.startswith("ngay_") and name != "ngay_sinh_bang_chu":
+        return {"kind": "date"}
+    if name.startswith("nam_sinh"):
+        return {"kind": "year"}
+    if name.startswith("so_dinh_danh"):
+        return {"kind": "id"}
+    if name == "gioi_tinh":
+        return {"kind": "choice", "choices": ["Nam", "Nữ"]}
+    if name.startswith("dan_toc"):
+        return {"kind": "choice", "choices": list(ETHNIC_GROUPS)}
+    return None
+
+
+def grid_rows(jpeg: bytes, dpi: float, header_rows: int = 1) -> list[tuple[int, int, int, int]]:
+    """Boxes of a ruled table's rows on a page image (display pixels), top to bottom,
+    without the first `header_rows` (the column titles of a registry book): the bands
+    between consecutive long horizontal rules. [] when the page has no such grid."""
+    import cv2
+    import numpy as np
+
+    from ..preprocess import find_rules
+    from ..review import decode_jpeg
+
+    pixels = decode_jpeg(jpeg)
+    grey = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
+    _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    horizontal, _ = find_rules(ink, dpi)
+    per_row = (horizontal > 0).sum(axis=1)
+    if not per_row.any():
+        return []
+    long = np.flatnonzero(per_row >= 0.5 * per_row.max())
+    lines: list[list[int]] = []
+    for y in long:  # consecutive pixel rows of one rule
+        if lines and y - lines[-1][-1] <= 2:
+            lines[-1].append(int(y))
+        else:
+            lines.append([int(y)])
+    cols = np.flatnonzero((horizontal[long] > 0).any(axis=0))
+    x0, x1 = int(cols.min()), int(cols.max()) + 1
+    min_height = max(8, int(dpi * 4 / 25.4))  # a row is at least 4 mm tall
+    bands = [(x0, a[-1] + 1, x1, b[0]) for a, b in zip(lines, lines[1:]) if b[0] - a[-1] >= min_height]
+    return bands[header_rows:] if len(bands) > header_rows else []
+
+
+def _now() -> str:
+    return audit.now_iso()
+
+
+def _loads(text: str | None, default: Any) -> Any:
+    return json.loads(text) if text else default
+
+
+def _entry_dict(row: Any) -> dict[str, Any]:
+    out = dict(row)
+    out["fields"] = _loads(out["fields"], [])
+    out["disputed"] = _loads(out["disputed"], [])
+    out["accepted"] = _loads(out["accepted"], None)
+    out["blind"] = bool(out["blind"])
+    return out
+
+
+def compare(a: dict[str, str], b: dict[str, str], fields: list[str]) -> tuple[dict[str, str], list[str]]:
+    """(values both keyings agree on, fields they differ on)."""
+    agreed: dict[str, str] = {}
+    disputed: list[str] = []
+    for f in fields:
+        va, vb = a.get(f, ""), b.get(f, "")
+        if va == vb:
+            agreed[f] = va
+        else:
+            disputed.append(f)
+    return agreed, disputed
+
+
+class Keying:
+    def __init__(self, svc: Any, *, share: float | None = None) -> None:
+        self.svc = svc
+        self.db = svc.db
+        self.share = blind_share() if share is None else share
+
+    # ------------------------------------------------------------------ routing
+    def send(self, who: Principal, result_id: str, *, floor: float | None = None, records: list[int] | None = None,
+             everything: bool = False, assigned_to: str | None = None, rows: bool = False,
+             doc_type: str | None = None, header_rows: int = 1, ip: str = "") -> dict[str, Any]:
+        """Make keying entries for the records of a result that need people (or the
+        listed ones, or all of them); with `rows`, also one entry per row of the ruled
+        grid of each page nothing was read from (a handwritten book page: `doc_type`
+        says which book). Entries already sent are left as they are."""
+        result = self.svc.result_for(who, result_id, write=True)
+        row_entries = self._grid_entries(result, doc_type, header_rows) if rows else []
+        floor = CONFIDENCE_FLOOR_DEFAULT if floor is None else floor
+        recs = result.get("records") or []
+        if records is not None:
+            bad = [i for i in records if not 0 <= i < len(recs)]
+            if bad:
+                raise KeyingError(422, "no_such_record", f"no record {bad[0]} in result {result_id}")
+            chosen = sorted(set(records))
+        else:
+            chosen = [i for i, r in enumerate(recs) if everything or needs_keying(r, floor)]
+        if assigned_to is not None:
+            row = self.db.one("SELECT agency FROM users WHERE name = ? AND disabled = 0", (assigned_to,))
+            if row is None or row["agency"] != result.get("agency"):
+                raise KeyingError(422, "no_such_keyer", "no such user in the result's agency")
+        book = str(result.get("book") or (result.get("source") or {}).get("name") or "")
+        now = _now()
+        created: list[int] = []
+        with self.db.connect(write=True) as conn:
+            for i in chosen:
+                rec = recs[i]
+                fields = fields_to_key(result, rec)
+                if not fields:
+                    continue
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO keying_entries(result_id, agency, book, page, record, doc_type, fields, "
+                    "blind, status, assigned_to, created_by, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'keying', ?, ?, ?, ?)",
+                    (result_id, result.get("agency", ""), book, int(rec.get("page") or 1), i, rec.get("doc_type", ""),
+                     json.dumps(fields), int(is_blind(result_id, i, self.share)), assigned_to, who.name, now, now))
+                if cur.rowcount:
+                    created.append(int(cur.lastrowid))
+            for page, row, box, kind, fields in row_entries:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO keying_entries(result_id, agency, book, page, record, row, row_box, "
+                    "doc_type, fields, blind, status, assigned_to, created_by, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, -1, ?, ?, ?, ?, 1, 'keying', ?, ?, ?, ?)",
+                    (result_id, result.get("agency", ""), book, page, row, json.dumps(box), kind, json.dumps(fields),
+                     assigned_to, who.name, now, now))
+                if cur.rowcount:
+                    created.append(int(cur.lastrowid))
+        self.svc.audit(who, "keying_send", result_id, ip, entries=created, records=chosen, floor=floor,
+                       rows=len(row_entries))
+        return {"result_id": result_id, "created": created, "records": chosen, "rows": len(row_entries),
+                "skipped": len(chosen) + len(row_entries) - len(created)}
+
+    def _grid_entries(self, result: dict[str, Any], doc_type: str | None,
+                      header_rows: int) -> list[tuple[int, int, list[int], str, list[str]]]:
+        """(page, row, box, doc_type, fields) of each grid row of the pages without records."""
+        from ..extract.so_ho_tich import DEFAULT_ORDER
+
+        recs = result.get("records") or []
+        kinds = {r.get("doc_type") for r in recs} & set(DEFAULT_ORDER)
+        kind = doc_type or (kinds.pop() if len(kinds) == 1 else None)
+        if kind not in DEFAULT_ORDER:
+            raise KeyingError(422, "bad_doc_type", "say which book the rows are entries of: doc_type khai_sinh, "
+                                                   "ket_hon or khai_tu")
+        read = {int(r.get("page") or 1) for r in recs}
+        images = self.svc.page_images(result)
+        out = []
+        for number, (jpeg, dpi) in enumerate(images, 1):
+            if number in read:
+                continue
+            for row, box in enumerate(grid_rows(jpeg, dpi, header_rows)):
+                out.append((number, row, list(box), kind, list(DEFAULT_ORDER[kind])))
+        return out
+
+    # ------------------------------------------------------------------ entries
+    def entry(self, who: Principal, entry_id: int) -> dict[str, Any]:
+        row = self.db.one("SELECT * FROM keying_entries WHERE id = ?", (entry_id,))
+        if row is None or not (who.can("all_agencies") or row["agency"] == who.agency):
+            raise NotFound("no such keying entry")
+        return _entry_dict(row)
+
+    def keyings(self, entry_id: int, *, submitted_only: bool = True) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM keyings WHERE entry_id = ? AND kind = 'key'" + (" AND submitted = 1" if submitted_only
+                                                                           else "")
+        out = []
+        for row in self.db.all(sql + " ORDER BY submitted_at, opened_at", (entry_id,)):
+            item = dict(row)
+            item["values"] = _loads(item["values"], {})
+            out.append(item)
+        return out
+
+    def _result(self, entry: dict[str, Any]) -> dict[str, Any]:
+        result = self.svc.index.get(entry["result_id"])
+        if result is None:
+            raise NotFound("the result of this entry is gone")
+        return result
+
+    def _view(self, entry: dict[str, Any], result: dict[str, Any], values: dict[str, str],
+              prefill: bool) -> dict[str, Any]:
+        recs = result.get("records") or []
+        rec = recs[entry["record"]] if 0 <= entry["record"] < len(recs) else {}
+        read = rec.get("fields") or {}
+        rid = entry["result_id"]
+        fields = []
+        for name in entry["fields"]:
+            item: dict[str, Any] = {"name": name, "value": values.get(name, read.get(name, "") if prefill else "")}
+            if prefill:
+                item["prefill"] = read.get(name, "")
+            item["crop"] = (f"/api/results/{rid}/records/{entry['record']}/fields/{name}/crop"
+                            if name in read else None)
+            check = field_check(name)
+            if check:
+                item["check"] = check
+            fields.append(item)
+        return {"id": entry["id"], "result_id": rid, "version": result.get("version", 1), "book": entry["book"],
+                "page": entry["page"], "record": entry["record"], "row": entry.get("row", -1), "records": len(recs),
+                "doc_type": entry["doc_type"], "blind": entry["blind"], "status": entry["status"],
+                "image": f"/api/results/{rid}/pages/{entry['page']}/image",
+                "row_image": f"/api/keying/entries/{entry['id']}/row", "fields": fields}
+
+    def row_image(self, who: Principal, entry_id: int) -> bytes:
+        """JPEG of the entry's band of the page (full width, the rows its located
+        values lie on): context for cells that have no crop of their own."""
+        import io
+
+        from PIL import Image
+
+        from ..review import locate_field, union_box
+
+        entry = self.entry(who, entry_id)
+        result = self.svc.result_for(who, entry["result_id"])
+        recs = result.get("records") or []
+        if entry.get("row_box"):
+            x0, y0, x1, y1 = json.loads(entry["row_box"])
+            jpeg, _ = self.svc.page_images(result)[entry["page"] - 1]
+            with Image.open(io.BytesIO(jpeg)) as image:
+                pad = max(2, (y1 - y0) // 8)
+                part = image.crop((max(0, x0 - pad), max(0, y0 - pad), min(image.width, x1 + pad),
+                                   min(image.height, y1 + pad))).convert("RGB")
+                buf = io.BytesIO()
+                part.save(buf, "JPEG", quality=85)
+                return buf.getvalue()
+        if not 0 <= entry["record"] < len(recs):
+            raise NotFound("the record of this entry is gone")
+        rec = recs[entry["record"]]
+        page = int(rec.get("page") or 1)
+        words = self.svc.words(result)
+        page_words = words[page - 1] if 0 < page <= len(words) else []
+        boxes = [union_box(page_words, locate_field(page_words, rec.get("fields") or {}, f))
+                 for f in rec.get("fields") or {}]
+        boxes = [b for b in boxes if b is not None]
+        if not boxes:
+            raise NotFound("the entry was not located on the page")
+        y0, y1 = min(b[1] for b in boxes), max(b[3] for b in boxes)
+        pad = max(4, int(statistics.median(b[3] - b[1] for b in boxes) * 0.8))
+        jpeg, _ = self.svc.page_images(result)[page - 1]
+        with Image.open(io.BytesIO(jpeg)) as image:
+            part = image.crop((0, max(0, y0 - pad), image.width, min(image.height, y1 + pad))).convert("RGB")
+            buf = io.BytesIO()
+            part.save(buf, "JPEG", quality=85)
+            return buf.getvalue()
+
+    def _check_keyer(self, who: Principal, entry: dict[str, Any], conn: Any) -> dict[str, Any] | None:
+        """The user's own keying row (None: not opened yet); raises when they may not key."""
+        if entry["status"] != "keying":
+            raise KeyingError(409, "entry_closed", "this entry is no longer being keyed")
+        if entry["assigned_to"] and entry["assigned_to"] != who.name:
+            raise KeyingError(403, "not_assigned", "this entry is assigned to another keyer")
+        mine = conn.execute("SELECT * FROM keyings WHERE entry_id = ? AND user = ?", (entry["id"], who.name)).fetchone()
+        if mine is not None and (mine["submitted"] or mine["kind"] != "key"):
+            raise KeyingError(409, "already_keyed", "you have already keyed this entry")
+        if mine is None:
+            hold = (datetime.fromisoformat(_now()) - DRAFT_HOLD).isoformat()
+            others = conn.execute("SELECT COUNT(*) FROM keyings WHERE entry_id = ? AND kind = 'key' AND user != ? "
+                                  "AND (submitted = 1 OR saved_at > ?)", (entry["id"], who.name, hold)).fetchone()[0]
+            if others >= KEYERS:
+                raise KeyingError(409, "entry_full", "two other people are keying this entry")
+        return dict(mine) if mine is not None else None
+
+    def task(self, who: Principal, entry_id: int, ip: str = "") -> dict[str, Any]:
+        """Open an entry for keying (keeps the time it was first opened) with the
+        user's draft, else the prefill (none when blind)."""
+        entry = self.entry(who, entry_id)
+        result = self._result(entry)
+        now = _now()
+        with self.db.connect(write=True) as conn:
+            mine = self._check_keyer(who, entry, conn)
+            if mine is None:
+                conn.execute("INSERT INTO keyings(entry_id, user, agency, kind, opened_at, saved_at) "
+                             "VALUES (?, ?, ?, 'key', ?, ?)", (entry_id, who.name, who.agency, now, now))
+                draft: dict[str, str] = {}
+            else:
+                draft = _loads(mine["values"], {})
+        view = self._view(entry, result, draft, prefill=not entry["blind"])
+        view["draft"] = bool(draft)
+        if mine is None:
+            self.svc.audit(who, "keying_open", entry["result_id"], ip, entry=entry_id, record=entry["record"])
+        return view
+
+    def next_task(self, who: Principal, ip: str = "") -> dict[str, Any] | None:
+        """The user's open draft, else an entry that has one keying already (to finish
+        entries), else the oldest not yet keyed; never one they keyed."""
+        row = self.db.one("SELECT k.entry_id FROM keyings k JOIN keying_entries e ON e.id = k.entry_id "
+                          "WHERE k.user = ? AND k.kind = 'key' AND k.submitted = 0 AND e.status = 'keying' "
+                          "ORDER BY k.opened_at LIMIT 1", (who.name,))
+        if row is not None:
+            try:
+                return self.task(who, row["entry_id"], ip)
+            except KeyingError:  # assigned to someone else since: leave the draft, look further
+                pass
+        hold = (datetime.fromisoformat(_now()) - DRAFT_HOLD).isoformat()
+        scope, params = ("", []) if who.can("all_agencies") else ("AND e.agency = ?", [who.agency])
+        rows = self.db.all(
+            "SELECT e.id, (SELECT COUNT(*) FROM keyings k WHERE k.entry_id = e.id AND k.kind = 'key' "
+            "  AND (k.submitted = 1 OR k.saved_at > ?)) AS taken "
+            "FROM keying_entries e WHERE e.status = 'keying' " + scope +
+            " AND (e.assigned_to IS NULL OR e.assigned_to = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM keyings k WHERE k.entry_id = e.id AND k.user = ?) "
+            "ORDER BY taken DESC, e.id LIMIT 50", [hold, *params, who.name, who.name])
+        for r in rows:
+            if r["taken"] >= KEYERS:
+                continue
+            try:
+                return self.task(who, r["id"], ip)
+            except KeyingError:  # taken meanwhile
+                continue
+        return None
+
+    def _clean(self, entry: dict[str, Any], values: Any) -> dict[str, str]:
+        if not isinstance(values, dict):
+            raise KeyingError(422, "bad_values", "values must be an object of field: text")
+        out: dict[str, str] = {}
+        for name, value in values.items():
+            if name not in entry["fields"]:
+                raise KeyingError(422, "unknown_field", f"{name!r} is not a field of this entry")
+            if value is None:
+                value = ""
+            try:
+                out[name] = clean_value(value)
+            except ReviewError as exc:
+                raise KeyingError(422, "bad_value", str(exc)) from None
+        return out
+
+    def save_draft(self, who: Principal, entry_id: int, values: Any, keystrokes: int | None = None) -> dict[str, Any]:
+        entry = self.entry(who, entry_id)
+        clean = self._clean(entry, values)
+        now = _now()
+        with self.db.connect(write=True) as conn:
+            mine = self._check_keyer(who, entry, conn)
+            if mine is None:
+                conn.execute("INSERT INTO keyings(entry_id, user, agency, kind, \"values\", keystrokes, opened_at, "
+                             "saved_at) VALUES (?, ?, ?, 'key', ?, ?, ?, ?)",
+                             (entry_id, who.name, who.agency, json.dumps(clean, ensure_ascii=False), keystrokes,
+                              now, now))
+            else:
+                conn.execute("UPDATE keyings SET \"values\" = ?, keystrokes = COALESCE(?, keystrokes), saved_at = ? "
+                             "WHERE entry_id = ? AND user = ?",
+                             (json.dumps(clean, ensure_ascii=False), keystrokes, now, entry_id, who.name))
+        return {"id": entry_id, "saved_at": now}
+
+    def submit(self, who: Principal, entry_id: int, values: Any, keystrokes: int | None = None,
+               ip: str = "") -> dict[str, Any]:
+        entry = self.entry(who, entry_id)
+        clean = self._clean(entry, values)
+        full = {f: clean.get(f, "") for f in entry["fields"]}
+        now = _now()
+        with self.db.connect(write=True) as conn:
+            row = conn.execute("SELECT * FROM keying_entries WHERE id = ?", (entry_id,)).fetchone()
+            entry = _entry_dict(row)  # status as of this transaction
+            mine = self._check_keyer(who, entry, conn)
+            done = conn.execute("SELECT COUNT(*) FROM keyings WHERE entry_id = ? AND kind = 'key' AND submitted = 1",
+                                (entry_id,)).fetchone()[0]
+            if done >= KEYERS:
+                raise KeyingError(409, "entry_full", "this entry has been keyed twice already")
+            opened = mine["opened_at"] if mine else now
+            seconds = max(0.0, (datetime.fromisoformat(now) - datetime.fromisoformat(opened)).total_seconds())
+            text = json.dumps(full, ensure_ascii=False)
+            if mine is None:
+                conn.execute("INSERT INTO keyings(entry_id, user, agency, kind, \"values\", submitted, keystrokes, "
+                             "opened_at, saved_at, submitted_at, seconds) VALUES (?, ?, ?, 'key', ?, 1, ?, ?, ?, ?, ?)",
+                             (entry_id, who.name, who.agency, text, keystrokes, now, now, now, seconds))
+            else:
+                conn.execute("UPDATE keyings SET \"values\" = ?, submitted = 1, keystrokes = COALESCE(?, keystrokes), "
+                             "saved_at = ?, submitted_at = ?, seconds = ? WHERE entry_id = ? AND user = ?",
+                             (text, keystrokes, now, now, seconds, entry_id, who.name))
+            second = done + 1 == KEYERS
+            disputed: list[str] = []
+            if second:
+                other = conn.execute("SELECT \"values\" FROM keyings WHERE entry_id = ? AND kind = 'key' "
+                                     "AND submitted = 1 AND user != ?", (entry_id, who.name)).fetchone()
+                _, disputed = compare(_loads(other["values"], {}), full, entry["fields"])
+                status = "arbitration" if disputed else "accepting"
+                conn.execute("UPDATE keying_entries SET status = ?, disputed = ?, updated_at = ? WHERE id = ?",
+                             (status, json.dumps(disputed), now, entry_id))
+        self.svc.audit(who, "keying_submit", entry["result_id"], ip, entry=entry_id, record=entry["record"],
+                       values=full, seconds=round(seconds, 1), blind=entry["blind"])
+        out: dict[str, Any] = {"id": entry_id, "keyings": done + 1, "status": "keying"}
+        if second:
+            out["status"] = "arbitration" if disputed else "accepting"
+            out["disputed"] = disputed
+            if not disputed:
+                out.update(self._accept(who, entry_id, ip))
+        return out
+
+    # ------------------------------------------------------------------ arbitration
+    def arbitration_queue(self, who: Principal, limit: int = 50) -> list[dict[str, Any]]:
+        scope, params = ("", []) if who.can("all_agencies") else ("AND e.agency = ?", [who.agency])
+        rows = self.db.all(
+            "SELECT e.* FROM keying_entries e WHERE e.status = 'arbitration' " + scope +
+            " AND NOT EXISTS (SELECT 1 FROM keyings k WHERE k.entry_id = e.id AND k.user = ?) "
+            "ORDER BY e.updated_at, e.id LIMIT ?", [*params, who.name, limit])
+        return [{k: v for k, v in _entry_dict(r).items() if k in ("id", "result_id", "book", "page", "record",
+                                                                   "doc_type", "disputed", "updated_at")}
+                for r in rows]
+
+    def _check_arbiter(self, who: Principal, entry: dict[str, Any]) -> list[dict[str, Any]]:
+        if entry["status"] != "arbitration":
+            raise KeyingError(409, "not_in_arbitration", "this entry is not waiting for arbitration")
+        keyed = self.keyings(entry["id"])
+        if any(k["user"] == who.name for k in keyed):
+            raise KeyingError(403, "own_keying", "you keyed this entry; another reviewer must arbitrate it")
+        return keyed
+
+    def arbitration_task(self, who: Principal, entry_id: int) -> dict[str, Any]:
+        entry = self.entry(who, entry_id)
+        keyed = self._check_arbiter(who, entry)
+        result = self._result(entry)
+        view = self._view(entry, result, {}, prefill=True)
+        for item in view["fields"]:
+            item["keyed"] = [k["values"].get(item["name"], "") for k in keyed]  # in order, keyers unnamed
+            item["disputed"] = item["name"] in entry["disputed"]
+            item["value"] = item["keyed"][0] if not item["disputed"] else ""
+        view["disputed"] = entry["disputed"]
+        return view
+
+    def arbitrate(self, who: Principal, entry_id: int, values: Any, ip: str = "") -> dict[str, Any]:
+        entry = self.entry(who, entry_id)
+        keyed = self._check_arbiter(who, entry)
+        clean = self._clean(entry, values)
+        missing = [f for f in entry["disputed"] if f not in clean]
+        if missing:
+            raise KeyingError(422, "missing_values", "give a value (or an empty one) for " + ", ".join(missing))
+        now = _now()
+        with self.db.connect(write=True) as conn:
+            taken = conn.execute("UPDATE keying_entries SET status = 'accepting', updated_at = ? "
+                                 "WHERE id = ? AND status = 'arbitration'", (now, entry_id)).rowcount
+            if not taken:
+                raise KeyingError(409, "not_in_arbitration", "this entry was arbitrated meanwhile")
+            chosen = {f: clean[f] for f in entry["disputed"]}
+            conn.execute("INSERT INTO keyings(entry_id, user, agency, kind, \"values\", submitted, opened_at, "
+                         "saved_at, submitted_at) VALUES (?, ?, ?, 'arbitrate', ?, 1, ?, ?, ?)",
+                         (entry_id, who.name, who.agency, json.dumps(chosen, ensure_ascii=False), now, now, now))
+        self.svc.audit(who, "keying_arbitrate", entry["result_id"], ip, entry=entry_id, record=entry["record"],
+                       values=chosen, keyed=[{f: k["values"].get(f, "") for f in entry["disputed"]} for k in keyed])
+        out = {"id": entry_id}
+        out.update(self._accept(who, entry_id, ip))
+        return out
+
+    # ------------------------------------------------------------------ acceptance
+    def final_values(self, entry: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], list[str]]:
+        """(values, method per field, the people whose work it is)."""
+        keyed = self.keyings(entry["id"])
+        if len(keyed) < KEYERS:
+            raise KeyingError(409, "not_keyed", "this entry has not been keyed twice")
+        agreed, disputed = compare(keyed[0]["values"], keyed[1]["values"], entry["fields"])
+        values = dict(agreed)
+        methods = {f: "keyed_twice" for f in agreed}
+        people = [k["user"] for k in keyed]
+        if disputed:
+            arb = self.db.one("SELECT user, \"values\" FROM keyings WHERE entry_id = ? AND kind = 'arbitrate' "
+                              "AND submitted = 1", (entry["id"],))
+            if arb is None:
+                raise KeyingError(409, "not_arbitrated", "this entry has not been arbitrated")
+            chosen = _loads(arb["values"], {})
+            for f in disputed:
+                values[f] = chosen.get(f, "")
+                methods[f] = "arbitrated"
+            people.append(arb["user"])
+        return values, methods, people
+
+    def _accept(self, who: Principal, entry_id: int, ip: str = "") -> dict[str, Any]:
+        """Make the new signed version with the entry's accepted values."""
+        entry = _entry_dict(self.db.one("SELECT * FROM keying_entries WHERE id = ?", (entry_id,)))
+        values, methods, people = self.final_values(entry)
+        result = self._result(entry)
+        recs = result.get("records") or []
+        new_record = None
+        if entry["record"] < 0:  # a grid row: a new record of its page
+            new_record = {"doc_type": entry["doc_type"], "page": entry["page"]}
+            read: dict[str, Any] = {}
+        elif not 0 <= entry["record"] < len(recs):
+            return self._fail(entry_id, "the record of this entry is gone")
+        else:
+            read = recs[entry["record"]].get("fields") or {}
+        changes = [Change(entry["record"], f, values[f], methods[f]) for f in entry["fields"]
+                   if values.get(f) or f in read]
+        by = "+".join(people)
+        version = int(result.get("version") or 1)
+        if changes:
+            engines = self.svc.review_engines(result.get("agency", ""))
+            try:
+                try:
+                    new = review_fields(engines, entry["result_id"], changes, by, new_record=new_record)
+                except StaleVersion:
+                    new = review_fields(engines, entry["result_id"], changes, by, new_record=new_record)
+            except DigitizeError as exc:  # review, storage, signing, index
+                return self._fail(entry_id, str(exc))
+            self.svc.queue_update(new)
+            version = int(new.get("version") or version)
+            log_rows = [c for c in new.get("corrections") or [] if c.get("version") == version]
+            audit.record_many(self.svc.db, [dict(user=who.name, role=who.role, agency=who.agency,
+                                                 action="keying_accept", result_id=entry["result_id"], ip=ip,
+                                                 detail={"entry": entry_id, "record": c["record"], "field": c["field"],
+                                                         "old": c["old"], "new": c["new"], "change": c["action"],
+                                                         "version": version, "by": by})
+                                            for c in log_rows])
+        self.db.run("UPDATE keying_entries SET status = 'done', accepted = ?, version = ?, error = NULL, "
+                    "updated_at = ? WHERE id = ?",
+                    (json.dumps(values, ensure_ascii=False), version, _now(), entry_id))
+        return {"status": "done", "version": version, "values": values, "methods": methods}
+
+    def _fail(self, entry_id: int, message: str) -> dict[str, Any]:
+        self.db.run("UPDATE keying_entries SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                    (message[:500], _now(), entry_id))
+        return {"status": "failed", "error": message}
+
+    def retry(self, who: Principal, entry_id: int, ip: str = "") -> dict[str, Any]:
+        entry = self.entry(who, entry_id)
+        if entry["status"] not in ("failed", "accepting"):
+            raise KeyingError(409, "not_failed", "only an entry whose acceptance failed can be retried")
+        self.svc.result_for(who, entry["result_id"], write=True)
+        out = {"id": entry_id}
+        out.update(self._accept(who, entry_id, ip))
+        return out
+
+    def assign(self, who: Principal, entry_ids: list[int], user: str | None, ip: str = "") -> int:
+        if user is not None:
+            row = self.db.one("SELECT agency FROM users WHERE name = ? AND disabled = 0", (user,))
+            if row is None or not (who.can("all_agencies") or row["agency"] == who.agency):
+                raise KeyingError(422, "no_such_keyer", "no such user in your agency")
+        n = 0
+        for eid in entry_ids:
+            entry = self.entry(who, eid)
+            if entry["status"] == "keying":
+                n += self.db.run("UPDATE keying_entries SET assigned_to = ?, updated_at = ? WHERE id = ?",
+                                 (user, _now(), eid))
+        self.svc.audit(who, "keying_assign", None, ip, entries=entry_ids, user=user)
+        return n
+
+    # ------------------------------------------------------------------ progress
+    def progress(self, who: Principal) -> dict[str, Any]:
+        scope, params = ("", []) if who.can("all_agencies") else ("WHERE e.agency = ?", [who.agency])
+        entries = self.db.all(
+            "SELECT e.id, e.agency, e.book, e.status, e.blind, e.fields, e.disputed, e.accepted, "
+            "(SELECT COUNT(*) FROM keyings k WHERE k.entry_id = e.id AND k.kind = 'key' AND k.submitted = 1) "
+            "AS keyed FROM keying_entries e " + scope + " ORDER BY e.id", params)
+        books: dict[tuple[str, str], dict[str, Any]] = {}
+        control = {True: [0, 0], False: [0, 0]}  # blind?: [fields compared, fields disputed]
+        for e in entries:
+            b = books.setdefault((e["agency"], e["book"]), {
+                "agency": e["agency"], "book": e["book"], "entries": 0, "not_started": 0, "keyed_once": 0,
+                "keyed_twice": 0, "in_arbitration": 0, "done": 0, "failed": 0})
+            b["entries"] += 1
+            b["not_started" if e["keyed"] == 0 else "keyed_once" if e["keyed"] == 1 else "keyed_twice"] += 1
+            if e["status"] == "arbitration":
+                b["in_arbitration"] += 1
+            elif e["status"] in ("done", "failed"):
+                b[e["status"]] += 1
+            if e["keyed"] >= KEYERS:
+                control[bool(e["blind"])][0] += len(_loads(e["fields"], []))
+                control[bool(e["blind"])][1] += len(_loads(e["disputed"], []))
+        accepted = {e["id"]: _loads(e["accepted"], None) for e in entries}
+        ids = [e["id"] for e in entries]
+        keyers: dict[str, dict[str, Any]] = {}
+        if ids:
+            marks = ",".join("?" * len(ids))
+            rows = self.db.all(f"SELECT entry_id, user, \"values\", seconds, keystrokes FROM keyings "
+                               f"WHERE kind = 'key' AND submitted = 1 AND entry_id IN ({marks})", ids)
+            for r in rows:
+                k = keyers.setdefault(r["user"], {"user": r["user"], "entries": 0, "seconds": [], "fields": 0,
+                                                  "agreed": 0, "keystrokes": 0})
+                k["entries"] += 1
+                if r["seconds"] is not None:
+                    k["seconds"].append(float(r["seconds"]))
+                k["keystrokes"] += int(r["keystrokes"] or 0)
+                final = accepted.get(r["entry_id"])
+                if final is not None:
+                    mine = _loads(r["values"], {})
+                    k["fields"] += len(final)
+                    k["agreed"] += sum(1 for f, v in final.items() if mine.get(f, "") == v)
+        people = []
+        for k in sorted(keyers.values(), key=lambda k: k["user"]):
+            secs = k.pop("seconds")
+            k["seconds_per_entry"] = round(statistics.median(secs), 1) if secs else None
+            k["agreement"] = round(k["agreed"] / k["fields"], 4) if k["fields"] else None
+            people.append(k)
+
+        def rate(pair: list[int]) -> float | None:
+            return round(pair[1] / pair[0], 4) if pair[0] else None
+
+        return {"books": list(books.values()), "keyers": people,
+                "arbitration_share": {"prefilled": rate(control[False]), "blind": rate(control[True])},
+                "blind_share": self.share}
