@@ -32,7 +32,7 @@ import os
 import secrets
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -180,6 +180,36 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
         raise
 
 
+def _leaf(cn: str, usage: Any, ca_name: Any, ca_key: Any, ca_ski: Any, start: dt.datetime, end: dt.datetime,
+          *, usage_critical: bool = False) -> tuple[Any, Any]:
+    """A key and its certificate issued by the development CA, for signing (content
+    commitment) with one extended key usage."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end - dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=True, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=usage_critical)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
 def _name(cn: str) -> x509.Name:
     return x509.Name(
         [
@@ -231,53 +261,10 @@ def _create(folder: Path) -> tuple[Path, str]:
         .sign(ca_key, hashes.SHA256())
     )
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(SIGNER_CN))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end - dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
-    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-    tsa_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(TSA_CN))
-        .issuer_name(ca_name)
-        .public_key(tsa_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end - dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(tsa_key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    key, cert = _leaf(SIGNER_CN, ExtendedKeyUsageOID.EMAIL_PROTECTION, ca_name, ca_key, ca_ski, start, end)
+    # A time-stamping certificate's extended key usage must be critical (RFC 3161 2.3).
+    tsa_key, tsa_cert = _leaf(TSA_CN, ExtendedKeyUsageOID.TIME_STAMPING, ca_name, ca_key, ca_ski, start, end,
+                              usage_critical=True)
 
     password = secrets.token_urlsafe(24)
     encryption = serialization.BestAvailableEncryption(password.encode("ascii"))
