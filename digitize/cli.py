@@ -202,7 +202,7 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     paths = expand_inputs(args.inputs)
     if not paths:
         print("digitize: no input files found", file=sys.stderr)
-        return ExitCode.input_failed
+        return ExitCode.failed
     stems = unique_stems(paths)
     workers = args.workers or settings.workers or (os.cpu_count() or 1)
     workers = max(1, min(workers, len(paths)))
@@ -241,7 +241,7 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
                 handle(*future.result())
     progress.close()
     _summary(results, len(paths), failed)
-    return ExitCode.input_failed if failed else ExitCode.ok
+    return ExitCode.failed if failed else ExitCode.ok
 
 
 _storage_for_output = None
@@ -299,7 +299,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         data = args.pdf.read_bytes()
     except OSError as exc:
         print(f"{args.pdf}: cannot read: {exc.strerror or exc}", file=sys.stderr)
-        return ExitCode.input_failed
+        return ExitCode.failed
     report = verify_pdf(data, trust_roots(settings))
     print(json.dumps({"file": str(args.pdf), "valid": report.valid, "intact": report.intact,
                       "covers_whole_file": report.covers_whole_file, "signer": report.signer,
@@ -312,7 +312,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     if not report.valid:
         print(f"{args.pdf}: signature not valid: {'; '.join(report.problems) or 'document changed'}",
               file=sys.stderr)
-        return ExitCode.verify_failed
+        return ExitCode.failed
     return ExitCode.ok
 
 
@@ -345,7 +345,7 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
         index.close()
     if result is None:
         print(f"{args.id}: no such result", file=sys.stderr)
-        return ExitCode.input_failed
+        return ExitCode.failed
     storage = make_storage(settings)
     if args.pdf:
         write_atomic(args.pdf, storage.get(result["keys"]["pdf"]))
@@ -410,7 +410,7 @@ def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
     for key in orphans:
         print(f"{key}: signed copy not referenced by any indexed result", file=sys.stderr)
     print(json.dumps({"checked": ok + bad, "ok": ok, "bad": bad, "unreferenced_signed": len(orphans)}))
-    return ExitCode.input_failed if bad or orphans else ExitCode.ok
+    return ExitCode.failed if bad or orphans else ExitCode.ok
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -448,7 +448,7 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
           f"{s['pending']} pending; {s['records']} records, {s['fields_to_review']} fields to review",
           file=sys.stderr)
     # 1 when any page failed; a queued (--no-wait) or unfinished book is not a failure: see "state".
-    return ExitCode.input_failed if s["failed"] else ExitCode.ok
+    return ExitCode.failed if s["failed"] else ExitCode.ok
 
 
 class _BatchProgress:

@@ -6,17 +6,21 @@ DIGITIZE_DEBUG=1)."""
 
 from __future__ import annotations
 
+from enum import IntEnum
 
-class ExitCode:
+
+class ExitCode(IntEnum):
+    """The CLI's exit statuses (CONTRACT): 1 when any input failed or a signature
+    does not verify, 2 for a usage error, 3 for a configuration error."""
+
     ok = 0
-    input_failed = 1
+    failed = 1
     usage = 2
     config = 3
-    verify_failed = 1
 
 
 class DigitizeError(Exception):
-    exit_code = ExitCode.input_failed
+    exit_code = ExitCode.failed
 
     def __str__(self) -> str:  # one line, always
         msg = super().__str__() or self.__class__.__name__
@@ -85,4 +89,4 @@ class Forbidden(DigitizeError):
 
 
 class VerificationFailed(DigitizeError):
-    exit_code = ExitCode.verify_failed
+    exit_code = ExitCode.failed

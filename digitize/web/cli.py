@@ -59,14 +59,14 @@ def audit_command(args: argparse.Namespace, settings: Settings) -> int:
     path = settings.home / "web.sqlite3"
     if not path.exists():
         print(f"digitize: no web database in {settings.home}", file=sys.stderr)
-        return ExitCode.verify_failed
+        return ExitCode.failed
     try:
         check = audit.check_chain(WebDB(path))
     except audit.AuditKeyError as exc:
         print(f"audit log cannot be checked: {exc}")
-        return ExitCode.verify_failed
+        return ExitCode.failed
     print(check.line())
-    return ExitCode.ok if check.ok else ExitCode.verify_failed
+    return ExitCode.ok if check.ok else ExitCode.failed
 
 
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
