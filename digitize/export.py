@@ -21,14 +21,14 @@ import os
 import re
 import unicodedata
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError, NotFound
 from .extract.base import FIELDS
+from .clock import VN_TZ
 
-VN_TZ = timezone(timedelta(hours=7), "ICT")
 
 HEADERS: dict[str, str] = {
     "so": "Số", "quyen_so": "Quyển số", "ho_ten": "Họ, chữ đệm, tên", "ngay_sinh": "Ngày, tháng, năm sinh",

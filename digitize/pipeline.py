@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -32,10 +32,10 @@ from .preprocess import CleanupOptions, clean_page, with_rotation
 from .render import Picture, picture_of, render_pdf
 from .signing.inspect import read_signatures
 from .types import CleanPage, Document, OcrPage, PageImage, Record, Result, SignatureInfo, SourceFile, words_to_dict
+from .clock import VN_TZ
 
 log = logging.getLogger(__name__)
 
-VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif", "application/pdf": "pdf",
               "image/webp": "webp", "image/gif": "gif", "image/bmp": "bmp"}
 

@@ -22,7 +22,7 @@ import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -34,12 +34,12 @@ from pikepdf import Array, Dictionary, Name, String
 
 from . import __version__
 from .types import CleanPage, OcrPage
+from .clock import VN_TZ
 
 __all__ = ["render_pdf", "check_pdfa", "picture_of", "Picture", "VN_TZ", "FONT_PATH", "JPEG_QUALITY"]
 
 FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 JPEG_QUALITY = 85
-VN_TZ = timezone(timedelta(hours=7), "ICT")  # Asia/Ho_Chi_Minh, no DST since 1975
 PRODUCER = "digitize"
 
 _FALLBACK_CHARS = (0xFFFD, ord("?"))  # glyph shown for a character the font lacks

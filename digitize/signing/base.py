@@ -9,10 +9,11 @@ import asyncio
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Protocol, TypeVar
 
 from ..types import SignatureInfo
+from ..clock import VN_TZ
 
 
 class Signer(Protocol):
@@ -40,11 +41,6 @@ class VerifyReport:
     # sha256, revocation (good/revoked/unknown/no data/trust anchor), source (OCSP/CRL), checked_at
     certificates: tuple[dict[str, str], ...] = ()
     trust_anchor: str = ""  # common name of the trust root the signer's chain reached
-
-
-# Asia/Ho_Chi_Minh: UTC+7 all year (no DST since 1975), so a fixed offset is exact
-# and needs no tz database.
-VN_TZ = timezone(timedelta(hours=7), "ICT")
 
 
 def iso_vn(when: datetime) -> str:

@@ -26,15 +26,15 @@ import secrets
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import ConfigError
 from .db import WebDB
+from ..clock import VN_TZ
 
 GENESIS = "0" * 64
-VN_TZ = timezone(timedelta(hours=7), "ICT")
 COLUMNS = ("id", "at", "user", "role", "agency", "action", "result_id", "detail", "ip", "prev_hash", "hash")
 KEY_ENV = "DIGITIZE_AUDIT_KEY"
 KEY_FILE = "audit.key"
