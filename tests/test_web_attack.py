@@ -106,3 +106,41 @@ def test_authenticated_chunked_upload_over_the_limit_is_cut_off(server):
     status, sent = chunked_upload(server["port"], 12 * LIMIT, {"Authorization": f"Bearer {server['token']}"})
     assert status == 413
     assert sent < 6 * LIMIT  # stopped once past the limit (kernel buffers aside), not after the whole body
+
+
+def test_ocr_workers_end_with_the_server_even_when_it_is_killed(tmp_path):
+    """A server killed with SIGKILL leaves no OCR worker running on (an orphaned worker
+    went on reading a 200-page upload for an hour after its server was gone)."""
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys, time\n"
+        "from digitize.config import load_settings\n"
+        "from digitize.web.jobs import Processor\n"
+        "p = Processor(load_settings(env={'DIGITIZE_HOME': sys.argv[1]}), processes=1)\n"
+        "p.warm_up()\n"
+        "pids = [pid for pool in p._pools() for pid in pool._processes]\n"
+        "print(' '.join(map(str, pids)), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in server.stdout.readline().split()]
+        assert pids and all(_alive(pid) for pid in pids)
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in pids), "an OCR worker outlived its server"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -17,7 +17,9 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import sys
 import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -32,9 +34,29 @@ _engines = None
 _progress_queue = None
 
 
+def _die_with_parent() -> None:
+    """Linux: end this worker when the server process ends, however it ends (SIGKILL
+    included), so an orphaned worker never goes on reading a long document for nobody."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent was already gone before the call
+            os.kill(os.getpid(), signal.SIGTERM)
+    except OSError:
+        pass
+
+
 def _init_worker(settings: Settings, progress_queue: Any) -> None:
     global _engines, _progress_queue
     from ..pipeline import Engines
+
+    if mp.current_process().name != "MainProcess":  # a process pool's worker, not a thread
+        _die_with_parent()
 
     from ..extract import warm_up
 
@@ -176,11 +198,25 @@ class Processor:
             pools = {id(p): p for p in (self._interactive, self._batch) if p is not None}
             self._interactive = self._batch = None
         for pool in pools.values():
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Queued jobs are cancelled; a running one is not waited for past a grace period
+            # (a long document would hold the shutdown, then run on, orphaned).
+            pool.shutdown(wait=False, cancel_futures=True)
+            _end_workers(pool, grace=10.0)
         if self._queue is not None:
             self._queue.put(None)
             if self._listener is not None:
                 self._listener.join(timeout=5)
+
+
+def _end_workers(pool: Executor, grace: float) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=5)
 
 
 def outcome(value: tuple[str, Any, str]) -> dict[str, Any]:
