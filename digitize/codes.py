@@ -247,12 +247,15 @@ def _enlarged_reads(grey: np.ndarray, box: Box, decoders: list[Decoder]) -> list
 # ------------------------------------------------------------------ the chain
 
 
-def read_codes(image: np.ndarray, decoders: list[str] | None = None) -> tuple[Code, ...]:
+def read_codes(image: np.ndarray, decoders: list[str] | None = None, *, deep: bool = True) -> tuple[Code, ...]:
     """Every QR code read on a page image (BGR or grey), each with its box in the image's
     pixels. The page is searched whole by zxing-cpp only (some 20 ms at 300 dpi; OpenCV's
     search of a whole page takes 10-40 times as long and reads less); the other decoders
-    read the places where a code was seen but not read, enlarged. Never raises on a page:
-    a decoder that fails is logged and skipped (a code is extra evidence)."""
+    read the places where a code was seen but not read, enlarged. `deep`: also look for
+    three finder-like squares the decoders missed and read there — for a page known to be
+    an ID card: on a ruled registry page such squares abound and the search costs seconds.
+    Never raises on a page: a decoder that fails is logged and skipped (a code is extra
+    evidence)."""
     names = [n for n in (decoders or available_decoders()) if n in DECODERS]
     chain = [DECODERS[n] for n in names]
     grey = _grey(image)
@@ -265,7 +268,7 @@ def read_codes(image: np.ndarray, decoders: list[str] | None = None) -> tuple[Co
             return ()
         if found:
             return tuple(found)
-        for box in _distinct(seen + _finder_clusters(grey)):
+        for box in _distinct(seen + (_finder_clusters(grey) if deep else [])):
             found = _enlarged_reads(grey, box, chain)
             if found:
                 return tuple(found)

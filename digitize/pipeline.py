@@ -25,6 +25,7 @@ from .config import Settings
 from .errors import DigitizeError, InputError, NotFound
 from .dossier import split_dossier
 from .extract import extract_pages
+from .extract.cccd import looks_like_card
 from .ocr.base import OcrEngine
 from .ocr.stamps import set_aside_signature_boxes
 from .ocr.vietnamese import correct_page
@@ -110,7 +111,9 @@ def recognise_page(page: PageImage, engines: Engines) -> tuple[CleanPage, OcrPag
         ocr = corrected
     if clean.pen_marks:
         ocr = replace(ocr, pen_marks=clean.pen_marks)
-    codes = read_codes(clean.display)  # an ID card's QR code: exact data beside the OCR
+    # An ID card's QR code: exact data beside the OCR. The deep search (finder-like squares
+    # the decoder missed) only on a page whose text says it is a card.
+    codes = read_codes(clean.display, deep=looks_like_card(ocr))
     if codes:
         ocr = replace(ocr, codes=codes)
     return clean, set_aside_signature_boxes(ocr)
