@@ -38,8 +38,12 @@ def serve(home: Path, **env_extra: str) -> Iterator[Served]:
     answers, yield it, stop it. Plain http, so cookies are marked insecure."""
     port = free_port()
     env = dict(os.environ, DIGITIZE_HOME=str(home), DIGITIZE_INSECURE_COOKIES="1", **env_extra)
-    proc = subprocess.Popen([sys.executable, "-m", "digitize.cli", "serve", "--port", str(port), "--processes", "0"],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # The server's output goes to a file: a pipe nobody reads fills up (64 KB of warnings)
+    # and then blocks the server in the middle of a request.
+    log = home / "serve.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "digitize.cli", "serve", "--port", str(port),
+                                 "--processes", "0"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -50,9 +54,8 @@ def serve(home: Path, **env_extra: str) -> Iterator[Served]:
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
             proc.kill()
-            pytest.fail("server did not start: " + out[-2000:])
+            pytest.fail("server did not start: " + log.read_text(errors="replace")[-2000:])
         time.sleep(0.2)
     try:
         yield Served(base, port, proc.pid)
