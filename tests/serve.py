@@ -65,3 +65,17 @@ def serve(home: Path, **env_extra: str) -> Iterator[Served]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextlib.contextmanager
+def chromium(executable: str, args: list[str]) -> Iterator[object]:
+    """A headless Chromium driven by playwright, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    driver = sync_playwright().start()
+    browser = driver.chromium.launch(executable_path=executable, args=args)
+    try:
+        yield browser
+    finally:
+        browser.close()
+        driver.stop()

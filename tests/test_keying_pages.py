@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from serve import serve
+from serve import chromium, serve
 from test_web import sample_png
 from test_web_e2e import ARGS, CHROMIUM
 
@@ -51,13 +51,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    p = sync_playwright().start()
-    b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    yield b
-    b.close()
-    p.stop()
+    with chromium(CHROMIUM, ARGS) as b:
+        yield b
 
 
 def login(browser, base, name, next_path):

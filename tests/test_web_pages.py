@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from serve import serve
+from serve import chromium, serve
 from test_web_e2e import ARGS, CHROMIUM, ROOT, _wait_for_image
 
 TWO_PAGES = ROOT / "samples" / "data" / "van_ban_2pages.tif"
@@ -61,13 +61,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    p = sync_playwright().start()
-    b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    yield b
-    b.close()
-    p.stop()
+    with chromium(CHROMIUM, ARGS) as b:
+        yield b
 
 
 class Tab:
