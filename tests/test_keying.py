@@ -21,7 +21,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 from digitize.config import load_settings  # noqa: E402
 from digitize.web import audit  # noqa: E402
 from digitize.web.app import create_app  # noqa: E402
-from digitize.web.keying import compare, fields_to_key, is_blind, needs_keying  # noqa: E402
+from digitize.web.keying import (BookContext, compare, complete, fields_to_key, header_context,  # noqa: E402
+                                  is_blind, needs_keying)
 
 from test_web import altered, bearer, sample_png  # noqa: E402
 
@@ -68,18 +69,22 @@ def repainted(data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def scribble_page() -> bytes:
+def scribble_page(heading: tuple[str, ...] = ()) -> bytes:
+    """A ruled registry page (header row + 3 entry rows) filled with pen-like strokes
+    no recogniser reads as text, under the book's printed `heading` lines if any."""
     import io
     import random
 
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
-    """A ruled registry page (header row + 3 entry rows) filled with pen-like strokes
-    no recogniser reads as text."""
     rng = random.Random(19)
-    image = Image.new("L", (1654, 1000), 255)
+    down = 70 * len(heading)
+    image = Image.new("L", (1654, 1000 + down), 255)
     draw = ImageDraw.Draw(image)
-    ys = [120, 220, 400, 580, 760]
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf", 36) if heading else None
+    for i, line in enumerate(heading):
+        draw.text((80, 40 + 70 * i), line, font=font, fill=0)
+    ys = [y + down for y in (120, 220, 400, 580, 760)]
     xs = [80, 200, 620, 900, 1100, 1574]
     for y in ys:
         draw.line([(xs[0], y), (xs[-1], y)], fill=0, width=3)
@@ -144,6 +149,36 @@ def test_routing_and_fields():
     assert names[:3] == ["so", "ho_ten", "ngay_sinh"] and "ngay_dang_ky" in names  # every column of the book
     assert fields_to_key({"records": [rec]}, rec) == ["so", "ho_ten"]
     assert compare({"a": "x", "b": "y"}, {"a": "x", "b": "z"}, ["a", "b", "c"]) == ({"a": "x", "c": ""}, ["b"])
+
+
+def test_book_heading_gives_commune_district_province_and_year():
+    ctx = header_context("UBND XÃ NGHI PHÚ Trang 12\nTHÀNH PHỐ VINH\nSỔ ĐĂNG KÝ KHAI SINH\nNăm 1987\nSố TT Họ và tên")
+    assert (ctx.commune, ctx.commune_kind, ctx.district, ctx.district_kind, ctx.province, ctx.year) == (
+        "Nghi Phú", "xã", "Vinh", "thành phố", "Nghệ An", 1987)
+    assert ctx.registration_place() == "Ủy ban nhân dân xã Nghi Phú, thành phố Vinh, tỉnh Nghệ An"
+    assert header_context("GIẤY KHAI SINH\nHọ, chữ đệm, tên: TRẦN MỸ LOAN") == BookContext()
+
+
+def test_completion_is_tone_insensitive_nfc_and_in_the_books_period():
+    book = BookContext(commune="Nghi Phú", district="Vinh", province="Nghệ An", year=1987)
+    assert complete("place", "Trạm y tế nghi", book)[0] == "Trạm y tế Nghi Phú"  # the book's commune first
+    assert complete("place", "xã hung b", book)[0] == "xã Hưng Bình"
+    assert complete("place", "", book)[:2] == ["Nghi Phú", "Vinh"]  # ↓ on an empty field: the book's places
+    # 1987: districts exist (Vinh is one); 2026: the 34 provinces' wards, no districts
+    assert "Vinh" in complete("place", "Hưng Bình, vin", book)[0]
+    after = BookContext(province="Nghệ An", year=2026)
+    assert "Anh Sơn" in complete("place", "anh so", after)
+    assert "Thừa Thiên Huế" in complete("place", "thua thien", BookContext(year=1990))
+    assert "Thừa Thiên Huế" not in complete("place", "thua thien", BookContext(year=2026))
+    assert complete("name", "ng", book)[:2] == ["Nguyễn", "Ngô"]  # surnames, most common first
+    assert complete("name", "NG", book)[0] == "NGUYỄN"  # in the case typed
+    assert complete("name", "Trần Thị h", book)[0].startswith("Trần Thị H")  # then given names
+    assert complete("name", "Nguyễn", book) == []  # the value as typed is not offered again
+    assert complete("ethnic", "hmo", book) == ["H'Mông"] and complete("ethnic", "e d", book) == ["Ê Đê"]
+    assert complete("ethnic", "k", book)[0] == "Kinh"
+    assert complete("sex", "n", book) == ["Nam", "Nữ"] and complete("sex", "nu", book) == ["Nữ"]
+    assert complete("name", "Tra\u0302\u0300", book)[0] == "Trần"  # NFD in ("Trầ"), NFC out
+    assert complete(None, "x", book) == []
 
 
 # ------------------------------------------------------------------ API
@@ -350,6 +385,10 @@ def test_unreadable_handwritten_page_is_keyed_row_by_row(env):
     with Image.open(io.BytesIO(row.content)) as band:
         assert band.height < 260 and band.width > 1400  # one ruled row, full width
 
+    by_name = {f["name"]: f for f in task["fields"]}
+    assert task["context"]["year"] is None and by_name["ngay_dang_ky"].get("book") is None  # no heading, no word
+    assert by_name["ho_ten"]["complete"] == "name" and by_name["noi_sinh"]["complete"] == "place"
+
     keyed = {"so": "1", "ho_ten": "ĐINH THỊ HOA", "ngay_sinh": "02/09/1945", "gioi_tinh": "Nữ", "dan_toc": "Kinh"}
     assert post(env, "officer", f"/api/keying/entries/{entry}/submit", json={"values": keyed}).status_code == 200
     r = post(env, "rev", f"/api/keying/entries/{entry}/submit", json={"values": keyed})
@@ -364,3 +403,38 @@ def test_unreadable_handwritten_page_is_keyed_row_by_row(env):
     assert rid in [h["result_id"] for h in hits]
     export = get(env, "arch", "/api/export/moj", params={"book": "KS-HW"})
     assert export.status_code == 200, export.text
+
+
+def test_completion_endpoint_and_the_books_word(env):
+    r = get(env, "officer", "/api/keying/complete", params={"field": "noi_sinh", "q": "Trạm y tế nghi p",
+                                                            "province": "nghe an", "year": 1987})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["kind"] == "place" and "Trạm y tế Nghi Phú" in body["suggestions"]
+    assert body["context"]["province"] == "Nghệ An"
+    assert get(env, "ext", "/api/keying/complete", params={"field": "ho_ten", "q": "ng"}).status_code == 403
+    assert get(env, "officer", "/api/keying/complete", params={"field": "Bad Field", "q": "x"}).status_code == 422
+    names = get(env, "officer", "/api/keying/complete", params={"field": "ho_ten_me", "q": "tr", "limit": 2}).json()
+    assert names["suggestions"] == ["Trần", "Trương"]
+
+    # The archivist says what the book is; its grid rows get the year, completion gets its places.
+    r = env["client"].post("/api/upload", headers=bearer(env["tokens"]["arch"]),
+                           files={"file": ("np_p001.png", scribble_page(("SỔ ĐĂNG KÝ KHAI SINH",)), "image/png")},
+                           data={"book": "KS-NP-1987", "doc_type": "so_ho_tich"})
+    assert r.status_code == 200, r.text
+    rid = r.json()["id"]
+    bad = post(env, "arch", f"/api/keying/results/{env['first']['id']}/send",
+               json={"all": True, "book_place": {"year": 1987}})
+    assert bad.status_code == 422 and bad.json()["code"] == "no_book"  # a result filed under no book
+    sent = send(env, rid, rows=True, doc_type="khai_sinh",
+                book_place={"commune": "Nghi Phú", "district": "Vinh", "province": "Nghệ An", "year": 1987})
+    entry = sent["created"][0]
+    task = get(env, "officer", f"/api/keying/entries/{entry}").json()
+    assert task["blind"] is True and task["context"]["source"] == "book" and task["context"]["year"] == 1987
+    by_name = {f["name"]: f for f in task["fields"]}
+    assert by_name["ngay_dang_ky"]["value"] == "1987" and by_name["ngay_dang_ky"]["book"] == "1987"
+    assert by_name["ngay_dang_ky"]["check"] == {"kind": "date", "year": 1987}
+    assert by_name["ho_ten"]["value"] == ""  # blind: nothing but the book's word
+    hits = get(env, "officer", "/api/keying/complete", params={"entry": entry, "field": "noi_sinh", "q": ""}).json()
+    assert hits["suggestions"][:2] == ["Nghi Phú", "Vinh"]
+    assert get(env, "other", "/api/keying/complete", params={"entry": entry, "field": "noi_sinh"}).status_code == 404

@@ -21,12 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import statistics
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from ..errors import DigitizeError, NotFound
 from ..review import Change, ReviewError, StaleVersion, allowed_fields, clean_value, review_fields
+from ..text import nfc
 from . import audit
 from .auth import Principal
 
@@ -86,22 +90,283 @@ def fields_to_key(result: dict[str, Any], record: dict[str, Any]) -> list[str]:
     return (known + extra)[:MAX_FIELDS]
 
 
-def field_check(name: str) -> dict[str, Any] | None:
+def field_check(name: str, context: BookContext | None = None) -> dict[str, Any] | None:
     """What the keying page checks as the keyer types (it warns, it never blocks: the
-    paper may hold anything)."""
+    paper may hold anything). A registration date is checked against the book's year."""
+    from ..extract.gazetteer import province_codes
     from ..extract.validate import ETHNIC_GROUPS
 
     if name.startswith("ngay_") and name != "ngay_sinh_bang_chu":
+        if name == "ngay_dang_ky" and context is not None and context.year:
+            return {"kind": "date", "year": context.year}
         return {"kind": "date"}
     if name.startswith("nam_sinh"):
         return {"kind": "year"}
     if name.startswith("so_dinh_danh"):
-        return {"kind": "id"}
+        # only the GSO codes that exist: 003 or 050 are no province
+        return {"kind": "id", "provinces": sorted(province_codes())}
     if name == "gioi_tinh":
         return {"kind": "choice", "choices": ["Nam", "Nữ"]}
     if name.startswith("dan_toc"):
         return {"kind": "choice", "choices": list(ETHNIC_GROUPS)}
     return None
+
+
+# ------------------------------------------------------------------ book context and completion
+#
+# A registry book belongs to one commune and one year: its heading says so ("UBND XÃ NGHI
+# PHÚ" / "THÀNH PHỐ VINH" / "Năm 1987"), or the archivist says so when sending it. Those
+# facts prefill what they decide (the year of every registration date) and narrow the
+# place names offered as the keyer types to the units of the book's province and period.
+
+REFORM_YEAR = 2025  # units changed on 01/07/2025: a book of 2025 may name either period's
+COMPLETION_LIMIT = 8
+PLACE_FIELDS = ("noi_sinh", "noi_chet", "noi_cu_tru", "que_quan", "noi_dang_ky", "noi_thuong_tru", "dia_chi")
+NAME_FIELDS = ("ho_ten", "nguoi_khai", "nguoi_di_khai", "nguoi_ky")
+_COMMUNE_WORDS = {"xa": "xã", "phuong": "phường", "thi tran": "thị trấn"}
+_DISTRICT_WORDS = {"huyen": "huyện", "quan": "quận", "thi xa": "thị xã", "thanh pho": "thành phố"}
+# unit words a keyer may type before a name; the name after one is completed
+_TYPED_UNIT = re.compile(r"^(tinh|thanh pho|tp\.?|huyen|quan|thi xa|xa|phuong|thi tran|dac khu)(?:\s+|$)")
+
+
+@dataclass(frozen=True)
+class BookContext:
+    """What the book itself says about every entry in it."""
+
+    commune: str = ""
+    commune_kind: str = ""  # the unit word the heading prints: "xã", "phường", "thị trấn"
+    district: str = ""
+    district_kind: str = ""
+    province: str = ""
+    year: int | None = None
+    source: str = ""  # "book": said by the archivist when sending; "header": read off the page; "": nothing
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"commune": self.commune, "commune_kind": self.commune_kind, "district": self.district,
+                "district_kind": self.district_kind, "province": self.province, "year": self.year,
+                "source": self.source}
+
+    def registration_place(self) -> str:
+        """The registering body as certificates print it ("Ủy ban nhân dân xã Nghi Phú, thành
+        phố Vinh, tỉnh Nghệ An"), "" without a commune."""
+        if not self.commune:
+            return ""
+        parts = [f"{self.commune_kind or 'xã'} {self.commune}"]
+        if self.district:
+            parts.append(f"{self.district_kind or 'huyện'} {self.district}".strip())
+        if self.province:
+            parts.append(("thành phố " if _is_city(self.province) else "tỉnh ") + self.province)
+        return "Ủy ban nhân dân " + ", ".join(parts)
+
+
+def _is_city(province: str) -> bool:
+    from ..extract.gazetteer import PROVINCES_2008
+
+    return any(name == province and kind == "thành phố" for name, kind in PROVINCES_2008.values())
+
+
+def _unit_word(line: str, words: dict[str, str]) -> str:
+    from ..text import fold
+
+    low = re.sub(r"^(ubnd|uy ban nhan dan)\s+", "", fold(nfc(line)).strip(" .,"))
+    return next((printed for folded, printed in sorted(words.items(), key=lambda w: -len(w[0]))
+                 if low.startswith(folded + " ")), "")
+
+
+def header_context(text: str) -> BookContext:
+    """The commune, district, province and year a registry page's heading prints; empty
+    fields where it prints none (a certificate, a page of a book without heading)."""
+    from types import SimpleNamespace
+
+    from ..extract import so_ho_tich
+
+    lines = [line for line in nfc(text or "").splitlines() if line.strip()][:8]
+    page = SimpleNamespace(lines=[SimpleNamespace(text=line) for line in lines])  # all the heading readers use
+    year = so_ho_tich.book_year(page)
+    units = so_ho_tich.book_units(page)
+    if units is None:
+        return BookContext(year=year, source="header" if year else "")
+    i = next((i for i, line in enumerate(lines[:4]) if _unit_word(line, _COMMUNE_WORDS)), 0)
+    return BookContext(commune=units.commune, commune_kind=_unit_word(lines[i], _COMMUNE_WORDS),
+                       district=units.district,
+                       district_kind=_unit_word(lines[i + 1], _DISTRICT_WORDS) if i + 1 < len(lines) else "",
+                       province=province_of(units.commune, units.district), year=year, source="header")
+
+
+def province_of(commune: str, district: str) -> str:
+    """The (pre-2025) province that has this district with this commune; "" if none or several."""
+    from ..extract.gazetteer import _key, unit_tree
+
+    found = {p.name for ps in unit_tree().children.values() for p in ps
+             for d in p.children.get(_key(district), []) if d.level == 2 and _key(commune) in d.children}
+    return found.pop() if len(found) == 1 else ""
+
+
+def merge_context(said: dict[str, Any] | None, read: BookContext) -> BookContext:
+    """The archivist's word on the book over what its heading prints, field by field."""
+    if not said:
+        return read
+    kept = {k: v for k, v in said.items() if k in BookContext.__dataclass_fields__ and v not in (None, "")}
+    return replace(read, **kept, source="book") if kept else read
+
+
+def context_prefill(name: str, context: BookContext) -> str:
+    """A field's value that the book decides: the year of a registration date (a bare year is
+    a valid date; the keyer types the day and month before it) and the registering body."""
+    if name == "ngay_dang_ky" and context.year:
+        return str(context.year)
+    if name == "noi_dang_ky":
+        return context.registration_place()
+    return ""
+
+
+def completion_kind(name: str) -> str | None:
+    """Which stock completes a field: places, names, the 54 ethnic groups, sex; None: no completion."""
+    if name.startswith(PLACE_FIELDS):
+        return "place"
+    if name.startswith(NAME_FIELDS):
+        return "name"
+    if name.startswith("dan_toc"):
+        return "ethnic"
+    if name == "gioi_tinh" or name.startswith("gioi_tinh_"):
+        return "sex"
+    return None
+
+
+def _provinces_of_period(year: int | None) -> list[Any]:
+    """Province units of the book's period: the 63 with districts before the reform, the 34
+    with communes directly under them after; both for 2025 or an unknown year."""
+    from ..extract.gazetteer import unit_tree
+
+    units = [u for us in unit_tree().children.values() for u in us if u.children]
+    old = [u for u in units if any(c.level == 2 for cs in u.children.values() for c in cs)]
+    new = [u for u in units if u not in old]
+    if year is None or year == REFORM_YEAR:
+        return old + new
+    return old if year < REFORM_YEAR else new
+
+
+@lru_cache(maxsize=32)
+def place_stock(province: str, district: str, commune: str, year: int | None) -> tuple[tuple[str, str], ...]:
+    """(folded name, name) of every unit of the book's period, the book's own first: its
+    commune, its district's communes, its province's units, then the provinces, then the
+    rest of the country (people are born in the provincial hospital, or far away)."""
+    from ..extract.gazetteer import _key
+
+    tiers: dict[str, tuple[int, str]] = {}
+
+    def add(name: str, tier: int) -> None:
+        key = _key(name)
+        if key and (key not in tiers or tiers[key][0] > tier):
+            tiers[key] = (tier, name)
+
+    if commune:
+        add(commune, 0)
+    if district:
+        add(district, 0)
+    if province:
+        add(province, 1)
+    provinces = _provinces_of_period(year)
+    for p in provinces:
+        own = bool(province) and _key(p.name) == _key(province)
+        add(p.name, 3)
+        for units in p.children.values():
+            for u in units:
+                mine = own and u.level == 2 and _key(u.name) == _key(district)
+                add(u.name, 1 if mine else 2 if own else 4)
+                for kids in u.children.values():
+                    for c in kids:
+                        add(c.name, 1 if mine else 2 if own else 4)
+    return tuple((key, name) for key, (_, name) in sorted(tiers.items(), key=lambda kv: (kv[1][0], kv[1][1])))
+
+
+def _prefix_matches(stock: Any, query: str, typed: str, limit: int) -> list[str]:
+    """Names whose folded form starts with the folded query, those that also keep the
+    typed marks first ("Hò" puts Hòa before Hoa), else in the stock's order."""
+    low = typed.lower()
+    hits = [(0 if name.lower().startswith(low) else 1, i, name) for i, (key, name) in enumerate(stock)
+            if key.startswith(query) and name != typed]
+    return [name for _, _, name in sorted(hits)[:limit]]
+
+
+def _complete_place(q: str, context: BookContext, limit: int) -> list[str]:
+    """The typed place with its last part completed: the longest tail of that part (after a
+    lead such as "Trạm y tế" or a unit word such as "xã") that starts a unit's name."""
+    from ..extract.gazetteer import _key
+
+    head, comma, part = q.rpartition(",")
+    lead = head + comma + (" " if comma else "")
+    words = part.split()
+    stock = place_stock(context.province, context.district, context.commune, context.year)
+    if not words:  # nothing typed yet: the book's own places
+        return [lead + name for _, name in stock[:limit]] if context.commune else []
+    for start in range(max(0, len(words) - 5), len(words)):
+        tail = " ".join(words[start:])
+        unit = _TYPED_UNIT.match(_key(tail))
+        said = " ".join(tail.split()[len(unit.group(1).split()):]) if unit else tail
+        before = " ".join(words[:start] + (tail.split()[:len(unit.group(1).split())] if unit else []))
+        query = _key(said)
+        if not query:
+            continue
+        hits = _prefix_matches(stock, query, said, limit)
+        if hits:
+            return [lead + (before + " " if before else "") + name for name in hits]
+    return []
+
+
+def _complete_name(q: str, limit: int) -> list[str]:
+    """The typed name with its last word completed: a known surname first, then a known
+    middle or given name."""
+    from ..extract.names import GIVEN_BY_RANK, SURNAMES_BY_RANK
+    from ..text import fold
+
+    words = q.split(" ")
+    last = words[-1]
+    if not last:
+        return []
+    stock = _name_stock(SURNAMES_BY_RANK if len(words) == 1 else GIVEN_BY_RANK)
+    # in the case the keyer writes the name (books write names in capitals or not); one
+    # capital letter alone says nothing until the words before it do
+    upper = (len(last) > 1 and last.isupper()) or (len(words) > 1 and " ".join(words[:-1]).isupper())
+    hits = _prefix_matches(stock, fold(last), last.capitalize() if upper else last, limit + 1)
+    out = [" ".join(words[:-1] + [w.upper() if upper else w]) for w in hits]
+    return [o for o in dict.fromkeys(out) if o != q][:limit]
+
+
+@lru_cache(maxsize=4)
+def _name_stock(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    from ..text import fold
+
+    return tuple((fold(n), n) for n in dict.fromkeys(nfc(n) for n in names))
+
+
+@lru_cache(maxsize=1)
+def _ethnic_stock() -> tuple[tuple[str, str], ...]:
+    from ..extract.validate import ETHNIC_GROUPS
+    from ..text import fold
+
+    # "hmong" and "h'mong", "ede" and "e de" all find their group
+    keys = [(fold(e).replace("'", ""), e) for e in ETHNIC_GROUPS]
+    return tuple(keys + [(k.replace(" ", ""), e) for k, e in keys if " " in k])
+
+
+def complete(kind: str | None, q: str, context: BookContext, limit: int = COMPLETION_LIMIT) -> list[str]:
+    """Whole values to offer for what the keyer has typed in a field of `kind`, best
+    first, tone-insensitive (NFC in, NFC out). Never the value as typed."""
+    from ..text import fold
+
+    q = nfc(q)[:200]
+    if kind == "place":
+        return _complete_place(q, context, limit)
+    if kind == "name":
+        return _complete_name(q, limit)
+    if kind in ("ethnic", "sex") and q.strip():
+        stock = _ethnic_stock() if kind == "ethnic" else (("nam", "Nam"), ("nu", "Nữ"))
+        query = fold(q.strip()).replace("'", "")
+        return list(dict.fromkeys(_prefix_matches(stock, query, q.strip(), limit * 2)))[:limit]
+    return []
+
+
 
 
 def grid_rows(jpeg: bytes, dpi: float, header_rows: int = 1) -> list[tuple[int, int, int, int]]:
@@ -174,12 +439,17 @@ class Keying:
     # ------------------------------------------------------------------ routing
     def send(self, who: Principal, result_id: str, *, floor: float | None = None, records: list[int] | None = None,
              everything: bool = False, assigned_to: str | None = None, rows: bool = False,
-             doc_type: str | None = None, header_rows: int = 1, ip: str = "") -> dict[str, Any]:
+             doc_type: str | None = None, header_rows: int = 1, book_place: dict[str, Any] | None = None,
+             ip: str = "") -> dict[str, Any]:
         """Make keying entries for the records of a result that need people (or the
         listed ones, or all of them); with `rows`, also one entry per row of the ruled
         grid of each page nothing was read from (a handwritten book page: `doc_type`
-        says which book). Entries already sent are left as they are."""
+        says which book). Entries already sent are left as they are. `book_place`: the
+        book's commune, district, province and year, where the archivist knows them
+        (kept per book, over what its pages' headings print)."""
         result = self.svc.result_for(who, result_id, write=True)
+        if book_place:
+            self.set_book_context(result, book_place)
         row_entries = self._grid_entries(result, doc_type, header_rows) if rows else []
         floor = CONFIDENCE_FLOOR_DEFAULT if floor is None else floor
         recs = result.get("records") or []
@@ -246,6 +516,49 @@ class Keying:
                 out.append((number, row, list(box), kind, list(DEFAULT_ORDER[kind])))
         return out
 
+    # ------------------------------------------------------------------ book context
+    @staticmethod
+    def _book_key(agency: str, book: str) -> str:
+        return f"keying_book:{agency}:{book}"
+
+    def set_book_context(self, result: dict[str, Any], said: dict[str, Any]) -> None:
+        """Keep what the archivist says about a filed book (web database `meta`, one row a book)."""
+        book = str(result.get("book") or "")
+        if not book:
+            raise KeyingError(422, "no_book", "the result is filed under no book: book_place needs one")
+        clean = {k: nfc(str(v)).strip() if k != "year" else int(v) for k, v in said.items()
+                 if k in ("commune", "district", "province", "year") and v not in (None, "")}
+        self.db.run("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                    (self._book_key(str(result.get("agency", "")), book), json.dumps(clean, ensure_ascii=False)))
+
+    def book_context(self, result: dict[str, Any], page: int) -> BookContext:
+        """What the book says about the entries on `page`: the archivist's word, else the heading."""
+        pages = result.get("pages") or []
+        text = str(pages[page - 1].get("text") or "") if 0 < page <= len(pages) else ""
+        said = None
+        if result.get("book"):
+            said = _loads(self.db.meta(self._book_key(str(result.get("agency", "")), str(result["book"]))), None)
+        return merge_context(said, header_context(text))
+
+    def complete(self, who: Principal, field: str, q: str, *, entry_id: int | None = None,
+                 province: str | None = None, year: int | None = None,
+                 limit: int = COMPLETION_LIMIT) -> dict[str, Any]:
+        """Values to offer as the keyer types in `field`, in the book's province and period
+        (the entry's book, or `province` and `year` as given)."""
+        context = BookContext()
+        if entry_id is not None:
+            entry = self.entry(who, entry_id)
+            context = self.book_context(self._result(entry), entry["page"])
+        if province is not None or year is not None:
+            from ..extract.gazetteer import province_name
+
+            named = province_name(province) if province else None
+            context = replace(context, **({"province": named or nfc(province).strip()} if province else {}),
+                              **({"year": year} if year is not None else {}))
+        kind = completion_kind(field)
+        return {"field": field, "kind": kind, "q": nfc(q), "suggestions": complete(kind, q, context, limit),
+                "context": context.to_dict()}
+
     # ------------------------------------------------------------------ entries
     def entry(self, who: Principal, entry_id: int) -> dict[str, Any]:
         row = self.db.one("SELECT * FROM keying_entries WHERE id = ?", (entry_id,))
@@ -275,22 +588,33 @@ class Keying:
         rec = recs[entry["record"]] if 0 <= entry["record"] < len(recs) else {}
         read = rec.get("fields") or {}
         rid = entry["result_id"]
+        context = self.book_context(result, entry["page"])
         fields = []
         for name in entry["fields"]:
-            item: dict[str, Any] = {"name": name, "value": values.get(name, read.get(name, "") if prefill else "")}
+            # The book's word (its year, its commune) is prefilled on blind entries too: the blind
+            # control measures the OCR's prefill, and both halves get the book's alike.
+            ocr = read.get(name, "") if prefill else ""
+            book = context_prefill(name, context) if not ocr else ""
+            item: dict[str, Any] = {"name": name, "value": values.get(name, ocr or book)}
             if prefill:
                 item["prefill"] = read.get(name, "")
+            if book:
+                item["book"] = book
             item["crop"] = (f"/api/results/{rid}/records/{entry['record']}/fields/{name}/crop"
                             if name in read else None)
-            check = field_check(name)
+            check = field_check(name, context)
             if check:
                 item["check"] = check
+            kind = completion_kind(name)
+            if kind:
+                item["complete"] = kind
             fields.append(item)
         return {"id": entry["id"], "result_id": rid, "version": result.get("version", 1), "book": entry["book"],
                 "page": entry["page"], "record": entry["record"], "row": entry.get("row", -1), "records": len(recs),
                 "doc_type": entry["doc_type"], "blind": entry["blind"], "status": entry["status"],
                 "image": f"/api/results/{rid}/pages/{entry['page']}/image",
-                "row_image": f"/api/keying/entries/{entry['id']}/row", "fields": fields}
+                "row_image": f"/api/keying/entries/{entry['id']}/row", "fields": fields,
+                "context": context.to_dict()}
 
     def row_image(self, who: Principal, entry_id: int) -> bytes:
         """JPEG of the entry's band of the page (full width, the rows its located

@@ -19,6 +19,14 @@ EntryId = Annotated[int, Path(ge=1, le=10**12, description="keying entry id")]
 _Id = Annotated[int, Field(ge=1, le=10**12)]
 
 
+class BookPlaceIn(BaseModel):
+    commune: str | None = Field(default=None, max_length=80, description="the book's commune or ward, without "
+                                                                          "its unit word (\"Nghi Phú\")")
+    district: str | None = Field(default=None, max_length=80, description="its district (before 01/07/2025)")
+    province: str | None = Field(default=None, max_length=80, description="its province")
+    year: int | None = Field(default=None, ge=1850, le=2100, description="the year the book registers")
+
+
 class SendIn(BaseModel):
     records: list[Annotated[int, Field(ge=0, le=100_000)]] | None = Field(default=None, max_length=1000,
                                       description="record indexes to send; default: those that need people")
@@ -31,6 +39,8 @@ class SendIn(BaseModel):
     doc_type: Literal["khai_sinh", "ket_hon", "khai_tu"] | None = Field(
         default=None, description="with rows: the book's kind, when no record of the result says it")
     header_rows: int = Field(default=1, ge=0, le=5, description="with rows: ruled rows of column titles to skip")
+    book_place: BookPlaceIn | None = Field(default=None, description="what the book says of every entry (its "
+                                           "commune, year), kept per book; default: read off each page's heading")
 
 
 class ValuesIn(BaseModel):
@@ -52,7 +62,9 @@ def add_keying_api(app: FastAPI, keying: Keying, need: Callable[[str], Any], ip_
         confidence below `floor`, or the listed ones, or all."""
         return keying.send(who, result_id, floor=body.floor, records=body.records, everything=body.all,
                            assigned_to=body.assigned_to, rows=body.rows, doc_type=body.doc_type,
-                           header_rows=body.header_rows, ip=ip_of(request))
+                           header_rows=body.header_rows,
+                           book_place=body.book_place.model_dump(exclude_none=True) if body.book_place else None,
+                           ip=ip_of(request))
 
     @app.post("/api/keying/assign", tags=["keying"])
     def keying_assign(request: Request, body: AssignIn,
@@ -63,6 +75,22 @@ def add_keying_api(app: FastAPI, keying: Keying, need: Callable[[str], Any], ip_
     def keying_next(request: Request, who: Principal = Depends(need("key"))) -> dict[str, Any]:
         """The user's next entry to key (their open draft first); `task` null when none."""
         return {"task": keying.next_task(who, ip=ip_of(request))}
+
+    @app.get("/api/keying/complete", tags=["keying"])
+    def keying_complete(field: str = Query(..., min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$",
+                                           description="the field being typed (ho_ten, noi_sinh, dan_toc, ...)"),
+                        q: str = Query("", max_length=200, description="what is typed so far"),
+                        entry: int | None = Query(None, ge=1, le=10**12,
+                                                  description="the entry: completes in its book's province and period"),
+                        province: str | None = Query(None, max_length=80, description="the book's province"),
+                        year: int | None = Query(None, ge=1850, le=2100,
+                                                 description="the book's year: units before or after 01/07/2025"),
+                        limit: int = Query(8, ge=1, le=20),
+                        who: Principal = Depends(need("key"))) -> dict[str, Any]:
+        """Completions as you type, tone-insensitive prefix match, NFC: place names from the
+        gazetteer of the book's period (its commune and district first), known surnames and
+        given names, the 54 ethnic groups, Nam/Nữ. Each suggestion is the whole new value."""
+        return keying.complete(who, field, q, entry_id=entry, province=province, year=year, limit=limit)
 
     @app.get("/api/keying/entries/{entry_id}", tags=["keying"])
     def keying_task(request: Request, entry_id: EntryId, who: Principal = Depends(need("key"))) -> dict[str, Any]:
