@@ -184,3 +184,25 @@ def _starts(page: PageSignals, current: list[PageSignals] | None) -> tuple[str, 
     if page.kind in ("khai_sinh", "ket_hon", "khai_tu") and page.kind != opened.kind:
         return ("labels of another certificate",)
     return ()
+
+
+def split_at(pages: Iterable[OcrPage], starts: Iterable[int]) -> list[DocumentSpan]:
+    """The documents of a dossier whose split a person corrected: `starts` are the first
+    pages (1-based) of its documents. Each document is typed from its first page that is not
+    blank, as `split_dossier` types them; raises ValueError for starts that are not a split
+    of these pages (the first page first, increasing, within the dossier)."""
+    signals = [page_signals(p) for p in pages]
+    firsts = list(starts)
+    numbers = [s.number for s in signals]
+    if not firsts or firsts[0] != numbers[0] or any(b <= a for a, b in zip(firsts, firsts[1:])) \
+            or not set(firsts) <= set(numbers):
+        raise ValueError("starts: the first page of each document, the dossier's first page first, increasing")
+    out = []
+    for i, first in enumerate(firsts):
+        last = firsts[i + 1] if i + 1 < len(firsts) else numbers[-1] + 1
+        group = [s for s in signals if first <= s.number < last]
+        opened = next((s for s in group if not s.blank), None)
+        out.append(DocumentSpan(index=i, doc_type=opened.kind if opened else "other",
+                                pages=tuple(s.number for s in group),
+                                blank_pages=tuple(s.number for s in group if s.blank), reasons=("corrected",)))
+    return out

@@ -175,7 +175,7 @@ class UserIn(BaseModel):
 
 # ------------------------------------------------------------------ middleware
 
-UPLOAD_PATHS = ("/api/upload", "/api/verify")
+UPLOAD_PATHS = ("/api/upload", "/api/verify", "/api/dossiers")  # /api/dossiers: a dossier's upload (intake.py)
 MAX_UPLOAD_BODIES_DEFAULT = 4
 
 
@@ -436,6 +436,11 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
             raise ApiError(413, f"{pages} pages exceed the limit of {page_limit}", code="too_many_pages",
                            pages=pages, limit=page_limit)
         return source, pages, svc.index.get(result_id_for(source))
+
+    # Dossier intake (intake.py), before /api/dossiers/{ma_ho_so:path} below takes every path under it
+    from .intake import add_intake_api
+
+    add_intake_api(app, svc, need, ip_of, prepare_upload=prepare_upload, upload_limit=upload_limit)
 
     # ------------------------------------------------------------------ API
     @app.get("/api/health", tags=["service"])

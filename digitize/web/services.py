@@ -315,6 +315,19 @@ class Services:
                                "VALUES (?,?,?,?,?,?)", (who.agency, ma_ho_so, result_id, kind, now, who.name))
             return cur.rowcount == 1
 
+    def open_dossier(self, who: Principal, ma_ho_so: str) -> bool:
+        """The principal's agency's dossier, made now if it is new (a scan into it may take
+        minutes; the dossier is there from its upload on); True when it was new."""
+        return self.db.run("INSERT OR IGNORE INTO dossiers(agency, ma_ho_so, created_at, created_by) "
+                           "VALUES (?,?,?,?)", (who.agency, ma_ho_so, audit.now_iso(), who.name)) == 1
+
+    def dossier_jobs(self, agency: str, ma_ho_so: str) -> list[dict[str, Any]]:
+        """Scans into a dossier not yet filed: queued, running or failed (newest last)."""
+        return [dict(r) for r in self.db.all(
+            "SELECT id, name, status, pages_done, pages_total, error, created_at FROM jobs WHERE agency = ? "
+            "AND ma_ho_so = ? AND status IN ('queued', 'running', 'failed') ORDER BY created_at, id",
+            (agency, ma_ho_so))]
+
     def dossier(self, agency: str, ma_ho_so: str) -> dict[str, Any]:
         head = self.db.one("SELECT * FROM dossiers WHERE agency = ? AND ma_ho_so = ?", (agency, ma_ho_so))
         if head is None:
