@@ -4,7 +4,9 @@ PAdES B-B vs B-T vs B-LT vs B-LTA, for the same rendered pages.
 The TSA is an RFC 3161 endpoint on loopback (pyHanko's DummyTimeStamper behind
 http.server, answering over HTTP like a real TSA); revocation data is the
 development CA's CRL (in-process). Each level signs with the Nghị định 30 copy
-stamp and after the PDF/A-2b check, as `make_signer` does.
+stamp and after the PDF/A-2b check, as `make_signer` does. The "renew" row is
+`digitize retimestamp`'s work on a B-LTA file: fresh revocation data and one more
+document timestamp (`renew_timestamp`), without the archive's reads and writes.
 
     .venv/bin/python benchmarks/bench_signing.py [--pages 1 4] [--repeat 5]
 """
@@ -28,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digitize.render import render_pdf  # noqa: E402
 from digitize.signing.devcert import DevAuthority  # noqa: E402
 from digitize.signing.pyhanko_signer import LEVELS, PyHankoSigner  # noqa: E402
+from digitize.signing.retimestamp import renew_timestamp  # noqa: E402
 from digitize.signing.stamp import StampSpec  # noqa: E402
 from digitize.signing.trust import Trust  # noqa: E402
 from digitize.signing.verify import load_certificates  # noqa: E402
@@ -96,6 +99,15 @@ def main() -> None:
             med = statistics.median(times)
             print(f"{pages:>5} {level:>6} {len(pdf) / 1024:>12.1f} {size / 1024:>10.1f} "
                   f"{(size - len(pdf)) / 1024:>12.1f} {med:>9.3f} {med / pages:>7.3f}")
+        lta = signed  # the last level is B-LTA
+        times = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            renewed = renew_timestamp(lta, RequestsHTTPTimeStamper(url), trust)
+            times.append(time.perf_counter() - t)
+        med = statistics.median(times)
+        print(f"{pages:>5} {'renew':>6} {len(lta) / 1024:>12.1f} {len(renewed) / 1024:>10.1f} "
+              f"{(len(renewed) - len(lta)) / 1024:>12.1f} {med:>9.3f} {med / pages:>7.3f}")
     server.shutdown()
 
 

@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fixity", help="verify the SHA-256 of every object in the archive")
     f.add_argument("--prefix", default="")
 
+    rt = sub.add_parser("retimestamp", help="renew the archive timestamp of signed results whose TSA expires soon")
+    rt.add_argument("--prefix", default="", help="only results stored under this key prefix")
+    rt.add_argument("--within-days", type=int, default=None,
+                    help="renew when the last timestamp's TSA certificate expires within N days "
+                         "(default DIGITIZE_RETIMESTAMP_DAYS, 365)")
+
     w = sub.add_parser("serve", help="run the HTTP API and web pages")
     w.add_argument("--host", default="127.0.0.1")
     w.add_argument("--port", type=int, default=8000)
@@ -413,6 +419,38 @@ def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.failed if bad or orphans else ExitCode.ok
 
 
+def cmd_retimestamp(args: argparse.Namespace, settings: Settings) -> int:
+    from .errors import ConfigError
+    from .index import make_index
+    from .signing import make_timestamper, make_trust, trust_roots
+    from .signing.retimestamp import retimestamp_archive
+    from .storage import make_storage
+
+    days = settings.retimestamp_days if args.within_days is None else args.within_days
+    if days < 0:
+        print("digitize: --within-days must be 0 or more", file=sys.stderr)
+        return ExitCode.usage
+    timestamper = make_timestamper(settings)
+    if timestamper is None:
+        raise ConfigError("retimestamp needs a time-stamping authority (DIGITIZE_TSA_URL)")
+    storage, index = make_storage(settings), make_index(settings)
+    counts = {"renewed": 0, "not due": 0, "skipped": 0, "failed": 0}
+    try:
+        for done in retimestamp_archive(storage, index, timestamper, make_trust(settings), trust_roots(settings),
+                                        prefix=args.prefix, within_days=days):
+            counts[done.status] += 1
+            where = f" -> {done.new_key}" if done.new_key else ""
+            until = f" (expires {done.expires})" if done.expires else ""
+            print(f"{done.key}: {done.status}{where}: {done.detail}{until}", file=sys.stderr)
+    finally:
+        index.close()
+    print(json.dumps({"checked": sum(counts.values()), "renewed": counts["renewed"], "not_due": counts["not due"],
+                      "skipped": counts["skipped"], "failed": counts["failed"], "within_days": days}))
+    print(f"retimestamp: {counts['renewed']} renewed, {counts['not due']} not due within {days} days, "
+          f"{counts['skipped']} without a timestamp, {counts['failed']} failed", file=sys.stderr)
+    return ExitCode.failed if counts["failed"] else ExitCode.ok
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .web.cli import serve_command
 
@@ -503,7 +541,8 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS = {"process": cmd_process, "verify": cmd_verify, "search": cmd_search, "get": cmd_get,
             "fixity": cmd_fixity, "serve": cmd_serve, "user": cmd_user, "batch": cmd_batch,
-            "worker": cmd_worker, "export": cmd_export, "correct": cmd_correct, "audit": cmd_audit}
+            "worker": cmd_worker, "export": cmd_export, "correct": cmd_correct, "audit": cmd_audit,
+            "retimestamp": cmd_retimestamp}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,6 +30,8 @@ Environment variables (all optional):
   DIGITIZE_SIGNING_LEVEL   "auto" (default: B-LTA where a TSA is available, else B-B), B-B, B-T, B-LT, B-LTA
   DIGITIZE_TRUST_ROOTS     PEM file of trust anchors (national root, Ban Cơ yếu roots) for verify, the
                            check before signing and revocation data; the development CA is added by default
+  DIGITIZE_RETIMESTAMP_DAYS  `digitize retimestamp` renews a result whose last timestamp's TSA certificate
+                           expires within this many days (default 365)
   DIGITIZE_OCR_ENGINE      "auto" (default: paddle-det if installed), "tesseract", "paddle-det"
   DIGITIZE_MAX_PIXELS      per page, as the file declares it (default 80 000 000: an A3 page at 600 dpi
                            is 70 MP); refused before anything is decoded
@@ -104,6 +106,7 @@ class Settings:
     tsa_url: str = ""
     signing_level: str = "auto"
     trust_roots_file: Path | None = None
+    retimestamp_days: int = 365  # renew archive timestamps whose TSA certificate expires this soon
     ocr_engine: str = "auto"  # auto = paddle-det where the ppocr extra is installed, else tesseract
     tessdata: str = TESSDATA
     postcorrect: bool = True  # put right words that are not Vietnamese syllables (ocr.vietnamese)
@@ -163,6 +166,8 @@ class Settings:
             raise ConfigError(f"tsa_url must be an http(s) URL, not {self.tsa_url!r}")
         if self.trust_roots_file is not None and not Path(self.trust_roots_file).is_file():
             raise ConfigError(f"trust roots file not found: {self.trust_roots_file}")
+        if self.retimestamp_days < 0:
+            raise ConfigError("retimestamp_days must be 0 or more")
         if self.ocr_engine not in ("auto", "tesseract", "paddle-det"):
             raise ConfigError(f"unknown OCR engine {self.ocr_engine!r}")
         if not self.agency.replace("-", "").replace("_", "").isalnum():
@@ -205,6 +210,7 @@ _ENV = {
     "DIGITIZE_TSA_URL": "tsa_url",
     "DIGITIZE_SIGNING_LEVEL": "signing_level",
     "DIGITIZE_TRUST_ROOTS": "trust_roots_file",
+    "DIGITIZE_RETIMESTAMP_DAYS": "retimestamp_days",
     "DIGITIZE_OCR_ENGINE": "ocr_engine",
     "DIGITIZE_POSTCORRECT": "postcorrect",
     "DIGITIZE_MAX_PIXELS": "max_pixels",

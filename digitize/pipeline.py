@@ -127,12 +127,13 @@ def _looks_wrong(page: OcrPage) -> bool:
     return page.confidence < 0.80 or sum(len(line.words) for line in page.lines) < 3
 
 
-def read_input_signatures(source: SourceFile, data: bytes) -> SourceFile:
+def read_input_signatures(source: SourceFile, data: bytes, roots: list[Any] | None = None) -> SourceFile:
     """The signatures an input PDF already carries: facts about the document, and evidence
-    for its fields (a document is not issued after it was signed)."""
+    for its fields (a document is not issued after it was signed); each checked against the
+    configured trust store `roots` (`signing.trust_roots`; None: not checked)."""
     if source.media_type != "application/pdf":
         return source
-    return replace(source, signatures=read_signatures(data))
+    return replace(source, signatures=read_signatures(data, roots))
 
 
 def find_documents(pages: list[OcrPage], doc_type: str) -> tuple[Document, ...]:
@@ -289,7 +290,9 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
         engines.index.upsert(stored)
         log.info("result %s: took over the stored, unindexed version %s", result_id, stored.get("version"))
         return stored
-    source = read_input_signatures(source, data)
+    from .signing import trust_roots
+
+    source = read_input_signatures(source, data, trust_roots(settings))
 
     timings: dict[str, float] = {}
     cleaned: list[CleanPage] = []

@@ -26,7 +26,7 @@ import numpy as np
 from .errors import DigitizeError, NotFound, StorageError
 from .text import clean_spaces, fold, nfc
 from .extract.base import FIELDS  # CONTRACT field names by doc_type
-from .types import CleanPage, Line, OcrPage, Record, Result, SourceFile, Word, words_to_dict
+from .types import CleanPage, InputSignature, Line, OcrPage, Record, Result, SourceFile, Word, words_to_dict
 
 MAX_VALUE_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -382,7 +382,8 @@ def _new_version(engines: Any, current: dict[str, Any], records: list[dict[str, 
         pages.append((clean, ocr))
     src = current["source"]
     source = SourceFile(name=src.get("name", ""), sha256=src.get("sha256", ""), size=int(src.get("size") or 0),
-                        media_type=src.get("media_type") or "application/octet-stream")
+                        media_type=src.get("media_type") or "application/octet-stream",
+                        signatures=tuple(InputSignature.from_dict(d) for d in src.get("signatures") or ()))
     recs = tuple(Record(doc_type=r["doc_type"], page=int(r["page"]), fields=r["fields"], confidence=r["confidence"],
                         needs_review=tuple(r["needs_review"]), document=r.get("document")) for r in records)
     version = int(current.get("version") or 1) + 1

@@ -229,16 +229,28 @@ class InputSignature:
     subfilter: str  # ETSI.CAdES.detached, adbe.pkcs7.detached, ...
     valid: bool  # signed bytes unchanged and the signature verifies under the signer's key
     covers_whole_file: bool  # nothing was appended after this signature
-    trusted: bool  # chains to a configured trust root (inputs are not checked against one: False)
+    trusted: bool  # chains to a configured trust root (DIGITIZE_TRUST_ROOTS) at the stated signing time
     digest_algorithm: str = ""  # sha256, sha1, ...
     organization: str = ""  # subject O of the signing certificate
     byte_range: tuple[int, ...] = ()
+    trust_reason: str = ""  # why `trusted` is what it is, one line
+    trust_anchor: str = ""  # common name of the trust root the signer's chain reached ("" if none)
 
     def to_dict(self) -> dict[str, Any]:
         return {"signer": self.signer, "signed_at": self.signed_at, "subfilter": self.subfilter,
                 "valid": self.valid, "covers_whole_file": self.covers_whole_file, "trusted": self.trusted,
                 "digest_algorithm": self.digest_algorithm, "organization": self.organization,
-                "byte_range": list(self.byte_range)}
+                "byte_range": list(self.byte_range), "trust_reason": self.trust_reason,
+                "trust_anchor": self.trust_anchor}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "InputSignature":
+        """The reverse of `to_dict`, for a stored result read back (a correction keeps them)."""
+        return cls(signer=d.get("signer", ""), signed_at=d.get("signed_at", ""), subfilter=d.get("subfilter", ""),
+                   valid=bool(d.get("valid")), covers_whole_file=bool(d.get("covers_whole_file")),
+                   trusted=bool(d.get("trusted")), digest_algorithm=d.get("digest_algorithm", ""),
+                   organization=d.get("organization", ""), byte_range=tuple(d.get("byte_range") or ()),
+                   trust_reason=d.get("trust_reason", ""), trust_anchor=d.get("trust_anchor", ""))
 
 
 @dataclass(frozen=True)

@@ -189,3 +189,27 @@ def test_original_is_archived_untouched(processed):
 def test_usage_error_exits_2(tmp_path):
     proc = run(["process"], tmp_path, check_rc=2)
     assert "Traceback" not in proc.stderr
+
+
+def test_a_signed_input_is_checked_against_the_trust_store(processed, tmp_path):
+    """A digitize result fed back in as an input: its signature is read into
+    `source.signatures`, valid and trusted (the development CA is this home's trust store),
+    with the anchor named; the same file under another home's trust store is not trusted."""
+    name = "khai_sinh_clean.png"
+    signed = tmp_path / "signed_input.pdf"
+    shutil.copy(processed["out"] / f"{name.rsplit('.', 1)[0]}.pdf", signed)
+    out = tmp_path / "out"
+    run(["process", signed, "--out", out, "--workers", "1", "--no-progress"], processed["home"])
+    sig = signature_of(out / "signed_input.json")
+    assert sig["valid"] and sig["trusted"] and sig["trust_anchor"], sig
+    other = tmp_path / "other"
+    run(["process", signed, "--out", other, "--workers", "1", "--no-progress"], tmp_path / "home2")
+    sig = signature_of(other / "signed_input.json")
+    assert sig["valid"] and not sig["trusted"] and sig["trust_reason"], sig
+
+
+def signature_of(result_json: Path) -> dict:
+    """The signature (not the B-LTA document timestamp) that the input carried."""
+    found = json.loads(result_json.read_text(encoding="utf-8"))["source"]["signatures"]
+    (sig,) = [s for s in found if s["subfilter"] == "ETSI.CAdES.detached"]
+    return sig

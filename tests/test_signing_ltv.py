@@ -33,6 +33,7 @@ from digitize.config import Settings
 from digitize.errors import PdfaInvalid, SigningError
 from digitize.render import render_pdf
 from digitize.signing import make_signer, trust_roots
+from digitize.signing.base import common_name
 from digitize.signing.pyhanko_signer import PyHankoSigner
 from digitize.signing.stamp import StampSpec, place_stamp, stamp_lines
 from digitize.signing.trust import Trust
@@ -115,8 +116,16 @@ class PKI:
         self.tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.tsa = self._issue("Test TSA", self.tsa_key, self.now - timedelta(days=1), self.now + timedelta(days=3000),
                                tsa=True)
+        # the OCSP responder signs with a key of its own, as production CAs' responders do
+        responder_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        responder = self._issue("Test OCSP Responder", responder_key, self.now - timedelta(days=1),
+                                self.now + timedelta(days=3000), ocsp=True)
+        (folder / "ocsp.pem").write_bytes(responder.public_bytes(serialization.Encoding.PEM))
+        (folder / "ocsp.key").write_bytes(responder_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
-    def _issue(self, cn: str, key: Any, start: datetime, end: datetime, *, tsa: bool = False) -> x509.Certificate:
+    def _issue(self, cn: str, key: Any, start: datetime, end: datetime, *, tsa: bool = False,
+               ocsp: bool = False) -> x509.Certificate:
         builder = (
             x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(self.ca.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -131,6 +140,9 @@ class PKI:
         )
         if tsa:
             builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        if ocsp:  # a delegated responder (RFC 6960 4.2.2.2), whose own status is not asked (id-pkix-ocsp-nocheck)
+            builder = (builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=True)
+                       .add_extension(x509.OCSPNoCheck(), critical=False))
         cert = builder.sign(self.ca_key, hashes.SHA256())
         self.issued.append(cert)
         return cert
@@ -233,14 +245,21 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PKI]:
     # openssl's responder (it listens on the port on every interface; clients use 127.0.0.1)
     ocsp = subprocess.Popen(
         ["openssl", "ocsp", "-index", str(folder / "index.txt"), "-port", str(ocsp_port),
-         "-rsigner", str(folder / "ca.pem"), "-rkey", str(folder / "ca.key"), "-CA", str(folder / "ca.pem"),
-         "-ndays", "7", "-ignore_err", "-multi", "4"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+         "-rsigner", str(folder / "ocsp.pem"), "-rkey", str(folder / "ocsp.key"), "-CA", str(folder / "ca.pem"),
+         "-ndays", "60", "-ignore_err", "-multi", "4"],  # answers valid 60 days, as the CRL: the tests' future
+        # its own process group, not a new session: with -multi, openssl moves itself into a group of
+        # its own (setpgid), which a session leader may not do: it then exits at once, and silently
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0,
     )
     # wait until it listens, without connecting: a connection that sends no request holds a responder
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not _listening(ocsp_port):
         time.sleep(0.1)
+    if ocsp.poll() is not None or not _listening(ocsp_port):
+        if ocsp.poll() is None:
+            os.killpg(ocsp.pid, signal.SIGTERM)
+        server.shutdown()
+        pytest.fail(f"the OCSP responder did not start (exit status {ocsp.poll()})")
     try:
         yield pki
     finally:
@@ -292,10 +311,18 @@ def test_b_lta_on_loopback_parts(lta: tuple[bytes, Any, bytes], pki: PKI, tmp_pa
     assert report.trust_anchor == "Test Root CA"
     assert report.signed_at == info.signed_at and report.timestamped_at and report.archive_timestamped_at
     by_subject = {c["subject"]: c for c in report.certificates}
-    # pyHanko asks the OCSP responder and the CRL distribution point; it embeds what it accepted
-    # (with openssl's responder: the CRL so far, see the report on issue 17)
-    assert by_subject["Test Signer"]["revocation"] == "good" and by_subject["Test Signer"]["source"] in ("OCSP", "CRL")
-    assert by_subject["Test TSA"]["revocation"] == "good"
+    # pyHanko asks the OCSP responder (the certificates' AIA) first: its answers are in the DSS
+    assert by_subject["Test Signer"]["revocation"] == "good" and by_subject["Test Signer"]["source"] == "OCSP"
+    assert by_subject["Test TSA"]["revocation"] == "good" and by_subject["Test TSA"]["source"] == "OCSP"
+    from asn1crypto import ocsp as asn1_ocsp
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import DocumentSecurityStore
+
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(data)))
+    answers = [asn1_ocsp.OCSPResponse.load(o.get_object().data) for o in dss.ocsps]
+    assert answers and all(a["response_status"].native == "successful" for a in answers)
+    responders = {common_name(c) for a in answers for c in a.basic_ocsp_response["certs"] or []}
+    assert responders == {"Test OCSP Responder"}
     assert by_subject["Test Root CA"]["revocation"] == "trust anchor"
 
     path = tmp_path / "lta.pdf"
@@ -437,3 +464,119 @@ def test_cli_verify_prints_level(tmp_path: Path) -> None:
     out = json.loads(run.stdout)
     assert out["valid"] and out["level"] == "B-LTA" and out["timestamped_at"] and out["trust_anchor"]
     assert {"subject", "role", "revocation"} <= set(out["certificates"][0])
+
+
+# ------------------------------------------------------- production settings, OCSP ----
+
+
+def _production_env(pki: PKI, home: Path, p12: str) -> dict[str, str]:
+    """The production configuration (a PKCS#12, trust anchors, a TSA): revocation data then comes
+    from the certificates' own OCSP responder and CRL distribution point."""
+    return {"DIGITIZE_HOME": str(home), "DIGITIZE_SIGNING_P12": str(pki.p12s[p12]),
+            "DIGITIZE_SIGNING_P12_PASSWORD": "pw", "DIGITIZE_TRUST_ROOTS": str(pki.folder / "ca.pem"),
+            "DIGITIZE_TSA_URL": f"{pki.http}/tsa", "DIGITIZE_OCR_ENGINE": "tesseract", "PATH": "/usr/bin:/bin"}
+
+
+@needs_tools
+def test_production_settings_embed_ocsp_and_verify_reports_it(pki: PKI, tmp_path: Path) -> None:
+    from digitize.config import load_settings
+
+    env = _production_env(pki, tmp_path, "Other Signer")
+    data, info = make_signer(load_settings(env)).sign(_unsigned())
+    assert info.level == "B-LTA"
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(data)
+    cli = "import sys; from digitize.cli import main; sys.exit(main(sys.argv[1:]))"
+    run = subprocess.run([sys.executable, "-c", cli, "verify", str(path)], capture_output=True, text=True,
+                         timeout=120, env=env, cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["valid"] and out["level"] == "B-LTA" and out["trust_anchor"] == "Test Root CA"
+    status = {(c["subject"], c["role"]): (c["revocation"], c["source"]) for c in out["certificates"]}
+    assert status[("Other Signer", "signer")] == ("good", "OCSP")
+    assert status[("Test TSA", "tsa")] == ("good", "OCSP")
+    assert status[("Test Root CA", "root")] == ("trust anchor", "")
+
+    # archive renewal with the same settings: fresh OCSP answers for the TSA, then a second document timestamp
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import DocumentSecurityStore
+
+    from digitize.signing import make_timestamper, make_trust
+    from digitize.signing.retimestamp import renew_timestamp
+
+    settings = load_settings(env)
+    renewed = renew_timestamp(data, make_timestamper(settings), make_trust(settings))
+    report = verify_pdf(renewed, [pki.ca])
+    assert report.valid and report.level == "B-LTA" and report.archive_timestamped_at, report
+    reader = PdfFileReader(io.BytesIO(renewed))
+    assert len(reader.embedded_timestamp_signatures) == 2
+    before = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(data)))
+    assert len(DocumentSecurityStore.read_dss(reader).ocsps) > len(before.ocsps)
+
+
+@needs_tools
+def test_revoked_signer_refused_by_the_cli_before_signing(pki: PKI, tmp_path: Path) -> None:
+    import cv2
+
+    image = np.full((300, 500, 3), 255, np.uint8)
+    cv2.putText(image, "CONG HOA XA HOI", (20, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
+    page = tmp_path / "page.png"
+    cv2.imwrite(str(page), image)
+    env = _production_env(pki, tmp_path, "Revoked Signer")
+    cli = "import sys; from digitize.cli import main; sys.exit(main(sys.argv[1:]))"
+    run = subprocess.run([sys.executable, "-c", cli, "process", str(page), "--workers", "1", "--no-progress"],
+                         capture_output=True, text=True, timeout=300, env=env, cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 1
+    lines = [line for line in run.stderr.splitlines() if "revoked" in line]
+    assert len(lines) == 1 and "Revoked Signer" in lines[0] and "not signing" in lines[0], run.stderr
+    assert not list((tmp_path / "archive").rglob("document.pdf"))  # nothing signed, nothing stored
+
+
+# ------------------------------------------------------- signatures of input PDFs ----
+
+
+def _self_signed_p12(folder: Path) -> Path:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(_name("Unrelated Self Signed")).issuer_name(
+        _name("Unrelated Self Signed")).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256()))
+    path = folder / "self.p12"
+    path.write_bytes(pkcs12.serialize_key_and_certificates(b"self", key, cert, None,
+                                                           serialization.BestAvailableEncryption(b"pw")))
+    return path
+
+
+def test_input_signatures_checked_against_the_trust_store(tmp_path: Path, pki: PKI) -> None:
+    from digitize.signing.inspect import read_signatures
+
+    settings = Settings(home=tmp_path)
+    by_dev, _ = make_signer(settings).sign(_unsigned())  # the development CA: a configured trust anchor
+    by_other, _ = PyHankoSigner(_self_signed_p12(tmp_path), "pw").sign(_unsigned())
+    roots = trust_roots(settings)  # the store `digitize verify` uses (made with the development CA above)
+
+    found = read_signatures(by_dev, roots)  # the signature, then the document timestamp (B-LTA)
+    assert len(found) == 2 and all(s.valid and s.trusted for s in found)
+    dev_sig = found[0]
+    assert "NOT FOR PRODUCTION" in dev_sig.trust_anchor and dev_sig.trust_reason.startswith("chains to")
+    (other,) = read_signatures(by_other, roots)
+    assert other.valid and not other.trusted and other.trust_anchor == ""
+    assert other.trust_reason == "self-signed certificate, not a configured trust anchor"
+    # a CA's certificate chains only where that CA is configured
+    by_test_ca, _ = _signer(pki, pki.p12s["Other Signer"], "B-B").sign(_unsigned())
+    (elsewhere,) = read_signatures(by_test_ca, roots)
+    assert elsewhere.valid and not elsewhere.trusted
+    assert elsewhere.trust_reason == "does not chain to a configured trust anchor"
+    (configured,) = read_signatures(by_test_ca, [*roots, pki.ca])
+    assert configured.trusted and configured.trust_anchor == "Test Root CA"
+    # CONTRACT keys kept, two added
+    assert {"signer", "valid", "trusted", "trust_reason", "trust_anchor"} <= set(other.to_dict())
+    # a signature whose bytes changed is not trusted, whoever signed it
+    tampered = bytearray(by_dev)
+    tampered[len(tampered) // 3] ^= 1
+    broken = read_signatures(bytes(tampered), roots)[0]
+    assert not broken.valid and not broken.trusted and broken.trust_reason.startswith("signature not valid")
+    # without a trust store nothing is trusted, and it says so
+    unchecked = read_signatures(by_dev)[0]
+    assert not unchecked.trusted and unchecked.trust_reason.startswith("not checked")

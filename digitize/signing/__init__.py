@@ -13,6 +13,10 @@ and no TSA (logged).
 locally: DIGITIZE_TRUST_ROOTS, the development CA (and retired ones) if one
 exists, and the self-signed (root) CA certificates bundled in the production
 PKCS#12.
+`make_timestamper(settings)` and `make_trust(settings)` give the TSA and the
+trust store (with its revocation sources: OCSP/CRL fetched online in
+production, the development CA's CRL otherwise) on their own, for renewing
+archive timestamps (`digitize retimestamp`) where no signing key is needed.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ __all__ = [
     "PyHankoSigner",
     "ensure_dev_certificate",
     "make_signer",
+    "make_timestamper",
+    "make_trust",
     "trust_roots",
     "verify_pdf",
 ]
@@ -73,6 +79,36 @@ def make_signer(settings: Settings) -> Signer:
             log.warning("no time-stamping authority configured (DIGITIZE_TSA_URL): signing at PAdES B-B only")
     return PyHankoSigner(p12, password, level=level, timestamper=timestamper, trust=trust, stamp=stamp,
                          check_pdfa=True, key=key)
+
+
+def _production(settings: Settings) -> bool:
+    return settings.pkcs11_module is not None or settings.signing_p12 is not None
+
+
+def make_timestamper(settings: Settings) -> Any:
+    """The configured TSA (DIGITIZE_TSA_URL); without one, the development TSA where the
+    development certificate signs (NOT FOR PRODUCTION), else None."""
+    if settings.tsa_url:
+        from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+        return RequestsHTTPTimeStamper(settings.tsa_url, timeout=30)
+    if _production(settings):
+        return None
+    return DevAuthority(settings.dev_cert_dir).timestamper()
+
+
+def make_trust(settings: Settings) -> Any:
+    """The trust store of `make_signer`: trust anchors, and revocation data fetched from the
+    certificates' OCSP responders and CRL distribution points (production) or the development
+    CA's fresh CRL."""
+    from .trust import Trust
+    from .verify import load_certificates
+
+    roots = tuple(load_certificates(trust_roots(settings)))
+    if _production(settings):
+        return Trust(roots=roots, fetch=True)
+    dev = DevAuthority(settings.dev_cert_dir)
+    return Trust(roots=roots, local_crls=lambda: [dev.crl()])
 
 
 def trust_roots(settings: Settings) -> list[Any]:

@@ -14,18 +14,25 @@ That works on files a strict PDF reader refuses (encrypted with an empty user
 password, owner-restricted, with irregular cross-reference tables), and it
 never changes the input. `valid` means the signed attributes' message digest
 equals the digest of the signed ranges and the signer's key verifies the
-signature; `trusted` needs a trust root, which the input's signatures are not
-checked against here (no network, no national root store), so it is False.
+signature. `trusted` means, in addition, that the signer's certificate chains
+to one of the `trust_roots` given (the configured trust store `verify` uses:
+the national root and Ban Cơ yếu's roots in production) and was valid at the
+signing time the signature states; `trust_reason` says why or why not and
+`trust_anchor` names the root reached. Revocation is not checked (offline; an
+input's signer may be revoked long after it signed). Without trust roots,
+`trusted` is False ("not checked").
 `read_signatures` never raises on bad input: it returns what it could read."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
 
 from ..types import InputSignature
-from .base import common_name, iso_vn
+from .base import common_name, iso_vn, run_sync
 
 __all__ = ["read_signatures"]
 
@@ -34,8 +41,11 @@ _SUBFILTER = re.compile(rb"/SubFilter\s*/([A-Za-z0-9.#_-]+)")
 _HEX = re.compile(rb"<\s*([0-9A-Fa-f\s]*)>")
 _CONTENTS = re.compile(rb"/Contents\s*<\s*([0-9A-Fa-f\s]{64,})>")
 _CONTAINER_WINDOW = 200_000
-# (the colon may be written as the octal escape \072, as pyHanko does)
-_PDF_DATE = re.compile(rb"/M\s*\(D(?::|\\072)(\d{14})(Z|[+-]\d{2}'?\d{2}'?)?")
+# /M (D:YYYYMMDDHHmmSS+HH'mm'); pyHanko writes the colon, sign and apostrophes as octal escapes
+# (\072, \053, \047), so the string is unescaped before it is read
+_PDF_DATE_STRING = re.compile(rb"/M\s*\(((?:[^()\\]|\\.){0,120})\)")
+_PDF_DATE = re.compile(rb"D:(\d{14})(Z|[+-]\d{2}'?\d{2}'?)?")
+_OCTAL = re.compile(rb"\\([0-7]{1,3})")
 _DIGESTS = {"sha1": hashlib.sha1, "sha224": hashlib.sha224, "sha256": hashlib.sha256, "sha384": hashlib.sha384,
             "sha512": hashlib.sha512}
 # How far from its /ByteRange a signature dictionary's /SubFilter may sit (the
@@ -43,10 +53,17 @@ _DIGESTS = {"sha1": hashlib.sha1, "sha224": hashlib.sha224, "sha256": hashlib.sh
 _DICT_WINDOW = 1024
 
 
-def read_signatures(data: bytes) -> tuple[InputSignature, ...]:
-    """Every signature whose byte ranges lie inside `data`, in file order."""
+def read_signatures(data: bytes, trust_roots: Iterable[Any] | None = None) -> tuple[InputSignature, ...]:
+    """Every signature whose byte ranges lie inside `data`, in file order, each checked against
+    `trust_roots` (certificates in any form `verify.load_certificates` reads; None: not checked)."""
     if b"%PDF-" not in data[:1024]:
         return ()
+    from .verify import load_certificates
+
+    try:
+        roots = load_certificates(trust_roots or ())
+    except Exception:  # noqa: BLE001 - a broken trust root: nothing can be trusted by it
+        roots = []
     found: list[InputSignature] = []
     seen: set[tuple[int, ...]] = set()
     for match in _BYTE_RANGE.finditer(data):
@@ -54,13 +71,14 @@ def read_signatures(data: bytes) -> tuple[InputSignature, ...]:
         if ranges in seen:
             continue
         seen.add(ranges)
-        signature = _read_one(data, ranges, match.start(), match.end())
+        signature = _read_one(data, ranges, match.start(), match.end(), roots, trust_roots is not None)
         if signature is not None:
             found.append(signature)
     return tuple(found)
 
 
-def _read_one(data: bytes, ranges: tuple[int, ...], at: int, end: int) -> InputSignature | None:
+def _read_one(data: bytes, ranges: tuple[int, ...], at: int, end: int, roots: list[Any],
+              checked: bool) -> InputSignature | None:
     a, b, c, d = ranges
     if a != 0 or not 0 < b < c or d < 0:
         return None
@@ -85,16 +103,61 @@ def _read_one(data: bytes, ranges: tuple[int, ...], at: int, end: int) -> InputS
     try:
         facts = _container_facts(raw, signed)
     except Exception:  # noqa: BLE001 - a container we cannot parse is reported as invalid
-        facts = {"signer": "", "signed_at": "", "valid": False, "digest_algorithm": "", "organization": ""}
+        facts = {"signer": "", "signed_at": "", "valid": False, "digest_algorithm": "", "organization": "",
+                 "cert": None, "certs": []}
     signed_at = facts["signed_at"] or _dictionary_time(around)
     if not in_place:
         facts["valid"] = False
     # a signature covers the whole file when nothing but line ends follows its last signed byte
     covers = c + d >= len(data.rstrip(b"\r\n\x00 "))
+    if not checked:
+        trusted, reason, anchor = False, "not checked: no trust anchors configured", ""
+    else:
+        when = datetime.fromisoformat(signed_at) if signed_at else None
+        trusted, reason, anchor = _trust(facts["cert"], facts["certs"], roots, when, facts["valid"])
     return InputSignature(signer=facts["signer"], signed_at=signed_at, subfilter=subfilter,
-                          valid=facts["valid"], covers_whole_file=covers, trusted=False,
-                          digest_algorithm=facts["digest_algorithm"],
-                          organization=facts["organization"], byte_range=ranges)
+                                 valid=facts["valid"], covers_whole_file=covers, trusted=trusted,
+                                 digest_algorithm=facts["digest_algorithm"],
+                                 organization=facts["organization"], byte_range=ranges,
+                                 trust_reason=reason, trust_anchor=anchor)
+
+
+def _trust(cert: Any, certs: list[Any], roots: list[Any], when: datetime | None,
+           valid: bool) -> tuple[bool, str, str]:
+    """(trusted, reason, anchor): does the signer's certificate chain to one of `roots`, valid at
+    `when` (the signing time the signature states; now if none)? Offline: revocation is not checked."""
+    from pyhanko_certvalidator import CertificateValidator, ValidationContext
+    from pyhanko_certvalidator.errors import ExpiredError, NotYetValidError, PathBuildingError
+
+    if not valid:
+        return False, "signature not valid: the trust of its certificate does not matter", ""
+    if cert is None:
+        return False, "no signer certificate in the signature", ""
+    if not roots:
+        return False, "no trust anchors configured", ""
+    if cert.self_signed != "no" and cert.dump() not in {r.dump() for r in roots}:
+        return False, "self-signed certificate, not a configured trust anchor", ""
+    moment = when or datetime.now(timezone.utc)
+    context = ValidationContext(trust_roots=list(roots), other_certs=list(certs), allow_fetching=False,
+                                revocation_mode="soft-fail", moment=moment)
+    validator = CertificateValidator(cert, intermediate_certs=list(certs), validation_context=context)
+    try:
+        path = run_sync(validator.async_validate_usage(set()))
+    except PathBuildingError:
+        return False, "does not chain to a configured trust anchor", ""
+    except (ExpiredError, NotYetValidError):
+        return False, f"certificate not valid at its signing time {iso_vn(moment)}", ""
+    except Exception as exc:  # noqa: BLE001 - any other path validation failure: one line
+        return False, "certificate chain not valid: " + (" ".join(str(exc).split()) or type(exc).__name__)[:200], ""
+    anchor = common_name(path.trust_anchor.authority.certificate) if _has_anchor_cert(path) else ""
+    return True, f"chains to trust anchor {anchor!r} (revocation not checked)", anchor
+
+
+def _has_anchor_cert(path: Any) -> bool:
+    try:
+        return path.trust_anchor.authority.certificate is not None
+    except AttributeError:
+        return False
 
 
 def _dictionary_time(around: bytes) -> str:
@@ -102,7 +165,8 @@ def _dictionary_time(around: bytes) -> str:
     (CAdES signatures carry it in the dictionary only)."""
     from datetime import timedelta, timezone
 
-    m = _PDF_DATE.search(around)
+    raw = _PDF_DATE_STRING.search(around)
+    m = _PDF_DATE.match(_OCTAL.sub(lambda o: bytes([int(o.group(1), 8) & 0xFF]), raw.group(1))) if raw else None
     if not m:
         return ""
     try:
@@ -139,7 +203,19 @@ def _container_facts(raw: bytes, signed: bytes) -> dict:
         elif kind == "signing_time":
             signing_time = attr["values"][0].native
     hasher = _DIGESTS.get(digest_name)
-    intact = bool(hasher and message_digest is not None and hasher(signed).digest() == message_digest)
+    encap = signed_data["encap_content_info"]
+    if encap["content_type"].native == "tst_info":
+        # a document timestamp (ETSI.RFC3161): the token signs its TSTInfo, whose message
+        # imprint is the digest of the signed ranges
+        tst_info = encap["content"].parsed
+        imprint = tst_info["message_imprint"]
+        imprint_hasher = _DIGESTS.get(imprint["hash_algorithm"]["algorithm"].native)
+        covered = bool(imprint_hasher and imprint_hasher(signed).digest() == imprint["hashed_message"].native)
+        intact = covered and bool(hasher and message_digest is not None
+                                  and hasher(encap["content"].contents).digest() == message_digest)
+        signing_time = signing_time or tst_info["gen_time"].native
+    else:
+        intact = bool(hasher and message_digest is not None and hasher(signed).digest() == message_digest)
     verified = intact and cert is not None and _verify(cert, signer_info, digest_name)
     subject = cert.subject.native if cert is not None else {}
     organization = subject.get("organization_name", "") if isinstance(subject, dict) else ""
@@ -147,7 +223,8 @@ def _container_facts(raw: bytes, signed: bytes) -> dict:
         organization = ", ".join(organization)
     when = signing_time if isinstance(signing_time, datetime) else None
     return {"signer": common_name(cert) if cert is not None else "", "signed_at": iso_vn(when) if when else "",
-            "valid": verified, "digest_algorithm": digest_name or "", "organization": str(organization or "")}
+            "valid": verified, "digest_algorithm": digest_name or "", "organization": str(organization or ""),
+            "cert": cert, "certs": certs}
 
 
 def _verify(cert, signer_info, digest_name: str) -> bool:  # noqa: ANN001 - asn1crypto objects
