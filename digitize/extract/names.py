@@ -19,7 +19,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+from .. import diskcache
 from ..text import fold, levenshtein, nfc
 from . import gazetteer
 
@@ -139,7 +141,13 @@ def snap_name(value: str) -> tuple[str, str]:
 
 @lru_cache(maxsize=1)
 def _place_stock() -> dict[str, list[str]]:
-    """folded place name -> names as printed (provinces, districts and communes/wards, both periods)."""
+    """folded place name -> names as printed (provinces, districts and communes/wards, both periods).
+    Built once from the gazetteer, then read from the disk cache."""
+    key = diskcache.fingerprint(Path(__file__), gazetteer._data_key())
+    return diskcache.cached("place-stock", key, _build_place_stock)
+
+
+def _build_place_stock() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name in list(gazetteer.province_names()) + list(gazetteer.ward_names()) + list(gazetteer.unit_names()):
         key = _key(name)

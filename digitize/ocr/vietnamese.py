@@ -21,6 +21,8 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+from .. import diskcache
+from .. import text as text_module
 from ..extract import gazetteer, names
 from ..extract.names import tone_variant
 from ..text import fold, levenshtein, nfc
@@ -40,9 +42,18 @@ _VOWELS = "aăâeêioôơuưyàáảãạằắẳẵặầấẩẫậèéẻ�
 
 @lru_cache(maxsize=2)
 def lexicon(dic: str = str(HUNSPELL_DIC)) -> dict[str, tuple[str, ...]]:
-    """folded syllable -> the real syllables (lower case, NFC) with those letters."""
-    words: set[str] = set()
+    """folded syllable -> the real syllables (lower case, NFC) with those letters.
+    Built once from the word list and the stocks, then read from the disk cache."""
     path = Path(dic)
+    if not path.is_file():
+        return {}
+    key = diskcache.fingerprint(path, Path(__file__), Path(names.__file__), Path(text_module.__file__),
+                                gazetteer._data_key())
+    return diskcache.cached("lexicon", key, lambda: _build_lexicon(path))
+
+
+def _build_lexicon(path: Path) -> dict[str, tuple[str, ...]]:
+    words: set[str] = set()
     if path.is_file():
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
             word = nfc(line.split("/")[0].strip()).lower()
