@@ -484,13 +484,16 @@ def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
             continue
         row.sort(key=lambda d: d[0])
         run = [row[0]]
+        members: list[tuple[float, float, float, int]] = []
         for dot in row[1:] + [None]:
             if dot is not None and 0 < dot[0] - run[-1][0] <= max_gap:
                 run.append(dot)
                 continue
-            for member in _regular_run(run):
-                leader_dots[member[3]] = leader_dots.get(member[3], 0) + 1
+            members += _regular_run(run)
             run = [dot] if dot is not None else []
+        members += _dots_under_values(row, members, binary_ink, dpi)
+        for member in members:
+            leader_dots[member[3]] = leader_dots.get(member[3], 0) + 1
     per_blob: dict[int, int] = {}
     for dot in dots:
         per_blob[dot[3]] = per_blob.get(dot[3], 0) + 1
@@ -500,6 +503,55 @@ def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
     out = binary_ink.copy()
     out[np.isin(labels, np.array(remove))] = 0
     return out
+
+
+def _dots_under_values(row: list[tuple[float, float, float, int]], members: list[tuple[float, float, float, int]],
+                       binary_ink: np.ndarray, dpi: float) -> list[tuple[float, float, float, int]]:
+    """The leader's dots left between the words of a value typed over it.
+
+    Where a value covers a leader, the dots between its letters and words come in ones
+    and twos, too few for a run of their own, and Tesseract reads them as stops and
+    commas inside the value ("PHAN. .THỊ. .TUẤN"). The leader's visible runs fix its
+    grid (pitch, phase, baseline, dot size); an isolated dot of that size on that grid,
+    within a value's length of the runs, is the leader's too — unless a letter stands
+    right above it (a dot-below diacritic: ạ, ệ, ộ) or a dot of its size does (a colon)."""
+    if len(members) < 5:
+        return []
+    xs = np.array([m[0] for m in members])
+    order = np.argsort(xs)
+    xs = xs[order]
+    gaps = np.diff(xs)
+    pitch = float(np.median(gaps[gaps > 0])) if np.any(gaps > 0) else 0.0
+    if pitch <= 0:
+        return []
+    size = float(np.median([m[2] for m in members]))
+    baseline = float(np.median([m[1] for m in members]))
+    known = {id(m) for m in members}
+    dot_height = max(2.0, float(np.sqrt(size)))
+    reach = dpi * 6.0  # a value typed over a leader may cover most of it (about 15 cm)
+    found = []
+    for dot in row:
+        if id(dot) in known or not (0.5 * size <= dot[2] <= 2.0 * size) or abs(dot[1] - baseline) > dot_height:
+            continue
+        nearest = xs[np.argmin(np.abs(xs - dot[0]))]
+        if abs(dot[0] - nearest) > reach:
+            continue
+        phase = (dot[0] - nearest) / pitch
+        if abs(phase - round(phase)) > 0.2:
+            continue
+        if _ink_above(binary_ink, dot[0], dot[1], dot_height, dpi):
+            continue
+        found.append(dot)
+    return found
+
+
+def _ink_above(binary_ink: np.ndarray, x: float, y: float, dot_height: float, dpi: float) -> bool:
+    """Whether ink stands right above a dot: the letter of a dot-below diacritic, or a
+    colon's upper dot (within about an x-height)."""
+    half = max(1, int(round(dot_height)))
+    top = int(round(y - dot_height / 2)) - 1
+    above = binary_ink[max(0, top - int(dpi * 0.07)):max(0, top - 1), max(0, int(x) - half):int(x) + half + 1]
+    return bool(above.size and above.any())
 
 
 def _regular_run(run: list[tuple[float, float, float, int]]) -> list[tuple[float, float, float, int]]:
@@ -589,7 +641,51 @@ def estimate_curl(grey: np.ndarray, strips: int = 24) -> tuple[np.ndarray, np.nd
     log.debug("curl: displacement %.1f px, gain %.3f", displacement, gain / max(base, 1e-9))
     if displacement < 2.0 or gain < CURL_MIN_GAIN * max(base, 1e-9):
         return None
+    if not _warp_straightens_lines(ink, bounds, best_shift, best_scale):
+        log.debug("curl: rejected, the page's own lines are straight")
+        return None
     return best_shift / factor, best_scale
+
+
+def _warp_straightens_lines(ink: np.ndarray, bounds: np.ndarray, shift: np.ndarray, scale: np.ndarray) -> bool:
+    """Whether a warp found from the strips' row profiles also straightens the lines
+    that run across several strips.
+
+    On a curled page a line of text bends with the paper, and flattening it is what
+    the warp is for. A flat form whose values were typed half a row above their labels
+    has strips whose profiles differ by a shift too (labels at left, values further
+    right), yet every line on it is straight; the warp would bend them all. Each
+    wide line-shaped blob's centre per strip is compared before and after the warp."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, np.ones((1, 7), np.uint8)),
+                                                           connectivity=8)
+    strip_width = float(bounds[1] - bounds[0])
+    tall = 0.05 * ink.shape[0]
+    before = after = 0.0
+    lines = 0
+    for i in range(1, n):
+        if stats[i, cv2.CC_STAT_WIDTH] < 3 * strip_width or stats[i, cv2.CC_STAT_HEIGHT] > tall:
+            continue
+        x, y, w, h = (int(stats[i, k]) for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
+                                                  cv2.CC_STAT_HEIGHT))
+        blob = labels[y:y + h, x:x + w] == i
+        centres, flat = [], []
+        for s, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            a, b = max(a, x), min(b, x + w)
+            if b - a < strip_width / 2:
+                continue
+            rows = np.nonzero(blob[:, a - x:b - x])[0]
+            if rows.size == 0:
+                continue
+            c = y + float(rows.mean())
+            centres.append(c)
+            flat.append((c - shift[s]) / scale[s])
+        if len(centres) >= 3:
+            before += float(np.var(centres))
+            after += float(np.var(flat))
+            lines += 1
+    if lines < 3:
+        return True  # nothing to judge by: trust the profiles
+    return after <= before
 
 
 def dewarp(colour: np.ndarray, curl: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -96,6 +96,7 @@ def normalize_date(value: str) -> tuple[str, float]:
     """'5/3/1998', '05-03-1998', 'ngày 05 tháng 03 năm 1998' -> ('05/03/1998', 1.0).
     A lone year gives 'yyyy'. A day or month that cannot be (95/02/1978) is read with
     its first digit as 0 when that makes a date, factor 0.4; otherwise the text, 0.2."""
+    value = plain_slashes(value)
     text = value.translate(_DIGIT_LOOKALIKES) if re.search(r"\d", value) else value
     folded = fold(text)
     m = _DATE_NUMERIC.search(folded) or _DATE_WORDS.search(folded)
@@ -257,9 +258,15 @@ def normalize_year(value: str) -> tuple[str, float]:
     return clean_spaces(value), 0.2
 
 
+def plain_slashes(value: str) -> str:
+    """The fraction and division slashes Tesseract reads for a typed "/" ("25⁄04⁄1995"),
+    doubled where a speck sat beside it, as the one slash they are."""
+    return re.sub(r"\s*/(\s*/)+", "/", value.replace("\u2044", "/").replace("\u2215", "/"))
+
+
 def normalize_number(value: str) -> tuple[str, float]:
     """Registration number as printed, e.g. '123/2024', '15' or '35/TLKS-BS'; digits fixed up."""
-    value = strip_noise(value)
+    value = plain_slashes(strip_noise(value))
     fixed = value.translate(_DIGIT_LOOKALIKES) if re.fullmatch(r"[\dOoIlSB/ .\-]+", value) else value
     fixed = re.sub(r"\s*([/\-])\s*", r"\1", fixed).replace(" ", "")
     if re.fullmatch(r"\d{1,6}", fixed):
@@ -434,6 +441,12 @@ def normalize_name(value: str) -> tuple[str, float]:
     value = strip_noise(value)
     if not value:
         return value, 0.0
+    # Stops, commas and quotes at a word's edge inside a name are specks (a leader's dot
+    # left between the typed words: "HOÀNG. THANH. HƯƠNG"); the apostrophe of "H'Mai" is
+    # inside its word and stays.
+    inner = " ".join(w for w in (t.strip(EDGE_NOISE) for t in value.split()) if w)
+    specks = inner != value
+    value = inner
     spaced = split_glued(value)  # "NguyễnMinhTuấn"
     glued = spaced != value
     value, doubtful = capitalise_name(spaced)
@@ -443,7 +456,7 @@ def normalize_name(value: str) -> tuple[str, float]:
                        lambda m: "H'" if m.group(1).isupper() and m.group(2).islower() else m.group(0), value)
     snapped, changed = names.snap_name(value)
     factor = name_factor(snapped) * {"": 1.0, "surname": SNAPPED, "given": SNAPPED_GIVEN}[changed]
-    return snapped, factor * (0.5 if doubtful else 1.0) * (0.9 if glued else 1.0)
+    return snapped, factor * (0.5 if doubtful else 1.0) * (0.9 if glued else 1.0) * (0.7 if specks else 1.0)
 
 
 def text_factor(value: str) -> float:
@@ -589,6 +602,7 @@ def tidy_separators(value: str) -> str:
     # a stop after a small letter is a speck: no sentence ends inside an address ("thành. phố",
     # "Long. Xuyên", "Duy.Xuyên", "phường.Lê"; but "TP.Huế", "TP. Huế" are abbreviations)
     value = re.sub(r"(?<=[a-zà-ỹđ])\. ?(?=[^\W\d_])", " ", value)
+    value = re.sub(r"(?<!\S)[.,](?=[^\W\d_])", "", value)  # ".Lâm Đồng": no word starts with a stop
     value = re.sub(r",(?=[^\W\d_])", ", ", value)
     value = re.sub(r",\s*\.|\.\s*,", ",", value)  # "Nạm Phước,. huyện"
     value = re.sub(r"(?<![^\W\d_])(thị|xã|huyện|quận|tỉnh|phường|thành phố|thị trấn)[.,](?= [^\W\d_])", r"\1",
