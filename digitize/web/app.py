@@ -18,27 +18,25 @@ import re
 import unicodedata
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, errors, ingest
 from ..config import Settings, load_settings
-from ..review import Change, ReviewError, StaleVersion, review_fields
+from ..review import ReviewError, StaleVersion
 from . import audit
-from .auth import SESSION_COOKIE, AuthError, Principal, generate_password, is_system_admin
-from ..pipeline import agency_result_id, result_id_for
-from .jobs import outcome
+from .auth import SESSION_COOKIE, Principal
+from ..pipeline import result_id_for
 from .keying import Keying, KeyingError
 from .pages import not_found_page, wants_page
-from .services import Services, entitled, public, versions
+from .services import Services
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -132,45 +130,6 @@ def error_status(exc: errors.DigitizeError) -> int:
     if isinstance(exc, ReviewError):
         return 422
     return 503  # storage, index, signing, engine: the service, not the request
-
-
-# ------------------------------------------------------------------ request models
-
-class CorrectionIn(BaseModel):
-    record: int = Field(ge=0, le=100_000)
-    field: str = Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$")
-    value: str = Field(max_length=2000)
-    version: int | None = Field(default=None, ge=1, description="expected current version (409 if stale)")
-
-
-class ChangeIn(BaseModel):
-    record: int = Field(ge=0, le=100_000)
-    field: str = Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$")
-    value: str | None = Field(default=None, max_length=2000, description="new value; null = accept as read")
-
-
-class ReviewIn(BaseModel):
-    changes: list[ChangeIn] = Field(min_length=1, max_length=500)
-    version: int | None = Field(default=None, ge=1)
-
-
-class ApproveIn(BaseModel):
-    version: int | None = Field(default=None, ge=1)
-
-
-class ReuseIn(BaseModel):
-    result_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-
-
-class ShareIn(BaseModel):
-    agency: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-    write: bool = Field(default=False, description="also let the agency make new versions (default: read only)")
-
-
-class UserIn(BaseModel):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
-    role: Literal["intake", "reviewer", "archivist", "external", "admin"]
-    agency: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 # ------------------------------------------------------------------ middleware
@@ -437,457 +396,29 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
                            pages=pages, limit=page_limit)
         return source, pages, svc.index.get(result_id_for(source))
 
-    # Dossier intake (intake.py), before /api/dossiers/{ma_ho_so:path} below takes every path under it
+    # Dossier intake (intake.py), before routes/dossiers.py's /api/dossiers/{ma_ho_so:path}, which takes every
+    # path under it
     from .intake import add_intake_api
 
     add_intake_api(app, svc, need, ip_of, prepare_upload=prepare_upload, upload_limit=upload_limit)
 
-    # ------------------------------------------------------------------ API
-    @app.get("/api/health", tags=["service"])
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__}
+    # ------------------------------------------------------------------ API, per area (routes/)
+    # In this order: intake's dossier routes above come before dossiers.py's catch-all,
+    # and the areas keep /openapi.json's operations (and /docs's sections) in their order.
+    from .routes.admin import add_admin_api
+    from .routes.dossiers import add_dossiers_api
+    from .routes.results import add_results_api
+    from .routes.review import add_review_api
+    from .routes.search import add_search_api
+    from .routes.service import add_service_api
 
-    @app.get("/api/me", tags=["service"])
-    def me(who: Principal = Depends(principal)) -> dict[str, Any]:
-        return {"name": who.name, "role": who.role, "agency": who.agency,
-                "permissions": sorted(p for p in ("upload", "read", "view", "search_text", "search_id", "lookup",
-                                                  "correct", "review", "dossier", "share", "export", "admin", "key",
-                                                  "keying_manage")
-                                      if who.can(p))}
-
-    @app.post("/api/upload", tags=["results"], responses={
-        200: {"description": "one page: the JSON result"},
-        202: {"description": "more than one page: a job to poll at /api/jobs/{id}"},
-        413: {"description": "over the size, page or pixel limit"},
-        415: {"description": "not an image or PDF"}})
-    async def upload(request: Request, file: UploadFile = File(..., description="PNG, JPEG, TIFF or PDF"),
-                     doc_type: Literal["auto", "khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban"] = Form(
-                         "auto"),
-                     ma_ho_so: str | None = Form(None, max_length=64, description="dossier this scan belongs to"),
-                     book: str | None = Form(None, max_length=128),
-                     who: Principal = Depends(need("upload"))):
-        data = await file.read(upload_limit + 1)
-        await file.close()
-        if len(data) > upload_limit:
-            raise ApiError(413, f"file over the limit of {upload_limit} bytes", code="file_too_large",
-                           limit=upload_limit)
-        ma = None
-        if ma_ho_so:
-            try:
-                ma = svc.check_ma(ma_ho_so)
-            except ValueError as exc:
-                raise ApiError(422, str(exc), code="bad_dossier_code") from None
-        name = safe_name(file.filename)
-        source, pages, existing = await run_in_threadpool(prepare_upload, name, data)
-        rid, own_id = result_id_for(source), None
-        if existing is not None and not await run_in_threadpool(svc.can_read, who, existing):
-            # Another agency holds these bytes: this agency gets a result of its own, under its
-            # own id, exactly as for a file nobody has (no answer may reveal the other archive).
-            rid = own_id = agency_result_id(source, who.agency)
-            existing = await run_in_threadpool(svc.index.get, rid)
-        if existing is not None:
-            await run_in_threadpool(svc.accepted, who, existing, ma, ip_of(request))
-            return JSONResponse(public(existing), status_code=200)
-        book_clean = " ".join(unicodedata.normalize("NFC", book).split()) if book else None
-        if pages <= 1:
-            future = svc.processor.submit(rid, name, data, who.agency, doc_type=doc_type, book=book_clean,
-                                          result_id=own_id)
-            result = outcome(await asyncio.wrap_future(future))
-            await run_in_threadpool(svc.accepted, who, result, ma, ip_of(request))
-            return JSONResponse(public(result), status_code=200, headers={"Location": f"/api/results/{result['id']}"})
-        job_id = await run_in_threadpool(svc.new_job, who, name, pages, ma)
-        future = svc.processor.submit(rid, name, data, who.agency, doc_type=doc_type, book=book_clean,
-                                      job_id=job_id, batch=True, result_id=own_id)
-        ip = ip_of(request)
-
-        def done(f) -> None:
-            try:
-                result = outcome(f.result())
-            except errors.DigitizeError as exc:
-                svc.finish_job(job_id, error=clean_message(str(exc)))
-                return
-            except Exception as exc:  # worker crash or bug
-                log.warning("job %s failed: %s", job_id, type(exc).__name__)
-                svc.finish_job(job_id, error="internal error")
-                return
-            try:
-                svc.accepted(who, result, ma, ip)
-                svc.finish_job(job_id, result_id=result["id"])
-            except Exception:
-                log.exception("job %s: could not record the result", job_id)
-                svc.finish_job(job_id, error="internal error")
-
-        future.add_done_callback(done)
-        return JSONResponse({"job": job_id, "status": "queued", "pages_total": pages,
-                             "status_url": f"/api/jobs/{job_id}"}, status_code=202,
-                            headers={"Location": f"/api/jobs/{job_id}"})
-
-    @app.get("/api/jobs/{job_id}", tags=["results"])
-    def job(job_id: str, who: Principal = Depends(principal)) -> dict[str, Any]:
-        row = svc.job_for(who, job_id)
-        out = {"job": row["id"], "status": row["status"], "pages_done": row["pages_done"],
-               "pages_total": row["pages_total"], "name": row["name"], "created_at": row["created_at"],
-               "updated_at": row["updated_at"]}
-        if row["result_id"]:
-            out["result_id"] = row["result_id"]
-            out["result_url"] = f"/api/results/{row['result_id']}"
-        if row["error"]:
-            out["error"] = row["error"]
-            out["code"] = message_code(row["error"], "processing_failed")
-        return out
-
-    @app.get("/api/results/{result_id}", tags=["results"])
-    def get_result(request: Request, result_id: str, version: int | None = Query(None, ge=1, le=100_000),
-                   who: Principal = Depends(need("read"))) -> dict[str, Any]:
-        result = svc.result_for(who, result_id)
-        shown = svc.version_of(result, version)
-        svc.audit(who, "read", result_id, ip_of(request), version=shown.get("version", 1))
-        return public(shown)
-
-    @app.get("/api/results/{result_id}/pdf", tags=["results"], response_class=Response,
-             responses={200: {"content": {"application/pdf": {}}, "description": "the signed PDF"}})
-    def get_pdf(request: Request, result_id: str, version: int | None = Query(None, ge=1, le=100_000),
-                who: Principal = Depends(need("read"))):
-        result = svc.version_of(svc.result_for(who, result_id), version)
-        data = svc.storage.get(result["keys"]["pdf"])
-        n = result.get("version", 1)
-        svc.audit(who, "read_pdf", result_id, ip_of(request), version=n)
-        return Response(data, media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{result_id}-v{n}.pdf"'})
-
-    @app.get("/api/results/{result_id}/versions", tags=["results"])
-    def get_versions(request: Request, result_id: str, who: Principal = Depends(need("read"))) -> dict[str, Any]:
-        result = svc.result_for(who, result_id)
-        svc.audit(who, "read_versions", result_id, ip_of(request))
-        return {"id": result_id, "current": result.get("version", 1), "versions": versions(svc, result)}
-
-    @app.get("/api/results/{result_id}/pages/{page}/image", tags=["results"], response_class=Response,
-             responses={200: {"content": {"image/jpeg": {}}}})
-    def page_image(request: Request, result_id: str, page: int, version: int | None = Query(None, ge=1, le=100_000),
-                   who: Principal = Depends(need("view"))):
-        result = svc.version_of(svc.result_for(who, result_id), version)
-        images = svc.page_images(result)
-        if not 1 <= page <= len(images):
-            raise ApiError(404, "no such page")
-        svc.audit(who, "read_image", result_id, ip_of(request), page=page, version=result.get("version", 1))
-        return Response(images[page - 1][0], media_type="image/jpeg")
-
-    @app.get("/api/results/{result_id}/pages/{page}/words", tags=["results"])
-    def page_words(request: Request, result_id: str, page: int, version: int | None = Query(None, ge=1, le=100_000),
-                   who: Principal = Depends(need("view"))) -> dict[str, Any]:
-        result = svc.version_of(svc.result_for(who, result_id), version)
-        words = svc.words(result)
-        if not 1 <= page <= len(result.get("pages") or []):
-            raise ApiError(404, "no such page")
-        page_words = words[page - 1] if page <= len(words) else []
-        meta = result["pages"][page - 1]
-        svc.audit(who, "read_words", result_id, ip_of(request), page=page)
-        return {"page": page, "width": meta.get("width"), "height": meta.get("height"), "words": page_words,
-                "fields": svc.field_boxes(result, page_words, page)}
-
-    @app.get("/api/results/{result_id}/records/{record}/fields/{field}/crop", tags=["review"],
-             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-    def field_crop(request: Request, result_id: str, record: int, field: str,
-                   who: Principal = Depends(need("view"))):
-        result = svc.result_for(who, result_id)
-        data = svc.crop(result, record, field)
-        svc.audit(who, "read_crop", result_id, ip_of(request), record=record, field=field)
-        return Response(data, media_type="image/jpeg")
-
-    @app.get("/api/results/{result_id}/matches", tags=["dossiers"])
-    def matches(request: Request, result_id: str, who: Principal = Depends(need("search_id"))) -> dict[str, Any]:
-        result = svc.result_for(who, result_id)
-        found = svc.matches(who, result)
-        svc.audit_reads(who, "read_match", [h["result_id"] for h in found], ip_of(request), for_result=result_id)
-        return {"id": result_id, "matches": found}
-
-    def apply_review(request: Request, who: Principal, result_id: str, changes: list[Change],
-                     expected: int | None, action: str) -> dict[str, Any]:
-        result = svc.result_for(who, result_id, write=True)
-        engines = svc.review_engines(result.get("agency", ""))
-        new = review_fields(engines, result_id, changes, who.name, expected_version=expected)
-        svc.queue_update(new)
-        log_rows = [c for c in new.get("corrections") or [] if c.get("version") == new.get("version")]
-        audit.record_many(svc.db, [dict(user=who.name, role=who.role, agency=who.agency, action=action,
-                                        result_id=result_id, ip=ip_of(request),
-                                        detail={"record": c["record"], "field": c["field"], "old": c["old"],
-                                                "new": c["new"], "change": c["action"], "version": c["version"]})
-                                   for c in log_rows])
-        return public(new)
-
-    @app.post("/api/results/{result_id}/corrections", tags=["review"])
-    def correct(request: Request, result_id: str, body: CorrectionIn,
-                who: Principal = Depends(need("correct"))) -> dict[str, Any]:
-        return apply_review(request, who, result_id, [Change(body.record, body.field, body.value)], body.version,
-                            "correct")
-
-    @app.post("/api/results/{result_id}/review", tags=["review"])
-    def review(request: Request, result_id: str, body: ReviewIn,
-               who: Principal = Depends(need("correct"))) -> dict[str, Any]:
-        return apply_review(request, who, result_id, [Change(c.record, c.field, c.value) for c in body.changes],
-                            body.version, "review")
-
-    @app.post("/api/results/{result_id}/approve", tags=["review"])
-    def approve(request: Request, result_id: str, body: ApproveIn | None = None,
-                who: Principal = Depends(need("correct"))) -> dict[str, Any]:
-        """Accept every field still flagged (one new version) and return the result to hand back."""
-        result = svc.result_for(who, result_id, write=True)
-        expected = body.version if body else None
-        flagged = [Change(i, f, None) for i, rec in enumerate(result.get("records") or [])
-                   for f in rec.get("needs_review") or [] if f in (rec.get("fields") or {})]
-        if flagged:
-            out = apply_review(request, who, result_id, flagged, expected, "approve")
-        else:
-            if expected is not None and expected != result.get("version", 1):
-                raise ApiError(409, f"result is at version {result.get('version', 1)}, not {expected}",
-                               code="stale_version")
-            svc.audit(who, "approve", result_id, ip_of(request), version=result.get("version", 1))
-            out = public(result)
-        return out
-
-    @app.post("/api/results/{result_id}/share", tags=["results"])
-    def share(request: Request, result_id: str, body: ShareIn,
-              who: Principal = Depends(need("share"))) -> dict[str, Any]:
-        """Let another agency read this result (and, with `write`, correct it)."""
-        result = svc.result_for(who, result_id)
-        if result.get("agency") != who.agency and not who.can("all_agencies"):
-            raise ApiError(403, "only the owning agency can share a result", code="not_owner")
-        try:
-            svc.share(who, result, result.get("agency", ""), body.agency, write=body.write)
-        except ValueError as exc:
-            raise ApiError(422, str(exc),
-                           code="own_agency" if "own agency" in str(exc) else "unknown_agency") from None
-        svc.audit(who, "share", result_id, ip_of(request), grantee=body.agency, write=body.write)
-        return {"id": result_id, "shared_with": body.agency, "access": "write" if body.write else "read"}
-
-    @app.delete("/api/results/{result_id}/share/{grantee}", tags=["results"])
-    def unshare(request: Request, result_id: str, grantee: str,
-                who: Principal = Depends(need("share"))) -> dict[str, Any]:
-        result = svc.result_for(who, result_id)
-        if result.get("agency") != who.agency and not who.can("all_agencies"):
-            raise ApiError(403, "only the owning agency can revoke a share", code="not_owner")
-        if not svc.unshare(result, result.get("agency", ""), grantee):
-            raise ApiError(404, "no such share")
-        svc.audit(who, "unshare", result_id, ip_of(request), grantee=grantee)
-        return {"id": result_id, "revoked": grantee}
-
-    @app.get("/api/shares", tags=["results"])
-    def list_shares(agency: str | None = Query(None, max_length=64),
-                    who: Principal = Depends(need("share"))) -> dict[str, Any]:
-        owner = agency if (agency and who.can("all_agencies")) else who.agency
-        return {"agency": owner, "shares": svc.shares(owner)}
-
-    def _agency_code(code: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", code):
-            raise ApiError(422, "bad agency code", code="bad_agency")
-        return code
-
-    @app.post("/api/agencies/{owner}/share", tags=["admin"])
-    def share_agency(request: Request, owner: str, body: ShareIn,
-                     who: Principal = Depends(need("admin"))) -> dict[str, Any]:
-        owner = _agency_code(owner)
-        if owner != who.agency and not who.can("all_agencies"):
-            raise ApiError(403, "only the agency itself can share all its results", code="not_owner")
-        try:
-            svc.share(who, None, owner, body.agency, write=body.write)
-        except ValueError as exc:
-            raise ApiError(422, str(exc),
-                           code="own_agency" if "own agency" in str(exc) else "unknown_agency") from None
-        svc.audit(who, "share_agency", None, ip_of(request), owner=owner, grantee=body.agency, write=body.write)
-        return {"owner": owner, "shared_with": body.agency, "access": "write" if body.write else "read"}
-
-    @app.delete("/api/agencies/{owner}/share/{grantee}", tags=["admin"])
-    def unshare_agency(request: Request, owner: str, grantee: str,
-                       who: Principal = Depends(need("admin"))) -> dict[str, Any]:
-        owner = _agency_code(owner)
-        if owner != who.agency and not who.can("all_agencies"):
-            raise ApiError(403, "only the agency itself can revoke its shares", code="not_owner")
-        if not svc.unshare(None, owner, grantee):
-            raise ApiError(404, "no such share")
-        svc.audit(who, "unshare_agency", None, ip_of(request), owner=owner, grantee=grantee)
-        return {"owner": owner, "revoked": grantee}
-
-    @app.get("/api/search", tags=["search"])
-    def search(request: Request, q: str | None = Query(None, max_length=200, description="text, tone-insensitive"),
-               so_dinh_danh: str | None = Query(None, max_length=32),
-               doc_type: Literal["khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban"] | None = None,
-               limit: int = Query(20, ge=1, le=200), who: Principal = Depends(principal)) -> dict[str, Any]:
-        q = (q or "").strip() or None
-        so_dinh_danh = (so_dinh_danh or "").strip() or None
-        if q or doc_type:
-            if not who.can("search_text"):
-                raise ApiError(403, f"role {who.role} may only look up by so_dinh_danh")
-        elif not so_dinh_danh:
-            raise ApiError(422, "give q (text) or so_dinh_danh")
-        if not who.can("search_id"):
-            raise ApiError(403, f"role {who.role} may not search")
-        hits = svc.describe_hits(who, svc.search(who, text=q, so_dinh_danh=so_dinh_danh, doc_type=doc_type,
-                                                 limit=limit))
-        svc.audit_reads(who, "search", [h["result_id"] for h in hits], ip_of(request),
-                        q=q, so_dinh_danh=so_dinh_danh, doc_type=doc_type)
-        if not hits:
-            svc.audit(who, "search", None, ip_of(request), q=q, so_dinh_danh=so_dinh_danh, doc_type=doc_type, hits=0)
-        return {"hits": hits, "count": len(hits)}
-
-    @app.get("/api/lookup/{so_dinh_danh}", tags=["search"])
-    def lookup(request: Request, so_dinh_danh: str, who: Principal = Depends(need("lookup"))) -> dict[str, Any]:
-        """The records naming this personal id, with their fields and signature facts
-        (for other agencies' systems): no page text, no other person's entry."""
-        digits = re.sub(r"[ .\-]", "", so_dinh_danh)
-        if not re.fullmatch(r"\d{9}|\d{12}", digits):
-            raise ApiError(422, "so_dinh_danh: 12 digits (or a 9-digit old ID number)", code="bad_so_dinh_danh")
-        hits = svc.search(who, text=None, so_dinh_danh=digits, doc_type=None, limit=50)
-        ids = list(dict.fromkeys(h["result_id"] for h in hits))
-        results = [entitled(r, digits) for r in (svc.index.get(i) for i in ids) if r is not None]
-        results = [r for r in results if r["records"]]
-        svc.audit_reads(who, "lookup", [r["id"] for r in results], ip_of(request), so_dinh_danh=digits)
-        if not results:
-            svc.audit(who, "lookup", None, ip_of(request), so_dinh_danh=digits, hits=0)
-        return {"so_dinh_danh": digits, "results": results, "count": len(results)}
-
-    @app.get("/api/people", tags=["dossiers"])
-    def people(request: Request, so_dinh_danh: str | None = Query(None, max_length=32),
-               ho_ten: str | None = Query(None, max_length=120),
-               ngay_sinh: str | None = Query(None, pattern=r"^\d{2}/\d{2}/\d{4}$"),
-               limit: int = Query(20, ge=1, le=100),
-               who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
-        """A person's archived records, to reuse at the counter before anything is scanned:
-        by personal id, and by name with birth date; differences from the values given are listed."""
-        digits = re.sub(r"[ .\-]", "", so_dinh_danh or "") or None
-        if digits is not None and not re.fullmatch(r"\d{9}|\d{12}", digits):
-            raise ApiError(422, "so_dinh_danh: 12 digits (or a 9-digit old ID number)", code="bad_id_number")
-        name = " ".join(unicodedata.normalize("NFC", ho_ten or "").split()) or None
-        if not digits and not (name and ngay_sinh):
-            raise ApiError(422, "give so_dinh_danh, or ho_ten with ngay_sinh", code="bad_request")
-        found = svc.person(who, so_dinh_danh=digits, ho_ten=name, ngay_sinh=ngay_sinh, limit=limit)
-        svc.audit_reads(who, "read_person", [h["result_id"] for h in found], ip_of(request),
-                        so_dinh_danh=digits, ho_ten=name, ngay_sinh=ngay_sinh)
-        return {"results": found, "count": len(found)}
-
-    @app.post("/api/verify", tags=["signatures"])
-    def verify(request: Request, file: UploadFile = File(..., description="a signed PDF"),
-               who: Principal = Depends(need("verify"))) -> dict[str, Any]:
-        data = file.file.read(upload_limit + 1)
-        if len(data) > upload_limit:
-            raise ApiError(413, f"file over the limit of {upload_limit} bytes", code="file_too_large",
-                           limit=upload_limit)
-        if not data:
-            raise ApiError(400, "empty file", code="empty_file")
-        if b"%PDF-" not in data[:1024]:
-            raise ApiError(415, "not a PDF")
-        from ..signing import trust_roots
-        from ..signing.verify import verify_pdf
-
-        report = verify_pdf(data, trust_roots(settings))
-        svc.audit(who, "verify", None, ip_of(request), valid=report.valid)
-        return {"valid": report.valid, "intact": report.intact, "covers_whole_file": report.covers_whole_file,
-                "signer": report.signer, "signed_at": report.signed_at, "trusted": report.trusted,
-                "problems": [clean_message(p) for p in report.problems]}
-
-    @app.get("/api/review/queue", tags=["review"])
-    def review_queue(request: Request, limit: int = Query(50, ge=1, le=500),
-                     who: Principal = Depends(need("review"))) -> dict[str, Any]:
-        items = svc.queue(who, limit=limit)
-        svc.audit_reads(who, "read_queue", [i["result_id"] for i in items], ip_of(request))
-        return {"items": items, "count": len(items)}
-
-    # `:path`: dossier codes hold slashes ("HS/2025/01"), sent encoded or not.
-    @app.post("/api/dossiers/{ma_ho_so:path}/reuse", tags=["dossiers"])
-    def reuse(request: Request, ma_ho_so: str, body: ReuseIn,
-              who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
-        try:
-            ma = svc.check_ma(ma_ho_so)
-        except ValueError as exc:
-            raise ApiError(422, str(exc), code="bad_dossier_code") from None
-        svc.result_for(who, body.result_id)
-        new = svc.attach(who, ma, body.result_id, "reused")
-        svc.audit(who, "reuse", body.result_id, ip_of(request), dossier=ma, new=new)
-        return svc.dossier(who.agency, ma)
-
-    @app.get("/api/dossiers/{ma_ho_so:path}", tags=["dossiers"])
-    def dossier(request: Request, ma_ho_so: str, agency: str | None = Query(None, max_length=64),
-                who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
-        owner = agency if (agency and who.can("all_agencies")) else who.agency
-        try:
-            ma = svc.check_ma(ma_ho_so)
-        except ValueError as exc:
-            raise ApiError(422, str(exc), code="bad_dossier_code") from None
-        out = svc.dossier(owner, ma)
-        svc.audit(who, "read_dossier", None, ip_of(request), dossier=ma, agency=owner)
-        return out
-
-    @app.get("/api/reports/reuse", tags=["admin"])
-    def reuse_report(month: str | None = Query(None, pattern=r"^\d{4}-\d{2}$"),
-                     agency: str | None = Query(None, max_length=64),
-                     who: Principal = Depends(need("admin"))) -> dict[str, Any]:
-        return {"rows": svc.reuse_report(month, agency)}
-
-    @app.get("/api/audit", tags=["admin"], response_class=Response,
-             responses={200: {"content": {"application/x-ndjson": {}, "application/json": {}}}})
-    def audit_export(request: Request, format: Literal["jsonl", "json"] = "jsonl",
-                     since: str | None = Query(None, max_length=40), until: str | None = Query(None, max_length=40),
-                     result_id: str | None = Query(None, max_length=32),
-                     who: Principal = Depends(need("admin"))):
-        svc.audit(who, "audit_export", None, ip_of(request), since=since, until=until, for_result=result_id)
-        rows = audit.rows(svc.db, since=since, until=until, result_id=result_id)
-        if format == "json":
-            return JSONResponse({"rows": list(rows)})
-        lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-        return StreamingResponse(lines, media_type="application/x-ndjson",
-                                 headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'})
-
-    @app.get("/api/audit/verify", tags=["admin"])
-    def audit_verify(request: Request, who: Principal = Depends(need("admin"))) -> dict[str, Any]:
-        """Walk the audit log's keyed chain: whether no row was altered or removed
-        (rows cut off its end excepted: compare `rows` with an exported copy)."""
-        try:
-            check = audit.check_chain(svc.db)
-        except audit.AuditKeyError as exc:
-            raise ApiError(503, clean_message(str(exc)), code="unavailable") from None
-        svc.audit(who, "audit_verify", None, ip_of(request), ok=check.ok, rows=check.rows, first_bad=check.bad_id)
-        return {"ok": check.ok, "rows": check.rows, "first_bad": check.bad_id,
-                "problem": check.problem or None, "unkeyed": check.unkeyed}
-
-    @app.get("/api/users", tags=["admin"])
-    def list_users(who: Principal = Depends(need("admin"))) -> dict[str, Any]:
-        return {"users": svc.auth.users()}
-
-    @app.post("/api/users", tags=["admin"], status_code=201)
-    def add_user(request: Request, body: UserIn, who: Principal = Depends(need("admin"))) -> dict[str, Any]:
-        if body.agency != who.agency and not is_system_admin(who, settings.agency):
-            svc.audit(who, "refused_user_add", None, ip_of(request), name=body.name, role=body.role,
-                      agency=body.agency)
-            raise ApiError(403, "an agency's admin adds users to its own agency only", code="not_owner")
-        password = None if body.role == "external" else generate_password()
-        try:
-            user = svc.auth.add_user(body.name, body.role, body.agency, password=password)
-        except AuthError as exc:
-            raise ApiError(409 if "exists" in str(exc) else 422, str(exc),
-                           code="user_exists" if "exists" in str(exc) else "invalid") from None
-        out: dict[str, Any] = dict(user)
-        if body.role == "external":
-            out["token"] = svc.auth.issue_token(body.name)
-        else:
-            out["password"] = password
-        svc.audit(who, "user_add", None, ip_of(request), name=body.name, role=body.role, agency=body.agency)
-        return out
-
-    @app.get("/api/export/moj", tags=["admin"], response_class=Response,
-             responses={200: {"content": {"application/zip": {}},
-                              "description": "the book's package: one PDF per entry, an XLSX, manifest.json"}})
-    def export_moj(request: Request, book: str = Query(..., min_length=1, max_length=200,
-                                                        description="registry book id (process --book)"),
-                   agency: str | None = Query(None, max_length=64, description="(all-agency admins) whose book"),
-                   who: Principal = Depends(need("export"))):
-        from ..export import build_package, safe_name
-
-        owner = agency if (agency and who.can("all_agencies")) else who.agency
-        data, manifest = build_package(svc.review_engines(owner), book, agency=owner)
-        svc.audit(who, "export_moj", None, ip_of(request), book=manifest["book"], agency=owner,
-                  entries=manifest["entries"], results=manifest["results"])
-        name = safe_name(book, "book")
-        return Response(data, media_type="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'})
+    add_service_api(app, principal)
+    add_results_api(app, svc, need, ip_of, principal=principal, prepare_upload=prepare_upload,
+                    upload_limit=upload_limit)
+    add_review_api(app, svc, need, ip_of)
+    add_admin_api(app, svc, need, ip_of, settings=settings)
+    add_search_api(app, svc, need, ip_of, principal=principal, settings=settings, upload_limit=upload_limit)
+    add_dossiers_api(app, svc, need, ip_of)
 
     # ------------------------------------------------------------------ keying
     from .keying_api import add_keying_api

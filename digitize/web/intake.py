@@ -5,7 +5,7 @@
     GET  /api/dossiers/{ma}/documents           its documents, their types, pages and records
     POST /api/dossiers/{ma}/split               a corrected split: the documents re-filed from the
                                                 pages already read (no OCR again), one new version
-    POST /api/dossiers/{ma}/reuse               (app.py) attach an archived result
+    POST /api/dossiers/{ma}/reuse               (routes/dossiers.py) attach an archived result
     GET  /intake/dossier                        the page
 
 A scan is processed once, as one signed result whose `documents` (CONTRACT) list its documents,
@@ -222,7 +222,7 @@ def new_dossier_code(now: datetime | None = None) -> str:
 
 def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_of: Callable[[Request], str], *,
                    prepare_upload: Callable[[str, bytes], Any], upload_limit: int) -> None:
-    """Registered before app.py's /api/dossiers/{ma_ho_so:path}: that route takes any path,
+    """Registered before routes/dossiers.py's /api/dossiers/{ma_ho_so:path}: that route takes any path,
     so these, which end in a suffix, must be matched first."""
     from .app import ApiError, clean_message, safe_name
 
