@@ -149,7 +149,7 @@ def render(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.Image], di
     parent = rng.random() < 0.4
     body_top = f"UBND TỈNH {province.upper()}" if parent else "ỦY BAN NHÂN DÂN"
     body_bottom = rng.choice(PARENTS) if parent else f"TỈNH {province.upper()}"
-    issuer = body_bottom if parent else f"ỦY BAN NHÂN DÂN TỈNH {province.upper()}"
+    issuer = f"{body_top} {body_bottom}"  # Nghị định 30: the body's name with its parent body's
     unit = PARENT_CODE[body_bottom] if parent else "UBND"
     notation = f"{KIND_CODE[kind]}-{unit}"
     variant = {"two_columns": rng.random() < 0.35, "two_pages": rng.random() < 0.3,

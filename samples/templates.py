@@ -567,7 +567,8 @@ def van_ban(rng: random.Random, opts: RenderOptions) -> Rendered:
     c = _fit(build_fresh, opts, spacings=(1.45, 1.35, 1.25))
     c.anchors["stamp_text"] = iss["seal"]
     fields = {
-        "co_quan_ban_hanh": iss["body"],
+        # Nghị định 30: the issuing body's name is both header lines (with its parent body)
+        "co_quan_ban_hanh": " ".join(text for text, _ in iss["lines"]),
         "so_ky_hieu": so_ky_hieu,
         "dia_danh": iss["dia_danh"],
         "ngay_ban_hanh": issued.strftime("%d/%m/%Y"),

@@ -110,7 +110,7 @@ class KetHonExtractor:
     doc_type = "ket_hon"
 
     def extract(self, page: OcrPage) -> list[Record]:
-        page = form_rows(page)
+        page = form_rows(page, SPEC)
         raw = find_fields(page, SPEC)
         table = table_fields(page)
         if table:

@@ -47,7 +47,7 @@ class KhaiSinhExtractor:
     doc_type = "khai_sinh"
 
     def extract(self, page: OcrPage) -> list[Record]:
-        page = form_rows(page)
+        page = form_rows(page, SPEC)
         raw = find_fields(page, SPEC)
         signer = signer_name(page, start=max((r.line for r in raw), default=0) + 1)
         if signer:

@@ -64,7 +64,7 @@ class KhaiTuExtractor:
     doc_type = "khai_tu"
 
     def extract(self, page: OcrPage) -> list[Record]:
-        page = form_rows(page)
+        page = form_rows(page, SPEC)
         raw = split_time_of_death(find_fields(page, SPEC))
         signer = signer_name(page, start=max((r.line for r in raw), default=0) + 1)
         if signer:

@@ -94,7 +94,7 @@ def _continues(prev: Line, line: Line, page: OcrPage) -> bool:
 FORM_ROW = 0.9
 
 
-def form_rows(page: OcrPage) -> OcrPage:
+def form_rows(page: OcrPage, spec: FormSpec | None = None) -> OcrPage:
     """The page with values typed off their leaders put back on their label's row (by geometry:
     vertically close, horizontally disjoint), so labels are followed by their own values."""
     lines = list(page.lines)
@@ -102,6 +102,8 @@ def form_rows(page: OcrPage) -> OcrPage:
         return page
     heights = sorted(ln.box[3] - ln.box[1] for ln in lines)
     height = heights[len(heights) // 2]
+    if spec is not None:
+        lines = _values_onto_label_rows(lines, spec, height)
     out: list[Line] = []
     merged_any = False
     for line in lines:
@@ -110,7 +112,101 @@ def form_rows(page: OcrPage) -> OcrPage:
             merged_any = True
         else:
             out.append(line)
-    return replace(page, lines=tuple(out)) if merged_any else page
+    return replace(page, lines=tuple(out)) if merged_any or len(out) != len(page.lines) else page
+
+
+def _label_line(line: Line, compiled: list[re.Pattern[str]]) -> bool:
+    """A printed form row: it starts with one of the form's labels."""
+    folded = fold_aligned(line.text)
+    return any((m := regex.search(folded)) is not None and m.start() <= 2 for regex in compiled)
+
+
+def _chunks(words: tuple[Word, ...], height: float) -> list[tuple[Word, ...]]:
+    """A value line's words in runs: a gap wider than two letters' height starts a new value."""
+    runs: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: w.box[0]):
+        if runs and w.box[0] - runs[-1][-1].box[2] < 2 * height:
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return [tuple(r) for r in runs]
+
+
+def _fit_to_row(chunks: list[tuple[Word, ...]], row: Line, height: float) -> float | None:
+    """How far the value runs start from the label ends of `row` (in line heights; None when
+    a run has no label ending before it: the run is not a value of this row)."""
+    ends = [w.box[2] for w in row.words if w.text.endswith((":", ";"))]
+    if not ends:
+        return None
+    cost = 0.0
+    for chunk in chunks:
+        before = [e for e in ends if e <= chunk[0].box[0] + height]
+        if not before:
+            return None
+        cost += (chunk[0].box[0] - max(before)) / height
+    return cost
+
+
+def _values_onto_label_rows(lines: list[Line], spec: FormSpec, height: float) -> list[Line]:
+    """Lines holding only typed values, each put onto the printed row it belongs to.
+
+    A form filled in on a typewriter after printing carries its values off the leaders, up
+    to half a row above or below; the value then stands on a line of its own between two
+    label rows, nearer one or the other by the width of a hair. The sheet sat in the machine
+    at one offset for the whole page, so every value is off in the same direction: each
+    value line is matched to the label row above and the one below by where its runs start
+    (just right of a label's colon), and the page's one direction decides where that is
+    unclear. A line starting at the left margin is a wrapped value, left as it is."""
+    compiled = [_compile(label.pattern) for label in spec.labels]
+    is_label = [_label_line(ln, compiled) for ln in lines]
+    centre = [(ln.box[1] + ln.box[3]) / 2 for ln in lines]
+    choices: dict[int, tuple[int | None, int | None, float | None, float | None]] = {}
+    for i, ln in enumerate(lines):
+        if is_label[i] or any(regex.search(fold_aligned(ln.text)) for regex in compiled):
+            continue
+        above = next((j for j in range(i - 1, -1, -1) if is_label[j]), None)
+        below = next((j for j in range(i + 1, len(lines)) if is_label[j]), None)
+        above = above if above is not None and centre[i] - centre[above] < 1.6 * height else None
+        below = below if below is not None and centre[below] - centre[i] < 1.6 * height else None
+        if above is None and below is None:
+            continue
+        chunks = _chunks(ln.words, height)
+        fit_above = _fit_to_row(chunks, lines[above], height) if above is not None else None
+        fit_below = _fit_to_row(chunks, lines[below], height) if below is not None else None
+        if fit_above is None and fit_below is None:
+            continue
+        choices[i] = (above, below, fit_above, fit_below)
+    # The page's direction, from the lines whose runs fit one row clearly better.
+    votes = 0
+    for above, below, fit_above, fit_below in choices.values():
+        if fit_above is not None and (fit_below is None or fit_above + 1.0 < fit_below):
+            votes -= 1
+        elif fit_below is not None and (fit_above is None or fit_below + 1.0 < fit_above):
+            votes += 1
+    target: dict[int, list[int]] = {}
+    for i, (above, below, fit_above, fit_below) in choices.items():
+        if fit_below is None:
+            row = above
+        elif fit_above is None:
+            row = below
+        elif abs(fit_above - fit_below) > 1.0 or votes == 0:
+            row = above if fit_above <= fit_below else below
+        else:
+            row = below if votes > 0 else above
+        if row is not None:
+            target.setdefault(row, []).append(i)
+    if not target:
+        return lines
+    moved = {i for rows in target.values() for i in rows}
+    out: list[Line] = []
+    for j, ln in enumerate(lines):
+        if j in moved:
+            continue
+        if j in target:
+            words = ln.words + tuple(w for i in target[j] for w in lines[i].words)
+            ln = Line(tuple(sorted(words, key=lambda w: w.box[0])))
+        out.append(ln)
+    return out
 
 
 def _same_form_row(a: Line, b: Line, height: float) -> bool:

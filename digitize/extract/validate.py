@@ -425,6 +425,11 @@ def capitalise_name(value: str) -> tuple[str, bool]:
     lower case other than by a same-shape letter (then the reading is doubtful)."""
     if value == value.upper():
         return value, False
+    parts = value.split(" ")
+    if len(parts) >= 3 and sum(w == w.upper() for w in parts) == len(parts) - 1:
+        # one word of a name written in capitals came out in small letters ("Hồ QUỐC LAN"):
+        # the capitals of a letter with marks are small shapes to the recogniser
+        return value.upper(), True
     doubtful = False
     words = []
     for w in value.split(" "):

@@ -66,10 +66,8 @@ def _body(header: list[list[Word]]) -> tuple[str, float] | None:
     if not lines:
         return None
     texts = [words_text(ws) for ws in lines]
-    # "UBND TỈNH X" above "SỞ TƯ PHÁP": the parent body is not the issuer
-    if len(lines) >= 2 and re.match(r"^(ubnd|uy ban nhan dan|bo|tong cuc)\s+\S", _fold(texts[0])) and \
-            not _UNIT_START.match(_fold(texts[1])):
-        lines, texts = lines[1:], texts[1:]
+    # "UBND TỈNH X" above "SỞ TƯ PHÁP" is kept: Nghị định 30 (Phụ lục I, II.2) names both lines
+    # the issuing body's name, the body and the one directly above it.
     words = [w for ws in lines for w in ws]
     return clean_spaces(" ".join(texts)), min_conf(words)
 
@@ -365,6 +363,8 @@ class VanBanExtractor:
             text = re.sub(r"^\s*[Vv]\s*/\s*[Vv]\s*[:.]?\s*", "", text)
             text = re.sub(r"^\s*[Vv]ề việc\s*[:.]?\s*", "", text)
             text = text.strip(" .;")
+            # a subject is one sentence: a stop inside it, before a word in lower case, is a speck ("10. năm")
+            text = re.sub(r"(?<=[\da-zà-ỹđ])\.(?= [a-zà-ỹđ])", "", text)
             put("trich_yeu", text, min_conf(words), v.text_factor(text))
 
         # --- Nơi nhận and the signer

@@ -109,52 +109,6 @@ def boxes_from_probability(prob: np.ndarray, fx: float = 1.0, fy: float = 1.0) -
     return out
 
 
-def split_stacked(ink: np.ndarray, box: Box, line_height: float) -> list[Box]:
-    """A detected box holding two lines side by side at different heights, cut in two.
-
-    On a form filled in afterwards, a value typed half a row above or below its printed
-    label ends up in the label's detection box; read as one line, both come out as
-    garbage ("Sẽ định danh Cá màn"). Letter bodies (components at least a third of a line
-    tall) are put in two groups by height; where the groups stand apart vertically by
-    more than 0.4 of a line and follow one another from left to right (not interleaved),
-    each group becomes a box of its own. `ink` is the box's crop (non-zero = ink), `box`
-    its place in the same pixels, `line_height` the page's usual box height."""
-    x0, y0, x1, y1 = box
-    if y1 - y0 < 1.4 * line_height or ink.size == 0:
-        return [box]
-    n, _, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
-    bodies = [i for i in range(1, n) if stats[i, cv2.CC_STAT_HEIGHT] >= line_height / 3]
-    if len(bodies) < 4:
-        return [box]
-    centre = np.array([stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] / 2 for i in bodies])
-    lo, hi = float(np.percentile(centre, 10)), float(np.percentile(centre, 90))
-    if hi - lo < 0.4 * line_height:
-        return [box]
-    for _ in range(5):  # two-means on the bodies' centres
-        upper = np.abs(centre - lo) <= np.abs(centre - hi)
-        if upper.all() or not upper.any():
-            return [box]
-        lo, hi = float(centre[upper].mean()), float(centre[~upper].mean())
-    if hi - lo < 0.4 * line_height:
-        return [box]
-    spans = []
-    for group in (upper, ~upper):
-        members = [bodies[k] for k in np.flatnonzero(group)]
-        left = min(stats[i, cv2.CC_STAT_LEFT] for i in members)
-        right = max(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] for i in members)
-        top = min(stats[i, cv2.CC_STAT_TOP] for i in members)
-        bottom = max(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] for i in members)
-        spans.append((left, top, right, bottom))
-    (a0, _, a1, _), (b0, _, b1, _) = spans
-    if min(a1, b1) - max(a0, b0) > 0.15 * min(a1 - a0, b1 - b0):
-        return [box]  # interleaved: one line with tall and short letters, or a table cell's two lines
-    out = []
-    for left, top, right, bottom in spans:
-        pad = int(0.35 * (bottom - top))  # accents above the bodies, dots below
-        out.append((x0 + left, max(y0, y0 + top - pad), x0 + right, min(y1, y0 + bottom + pad // 2)))
-    return sorted(out)
-
-
 def detect_lines(image: np.ndarray, model: str | Path, max_side: int = 960,
                  threads: int = 1) -> list[tuple[Box, float]]:
     """Text-line boxes (pixels of `image`), top to bottom then left to right."""
@@ -197,26 +151,11 @@ class PaddleDetEngine:
         else:
             boxes = [(tuple(int(round(v / scale)) for v in box), score)  # type: ignore[misc]
                      for box, score in detect_lines(page.ocr_input, self.model, self.max_side, self.threads)]
-        words = self.read_lines(page.ocr_input, scale, self.unstack([box for box, _ in boxes], page))
+        words = self.read_lines(page.ocr_input, scale, [box for box, _ in boxes])
         lines = assemble_rows(words, page.rules)
         return OcrPage(number=page.number, lines=tuple(lines), width=page.display.shape[1],
                        height=page.display.shape[0], dpi=page.dpi, rotation=page.rotation, skew=page.skew,
                        engine=self.name, rules=tuple(page.rules))
-
-    @staticmethod
-    def unstack(boxes: list[Box], page: CleanPage) -> list[Box]:
-        """The detected boxes (display pixels), those holding two stacked lines cut in two."""
-        if len(boxes) < 5:
-            return boxes
-        line_height = float(np.median([b[3] - b[1] for b in boxes]))
-        scale, image = page.ocr_scale, page.ocr_input
-        out: list[Box] = []
-        for box in boxes:
-            x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
-            ink = image[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] < 128
-            parts = split_stacked(ink, (x0, y0, x1, y1), line_height * scale)
-            out += [box] if len(parts) == 1 else [tuple(int(round(v / scale)) for v in p) for p in parts]  # type: ignore[misc]
-        return out
 
     def read_lines(self, image: np.ndarray, scale: float, boxes: list[Box]) -> list[tuple[Word, int]]:
         """Tesseract PSM 7 on each box (display pixels) of the OCR image; (word, line index).
