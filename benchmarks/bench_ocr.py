@@ -73,7 +73,8 @@ def page_texts_digitize(out: Path, page_path: Path) -> str:
     return "\n".join(p["text"] for p in data["pages"])
 
 
-def bench_digitize(pages, work: Path) -> tuple[float, int, dict[str, str]]:
+def bench_digitize(pages, work: Path, workers: int | None = None) -> tuple[float, int, dict[str, str]]:
+    """`digitize process` over all pages in one command (`workers` processes; None: its default)."""
     out = work / "digitize-out"
     env = dict(os.environ, DIGITIZE_HOME=str(work / "digitize-home"))
     inputs = work / "inputs"
@@ -82,8 +83,9 @@ def bench_digitize(pages, work: Path) -> tuple[float, int, dict[str, str]]:
         target = inputs / path.name
         if not target.exists():
             os.symlink(path.resolve(), target)
+    jobs = ["--workers", str(workers)] if workers else []
     seconds, rss, _ = run_measured([str(VENV_BIN / "digitize"), "process", str(inputs), "--out", str(out),
-                                    "--no-progress"], env)
+                                    "--no-progress", *jobs], env)
     return seconds, rss, {p.name: page_texts_digitize(out, p) for p, _ in pages}
 
 
@@ -112,19 +114,29 @@ def bench_tesseract(pages, work: Path) -> tuple[float, int, dict[str, str]]:
     return total, peak, texts
 
 
+def ocrmypdf_command(path: Path, gt: dict, work: Path, *extra: str) -> tuple[list[str], Path]:
+    """The OCRmyPDF command for one page, and the sidecar text file it writes."""
+    clean = ["--clean"] if shutil.which("unpaper") else []
+    sidecar = work / f"omp-{path.stem}.txt"
+    cmd = [str(VENV_BIN / "ocrmypdf"), "-l", "vie", "--deskew", "--rotate-pages", *clean, "--force-ocr", *extra,
+           "--output-type", "pdf", "--sidecar", str(sidecar), "--image-dpi", str(gt.get("dpi", 200)),
+           str(path), str(work / f"omp-{path.stem}.pdf")]
+    return cmd, sidecar
+
+
+def sidecar_text(sidecar: Path) -> str:
+    return sidecar.read_text(encoding="utf-8").replace("\f", "\n") if sidecar.exists() else ""
+
+
 def bench_ocrmypdf(pages, work: Path) -> tuple[float, int, dict[str, str]]:
     texts: dict[str, str] = {}
     total, peak = 0.0, 0
-    clean = ["--clean"] if shutil.which("unpaper") else []
     for path, gt in pages:
-        sidecar = work / f"omp-{path.stem}.txt"
-        cmd = [str(VENV_BIN / "ocrmypdf"), "-l", "vie", "--deskew", "--rotate-pages", *clean, "--force-ocr",
-               "--output-type", "pdf", "--sidecar", str(sidecar), "--image-dpi", str(gt.get("dpi", 200)),
-               str(path), str(work / f"omp-{path.stem}.pdf")]
+        cmd, sidecar = ocrmypdf_command(path, gt, work)
         seconds, rss, _ = run_measured(cmd)
         total += seconds
         peak = max(peak, rss)
-        texts[path.name] = sidecar.read_text(encoding="utf-8").replace("\f", "\n") if sidecar.exists() else ""
+        texts[path.name] = sidecar_text(sidecar)
     return total, peak, texts
 
 

@@ -28,10 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf"}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", nargs="?", type=Path, default=ROOT / "samples" / "data")
-    args = parser.parse_args(argv)
+def stage_seconds(paths: list[Path]) -> tuple[dict[str, float], int]:
+    """(seconds per stage summed over all pages, page count): each input through the pipeline's
+    stage functions in this process, with a fresh DIGITIZE_HOME (development signer)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as home:
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         engines = Engines.from_settings(settings)
         totals: dict[str, float] = defaultdict(float)
         pages = 0
-        for path in sorted(p for p in args.folder.iterdir() if p.suffix.lower() in SUFFIXES):
+        for path in paths:
             data = path.read_bytes()
             t = time.perf_counter()
             source = ingest.describe(path.name, data, settings)
@@ -65,13 +64,30 @@ def main(argv: list[str] | None = None) -> int:
                 totals["sign"] += time.perf_counter() - t
                 pages += 1
         engines.close()
+    return dict(totals), pages
+
+
+def input_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)
+
+
+def print_stage_table(totals: dict[str, float], pages: int) -> None:
     grand = sum(totals.values())
-    print(f"{pages} pages from {args.folder}, one process\n")
     print("| stage | s/page | share |")
     print("|---|---:|---:|")
     for stage, seconds in totals.items():
         print(f"| {stage} | {seconds / pages:.3f} | {seconds / grand * 100:.0f}% |")
     print(f"| **total** | **{grand / pages:.2f}** | 100% |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", type=Path, default=ROOT / "samples" / "data")
+    args = parser.parse_args(argv)
+    totals, pages = stage_seconds(input_files(args.folder))
+    grand = sum(totals.values())
+    print(f"{pages} pages from {args.folder}, one process\n")
+    print_stage_table(totals, pages)
     print(f"\n{60 * pages / grand:.1f} pages/minute on one core")
     return 0
 

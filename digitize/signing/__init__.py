@@ -49,14 +49,12 @@ log = logging.getLogger(__name__)
 
 
 def make_signer(settings: Settings) -> Signer:
-    from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
-
     from .stamp import StampSpec
     from .trust import Trust
     from .verify import load_certificates
 
     stamp = StampSpec(settings.copy_form, settings.agency_name or settings.agency, settings.stamp_font)
-    timestamper: Any = RequestsHTTPTimeStamper(settings.tsa_url, timeout=30) if settings.tsa_url else None
+    timestamper: Any = _http_timestamper(settings.tsa_url) if settings.tsa_url else None
     key: Any = None
     if settings.pkcs11_module is not None:  # a token or HSM: the key never leaves it
         from .pyhanko_signer import pkcs11_key
@@ -89,12 +87,18 @@ def make_timestamper(settings: Settings) -> Any:
     """The configured TSA (DIGITIZE_TSA_URL); without one, the development TSA where the
     development certificate signs (NOT FOR PRODUCTION), else None."""
     if settings.tsa_url:
-        from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
-
-        return RequestsHTTPTimeStamper(settings.tsa_url, timeout=30)
+        return _http_timestamper(settings.tsa_url)
     if _production(settings):
         return None
     return DevAuthority(settings.dev_cert_dir).timestamper()
+
+
+def _http_timestamper(url: str) -> Any:
+    # imported only where a TSA URL is configured: `requests` and pyHanko's client cost a
+    # start without one (the development TSA is in-process) some 0.1-0.2 s
+    from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+    return RequestsHTTPTimeStamper(url, timeout=30)
 
 
 def make_trust(settings: Settings) -> Any:

@@ -95,20 +95,69 @@ def _pdfa_classes() -> tuple[type, type, type]:
     return KeepMetadataWriter, Pdf17Signer, KeepAppearance
 
 
-def _pkcs12_key(path: Path, password: str) -> Any:
+@lru_cache(maxsize=1)
+def _key_once_signer_class() -> type:
+    """pyHanko's SimpleSigner, signing with a key object parsed once.
+
+    SimpleSigner keeps the key as DER and parses it again for every raw signature
+    (`load_der_private_key`), which for RSA re-validates the key: ~0.14 s for RSA 3072,
+    and a first signature at B-LTA makes several (the size estimate's dry run too).
+    This one signs with the key object loaded, and validated, once with the PKCS#12.
+    Mechanisms other than RSA (PKCS#1 v1.5, PSS) and ECDSA take pyHanko's own path."""
+    from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
     from pyhanko.sign import signers
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
+
+    class KeyOnceSigner(signers.SimpleSigner):
+        pyca_key: Any = None
+
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            key = self.pyca_key
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+            try:
+                algo = mechanism.signature_algo
+            except ValueError:
+                algo = mechanism["algorithm"].native
+            if isinstance(key, RSAPrivateKey) and algo == "rsassa_pkcs1v15":
+                return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+            if isinstance(key, RSAPrivateKey) and algo == "rsassa_pss":
+                padding, hash_algo = process_pss_params(mechanism["parameters"])
+                return key.sign(data, padding, hash_algo)
+            if isinstance(key, EllipticCurvePrivateKey) and algo == "ecdsa":
+                return key.sign(data, ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+            return super().sign_raw(data, digest_algorithm)
+
+    return KeyOnceSigner
+
+
+def _pkcs12_key(path: Path, password: str) -> Any:
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1 as asn1_cert
+    from pyhanko.keys.internal import translate_pyca_cryptography_key_to_asn1 as asn1_key
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SigningError(f"cannot read signing certificate {path}: {exc.strerror or exc}") from None
+    # What pyHanko's SimpleSigner.load_pkcs12_data does, keeping the key object (loaded and,
+    # for RSA, validated here, once) for the signatures.
     try:
-        key = signers.SimpleSigner.load_pkcs12_data(data, other_certs=[],
-                                                    passphrase=password.encode("utf-8") if password else None)
-    except ValueError:
+        pyca_key, pyca_cert, extra = pkcs12.load_key_and_certificates(
+            data, password.encode("utf-8") if password else None)
+    except Exception:  # noqa: BLE001 - cryptography's ValueError, or an unsupported algorithm
         raise SigningError(f"cannot open signing certificate {path}: wrong password or not PKCS#12") from None
-    if key.signing_cert is None:
+    if pyca_cert is None:
         raise SigningError(f"no certificate in {path}")
+    if pyca_key is None:
+        raise SigningError(f"cannot open signing certificate {path}: no private key in it")
+    registry = SimpleCertificateStore()
+    registry.register_multiple({asn1_cert(c) for c in extra})
+    key = _key_once_signer_class()(signing_key=asn1_key(pyca_key), signing_cert=asn1_cert(pyca_cert),
+                                   cert_registry=registry)
+    key.pyca_key = pyca_key
     return key
 
 
