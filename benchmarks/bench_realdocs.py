@@ -57,8 +57,19 @@ def norm(field: str, value: str) -> str:
 
 
 def words_of(text: str) -> list[str]:
+    """The words of a text, in lower case, each with its tone mark placed the new way: "hoà"
+    and "hòa" are one spelling printed two ways (both are in use), not a reading error."""
+    from digitize.extract.names import TONE_PLACEMENT
+
     text = unicodedata.normalize("NFC", text).casefold()
-    return [w for w in re.findall(r"[^\W_]+", text)]
+    words = []
+    for w in re.findall(r"[^\W_]+", text):
+        for old, new in TONE_PLACEMENT.items():
+            if w.endswith(old):
+                w = w[:-2] + new
+                break
+        words.append(w)
+    return words
 
 
 def word_bag_error(truth: str, read: str) -> float:

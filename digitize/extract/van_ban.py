@@ -63,6 +63,7 @@ def _body(header: list[list[Word]]) -> tuple[str, float] | None:
     lines = [[w for w in ws if not _junk(w)] for ws in header]
     # a row of the body's name holds a word; one letter alone is a speck at the page's edge
     lines = [ws for ws in lines if sum(len(w.text) for w in ws) >= 2]
+    lines = [ws for ws in (_without_motto(ws) for ws in lines) if ws]
     if not lines:
         return None
     texts = [words_text(ws) for ws in lines]
@@ -70,6 +71,20 @@ def _body(header: list[list[Word]]) -> tuple[str, float] | None:
     # the issuing body's name, the body and the one directly above it.
     words = [w for ws in lines for w in ws]
     return clean_spaces(" ".join(texts)), min_conf(words)
+
+
+_MOTTO = ("cong", "hoa", "xa", "hoi", "chu", "nghia", "viet", "nam")
+
+
+def _without_motto(words: list[Word]) -> list[Word]:
+    """A header row without the start of the national motto where it reached into the
+    left block ("UBND TỈNH NGHỆ AN CỘNG"): the motto is set beside the body, never in it."""
+    folded = [_fold(w.text).strip(" .,:") for w in words]
+    for start in range(len(words)):
+        tail = folded[start:]
+        if tail and tail == list(_MOTTO[:len(tail)]):
+            return words[:start]
+    return words
 
 
 def _kind(text: str) -> str | None:
