@@ -115,6 +115,13 @@ def form_rows(page: OcrPage, spec: FormSpec | None = None) -> OcrPage:
     return replace(page, lines=tuple(out)) if merged_any or len(out) != len(page.lines) else page
 
 
+# A typed value stands at most this many line heights above or below its printed row (half a
+# row of a form set at double spacing), and starts within this many line heights of its
+# label's colon (the sheet's sideways drift).
+VALUE_OFFSET = 1.25
+VALUE_REACH = 4.0
+
+
 def _label_line(line: Line, compiled: list[re.Pattern[str]]) -> bool:
     """A printed form row: it starts with one of the form's labels."""
     folded = fold_aligned(line.text)
@@ -143,7 +150,10 @@ def _fit_to_row(chunks: list[tuple[Word, ...]], row: Line, height: float) -> flo
         before = [e for e in ends if e <= chunk[0].box[0] + height]
         if not before:
             return None
-        cost += (chunk[0].box[0] - max(before)) / height
+        gap = (chunk[0].box[0] - max(before)) / height
+        if gap > VALUE_REACH:
+            return None  # far right of the label: a heading, a signature block, not its value
+        cost += gap
     return cost
 
 
@@ -164,10 +174,12 @@ def _values_onto_label_rows(lines: list[Line], spec: FormSpec, height: float) ->
     for i, ln in enumerate(lines):
         if is_label[i] or any(regex.search(fold_aligned(ln.text)) for regex in compiled):
             continue
+        if ln.text.lstrip().startswith("("):
+            continue  # guidance in brackets under a heading, not a value
         above = next((j for j in range(i - 1, -1, -1) if is_label[j]), None)
         below = next((j for j in range(i + 1, len(lines)) if is_label[j]), None)
-        above = above if above is not None and centre[i] - centre[above] < 1.6 * height else None
-        below = below if below is not None and centre[below] - centre[i] < 1.6 * height else None
+        above = above if above is not None and centre[i] - centre[above] < VALUE_OFFSET * height else None
+        below = below if below is not None and centre[below] - centre[i] < VALUE_OFFSET * height else None
         if above is None and below is None:
             continue
         chunks = _chunks(ln.words, height)

@@ -73,7 +73,7 @@ def _body(header: list[list[Word]]) -> tuple[str, float] | None:
     return clean_spaces(" ".join(texts)), min_conf(words)
 
 
-_MOTTO = ("cong", "hoa", "xa", "hoi", "chu", "nghia", "viet", "nam")
+_MOTTO_WORDS = ("cong", "hoa", "xa", "hoi", "chu", "nghia", "viet", "nam")
 
 
 def _without_motto(words: list[Word]) -> list[Word]:
@@ -82,7 +82,7 @@ def _without_motto(words: list[Word]) -> list[Word]:
     folded = [_fold(w.text).strip(" .,:") for w in words]
     for start in range(len(words)):
         tail = folded[start:]
-        if tail and tail == list(_MOTTO[:len(tail)]):
+        if tail and tail == list(_MOTTO_WORDS[:len(tail)]):
             return words[:start]
     return words
 
