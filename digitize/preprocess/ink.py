@@ -1,0 +1,205 @@
+"""Ink: masks of the print (Otsu's and a faint-ink threshold), background flattening,
+the paper's pixel noise, and dotted leaders taken out of an ink mask."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Faint ink (worn typewriter ribbon). Measured on dev pages: a threshold 25-30 grey levels under
+# the paper takes ribbon level-3 pages from 7.6/10.3 % to 1.2/3.1 % CER but wrecks JPEG and
+# bleed-through pages, so it is a second reading, only where whole letters are missed:
+# FAINT_LETTERS of the marks at the probe threshold (ribbon pages 0.022-0.055, bleed-through
+# 0.0197, others 0). Which reading is kept is then Tesseract's confidence's call.
+FAINT_MARGIN = 28.0
+FAINT_PROBE_MARGIN = 40.0
+FAINT_LETTERS = 0.02
+
+
+def ink_mask(grey: np.ndarray) -> np.ndarray:
+    """Binary (uint8 0/255) mask of dark ink on a flattened grey image."""
+    _, mask = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return mask
+
+
+def faint_ink_mask(grey: np.ndarray, margin: float = FAINT_MARGIN) -> np.ndarray:
+    """Ink mask that keeps faint strokes (a worn typewriter ribbon): the threshold rises
+    from Otsu's to `margin` grey levels under the paper, or as near as the paper's
+    own noise allows."""
+    otsu, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    paper = float(np.median(grey[grey >= np.median(grey)]))
+    threshold = max(otsu, paper - max(margin, 6 * noise_level(grey)))
+    return (grey < threshold).astype(np.uint8) * 255
+
+
+def faint_letters(grey: np.ndarray, dpi: float) -> float:
+    """Share of the letter-sized marks found at a faint-ink threshold that Otsu's
+    threshold misses altogether: ~0 on a well-inked page, 0.03-0.07 on worn ribbon."""
+    strong = ink_mask(grey) > 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(faint_ink_mask(grey, FAINT_PROBE_MARGIN), connectivity=8)
+    overlap = np.bincount(labels.ravel(), weights=strong.ravel(), minlength=count)
+    mm = dpi / 25.4
+    height, area = stats[:, 3], stats[:, 4]
+    letter = (height >= 1.2 * mm) & (height <= 6 * mm) & (area >= 0.6 * mm * mm)
+    letter[0] = False  # the background
+    if not letter.any():
+        return 0.0
+    return float((letter & (overlap < 0.05 * area)).sum() / letter.sum())
+
+
+def flatten_background(grey: np.ndarray, dpi: float) -> np.ndarray:
+    """Divide by a smooth background estimate: evens out yellowing, stains, shadows."""
+    scale = 4
+    small = cv2.resize(grey, (max(1, grey.shape[1] // scale), max(1, grey.shape[0] // scale)),
+                       interpolation=cv2.INTER_AREA)
+    # A closing wider than a letter stroke removes text, leaving the background.
+    k = max(3, int(dpi / 25 / scale) | 1)
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    background = cv2.medianBlur(background, 5)
+    background = cv2.resize(background, (grey.shape[1], grey.shape[0]), interpolation=cv2.INTER_LINEAR)
+    flat = cv2.divide(grey, np.maximum(background, 1), scale=255)
+    return flat
+
+
+def noise_level(flat_grey: np.ndarray) -> float:
+    """Pixel noise of the paper: how far the flattened page strays from its 3x3 median,
+    on paper (not ink) only; the 90th percentile, since flattening clips the paper
+    white and leaves most of it exactly at 255."""
+    residual = flat_grey.astype(np.int16) - cv2.medianBlur(flat_grey, 3).astype(np.int16)
+    paper = cv2.erode((flat_grey > 200).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if paper.sum() < 1000:
+        return 0.0
+    return float(np.percentile(np.abs(residual[paper]), 90))
+
+
+def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
+    """Remove dotted leaders (.......) from an ink mask (255 = ink), also where a
+    value is typed over them.
+
+    A leader is a run of ≥ 5 dots of one size on one baseline at a regular pitch
+    (neighbouring dots that touch after scanning count as several). A diacritic
+    dot (ạ, ệ, ộ) is not part of such a run: it is off the run's pitch or of
+    another size, so it survives even when it sits on a leader."""
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(binary_ink, connectivity=8)
+    if n <= 1:
+        return binary_ink
+    max_dot = max(2, int(dpi * 0.03))  # ~0.75 mm: a full stop of 14-pt type
+    x, w, h = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    area = stats[:, cv2.CC_STAT_AREA]
+    blobs = np.where((h <= max_dot) & (w <= 4 * max_dot) & (area >= 2))[0]
+    blobs = blobs[blobs != 0]
+    # Virtual dots: (x, y, size, blob).
+    dots: list[tuple[float, float, float, int]] = []
+    for b in blobs:
+        count = max(1, int(round(w[b] / max(h[b], 2) * 0.9)))
+        for i in range(count):
+            dots.append((x[b] + (i + 0.5) * w[b] / count, centroids[b, 1], area[b] / count, int(b)))
+    if len(dots) < 5:
+        return binary_ink
+    dots.sort(key=lambda d: d[1])
+    tolerance = max(1.5, max_dot * 0.4)
+    max_gap = dpi * 0.08  # pitch of any leader: under ~2 mm
+    rows: list[list[tuple[float, float, float, int]]] = []
+    for dot in dots:
+        if rows and abs(dot[1] - rows[-1][0][1]) <= tolerance:
+            rows[-1].append(dot)
+        else:
+            rows.append([dot])
+    leader_dots: dict[int, int] = {}
+    for row in rows:
+        if len(row) < 5:
+            continue
+        row.sort(key=lambda d: d[0])
+        run = [row[0]]
+        members: list[tuple[float, float, float, int]] = []
+        for dot in row[1:] + [None]:
+            if dot is not None and 0 < dot[0] - run[-1][0] <= max_gap:
+                run.append(dot)
+                continue
+            members += _regular_run(run)
+            run = [dot] if dot is not None else []
+        members += _dots_under_values(row, members, binary_ink, dpi)
+        for member in members:
+            leader_dots[member[3]] = leader_dots.get(member[3], 0) + 1
+    per_blob: dict[int, int] = {}
+    for dot in dots:
+        per_blob[dot[3]] = per_blob.get(dot[3], 0) + 1
+    remove = [b for b, count in leader_dots.items() if count == per_blob[b]]
+    if not remove:
+        return binary_ink
+    out = binary_ink.copy()
+    out[np.isin(labels, np.array(remove))] = 0
+    return out
+
+
+def _dots_under_values(row: list[tuple[float, float, float, int]], members: list[tuple[float, float, float, int]],
+                       binary_ink: np.ndarray, dpi: float) -> list[tuple[float, float, float, int]]:
+    """The leader's dots left between the words of a value typed over it.
+
+    Where a value covers a leader, the dots between its letters and words come in ones
+    and twos, too few for a run of their own, and Tesseract reads them as stops and
+    commas inside the value ("PHAN. .THỊ. .TUẤN"). The leader's visible runs fix its
+    grid (pitch, phase, baseline, dot size); an isolated dot of that size on that grid,
+    within a value's length of the runs, is the leader's too — unless a letter stands
+    right above it (a dot-below diacritic: ạ, ệ, ộ) or a dot of its size does (a colon)."""
+    if len(members) < 5:
+        return []
+    xs = np.array([m[0] for m in members])
+    order = np.argsort(xs)
+    xs = xs[order]
+    gaps = np.diff(xs)
+    pitch = float(np.median(gaps[gaps > 0])) if np.any(gaps > 0) else 0.0
+    if pitch <= 0:
+        return []
+    size = float(np.median([m[2] for m in members]))
+    baseline = float(np.median([m[1] for m in members]))
+    known = {id(m) for m in members}
+    dot_height = max(2.0, float(np.sqrt(size)))
+    reach = dpi * 6.0  # a value typed over a leader may cover most of it (about 15 cm)
+    found = []
+    for dot in row:
+        if id(dot) in known or not (0.5 * size <= dot[2] <= 2.0 * size) or abs(dot[1] - baseline) > dot_height:
+            continue
+        nearest = xs[np.argmin(np.abs(xs - dot[0]))]
+        if abs(dot[0] - nearest) > reach:
+            continue
+        phase = (dot[0] - nearest) / pitch
+        if abs(phase - round(phase)) > 0.2:
+            continue
+        if _ink_above(binary_ink, dot[0], dot[1], dot_height, dpi):
+            continue
+        found.append(dot)
+    return found
+
+
+def _ink_above(binary_ink: np.ndarray, x: float, y: float, dot_height: float, dpi: float) -> bool:
+    """Whether ink stands right above a dot: the letter of a dot-below diacritic, or a
+    colon's upper dot (within about an x-height)."""
+    half = max(1, int(round(dot_height)))
+    top = int(round(y - dot_height / 2)) - 1
+    above = binary_ink[max(0, top - int(dpi * 0.07)):max(0, top - 1), max(0, int(x) - half):int(x) + half + 1]
+    return bool(above.size and above.any())
+
+
+def _regular_run(run: list[tuple[float, float, float, int]]) -> list[tuple[float, float, float, int]]:
+    """The dots of a run that belong to a leader (regular pitch, one size)."""
+    if len(run) < 5:
+        return []
+    xs = np.array([d[0] for d in run])
+    sizes = np.array([d[2] for d in run])
+    gaps = np.diff(xs)
+    pitch = float(np.median(gaps))
+    if pitch <= 0 or np.mean(np.abs(gaps - pitch) <= 0.3 * pitch) < 0.7:
+        return []
+    size = float(np.median(sizes))
+    # Fit x = origin + pitch * index: a pitch estimated from rounded gaps drifts off
+    # the grid over a long leader, a least-squares fit does not.
+    index = np.concatenate([[0], np.cumsum(np.maximum(0, np.round(gaps / pitch)))])
+    on_grid = np.ones(len(run), bool)
+    for _ in range(2):
+        if np.unique(index[on_grid]).size < 2:
+            return []
+        slope, origin = np.polyfit(index[on_grid], xs[on_grid], 1)
+        on_grid = np.abs(xs - (origin + slope * index)) <= 0.25 * slope
+    same_size = (sizes >= 0.5 * size) & (sizes <= 2.0 * size)
+    return [d for d, keep in zip(run, on_grid & same_size) if keep]
