@@ -7,12 +7,13 @@ card, an old birth certificate, a letter ...) is scanned as one input. Where one
 ends and the next begins is read from each page:
 
 * a first page: the national motto ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") or a document
-  title near its top, an issuing body's number ("Số: 12/UBND-VP") in its head, a page
-  number 1 ("Trang 1/3", "- 1 -"), or an ID card (its QR code, title or labels);
+  title near its top (a heading, not a title's words in a sentence of running text), an
+  issuing body's number ("Số: 12/UBND-VP") in its head, a page number 1 ("Trang 1/3",
+  "- 1 -"), or an ID card (its QR code, title or labels);
 * a following page: a page number above 1, or none of the above (a letter's second page);
   the back of an ID card (its identifying marks, machine-readable zone) follows its front;
-* a blank page (the back of a one-sided sheet) belongs to the document before it (or,
-  at the very start, to the one after it).
+* a blank page (the back of a one-sided sheet, whatever speckle the recogniser took for
+  text on it) belongs to the document before it (or, at the very start, to the one after it).
 
 Each document is typed from its first page: khai_sinh, ket_hon, khai_tu, so_ho_tich,
 cccd, to_khai (a declaration form: "TỜ KHAI ..."), van_ban (an administrative document) or
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .extract import classify
@@ -33,9 +34,12 @@ from .types import OcrPage
 
 DOCUMENT_TYPES = ("khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban", "cccd", "to_khai", "other")
 
-# A page with fewer letters than this is blank (a back, a separator sheet): speckle and a
-# stray page number are all such pages hold.
+# A page with fewer letters of text than this is blank (a back, a separator sheet): speckle
+# and a stray page number are all such pages hold. What the recogniser makes of speckle on an
+# empty sheet is not text: a word counts when it is mostly letters and sits in its line's row
+# at a height that print can have (`_text_letters`).
 BLANK_LETTERS = 12
+MIN_TEXT_HEIGHT_IN = 0.045  # a word's box, inches: below the smallest print (6 pt lower case)
 HEAD_LINES = 14  # where titles, mottos and numbers are looked for
 MOTTO = "cong hoa xa hoi chu nghia viet nam"
 
@@ -102,10 +106,33 @@ def _is_motto(text: str) -> bool:
     return MOTTO in letters or (abs(len(letters) - len(MOTTO)) <= 4 and levenshtein(letters, MOTTO) <= 4)
 
 
+def _text_letters(page: OcrPage) -> int:
+    """The letters of a page's words that read as print: a word of two letters or more, mostly
+    letters, no lower than print can be and in its line's row. A blank sheet's speckle and
+    paper grain, which the recogniser reads as scattered bits ("| xế : VỆ ..." strewn over
+    the page as one line), do not count, so a blank back stays blank whichever way the cleanup
+    turned it."""
+    min_height = MIN_TEXT_HEIGHT_IN * (page.dpi or 200.0)
+    count = 0
+    for line in page.lines:
+        words = [w for w in line.words if w.box[3] > w.box[1]]
+        if not words:
+            continue
+        top = sorted(w.box[1] for w in words)[len(words) // 2]
+        bottom = sorted(w.box[3] for w in words)[len(words) // 2]
+        for w in words:
+            letters = sum(ch.isalpha() for ch in w.text)
+            height = w.box[3] - w.box[1]
+            overlap = min(bottom, w.box[3]) - max(top, w.box[1])
+            if letters >= 2 and 2 * letters >= len(w.text) and height >= min_height \
+                    and 2 * overlap >= min(height, bottom - top):
+                count += letters
+    return count
+
+
 def page_signals(page: OcrPage) -> PageSignals:
     lines = _folded_lines(page)
-    letters = sum(ch.isalpha() for text in lines for ch in text)
-    if letters < BLANK_LETTERS and not page.codes:
+    if _text_letters(page) < BLANK_LETTERS and not page.codes:
         return PageSignals(page.number, True, "other", page_number=page_number(lines))
     head = lines[:HEAD_LINES]
     motto = any(_is_motto(t) for t in head)
@@ -119,15 +146,45 @@ def page_signals(page: OcrPage) -> PageSignals:
         return PageSignals(page.number, False, "cccd", motto, not back, number, back)
     if any(_TO_KHAI.match(t) for t in head):
         return PageSignals(page.number, False, "to_khai", motto, True, number)
-    kind = classify(page)
-    if kind in ("khai_sinh", "ket_hon", "khai_tu", "so_ho_tich"):
-        from .extract import _title_of  # the certificate titles, as the classifier reads them
+    from .extract import _title_of  # the certificate titles, as the classifier reads them
 
-        titled = any(_title_of(line.text) for line in page.lines[:HEAD_LINES])
+    # A certificate's title in a sentence ("... ghi vào Sổ đăng ký khai sinh.", a report's
+    # continuation page) neither types the page nor starts a document: only a heading does.
+    prose = {i for i, line in enumerate(page.lines[:HEAD_LINES]) if _title_of(line.text) and not _heading(line.text)}
+    kind = classify(replace(page, lines=tuple(line for i, line in enumerate(page.lines) if i not in prose))
+                    if prose else page)
+    if kind in ("khai_sinh", "ket_hon", "khai_tu", "so_ho_tich"):
+        titled = any(_title_of(line.text) and i not in prose for i, line in enumerate(page.lines[:HEAD_LINES]))
         return PageSignals(page.number, False, kind, motto, titled, number)
-    titled = any(_SO_KY_HIEU.match(t) or _VAN_BAN_TITLES.match(t) for t in head)
+    titled = any(_letter_number(line.text, t) or _van_ban_title(line.text, t) for line, t in zip(page.lines, head))
     kind = "van_ban" if titled or motto else "other"
     return PageSignals(page.number, False, kind, motto, titled, number)
+
+
+def _heading(text: str, covered: float | None = None) -> bool:
+    """Whether a line can be a heading rather than a line of running text: in capitals, or
+    beginning with a capital, not ending a sentence and, where `covered` (the share of the
+    line a title takes) is given, mostly that title. A paragraph that opens "Hướng dẫn các xã ..." or a sentence's last
+    line "ghi vào Sổ đăng ký khai sinh." on a continuation page is not a title."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return False
+    if len(letters) >= 4 and sum(ch.isupper() for ch in letters) >= 0.8 * len(letters):
+        return True
+    return letters[0].isupper() and not text.rstrip().endswith((".", ",", ";")) and (covered is None or covered >= 0.6)
+
+
+def _letter_number(text: str, folded: str) -> bool:
+    """An issuing body's number heading a letter: "Số: 12/UBND-VP", capital S (a sentence's
+    "... tại Nghị định | số 123/2015/NĐ-CP" wrapped to the start of a line is not one)."""
+    first = next((ch for ch in text if ch.isalpha()), "")
+    return bool(_SO_KY_HIEU.match(folded)) and first.isupper()
+
+
+def _van_ban_title(text: str, folded: str) -> bool:
+    """An administrative document's title ("QUYẾT ĐỊNH", "THÔNG BÁO"), as a heading."""
+    m = _VAN_BAN_TITLES.match(folded)
+    return bool(m) and _heading(text, len(m.group(0)) / max(1, len(folded)))
 
 
 def split_dossier(pages: Iterable[OcrPage]) -> list[DocumentSpan]:

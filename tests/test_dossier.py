@@ -87,6 +87,38 @@ def test_blank_pages_go_with_the_document_before_them_or_the_first():
     assert spans([]) == []
 
 
+def specks(rotation: int = 0) -> OcrPage:
+    """A blank back as the recogniser can read it: speckle and paper grain taken for bits of
+    text, strewn over the (here turned) page as one line ("| xế : VỆ ... TÁC BÀ ..."), more
+    than a dozen letters in all."""
+    bits = [("|", 131, 502, 4, 10), ("xế", 450, 1352, 3, 3), ("VỆ", 573, 546, 13, 10), ("xế", 735, 643, 6, 10),
+            ("2", 1077, 787, 6, 19), ("XE", 1271, 1552, 14, 22), (":", 1296, 189, 10, 12), ("TÁC", 1301, 1309, 13, 22),
+            ("BÀ", 1589, 1234, 20, 28), ("ng", 1884, 1171, 13, 22), (":", 1966, 786, 32, 15), ("|", 2116, 1114, 12, 24)]
+    words = tuple(Word(t, (x, y, x + w, y + h), 0.75) for t, y, x, w, h in bits)
+    assert sum(ch.isalpha() for w in words for ch in w.text) >= 12
+    return OcrPage(number=0, lines=(Line(words),), width=2339, height=1654, dpi=200, rotation=rotation)
+
+
+def test_a_blank_back_read_as_specks_stays_with_the_document_before_it():
+    assert spans([CARD_FRONT, specks(90), KHAI_SINH]) == [("cccd", [1, 2]), ("khai_sinh", [3])]
+    assert split_dossier(numbered([KET_HON, specks(), KHAI_TU]))[0].blank_pages == (2,)
+
+
+def test_a_continuation_page_whose_sentences_name_titles_does_not_start_a_document():
+    """A report's second page, no page number: a sentence that ends "... Sổ đăng ký khai sinh."
+    or a paragraph that opens "hướng dẫn ..." or "số 123/2015/NĐ-CP" is running text, not a
+    certificate's or a letter's title or number."""
+    letter = page("ỦY BAN NHÂN DÂN", *MOTTO, "Số: 125/TB-UBND", "THÔNG BÁO", "Về việc số hóa dữ liệu hộ tịch", *PROSE)
+    continued = page("Tổ chức thực hiện",
+                     "Trong tháng, Phòng Tư pháp đã kiểm tra kỹ giấy tờ, đối chiếu thông tin trước khi",
+                     "ghi vào Sổ đăng ký khai sinh.",
+                     "hướng dẫn, đôn đốc, kiểm tra việc thực hiện. Qua kiểm tra, phần lớn hồ sơ",
+                     "số 123/2015/NĐ-CP, hồ sơ được lưu trữ đầy đủ, sắp xếp khoa học,", *PROSE)
+    assert spans([letter, continued, KHAI_SINH]) == [("van_ban", [1, 2]), ("khai_sinh", [3])]
+    titled = page("ỦY BAN NHÂN DÂN", "Số: 7/QĐ-UBND", "Quyết định", *PROSE)  # a title need not be in capitals
+    assert spans([KHAI_SINH, titled]) == [("khai_sinh", [1]), ("van_ban", [2])]
+
+
 def test_page_numbers_restart_a_document_without_a_heading():
     first = page(*PROSE, "Trang 1/2")
     second = page(*PROSE, "Trang 2/2")
