@@ -118,7 +118,7 @@ def form_rows(page: OcrPage, spec: FormSpec | None = None) -> OcrPage:
 # A typed value stands at most this many line heights above or below its printed row (half a
 # row of a form set at double spacing), and starts within this many line heights of its
 # label's colon (the sheet's sideways drift).
-VALUE_OFFSET = 1.25
+VALUE_OFFSET = 1.6
 VALUE_REACH = 4.0
 
 
