@@ -782,3 +782,11 @@ def test_guidance_in_brackets_is_no_label():
              line(2000, ("Ngô", 1000), ("Xuân", 1080), ("Sơn", 1190)))
     record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
     assert record.fields["ho_ten"] == "LÊ VĂN AN" and record.fields["nguoi_ky"] == "Ngô Xuân Sơn"
+
+
+def test_an_id_that_lost_its_leading_typed_zero_is_put_right_and_reviewed():
+    from digitize.extract import validate as v
+
+    assert v.normalize_id("96196101922") == ("096196101922", 0.4)  # 096 Cà Mau, then 1: a woman of the 1900s
+    assert v.normalize_id("096196101922") == ("096196101922", 1.0)
+    assert v.normalize_id("99196101922")[1] <= 0.2  # 099 is no province: left as read
