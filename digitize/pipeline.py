@@ -180,11 +180,14 @@ def store_artefacts(result: Result, original: bytes, signed_pdf: bytes, words: l
     complete stored result that the next run takes over (`uncommitted_result`)
     instead of signing the page a second time. The index, the commit point, is
     written after. `document`: the JSON to store when it is more than the bare
-    Result (a corrected version keeps its history)."""
+    Result (a corrected version keeps its history). A document filed from a dossier's
+    scan (`dossier_scan` in `document`) has no original of its own: its original is the
+    scan's, kept once, byte for byte, under the scan's result."""
     storage = engines.storage
     ext = EXTENSIONS.get(result.source.media_type, "bin")
     version_prefix = f"{key_prefix}/v{result.version}"
-    keys = {"original": f"{key_prefix}/original.{ext}", "pdf": f"{version_prefix}/document.pdf",
+    scan_original = ((document or {}).get("dossier_scan") or {}).get("original") if not original else None
+    keys = {"original": scan_original or f"{key_prefix}/original.{ext}", "pdf": f"{version_prefix}/document.pdf",
             "json": f"{version_prefix}/result.json", "words": f"{version_prefix}/words.json"}
     if original and not storage.exists(keys["original"]):
         storage.put(keys["original"], original, content_type=result.source.media_type, retain=True)

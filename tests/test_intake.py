@@ -1,19 +1,24 @@
 """Dossier intake API (issue #18) against a real `digitize serve`: a dossier uploaded as
-several files is split into its documents; a boundary moved re-files them from the pages
-already read; an archived birth certificate attached counts in the reuse report; roles and
-agencies scope every route.
+several files is split into its documents, each filed as a signed result of its own (read
+once, signed per document); a boundary moved re-files them from the pages already read,
+unchanged documents keeping their results and the replaced ones marked superseded; an
+archived birth certificate attached counts in the reuse report; roles and agencies scope
+every route.
 
 One server and one OCR run for the module (the dossier: a death certificate and a two-page
 letter, 3 pages; the archive: a birth certificate); the tests build on each other (`STATE`)."""
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
 import pytest
 
 from serve import serve
+
+from digitize.web.intake import document_result_id
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "samples" / "data"
@@ -88,16 +93,48 @@ def test_upload_of_several_files_is_split_into_documents(server):
     assert out["pending"] == []
     docs = out["documents"]
     assert [(d["doc_type"], d["pages"]) for d in docs] == [("khai_tu", [1]), ("van_ban", [2, 3])]
-    assert {d["result_id"] for d in docs} == {job["result_id"]}
+    scan = job["result_id"]
+    # each document a result of its own, its id from the scan's and its pages
+    assert {d["scan"] for d in docs} == {scan}
+    ids = [d["result_id"] for d in docs]
+    assert ids == [document_result_id(scan, [1]), document_result_id(scan, [2, 3])] and scan not in ids
     assert [d["document"] for d in docs] == [0, 1]
-    assert all(d["kind"] == "scanned" and d["by"] == "officer" and d["at"] for d in docs)
-    assert docs[0]["records"] and all(r["document"] == 0 for r in docs[0]["records"])
-    assert docs[0]["records"][0]["doc_type"] == "khai_tu"
-    result = server["officer"].get(f"/api/results/{job['result_id']}").json()
+    assert all(d["kind"] == "scanned" and d["by"] == "officer" and d["at"] and d["version"] == 1 for d in docs)
+    assert docs[0]["records"] and docs[0]["records"][0]["doc_type"] == "khai_tu"
+    result = server["officer"].get(f"/api/results/{scan}").json()
     assert result["documents"] == [{"index": 0, "doc_type": "khai_tu", "pages": [1]},
                                    {"index": 1, "doc_type": "van_ban", "pages": [2, 3]}]
-    words = server["officer"].get(f"/api/results/{job['result_id']}/pages/2/words").json()["words"]
-    STATE.update(scan=job["result_id"], texts=[p["text"] for p in result["pages"]], words2=words,
+    texts = [p["text"] for p in result["pages"]]
+    death = server["officer"].get(f"/api/results/{ids[0]}").json()
+    letter = server["officer"].get(f"/api/results/{ids[1]}").json()
+    assert death["ma_ho_so"] == DOSSIER and letter["ma_ho_so"] == DOSSIER
+    assert (death["dossier_scan"]["result_id"], death["dossier_scan"]["pages"]) == (scan, [1])
+    assert letter["dossier_scan"]["pages"] == [2, 3]
+    # the pages as the scan read them (nothing read again), numbered within the document
+    assert [p["text"] for p in death["pages"]] == texts[:1] and [p["text"] for p in letter["pages"]] == texts[1:]
+    assert [p["number"] for p in letter["pages"]] == [1, 2]
+    assert {r["page"] for r in letter["records"]} <= {1, 2} and "documents" not in letter
+    assert [r["fields"] for r in death["records"]] == [r["fields"] for r in result["records"]
+                                                       if r.get("document") == 0]
+    # its own signed PDF of its pages; the scan's original, byte for byte, is its original
+    pdf = server["officer"].get(f"/api/results/{ids[1]}/pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf.content)) as opened:
+        assert len(opened.pages) == 2
+    assert letter["pdf"]["sha256"] != result["pdf"]["sha256"]
+    assert "links" in letter and death["source"]["sha256"] == result["source"]["sha256"]
+    words = server["officer"].get(f"/api/results/{scan}/pages/2/words").json()["words"]
+    assert server["officer"].get(f"/api/results/{ids[1]}/pages/1/words").json()["words"] == words
+    # searchable on its own: the document's result is found, not the scan it was split from
+    name = docs[0]["records"][0]["fields"]["ho_ten"]
+    hits = server["officer"].get("/api/search", params={"q": name, "limit": 200}).json()["hits"]
+    assert ids[0] in {h["result_id"] for h in hits} and scan not in {h["result_id"] for h in hits}
+    # fields to check are checked on the documents' results, not twice on the scan's too
+    queued = {item["result_id"] for item in server["rev"].get("/api/review/queue").json()["items"]}
+    assert scan not in queued
+    STATE.update(scan=scan, texts=texts, words2=words, docs=ids,
                  death_fields=docs[0]["records"][0]["fields"])
 
 
@@ -108,38 +145,66 @@ def test_the_same_upload_again_is_filed_at_once(server):
     assert r.status_code == 200, r.text
     assert r.json()["result_id"] == STATE["scan"]
     assert [d["pages"] for d in r.json()["documents"]] == [[1], [2, 3]]
+    # the documents already filed: the same results, nothing signed again
+    assert [d["result_id"] for d in r.json()["documents"]] == STATE["docs"]
+    assert all(d["version"] == 1 for d in r.json()["documents"])
 
 
 def test_moving_a_boundary_refiles_the_documents_without_reading_pages_again(server):
     officer = server["officer"]
+    scan, (death, letter) = STATE["scan"], STATE["docs"]
     started = time.monotonic()
-    r = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": STATE["scan"], "starts": [1, 3],
-                                                              "version": 1})
+    r = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": scan, "starts": [1, 3], "version": 1})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["changed"] is True
-    assert [d["pages"] for d in body["documents"]] == [[1, 2], [3]]
+    docs = body["documents"]
+    assert [d["pages"] for d in docs] == [[1, 2], [3]]
+    # both documents changed: new results; the replaced ones kept, marked superseded
+    assert [d["result_id"] for d in docs] == [document_result_id(scan, [1, 2]), document_result_id(scan, [3])]
+    assert sorted(body["superseded"]) == sorted([death, letter])
+    old = officer.get(f"/api/results/{letter}").json()
+    assert old["superseded"]["by"] == "officer" and old["superseded"]["results"] == [d["result_id"] for d in docs]
+    assert officer.get(f"/api/results/{letter}/pdf").status_code == 200  # nothing deleted
     result = body["result"]
-    assert result["version"] == 2
+    assert result["version"] == 2 and all(d["scan_version"] == 2 for d in docs)
     assert [d["pages"] for d in result["documents"]] == [[1, 2], [3]]
     # the pages' reading is the one stored: same text, same words, no OCR job
     assert [p["text"] for p in result["pages"]] == STATE["texts"]
-    assert officer.get(f"/api/results/{STATE['scan']}/pages/2/words").json()["words"] == STATE["words2"]
-    assert time.monotonic() - started < 60
+    assert officer.get(f"/api/results/{scan}/pages/2/words").json()["words"] == STATE["words2"]
+    merged = officer.get(f"/api/results/{docs[0]['result_id']}").json()
+    assert [p["text"] for p in merged["pages"]] == STATE["texts"][:2]
+    assert officer.get(f"/api/results/{docs[0]['result_id']}/pages/2/words").json()["words"] == STATE["words2"]
+    assert time.monotonic() - started < 90
     log = result["corrections"][-1]
     assert (log["action"], log["field"], log["old"], log["new"], log["by"]) == (
         "resplit", "documents", "1 | 2–3", "1–2 | 3", "officer")
-    versions = officer.get(f"/api/results/{STATE['scan']}/versions").json()["versions"]
+    versions = officer.get(f"/api/results/{scan}/versions").json()["versions"]
     assert [v["version"] for v in versions] == [1, 2]
-    # back again: the documents and their records as the first split read them
-    again = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": STATE["scan"], "starts": [1, 2]})
+    # back again: the first split's results, current again, records as they were
+    again = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": scan, "starts": [1, 2]})
     assert again.status_code == 200, again.text
     docs = again.json()["documents"]
-    assert [(d["doc_type"], d["pages"]) for d in docs] == [("khai_tu", [1]), ("van_ban", [2, 3])]
-    assert docs[0]["records"][0]["fields"] == STATE["death_fields"]
+    assert [(d["doc_type"], d["pages"], d["result_id"]) for d in docs] == [("khai_tu", [1], death),
+                                                                           ("van_ban", [2, 3], letter)]
+    assert docs[0]["records"][0]["fields"] == STATE["death_fields"] and all(d["version"] == 1 for d in docs)
+    assert "superseded" not in officer.get(f"/api/results/{letter}").json()
     assert again.json()["result"]["version"] == 3
-    unchanged = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": STATE["scan"], "starts": [1, 2]})
+    unchanged = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": scan, "starts": [1, 2]})
     assert unchanged.json()["changed"] is False and unchanged.json()["result"]["version"] == 3
+    # one document split in two: the one whose pages did not change keeps its result
+    parted = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": scan, "starts": [1, 2, 3]}).json()
+    assert [d["result_id"] for d in parted["documents"]] == [death, document_result_id(scan, [2]),
+                                                             document_result_id(scan, [3])]
+    assert parted["superseded"] == [letter]
+    # a replaced result is read by its id, not found by a search
+    found = officer.get("/api/search", params={"q": STATE["texts"][1].split()[0], "limit": 200}).json()["hits"]
+    assert letter not in {h["result_id"] for h in found}
+    assert document_result_id(scan, [2]) in {h["result_id"] for h in found}, found
+    back = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": scan, "starts": [1, 2]}).json()
+    assert [d["result_id"] for d in back["documents"]] == [death, letter]
+    assert sorted(back["superseded"]) == sorted([document_result_id(scan, [2]), document_result_id(scan, [3])])
+    assert back["result"]["version"] == 5
 
 
 def test_a_wrong_split_is_refused(server):
@@ -152,6 +217,25 @@ def test_a_wrong_split_is_refused(server):
         assert r.status_code == 422, (starts, r.text)
     other = officer.post(path, json={"result_id": STATE["birth"], "starts": [1]})
     assert other.status_code == 404  # not a scan of this dossier
+
+
+def test_a_document_is_corrected_on_its_own_and_keeps_it_through_a_split(server):
+    officer = server["officer"]
+    scan, death = STATE["scan"], STATE["docs"][0]
+    name = STATE["death_fields"]["ho_ten"]
+    for version, value in ((1, name + " AN"), (2, name)):  # twice: its new versions keep the scan's original
+        r = officer.post(f"/api/results/{death}/corrections", json={"record": 0, "field": "ho_ten", "value": value,
+                                                                    "version": version})
+        assert r.status_code == 200, r.text
+    corrected = officer.get(f"/api/results/{death}").json()
+    assert corrected["version"] == 3 and corrected["dossier_scan"]["result_id"] == scan
+    assert "original" not in corrected["dossier_scan"]  # no storage key in what the API shows
+    assert officer.get(f"/api/results/{death}/pdf", params={"version": 3}).status_code == 200
+    parted = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": scan, "starts": [1, 2, 3]}).json()
+    kept = parted["documents"][0]
+    assert (kept["result_id"], kept["version"], kept["pages"]) == (death, 3, [1])
+    back = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": scan, "starts": [1, 2]}).json()
+    assert [d["result_id"] for d in back["documents"]] == STATE["docs"] and back["documents"][0]["version"] == 3
 
 
 def test_people_lists_the_archived_birth_certificate_before_anything_is_scanned(server):

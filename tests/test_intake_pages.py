@@ -1,7 +1,7 @@
 """The dossier intake page (/intake/dossier, issue #18) in a real headless Chromium: an
 officer types the citizen's số định danh before scanning anything and attaches the archived
-birth certificate, uploads the dossier (two files), sees its documents with their types and
-page ranges, and moves a boundary. No Content-Security-Policy violation on the way."""
+birth certificate, uploads the dossier (two files), sees its documents (each a result of its
+own) with their types and page ranges, and moves a boundary. No Content-Security-Policy violation on the way."""
 
 from __future__ import annotations
 
@@ -81,7 +81,10 @@ def test_officer_attaches_an_archived_birth_certificate_uploads_a_dossier_and_mo
     expect(scanned.nth(0).locator(".doc-pages")).to_have_text("trang 1")
     expect(scanned.nth(1).locator(".doc-type")).to_have_text("Văn bản")
     expect(scanned.nth(1).locator(".doc-pages")).to_have_text("trang 2–3")
-    expect(page.locator("#documents-meta")).to_contain_text("3 giấy tờ")
+    expect(page.locator("#documents-meta")).to_contain_text("3 giấy tờ · 1 lần quét")
+    # each document a result of its own: each opens its own result
+    links = [scanned.nth(i).get_by_role("link", name="mở").get_attribute("href") for i in range(2)]
+    assert all(link and link.startswith("/results/") for link in links) and links[0] != links[1]
     # the letter begins one page later: the death certificate takes page 2, nothing is read again
     scanned.nth(1).get_by_role("button", name="Tài liệu bắt đầu muộn hơn một trang (trang 3)").click()
     expect(page.locator("#flash")).to_contain_text("không quét lại")

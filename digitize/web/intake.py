@@ -4,22 +4,32 @@
                                                 images): split into its documents, filed (202 + job)
     GET  /api/dossiers/{ma}/documents           its documents, their types, pages and records
     POST /api/dossiers/{ma}/split               a corrected split: the documents re-filed from the
-                                                pages already read (no OCR again), one new version
+                                                pages already read (no OCR again)
     POST /api/dossiers/{ma}/reuse               (routes/dossiers.py) attach an archived result
     GET  /intake/dossier                        the page
 
-A scan is processed once, as one signed result whose `documents` (CONTRACT) list its documents,
-each read on its own pages; a dossier's documents are those of its scans, in page order, and
-the archived results attached to it. Roles and agencies as the other dossier routes: the
-"upload" permission to scan, "dossier" to read, correct the split and attach; a dossier is its
-agency's (admins may read another's with ?agency=)."""
+A scan is read once (OCR), as one signed result whose `documents` (CONTRACT) list its
+documents; then each document is filed as a result of its own, from the pages already read
+(no OCR again): its own id, its own signed PDF of its pages, its records, indexed on its own,
+with the dossier's code (`ma_ho_so`) and where it came from (`dossier_scan`: the scan, its
+pages there, the scan's original). The scan keeps the original upload, byte for byte. A
+dossier lists, for each scan, the current document results in page order (a scan of one
+document is its own document), then the archived results attached to it. A corrected split
+re-files: unchanged documents keep their results; the others are new results, and those
+they replace are marked superseded (kept, never deleted). Roles and agencies as the other
+dossier routes: the "upload" permission to scan, "dossier" to read, correct the split and
+attach; a dossier is its agency's (admins may read another's with ?agency=)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import logging
 import secrets
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -31,9 +41,12 @@ from starlette.concurrency import run_in_threadpool
 from .. import errors
 from ..clock import VN_TZ
 from ..pipeline import agency_result_id, result_id_for
+from ..types import CleanPage, SourceFile
 from .auth import SESSION_COOKIE, Principal
 from .jobs import outcome
 from .services import Services, public
+
+log = logging.getLogger(__name__)
 
 JOINABLE = ("image/png", "image/jpeg", "image/tiff", "application/pdf")
 
@@ -61,14 +74,19 @@ class DossierDocument:
     source_name: str
     created_at: str
     records: tuple[dict[str, Any], ...] = field(default=())
+    scan: str | None = None  # the scan it was split from (its result id); None: an archived result
+    scan_version: int | None = None  # that scan's current version (what a corrected split expects)
 
     def to_dict(self) -> dict[str, Any]:
+        links = {"result": f"/api/results/{self.result_id}", "page": f"/results/{self.result_id}"}
+        if self.scan:
+            links["scan"] = f"/api/results/{self.scan}"
         return {"index": self.index, "result_id": self.result_id, "document": self.document,
                 "doc_type": self.doc_type, "pages": list(self.pages), "kind": self.kind, "at": self.at,
                 "by": self.by, "version": self.version, "source_name": self.source_name,
                 "created_at": self.created_at, "records": list(self.records),
                 "needs_review": sum(len(r.get("needs_review") or []) for r in self.records),
-                "links": {"result": f"/api/results/{self.result_id}", "page": f"/results/{self.result_id}"}}
+                "scan": self.scan, "scan_version": self.scan_version, "links": links}
 
 
 # ------------------------------------------------------------------ documents of a dossier
@@ -79,12 +97,16 @@ def _record_view(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def result_documents(result: dict[str, Any], item: dict[str, Any], start: int) -> list[DossierDocument]:
-    """The documents one dossier item brings: each of a split scan's, else the result whole."""
+    """The documents one dossier item brings, read from the item's result: each of a split
+    scan's whose documents were not filed as results of their own (scans filed before
+    documents were), else the result whole."""
     pages = result.get("pages") or []
     records = result.get("records") or []
-    common = dict(result_id=result["id"], kind=item["kind"], at=item["at"], by=item["by"],
-                  version=int(result.get("version") or 1), source_name=(result.get("source") or {}).get("name", ""),
-                  created_at=result.get("created_at", ""))
+    version = int(result.get("version") or 1)
+    scanned = item["kind"] == "scanned"
+    common = dict(result_id=result["id"], kind=item["kind"], at=item["at"], by=item["by"], version=version,
+                  source_name=(result.get("source") or {}).get("name", ""), created_at=result.get("created_at", ""),
+                  scan=result["id"] if scanned else None, scan_version=version if scanned else None)
     spans = result.get("documents") or []
     if not spans:
         kind = records[0].get("doc_type", "other") if records else "other"
@@ -98,14 +120,40 @@ def result_documents(result: dict[str, Any], item: dict[str, Any], start: int) -
             for k, span in enumerate(spans)]
 
 
+def filed_documents(svc: Services, scan: dict[str, Any], item: dict[str, Any], start: int
+                    ) -> list[DossierDocument] | None:
+    """A scan's documents as the results they were filed as, in page order; None when the
+    scan has no documents (one document: the scan is its own) or they are not all filed."""
+    spans = scan.get("documents") or []
+    if not spans:
+        return None
+    out: list[DossierDocument] = []
+    for k, span in enumerate(spans):
+        doc = svc.index.get(document_result_id(scan["id"], span["pages"]))
+        if doc is None:
+            return None
+        records = doc.get("records") or []
+        out.append(DossierDocument(
+            index=start + k, result_id=doc["id"], document=int(span["index"]),
+            doc_type=span.get("doc_type") or (records[0].get("doc_type", "other") if records else "other"),
+            pages=tuple(span["pages"]), kind=item["kind"], at=item["at"], by=item["by"],
+            version=int(doc.get("version") or 1), source_name=(scan.get("source") or {}).get("name", ""),
+            created_at=doc.get("created_at", ""), records=tuple(_record_view(r) for r in records),
+            scan=scan["id"], scan_version=int(scan.get("version") or 1)))
+    return out
+
+
 def dossier_documents(svc: Services, who: Principal, agency: str, ma: str) -> dict[str, Any]:
     head = svc.dossier(agency, ma)  # NotFound for a dossier the agency does not have
     documents: list[DossierDocument] = []
     for item in head["items"]:
+        if item["kind"] not in ("scanned", "reused"):
+            continue  # a scan's documents ("document", "superseded"): listed through their scan
         result = svc.index.get(item["result_id"])
         if result is None or not svc.can_read(who, result):
             continue  # a share revoked since it was attached: not shown, as any result one may not read
-        documents += result_documents(result, item, len(documents))
+        filed = filed_documents(svc, result, item, len(documents)) if item["kind"] == "scanned" else None
+        documents += filed if filed is not None else result_documents(result, item, len(documents))
     pending = [{"job": j["id"], "name": j["name"], "status": j["status"], "pages_done": j["pages_done"],
                 "pages_total": j["pages_total"], "error": j["error"], "status_url": f"/api/jobs/{j['id']}"}
                for j in svc.dossier_jobs(agency, ma)]
@@ -114,20 +162,188 @@ def dossier_documents(svc: Services, who: Principal, agency: str, ma: str) -> di
             "items": head["items"]}
 
 
+# ------------------------------------------------------------------ each document a result of its own
+
+def document_result_id(scan_id: str, pages: list[int] | tuple[int, ...]) -> str:
+    """The id of the result a scan's document is filed as: from the scan's id (its bytes'
+    SHA-256, or the agency's own id for them) and the document's pages. The same document
+    of the same scan always has the same id, so filing again (the same upload twice, a
+    job retried, a split moved back) finds the result already signed, or the run a crash
+    stopped (its commit note), instead of signing a second copy; a document whose pages
+    a corrected split did not change keeps its result, corrections and all; one whose pages
+    changed is another document, with another id. Derived from the scan's id rather than
+    its bytes alone, so one agency's documents never share ids with another's copy."""
+    seed = f"dossier-document\0{scan_id}\0{','.join(str(int(n)) for n in pages)}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def _document_title(records: list[dict[str, Any]], fallback: str) -> str:
+    if records and records[0].get("doc_type") != "van_ban":
+        fields = records[0].get("fields") or {}
+        return f"{records[0].get('doc_type', '')} {fields.get('ho_ten') or fields.get('ho_ten_chong') or ''}".strip()
+    return fallback
+
+
+def _new_document_result(engines: Any, scan: dict[str, Any], span: dict[str, Any], result_id: str,
+                         pictures: list[tuple[bytes, float]], words: list[list[dict[str, Any]]],
+                         ma: str) -> dict[str, Any]:
+    """Sign, store and index one document of a scan as a result of its own: its pages' images
+    from the scan's signed PDF, their words and records as the scan read them (renumbered
+    from 1), the scan's original as its original. Nothing is read again."""
+    import numpy as np
+
+    from ..pipeline import _storage_place, record_intent, sign_pdf, to_json_bytes
+    from ..render import render_pdf
+    from ..review import _ocr_page, decode_jpeg
+    from ..types import Result
+
+    metas = scan.get("pages") or []
+    at = {int(m.get("number") or i): i for i, m in enumerate(metas, 1)}
+    numbers = [int(n) for n in span["pages"]]
+    renumber = {n: k for k, n in enumerate(numbers, 1)}
+    pages, page_dicts, page_words = [], [], []
+    for k, n in enumerate(numbers, 1):
+        i = at[n] - 1
+        jpeg, dpi = pictures[i]
+        display = decode_jpeg(jpeg)
+        grey = display if display.ndim == 2 else display.mean(axis=2).astype(np.uint8)
+        meta = dict(metas[i], number=k)
+        ocr = _ocr_page(meta, words[i], display.shape[1], display.shape[0], dpi)
+        pages.append((CleanPage(number=k, display=display, ocr_input=grey, dpi=dpi, ocr_scale=1.0,
+                                rotation=ocr.rotation, skew=ocr.skew, stages=("from-signed-pdf",)), ocr))
+        page_dicts.append(meta)
+        page_words.append(words[i])
+    records = []
+    for record in scan.get("records") or []:
+        if record.get("document") == span["index"] and int(record.get("page") or 0) in renumber:
+            own = {k: v for k, v in record.items() if k != "document"}
+            own["page"] = renumber[int(record["page"])]
+            records.append(own)
+    src = scan.get("source") or {}
+    source = SourceFile(name=src.get("name", ""), sha256=src.get("sha256", ""), size=int(src.get("size") or 0),
+                        media_type=src.get("media_type") or "application/octet-stream")
+    now = datetime.now(VN_TZ).replace(microsecond=0)
+    agency = scan.get("agency") or engines.settings.agency
+    stub = Result(id=result_id, source=source, pages=(), records=(), created_at=now.isoformat(), agency=agency)
+    prefix, stub = _storage_place(stub, now, engines)
+    record_intent(stub, prefix, engines)
+    pdf = render_pdf(pages, title=_document_title(records, source.name.rsplit(".", 1)[0]),
+                     source_sha256=source.sha256, created=now,
+                     extra_meta={"DigitizeResultId": result_id, "DigitizeScanId": scan["id"]})
+    signed, signature = sign_pdf(pdf, engines)
+    version_prefix = f"{prefix}/v{stub.version}"
+    keys = {"original": (scan.get("keys") or {}).get("original", ""), "pdf": f"{version_prefix}/document.pdf",
+            "json": f"{version_prefix}/result.json", "words": f"{version_prefix}/words.json"}
+    out = {"id": result_id, "source": dict(src, pages=len(numbers)), "pages": page_dicts, "records": records,
+           "pdf": asdict(signature), "created_at": now.isoformat(), "agency": agency, "version": stub.version,
+           "keys": keys, "ma_ho_so": ma,
+           "dossier_scan": {"result_id": scan["id"], "version": int(scan.get("version") or 1),
+                            "document": int(span["index"]), "doc_type": span.get("doc_type", ""),
+                            "pages": numbers, "original": keys["original"]}}
+    storage = engines.storage
+    # as store_artefacts: the signed PDF last (retained), the index, the commit point, after
+    storage.put(keys["words"], json.dumps(page_words, ensure_ascii=False).encode(), content_type="application/json")
+    storage.put(keys["json"], to_json_bytes(out), content_type="application/json")
+    storage.put(keys["pdf"], signed, content_type="application/pdf", retain=True)
+    engines.index.upsert(out)
+    return out
+
+
+def file_documents(svc: Services, scan: dict[str, Any], ma: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each document of a scan as a result of its own (`_new_document_result`), in page order;
+    idempotent: a document already filed is that result (taken back from superseded where a
+    corrected split made it current again), and a stored one a crash left unindexed is taken
+    over. Returns (the scan's document results, those filed or made current now). A scan of one
+    document (no `documents`) is its own result: ([], [])."""
+    from ..pipeline import _artefacts_present, uncommitted_result
+    from ..review import _lock_for, load_words, page_jpegs
+
+    spans = scan.get("documents") or []
+    if not spans:
+        return [], []
+    engines = svc.review_engines(scan.get("agency", ""))
+    pictures: list[tuple[bytes, float]] | None = None
+    words: list[list[dict[str, Any]]] = []
+    current, now_current = [], []
+    for span in spans:
+        rid = document_result_id(scan["id"], span["pages"])
+        with _lock_for(rid):
+            existing = svc.index.get(rid)
+            if existing is not None and _artefacts_present(existing, engines):
+                if existing.get("superseded"):
+                    existing = {k: v for k, v in existing.items() if k != "superseded"}
+                    svc.index.upsert(existing)
+                    now_current.append(existing)
+                current.append(existing)
+                continue
+            stored = uncommitted_result(rid, engines, int(existing.get("version") or 0) if existing else 0)
+            if stored is None:
+                if pictures is None:
+                    pictures = page_jpegs(svc.storage.get(scan["keys"]["pdf"]))
+                    words = load_words(scan, svc.storage)
+                stored = _new_document_result(engines, scan, span, rid, pictures, words, ma)
+            else:
+                svc.index.upsert(stored)
+            current.append(stored)
+            now_current.append(stored)
+    return current, now_current
+
+
+def supersede(svc: Services, who: Principal, old_ids: list[str], current: list[dict[str, Any]],
+              scan: dict[str, Any]) -> list[str]:
+    """Mark the document results a corrected split replaced: kept (signed, indexed, readable),
+    with `superseded` saying when, by whom and by which results; the dossiers list them no
+    more. Returns the ids marked."""
+    keep = {d["id"] for d in current}
+    when = datetime.now(VN_TZ).replace(microsecond=0).isoformat()
+    marked = []
+    for rid in dict.fromkeys(old_ids):
+        if rid in keep:
+            continue
+        old = svc.index.get(rid)
+        if old is None or old.get("superseded"):
+            continue
+        pages = set((old.get("dossier_scan") or {}).get("pages") or [])
+        by = [d["id"] for d in current if pages & set((d.get("dossier_scan") or {}).get("pages") or [])]
+        svc.index.upsert(dict(old, superseded={"at": when, "by": who.name, "scan_version": scan.get("version"),
+                                               "results": by}))
+        svc.refile_items(rid, "superseded")
+        marked.append(rid)
+    return marked
+
+
+def file_scan(svc: Services, who: Principal, scan: dict[str, Any], ma: str, ip: str) -> list[dict[str, Any]]:
+    """A scan into a dossier, after it was read: its documents filed as results of their own,
+    then the scan and they attached to the dossier (the scan last listed once all are there)."""
+    current, made = file_documents(svc, scan, ma)
+    for doc in current:
+        svc.queue_update(doc)
+    svc.accepted(who, scan, ma, ip)
+    for doc in current:
+        svc.attach(who, ma, doc["id"], "document")
+        svc.refile_items(doc["id"], "document")
+    for doc in made:
+        svc.audit(who, "create", doc["id"], ip=ip, dossier=ma, scan=scan["id"],
+                  pages=(doc.get("dossier_scan") or {}).get("pages"), version=doc.get("version", 1))
+    return current
+
+
 # ------------------------------------------------------------------ a corrected split
 
 def span_label(pages: list[int] | tuple[int, ...]) -> str:
     return f"{pages[0]}–{pages[-1]}" if len(pages) > 1 else str(pages[0]) if pages else ""
 
 
-def resplit(svc: Services, who: Principal, result_id: str, starts: list[int], expected: int | None
-            ) -> tuple[dict[str, Any], bool]:
-    """Re-file a scan's documents at the given first pages, as one new signed version.
+def resplit(svc: Services, who: Principal, result_id: str, starts: list[int], expected: int | None,
+            ma: str = "") -> tuple[dict[str, Any], bool, list[str]]:
+    """Re-file a scan's documents at the given first pages: one new signed version of the
+    scan (its `documents`, the split's record), then its documents re-filed as results.
 
     Pages are not read again: the words stored with the result are the pages' OCR.
-    Documents whose pages did not change keep their records (and the corrections made to
-    them); the others are typed and read again from those words, each on its own pages.
-    Returns (the result, whether it changed)."""
+    Documents whose pages did not change keep their records and their results (and the
+    corrections made to them); the others are typed and read again from those words, each
+    on its own pages, and filed as new results; the results they replace are marked
+    superseded. Returns (the scan, whether it changed, the ids superseded)."""
     # review's private helpers make the new version exactly as a correction does (one
     # re-rendered, re-signed PDF under the result's lock), rather than a second copy of that code.
     from ..dossier import split_at
@@ -152,7 +368,8 @@ def resplit(svc: Services, who: Principal, result_id: str, starts: list[int], ex
             raise ReviewError(str(exc)) from None
         old = current.get("documents") or [{"index": 0, "doc_type": "", "pages": [p.number for p in pages]}]
         if [list(s.pages) for s in spans] == [list(d["pages"]) for d in old]:
-            return current, False
+            return current, False, []
+        old_ids = [document_result_id(result_id, d["pages"]) for d in current.get("documents") or []]
         kept = {tuple(d["pages"]): d for d in old}
         by_number = {p.number: p for p in pages}
         records: list[dict[str, Any]] = []
@@ -176,8 +393,15 @@ def resplit(svc: Services, who: Principal, result_id: str, starts: list[int], ex
                 "by": who.name, "at": when.isoformat()}]
         new = _new_version(svc.review_engines(current.get("agency", "")), dict(current, documents=documents),
                            records, words, when, log)
+        filed, _ = file_documents(svc, new, ma)
+        superseded = supersede(svc, who, old_ids, filed, new)
     svc.queue_update(new)
-    return new, True
+    for doc in filed:
+        svc.queue_update(doc)
+        if ma:
+            svc.attach(who, ma, doc["id"], "document")
+        svc.refile_items(doc["id"], "document")
+    return new, True, superseded
 
 
 # ------------------------------------------------------------------ an upload of several files
@@ -245,8 +469,9 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
                              ma_ho_so: str | None = Form(None, max_length=64,
                                                          description="the dossier's code; default: a new one"),
                              who: Principal = Depends(need("upload"))):
-        """Upload a dossier scanned in one go: split into its documents (each read on its own
-        pages), filed under the dossier as one signed result."""
+        """Upload a dossier scanned in one go: read once, split into its documents (each read
+        on its own pages), each filed under the dossier as a signed result of its own; the
+        scan's result keeps the upload. The job is done once every document is filed."""
         if not who.can("dossier"):
             raise ApiError(403, f"role {who.role} may not do this")
         if len(files) > 200:
@@ -271,7 +496,7 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
         ip = ip_of(request)
         await run_in_threadpool(svc.open_dossier, who, ma)
         if existing is not None:
-            await run_in_threadpool(svc.accepted, who, existing, ma, ip)
+            await run_in_threadpool(file_scan, svc, who, existing, ma, ip)
             out = await run_in_threadpool(dossier_documents, svc, who, who.agency, ma)
             return JSONResponse(dict(out, result_id=existing["id"], job=None), status_code=200)
         job_id = await run_in_threadpool(svc.new_job, who, name, pages, ma)
@@ -279,15 +504,20 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
         future = svc.processor.submit(rid, name, data, who.agency, doc_type="auto", job_id=job_id, batch=True,
                                       result_id=own_id)
 
-        def done(f) -> None:
+        def file_it(f) -> None:
             try:
                 result = outcome(f.result())
-                svc.accepted(who, result, ma, ip)
+                file_scan(svc, who, result, ma, ip)  # no OCR: each document signed from the pages read
                 svc.finish_job(job_id, result_id=result["id"])
             except errors.DigitizeError as exc:
                 svc.finish_job(job_id, error=clean_message(str(exc)))
             except Exception:  # worker crash or bug: the job says so, the server goes on
+                log.exception("dossier scan %s not filed", job_id)
                 svc.finish_job(job_id, error="internal error")
+
+        def done(f) -> None:
+            # Signing the documents takes seconds: not on the thread that completes the pool's futures.
+            threading.Thread(target=file_it, args=(f,), name=f"dossier-{job_id[:8]}", daemon=True).start()
 
         future.add_done_callback(done)
         svc.audit(who, "dossier_upload", None, ip, dossier=ma, job=job_id, pages=pages, files=len(parts))
@@ -299,8 +529,9 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
     @app.get("/api/dossiers/{ma_ho_so:path}/documents", tags=["dossiers"])
     def documents(request: Request, ma_ho_so: str, agency: str | None = Query(None, max_length=64),
                   who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
-        """The dossier's documents in order (each scan's in page order, then attached archived
-        results): type, pages, records; who filed each and when; scans still being processed."""
+        """The dossier's documents in order (each scan's current documents in page order, each
+        its own result, then attached archived results): type, pages (in the scan), records;
+        who filed each and when; scans still being processed."""
         ma, owner = dossier_code(ma_ho_so), owner_of(who, agency)
         out = dossier_documents(svc, who, owner, ma)
         svc.audit_reads(who, "read_dossier", [d["result_id"] for d in out["documents"]], ip_of(request),
@@ -310,21 +541,24 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
     @app.post("/api/dossiers/{ma_ho_so:path}/split", tags=["dossiers"])
     def split(request: Request, ma_ho_so: str, body: SplitIn,
               who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
-        """Correct where a scan's documents begin (`starts`: each document's first page). The
-        pages are not read again; documents whose pages changed are typed and read again from
-        the stored reading; one new signed version of the scan (409 if `version` is stale)."""
+        """Correct where a scan's documents begin (`result_id`: the scan, `starts`: each
+        document's first page, `version`: the scan's). The pages are not read again: one new
+        signed version of the scan (409 if `version` is stale); documents whose pages did not
+        change keep their results; the others are typed and read again from the stored reading
+        and filed as new results, and the results they replace are marked superseded
+        (`superseded`: their ids; kept, readable by id)."""
         if not who.can("correct"):
             raise ApiError(403, f"role {who.role} may not do this")
         ma = dossier_code(ma_ho_so)
         head = svc.dossier(who.agency, ma)
         if not any(i["result_id"] == body.result_id and i["kind"] == "scanned" for i in head["items"]):
             raise ApiError(404, "no such scan in this dossier")
-        new, changed = resplit(svc, who, body.result_id, list(body.starts), body.version)
+        new, changed, superseded = resplit(svc, who, body.result_id, list(body.starts), body.version, ma)
         if changed:
             svc.audit(who, "resplit", body.result_id, ip_of(request), dossier=ma, version=new.get("version"),
-                      documents=[d["pages"] for d in new.get("documents") or []])
+                      documents=[d["pages"] for d in new.get("documents") or []], superseded=superseded)
         out = dossier_documents(svc, who, who.agency, ma)
-        return dict(out, changed=changed, result=public(new))
+        return dict(out, changed=changed, result=public(new), superseded=superseded)
 
     @app.get("/intake/dossier", include_in_schema=False)
     async def intake_page(request: Request):

@@ -120,6 +120,23 @@ class Services:
         return load_version(Engines(settings=self.settings, ocr=None, signer=None, storage=self.storage,
                                     index=self.index), result, version)
 
+    def shadowed(self, result_id: str) -> bool:
+        """Whether a search leaves a result out: a dossier document that a corrected split
+        replaced (`superseded`; still there by its id), or a dossier scan whose documents
+        were filed as results of their own (those results are what a search finds)."""
+        return self.shadows(self.index.get(result_id) or {})
+
+    def shadows(self, result: dict[str, Any]) -> bool:
+        """`shadowed`, for a result at hand."""
+        if result.get("superseded"):
+            return True
+        spans = result.get("documents") or []
+        if not spans:
+            return False
+        from .intake import document_result_id
+
+        return self.index.get(document_result_id(result.get("id", ""), spans[0].get("pages") or [])) is not None
+
     def filter_hits(self, who: Principal, hits: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
         out = []
         allowed: dict[tuple[str, str], bool] = {}
@@ -127,8 +144,8 @@ class Services:
             agency = hit.get("agency", "")
             key = (agency, hit["result_id"])
             if key not in allowed:
-                allowed[key] = who.can("all_agencies") or agency == who.agency or self.shared_with(
-                    {"agency": agency, "id": hit["result_id"]}, who.agency)
+                allowed[key] = (who.can("all_agencies") or agency == who.agency or self.shared_with(
+                    {"agency": agency, "id": hit["result_id"]}, who.agency)) and not self.shadowed(hit["result_id"])
             if allowed[key]:
                 out.append(hit)
             if len(out) >= limit:
@@ -277,8 +294,8 @@ class Services:
         items = []
         for row in rows:
             result = self.index.get(row["result_id"])
-            if result is None or not self.can_read(who, result):
-                continue
+            if result is None or not self.can_read(who, result) or self.shadows(result):
+                continue  # a dossier scan's fields are checked on its documents' results
             if self.pending(result) == 0:
                 self.queue_update(result)
                 continue
@@ -314,6 +331,13 @@ class Services:
             cur = conn.execute("INSERT OR IGNORE INTO dossier_items(agency, ma_ho_so, result_id, kind, at, by) "
                                "VALUES (?,?,?,?,?,?)", (who.agency, ma_ho_so, result_id, kind, now, who.name))
             return cur.rowcount == 1
+
+    def refile_items(self, result_id: str, kind: str) -> None:
+        """A scan's document result in every dossier that holds it: current ("document") or
+        replaced by a corrected split ("superseded"); the row stays, its kind changes."""
+        other = "superseded" if kind == "document" else "document"
+        self.db.run("UPDATE OR REPLACE dossier_items SET kind = ? WHERE result_id = ? AND kind = ?",
+                    (kind, result_id, other))
 
     def open_dossier(self, who: Principal, ma_ho_so: str) -> bool:
         """The principal's agency's dossier, made now if it is new (a scan into it may take
@@ -479,6 +503,8 @@ def entitled(result: dict[str, Any], so_dinh_danh: str) -> dict[str, Any]:
 def public(result: dict[str, Any]) -> dict[str, Any]:
     """A result as the API shows it: storage keys replaced by links."""
     out = {k: v for k, v in result.items() if k != "keys"}
+    if isinstance(out.get("dossier_scan"), dict):  # a dossier document's origin, less its storage key
+        out["dossier_scan"] = {k: v for k, v in out["dossier_scan"].items() if k != "original"}
     rid = result.get("id", "")
     version = result.get("version", 1)
     out["links"] = {"self": f"/api/results/{rid}", "pdf": f"/api/results/{rid}/pdf?version={version}",

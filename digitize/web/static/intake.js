@@ -36,22 +36,23 @@ function readingOf(documents) {
   return null;
 }
 
-/** Where a scan's documents begin: its documents' first pages, in order. */
-function startsOf(resultId) {
-  return intake.documents.filter((d) => d.result_id === resultId && d.kind === "scanned").map((d) => d.pages[0]);
+/** Where a scan's documents begin: its documents' first pages, in order. Each document is a
+ *  result of its own; `scan` is the scan it was split from. */
+function startsOf(scanId) {
+  return intake.documents.filter((d) => d.scan === scanId && d.kind === "scanned").map((d) => d.pages[0]);
 }
 
 async function resplit(doc, starts) {
   try {
     const data = (await api(`${dossierPath(intake.ma)}/split`, { method: "POST",
-      json: { result_id: doc.result_id, starts: starts, version: doc.version } })).data;
+      json: { result_id: doc.scan, starts: starts, version: doc.scan_version } })).data;
     showDocuments(data);
     flash(data.changed ? "Đã sửa cách tách hồ sơ (không quét lại)." : "Cách tách không đổi.", "ok");
   } catch (e) { flash(e.message, "error"); }
 }
 
 function boundaryButtons(doc) {
-  const starts = startsOf(doc.result_id);
+  const starts = startsOf(doc.scan);
   const k = starts.indexOf(doc.pages[0]);
   const buttons = [];
   const moveTo = (label, title, first) => {
@@ -103,7 +104,7 @@ function showDocuments(data) {
   intake.attached = new Set(data.documents.map((d) => d.result_id));
   $("#documents").hidden = false;
   $("#documents-code").textContent = data.ma_ho_so;
-  const scans = new Set(data.documents.filter((d) => d.kind === "scanned").map((d) => d.result_id)).size;
+  const scans = new Set(data.documents.filter((d) => d.kind === "scanned").map((d) => d.scan)).size;
   $("#documents-meta").textContent = `${data.documents.length} giấy tờ · ${scans} lần quét` +
     (data.reused ? ` · ${data.reused} lấy từ kho lưu trữ` : "");
   $("#document-list").replaceChildren(...data.documents.map(documentItem));
