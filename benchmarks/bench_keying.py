@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from digitize.text import levenshtein  # noqa: E402  (after the path set-up above)
+
 SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 SERIF_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf"
 PEN = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Oblique.ttf"
@@ -148,16 +150,6 @@ def telex_keys(text: str) -> int:
     ("ệ" is e, e, j), "đ" is d, d."""
     decomposed = unicodedata.normalize("NFD", text)
     return len(decomposed) + sum(1 for ch in decomposed if ch in "đĐ")
-
-
-def levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def mend_keys(start: str, truth: str) -> int:
