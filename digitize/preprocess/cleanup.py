@@ -188,9 +188,7 @@ def grey_with_erasures(grey: np.ndarray, mask: np.ndarray, ink: np.ndarray) -> n
     """The grey levels kept (blurred and noisy print reads better unthresholded), with
     only what the stages took out of the page's ink `mask` (leaders, rules) erased."""
     erased = cv2.dilate(cv2.subtract(mask, ink), np.ones((3, 3), np.uint8))
-    ocr_input = grey.copy()
-    ocr_input[erased > 0] = 255
-    return ocr_input
+    return cv2.max(grey, cv2.threshold(erased, 0, 255, cv2.THRESH_BINARY)[1])  # erased: white
 
 
 def with_rotation(page: CleanPage, extra: int) -> CleanPage:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .ink import _histogram, _median_of_counts
+
 
 def to_grey(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
@@ -17,11 +19,13 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
 
 def paper_colour(image: np.ndarray) -> tuple[int, int, int] | int:
     """Median colour of the brightest half of the page: the paper."""
-    if image.ndim == 2:
-        return int(np.median(image[image >= np.median(image)]))
+    # (np.median's values, exactly, from grey-level histograms: no sorting of the page's pixels)
     grey = to_grey(image)
-    mask = grey >= np.median(grey)
-    return tuple(int(np.median(image[:, :, c][mask])) for c in range(3))  # type: ignore[return-value]
+    bright = (grey >= _median_of_counts(_histogram(grey))).view(np.uint8)
+    if image.ndim == 2:
+        return int(_median_of_counts(_histogram(grey, bright)))
+    return tuple(int(_median_of_counts(_histogram(image, bright, c)))  # type: ignore[return-value]
+                 for c in range(3))
 
 
 def suppress_colour(image: np.ndarray) -> np.ndarray:
@@ -33,16 +37,22 @@ def suppress_colour(image: np.ndarray) -> np.ndarray:
     pixels are lifted further."""
     if image.ndim == 2:
         return image
-    value = image.max(axis=2)
-    low = image.min(axis=2).astype(np.int16)
-    saturation = (value.astype(np.int16) - low)
-    grey = value.copy()
+    value, low = channel_range(image)
+    saturation = cv2.subtract(value, low)
     # Strongly coloured pixels (stamp, pen, pattern) are not print: paper.
-    grey[saturation > 70] = 255
+    grey = cv2.max(value, cv2.threshold(saturation, 70, 255, cv2.THRESH_BINARY)[1])
     # ...except red printed text (a certificate's red title): kept as dark print.
     title = red_text_lines(image, saturation)
-    grey[title] = np.minimum(grey[title], low[title].astype(np.uint8))
+    if title.any():
+        np.copyto(grey, cv2.min(grey, low), where=title)
     return grey
+
+
+def channel_range(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(per-pixel maximum, per-pixel minimum) of a BGR image's channels, uint8 (OpenCV's
+    per-channel max/min: numpy's reduction over the last axis is several times slower)."""
+    b, g, r = cv2.split(image)
+    return cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r)
 
 
 def pen_marks(image: np.ndarray, dpi: float) -> tuple[tuple[int, int, int, int], ...]:
@@ -52,10 +62,13 @@ def pen_marks(image: np.ndarray, dpi: float) -> tuple[tuple[int, int, int, int],
     uses their boxes to tell a handwritten value from a printed one."""
     if image.ndim == 2:
         return ()
-    b, g, r = (image[:, :, i].astype(np.int16) for i in range(3))
-    saturation = image.max(axis=2).astype(np.int16) - image.min(axis=2)
-    blue = ((b - np.maximum(g, r // 2 + g // 2)) > 25) & (b > r + 15) & (saturation > 45) & (image.min(axis=2) < 170)
-    if blue.sum() < 30:
+    b, g, r = cv2.split(image)
+    high, low = channel_range(image)
+    # (uint8 arithmetic, exact: r // 2 + g // 2 <= 254, and a saturated difference is 0 where
+    # it would go negative)
+    blue = ((cv2.subtract(b, cv2.max(g, cv2.add(r >> 1, g >> 1))) > 25) & (cv2.subtract(b, r) > 15)
+            & (cv2.subtract(high, low) > 45) & (low < 170))
+    if cv2.countNonZero(blue.view(np.uint8)) < 30:
         return ()
     unit = max(1, int(round(dpi / 150)))
     joined = cv2.dilate(blue.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (unit * 5, unit * 3)))
@@ -74,9 +87,9 @@ def red_text_lines(image: np.ndarray, saturation: np.ndarray) -> np.ndarray:
     (stamps, the national emblem): red ink smeared along the line gives long flat
     blobs for a line of text and near-square ones for a seal; lines inside a seal's box
     (its curved legend) are left out."""
-    b, g, r = (image[:, :, i].astype(np.int16) for i in range(3))
-    red = ((r - np.maximum(g, b)) > 60) & (saturation > 70)
-    if red.sum() < 200:
+    b, g, r = cv2.split(image)
+    red = (cv2.subtract(r, cv2.max(g, b)) > 60) & (saturation > 70)
+    if cv2.countNonZero(red.view(np.uint8)) < 200:
         return np.zeros(red.shape, bool)
     h, w = red.shape
     unit = max(2, w // 400)  # about a third of a letter on an A4 page

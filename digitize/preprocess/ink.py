@@ -27,7 +27,9 @@ def faint_ink_mask(grey: np.ndarray, margin: float = FAINT_MARGIN) -> np.ndarray
     from Otsu's to `margin` grey levels under the paper, or as near as the paper's
     own noise allows."""
     otsu, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    paper = float(np.median(grey[grey >= np.median(grey)]))
+    counts = _histogram(grey)
+    counts[np.arange(256) < _median_of_counts(counts)] = 0
+    paper = _median_of_counts(counts)  # the median of the brighter half (np.median's, exactly)
     threshold = max(otsu, paper - max(margin, 6 * noise_level(grey)))
     return (grey < threshold).astype(np.uint8) * 255
 
@@ -37,7 +39,7 @@ def faint_letters(grey: np.ndarray, dpi: float) -> float:
     threshold misses altogether: ~0 on a well-inked page, 0.03-0.07 on worn ribbon."""
     strong = ink_mask(grey) > 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(faint_ink_mask(grey, FAINT_PROBE_MARGIN), connectivity=8)
-    overlap = np.bincount(labels.ravel(), weights=strong.ravel(), minlength=count)
+    overlap = np.bincount(labels[strong], minlength=count)
     mm = dpi / 25.4
     height, area = stats[:, 3], stats[:, 4]
     letter = (height >= 1.2 * mm) & (height <= 6 * mm) & (area >= 0.6 * mm * mm)
@@ -65,11 +67,43 @@ def noise_level(flat_grey: np.ndarray) -> float:
     """Pixel noise of the paper: how far the flattened page strays from its 3x3 median,
     on paper (not ink) only; the 90th percentile, since flattening clips the paper
     white and leaves most of it exactly at 255."""
-    residual = flat_grey.astype(np.int16) - cv2.medianBlur(flat_grey, 3).astype(np.int16)
-    paper = cv2.erode((flat_grey > 200).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    if paper.sum() < 1000:
+    residual = cv2.absdiff(flat_grey, cv2.medianBlur(flat_grey, 3))
+    paper = cv2.erode((flat_grey > 200).astype(np.uint8), np.ones((5, 5), np.uint8))
+    if cv2.countNonZero(paper) < 1000:
         return 0.0
-    return float(np.percentile(np.abs(residual[paper]), 90))
+    return _percentile_of_counts(_histogram(residual, paper), 90)
+
+
+def _histogram(image: np.ndarray, mask: np.ndarray | None = None, channel: int = 0) -> np.ndarray:
+    """Counts of each level 0-255 of a uint8 image's `channel` (where `mask` is non-zero)."""
+    return cv2.calcHist([image], [channel], mask, [256], [0, 256]).ravel().astype(np.int64)
+
+
+def _order_statistic(cumulative: np.ndarray, k: int) -> int:
+    """The k-th smallest value (0-based) of the pixels a cumulative histogram counts."""
+    return int(np.searchsorted(cumulative, k, side="right"))
+
+
+def _median_of_counts(counts: np.ndarray) -> float:
+    """np.median of the pixels a histogram counts, without sorting them."""
+    cumulative = np.cumsum(counts)
+    n = int(cumulative[-1])
+    if n % 2:
+        return float(_order_statistic(cumulative, n // 2))
+    return (_order_statistic(cumulative, n // 2 - 1) + _order_statistic(cumulative, n // 2)) / 2
+
+
+def _percentile_of_counts(counts: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) (its default linear method, to the last bit) of the values a
+    histogram counts, without sorting them."""
+    cumulative = np.cumsum(counts)
+    n = int(cumulative[-1])
+    index = (n - 1) * (np.float64(q) / 100)
+    below = int(np.floor(index))
+    gamma = float(index - below)
+    a = float(_order_statistic(cumulative, below))
+    b = float(_order_statistic(cumulative, min(below + 1, n - 1)))
+    return b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
 
 
 def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
@@ -128,7 +162,10 @@ def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
     if not remove:
         return binary_ink
     out = binary_ink.copy()
-    out[np.isin(labels, np.array(remove))] = 0
+    for b in remove:  # each a dot's small box: cleared there, not by a search of the whole page
+        x0, y0 = int(x[b]), int(stats[b, cv2.CC_STAT_TOP])
+        box = (slice(y0, y0 + int(h[b])), slice(x0, x0 + int(w[b])))
+        out[box][labels[box] == b] = 0
     return out
 
 
