@@ -76,7 +76,8 @@ def test_intake_upload_correct_approve_download(server, tmp_path):
 
             name.fill("TRẦN MỸ LAN")
             page.click("#approve")
-            expect(page.locator("#flash")).to_contain_text("phiên bản 2")
+            # a new signed version (B-LTA): seconds on a busy machine, not a timing test
+            expect(page.locator("#flash")).to_contain_text("phiên bản 2", timeout=30_000)
             expect(page.locator("#f-0-ho_ten")).to_have_value("TRẦN MỸ LAN")
             expect(page.locator("#result-meta")).to_contain_text("phiên bản 2")
 
