@@ -51,8 +51,9 @@ def _left_of_motto(line: Line, width: int) -> list[Word]:
         if _MOTTO.match(rest):
             return words[:i]
     # no motto on this line: the left block is what lies left of the page's middle (a line
-    # holding the body's second row alone, "TỈNH QUẢNG NGÃI", is all left block)
-    return [w for w in words if (w.box[0] + w.box[2]) / 2 < 0.5 * width]
+    # holding the body's second row alone, "TỈNH QUẢNG NGÃI", is all left block), less the
+    # motto's first words where they reach past the middle ("UBND TỈNH NGHỆ AN CỘNG")
+    return _without_motto([w for w in words if (w.box[0] + w.box[2]) / 2 < 0.5 * width])
 
 
 def _junk(word: Word) -> bool:
@@ -63,7 +64,6 @@ def _body(header: list[list[Word]]) -> tuple[str, float] | None:
     lines = [[w for w in ws if not _junk(w)] for ws in header]
     # a row of the body's name holds a word; one letter alone is a speck at the page's edge
     lines = [ws for ws in lines if sum(len(w.text) for w in ws) >= 2]
-    lines = [ws for ws in (_without_motto(ws) for ws in lines) if ws]
     if not lines:
         return None
     texts = [words_text(ws) for ws in lines]
@@ -77,8 +77,9 @@ _MOTTO_WORDS = ("cong", "hoa", "xa", "hoi", "chu", "nghia", "viet", "nam")
 
 
 def _without_motto(words: list[Word]) -> list[Word]:
-    """A header row without the start of the national motto where it reached into the
-    left block ("UBND TỈNH NGHỆ AN CỘNG"): the motto is set beside the body, never in it."""
+    """Words without a trailing start of the national motto: the motto is set beside the
+    issuing body, never in it. Specks (no letter) are not words here."""
+    words = [w for w in words if not _junk(w)]
     folded = [_fold(w.text).strip(" .,:") for w in words]
     for start in range(len(words)):
         tail = folded[start:]
