@@ -211,6 +211,8 @@ def _pool_init(settings: Settings) -> None:
 
 
 def _pool_run(ref: PageRef) -> Outcome:
+    if _engines is None:
+        raise RuntimeError("no engines: _pool_init has not run")
     return process_page_with_retries(ref, _engines, RetryPolicy.from_settings(_engines.settings))
 
 
@@ -375,7 +377,9 @@ def split_file(path: Path, name: str, settings: Settings, storage: Any = None) -
         if storage is not None and data:  # refused, but still kept with its reason
             unknown = SourceFile(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                                  media_type="application/octet-stream")
-            keep_rejected(unknown, data, str(exc), SimpleNamespace(storage=storage, settings=settings))
+            # (duck-typed: keep_rejected reads only .storage and .settings)
+            keep_rejected(unknown, data, str(exc),
+                          SimpleNamespace(storage=storage, settings=settings))  # type: ignore[arg-type]
         yield SourcePage(name, None, error=str(exc))
         return
     try:
@@ -390,7 +394,8 @@ def split_file(path: Path, name: str, settings: Settings, storage: Any = None) -
             yield SourcePage(f"{stem}_p{page.number:04d}.png", encode_page(page), "image/png")
     except InputError as exc:
         if storage is not None:
-            keep_rejected(source, data, str(exc), SimpleNamespace(storage=storage, settings=settings))
+            keep_rejected(source, data, str(exc),
+                          SimpleNamespace(storage=storage, settings=settings))  # type: ignore[arg-type]
         yield SourcePage(name, None, error=str(exc))
 
 

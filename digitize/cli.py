@@ -12,7 +12,7 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NoReturn, Sequence
 
 from . import __version__
 from .config import Settings, load_settings
@@ -27,7 +27,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 on usage errors; keep it, one line
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 on usage errors; keep it, one line
         self.print_usage(sys.stderr)
         print(f"digitize: {message}", file=sys.stderr)
         raise SystemExit(ExitCode.usage)
@@ -190,6 +190,8 @@ def _process_one(path: str, doc_type: str, book: str | None) -> tuple[str, dict[
     except OSError as exc:
         return path, None, f"cannot read: {exc.strerror or exc}"
     try:
+        if _engines is None:
+            raise RuntimeError("no engines: _worker_init has not run")
         result = process_bytes(Path(path).name, data, _engines, doc_type=doc_type, book=book)
         return path, result, None
     except DigitizeError as exc:

@@ -66,7 +66,9 @@ def _zxing_results(grey: np.ndarray, errors: bool = False) -> list:
     import zxingcpp
 
     formats = zxingcpp.BarcodeFormat.QRCode
-    return zxingcpp.read_barcodes(grey, formats=formats, try_rotate=True, try_downscale=True,
+    # (the stubs leave out the binding's implicit BarcodeFormat -> BarcodeFormats conversion)
+    return zxingcpp.read_barcodes(grey, formats=formats,  # type: ignore[arg-type]
+                                  try_rotate=True, try_downscale=True,
                                   try_invert=False, return_errors=errors)
 
 

@@ -72,6 +72,7 @@ import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -233,7 +234,7 @@ _ENV = {
 }
 
 
-def _coerce(name: str, raw: object) -> object:
+def _coerce(name: str, raw: Any) -> object:
     kind = {f.name: f.type for f in fields(Settings)}[name]
     try:
         if "Path" in str(kind):
@@ -241,9 +242,9 @@ def _coerce(name: str, raw: object) -> object:
         if kind in ("bool", bool):
             return str(raw).lower() in ("1", "true", "yes", "on")
         if kind in ("int", int):
-            return int(raw)  # type: ignore[arg-type]
+            return int(raw)
         if kind in ("float", float):
-            return float(raw)  # type: ignore[arg-type]
+            return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}: {exc}") from None
     return str(raw)
@@ -251,7 +252,7 @@ def _coerce(name: str, raw: object) -> object:
 
 def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Settings:
     env = dict(os.environ if env is None else env)
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     config_file = env.get("DIGITIZE_CONFIG")
     if config_file:
         try:

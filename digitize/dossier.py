@@ -184,7 +184,7 @@ def _letter_number(text: str, folded: str) -> bool:
 def _van_ban_title(text: str, folded: str) -> bool:
     """An administrative document's title ("QUYẾT ĐỊNH", "THÔNG BÁO"), as a heading."""
     m = _VAN_BAN_TITLES.match(folded)
-    return bool(m) and _heading(text, len(m.group(0)) / max(1, len(folded)))
+    return m is not None and _heading(text, len(m.group(0)) / max(1, len(folded)))
 
 
 def split_dossier(pages: Iterable[OcrPage]) -> list[DocumentSpan]:

@@ -26,7 +26,7 @@ import warnings
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 from PIL import Image, ImageSequence
@@ -411,6 +411,7 @@ def check_page_streams(page, number: int, checked: set[tuple[int, int]], setting
 
     root = page.obj
     stack, seen_here = [root], 0
+    items: Iterable[tuple[str | int, pikepdf.Object]]
     try:
         while stack:
             obj = stack.pop()

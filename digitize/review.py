@@ -19,7 +19,7 @@ import re
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import numpy as np
 
@@ -286,7 +286,7 @@ def substitute_words(words: list[dict[str, Any]], old: str, new: str, page: dict
     run = locate(words, old, rank=rank) if old else []
     tokens = new.split()
     if run:
-        box = union_box(words, run)
+        box = cast(tuple[int, int, int, int], union_box(words, run))  # (a box: run is not empty)
         line = int(words[run[0]].get("line", 0))
         placed = _spread(tokens, box, line) if tokens else []
         return words[:run[0]] + placed + words[run[-1] + 1:]
@@ -329,7 +329,7 @@ def page_jpegs(pdf_bytes: bytes) -> list[tuple[bytes, float]]:
             image = images[0]
             data = image.read_raw_bytes() if image.get("/Filter") == pikepdf.Name.DCTDecode else None
             if data is None:
-                pil = pikepdf.PdfImage(image).as_pil_image()
+                pil = pikepdf.PdfImage(cast(pikepdf.Stream, image)).as_pil_image()  # (an image XObject)
                 buf = io.BytesIO()
                 pil.convert("RGB").save(buf, "JPEG", quality=90)
                 data = buf.getvalue()

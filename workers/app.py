@@ -132,7 +132,7 @@ def restamp_held_messages(consumer: Any) -> int:
     qos = getattr(channel, "qos", None)
     if qos is None or not hasattr(qos, "unacked_index_key"):
         return 0  # not the Redis transport: nothing to keep alive
-    dirty = getattr(qos, "_dirty", set())
+    dirty: set[str] = getattr(qos, "_dirty", set())
     tags = [tag for tag in list(getattr(qos, "_delivered", {})) if tag not in dirty]
     if not tags:
         return 0

@@ -17,7 +17,7 @@ import re
 
 from ..text import fold, levenshtein
 from ..types import InputSignature, OcrPage, Record
-from .base import FIELDS, REVIEW_THRESHOLD
+from .base import FIELDS, REVIEW_THRESHOLD, Extractor
 from .cccd import CccdExtractor, looks_like_card
 from .ket_hon import KetHonExtractor
 from .khai_sinh import KhaiSinhExtractor
@@ -47,7 +47,6 @@ _LABELS = {
     "khai_tu": re.compile(r"chet vao|noi chet|nguyen nhan chet|nguoi di khai tu|quan he voi nguoi chet|"
                           r"noi dang ky khai tu|cu tru cuoi cung"),
 }
-_VAN_BAN = re.compile(r"^s[o0]\s*:?\s*\d+.*/|kinh gui|^noi nhan|^v\s*/\s*v\b|^can cu\b|ngay \d{1,2} thang \d{1,2} nam")
 _TABLE_HEAD = re.compile(r"ho (va )?ten.*ngay sinh|so tt|stt\b")
 _ROW = re.compile(r"^\d{1,5}\s+\D+\s\d{1,2}/\d{1,2}/\d{4}")
 
@@ -94,8 +93,8 @@ def classify(page: OcrPage) -> str:
 
 
 _VAN_BAN = VanBanExtractor()
-_EXTRACTORS = {"khai_sinh": KhaiSinhExtractor(), "ket_hon": KetHonExtractor(), "khai_tu": KhaiTuExtractor(),
-               "van_ban": _VAN_BAN, "cccd": CccdExtractor()}
+_EXTRACTORS: dict[str, Extractor] = {"khai_sinh": KhaiSinhExtractor(), "ket_hon": KetHonExtractor(),
+                                     "khai_tu": KhaiTuExtractor(), "van_ban": _VAN_BAN, "cccd": CccdExtractor()}
 _BOOK = SoHoTichExtractor()
 
 

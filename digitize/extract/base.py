@@ -106,11 +106,13 @@ class Value:
 
 def field_group(name: str) -> str:
     """Which kind of check a field gets: fields of one group err, and are vouched for, alike."""
-    return {v.normalize_date: "date", v.normalize_date_words: "date", v.normalize_time: "date",
-            v.normalize_year: "date", v.normalize_name: "name", v.normalize_place: "place",
-            v.normalize_sex: "closed", v.normalize_ethnicity: "closed", v.normalize_nationality: "closed",
-            v.normalize_relation: "closed", v.normalize_id: "number", v.normalize_number: "number",
-            v.normalize_book: "number"}.get(normalizer_for(name), "text")
+    groups: dict[Normalizer, str] = {
+        v.normalize_date: "date", v.normalize_date_words: "date", v.normalize_time: "date",
+        v.normalize_year: "date", v.normalize_name: "name", v.normalize_place: "place",
+        v.normalize_sex: "closed", v.normalize_ethnicity: "closed", v.normalize_nationality: "closed",
+        v.normalize_relation: "closed", v.normalize_id: "number", v.normalize_number: "number",
+        v.normalize_book: "number"}
+    return groups.get(normalizer_for(name), "text")
 
 
 GROUPS = ("date", "name", "place", "closed", "number", "text")
@@ -168,9 +170,9 @@ def collect(raw: Iterable[RawField], allowed: Iterable[str]) -> dict[str, Value]
         value = clean_spaces(value)
         if not value:
             continue
-        raw = clean_spaces(item.value)
-        repairs = (Repair(getattr(normalizer, "__name__", "normalize"), raw, value),) if raw != value else ()
-        values[item.name] = Value(value, item.confidence, factor, raw=raw, repairs=repairs)
+        raw_text = clean_spaces(item.value)
+        repairs = (Repair(getattr(normalizer, "__name__", "normalize"), raw_text, value),) if raw_text != value else ()
+        values[item.name] = Value(value, item.confidence, factor, raw=raw_text, repairs=repairs)
     return values
 
 
@@ -286,9 +288,9 @@ def cross_check(values: dict[str, Value]) -> None:
             _penalise(values, "ngay_dang_ky", 0.7)
 
     for parent in ("me", "cha"):
-        year = get(f"nam_sinh_{parent}")
-        if year and year.isdigit() and birth:
-            age = birth.year - int(year)
+        parent_year = get(f"nam_sinh_{parent}")
+        if parent_year and parent_year.isdigit() and birth:
+            age = birth.year - int(parent_year)
             if not 12 <= age <= 70:
                 _penalise(values, f"nam_sinh_{parent}", 0.4)
 

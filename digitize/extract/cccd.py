@@ -64,6 +64,7 @@ def parse_payload(text: str) -> dict[str, tuple[str, str]] | None:
     encoded); None when the text is not such a code (another QR code on the page, a URL)."""
     text = unicodedata.normalize("NFC", text).strip()
     parts = [p.strip() for p in text.split("|")]
+    order: tuple[str, ...]
     if len(parts) == 7:
         order = ("so_dinh_danh", "so_cmnd", "ho_ten", "ngay_sinh", "gioi_tinh", "noi_thuong_tru", "ngay_cap")
     elif len(parts) == 6 and _date(parts[2]):  # no old ID number's field

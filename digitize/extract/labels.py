@@ -262,8 +262,8 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
         # A section heading switches the meaning of generic labels that follow.
         heading = False
         for sec, regex in section_res:
-            m = regex.search(folded)
-            if m and (not kept or m.start() <= kept[0][0] + 2):
+            sm = regex.search(folded)
+            if sm and (not kept or sm.start() <= kept[0][0] + 2):
                 section, suffix = sec.name, sec.suffix
                 heading = True
         if not kept and not heading and open_field is not None and _continues(lines[line_no - 1], line, page):

@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 from .. import diskcache
 from ..text import fold, levenshtein, nfc
@@ -435,7 +436,7 @@ def snap_to_local(value: str, local: LocalUnits) -> tuple[str, bool]:
             if not _whole_name_at(words, i, size):
                 continue  # "Bình" of Hưng Bình is no misread Vinh
             said = " ".join(window)
-            tail = re.search(r"[^\w]*$", said).group(0)
+            tail = cast(re.Match[str], re.search(r"[^\w]*$", said)).group(0)  # always matches (maybe "")
             core = said[:len(said) - len(tail)]
             key = gazetteer._key(re.sub(r"[^\w ]", "", core))
             if core == name or not key:

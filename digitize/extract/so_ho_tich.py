@@ -11,7 +11,9 @@ registration dates do not go back."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
+from typing import Protocol
 
 from ..text import fold
 from ..types import Line, OcrPage, Record, Word
@@ -288,7 +290,8 @@ def check_sequence(records: list[dict[str, Value]]) -> None:
             rule_read = len(read) == len(expected) + 1 and read[0] == "1" and \
                 (read[1:] == expected or names.zeros_misread(read[1:], expected))
             # between two entries that fit the run, the number can only be the one between them
-            between = 0 < i < len(records) - 1 and numbers[i - 1] == base + i - 1 and numbers[i + 1] == base + i + 1
+            between = base is not None and 0 < i < len(records) - 1 and numbers[i - 1] == base + i - 1 \
+                and numbers[i + 1] == base + i + 1
             if (names.zeros_misread(read, expected) or lost_digit or rule_read
                     or (numbers[i] is None and len(read) <= 4)):
                 r["so"] = Value(expected, r["so"].ocr, 0.5)
@@ -297,28 +300,42 @@ def check_sequence(records: list[dict[str, Value]]) -> None:
             else:
                 r["so"].factor *= 0.3
             continue
-        if numbers[i] is None:
+        number = numbers[i]
+        if number is None:
             continue
-        prev_ok = i > 0 and numbers[i - 1] is not None and numbers[i] == numbers[i - 1] + 1
-        next_ok = i + 1 < len(records) and numbers[i + 1] is not None and numbers[i + 1] == numbers[i] + 1
+        prev_ok = i > 0 and (prev := numbers[i - 1]) is not None and number == prev + 1
+        next_ok = i + 1 < len(records) and (nxt := numbers[i + 1]) is not None and nxt == number + 1
         if prev_ok or next_ok:
             r["so"].confirmed = True
         elif len(records) > 1:
             r["so"].factor *= 0.6
     dates = [v.parse_date(r["ngay_dang_ky"].value) if "ngay_dang_ky" in r else None for r in records]
     for i, r in enumerate(records):
-        if dates[i] is None:
+        day = dates[i]
+        if day is None:
             continue
         before = [d for d in dates[:i] if d]
         after = [d for d in dates[i + 1:] if d]
-        if (before and dates[i] < before[-1]) or (after and dates[i] > after[0]):
+        if (before and day < before[-1]) or (after and day > after[0]):
             r["ngay_dang_ky"].factor *= 0.5
+
+
+class _TextLine(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+class Heading(Protocol):
+    """What the heading readers use of a page: its lines' text (a page read, or text alone)."""
+
+    @property
+    def lines(self) -> Sequence[_TextLine]: ...
 
 
 _BOOK_YEAR = re.compile(r"^nam\s*[:.]?\s*(\d{4})$")
 
 
-def book_year(page: OcrPage) -> int | None:
+def book_year(page: Heading) -> int | None:
     """The year in the book's heading ("Năm 1987"): every entry was registered in it."""
     for line in page.lines[:8]:
         m = _BOOK_YEAR.match(fold(line.text).strip(" .,"))
@@ -331,7 +348,7 @@ _BOOK_COMMUNE = re.compile(r"^(?:ubnd|uy ban nhan dan)\s+(?:xa|phuong|thi tran)\
 _BOOK_DISTRICT = re.compile(r"^(?:huyen|quan|thi xa|thanh pho)\s+(.+)$")
 
 
-def book_units(page: OcrPage) -> names.LocalUnits | None:
+def book_units(page: Heading) -> names.LocalUnits | None:
     """The commune and district whose book this is, from its heading ("UBND XÃ NGHI PHÚ",
     "THÀNH PHỐ VINH"): most entries were born or live there."""
     heading = [line.text for line in page.lines[:4]]
@@ -376,7 +393,7 @@ def check_book_year(records: list[dict[str, Value]], kind: str, year: int | None
         happened = v.parse_date(r[event].value) if event and event in r else None
         # an unreadable registration date still lies in the book's year
         registered = registered or (date(year, 12, 31) if year else None)
-        if happened and registered and (registered - happened).days > LATE_REGISTRATION_DAYS[kind]:
+        if event and happened and registered and (registered - happened).days > LATE_REGISTRATION_DAYS[kind]:
             r[event].factor *= 0.6
 
 

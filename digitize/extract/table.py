@@ -61,7 +61,7 @@ def coverage_gaps(rows: list[Line], lo: float, hi: float, max_word: float | None
         max_word = 0.3 * (max(xs) - min(xs)) if xs else float("inf")
     spans = sorted((w.box[0], w.box[2]) for row in rows for w in row.words
                    if w.box[2] > lo and w.box[0] < hi and (w.box[2] - w.box[0]) < max_word)
-    gaps = []
+    gaps: list[tuple[float, float]] = []
     x = lo
     for a, b in spans:
         if a > x:
@@ -137,7 +137,8 @@ def _text_centre(word: Word) -> float:
     text = word.text
     lead = len(text) - len(text.lstrip(_BORDER_MARKS))
     trail = len(text) - len(text.rstrip(_BORDER_MARKS))
-    x0, x1 = word.box[0], word.box[2]
+    x0: float = word.box[0]
+    x1: float = word.box[2]
     if 0 < lead + trail < len(text):
         per_char = (x1 - x0) / len(text)
         x0, x1 = x0 + lead * per_char, x1 - trail * per_char

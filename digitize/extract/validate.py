@@ -161,7 +161,7 @@ def restore_date_words(value: str) -> str | None:
     """A date in words with its tone marks put back word by word ('môt' -> 'một'); the
     words of a date are a closed list. None when a word is not one of them."""
     tokens = value.replace(",", " ").replace(".", " ").split()
-    out = []
+    out: list[str] = []
     prev = ""
     for i, tok in enumerate(tokens):
         key = fold(tok)

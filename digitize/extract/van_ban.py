@@ -346,9 +346,9 @@ class VanBanExtractor:
                 subject_lines.append(ln)
         else:
             for i in range(after, min(after + 5, len(lines))):
-                found = _kind(lines[i].text)
-                if found:
-                    kind = found
+                kind_found = _kind(lines[i].text)
+                if kind_found:
+                    kind = kind_found
                     full = max(ln.box[2] - ln.box[0] for ln in lines)
                     ruled = _subject_above_rule(page, i)
                     if ruled is not None:

@@ -166,7 +166,7 @@ def prepare(result: dict[str, Any]) -> Prepared:
     record_pages: list[int | None] = []
     for i, rec in enumerate(records):
         try:
-            page = int(rec.get("page")) if rec.get("page") is not None else None
+            page = int(raw_page) if (raw_page := rec.get("page")) is not None else None
         except (TypeError, ValueError):
             page = None
         record_pages.append(page)

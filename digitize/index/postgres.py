@@ -16,7 +16,7 @@ import json
 import os
 import re
 import threading
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar, cast
 
 import psycopg
 
@@ -191,7 +191,8 @@ class PostgresIndex:
             cur.execute("SELECT nextval(pg_get_serial_sequence('records', 'rid')) FROM generate_series(1, %s)",
                         (n,))
             rids = iter([r[0] for r in cur.fetchall()])
-            records, people = [], []
+            records: list[tuple[Any, ...]] = []
+            people: list[tuple[Any, ...]] = []
             for p in items:
                 for row in p.rows:
                     rid = next(rids)
@@ -216,7 +217,8 @@ class PostgresIndex:
         return json.loads(row[0]) if row else None
 
     def count(self) -> int:
-        return self._run(lambda c: c.execute("SELECT count(*) FROM results").fetchone()[0])
+        # (count(*) always returns its one row)
+        return self._run(lambda c: cast(tuple[int], c.execute("SELECT count(*) FROM results").fetchone())[0])
 
     def search(self, text: str | None = None, *, so_dinh_danh: str | None = None, doc_type: str | None = None,
                book: str | None = None, so: str | None = None, ho_ten: str | None = None,

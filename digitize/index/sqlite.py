@@ -159,7 +159,12 @@ class SqliteIndex:
     def upsert_many(self, results: Iterable[dict[str, Any]]) -> None:
         """Several results in one transaction (bulk loads, reindexing)."""
         prepared = [self._prepare(r) for r in results]
-        self._write(lambda conn: [self._upsert_one(conn, p) for p in prepared])
+
+        def run(conn: sqlite3.Connection) -> None:
+            for p in prepared:
+                self._upsert_one(conn, p)
+
+        self._write(run)
 
     @staticmethod
     def _prepare(result: dict[str, Any]) -> Prepared:

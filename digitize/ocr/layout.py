@@ -187,8 +187,8 @@ def _rows_plain(words: Iterable[tuple[Word, int]]) -> list[Line]:
             extents.append((top, bottom))
     merged = []
     for row in rows:
-        words = sorted((w for ln in row for w in ln.words), key=lambda w: w.box[0])
-        merged.append(Line(words=tuple(words)))
+        row_words = sorted((w for ln in row for w in ln.words), key=lambda w: w.box[0])
+        merged.append(Line(words=tuple(row_words)))
     return merged
 
 

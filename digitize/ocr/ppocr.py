@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -202,11 +203,11 @@ class PaddleDetEngine:
         api.SetSourceResolution(300)
         if not api.Recognize():
             return []
-        words = []
+        words: list[tuple[str, Box, float, tuple[str, float]]] = []
         for raw, box, confidence, _, alternative in read_words(api):
             text = clean_word(nfc(raw))
             if text and box is not None:
-                words.append((text, tuple(box), confidence, alternative if text == nfc(raw) else ("", 0.0)))
+                words.append((text, cast(Box, tuple(box)), confidence, alternative if text == nfc(raw) else ("", 0.0)))
         return words
 
     def orientation(self, image: np.ndarray) -> tuple[int, float] | None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import cv2
 import numpy as np
 
@@ -62,7 +64,8 @@ def pen_marks(image: np.ndarray, dpi: float) -> tuple[tuple[int, int, int, int],
     uses their boxes to tell a handwritten value from a printed one."""
     if image.ndim == 2:
         return ()
-    b, g, r = cv2.split(image)
+    # (a BGR image: three uint8 channels, which the stubs type as Mat or float arrays)
+    b, g, r = cast(tuple[np.ndarray, np.ndarray, np.ndarray], cv2.split(image))
     high, low = channel_range(image)
     # (uint8 arithmetic, exact: r // 2 + g // 2 <= 254, and a saturated difference is 0 where
     # it would go negative)
@@ -73,11 +76,11 @@ def pen_marks(image: np.ndarray, dpi: float) -> tuple[tuple[int, int, int, int],
     unit = max(1, int(round(dpi / 150)))
     joined = cv2.dilate(blue.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (unit * 5, unit * 3)))
     _, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
-    low, high = dpi * 0.06, dpi * 0.9  # a stroke of a figure (1.5 mm) up to a line of pen (23 mm)
+    min_h, max_h = dpi * 0.06, dpi * 0.9  # a stroke of a figure (1.5 mm) up to a line of pen (23 mm)
     marks = []
     for x, y, w, h, area in stats[1:]:
         ink = int(blue[y:y + h, x:x + w].sum())
-        if low <= h <= high and w <= dpi * 4 and ink >= 0.02 * w * h and ink >= 15:
+        if min_h <= h <= max_h and w <= dpi * 4 and ink >= 0.02 * w * h and ink >= 15:
             marks.append((int(x), int(y), int(x + w), int(y + h)))
     return tuple(marks)
 

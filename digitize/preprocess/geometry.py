@@ -114,7 +114,7 @@ def refine_sheet_corners(small: np.ndarray, corners: np.ndarray, band: float = 0
     # at each offset along the normal: the window just inside and the window just outside
     reach_in = offsets[:, None] + np.arange(-window, 0, dtype=np.float32)[None, :]
     reach_out = offsets[:, None] + np.arange(1, window + 1, dtype=np.float32)[None, :]
-    lines = []
+    lines: list[tuple[np.ndarray, np.ndarray] | None] = []
     centre = corners.mean(axis=0)
     for a, b in zip(corners, np.roll(corners, -1, axis=0)):
         side = b - a

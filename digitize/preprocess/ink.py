@@ -146,12 +146,12 @@ def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
         row.sort(key=lambda d: d[0])
         run = [row[0]]
         members: list[tuple[float, float, float, int]] = []
-        for dot in row[1:] + [None]:
-            if dot is not None and 0 < dot[0] - run[-1][0] <= max_gap:
-                run.append(dot)
+        for nxt in row[1:] + [None]:
+            if nxt is not None and 0 < nxt[0] - run[-1][0] <= max_gap:
+                run.append(nxt)
                 continue
             members += _regular_run(run)
-            run = [dot] if dot is not None else []
+            run = [nxt] if nxt is not None else []
         members += _dots_under_values(row, members, binary_ink, dpi)
         for member in members:
             leader_dots[member[3]] = leader_dots.get(member[3], 0) + 1

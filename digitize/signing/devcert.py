@@ -142,7 +142,7 @@ class DevAuthority:
         from asn1crypto import keys as asn1_keys, x509 as asn1_x509
 
         der = serialization.Encoding.DER
-        key = asn1_keys.PrivateKeyInfo.load(self.tsa_key.private_bytes(  # type: ignore[union-attr]
+        key = asn1_keys.PrivateKeyInfo.load(self.tsa_key.private_bytes(
             der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         stamper = _dev_timestamper_class()(
             tsa_cert=asn1_x509.Certificate.load(self.tsa_cert.public_bytes(der)),
@@ -173,7 +173,7 @@ def _dev_timestamper_class() -> type:
 
         def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: Any) -> tuple[bytes, Any]:
             if not isinstance(self.pyca_key, RSAPrivateKey):
-                return super()._sign_tst_info(tst_info_data, md_algorithm, dt)  # type: ignore[misc]
+                return super()._sign_tst_info(tst_info_data, md_algorithm, dt)
             md = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
             md.update(tst_info_data)
             signed_attrs = cms.CMSAttributes([

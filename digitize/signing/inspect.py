@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -233,8 +233,9 @@ def _verify(cert, signer_info, digest_name: str) -> bool:  # noqa: ANN001 - asn1
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-    algorithms = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
-                  "sha512": hashes.SHA512}
+    algorithms: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+        "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
+        "sha512": hashes.SHA512}
     try:
         key = x509.load_der_x509_certificate(cert.dump()).public_key()
         message = signer_info["signed_attrs"].untag().dump()

@@ -82,14 +82,14 @@ def _pdfa_classes() -> tuple[type, type, type]:
             return None
 
     class Pdf17Signer(signers.PdfSigner):
-        def register_extensions(self, pdf_out, *, md_algorithm):  # type: ignore[no-untyped-def]
+        def register_extensions(self, pdf_out, *, md_algorithm):
             pdf_out.ensure_output_version(version=(1, 7))
             pdf_out.register_extension(constants.ESIC_EXTENSION_1)
 
     class KeepAppearance(BaseStampStyle):
         """The field's appearance (the copy stamp) is made before signing: keep it."""
 
-        def create_stamp(self, writer, box, text_params):  # type: ignore[no-untyped-def]
+        def create_stamp(self, writer, box, text_params):
             return None
 
     return KeepMetadataWriter, Pdf17Signer, KeepAppearance

@@ -156,7 +156,8 @@ def add_stamp_field(writer: Any, name: str, lines: tuple[str, ...], font_path: P
     if not clear:
         log.warning("no free place for the copy stamp on page 1; put in the top-right margin")
 
-    fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name=name, box=box))
+    # (pyHanko writes the box's numbers as given; its annotation says int)
+    fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name=name, box=box))  # type: ignore[arg-type]
     leading = LEADING * size / FONT_SIZE
     first = height - PAD - font.ascent / 1000.0 * size
     ops = [f"BT /F1 {size:.3f} Tf 0 g 0 Tr {PAD:.3f} {first:.3f} Td {leading:.3f} TL"]

@@ -41,9 +41,12 @@ import io
 import logging
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .base import VerifyReport, common_name, iso_vn, run_sync, signature_timestamp_time, tst_time
+
+if TYPE_CHECKING:
+    from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignatureStatus
 
 __all__ = ["verify_pdf", "load_certificates"]
 
@@ -149,6 +152,7 @@ async def _verify(data: bytes, roots: list[Any]) -> VerifyReport:
         label = f"{'document timestamp' if is_ts else 'signature'} {i} ({sig.field_name})"
         context = ValidationContext(trust_roots=list(roots), other_certs=dss_certs, crls=dss_crls,
                                     ocsps=dss_ocsps, allow_fetching=False)
+        status: PdfSignatureStatus | DocumentTimestampStatus
         try:
             if is_ts:
                 status = await async_validate_pdf_timestamp(sig, validation_context=context)
@@ -178,6 +182,7 @@ async def _verify(data: bytes, roots: list[Any]) -> VerifyReport:
             if not status.trusted:
                 problems.append(f"{label}: time-stamping authority does not chain to a trusted root")
         else:
+            status = cast("PdfSignatureStatus", status)  # (validated as a signature above)
             tst = signature_timestamp_time(sig.signed_data)
             if i - 1 == last_signature:
                 signer = common_name(status.signing_cert)

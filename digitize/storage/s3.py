@@ -19,7 +19,7 @@ import contextlib
 import io
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import urllib3
 from minio import Minio
@@ -31,6 +31,9 @@ from minio.versioningconfig import VersioningConfig
 from ..errors import ConfigError, NotFound, StorageError
 from .base import StoredObject
 from .common import ChecksumMismatch, RetainedObject, sha256_hex, validate_key, validate_prefix
+
+if TYPE_CHECKING:
+    from minio.helpers import DictType
 
 _MISSING = {"NoSuchKey", "NoSuchVersion", "NoSuchObject"}
 
@@ -161,7 +164,7 @@ class S3Storage:
                     return StoredObject(key, digest, len(data))  # idempotent
                 if not same and self._is_retained(current):
                     raise RetainedObject(f"{key}: retained object exists with different content")
-            metadata = {"sha256": digest}
+            metadata: DictType = {"sha256": digest}
             retention = None
             if retain:
                 metadata["retain"] = "1"

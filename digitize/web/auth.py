@@ -332,7 +332,7 @@ class Auth:
         row = self.db.one("SELECT id, name, role, agency, password_hash, disabled FROM users WHERE name = ?",
                           (name,))
         ok = row is not None and not row["disabled"] and check_password(row["password_hash"], password)
-        if not ok:
+        if not ok or row is None:
             if row is None:
                 check_password(_DUMMY_HASH(), password)  # same work for unknown names (no user enumeration by timing)
             self._count_failure(name, addr)

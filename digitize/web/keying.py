@@ -553,8 +553,12 @@ class Keying:
             from ..extract.gazetteer import province_name
 
             named = province_name(province) if province else None
-            context = replace(context, **({"province": named or nfc(province).strip()} if province else {}),
-                              **({"year": year} if year is not None else {}))
+            changes: dict[str, Any] = {}
+            if province:
+                changes["province"] = named or nfc(province).strip()
+            if year is not None:
+                changes["year"] = year
+            context = replace(context, **changes)
         kind = completion_kind(field)
         return {"field": field, "kind": kind, "q": nfc(q), "suggestions": complete(kind, q, context, limit),
                 "context": context.to_dict()}
@@ -644,9 +648,9 @@ class Keying:
         page = int(rec.get("page") or 1)
         words = self.svc.words(result)
         page_words = words[page - 1] if 0 < page <= len(words) else []
-        boxes = [union_box(page_words, locate_field(page_words, rec.get("fields") or {}, f))
-                 for f in rec.get("fields") or {}]
-        boxes = [b for b in boxes if b is not None]
+        located = [union_box(page_words, locate_field(page_words, rec.get("fields") or {}, f))
+                   for f in rec.get("fields") or {}]
+        boxes = [b for b in located if b is not None]
         if not boxes:
             raise NotFound("the entry was not located on the page")
         y0, y1 = min(b[1] for b in boxes), max(b[3] for b in boxes)

@@ -67,7 +67,9 @@ class Services:
     def review_engines(self, agency: str):
         from ..pipeline import Engines
 
-        return Engines(settings=replace(self.settings, agency=agency or self.settings.agency), ocr=None,
+        # (review never runs OCR; Engines.ocr is typed as always set)
+        return Engines(settings=replace(self.settings, agency=agency or self.settings.agency),
+                       ocr=None,  # type: ignore[arg-type]
                        signer=self.signer, storage=self.storage, index=self.index)
 
     # access ------------------------------------------------------------
@@ -117,8 +119,8 @@ class Services:
             return result
         from ..pipeline import Engines
 
-        return load_version(Engines(settings=self.settings, ocr=None, signer=None, storage=self.storage,
-                                    index=self.index), result, version)
+        return load_version(Engines(settings=self.settings, ocr=None,  # type: ignore[arg-type]  # (no OCR here)
+                                    signer=None, storage=self.storage, index=self.index), result, version)
 
     def shadowed(self, result_id: str) -> bool:
         """Whether a search leaves a result out: a dossier document that a corrected split
