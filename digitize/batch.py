@@ -8,7 +8,8 @@ Each page is stored as an input object under `<agency>/inputs/<sha256>.<ext>`
 multi-page file), so a task message carries only that key and a few short
 strings (`PageRef`, JSON). The page job, `process_page`, is the same
 everywhere: a Celery worker runs it when a broker is configured
-(workers/tasks.py), a local process pool otherwise (`LocalRunner`).
+(workers/tasks.py, found through the `digitize.queues` entry point), a local process pool
+otherwise (`LocalRunner`).
 
 Idempotent by content: a page's result id is the first 128 bits of its
 SHA-256, a page already in the index is reported without sending a task, and
@@ -261,11 +262,43 @@ class LocalRunner:
             self._pool = None
 
 
+class DistributedQueue(Protocol):
+    """A broker-backed queue of pages (the Celery one is in workers/), found by name among the
+    installed `digitize.queues` entry points so that this package never imports it."""
+
+    name: str
+
+    def runner(self, settings: Settings) -> Runner: ...
+
+    def task_states(self, settings: Settings, task_ids: list[str]) -> dict[str, tuple[str, Outcome | None]]:
+        """{task id: (the queue's state, outcome or None)} for `digitize batch --status`."""
+        ...
+
+    def run_worker(self, settings: Settings, *, concurrency: int = 0, loglevel: str = "INFO", hostname: str = "",
+                   pool: str = "prefork", max_tasks_per_child: int = 0) -> None: ...
+
+
+QUEUE_ENTRY_POINTS = "digitize.queues"
+
+
+def distributed_queue(name: str = "celery") -> DistributedQueue:
+    """The installed distributed queue called `name`; ConfigError when none is installed."""
+    from importlib.metadata import entry_points
+
+    found = entry_points(group=QUEUE_ENTRY_POINTS, name=name)
+    if not found:
+        raise ConfigError(f"no distributed queue {name!r} is installed (entry point group {QUEUE_ENTRY_POINTS!r}): "
+                          "pip install -e '.[dist]' from the checkout")
+    try:
+        queue = next(iter(found)).load()
+    except ImportError as exc:
+        raise ConfigError(f"the {name!r} queue cannot be loaded: {exc}; pip install -e '.[dist]'") from None
+    return queue
+
+
 def make_runner(settings: Settings, workers: int = 0) -> Runner:
     if settings.broker:
-        from workers.client import CeleryRunner
-
-        return CeleryRunner(settings)
+        return distributed_queue().runner(settings)
     return LocalRunner(settings, workers)
 
 
@@ -626,9 +659,7 @@ def batch_status(batch_id: str, settings: Settings) -> dict[str, Any]:
             index.close()
     still = [p for p in pending if p.get("status") == "pending" and p.get("task")]
     if still and settings.broker:
-        from workers.client import task_states
-
-        states = task_states(settings, sorted({p["task"] for p in still}))
+        states = distributed_queue().task_states(settings, sorted({p["task"] for p in still}))
         for entry in still:
             state, outcome = states.get(entry["task"], ("PENDING", None))
             if outcome is not None:

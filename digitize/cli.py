@@ -522,10 +522,11 @@ class _BatchProgress:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.client import run_worker
+    from .batch import distributed_queue
 
-    run_worker(settings, concurrency=args.concurrency, loglevel=args.loglevel, hostname=args.hostname,
-               pool=args.pool, max_tasks_per_child=args.max_tasks_per_child)
+    distributed_queue().run_worker(settings, concurrency=args.concurrency, loglevel=args.loglevel,
+                                   hostname=args.hostname, pool=args.pool,
+                                   max_tasks_per_child=args.max_tasks_per_child)
     return ExitCode.ok
 
 

@@ -32,3 +32,33 @@ def test_mypy_is_clean(tmp_path: Path) -> None:
     proc = subprocess.run([mypy, "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path / "cache")],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-1000:]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_package_never_imports_the_workers() -> None:
+    """The layering: workers/ (Celery) builds on digitize/, never the other way round; the
+    core finds the Celery queue through its `digitize.queues` entry point."""
+    offenders = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "digitize").rglob("*.py")
+                       if any(m == "workers" or m.startswith("workers.") for m in _imported_modules(p)))
+    assert offenders == []
+
+
+def test_the_celery_queue_is_found_by_its_entry_point() -> None:
+    from digitize.batch import distributed_queue
+    from digitize.errors import ConfigError
+
+    queue = distributed_queue("celery")
+    assert queue.name == "celery" and callable(queue.runner) and callable(queue.task_states)
+    with pytest.raises(ConfigError, match="no distributed queue 'rabbit'"):
+        distributed_queue("rabbit")

@@ -144,3 +144,25 @@ def run_worker(settings: Settings, *, concurrency: int = 0, loglevel: str = "INF
     if max_tasks_per_child:
         argv.append(f"--max-tasks-per-child={max_tasks_per_child}")
     app.worker_main(argv)
+
+
+class CeleryQueue:
+    """The distributed queue digitize finds through its `digitize.queues` entry point
+    (pyproject.toml): `digitize/` never imports `workers/`; installing the package
+    registers this object under the name "celery"."""
+
+    name = "celery"
+
+    def runner(self, settings: Settings) -> CeleryRunner:
+        return CeleryRunner(settings)
+
+    def task_states(self, settings: Settings, task_ids: list[str]) -> dict[str, tuple[str, Outcome | None]]:
+        return task_states(settings, task_ids)
+
+    def run_worker(self, settings: Settings, *, concurrency: int = 0, loglevel: str = "INFO",
+                   hostname: str = "", pool: str = "prefork", max_tasks_per_child: int = 0) -> None:
+        run_worker(settings, concurrency=concurrency, loglevel=loglevel, hostname=hostname, pool=pool,
+                   max_tasks_per_child=max_tasks_per_child)
+
+
+CELERY = CeleryQueue()
