@@ -61,6 +61,10 @@ Environment variables (all optional):
   DIGITIZE_TRUSTED_PROXIES comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For
                            names the client (default: none; the TCP peer is the client)
   DIGITIZE_INSECURE_COOKIES 1 = cookies without Secure and no HSTS (local http development only)
+  DIGITIZE_WEB_PROCESSES   OCR worker processes of `digitize serve` (default: DIGITIZE_WORKERS, else CPUs)
+  DIGITIZE_WEB_MAX_UPLOADS upload bodies the web service receives at once (default 4)
+  DIGITIZE_KEYING_BLIND_SHARE  share of keyed entries whose OCR is hidden from the keyer, to measure
+                           both (0..1, default 0.10)
   DIGITIZE_AUDIT_KEY       key of the audit log's HMAC chain (default: <home>/audit.key, made on
                            first use with mode 0600)
 """
@@ -128,6 +132,9 @@ class Settings:
     keep_rejected_bytes: int = 25_000_000
     trusted_proxies: str = ""  # comma-separated IPs/CIDRs; only their X-Forwarded-For is believed
     insecure_cookies: bool = False  # plain-http development: cookies without Secure, no HSTS
+    web_processes: int = 0  # 0 = workers, else CPUs
+    web_max_uploads: int = 4  # bodies received at once (each up to max_bytes): bounded memory under attack
+    keying_blind_share: float = 0.10
 
     @property
     def archive_path(self) -> Path:
@@ -177,6 +184,10 @@ class Settings:
                      "max_stream_bytes"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
+        if self.web_processes < 0 or self.web_max_uploads < 1:
+            raise ConfigError("web_processes must be 0 or more and web_max_uploads 1 or more")
+        if not 0.0 <= self.keying_blind_share <= 1.0:
+            raise ConfigError("keying_blind_share must be between 0 and 1")
         try:
             self.trusted_proxy_networks
         except ValueError as exc:
@@ -231,6 +242,9 @@ _ENV = {
     "DIGITIZE_KEEP_REJECTED_BYTES": "keep_rejected_bytes",
     "DIGITIZE_TRUSTED_PROXIES": "trusted_proxies",
     "DIGITIZE_INSECURE_COOKIES": "insecure_cookies",
+    "DIGITIZE_WEB_PROCESSES": "web_processes",
+    "DIGITIZE_WEB_MAX_UPLOADS": "web_max_uploads",
+    "DIGITIZE_KEYING_BLIND_SHARE": "keying_blind_share",
 }
 
 

@@ -264,7 +264,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
     secure = (not settings.insecure_cookies) if secure_cookies is None else secure_cookies
     trusted_proxies = settings.trusted_proxy_networks
     if processes is None:
-        processes = int(os.environ.get("DIGITIZE_WEB_PROCESSES", settings.workers or (os.cpu_count() or 1)))
+        processes = settings.web_processes or settings.workers or (os.cpu_count() or 1)
     svc = services or Services(settings, processes=processes, batch_processes=batch_processes)
     audit.audit_key(svc.db)  # a bad DIGITIZE_AUDIT_KEY stops the start, not every request; makes the key file
     upload_limit = min(settings.max_bytes, max_upload_bytes or MAX_UPLOAD_DEFAULT)
@@ -300,7 +300,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
         return False
 
     app.add_middleware(BodyLimit, upload_limit=upload_limit, authenticate=authenticated,
-                       max_bodies=int(os.environ.get("DIGITIZE_WEB_MAX_UPLOADS") or MAX_UPLOAD_BODIES_DEFAULT))
+                       max_bodies=settings.web_max_uploads)
 
     @app.middleware("http")
     async def headers(request: Request, call_next):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import statistics
 from dataclasses import dataclass, replace
@@ -34,7 +33,6 @@ from ..text import nfc
 from . import audit
 from .auth import Principal
 
-BLIND_SHARE_DEFAULT = 0.10
 CONFIDENCE_FLOOR_DEFAULT = 0.80
 KEYERS = 2
 DRAFT_HOLD = timedelta(hours=2)  # an open draft reserves one of the two keyings this long
@@ -48,15 +46,6 @@ class KeyingError(Exception):
         super().__init__(message)
         self.status = status
         self.code = code
-
-
-def blind_share(env: dict[str, str] | None = None) -> float:
-    raw = (env if env is not None else os.environ).get("DIGITIZE_KEYING_BLIND_SHARE")
-    try:
-        share = float(raw) if raw not in (None, "") else BLIND_SHARE_DEFAULT
-    except ValueError:
-        share = BLIND_SHARE_DEFAULT
-    return min(1.0, max(0.0, share))
 
 
 def is_blind(result_id: str, record: int, share: float) -> bool:
@@ -343,10 +332,13 @@ def _name_stock(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=1)
 def _ethnic_stock() -> tuple[tuple[str, str], ...]:
     from ..extract.validate import ETHNIC_GROUPS
+    from ..refdata import ethnic_aliases
     from ..text import fold
 
-    # "hmong" and "h'mong", "ede" and "e de" all find their group
+    # "ede" and "e de" all find their group; so do its other names and spellings ("hmo" of H'Mông,
+    # "meo" of Mèo find Mông), after the official names so that those rank first
     keys = [(fold(e).replace("'", ""), e) for e in ETHNIC_GROUPS]
+    keys += [(fold(alias).replace("'", ""), name) for alias, name in ethnic_aliases().items()]
     return tuple(keys + [(k.replace(" ", ""), e) for k, e in keys if " " in k])
 
 
@@ -434,7 +426,7 @@ class Keying:
     def __init__(self, svc: Any, *, share: float | None = None) -> None:
         self.svc = svc
         self.db = svc.db
-        self.share = blind_share() if share is None else share
+        self.share = svc.settings.keying_blind_share if share is None else share
 
     # ------------------------------------------------------------------ routing
     def send(self, who: Principal, result_id: str, *, floor: float | None = None, records: list[int] | None = None,
