@@ -52,15 +52,15 @@ ETHNIC_NAMES = {
               ["Phanh", "Sóc", "Ra", "Rích", "Sà Rươne"], ["Sà Rết", "Sa Ly", "Đa Ni", "Ry Na"]),
     "Hoa": (["Lý", "Trương", "Quách", "Lâm", "Mã", "Hứa"], ["Quốc", "Gia", "Vĩnh"], ["Mỹ", "Ngọc", "Tú"],
             ["Vinh", "Cường", "Phát", "Hào"], ["Linh", "Muội", "Phấn", "Quyên"]),
-    "H'Mông": (["Giàng", "Vàng", "Sùng", "Thào", "Lý", "Hầu", "Mùa"], ["A", "Seo", "Mí"], ["Thị"],
-               ["Páo", "Dế", "Chứ", "Sử", "Lử"], ["Mỷ", "Dung", "Sua", "Chở", "Mai"]),
+    "Mông": (["Giàng", "Vàng", "Sùng", "Thào", "Lý", "Hầu", "Mùa"], ["A", "Seo", "Mí"], ["Thị"],
+             ["Páo", "Dế", "Chứ", "Sử", "Lử"], ["Mỷ", "Dung", "Sua", "Chở", "Mai"]),
     "Ê Đê": (["Niê", "Ayun", "Mlô", "Êban", "Byă"], ["Y"], ["H'"],
              ["Bhin", "Khuê", "Tlur"], ["Mai", "Linh", "Hen"]),
     "Dao": (["Triệu", "Bàn", "Đặng", "Lý"], ["Văn", "Tài"], ["Thị"],
             ["Lở", "Chài", "Sinh"], ["Mẩy", "Liều", "Pham"]),
 }
 
-ETHNICITIES = ["Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "H'Mông", "Ê Đê", "Dao"]
+ETHNICITIES = ["Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "Mông", "Ê Đê", "Dao"]
 
 # --------------------------------------------------------------------------
 # Places: province -> (code, kind, districts {name: (kind, [communes])}, ethnic weights)
@@ -141,7 +141,7 @@ PROVINCES: dict[str, dict] = {
     "Lào Cai": {"code": "010", "kind": "tỉnh", "districts": {
         "Sa Pa": ("thị xã", ["xã Tả Van", "xã Lao Chải", "phường Sa Pa"]),
         "Bắc Hà": ("huyện", ["xã Bản Phố", "thị trấn Bắc Hà", "xã Tà Chải"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Lào Cai"], "ethnic": {"H'Mông": 0.5, "Kinh": 0.3, "Dao": 0.2}},
+    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Lào Cai"], "ethnic": {"Mông": 0.5, "Kinh": 0.3, "Dao": 0.2}},
     "Lạng Sơn": {"code": "020", "kind": "tỉnh", "districts": {
         "Lạng Sơn": ("thành phố", ["phường Chi Lăng", "phường Vĩnh Trại", "phường Hoàng Văn Thụ"]),
         "Cao Lộc": ("huyện", ["thị trấn Đồng Đăng", "thị trấn Cao Lộc", "xã Hợp Thành"]),
@@ -153,7 +153,7 @@ PROVINCES: dict[str, dict] = {
     "Sơn La": {"code": "014", "kind": "tỉnh", "districts": {
         "Sơn La": ("thành phố", ["phường Chiềng Lề", "phường Tô Hiệu", "xã Chiềng Ngần"]),
         "Mai Sơn": ("huyện", ["thị trấn Hát Lót", "xã Chiềng Mung", "xã Cò Nòi"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Sơn La"], "ethnic": {"Thái": 0.6, "Kinh": 0.3, "H'Mông": 0.1}},
+    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Sơn La"], "ethnic": {"Thái": 0.6, "Kinh": 0.3, "Mông": 0.1}},
     "An Giang": {"code": "089", "kind": "tỉnh", "districts": {
         "Long Xuyên": ("thành phố", ["phường Mỹ Long", "phường Mỹ Bình", "phường Bình Khánh"]),
         "Chợ Mới": ("huyện", ["xã Kiến An", "xã Long Điền A", "thị trấn Chợ Mới"]),

@@ -8,10 +8,10 @@ well-known stock. A name syllable that is not in the stock but has the same
 letters (tone and vowel marks aside) as one that is, is taken to be that one.
 
 The lexicons are general knowledge of Vietnamese naming (the common surnames,
-middle names and given names, most common first), not the sample generator's
-lists; places come from the gazetteer (provinces and communes/wards, both
-periods). A snapped field carries a lower validation factor, so a reader sees
-it when the threshold asks for it."""
+middle names and given names, most common first; kept with their sources in
+`digitize.refdata`), not the sample generator's lists; places come from the
+gazetteer (provinces and communes/wards, both periods). A snapped field carries
+a lower validation factor, so a reader sees it when the threshold asks for it."""
 
 from __future__ import annotations
 
@@ -22,37 +22,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import cast
 
-from .. import diskcache
+from .. import diskcache, refdata
 from ..text import fold, levenshtein, nfc
 from . import gazetteer
 
-# Surnames, most common first (about 95 % of the population is in the first 20).
-SURNAMES_BY_RANK = tuple(
-    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đinh Trương Lương Mai Đào Đoàn Cao "
-    "Lâm Hà Tô Trịnh Châu Thái Tạ Lưu Kiều Quách Tăng Vương Triệu Hứa Lục Mạc Nghiêm Diệp Thạch Từ Kim Chu Văn "
-    "Phùng Đàm La Khúc Cù Cung Doãn Giang Giáp Hầu Lại Lạc Lò Mã Ninh Nông Phí Phó Quan Sầm Sơn Tôn Tống Trình "
-    "Ứng Viên Vi Vì Xa Cầm Lường Quàng Tòng Giàng Sùng Thào Bạch Bế Đồng Âu Ông Khổng Khương Khuất Lăng Tiêu Thân "
-    "Uông Trà Trầm Danh Chế Chung Công Đậu Đường Hàn Hồng Lai Liêu Mạch Nhữ Phương Thi Thiều Tiết Yên Tào Niê "
-    "Ksor Rơ Êban Byă Ayun Mlô Bàn Cổ Kha Luân Lã Lều Mùa Mẫn Quang Trang Tường Vàng Vòng Vưu".split())
-
-# Middle and given name syllables, roughly most common first.
-GIVEN_BY_RANK = tuple(
-    # middle names
-    "Văn Thị Hữu Đức Minh Thanh Quốc Công Đình Xuân Ngọc Anh Trọng Thu Kim Bích Mỹ Thùy Thúy Phương Hoài Hồng "
-    "Bảo Gia Hoàng Đăng Diệu Như Quang Duy Tuấn Thế Tiến Mạnh Bá Khánh Nhật Trung Hải Tấn Thành Viết Chí Huy "
-    "Thiên Phúc Hà Lan Cẩm Ánh Tường Nguyên Khắc Phú Vĩnh Hạnh Tú Yến Song Tố Diễm Quỳnh Uyên Tuyết Thảo Nhã "
-    # given names
-    "Hùng Dũng Nam Hưng Long Tùng Sơn Bình Cường Hiếu Hiền Hoa Hằng Hương Huyền Hạnh Hà Lan Linh Loan Mai Nga "
-    "Ngân Nhung Oanh Phượng Tâm Thảo Trang Trinh Vy Yến Dung Giang Nguyệt Lệ Châu Chi Điệp Đào Hậu Hiên Hoà Hòa "
-    "Khánh Liên Liễu Ly Lý Mận Minh Mơ Nhàn Nhi Nhiên Nhung Nữ Quyên Sương Tâm Thanh Thắm Thơ Thư Thủy Thuận "
-    "Tiên Trâm Trúc Tuyền Vân Việt Xuân Ý An Bảo Chiến Chính Công Đạt Định Đông Dương Đức Duy Giang Hải Hào Hậu "
-    "Hiển Hiệp Hòa Hoà Hoàn Học Huân Hữu Khải Khang Khoa Khôi Kiên Kiệt Lâm Lân Lộc Lợi Luân Lực Mạnh Nghĩa "
-    "Nhân Ninh Phát Phong Phú Phúc Phước Quân Quang Quý Sang Sinh Tài Tân Thắng Thạch Thái Thành Thiện Thịnh "
-    "Thông Thuận Tín Toàn Toản Trí Triều Trung Trường Tuấn Tú Tuệ Tùng Văn Vinh Vĩnh Vũ Vương Bằng Cảnh Chung "
-    "Điền Đoàn Hạ Hân Hoan Hội Hợp Huấn Khiêm Khoát Lương Luật Nguyên Nhật Phi Quảng Quyết Sỹ Sĩ Tạo Thạc Thao "
-    "Thiêm Tiệp Tình Tịnh Trác Tuyên Uy Vỹ Vĩ Yên Ánh Diệp Diễm Hạ Khuê Kiều Lài Lành Lụa Mến Miên Mỹ Ngà "
-    "Ngọc Nương Phấn Quế Sen Son Thêu Thoa Thục Thương Thường Tươi Vui Xoan Yên Bông Cúc Đào Huệ Lan Lựu Mai "
-    "Quyên Sáu Tám Bảy Hai Ba Tư Năm Út Tý Sửu Dần Thìn Tỵ Ngọ Mùi Thân Dậu Tuất Hợi Tèo Tí Tủn".split())
+# Surnames, most common first, and middle and given name syllables, roughly most common
+# first: the lists and their sources are in digitize/refdata (surnames.tsv, given_names.tsv).
+SURNAMES_BY_RANK = refdata.surnames()
+GIVEN_BY_RANK = refdata.given_names()
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
+from .. import refdata
 from ..text import fold
 from ..types import Line, OcrPage, Record, Word
 from . import names
@@ -74,14 +75,9 @@ HEADERS: dict[str, list[tuple[str, str]]] = {
         ("ghi_chu", r"ghi chu"),
     ],
 }
-# Column order of the standard books, for a page without a header row.
-DEFAULT_ORDER = {
-    "khai_sinh": ["so", "ho_ten", "ngay_sinh", "gioi_tinh", "dan_toc", "noi_sinh", "ho_ten_me", "ho_ten_cha",
-                  "ngay_dang_ky"],
-    "ket_hon": ["so", "ho_ten_chong", "ngay_sinh_chong", "ho_ten_vo", "ngay_sinh_vo", "ngay_dang_ky"],
-    "khai_tu": ["so", "ho_ten", "ngay_sinh", "gioi_tinh", "ngay_chet", "noi_chet", "nguyen_nhan_chet",
-                "ngay_dang_ky"],
-}
+# Column order of the standard books, for a page without a header row (digitize/refdata/
+# registry_columns.tsv); lists, as callers have always had them.
+DEFAULT_ORDER = {kind: list(fields) for kind, fields in refdata.registry_columns().items()}
 REQUIRED = {"khai_sinh": ("so", "ho_ten", "ngay_sinh", "gioi_tinh", "ngay_dang_ky"),
             "ket_hon": ("so", "ho_ten_chong", "ho_ten_vo", "ngay_dang_ky"),
             "khai_tu": ("so", "ho_ten", "ngay_chet", "ngay_dang_ky")}

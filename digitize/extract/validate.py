@@ -13,6 +13,7 @@ import re
 import unicodedata
 from datetime import date
 
+from .. import refdata
 from ..text import clean_spaces, fold, levenshtein  # noqa: F401  (levenshtein re-exported)
 from . import gazetteer, names
 from .numwords import parse_date_words
@@ -22,24 +23,23 @@ _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": 
                                    "Z": "2", "S": "5", "s": "5", "B": "8", "g": "9", "q": "9", "§": "5", "?": "7",
                                    "ø": "0", "Ø": "0", "ð": "0"})
 
-# The 54 ethnic groups (Danh mục các dân tộc Việt Nam, Quyết định 121-TCTK/PPCĐ).
-ETHNIC_GROUPS = (
-    "Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "H'Mông", "Dao", "Gia Rai", "Ê Đê", "Ba Na", "Xơ Đăng",
-    "Sán Chay", "Cơ Ho", "Chăm", "Sán Dìu", "Hrê", "Ra Glai", "Mnông", "Thổ", "Xtiêng", "Khơ Mú", "Bru Vân Kiều",
-    "Cơ Tu", "Giáy", "Tà Ôi", "Mạ", "Giẻ Triêng", "Co", "Chơ Ro", "Xinh Mun", "Hà Nhì", "Chu Ru", "Lào", "La Chí",
-    "Kháng", "Phù Lá", "La Hủ", "La Ha", "Pà Thẻn", "Lự", "Ngái", "Chứt", "Lô Lô", "Mảng", "Cơ Lao", "Bố Y",
-    "Cống", "Si La", "Pu Péo", "Rơ Măm", "Brâu", "Ơ Đu",
-)
-_ETHNIC_BY_FOLD = {fold(e).replace("'", "").replace(" ", ""): e for e in ETHNIC_GROUPS}
-_ETHNIC_BY_FOLD.update({"mong": "H'Mông", "hmong": "H'Mông", "khome": "Khmer", "kho me": "Khmer", "ede": "Ê Đê",
-                        "jrai": "Gia Rai", "bana": "Ba Na"})
+# The 54 ethnic groups by their official names (Danh mục các dân tộc Việt Nam, Quyết định
+# 121-TCTK/PPCĐ), and the other names and spellings records use for them ("H'Mông", "Mèo" for
+# Mông): digitize/refdata/ethnic_groups.tsv and ethnic_aliases.tsv.
+ETHNIC_GROUPS = refdata.ethnic_groups()
+
+
+def _ethnic_key(text: str) -> str:
+    """Tone-, case-, apostrophe-, hyphen- and space-insensitive: "H'Mông", "Hmông" and "HMÔNG" are one."""
+    return fold(text).replace("'", "").replace("’", "").replace(" ", "").replace("-", "")
+
+
+_ETHNIC_BY_FOLD = {_ethnic_key(e): e for e in ETHNIC_GROUPS}
+_ETHNIC_BY_FOLD.update({_ethnic_key(alias): name for alias, name in refdata.ethnic_aliases().items()})
 
 SEXES = {"nam": "Nam", "nu": "Nữ"}
-NATIONALITIES = {fold(n): n for n in (
-    "Việt Nam", "Trung Quốc", "Lào", "Campuchia", "Thái Lan", "Hàn Quốc", "Nhật Bản", "Đài Loan", "Hoa Kỳ", "Mỹ",
-    "Pháp", "Đức", "Anh", "Nga", "Úc", "Ca-na-đa", "Canada", "Singapore", "Malaysia", "Philippines", "Indonesia",
-    "Ấn Độ", "Ba Lan", "Séc", "Cuba", "Hà Lan", "Thụy Điển", "Na Uy", "Đan Mạch", "Bỉ", "Thụy Sĩ", "Ý", "Tây Ban Nha",
-    "New Zealand", "Myanmar", "Brunei", "Mông Cổ", "Triều Tiên", "Hồng Kông")}
+# Nationalities as records write them (digitize/refdata/nationalities.tsv; not a closed list).
+NATIONALITIES = {fold(n): n for n in refdata.nationalities()}
 
 # Common Vietnamese surnames (and those of the larger minority groups).
 SURNAMES = frozenset(names.SURNAMES_BY_RANK)
@@ -320,7 +320,7 @@ def normalize_sex(value: str) -> tuple[str, float]:
 
 def normalize_ethnicity(value: str) -> tuple[str, float]:
     value = clean_spaces(value).strip(" .,;:")
-    key = fold(value).replace("'", "").replace("’", "").replace(" ", "").replace("-", "")
+    key = _ethnic_key(value)
     if key.startswith("dantoc"):
         key = key[len("dantoc"):]
     if key in _ETHNIC_BY_FOLD:
@@ -492,11 +492,8 @@ def normalize_text(value: str) -> tuple[str, float]:
 
 
 # Causes of death as registrars write them most often (general knowledge, not a closed list:
-# anything else is kept as read).
-CAUSES_OF_DEATH = ("Già yếu", "Bệnh già", "Đột quỵ", "Tai biến mạch máu não", "Nhồi máu cơ tim", "Suy tim",
-                   "Suy hô hấp", "Suy thận", "Viêm phổi", "Ung thư", "Ung thư gan", "Ung thư phổi",
-                   "Ung thư dạ dày", "Ung thư vú", "Xơ gan", "Tai nạn giao thông", "Tai nạn lao động", "Đuối nước",
-                   "Bệnh tim", "Tiểu đường", "Cao huyết áp", "Lao phổi", "Sốt xuất huyết", "Bệnh nặng")
+# anything else is kept as read; digitize/refdata/causes_of_death.tsv).
+CAUSES_OF_DEATH = refdata.causes_of_death()
 _CAUSES = {clean_spaces(fold(c)): c for c in CAUSES_OF_DEATH}
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 
+from .. import refdata
 from ..text import clean_spaces, fold, levenshtein
 from ..types import InputSignature, Line, OcrPage, Record, Word
 from .base import Value, build_record
@@ -21,10 +22,9 @@ from .labels import fold_aligned
 from . import names
 from . import validate as v
 
-KINDS = {fold(k): k for k in ("Quyết định", "Thông báo", "Tờ trình", "Chỉ thị", "Kế hoạch", "Báo cáo",
-                              "Nghị quyết", "Công điện", "Giấy mời", "Biên bản", "Hướng dẫn", "Quy định",
-                              "Quy chế", "Thông tư", "Chương trình", "Đề án", "Phương án", "Giấy giới thiệu",
-                              "Công văn")}
+# Kinds of document by folded name (Nghị định 30/2020/NĐ-CP, Phụ lục III; the list, with the
+# official abbreviations, is digitize/refdata/document_kinds.tsv).
+KINDS = {fold(k): k for k in refdata.document_kinds()}
 # the motto's first words, one letter of "CỘNG" allowed to be misread ("CỘNS HÒA XÃ HỘI")
 _MOTTO = re.compile(r"cong hoa|doc lap|c\w{2,3} h[o0]a xa h[o0]i")
 # (figures written by hand into the blank may read as anything but figures, the slash with

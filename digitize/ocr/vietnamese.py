@@ -10,20 +10,22 @@ capitals ("UBND", "BVĐK") or words of minority languages that follow their own
 spelling ("Krông", "Mlô").
 
 The lexicon is Debian's hunspell-vi word list (syllables in the old tone
-placement, "hoà"; the new placement "hòa" is derived), plus the name and place
-stocks of `digitize.extract`. Without the word list the stage changes nothing."""
+placement, "hoà"; the new placement "hòa" is derived), plus the name lists of
+`digitize.refdata` and the place names of the gazetteer. Without the word list the
+stage changes nothing."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import unicodedata
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from .. import diskcache
+from .. import diskcache, refdata
 from .. import text as text_module
-from ..extract import gazetteer, names
+from ..extract import gazetteer
 from ..extract.names import tone_variant
 from ..text import fold, levenshtein, nfc
 from ..types import Line, OcrPage, Word
@@ -47,8 +49,11 @@ def lexicon(dic: str = str(HUNSPELL_DIC)) -> dict[str, tuple[str, ...]]:
     path = Path(dic)
     if not path.is_file():
         return {}
-    key = diskcache.fingerprint(path, Path(__file__), Path(names.__file__), Path(text_module.__file__),
-                                gazetteer._data_key())
+    # everything the lexicon is built from: the word list, the name lists (and the loader that
+    # normalises them), the code that folds and respells words, the gazetteer's data
+    key = diskcache.fingerprint(path, Path(__file__), refdata.path("surnames"), refdata.path("given_names"),
+                                Path(refdata.__file__), Path(inspect.getfile(tone_variant)),
+                                Path(text_module.__file__), gazetteer._data_key())
     return diskcache.cached("lexicon", key, lambda: _build_lexicon(path))
 
 
@@ -62,7 +67,7 @@ def _build_lexicon(path: Path) -> dict[str, tuple[str, ...]]:
                 words.add(tone_variant(word))  # the list has "hoà"; most print now has "hòa"
     if not words:
         return {}
-    for name in list(names.SURNAMES_BY_RANK) + list(names.GIVEN_BY_RANK):
+    for name in refdata.surnames() + refdata.given_names():
         words.add(nfc(name).lower())
     words.update(gazetteer.place_syllables())
     out: dict[str, list[str]] = {}
