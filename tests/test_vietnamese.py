@@ -108,7 +108,9 @@ def test_near_second_reading_kept_where_both_are_syllables():
     (no spelling check can settle "tuyến"/"tuyển"), the reading itself where the first is none."""
     from digitize.extract.common import min_conf
 
-    words = (Word("thi", (0, 0, 40, 20), 0.96),
+    # ("xem tuyến": no word either way, so the line's context cannot settle it; see
+    # test_context_settles_a_mark_slip for "thi tuyến sinh")
+    words = (Word("xem", (0, 0, 40, 20), 0.96),
              Word("tuyến", (50, 0, 120, 20), 0.95, alternative="tuyển", alternative_confidence=0.7),
              Word("buỗi", (130, 0, 190, 20), 0.91, alternative="buổi", alternative_confidence=0.21),
              Word("sinh", (200, 0, 250, 20), 0.97, alternative="sính", alternative_confidence=0.02))
@@ -118,3 +120,48 @@ def test_near_second_reading_kept_where_both_are_syllables():
     assert out[2].text == "buổi" and not out[2].alternative  # the second reading is the syllable
     assert min_conf([out[0], out[3]]) > 0.9  # an unlikely alternative is no doubt
     assert min_conf(out[:2]) <= 0.5  # a value holding the doubtful word is not auto-accepted
+
+
+def _line(text: str, confidence: float = 0.8, **alternatives: str) -> tuple[Word, ...]:
+    return tuple(Word(t, (60 * i, 0, 60 * i + 50, 20), confidence, alternative=alternatives.get(f"w{i}", ""),
+                      alternative_confidence=0.3 if f"w{i}" in alternatives else 0.0)
+                 for i, t in enumerate(text.split()))
+
+
+def _read(words: tuple[Word, ...]) -> tuple[Word, ...]:
+    return correct_page(OcrPage(1, (Line(words),), 600, 40, 300.0)).lines[0].words
+
+
+def test_context_settles_a_mark_slip():
+    """A syllable read with a mark slipped that makes no word with its neighbours, where the
+    syllable one mark away does ("thành phó" is no word, "thành phố" is), is put right, and
+    its confidence lowered as other corrections' are."""
+    out = _read(_line("thi tuyến sinh vào thành phó"))
+    assert " ".join(w.text for w in out) == "thi tuyển sinh vào thành phố"
+    assert out[1].confidence < 0.8
+    # the recogniser's own second reading is preferred among the syllables one mark away
+    out = _read(_line("công tác phòng chồng dịch", 0.95, w3="chống"))
+    assert " ".join(w.text for w in out) == "công tác phòng chống dịch"
+
+
+def test_context_changes_nothing_that_makes_a_word_or_a_name():
+    # each reading makes a word with a neighbour: kept
+    assert " ".join(w.text for w in _read(_line("đào tạo và phòng chống"))) == "đào tạo và phòng chống"
+    # a name's syllables are not words' ("NGUYỄN VĂN" is a name though "nguyên văn" is a word)
+    words = _line("Họ tên: NGUYỄN VĂN TÂM", 0.8, w2="NGUYÊN")
+    assert [w.text for w in _read(words)][2] == "NGUYỄN"
+    # two changes for one word do not pay ("di dời" is not in the word list, "đi đời" is)
+    assert [w.text for w in _read(_line("việc di dời dân", 0.95, w1="đi", w2="đời"))][1:3] == ["di", "dời"]
+    # punctuation ends the chain: no word is made across a comma
+    assert [w.text for w in _read(_line("phòng thi, cán bộ"))][1] == "thi,"
+
+
+def test_context_doubts_a_confident_reading_it_cannot_settle():
+    """A confident reading that makes no word where one mark away would ("nhà đột nát": "dột
+    nát" is the word) is not changed on so little, but carries that syllable as its near
+    alternative, so a value holding it goes to review."""
+    from digitize.extract.labels import word_confidence
+
+    out = _read(_line("xóa nhà tạm, nhà đột nát", 0.97))
+    assert out[4].text == "đột" and out[4].alternative == "dột"
+    assert word_confidence(out[4]) <= 0.5

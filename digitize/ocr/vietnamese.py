@@ -29,6 +29,7 @@ from ..extract import gazetteer
 from ..extract.names import tone_variant
 from ..text import fold, levenshtein, nfc
 from ..types import Line, OcrPage, Word
+from .context import decode_line
 
 HUNSPELL_DIC = Path("/usr/share/hunspell/vi_VN.dic")
 
@@ -250,7 +251,8 @@ def _syllable(word: str, lex: dict[str, tuple[str, ...]]) -> bool:
 
 def correct_page(page: OcrPage, dic: Path = HUNSPELL_DIC) -> OcrPage:
     """The page with its misread words put right: the forms' fixed wording (see
-    `correct_phrases`), then non-syllables (see `correct_word`)."""
+    `correct_phrases`), then non-syllables (see `correct_word`), then syllables that make no
+    word with their neighbours where one mark changed would (see `context.decode_line`)."""
     lex = lexicon(str(dic))
     lines = []
     changed = False
@@ -267,6 +269,8 @@ def correct_page(page: OcrPage, dic: Path = HUNSPELL_DIC) -> OcrPage:
             elif w.alternative and not _both_syllables(w.text, w.alternative, lex):
                 w = replace(w, alternative="", alternative_confidence=0.0)
             fixed_words.append(w)
+        if lex:
+            fixed_words = decode_line(fixed_words, lex)
         changed = changed or any(a is not b for a, b in zip(fixed_words, line.words))
         lines.append(Line(words=tuple(fixed_words)))
     return replace(page, lines=tuple(lines)) if changed else page
