@@ -27,6 +27,9 @@ from .dossier import split_dossier
 from .extract import extract_pages
 from .extract.cccd import looks_like_card
 from .ocr.base import OcrEngine
+from .index.base import Index
+from .signing.base import Signer
+from .storage.base import Storage
 from .ocr.stamps import set_aside_signature_boxes
 from .ocr.vietnamese import correct_page
 from .preprocess import CleanupOptions, clean_page, with_rotation
@@ -49,9 +52,9 @@ ProgressFn = Callable[[str, int, int], None]  # (stage, page number, page count)
 class Engines:
     settings: Settings
     ocr: OcrEngine
-    signer: Any
-    storage: Any
-    index: Any
+    signer: Signer
+    storage: Storage
+    index: Index
     cleanup: CleanupOptions = field(default_factory=CleanupOptions)
 
     @classmethod
@@ -98,7 +101,7 @@ def recognise_page(page: PageImage, engines: Engines) -> tuple[CleanPage, OcrPag
             if second.confidence > ocr.confidence:
                 clean, ocr = alternate, second
     if engines.cleanup.orientation and _looks_wrong(ocr):
-        guess = getattr(engines.ocr, "orientation", lambda image: None)(clean.ocr_input)
+        guess = engines.ocr.orientation(clean.ocr_input)
         if guess and guess[0] and guess[1] >= 1.0:
             turned = with_rotation(clean, (-guess[0]) % 360)
             second = engines.ocr.recognize(turned)

@@ -24,6 +24,7 @@ from typing import Any, Iterable, cast
 import numpy as np
 
 from .errors import DigitizeError, NotFound, StorageError
+from .storage.base import Storage
 from .text import clean_spaces, fold, nfc
 from .extract.base import FIELDS  # CONTRACT field names by doc_type
 from .types import CleanPage, InputSignature, Line, OcrPage, Record, Result, SourceFile, Word, words_to_dict
@@ -178,13 +179,13 @@ def key_prefix(result: dict[str, Any]) -> str:
     return pdf.rsplit("/", 2)[0]
 
 
-def load_version(engines: Any, result: dict[str, Any], version: int) -> dict[str, Any]:
+def load_version(storage: Storage, result: dict[str, Any], version: int) -> dict[str, Any]:
     """A stored version's result dict (the current one comes from the index)."""
     if version == int(result.get("version") or 1):
         return result
     if not 1 <= version < int(result.get("version") or 1):
         raise NotFound(f"result {result.get('id')} has no version {version}")
-    return json.loads(engines.storage.get(version_key(result, "json", version)))
+    return json.loads(storage.get(version_key(result, "json", version)))
 
 
 def load_words(result: dict[str, Any], storage: Any) -> list[list[dict[str, Any]]]:

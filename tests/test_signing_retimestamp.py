@@ -55,7 +55,7 @@ def _engines() -> Engines:
 
 
 def _pdf(engines: Engines, result: dict[str, Any], version: int) -> bytes:
-    return engines.storage.get(load_version(engines, result, version)["keys"]["pdf"])
+    return engines.storage.get(load_version(engines.storage, result, version)["keys"]["pdf"])
 
 
 def _lta_passes(data: bytes, roots: list[Any], when: datetime) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import numpy as np
+
 from ..types import CleanPage, OcrPage
 
 
@@ -12,3 +14,8 @@ class OcrEngine(Protocol):
     name: str
 
     def recognize(self, page: CleanPage) -> OcrPage: ...
+
+    def orientation(self, image: np.ndarray) -> tuple[int, float] | None:
+        """(clockwise degrees to turn the image upright, confidence), or None when the engine
+        cannot tell; the pipeline asks only where the geometric check could not decide."""
+        ...

@@ -117,10 +117,7 @@ class Services:
     def version_of(self, result: dict[str, Any], version: int | None) -> dict[str, Any]:
         if version is None:
             return result
-        from ..pipeline import Engines
-
-        return load_version(Engines(settings=self.settings, ocr=None,  # type: ignore[arg-type]  # (no OCR here)
-                                    signer=None, storage=self.storage, index=self.index), result, version)
+        return load_version(self.storage, result, version)
 
     def shadowed(self, result_id: str) -> bool:
         """Whether a search leaves a result out: a dossier document that a corrected split
