@@ -165,3 +165,13 @@ def test_context_doubts_a_confident_reading_it_cannot_settle():
     out = _read(_line("xóa nhà tạm, nhà đột nát", 0.97))
     assert out[4].text == "đột" and out[4].alternative == "dột"
     assert word_confidence(out[4]) <= 0.5
+
+
+def test_a_years_name_is_put_right_with_the_letter_tesseract_cannot_write():
+    """The sexagenary cycle's names are a closed list (refdata/year_names.tsv): read with the
+    letters right and a mark slipped, or with "y" for the "ỵ" Tesseract's vie model cannot
+    output, they are put right where printed capitalised."""
+    assert " ".join(w.text for w in _read(_line("Tết Nhâm Dằn năm 2022", 0.95))) == "Tết Nhâm Dần năm 2022"
+    assert " ".join(w.text for w in _read(_line("năm Ất Ty", 0.95))) == "năm Ất Tỵ"
+    assert " ".join(w.text for w in _read(_line("NĂM ẤT TY", 0.95))) == "NĂM ẤT TỴ"
+    assert " ".join(w.text for w in _read(_line("nham dan", 0.95))) == "nham dan"

@@ -177,13 +177,23 @@ def _core(text: str) -> tuple[str, str, str]:
 _Phrase = tuple[tuple[tuple[str, str], ...], bool]
 
 
+def year_names() -> tuple[str, ...]:
+    """The sixty names of the sexagenary cycle ("Nhâm Dần", "Ất Tỵ"), printed capitalised."""
+    return tuple(row[0] for row in refdata.rows("year_names"))
+
+
+@lru_cache(maxsize=1)
+def _year_name_words() -> frozenset[tuple[str, ...]]:
+    return frozenset(tuple(name.split(" ")) for name in year_names())
+
+
 @lru_cache(maxsize=1)
 def _phrase_table() -> dict[str, list[_Phrase]]:
     """First folded word -> phrases, longest first: each word as (letters, trailing
     punctuation) ("Ngày," is ("Ngày", ",")), and whether the phrase's case is fixed too
     (the forms' wording) or only its marks (the vocabulary, printed in any case)."""
     table: dict[str, list[_Phrase]] = {}
-    for phrases, fixed_case in ((FORM_PHRASES, True), (ADMINISTRATIVE_TERMS, False)):
+    for phrases, fixed_case in ((FORM_PHRASES, True), (ADMINISTRATIVE_TERMS, False), (year_names(), False)):
         for phrase in phrases:
             words = tuple(_core(w)[1:] for w in phrase.split(" "))
             table.setdefault(fold(words[0][0]), []).append((words, fixed_case))
@@ -213,6 +223,9 @@ def correct_phrases(words: list[Word]) -> list[Word]:
             # a run in capitals or title case is likely a name ("THỊ HẠNH", "Đinh Danh"): only
             # the bodies' names ("SỞ TỰ PHÁP") are put right there, the vocabulary in sentences
             i += 1
+            continue
+        if not (shouting or titled) and tuple(p for p, _ in match) in _year_name_words():
+            i += 1  # a year's name is printed capitalised; these letters in lower case are words
             continue
         for k, (canonical, punctuation) in enumerate(match):
             w = out[i + k]
