@@ -1,7 +1,8 @@
 """Throughput side by side: digitize end to end vs bare tesseract vs OCRmyPDF, one run.
 
     .venv/bin/python -m benchmarks.bench_throughput [--per-kind 9] [--seed 2020] [--jobs 2]
-        [--pages DIR] [--ocrmypdf-every 1] [--stages-every 3] [--tools digitize,tesseract,ocrmypdf]
+        [--pages DIR] [--ocrmypdf-every 1] [--stages-every 3]
+        [--tools digitize,tesseract,tesseract-1-thread,ocrmypdf]
 
 The same pages for every tool: generated with `samples.generate` (--per-kind pages of each of
 four kinds: clean, office scan, poor scan, phone photo; 36 by default) into --pages (default
@@ -11,7 +12,9 @@ at a time on the same machine:
   (a) `digitize process DIR --workers JOBS` end to end (cleanup, OCR, fields, PDF/A, PAdES
       B-LTA with the development signer, store, index) in a fresh DIGITIZE_HOME: the
       development certificate is made first, outside the timing;
-  (b) bare `tesseract IMG out -l vie --psm 4`, JOBS processes at a time;
+  (b) bare `tesseract IMG out -l vie --psm 4`, JOBS processes at a time, as installed (Debian's
+      build runs OpenMP threads of its own) and with OMP_THREAD_LIMIT=1 (as OCRmyPDF and
+      digitize run it: one page per core);
   (c) `ocrmypdf -l vie --deskew --rotate-pages` (bench_ocr's command, `--jobs 1` each),
       JOBS at a time, on every --ocrmypdf-every'th page (default 3: 12 of the 36, 3 per kind).
 
@@ -72,11 +75,11 @@ def kind_pages(folder: Path) -> list[tuple[str, Path, dict]]:
     return out
 
 
-def run_many(cmds: list[list[str]], jobs: int) -> tuple[float, int, int]:
+def run_many(cmds: list[list[str]], jobs: int, env: dict[str, str] | None = None) -> tuple[float, int, int]:
     """Run the commands `jobs` at a time: (wall seconds, largest single peak RSS MiB, failures)."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(run_measured, cmds))
+        results = list(pool.map(lambda cmd: run_measured(cmd, env), cmds))
     return time.perf_counter() - started, max((r[1] for r in results), default=0), sum(r[2] != 0 for r in results)
 
 
@@ -90,11 +93,17 @@ def digitize_texts(pages, work: Path, jobs: int) -> tuple[float, int, dict[str, 
     return bench_digitize([(p, gt) for _, p, gt in pages], work, workers=jobs)
 
 
-def tesseract_texts(pages, work: Path, jobs: int) -> tuple[float, int, dict[str, str]]:
+def tesseract_texts(pages, work: Path, jobs: int, threads: str = "") -> tuple[float, int, dict[str, str]]:
+    """Bare tesseract; `threads`: its OMP_THREAD_LIMIT ("" = as installed: Debian's build runs
+    OpenMP threads of its own, which contend with the other process on 2 cores)."""
     images = {p.name: _tesseract_input(p, work) for _, p, _ in pages}  # PDFs rasterised first, untimed
     cmds = [["tesseract", str(img), str(work / f"tess-{img.stem}"), "-l", "vie", "--psm", "4"]
             for imgs in images.values() for img in imgs]
-    seconds, rss, failed = run_many(cmds, jobs)
+    env = dict(os.environ)
+    env.pop("OMP_THREAD_LIMIT", None)
+    if threads:
+        env["OMP_THREAD_LIMIT"] = threads
+    seconds, rss, failed = run_many(cmds, jobs, env)
     if failed:
         print(f"tesseract failed on {failed} pages (see {tempfile.gettempdir()}/bench_ocr-tesseract.log)",
               file=sys.stderr)
@@ -117,7 +126,12 @@ def ocrmypdf_texts(pages, work: Path, jobs: int) -> tuple[float, int, dict[str, 
     return seconds, rss, {name: sidecar_text(s) for name, s in sidecars.items()}
 
 
-TOOLS = {"digitize": digitize_texts, "tesseract": tesseract_texts, "ocrmypdf": ocrmypdf_texts}
+def tesseract_one_thread_texts(pages, work: Path, jobs: int) -> tuple[float, int, dict[str, str]]:
+    return tesseract_texts(pages, work, jobs, threads="1")
+
+
+TOOLS = {"digitize": digitize_texts, "tesseract": tesseract_texts,
+         "tesseract-1-thread": tesseract_one_thread_texts, "ocrmypdf": ocrmypdf_texts}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=Path, help="folder for the generated pages (kept, reused)")
     parser.add_argument("--ocrmypdf-every", type=int, default=3, help="OCRmyPDF on every Nth page only (slow)")
     parser.add_argument("--stages-every", type=int, default=3, help="per-stage seconds on every Nth page (0: off)")
-    parser.add_argument("--tools", default="digitize,tesseract,ocrmypdf")
+    parser.add_argument("--tools", default="digitize,tesseract,tesseract-1-thread,ocrmypdf")
     args = parser.parse_args(argv)
 
     folder = args.pages or Path(tempfile.gettempdir()) / f"bench-throughput-{args.per_kind}-{args.seed}"

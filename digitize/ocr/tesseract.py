@@ -6,6 +6,7 @@ NFC text; lines are re-assembled into visual rows for reading order."""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,13 @@ from ..types import CleanPage, OcrPage, Word
 from .layout import assemble_rows, find_tables
 
 PSM_SINGLE_BLOCK = 6  # a table cell: one block of text, maybe wrapped
+
+# Tesseract's LSTM runs OpenMP threads of its own (Debian builds it so). Pages already run one
+# per core in the process pools, where those threads only contend for the cores: 44 -> 57
+# pages/min end to end on 2 cores (benchmarks/bench_throughput.py), and no faster for one page
+# alone. OCRmyPDF sets the same. libgomp reads it when tesserocr is first imported (only
+# inside functions here), so it is set at this module's import; a value already set is kept.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 _lock = threading.Lock()
 
