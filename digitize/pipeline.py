@@ -47,6 +47,11 @@ _EMPTY = np.zeros((1, 1), np.uint8)
 
 ProgressFn = Callable[[str, int, int], None]  # (stage, page number, page count)
 
+# The stages of one input, in order (`process_bytes`): what `progress` reports, and what the web
+# service's job status shows while a file is worked on. "ocr" is reported once per page, each
+# of the others once, as it starts.
+STAGES = ("ocr", "fields", "pdf", "sign", "store", "index")
+
 
 @dataclass
 class Engines:
@@ -324,24 +329,33 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
         keep_rejected(source, data, str(exc), engines)
         raise
 
+    count = len(recognised)
+
+    def stage(name: str) -> None:
+        if progress:
+            progress(name, count, count)
+
+    stage("fields")
     documents = find_documents(recognised, doc_type)
     records = extract_records(recognised, doc_type, source, documents)
     now = datetime.now(VN_TZ).replace(microsecond=0)
     result = Result(id=result_id, source=source, pages=tuple(recognised), records=tuple(records),
                     created_at=now.isoformat(), agency=settings.agency, documents=documents)
-    if progress:
-        progress("sign", len(recognised), len(recognised))
+    stage("pdf")
     pdf = render_pdf(list(zip(cleaned, recognised)), pictures=pictures, title=_title(source, records),
                      source_sha256=source.sha256,
                      created=now, extra_meta={"DigitizeResultId": result_id})
+    stage("sign")
     signed, signature = sign_pdf(pdf, engines)
     result = replace(result, pdf=signature)
+    stage("store")
     key_prefix, result = _storage_place(result, now, engines)
     record_intent(result, key_prefix, engines)
     result = store_artefacts(result, data, signed, [words_to_dict(p) for p in recognised], engines, key_prefix)
     out = result.to_dict()
     if book:
         out["book"] = book
+    stage("index")
     engines.index.upsert(out)
     return out
 

@@ -213,3 +213,21 @@ def signature_of(result_json: Path) -> dict:
     found = json.loads(result_json.read_text(encoding="utf-8"))["source"]["signatures"]
     (sig,) = [s for s in found if s["subfilter"] == "ETSI.CAdES.detached"]
     return sig
+
+
+def test_stages_are_reported_in_their_declared_order(tmp_path):
+    """process_bytes reports each page's OCR, then every later stage as it starts, in the
+    order pipeline.STAGES declares (what the web job status shows)."""
+    from digitize.config import load_settings
+    from digitize.pipeline import STAGES, Engines, process_bytes
+
+    settings = load_settings(env={"DIGITIZE_HOME": str(tmp_path / "home")})
+    engines = Engines.from_settings(settings)
+    seen: list[tuple[str, int, int]] = []
+    try:
+        name = "van_ban_2pages.tif"
+        process_bytes(name, (SAMPLES / name).read_bytes(), engines, progress=lambda *s: seen.append(s))
+    finally:
+        engines.close()
+    assert seen[:2] == [("ocr", 1, 2), ("ocr", 2, 2)]
+    assert [stage for stage, _, _ in seen[2:]] == list(STAGES[1:])

@@ -115,6 +115,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     status TEXT NOT NULL,        -- queued, running, done, failed
     pages_done INTEGER NOT NULL DEFAULT 0,
     pages_total INTEGER NOT NULL DEFAULT 0,
+    stage TEXT NOT NULL DEFAULT '',  -- pipeline.STAGES, while running
     result_id TEXT,
     error TEXT,
     ma_ho_so TEXT,
@@ -274,7 +275,8 @@ def rows(items: list[sqlite3.Row]) -> list[dict[str, Any]]:
 
 
 # Columns added after a table was first created: (table, column, declaration).
-_ADDED_COLUMNS = (("shares", "access", "TEXT NOT NULL DEFAULT 'read'"),)
+_ADDED_COLUMNS = (("shares", "access", "TEXT NOT NULL DEFAULT 'read'"),
+                  ("jobs", "stage", "TEXT NOT NULL DEFAULT ''"))
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

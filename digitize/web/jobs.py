@@ -81,7 +81,7 @@ def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, j
         if job_id and _progress_queue is not None:
             done = page - 1 if stage == "ocr" else total
             try:
-                _progress_queue.put_nowait((job_id, done, total))
+                _progress_queue.put_nowait((job_id, done, total, stage))
             except Exception:  # progress is best effort
                 pass
 
@@ -100,7 +100,7 @@ def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, j
 
 class Processor:
     def __init__(self, settings: Settings, *, processes: int = 0, batch_processes: int = 1, max_tasks: int = 200,
-                 on_progress: Callable[[str, int, int], None] | None = None) -> None:
+                 on_progress: Callable[[str, int, int, str], None] | None = None) -> None:
         self.settings = settings
         self.processes = processes
         self.batch_processes = max(1, batch_processes)

@@ -220,10 +220,10 @@ class Services:
                                                                   ma_ho_so, now, now))
         return job_id
 
-    def job_progress(self, job_id: str, done: int, total: int) -> None:
+    def job_progress(self, job_id: str, done: int, total: int, stage: str = "") -> None:
         self.db.run("UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, "
-                    "pages_done = max(pages_done, ?), pages_total = ?, updated_at = ? WHERE id = ? "
-                    "AND status IN ('queued', 'running')", (done, total, audit.now_iso(), job_id))
+                    "pages_done = max(pages_done, ?), pages_total = ?, stage = ?, updated_at = ? WHERE id = ? "
+                    "AND status IN ('queued', 'running')", (done, total, stage, audit.now_iso(), job_id))
 
     def finish_job(self, job_id: str, *, result_id: str | None = None, error: str | None = None) -> None:
         if error is None:

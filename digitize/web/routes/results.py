@@ -101,6 +101,8 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
         out = {"job": row["id"], "status": row["status"], "pages_done": row["pages_done"],
                "pages_total": row["pages_total"], "name": row["name"], "created_at": row["created_at"],
                "updated_at": row["updated_at"]}
+        if row["status"] == "running" and row["stage"]:
+            out["stage"] = row["stage"]  # pipeline.STAGES: ocr, fields, pdf, sign, store, index
         if row["result_id"]:
             out["result_id"] = row["result_id"]
             out["result_url"] = f"/api/results/{row['result_id']}"

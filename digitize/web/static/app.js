@@ -407,10 +407,15 @@ async function loadMatches(result) {
   }
 }
 
+// pipeline.STAGES, as the job status names them while a file is worked on
+const STAGE_LABELS = {ocr: "nhận dạng chữ", fields: "trích xuất trường", pdf: "tạo PDF/A", sign: "ký số",
+  store: "lưu trữ", index: "lập chỉ mục"};
+
 async function pollJob(url) {
   for (;;) {
     const job = (await api(url)).data;
-    $("#progress").textContent = `Đang xử lý: ${job.pages_done}/${job.pages_total} trang`;
+    $("#progress").textContent = `Đang xử lý: ${job.pages_done}/${job.pages_total} trang` +
+      (job.stage && STAGE_LABELS[job.stage] ? ` · ${STAGE_LABELS[job.stage]}` : "");
     if (job.status === "done") return (await api(job.result_url)).data;
     if (job.status === "failed") throw apiError(job.code || "processing_failed", job, 0);
     await new Promise((ok) => setTimeout(ok, 1000));
