@@ -44,3 +44,13 @@ def cer(hypothesis: str, reference: str) -> float:
     if not ref:
         return 0.0 if not hyp else 1.0
     return levenshtein(hyp, ref) / len(ref)
+
+
+def with_case(template: str, word: str) -> str:
+    """`word` in the case `template` is printed in: capitals (two letters or more), capitalised
+    or as is."""
+    if template.isupper() and len(template) > 1:
+        return word.upper()
+    if template[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word

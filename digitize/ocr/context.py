@@ -21,7 +21,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from .. import diskcache, refdata
-from ..text import fold
+from ..text import fold, with_case
 from ..types import Word
 
 PAIR = 1.0
@@ -81,14 +81,6 @@ def _variants(syllable: str, lex: dict[str, tuple[str, ...]]) -> list[str]:
 
     low = syllable.lower()
     return [v for v in lex.get(fold(low), ()) if v != low and _distance(v, low) == 1]
-
-
-def _with_case(template: str, word: str) -> str:
-    if template.isupper() and len(template) > 1:
-        return word.upper()
-    if template[:1].isupper():
-        return word[:1].upper() + word[1:]
-    return word
 
 
 def _options(word: Word, lex: dict[str, tuple[str, ...]]) -> list[tuple[str, float]]:
@@ -155,7 +147,7 @@ def _decode_chain(chain: list[Word], lex: dict[str, tuple[str, ...]],
             continue
         core = _letters(w.text)
         start = w.text.index(core)
-        text = w.text[:start] + _with_case(core, opts[k][0]) + w.text[start + len(core):]
+        text = w.text[:start] + with_case(core, opts[k][0]) + w.text[start + len(core):]
         out.append(Word(text=text, box=w.box, confidence=w.confidence * CORRECTED))
     return out
 
@@ -178,6 +170,6 @@ def _doubted(word: Word, i: int, final: list[str], lex: dict[str, tuple[str, ...
     for variant in _variants(core, lex):
         if (left, variant) in pairs or (variant, right) in pairs:
             start = word.text.index(core)
-            alternative = word.text[:start] + _with_case(core, variant) + word.text[start + len(core):]
+            alternative = word.text[:start] + with_case(core, variant) + word.text[start + len(core):]
             return replace(word, alternative=alternative, alternative_confidence=CONTEXT_DOUBT)
     return word

@@ -27,7 +27,7 @@ from .. import diskcache, refdata
 from .. import text as text_module
 from ..extract import gazetteer
 from ..extract.names import tone_variant
-from ..text import fold, levenshtein, nfc
+from ..text import fold, levenshtein, nfc, with_case
 from ..types import Line, OcrPage, Word
 from .context import decode_line
 
@@ -82,14 +82,6 @@ def _distance(a: str, b: str) -> int:
     return levenshtein(unicodedata.normalize("NFD", a.lower()), unicodedata.normalize("NFD", b.lower()))
 
 
-def _with_case(template: str, word: str) -> str:
-    if template.isupper() and len(template) > 1:
-        return word.upper()
-    if template[:1].isupper():
-        return word[:1].upper() + word[1:]
-    return word
-
-
 def _is_abbreviation(core: str) -> bool:
     return core.isupper() and len(core) <= 6 and not any(c in _TONES for c in unicodedata.normalize("NFD", core))
 
@@ -122,7 +114,7 @@ def correct_word(text: str, lex: dict[str, tuple[str, ...]]) -> str:
         doubled = {i for i in range(len(low) - 1) if fold(low[i]) == fold(low[i + 1]) and low[i] in _VOWELS}
         dropped = {low[:j] + low[j + 1:] for i in doubled for j in (i, i + 1)} if len(low) > 2 else set()
         found = [d for d in dropped if d in lex.get(fold(d), ())]
-        return lead + _with_case(core, found[0]) + tail if len(found) == 1 else text
+        return lead + with_case(core, found[0]) + tail if len(found) == 1 else text
     ranked = sorted(candidates, key=lambda c: _distance(c, low))
     # Two syllables equally near: not ours to choose. A word read with no marks at all
     # ("Nguyen") lost them: its letters say nothing about which marks (Nguyên? Nguyễn?).
@@ -130,7 +122,7 @@ def correct_word(text: str, lex: dict[str, tuple[str, ...]]) -> str:
         return text
     if _distance(ranked[0], low) > 2:
         return text
-    return lead + _with_case(core, ranked[0]) + tail
+    return lead + with_case(core, ranked[0]) + tail
 
 
 # Fixed wording of the state's forms and documents (the national motto, the labels of the
@@ -233,7 +225,7 @@ def correct_phrases(words: list[Word]) -> list[Word]:
             if not fixed_case:
                 # printed in capitals, in title case, or as a sentence (where a capital inside
                 # the term is a misread: "dữ Liệu")
-                want = _with_case(letters, canonical.lower()) if shouting or titled or k == 0 else canonical
+                want = with_case(letters, canonical.lower()) if shouting or titled or k == 0 else canonical
             else:
                 want = canonical.upper() if shouting else canonical
                 if k == 0 and not shouting:  # the phrase may start a sentence or sit inside one
