@@ -59,7 +59,7 @@ def norm(field: str, value: str) -> str:
 def words_of(text: str) -> list[str]:
     """The words of a text, in lower case, each with its tone mark placed the new way: "hoà"
     and "hòa" are one spelling printed two ways (both are in use), not a reading error."""
-    from digitize.extract.names import TONE_PLACEMENT
+    from digitize.text import TONE_PLACEMENT
 
     text = unicodedata.normalize("NFC", text).casefold()
     words = []

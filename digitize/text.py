@@ -54,3 +54,19 @@ def with_case(template: str, word: str) -> str:
     if template[:1].isupper():
         return word[:1].upper() + word[1:]
     return word
+
+
+# old-style tone placement (on the glide) -> new-style (on the main vowel)
+TONE_PLACEMENT = {"oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa", "oè": "òe", "oé": "óe", "oẻ": "ỏe",
+                  "oẽ": "õe", "oẹ": "ọe", "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy"}
+
+
+def tone_variant(word: str) -> str:
+    """Old-style tone placement ("Hoà") as new-style ("Hòa") and back: both are printed."""
+    low = word.lower()
+    for old, new in TONE_PLACEMENT.items():
+        if low.endswith(old):
+            return word[:-2] + new
+        if low.endswith(new):
+            return word[:-2] + old
+    return word

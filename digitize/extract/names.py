@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import cast
 
 from .. import diskcache, refdata
-from ..text import fold, levenshtein, nfc
+from ..text import TONE_PLACEMENT, fold, levenshtein, nfc, tone_variant
 from . import gazetteer
 
 # Surnames, most common first, and middle and given name syllables, roughly most common
@@ -59,22 +59,6 @@ def _same_case(template: str, word: str) -> str:
     if template[:1].islower():
         return word.lower()
     return word
-
-
-def tone_variant(word: str) -> str:
-    """Old-style tone placement ("Hoà") as new-style ("Hòa") and back: both are printed."""
-    low = word.lower()
-    for old, new in TONE_PLACEMENT.items():
-        if low.endswith(old):
-            return word[:-2] + new
-        if low.endswith(new):
-            return word[:-2] + old
-    return word
-
-
-# old-style tone placement (on the glide) -> new-style (on the main vowel)
-TONE_PLACEMENT = {"oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa", "oè": "òe", "oé": "óe", "oẻ": "ỏe",
-                  "oẽ": "õe", "oẹ": "ọe", "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy"}
 
 
 def snap_name(value: str) -> tuple[str, str]:

@@ -16,7 +16,6 @@ stage changes nothing."""
 
 from __future__ import annotations
 
-import inspect
 import re
 import unicodedata
 from dataclasses import replace
@@ -26,8 +25,7 @@ from pathlib import Path
 from .. import diskcache, refdata
 from .. import text as text_module
 from ..extract import gazetteer
-from ..extract.names import tone_variant
-from ..text import fold, levenshtein, nfc, with_case
+from ..text import fold, levenshtein, nfc, tone_variant, with_case
 from ..types import Line, OcrPage, Word
 from .context import decode_line
 
@@ -53,8 +51,7 @@ def lexicon(dic: str = str(HUNSPELL_DIC)) -> dict[str, tuple[str, ...]]:
     # everything the lexicon is built from: the word list, the name lists (and the loader that
     # normalises them), the code that folds and respells words, the gazetteer's data
     key = diskcache.fingerprint(path, Path(__file__), refdata.path("surnames"), refdata.path("given_names"),
-                                Path(refdata.__file__), Path(inspect.getfile(tone_variant)),
-                                Path(text_module.__file__), gazetteer._data_key())
+                                Path(refdata.__file__), Path(text_module.__file__), gazetteer._data_key())
     return diskcache.cached("lexicon", key, lambda: _build_lexicon(path))
 
 
