@@ -138,6 +138,29 @@ def test_ocr_workers_end_with_the_server_even_when_it_is_killed(tmp_path):
     assert not any(_alive(pid) for pid in pids), "an OCR worker outlived its server"
 
 
+def test_ocr_workers_started_from_a_short_lived_thread_keep_working(tmp_path):
+    """The server starts its pools from the warm-up thread (or a request's), which then ends:
+    the workers must not end with that thread (Linux's parent-death signal follows the thread
+    that started a process, and once broke every upload with a 500)."""
+    import os
+    import threading
+
+    from digitize.config import load_settings
+    from digitize.web.jobs import Processor
+
+    processor = Processor(load_settings(env={"DIGITIZE_HOME": str(tmp_path)}), processes=1)
+    try:
+        warm = threading.Thread(target=processor.warm_up)
+        warm.start()
+        warm.join()
+        time.sleep(1.0)  # a signal sent when the thread ended has arrived by now
+        interactive, batch = processor._pools()
+        assert interactive.submit(os.getpid).result(timeout=60) != os.getpid()
+        assert batch.submit(os.getpid).result(timeout=60) != os.getpid()
+    finally:
+        processor.close()
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]

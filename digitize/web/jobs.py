@@ -17,7 +17,6 @@ import logging
 import multiprocessing as mp
 import os
 import queue
-import sys
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -34,21 +33,27 @@ _engines = None
 _progress_queue = None
 
 
-def _die_with_parent() -> None:
-    """Linux: end this worker when the server process ends, however it ends (SIGKILL
-    included), so an orphaned worker never goes on reading a long document for nobody."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        import signal
+PARENT_CHECK_S = 1.0
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the parent was already gone before the call
-            os.kill(os.getpid(), signal.SIGTERM)
-    except OSError:
-        pass
+
+def _die_with_parent() -> None:
+    """End this worker when the server process ends, however it ends (SIGKILL included), so an
+    orphaned worker never goes on reading a long document for nobody.
+
+    A thread watches the parent's pid. (Linux's PR_SET_PDEATHSIG is no use here: it fires when
+    the *thread* that started the worker ends, and the pools are started from short-lived
+    threads, the warm-up's or a request's, which killed every worker right after start-up.)"""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent:  # re-parented: the server is gone
+                os._exit(0)
+
+    if parent == 1:  # the parent was already gone before this worker started
+        os._exit(0)
+    threading.Thread(target=watch, name="digitize-parent-watch", daemon=True).start()
 
 
 def _init_worker(settings: Settings, progress_queue: Any) -> None:
