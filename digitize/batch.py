@@ -203,12 +203,9 @@ _engines = None
 
 def _pool_init(settings: Settings) -> None:
     global _engines
-    from .pipeline import Engines
+    from .pipeline import process_engines
 
-    from .extract import warm_up
-
-    _engines = Engines.from_settings(settings)
-    warm_up()
+    _engines = process_engines(settings)
 
 
 def _pool_run(ref: PageRef) -> Outcome:

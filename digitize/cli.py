@@ -172,11 +172,10 @@ _engines = None
 
 def _worker_init(settings: Settings, debug_dir: str | None) -> None:
     global _engines
-    from .pipeline import Engines
+    from .pipeline import process_engines
     from .preprocess import CleanupOptions
 
-    cleanup = CleanupOptions(debug_dir=Path(debug_dir) if debug_dir else None)
-    _engines = Engines.from_settings(settings, cleanup)
+    _engines = process_engines(settings, CleanupOptions(debug_dir=Path(debug_dir) if debug_dir else None))
 
 
 def _process_one(path: str, doc_type: str, book: str | None) -> tuple[str, dict[str, Any] | None, str | None]:

@@ -76,6 +76,28 @@ class Engines:
         self.index.close()
 
 
+_held: tuple[int, Settings, CleanupOptions, Engines] | None = None
+
+
+def process_engines(settings: Settings, cleanup: CleanupOptions | None = None) -> Engines:
+    """This process's engines: the CLI's pool, the web service's workers, local batches and
+    Celery tasks all take theirs here. Built on first use, with the gazetteer loaded before
+    the first page (`extract.warm_up`); built again in a forked child (which must not share
+    its parent's Tesseract or database handles) and for other settings."""
+    global _held
+    import os
+
+    cleanup = cleanup or CleanupOptions()
+    held = _held
+    if held is None or held[0] != os.getpid() or held[1] != settings or held[2] != cleanup:
+        from .extract import warm_up
+
+        engines = Engines.from_settings(settings, cleanup)
+        warm_up()
+        held = _held = (os.getpid(), settings, cleanup, engines)
+    return held[3]
+
+
 def result_id_for(source: SourceFile) -> str:
     """Same bytes, same id: the first 128 bits of the input's SHA-256."""
     return source.sha256[:32]

@@ -231,3 +231,16 @@ def test_stages_are_reported_in_their_declared_order(tmp_path):
         engines.close()
     assert seen[:2] == [("ocr", 1, 2), ("ocr", 2, 2)]
     assert [stage for stage, _, _ in seen[2:]] == list(STAGES[1:])
+
+
+def test_a_process_holds_one_set_of_engines_per_settings(tmp_path):
+    """The CLI pool, the web workers, local batches and Celery tasks take their engines from
+    pipeline.process_engines: built once per process, again for other settings."""
+    from digitize.config import load_settings
+    from digitize.pipeline import process_engines
+
+    first = load_settings(env={"DIGITIZE_HOME": str(tmp_path / "a")})
+    engines = process_engines(first)
+    assert process_engines(load_settings(env={"DIGITIZE_HOME": str(tmp_path / "a")})) is engines
+    other = process_engines(load_settings(env={"DIGITIZE_HOME": str(tmp_path / "b")}))
+    assert other is not engines and other.settings.home == tmp_path / "b"

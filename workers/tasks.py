@@ -34,18 +34,13 @@ _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expir
 REDIS_PATIENCE = 120.0  # seconds a task rides through a Redis restart before giving the page back
 T = TypeVar("T")
 
-_engines: Any = None
-_engines_pid = 0
 _redis: Any = None
 
 
 def engines() -> Any:
-    global _engines, _engines_pid
-    if _engines is None or _engines_pid != os.getpid():
-        from digitize.pipeline import Engines
+    from digitize.pipeline import process_engines
 
-        _engines, _engines_pid = Engines.from_settings(configured_settings()), os.getpid()
-    return _engines
+    return process_engines(configured_settings())
 
 
 def _lease_client() -> Any:

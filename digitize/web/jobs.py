@@ -58,16 +58,13 @@ def _die_with_parent() -> None:
 
 def _init_worker(settings: Settings, progress_queue: Any) -> None:
     global _engines, _progress_queue
-    from ..pipeline import Engines
+    from ..pipeline import process_engines
 
     if mp.current_process().name != "MainProcess":  # a process pool's worker, not a thread
         _die_with_parent()
 
-    from ..extract import warm_up
-
-    _engines = Engines.from_settings(settings)
+    _engines = process_engines(settings)
     _progress_queue = progress_queue
-    warm_up()
 
 
 def _engines_for(agency: str):
