@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -26,15 +27,15 @@ from .errors import DigitizeError, InputError, NotFound
 from .dossier import split_dossier
 from .extract import extract_pages
 from .extract.cccd import looks_like_card
-from .ocr.base import OcrEngine
 from .index.base import Index
-from .signing.base import Signer
-from .storage.base import Storage
+from .ocr.base import OcrEngine
 from .ocr.stamps import set_aside_signature_boxes
 from .ocr.vietnamese import correct_page
 from .preprocess import CleanupOptions, clean_page, with_rotation
 from .render import Picture, picture_of, render_pdf
+from .signing.base import Signer
 from .signing.inspect import read_signatures
+from .storage.base import Storage
 from .types import CleanPage, Document, OcrPage, PageImage, Record, Result, SignatureInfo, SourceFile, words_to_dict
 from .clock import VN_TZ
 
@@ -85,8 +86,6 @@ def process_engines(settings: Settings, cleanup: CleanupOptions | None = None) -
     the first page (`extract.warm_up`); built again in a forked child (which must not share
     its parent's Tesseract or database handles) and for other settings."""
     global _held
-    import os
-
     cleanup = cleanup or CleanupOptions()
     held = _held
     if held is None or held[0] != os.getpid() or held[1] != settings or held[2] != cleanup:

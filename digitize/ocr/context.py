@@ -4,9 +4,8 @@ Tesseract's commonest error on Vietnamese print is a tone or vowel mark read as 
 ("thành phó" for "thành phố", "phỏng chồng" for "phòng chống", "nhà đột nát" for "nhà dột
 nát"). Each misreading is itself a syllable, so a spelling check passes it; what gives it away
 is that, with its neighbours, it no longer makes a word. Vietnamese words are one to four
-syllables, and the list of the multi-syllable ones (`refdata/vietnamese_words.tsv`, with the
-place names of the gazetteer and the forms' wording) says which adjacent pairs belong
-together.
+syllables, and the list of the two-syllable ones (`refdata/vietnamese_words.tsv`, with the
+forms' wording) says which adjacent pairs belong together.
 
 A line's words are decoded as a chain (Viterbi): each syllable may stay as read or take one
 of the syllables with the same letters and one mark changed; a pair of neighbours that makes
@@ -32,7 +31,6 @@ CHANGE_NAME = 1.6  # capitalised: it takes words on both sides (a name is rarely
 CHANGE_ALTERNATIVE = 0.55  # the recogniser's own near second reading
 CORRECTED = 0.9
 CONTEXT_DOUBT = 0.5  # the near alternative's likelihood a context doubt gives (labels.NEAR_READING)
-DOUBT_CONTEXT = True
 DOUBTFUL = 0.90  # below this word confidence, any syllable one mark away is considered
 
 
@@ -69,6 +67,18 @@ def _name_syllables() -> frozenset[str]:
     return frozenset(n.lower() for n in refdata.surnames() + refdata.given_names())
 
 
+def _is_name(core: str) -> bool:
+    """A capitalised syllable of the name stocks: "NGUYỄN VĂN" is a name, though "nguyên văn"
+    is a word, so the context neither changes nor doubts it."""
+    return core[:1].isupper() and core.lower() in _name_syllables()
+
+
+def _respelled(word: Word, core: str, syllable: str) -> str:
+    """The word's text with its letters `core` replaced by `syllable`, in their case."""
+    start = word.text.index(core)
+    return word.text[:start] + with_case(core, syllable) + word.text[start + len(core):]
+
+
 def _letters(text: str) -> str:
     """The word without the punctuation around it; "" when anything but letters is left."""
     core = text.strip(".,;:!?()[]\"'“”‘’-–—…/")
@@ -89,8 +99,8 @@ def _options(word: Word, lex: dict[str, tuple[str, ...]]) -> list[tuple[str, flo
     core = _letters(word.text)
     low = core.lower()
     out = [(low, 0.0)]
-    if core[:1].isupper() and low in _name_syllables():
-        return out  # "NGUYỄN VĂN" is a name, though "nguyên văn" is a word
+    if _is_name(core):
+        return out
     alternative = _letters(word.alternative).lower() if word.alternative else ""
     if alternative and alternative != low and fold(alternative) == fold(low):
         out.append((alternative, CHANGE_ALTERNATIVE))
@@ -143,11 +153,9 @@ def _decode_chain(chain: list[Word], lex: dict[str, tuple[str, ...]],
     out = []
     for i, (w, opts, k) in enumerate(zip(chain, options, chosen)):
         if k == 0:
-            out.append(_doubted(w, i, final, lex, pairs) if DOUBT_CONTEXT else w)
+            out.append(_doubted(w, i, final, lex, pairs))
             continue
-        core = _letters(w.text)
-        start = w.text.index(core)
-        text = w.text[:start] + with_case(core, opts[k][0]) + w.text[start + len(core):]
+        text = _respelled(w, _letters(w.text), opts[k][0])
         out.append(Word(text=text, box=w.box, confidence=w.confidence * CORRECTED))
     return out
 
@@ -161,7 +169,7 @@ def _doubted(word: Word, i: int, final: list[str], lex: dict[str, tuple[str, ...
     if word.alternative:
         return word
     core = _letters(word.text)
-    if core[:1].isupper() and core.lower() in _name_syllables():
+    if _is_name(core):
         return word
     left = final[i - 1] if i > 0 else ""
     right = final[i + 1] if i + 1 < len(final) else ""
@@ -169,7 +177,5 @@ def _doubted(word: Word, i: int, final: list[str], lex: dict[str, tuple[str, ...
         return word
     for variant in _variants(core, lex):
         if (left, variant) in pairs or (variant, right) in pairs:
-            start = word.text.index(core)
-            alternative = word.text[:start] + with_case(core, variant) + word.text[start + len(core):]
-            return replace(word, alternative=alternative, alternative_confidence=CONTEXT_DOUBT)
+            return replace(word, alternative=_respelled(word, core, variant), alternative_confidence=CONTEXT_DOUBT)
     return word
