@@ -4,148 +4,311 @@ Layout (Phụ lục I): issuing body top left, national motto top right; "Số: 
 under the body with the place and date on its right; the kind of document
 ("QUYẾT ĐỊNH") and its subject centred below, or for a Công văn the subject
 "V/v …" under the number; at the foot "Nơi nhận:" on the left and the
-signer's title, signature and name on the right."""
+signer's title, signature and name on the right.
+
+The fields are declared in `SPEC`, as the certificates' are in their `FormSpec`s: per field,
+where it is read (a `locate` function: its candidates on the page, off the landmarks that
+`van_ban_layout.Layout` finds once per page), how it is normalised and checked (a `read`
+function: the value and its factor) and its kind for the confidence model. `read_fields` runs
+them in order; `VanBanExtractor` adds what no one page holds (the closing block of a document
+of several pages, the bound its own signatures set on its date)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any, Generic, TypeVar
 
-from .. import refdata
 from ..text import clean_spaces, fold, levenshtein
 from ..types import InputSignature, Line, OcrPage, Record, Word
 from .base import Value, build_record
-from .common import min_conf, person_name, words_text
+from .common import min_conf, words_text
 from .labels import fold_aligned
+from .van_ban_layout import ITEM_DASH, TITLE_WORDS, IssueDate, Layout, number_line
 from . import names
 from . import validate as v
 
-# Kinds of document by folded name (Nghị định 30/2020/NĐ-CP, Phụ lục III; the list, with the
-# official abbreviations, is digitize/refdata/document_kinds.tsv).
-KINDS = {fold(k): k for k in refdata.document_kinds()}
-# the motto's first words, one letter of "CỘNG" allowed to be misread ("CỘNS HÒA XÃ HỘI")
-_MOTTO = re.compile(r"cong hoa|doc lap|c\w{2,3} h[o0]a xa h[o0]i")
-# (figures written by hand into the blank may read as anything but figures, the slash with
-# them: "Số: †+ /QĐ-UBND", "Số: .„ớ„ QĐ-UBND")
-_SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d|\S{0,8}\s*/\s*[a-z]|\S{0,8}\s*[a-z]{1,6}-[a-z])")
-# (a speck may follow a figure: "tháng 7? năm")
-_NOTATION = re.compile(r"^/?[A-ZĐ][A-ZĐa-z]{0,5}(-[A-ZĐ0-9]+)+[.,;]?$")
-_DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})[^\w\s]?\s*th[a-z]{2,4}\s*(\d{1,2})[^\w\s]?\s*n[a-z]{1,2}\s*(\d{4})")
-_UNIT_START = re.compile(r"^(tinh|huyen|xa|phuong|thi tran|quan|thanh pho|thi xa|dac khu)\b")
-# The dash before each recipient, or that dash read as a spacing accent ("ˆ Phòng Tư pháp")
-_ITEM_DASH = re.compile(r"^(?:[-–—•+ˆ˜¨´`]\s*)+")
-_TITLE_WORDS = re.compile(r"^(tm|kt|q|tl|tuq)\.?\s|chu tich|giam doc|truong|pho|thu truong|chanh")
+# ------------------------------------------------------------------ where each field is read
+# `locate` functions: a field's candidates on the page, best first (none where its landmark
+# is missing).
 
 
-def _fold(text: str) -> str:
-    return fold(text)
+def _header_block(layout: Layout) -> list[tuple[str, float]]:
+    """The issuing body: the header's left block above the "Số:" line."""
+    return [layout.header] if layout.header else []
 
 
-def _left_of_motto(line: Line, width: int) -> list[Word]:
-    """Words of the issuing body's block: those left of the motto on a header line."""
-    words = list(line.words)
-    for i in range(len(words)):
-        rest = _fold(" ".join(w.text for w in words[i:i + 4]))
-        if _MOTTO.match(rest):
-            return words[:i]
-    # no motto on this line: the left block is what lies left of the page's middle (a line
-    # holding the body's second row alone, "TỈNH QUẢNG NGÃI", is all left block), less the
-    # motto's first words where they reach past the middle ("UBND TỈNH NGHỆ AN CỘNG")
-    return _without_motto([w for w in words if (w.box[0] + w.box[2]) / 2 < 0.5 * width])
+def _number_tokens(layout: Layout) -> list[list[Word]]:
+    """The number: the words after "Số:" that hang together by a slash or a dash."""
+    number = layout.number
+    return [number.tokens] if number is not None and number.tokens else []
 
 
-def _junk(word: Word) -> bool:
-    return not re.search(r"[^\W_]", word.text)
+def _issue_date(layout: Layout) -> list[IssueDate]:
+    """The date of issue: beside the number, or just below it."""
+    return [layout.issue_date] if layout.issue_date is not None else []
 
 
-def _body(header: list[list[Word]]) -> tuple[str, float] | None:
-    lines = [[w for w in ws if not _junk(w)] for ws in header]
-    # a row of the body's name holds a word; one letter alone is a speck at the page's edge
-    lines = [ws for ws in lines if sum(len(w.text) for w in ws) >= 2]
-    if not lines:
-        return None
-    texts = [words_text(ws) for ws in lines]
-    # "UBND TỈNH X" above "SỞ TƯ PHÁP" is kept: Nghị định 30 (Phụ lục I, II.2) names both lines
-    # the issuing body's name, the body and the one directly above it.
-    words = [w for ws in lines for w in ws]
-    return clean_spaces(" ".join(texts)), min_conf(words)
+def _place_words(layout: Layout) -> list[list[Word]]:
+    """The place of issue: the words before the date; where the date was not read (its day
+    written by hand), the place before "ngày" still is, on the number's line."""
+    candidates = []
+    if layout.issue_date is not None:
+        candidates.append(layout.issue_date.place_words)
+    if layout.number is not None:
+        candidates.append(layout.number.rest)
+    return candidates
 
 
-_MOTTO_WORDS = ("cong", "hoa", "xa", "hoi", "chu", "nghia", "viet", "nam")
+def _kind_heading(layout: Layout) -> list[str]:
+    """The kind of document: a line under the number naming one of the kinds (Phụ lục III), or
+    Công văn for a letter ("V/v …", "Kính gửi:")."""
+    kind = layout.heading.kind
+    return [kind] if kind else []
 
 
-def _without_motto(words: list[Word]) -> list[Word]:
-    """Words without a trailing start of the national motto: the motto is set beside the
-    issuing body, never in it. Specks (no letter) are not words here."""
-    words = [w for w in words if not _junk(w)]
-    folded = [_fold(w.text).strip(" .,:") for w in words]
-    for start in range(len(words)):
-        tail = folded[start:]
-        if tail and tail == list(_MOTTO_WORDS[:len(tail)]):
-            return words[:start]
-    return words
+def _subject_lines(layout: Layout) -> list[list[Line]]:
+    """The subject (trích yếu): under the kind, or the "V/v" of a Công văn."""
+    subject = layout.heading.subject
+    return [subject] if subject else []
 
 
-def _kind(text: str) -> str | None:
-    key = clean_spaces(_fold(text)).strip(" :.")
-    if key in KINDS:
-        return KINDS[key]
-    close = [k for k in KINDS if abs(len(k) - len(key)) <= 2 and levenshtein(k, key) <= 2]
-    return KINDS[close[0]] if len(close) == 1 else None
+def _recipient_items(layout: Layout) -> list[list[list[Word]]]:
+    """The recipients: the items under "Nơi nhận:", in the closing block's left column."""
+    closing = layout.closing
+    return [closing.items] if closing is not None else []
 
 
-def _putter(values: dict[str, Value]) -> Callable[..., None]:
-    """`put(name, value, ocr, factor=1.0)`: the first non-empty reading of a field wins."""
-
-    def put(name: str, value: str, ocr: float, factor: float = 1.0) -> None:
-        value = clean_spaces(value)
-        if value and name not in values:
-            values[name] = Value(value, ocr, factor)
-
-    return put
+def _signer_title(layout: Layout) -> list[tuple[str, float]]:
+    """The signer's title: the last capitalised line of the right column ("TM. ỦY BAN NHÂN
+    DÂN" above "CHỦ TỊCH": the title is the one nearest the signature)."""
+    closing = layout.closing
+    return [closing.titles[-1]] if closing is not None and closing.titles else []
 
 
-_CLOSING = ("noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky")
+def _signer_name(layout: Layout) -> list[tuple[str, float]]:
+    """The signer's name: under the signature, the last line of the right column that reads as
+    a person's name."""
+    closing = layout.closing
+    return [closing.name] if closing is not None and closing.name else []
 
 
-def _number_line(page: OcrPage) -> int | None:
-    """Index of the header's "Số: …/…" line, or None (a page that starts no document)."""
-    lines = page.lines
-    found = next((i for i, ln in enumerate(lines[:12])
-                  if _SO.match(_fold(ln.text)) and ln.box[1] < 0.35 * page.height), None)
-    if found is None:  # "Số:" may sit after the body's name on the same row
-        found = next((i for i, ln in enumerate(lines[:12])
-                      if re.search(r"(?<![a-z])s[o0]\s*:\s*\d", _fold(ln.text))
-                      and "/" in ln.text and ln.box[1] < 0.35 * page.height), None)
+# ------------------------------------------------------------------ how each field is read
+# `read` functions: a candidate's value, normalised and checked (its factor), or None where it
+# holds no value (the driver then tries the next candidate).
+
+
+def _value(text: str, ocr: float, factor: float = 1.0) -> Value | None:
+    """A value as read: spaces tidied, nothing where nothing is left."""
+    text = clean_spaces(text)
+    return Value(text, ocr, factor) if text else None
+
+
+def _read_issuing_body(body: tuple[str, float], layout: Layout) -> Value | None:
+    """The body as printed (speckle and a word of the motto beside it dropped)."""
+    issuer, repaired = issuing_body(body[0])
+    # a body's name starts with the kind of body (Ủy ban, Sở, Phòng, Bộ, …): anything else
+    # is doubtful, a header misread or split elsewhere
+    factor = 1.0 if re.match(r"^(uy ban nhan dan|so|ubnd|phong|bo|cuc|ban|truong|hoi dong|van phong)",
+                             fold(issuer)) else 0.7
+    return _value(issuer, body[1], factor * v.text_factor(issuer) * (0.9 if repaired else 1.0))
+
+
+def _read_number(tokens: list[Word], layout: Layout) -> Value | None:
+    """The number and notation ("47/2024/QĐ-UBND"), the notation's kind put right where a
+    letter was read twice; flagged where its figures were written by hand into the blank."""
+    raw = "".join(t.text for t in tokens)
+    raw = re.sub(r"^s[oố]\s*[:;.]?", "", raw, flags=re.I)
+    value, factor = v.normalize_number(raw)
+    kind_read = notation_kind(value)
+    if kind_read != value:
+        value, factor = kind_read, factor * v.SNAPPED
+    # figures (the year perhaps), then the notation's kind and body: "47/2024/QĐ-UBND"
+    if not re.fullmatch(r"\d{1,5}(/\d{4})?/[A-ZĐ]+(-[A-ZĐ0-9]+)*", value):
+        factor *= 0.5
+    found = _value(value, min_conf(tokens), factor)
+    if found is not None:
+        found.handwritten = number_by_hand(tokens, layout.page)
+        found.raw, found.boxes = " ".join(t.text for t in tokens), tuple(t.box for t in tokens)
     return found
 
 
-def _subject_above_rule(page: OcrPage, kind_line: int) -> list[Line] | None:
-    """The subject's lines where the short centred rule that Nghị định 30 draws under the
-    subject was found: every line between the kind and that rule that overlaps the rule's
-    span (a stamp in the margin beside it is not part of the subject). None without a rule."""
-    lines = page.lines
-    kind = lines[kind_line]
-    height = max(1, kind.box[3] - kind.box[1])
-    middle = page.width / 2
-    rules = [r for r in page.rules if (r[2] - r[0]) > 5 * (r[3] - r[1]) and (r[2] - r[0]) < 0.5 * page.width
-             and abs((r[0] + r[2]) / 2 - middle) < 0.08 * page.width and kind.box[3] <= r[1] < kind.box[3] + 8 * height]
-    if not rules:
+def _read_issue_date(found: IssueDate, layout: Layout) -> Value | None:
+    """The date of issue; flagged where its day or month was written by hand."""
+    value, factor = v.normalize_date(f"{found.day}/{found.month}/{found.year}")
+    # the date's words read with a letter or a speck amiss ("ngàv", "tháng 6? năm"): its figures may be too
+    if not found.printed:
+        factor *= 0.8
+    return Value(value, min_conf(found.words), factor, handwritten=date_by_hand(found.words, layout.page),
+                 raw=" ".join(w.text for w in found.words), boxes=tuple(w.box for w in found.words))
+
+
+def _read_place(words: list[Word], layout: Layout) -> Value | None:
+    """The place of issue: the words before the date ("Quảng Ngãi, ngày …"), the last
+    ending with a comma; `words` may run on into the date, which is cut off at "ngày"."""
+    cut = next((i for i, w in enumerate(words) if i > 0 and words[i - 1].text.endswith(",")
+                and re.match(r"ng[a-z]{1,3}(\W|\d|$)", fold(w.text))), None)
+    place_words = words if cut is None and not any(re.search(r"\d", w.text) for w in words) else words[:cut]
+    if not place_words:
         return None
-    rule = min(rules, key=lambda r: r[1])
-    # a line of the subject overlaps the rule's span (a last short word may sit off the page's middle)
-    out = [ln for ln in lines[kind_line + 1:]
-           if (ln.box[1] + ln.box[3]) / 2 < rule[1] and ln.box[0] < rule[2] and ln.box[2] > rule[0]
-           and ln.box[1] >= kind.box[1]]
-    return out or None
+    place = words_text(place_words).strip(" ,.;")
+    # (kept even where nothing but punctuation is left of it, as it always was)
+    ok = 1.0 if place_words[-1].text.endswith(",") else 0.8  # no comma: where the place ends is a guess
+    reading = names.read_place(place)  # "Nghỉ Lộc" is the district Nghi Lộc
+    if reading.changed:
+        place, ok = reading.value, ok * v.SNAPPED_IN_HIERARCHY
+    return Value(place, min_conf(place_words), ok * v.text_factor(place))
 
 
-def _closing_line(page: OcrPage) -> int | None:
-    lines = page.lines
-    return next((i for i in range(len(lines) - 1, -1, -1) if _fold(lines[i].text).startswith("noi nhan")), None)
+def _read_kind(kind: str, layout: Layout) -> Value | None:
+    """The kind as Phụ lục III names it ("QUYẾT ĐỊNH" is "Quyết định")."""
+    return _value(kind, 1.0)  # a name from the closed list of kinds: nothing to doubt in its letters
 
+
+def _read_subject(subject_lines: list[Line], layout: Layout) -> Value | None:
+    """The subject without its lead-in ("V/v", "Về việc"): what the document is about."""
+    words = [w for ln in subject_lines for w in ln.words]
+    text = words_text(words)
+    text = re.sub(r"^\s*[Vv]\s*/\s*[Vv]\s*[:.]?\s*", "", text)
+    text = re.sub(r"^\s*[Vv]ề việc\s*[:.]?\s*", "", text)
+    text = text.strip(" .;")
+    # a subject is one sentence: a stop inside it, before a word in lower case, is a speck ("10. năm")
+    text = re.sub(r"(?<=[\da-zà-ỹđ])\.(?= [a-zà-ỹđ])", "", text)
+    return _value(text, min_conf(words), v.text_factor(text))
+
+
+def _read_recipients(items: list[list[Word]], layout: Layout) -> Value | None:
+    """The recipients, one "; " between each, without their dashes and stops; the phrases every
+    document carries ("Như trên", "Lưu: VT, KT") put right where misread."""
+    recipients = []
+    confs = []
+    for item in items:
+        text = words_text(item)
+        text = ITEM_DASH.sub("", text).strip()
+        text = re.sub(r"[;.,:]+$", "", text).strip()
+        if text:
+            recipients.append(text)
+            confs.append(min_conf(item))
+    if not recipients:
+        return None
+    joined = "; ".join(recipients)
+    factor = v.text_factor(joined)
+    # "Lưu: VT, …" (văn thư) is on every document; its T and comma are often misread
+    # ("VI", "VŨ KT", "VE KT")
+    fixed = re.sub(r"(Lưu\s*:?\s*)V[IlT1|]\b,?\s*", r"\1VT, ", joined).rstrip(", ")
+    # "Lưu: VT" closes the list where no drafting unit follows; its T and full stop
+    # are read as anything ("VL", "VTL", "VÍT:.")
+    fixed = re.sub(r"(Lưu\s*:?\s*)V[^\s,;]{0,3}$", r"\1VT", fixed)
+    fixed = re.sub(r"(Lưu\s*:?\s*)V\w?[,.]?\s+(?=[A-ZĐ]{2})", r"\1VT, ", fixed)
+    fixed = re.sub(r"(Lưu: VT, )\s*;\s*", r"\1", fixed)  # the drafting unit wrapped to its own item
+    fixed = drafting_unit(recipient_phrases(fixed))
+    if fixed != joined:
+        joined, factor = fixed, factor * 0.8
+    return _value(joined, min(confs), factor)
+
+
+def _read_signer_title(found: tuple[str, float], layout: Layout) -> Value | None:
+    """The title, one of the usual titles where it was read with a letter or mark slipped."""
+    title, conf = found
+    canon = _title(title)
+    # a line in capitals without a title's words ("ỦY BAN NHÂN DÂN") may not be the title
+    factor = 1.0 if TITLE_WORDS.search(fold(title)) else 0.6
+    if canon and canon != title:
+        title, factor = canon, 0.8
+    return _value(title, conf, factor)
+
+
+def _read_signer(name: tuple[str, float], layout: Layout) -> Value | None:
+    """The signer's name, checked as a person's name."""
+    signer, factor = v.normalize_name(name[0])  # "Đồ Công Toàn" is Đỗ: surnames are a closed set
+    return _value(signer, name[1], factor)
+
+
+# ------------------------------------------------------------------ the fields
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FieldSpec(Generic[T]):
+    """How one field of the record is read."""
+
+    name: str  # CONTRACT field name (base.FIELDS["van_ban"])
+    locate: Callable[[Layout], Sequence[T]]  # where on the page: its candidates, best first
+    read: Callable[[T, Layout], Value | None]  # normalised and checked; None: try the next candidate
+    # Its kind for the confidence model: base.field_group, which goes by the field's name,
+    # stated here so the table says how each field is trusted (a test holds the two together).
+    group: str
+
+
+# In the order the fields are read, which is the order of the values handed to build_record.
+# The date before the place: the place is read off the words before the date.
+SPEC: tuple[FieldSpec[Any], ...] = (
+    FieldSpec("co_quan_ban_hanh", _header_block, _read_issuing_body, "text"),
+    FieldSpec("so_ky_hieu", _number_tokens, _read_number, "number"),
+    FieldSpec("ngay_ban_hanh", _issue_date, _read_issue_date, "date"),
+    FieldSpec("dia_danh", _place_words, _read_place, "text"),
+    FieldSpec("loai_van_ban", _kind_heading, _read_kind, "text"),
+    FieldSpec("trich_yeu", _subject_lines, _read_subject, "text"),
+    FieldSpec("noi_nhan", _recipient_items, _read_recipients, "text"),
+    FieldSpec("chuc_vu_nguoi_ky", _signer_title, _read_signer_title, "text"),
+    FieldSpec("nguoi_ky", _signer_name, _read_signer, "name"),
+)
+
+# The closing block's fields: on the last page of a document of several pages.
+_CLOSING = ("noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky")
+CLOSING_SPEC = tuple(f for f in SPEC if f.name in _CLOSING)
+
+
+def read_fields(page: OcrPage, spec: Sequence[FieldSpec[Any]] = SPEC) -> dict[str, Value]:
+    """Each field of `spec` in turn: the first of its candidates that reads as a value."""
+    layout = Layout(page)
+    values: dict[str, Value] = {}
+    for field in spec:
+        for found in field.locate(layout):
+            value = field.read(found, layout)
+            if value is not None:
+                values[field.name] = value
+                break
+    return values
+
+
+class VanBanExtractor:
+    doc_type = "van_ban"
+
+    def extract(self, page: OcrPage, signatures: tuple[InputSignature, ...] = (),
+                following: Sequence[OcrPage] = ()) -> list[Record]:
+        """The document's record from its first page; `following` are the pages after it in the
+        same file, where a document of several pages has its closing block (Nơi nhận, the
+        signer's title and name) on the last one."""
+        values = self.fields(page)
+        # Evidence that this is an administrative document and not any page of text.
+        if "so_ky_hieu" not in values and not ("loai_van_ban" in values and "co_quan_ban_hanh" in values):
+            return []
+        if not any(name in values for name in _CLOSING):
+            for later in following:
+                if number_line(later) is not None:
+                    break  # the next document in the file
+                closing = self.closing(later)
+                if closing:
+                    values.update({k: replace(val, page=later.number) for k, val in closing.items()})
+                    break
+        bound_by_signatures(values, signatures)
+        return [build_record(self.doc_type, page, values)]
+
+    def closing(self, page: OcrPage) -> dict[str, Value]:
+        """The closing block's fields (noi_nhan, chuc_vu_nguoi_ky, nguoi_ky) of one page."""
+        return read_fields(page, CLOSING_SPEC)
+
+    def fields(self, page: OcrPage) -> dict[str, Value]:
+        """The fields one page holds, as `SPEC` reads them."""
+        return read_fields(page)
+
+
+# ------------------------------------------------------------------ checks
 
 # A document is signed the day it is issued or within weeks of it (the number and date are given
 # at issuance, Nghị định 30 art. 15); a date read as months before the first signature is doubtful.
@@ -234,270 +397,8 @@ def date_by_hand(date_words: list[Word], page: OcrPage) -> bool:
     return False
 
 
-def _centred(line: Line, width: int, tolerance: float = 0.06) -> bool:
-    x0, _, x1, _ = line.box
-    return abs((x0 + x1) / 2 - width / 2) < tolerance * width
 
-
-class VanBanExtractor:
-    doc_type = "van_ban"
-
-    def extract(self, page: OcrPage, signatures: tuple[InputSignature, ...] = (),
-                following: Sequence[OcrPage] = ()) -> list[Record]:
-        """The document's record from its first page; `following` are the pages after it in the
-        same file, where a document of several pages has its closing block (Nơi nhận, the
-        signer's title and name) on the last one."""
-        values = self.fields(page)
-        # Evidence that this is an administrative document and not any page of text.
-        if "so_ky_hieu" not in values and not ("loai_van_ban" in values and "co_quan_ban_hanh" in values):
-            return []
-        if not any(name in values for name in _CLOSING):
-            for later in following:
-                if _number_line(later) is not None:
-                    break  # the next document in the file
-                closing = self.closing(later)
-                if closing:
-                    values.update({k: replace(val, page=later.number) for k, val in closing.items()})
-                    break
-        bound_by_signatures(values, signatures)
-        return [build_record(self.doc_type, page, values)]
-
-    def closing(self, page: OcrPage) -> dict[str, Value]:
-        """The closing block's fields (noi_nhan, chuc_vu_nguoi_ky, nguoi_ky) of one page."""
-        values: dict[str, Value] = {}
-        put = _putter(values)
-        nn = _closing_line(page)
-        if nn is not None:
-            self._closing(page, nn, put)
-        return values
-
-    def fields(self, page: OcrPage) -> dict[str, Value]:
-        lines = page.lines
-        values: dict[str, Value] = {}
-        put = _putter(values)
-
-        # --- the "Số:" line and the header above it
-        so_line = _number_line(page)
-        head_end = so_line if so_line is not None else min(3, len(lines))
-        header = [_left_of_motto(ln, page.width) for ln in lines[:head_end]]
-        body = _body(header)
-        if body and so_line is not None:
-            issuer, repaired = issuing_body(body[0])
-            factor = 1.0 if re.match(r"^(uy ban nhan dan|so|ubnd|phong|bo|cuc|ban|truong|hoi dong|van phong)",
-                                     _fold(issuer)) else 0.7
-            put("co_quan_ban_hanh", issuer, body[1], factor * v.text_factor(issuer) * (0.9 if repaired else 1.0))
-
-        after = so_line + 1 if so_line is not None else 0
-        if so_line is not None:
-            line = lines[so_line]
-            words = list(line.words)
-            folded_words = [_fold(w.text) for w in words]
-            k = next((i for i, f in enumerate(folded_words) if re.match(r"s[o0]\s*[:;.]?$", f) or
-                      re.match(r"s[o0]\s*:", f)), 0)
-            first = k + 1 if re.fullmatch(r"s[o0]\s*[:;.]?", folded_words[k]) else k
-            tokens: list[Word] = []
-            for w in words[first:]:
-                if not tokens or tokens[-1].text.endswith(("/", "-")) or w.text.startswith(("/", "-")) or \
-                        (len(tokens) == 1 and "/" not in tokens[0].text and _NOTATION.match(w.text)):
-                    # (the notation after figures written by hand, its slash lost: "Số: 47 QĐ-UBND")
-                    tokens.append(w)
-                else:
-                    break
-            if tokens:
-                raw = "".join(t.text for t in tokens)
-                raw = re.sub(r"^s[oố]\s*[:;.]?", "", raw, flags=re.I)
-                value, factor = v.normalize_number(raw)
-                kind_read = notation_kind(value)
-                if kind_read != value:
-                    value, factor = kind_read, factor * v.SNAPPED
-                if not re.fullmatch(r"\d{1,5}(/\d{4})?/[A-ZĐ]+(-[A-ZĐ0-9]+)*", value):
-                    factor *= 0.5
-                put("so_ky_hieu", value, min_conf(tokens), factor)
-                if "so_ky_hieu" in values:
-                    found = values["so_ky_hieu"]
-                    found.handwritten = number_by_hand(tokens, page)
-                    found.raw, found.boxes = " ".join(t.text for t in tokens), tuple(t.box for t in tokens)
-            # place and date, right of the number
-            rest = words[first + len(tokens):]
-            date_words = self._date(values, rest, page)
-            if date_words is None:
-                for ln in lines[so_line + 1:so_line + 3]:
-                    if self._date(values, list(ln.words), page) is not None:
-                        break
-            if "dia_danh" not in values:
-                # the date unreadable (its day written by hand): the place before "ngày" still is
-                self._place(values, rest)
-
-        # --- kind and subject
-        kind = None
-        subject_lines: list[Line] = []
-        vv = next((i for i in range(after, min(after + 4, len(lines)))
-                   if re.match(r"^\s*v\s*/\s*v\b", _fold(lines[i].text))), None)
-        if vv is not None:
-            kind = "Công văn"
-            subject_lines = [lines[vv]]
-            cx = (lines[vv].box[0] + lines[vv].box[2]) / 2
-            for ln in lines[vv + 1:vv + 5]:
-                lcx = (ln.box[0] + ln.box[2]) / 2
-                f = _fold(ln.text).strip()
-                if f.startswith(("kinh gui", "can cu")) or abs(lcx - cx) > 0.08 * page.width or \
-                        ln.box[2] - ln.box[0] > 0.55 * page.width:
-                    break
-                subject_lines.append(ln)
-        else:
-            for i in range(after, min(after + 5, len(lines))):
-                kind_found = _kind(lines[i].text)
-                if kind_found:
-                    kind = kind_found
-                    full = max(ln.box[2] - ln.box[0] for ln in lines)
-                    ruled = _subject_above_rule(page, i)
-                    if ruled is not None:
-                        subject_lines = ruled
-                        break
-                    for ln in lines[i + 1:i + 5]:
-                        text = ln.text
-                        letters = [c for c in text if c.isalpha()]
-                        f = _fold(text).strip()
-                        # a wrapped tail may be figures alone ("2024 - 2026"); a rule under the subject is not
-                        figures = not letters and re.fullmatch(r"[\d\s\-–/.,]+", text.strip()) and \
-                            re.search(r"\d", text)
-                        if (not letters and not figures) or (letters and all(c.isupper() for c in letters)) \
-                                or f.startswith(("can cu", "kinh gui")) or not _centred(ln, page.width, 0.08):
-                            break
-                        # a line as wide as the body's justified lines is the body, not a wrapped subject
-                        if subject_lines and ln.box[2] - ln.box[0] > 0.85 * full:
-                            break
-                        subject_lines.append(ln)
-                    break
-            if kind is None and any(_fold(ln.text).strip().startswith("kinh gui") for ln in lines[after:after + 8]):
-                kind = "Công văn"
-        if kind:
-            put("loai_van_ban", kind, 1.0)
-        if subject_lines:
-            words = [w for ln in subject_lines for w in ln.words]
-            text = words_text(words)
-            text = re.sub(r"^\s*[Vv]\s*/\s*[Vv]\s*[:.]?\s*", "", text)
-            text = re.sub(r"^\s*[Vv]ề việc\s*[:.]?\s*", "", text)
-            text = text.strip(" .;")
-            # a subject is one sentence: a stop inside it, before a word in lower case, is a speck ("10. năm")
-            text = re.sub(r"(?<=[\da-zà-ỹđ])\.(?= [a-zà-ỹđ])", "", text)
-            put("trich_yeu", text, min_conf(words), v.text_factor(text))
-
-        # --- Nơi nhận and the signer
-        nn = _closing_line(page)
-        if nn is not None:
-            self._closing(page, nn, put)
-        return values
-
-    def _date(self, values: dict[str, Value], words: list[Word], page: OcrPage) -> list[Word] | None:
-        if not words:
-            return None
-        text = " ".join(w.text for w in words)
-        folded = _fold(text)
-        m = _DATE.search(folded)
-        if not m:
-            return None
-        d, mth, y = (int(g) for g in m.groups())
-        value, factor = v.normalize_date(f"{d}/{mth}/{y}")
-        if not re.fullmatch(r"ngay \d{1,2} thang \d{1,2} nam \d{4}", folded[m.start():m.end()]):
-            factor *= 0.8
-        # words of the date, and the place before it
-        offsets = []
-        pos = 0
-        for w in words:
-            offsets.append((pos, pos + len(w.text), w))
-            pos += len(w.text) + 1
-        date_words = [w for a, b, w in offsets if b > m.start() and a < m.end()]
-        place_words = [w for a, b, w in offsets if b <= m.start()]
-        if "ngay_ban_hanh" not in values:
-            values["ngay_ban_hanh"] = Value(value, min_conf(date_words), factor,
-                                            handwritten=date_by_hand(date_words, page),
-                                            raw=" ".join(w.text for w in date_words),
-                                            boxes=tuple(w.box for w in date_words))
-        self._place(values, place_words)
-        return date_words
-
-    def _place(self, values: dict[str, Value], words: list[Word]) -> None:
-        """The place of issue: the words before the date ("Quảng Ngãi, ngày …"), the last
-        ending with a comma; `words` may run on into the date, which is cut off at "ngày"."""
-        cut = next((i for i, w in enumerate(words) if i > 0 and words[i - 1].text.endswith(",")
-                    and re.match(r"ng[a-z]{1,3}(\W|\d|$)", _fold(w.text))), None)
-        place_words = words if cut is None and not any(re.search(r"\d", w.text) for w in words) else words[:cut]
-        if place_words and "dia_danh" not in values:
-            place = words_text(place_words).strip(" ,.;")
-            ok = 1.0 if place_words[-1].text.endswith(",") else 0.8
-            reading = names.read_place(place)  # "Nghỉ Lộc" is the district Nghi Lộc
-            if reading.changed:
-                place, ok = reading.value, ok * v.SNAPPED_IN_HIERARCHY
-            values.setdefault("dia_danh", Value(place, min_conf(place_words), ok * v.text_factor(place)))
-
-    def _closing(self, page: OcrPage, nn: int, put) -> None:
-        lines = page.lines
-        first = lines[nn]
-        label_end = next((i for i, w in enumerate(first.words) if _fold(w.text).startswith("nhan")), 0) + 1
-        right = [w for w in first.words[label_end:] if w.box[0] > page.width * 0.4]
-        split = min((w.box[0] for w in right), default=page.width * 0.5) - page.width * 0.02
-        items: list[list[Word]] = []
-        titles: list[tuple[str, float]] = []
-        name: tuple[str, float] | None = None
-        for ln in lines[nn:]:
-            left = [w for w in ln.words if w.box[2] <= split + page.width * 0.02 and w.box[0] < split]
-            if ln is first:
-                left = [w for w in left if w not in first.words[:label_end]]
-            rightw = [w for w in ln.words if w not in left and not (ln is first and w in first.words[:label_end])]
-            if left:
-                text = words_text(left)
-                if _ITEM_DASH.match(text) or not items:
-                    items.append(list(left))
-                else:
-                    items[-1].extend(left)
-            if rightw:
-                text = words_text([w for w in rightw if not _junk(w)])
-                letters = [c for c in text if c.isalpha()]
-                if not letters:
-                    continue
-                if all(c.isupper() for c in letters) and _TITLE_WORDS.search(_fold(text)) or \
-                        all(c.isupper() for c in letters) and len(text.split()) <= 6 and not name:
-                    titles.append((text, min_conf(rightw)))
-                elif re.search(r"\(|\bky\b", _fold(text)):
-                    continue
-                else:
-                    name = person_name([w for w in rightw if not _junk(w)]) or name
-        recipients = []
-        confs = []
-        for item in items:
-            text = words_text(item)
-            text = _ITEM_DASH.sub("", text).strip()
-            text = re.sub(r"[;.,:]+$", "", text).strip()
-            if text:
-                recipients.append(text)
-                confs.append(min_conf(item))
-        if recipients:
-            joined = "; ".join(recipients)
-            factor = v.text_factor(joined)
-            # "Lưu: VT, …" (văn thư) is on every document; its T and comma are often misread
-            # ("VI", "VŨ KT", "VE KT")
-            fixed = re.sub(r"(Lưu\s*:?\s*)V[IlT1|]\b,?\s*", r"\1VT, ", joined).rstrip(", ")
-            # "Lưu: VT" closes the list where no drafting unit follows; its T and full stop
-            # are read as anything ("VL", "VTL", "VÍT:.")
-            fixed = re.sub(r"(Lưu\s*:?\s*)V[^\s,;]{0,3}$", r"\1VT", fixed)
-            fixed = re.sub(r"(Lưu\s*:?\s*)V\w?[,.]?\s+(?=[A-ZĐ]{2})", r"\1VT, ", fixed)
-            fixed = re.sub(r"(Lưu: VT, )\s*;\s*", r"\1", fixed)  # the drafting unit wrapped to its own item
-            fixed = drafting_unit(recipient_phrases(fixed))
-            if fixed != joined:
-                joined, factor = fixed, factor * 0.8
-            put("noi_nhan", joined, min(confs), factor)
-        if titles:
-            title, conf = titles[-1]
-            canon = _title(title)
-            factor = 1.0 if _TITLE_WORDS.search(_fold(title)) else 0.6
-            if canon and canon != title:
-                title, factor = canon, 0.8
-            put("chuc_vu_nguoi_ky", title, conf, factor)
-        if name:
-            signer, factor = v.normalize_name(name[0])  # "Đồ Công Toàn" is Đỗ: surnames are a closed set
-            put("nguoi_ky", signer, name[1], factor)
-
+# ------------------------------------------------------------------ repairs of what was read
 
 # Recipients that stand on most administrative documents, as Nghị định 30/2020 writes
 # them: a reading with the same letters in another case or with other marks is put right.
@@ -509,7 +410,7 @@ RECIPIENT_PHRASES = ("Như trên", "Sở Tư pháp", "Sở Nội vụ", "Công a
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern:
-    words = [re.escape(_fold(w)) for w in phrase.replace(",", " , ").replace(":", " : ").split()]
+    words = [re.escape(fold(w)) for w in phrase.replace(",", " , ").replace(":", " : ").split()]
     return re.compile(r"(?<!\w)" + r"\s*".join(words).replace(r"\s*,", r",?\s*").replace(r"\s*:", r":?\s*") + r"(?!\w)")
 
 
@@ -570,7 +471,7 @@ _TITLES = {fold(t): t for t in ("CHỦ TỊCH", "PHÓ CHỦ TỊCH", "GIÁM Đ�
 def _title(text: str) -> str | None:
     """The signer's title as printed: one of the usual titles read with marks slipped, or
     with a letter or two misread where no other title is as near ("CHỦ TTCH")."""
-    key = clean_spaces(_fold(text))
+    key = clean_spaces(fold(text))
     if key in _TITLES:
         return _TITLES[key]
     near = sorted((levenshtein(key, k), k) for k in _TITLES)

@@ -1,0 +1,91 @@
+"""The administrative document's field table (`van_ban.SPEC`) and the driver that runs it."""
+
+from __future__ import annotations
+
+from digitize.extract import base
+from digitize.extract import van_ban
+from digitize.extract.base import Value
+from digitize.extract.van_ban import CLOSING_SPEC, SPEC, FieldSpec, VanBanExtractor, read_fields
+from digitize.extract.van_ban_layout import Layout
+from digitize.types import Line, OcrPage, Word
+
+
+def _page(*rows: list[tuple[str, int]], number: int = 1) -> OcrPage:
+    """An OcrPage from rows of (text, x) cells, one row every 55 pixels."""
+    lines = []
+    for r, row in enumerate(rows):
+        y = 100 + 55 * r
+        words = []
+        for text, x in row:
+            for token in text.split():
+                words.append(Word(token, (x, y, x + 14 * len(token), y + 30), 0.97))
+                x += 14 * len(token) + 12
+        lines.append(Line(tuple(words)))
+    return OcrPage(number=number, lines=tuple(lines), width=1654, height=2339, dpi=200)
+
+
+_HEADER = ([("ỦY BAN NHÂN DÂN", 160), ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 820)],
+           [("XÃ TỊNH ĐÔNG", 200), ("Độc lập - Tự do - Hạnh phúc", 900)])
+_NUMBER = [("Số: 12/QĐ-UBND", 160), ("Tịnh Đông, ngày 16 tháng 6 năm 2018", 820)]
+_CLOSING = ([("Nơi nhận:", 160), ("TM. ỦY BAN NHÂN DÂN", 1000)],
+            [("- Như trên;", 160), ("CHỦ TỊCH", 1100)],
+            [("- Lưu: VT.", 160)],
+            [("Nguyễn Văn An", 1050)])
+
+
+def test_van_ban_spec_declares_each_contract_field_once():
+    names = [f.name for f in SPEC]
+    assert sorted(names) == sorted(base.FIELDS["van_ban"]) and len(set(names)) == len(names)
+    assert [f.name for f in CLOSING_SPEC] == ["noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky"]
+    # the place is read off the words before the date: the date's row comes first
+    assert names.index("ngay_ban_hanh") < names.index("dia_danh")
+
+
+def test_van_ban_spec_groups_are_the_confidence_models():
+    """The table's kind of each field is the one the confidence model gives it (by its name)."""
+    assert {f.name: f.group for f in SPEC} == {f.name: base.field_group(f.name) for f in SPEC}
+    assert all(f.group in base.GROUPS for f in SPEC)
+
+
+def test_van_ban_fields_read_from_the_table():
+    page = _page(*_HEADER, _NUMBER, [("QUYẾT ĐỊNH", 700)], [("Về việc cấp giấy phép", 620)], *_CLOSING)
+    values = read_fields(page)
+    assert list(values) == [f.name for f in SPEC]  # every field found, in the table's order
+    assert {k: val.value for k, val in values.items()} == {
+        "co_quan_ban_hanh": "ỦY BAN NHÂN DÂN XÃ TỊNH ĐÔNG", "so_ky_hieu": "12/QĐ-UBND",
+        "ngay_ban_hanh": "16/06/2018", "dia_danh": "Tịnh Đông", "loai_van_ban": "Quyết định",
+        "trich_yeu": "cấp giấy phép", "noi_nhan": "Như trên; Lưu: VT", "chuc_vu_nguoi_ky": "CHỦ TỊCH",
+        "nguoi_ky": "Nguyễn Văn An"}
+    assert values["so_ky_hieu"].raw == "12/QĐ-UBND" and values["so_ky_hieu"].boxes
+    assert VanBanExtractor().fields(page) == values
+    assert VanBanExtractor().closing(page) == {k: values[k] for k in ("noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky")}
+
+
+def test_van_ban_header_is_read_only_under_a_number():
+    """Without a "Số:" line the top lines are not a header: no issuing body, no number, no date."""
+    page = _page(*_HEADER, [("QUYẾT ĐỊNH", 700)], *_CLOSING)
+    layout = Layout(page)
+    assert layout.number is None and layout.header is None and layout.issue_date is None
+    values = read_fields(page)
+    assert "co_quan_ban_hanh" not in values and "so_ky_hieu" not in values and "ngay_ban_hanh" not in values
+    assert values["loai_van_ban"].value == "Quyết định" and values["nguoi_ky"].value == "Nguyễn Văn An"
+    assert VanBanExtractor().extract(page) == []  # neither a number nor an issuing body: not a document
+
+
+def test_van_ban_place_falls_back_to_the_number_line():
+    """The date unreadable (its day in pen): the place before "ngày" is still read off the number's line."""
+    page = _page(*_HEADER, [("Số: 12/QĐ-UBND", 160), ("Tịnh Đông, ngày0P' tháng 6 năm 2018", 820)])
+    layout = Layout(page)
+    assert layout.issue_date is None and layout.number is not None
+    assert van_ban._place_words(layout) == [layout.number.rest]
+    values = read_fields(page)
+    assert "ngay_ban_hanh" not in values and values["dia_danh"].value == "Tịnh Đông"
+
+
+def test_van_ban_driver_takes_the_first_candidate_that_reads():
+    page = _page(*_HEADER, _NUMBER)
+    spec = FieldSpec("trich_yeu", lambda layout: ["", "  ", "a  b"],
+                     lambda text, layout: van_ban._value(text, 0.9), "text")
+    assert read_fields(page, [spec]) == {"trich_yeu": Value("a b", 0.9, 1.0)}
+    none = FieldSpec("trich_yeu", lambda layout: [""], lambda text, layout: van_ban._value(text, 0.9), "text")
+    assert read_fields(page, [none]) == {}
