@@ -73,19 +73,28 @@ class Recogniser:
             cache.mkdir(parents=True, exist_ok=True)
 
     def pages(self, path: Path):
+        """The file's OCR pages and, as the pipeline keeps them, its form pages' images
+        for reading figure fields again (`digitize.extract.figures`)."""
         from digitize import ingest
-        from digitize.pipeline import recognise_page
+        from digitize.pipeline import PageFigures, holds_figure_fields, recognise_page
 
         data = path.read_bytes()
         key = hashlib.sha256(data).hexdigest()[:24]
-        cached = self.cache / f"{key}.pkl" if self.cache else None
+        cached = self.cache / f"{key}.figures.pkl" if self.cache else None
         if cached and cached.exists():
-            return pickle.loads(cached.read_bytes())
+            pages, kept = pickle.loads(cached.read_bytes())
+            return pages, PageFigures(self.engines.ocr, kept)
         source = ingest.describe(path.name, data, self.settings)
-        pages = [recognise_page(image, self.engines)[1] for image in ingest.load_pages(source, data, self.settings)]
+        figures = PageFigures(self.engines.ocr)
+        pages = []
+        for image in ingest.load_pages(source, data, self.settings):
+            clean, page = recognise_page(image, self.engines)
+            pages.append(page)
+            if holds_figure_fields(page, "auto"):
+                figures.keep(clean)
         if cached:
-            cached.write_bytes(pickle.dumps(pages))
-        return pages
+            cached.write_bytes(pickle.dumps((pages, figures.pages)))
+        return pages, figures
 
 
 def page_type(gt: dict, page: int) -> str:
@@ -127,6 +136,7 @@ def align(gt_records: list[dict], predicted: list) -> list[tuple[dict | None, ob
 
 def evaluate(samples: list[tuple[Path, dict]], recogniser: Recogniser, verbose: bool = False) -> dict:
     from digitize.extract import classify, extract_pages
+    from digitize.extract.figures import reading_figures
 
     field_rows: list[dict] = []  # one per (gt or predicted) field
     records = {"total": 0, "exact": 0}
@@ -135,7 +145,7 @@ def evaluate(samples: list[tuple[Path, dict]], recogniser: Recogniser, verbose: 
     ocr_seconds = 0.0
     for path, gt in samples:
         started = time.perf_counter()
-        pages = recogniser.pages(path)
+        pages, figures = recogniser.pages(path)
         ocr_seconds += time.perf_counter() - started
         for page in pages:
             classification["pages"] += 1
@@ -146,7 +156,8 @@ def evaluate(samples: list[tuple[Path, dict]], recogniser: Recogniser, verbose: 
                 classification["right"] += 1
             else:
                 classification["wrong"].append(f"{path.name} p{page.number}: {want} -> {got}")
-        predicted = extract_pages(pages)
+        with reading_figures(figures):
+            predicted = extract_pages(pages)
         for g, p in align(gt["records"], predicted):
             doc_type = (g or {}).get("doc_type") or p.doc_type
             gf = (g or {}).get("fields", {})

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from digitize.index.sqlite import SqliteIndex  # noqa: E402
 from digitize.text import fold  # noqa: E402
+from digitize.types import Result  # noqa: E402
 
 FAMILY = (["Nguyễn"] * 38 + ["Trần"] * 11 + ["Lê"] * 10 + ["Phạm"] * 7 + ["Hoàng"] * 5 + ["Huỳnh"] * 5
           + ["Phan"] * 5 + ["Vũ"] * 4 + ["Võ"] * 4 + ["Đặng"] * 2 + ["Bùi"] * 2 + ["Đỗ"] * 2 + ["Hồ"] * 2
@@ -90,7 +91,7 @@ def load(index: Any, n: int, per_page: int, seed: int, batch: int, samples: int)
     rng = random.Random(seed + 1)
     wanted = set(rng.sample(range(n), min(samples, n)))
     picked: list[dict] = []
-    buffer: list[dict] = []
+    buffer: list[Result] = []
     started = time.perf_counter()
     done = 0
     for result, rows in results(n, per_page, seed):
@@ -98,7 +99,7 @@ def load(index: Any, n: int, per_page: int, seed: int, batch: int, samples: int)
             if done + k in wanted:
                 picked.append({**r, "book": result["book"]})
         done += len(rows)
-        buffer.append(result)
+        buffer.append(Result.from_dict(result))
         if len(buffer) * per_page >= batch:
             index.upsert_many(buffer)
             buffer = []

@@ -48,7 +48,7 @@ from .errors import (ConfigError, CorruptInput, DigitizeError, EncryptedInput, I
                      QueueUnavailable, StorageError, TooLarge)
 from .pipeline import EXTENSIONS, VN_TZ, keep_rejected, process_bytes
 from .storage.common import ChecksumMismatch, validate_key
-from .types import PageImage, SourceFile
+from .types import PageImage, Result, SourceFile
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +121,11 @@ def check_ref(ref: Any) -> PageRef:
     return {k: ref[k] for k in ("key", "sha256", "name", "book", "doc_type")}
 
 
-def outcome_of(result: dict[str, Any], reused: bool = False) -> Outcome:
-    records = result.get("records") or []
-    return {"ok": True, "result_id": result["id"], "records": len(records),
-            "doc_types": sorted({r.get("doc_type") for r in records if r.get("doc_type")}),
-            "review": [f for r in records for f in (r.get("needs_review") or [])],
+def outcome_of(result: Result, reused: bool = False) -> Outcome:
+    records = result.records
+    return {"ok": True, "result_id": result.id, "records": len(records),
+            "doc_types": sorted({r.doc_type for r in records if r.doc_type}),
+            "review": [f for r in records for f in r.needs_review],
             "reused": reused}
 
 
@@ -134,7 +134,7 @@ def stored_outcome(sha256: str, index: Any, storage: Any) -> Outcome | None:
     found = index.get(sha256[:32])
     if found is None:
         return None
-    keys = found.get("keys") or {}
+    keys = found.keys
     if not keys or not all(storage.exists(k) for k in (keys.get("pdf"), keys.get("json")) if k):
         return None
     return outcome_of(found, reused=True)

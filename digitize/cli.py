@@ -12,11 +12,14 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Iterable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, NoReturn, Sequence
 
 from . import __version__
 from .config import Settings, load_settings
 from .errors import DigitizeError, ExitCode
+
+if TYPE_CHECKING:
+    from .types import Result
 
 DOC_TYPES = ("auto", "khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban", "cccd")
 INPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf", ".webp", ".bmp", ".gif"}
@@ -178,7 +181,7 @@ def _worker_init(settings: Settings, debug_dir: str | None) -> None:
     _engines = process_engines(settings, CleanupOptions(debug_dir=Path(debug_dir) if debug_dir else None))
 
 
-def _process_one(path: str, doc_type: str, book: str | None) -> tuple[str, dict[str, Any] | None, str | None]:
+def _process_one(path: str, doc_type: str, book: str | None) -> tuple[str, Result | None, str | None]:
     """(path, result, error) — never raises, so one bad file cannot stop the others."""
     from .pipeline import process_bytes
 
@@ -216,9 +219,9 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     debug_dir = str(args.debug_images) if args.debug_images else None
     progress = _progress_bar(len(paths), disable=args.no_progress)
     failed = 0
-    results: list[dict[str, Any]] = []
+    results: list[Result] = []
 
-    def handle(path: str, result: dict[str, Any] | None, error: str | None) -> None:
+    def handle(path: str, result: Result | None, error: str | None) -> None:
         nonlocal failed
         progress.update(1)
         if error is not None:
@@ -254,13 +257,13 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
 _storage_for_output = None
 
 
-def _fetch_pdf(result: dict[str, Any], settings: Settings) -> bytes:
+def _fetch_pdf(result: Result, settings: Settings) -> bytes:
     global _storage_for_output
     if _storage_for_output is None:
         from .storage import make_storage
 
         _storage_for_output = make_storage(settings)
-    return _storage_for_output.get(result["keys"]["pdf"])
+    return _storage_for_output.get(result.keys["pdf"])
 
 
 class _NoProgress:
@@ -282,16 +285,16 @@ def _progress_bar(total: int, disable: bool):
     return tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True)
 
 
-def _summary(results: list[dict[str, Any]], total: int, failed: int) -> None:
+def _summary(results: list[Result], total: int, failed: int) -> None:
     """Short table on stderr (stdout stays free for scripts)."""
     if not results:
         return
     print(f"{'input':32} {'pages':>5} {'type':10} {'conf':>5} {'review':>6}  id", file=sys.stderr)
     for r in results:
-        types = ",".join(sorted({rec["doc_type"] for rec in r["records"]})) or "text"
-        review = sum(len(rec["needs_review"]) for rec in r["records"])
-        conf = sum(p["confidence"] for p in r["pages"]) / max(1, len(r["pages"]))
-        print(f"{r['source']['name'][:32]:32} {len(r['pages']):>5} {types[:10]:10} {conf:>5.2f} {review:>6}  {r['id']}",
+        types = ",".join(sorted({rec.doc_type for rec in r.records})) or "text"
+        review = sum(len(rec.needs_review) for rec in r.records)
+        conf = sum(round(p.confidence, 4) for p in r.pages) / max(1, len(r.pages))
+        print(f"{r.source.name[:32]:32} {len(r.pages):>5} {types[:10]:10} {conf:>5.2f} {review:>6}  {r.id}",
               file=sys.stderr)
     print(f"{total - failed} of {total} inputs processed, {failed} failed", file=sys.stderr)
 
@@ -355,11 +358,11 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
         return ExitCode.failed
     storage = make_storage(settings)
     if args.pdf:
-        write_atomic(args.pdf, storage.get(result["keys"]["pdf"]))
+        write_atomic(args.pdf, storage.get(result.keys["pdf"]))
     if args.json:
         write_atomic(args.json, to_json_bytes(result))
     if not args.pdf and not args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     return ExitCode.ok
 
 
@@ -387,9 +390,9 @@ def cmd_correct(args: argparse.Namespace, settings: Settings) -> int:
                                expected_version=args.expected_version)
     finally:
         engines.close()
-    record = result["records"][args.record]
-    print(json.dumps({"id": result["id"], "version": result["version"], "record": args.record, "field": args.field,
-                      "value": record["fields"].get(args.field), "needs_review": record["needs_review"]},
+    record = result.records[args.record]
+    print(json.dumps({"id": result.id, "version": result.version, "record": args.record, "field": args.field,
+                      "value": record.fields.get(args.field), "needs_review": list(record.needs_review)},
                      ensure_ascii=False))
     return ExitCode.ok
 

@@ -28,6 +28,7 @@ from typing import Any
 from .errors import InputError, NotFound
 from .extract.base import FIELDS
 from .clock import VN_TZ
+from .types import Result
 
 
 HEADERS: dict[str, str] = {
@@ -100,12 +101,12 @@ def build_package(engines: Any, book: str, *, now: datetime | None = None,
             rid = entry["result_id"]
             if rid not in owners:
                 found = engines.index.get(rid)
-                owners[rid] = found.get("agency") if found else None
+                owners[rid] = found.agency if found else None
         entries = [e for e in entries if owners[e["result_id"]] == agency]
     if not entries:
         raise NotFound(f"no records filed under book {book!r}")
     now = (now or datetime.now(VN_TZ)).replace(microsecond=0)
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, Result] = {}
     pdfs: dict[str, bytes] = {}
     files: dict[str, bytes] = {}
     rows: list[dict[str, Any]] = []
@@ -117,12 +118,12 @@ def build_package(engines: Any, book: str, *, now: datetime | None = None,
             if result is None:
                 raise NotFound(f"result {rid} of book {book!r} is missing from the index")
             results[rid] = result
-            pdfs[rid] = engines.storage.get(result["keys"]["pdf"])
+            pdfs[rid] = engines.storage.get(result.keys["pdf"])
         result = results[rid]
         record_index = entry.get("record")
-        record = (result.get("records") or [])[record_index] if isinstance(record_index, int) and \
-            0 <= record_index < len(result.get("records") or []) else {}
-        fields = record.get("fields") or entry.get("fields") or {}
+        record = result.records[record_index] if isinstance(record_index, int) and \
+            0 <= record_index < len(result.records) else None
+        fields = (record.fields if record else None) or entry.get("fields") or {}
         base = safe_name(fields.get("so") or entry.get("so") or "", f"entry-{i:04d}")
         name = f"pdf/{base}.pdf"
         n = 2
@@ -131,9 +132,9 @@ def build_package(engines: Any, book: str, *, now: datetime | None = None,
             n += 1
         used_names.add(name)
         files[name] = pdfs[rid]
-        rows.append({"fields": fields, "doc_type": record.get("doc_type") or entry.get("doc_type") or "",
-                     "pdf": name, "needs_review": ", ".join(record.get("needs_review") or []),
-                     "result_id": rid, "version": result.get("version", 1), "page": entry.get("page")})
+        rows.append({"fields": fields, "doc_type": (record.doc_type if record else "") or entry.get("doc_type") or "",
+                     "pdf": name, "needs_review": ", ".join(record.needs_review if record else ()),
+                     "result_id": rid, "version": result.version, "page": entry.get("page")})
 
     doc_types = sorted({r["doc_type"] for r in rows}, key=lambda t: list(FIELDS).index(t) if t in FIELDS else 99)
     columns = columns_for(doc_types)

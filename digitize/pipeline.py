@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import cv2
 import numpy as np
 
 from . import ingest
@@ -25,8 +26,9 @@ from .codes import read_codes
 from .config import Settings
 from .errors import DigitizeError, InputError, NotFound
 from .dossier import split_dossier
-from .extract import extract_pages
+from .extract import classify, extract_pages
 from .extract.cccd import looks_like_card
+from .extract.figures import reading_figures
 from .index.base import Index
 from .ocr.base import OcrEngine
 from .ocr.stamps import set_aside_signature_boxes
@@ -177,6 +179,51 @@ def find_documents(pages: list[OcrPage], doc_type: str) -> tuple[Document, ...]:
     return tuple(Document(index=s.index, doc_type=s.doc_type, pages=s.pages) for s in spans)
 
 
+def holds_figure_fields(page: OcrPage, doc_type: str) -> bool:
+    """Whether a page's fields include values in figures worth reading twice more (forms,
+    cards, registry books; an administrative document's number and date are in its prose)."""
+    return (classify(page) if doc_type == "auto" else doc_type) != "van_ban"
+
+
+@dataclass
+class PageFigures:
+    """The `extract.figures.FigureReader` of one input: its form pages' OCR images, kept
+    as PNG (a few hundred kB where the raster is 9 MB) until the fields are read, and the
+    engine that reads a value's crop again."""
+
+    engine: OcrEngine
+    pages: dict[int, tuple[bytes, float]] = field(default_factory=dict)
+    _decoded: tuple[int, np.ndarray] | None = None
+
+    def keep(self, clean: CleanPage) -> None:
+        ok, png = cv2.imencode(".png", clean.ocr_input, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        if ok:
+            self.pages[clean.number] = (png.tobytes(), clean.ocr_scale)
+
+    def __call__(self, page: int, boxes: tuple[tuple[int, int, int, int], ...], charset: str,
+                 model: str) -> str | None:
+        kept = self.pages.get(page)
+        if kept is None or not boxes:
+            return None
+        if self._decoded is None or self._decoded[0] != page:
+            decoded = cv2.imdecode(np.frombuffer(kept[0], np.uint8), cv2.IMREAD_GRAYSCALE)
+            if decoded is None:
+                return None
+            self._decoded = (page, decoded)
+        image, scale = self._decoded[1], kept[1]
+        x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+        # The figures' full height above and below; on the left only a sliver, as the label's
+        # colon stands close before a value; more on the right, where a last figure's box may
+        # be cut short.
+        pad = int(0.15 * (y1 - y0)) + 2
+        crop = image[max(0, int((y0 - pad) * scale)):int((y1 + pad) * scale),
+                     max(0, int((x0 - 2) * scale)):int((x1 + 2 * pad) * scale)]
+        if crop.size == 0:
+            return None
+        return self.engine.read_figures(crop, charset, model)
+
+
 def extract_records(pages: list[OcrPage], doc_type: str, source: SourceFile | None = None,
                     documents: tuple[Document, ...] = ()) -> list[Record]:
     """Records in page order. Each document of a dossier is read on its own pages only
@@ -200,7 +247,7 @@ def sign_pdf(pdf: bytes, engines: Engines) -> tuple[bytes, SignatureInfo]:
 
 
 def store_artefacts(result: Result, original: bytes, signed_pdf: bytes, words: list[list[dict]],
-                    engines: Engines, key_prefix: str, document: dict[str, Any] | None = None) -> Result:
+                    engines: Engines, key_prefix: str) -> Result:
     """Write original, words, JSON and, last, the signed PDF; returns the result with its keys.
 
     The signed PDF goes in last because it is retained (object lock): once it is
@@ -208,22 +255,19 @@ def store_artefacts(result: Result, original: bytes, signed_pdf: bytes, words: l
     either left no signed copy (the next run writes the same keys again) or a
     complete stored result that the next run takes over (`uncommitted_result`)
     instead of signing the page a second time. The index, the commit point, is
-    written after. `document`: the JSON to store when it is more than the bare
-    Result (a corrected version keeps its history). A document filed from a dossier's
-    scan (`dossier_scan` in `document`) has no original of its own: its original is the
-    scan's, kept once, byte for byte, under the scan's result."""
+    written after. A document filed from a dossier's scan (`dossier_scan`) has no original
+    of its own: its original is the scan's, kept once, byte for byte, under the scan's result."""
     storage = engines.storage
     ext = EXTENSIONS.get(result.source.media_type, "bin")
     version_prefix = f"{key_prefix}/v{result.version}"
-    scan_original = ((document or {}).get("dossier_scan") or {}).get("original") if not original else None
+    scan_original = result.dossier_scan.original if result.dossier_scan and not original else None
     keys = {"original": scan_original or f"{key_prefix}/original.{ext}", "pdf": f"{version_prefix}/document.pdf",
             "json": f"{version_prefix}/result.json", "words": f"{version_prefix}/words.json"}
     if original and not storage.exists(keys["original"]):
         storage.put(keys["original"], original, content_type=result.source.media_type, retain=True)
     storage.put(keys["words"], json.dumps(words, ensure_ascii=False).encode(), content_type="application/json")
     result = replace(result, keys=keys)
-    body = dict(document, keys=keys) if document is not None else result
-    storage.put(keys["json"], to_json_bytes(body), content_type="application/json")
+    storage.put(keys["json"], to_json_bytes(result), content_type="application/json")
     storage.put(keys["pdf"], signed_pdf, content_type="application/pdf", retain=True)
     return result
 
@@ -257,7 +301,7 @@ def read_intent(result_id: str, engines: Engines) -> tuple[str, int] | None:
     return prefix, version
 
 
-def uncommitted_result(result_id: str, engines: Engines, after_version: int = 0) -> dict[str, Any] | None:
+def uncommitted_result(result_id: str, engines: Engines, after_version: int = 0) -> Result | None:
     """A result whose run stored every artefact, signed PDF last, and stopped before
     indexing (a worker killed between the two). Taken over only when whole: its JSON
     names this id, version and PDF, and the PDF is the one whose digest the JSON
@@ -292,19 +336,19 @@ def uncommitted_result(result_id: str, engines: Engines, after_version: int = 0)
         log.warning("result %s: stored signed PDF does not verify (%s); done again", result_id,
                     "; ".join(report.problems))
         return None
-    return stored
+    return Result.from_dict(stored)
 
 
-def to_json_bytes(result: Result | dict) -> bytes:
-    data = result.to_dict() if isinstance(result, Result) else result
-    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+def to_json_bytes(result: Result) -> bytes:
+    """The result's JSON as written at the edges (result.json in the archive, `--out`, `get --json`)."""
+    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
 
 
 # ------------------------------------------------------------------ orchestration
 
 def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "auto", book: str | None = None,
-                  progress: ProgressFn | None = None, result_id: str | None = None) -> dict[str, Any]:
-    """Process one input file; returns the CONTRACT result dict.
+                  progress: ProgressFn | None = None, result_id: str | None = None) -> Result:
+    """Process one input file; returns its result (`to_dict`: the CONTRACT JSON).
 
     Idempotent: the same bytes give the same id, and a second run returns the
     stored result without doing the work again. `result_id`: another id than the
@@ -315,12 +359,12 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
     existing = engines.index.get(result_id)
     if existing is not None and _artefacts_present(existing, engines):
         return existing
-    stored = uncommitted_result(result_id, engines, after_version=int(existing["version"]) if existing else 0)
+    stored = uncommitted_result(result_id, engines, after_version=existing.version if existing else 0)
     if stored is not None:  # a stopped run's complete result: commit it, sign nothing again
         if book:
-            stored["book"] = book
+            stored = replace(stored, book=book)
         engines.index.upsert(stored)
-        log.info("result %s: took over the stored, unindexed version %s", result_id, stored.get("version"))
+        log.info("result %s: took over the stored, unindexed version %s", result_id, stored.version)
         return stored
     from .signing import trust_roots
 
@@ -330,6 +374,7 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
     cleaned: list[CleanPage] = []
     pictures: list[Picture] = []
     recognised: list[OcrPage] = []
+    figures = PageFigures(engines.ocr)
     try:
         # Pages are decoded one at a time as the loop reads them, not all before the first is
         # read; a page refused on the way (over a limit) refuses the input, which is kept.
@@ -345,6 +390,8 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
             pictures.append(picture_of(clean.display))
             cleaned.append(replace(clean, display=_EMPTY, ocr_input=_EMPTY, alternates=()))
             recognised.append(ocr)
+            if holds_figure_fields(ocr, doc_type):
+                figures.keep(clean)
             del image
     except InputError as exc:
         keep_rejected(source, data, str(exc), engines)
@@ -358,7 +405,9 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
 
     stage("fields")
     documents = find_documents(recognised, doc_type)
-    records = extract_records(recognised, doc_type, source, documents)
+    with reading_figures(figures):
+        records = extract_records(recognised, doc_type, source, documents)
+    del figures
     now = datetime.now(VN_TZ).replace(microsecond=0)
     result = Result(id=result_id, source=source, pages=tuple(recognised), records=tuple(records),
                     created_at=now.isoformat(), agency=settings.agency, documents=documents)
@@ -373,12 +422,11 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
     key_prefix, result = _storage_place(result, now, engines)
     record_intent(result, key_prefix, engines)
     result = store_artefacts(result, data, signed, [words_to_dict(p) for p in recognised], engines, key_prefix)
-    out = result.to_dict()
-    if book:
-        out["book"] = book
+    if book:  # in the index only (the stored result.json is the pipeline's own, as before)
+        result = replace(result, book=book)
     stage("index")
-    engines.index.upsert(out)
-    return out
+    engines.index.upsert(result)
+    return result
 
 
 _SIGNED_KEY = re.compile(r"^(?P<prefix>[^/]+/\d{4}/\d{2}/\d{2}/(?P<rid>[0-9a-f]{32}))/v(?P<v>\d+)/document\.pdf$")
@@ -390,7 +438,7 @@ def unreferenced_signed_copies(keys: Iterable[str], index: Any) -> list[str]:
     Anything else is a second signed copy of a page (a run stopped between storing and
     indexing, before runs took over their stored results) and is reported."""
     found: list[str] = []
-    cache: dict[str, dict[str, Any] | None] = {}
+    cache: dict[str, Result | None] = {}
     for key in keys:
         m = _SIGNED_KEY.match(key)
         if not m:
@@ -399,7 +447,7 @@ def unreferenced_signed_copies(keys: Iterable[str], index: Any) -> list[str]:
         if rid not in cache:
             cache[rid] = index.get(rid)
         result = cache[rid]
-        if result is None or not str((result.get("keys") or {}).get("pdf") or "").startswith(m["prefix"] + "/"):
+        if result is None or not result.keys.get("pdf", "").startswith(m["prefix"] + "/"):
             found.append(key)
             continue
         if int(m["v"]) not in _accounted_versions(result):
@@ -407,9 +455,9 @@ def unreferenced_signed_copies(keys: Iterable[str], index: Any) -> list[str]:
     return found
 
 
-def _accounted_versions(result: dict[str, Any]) -> set[int]:
-    current = int(result.get("version") or 1)
-    corrected = {int(c["version"]) for c in result.get("corrections") or [] if str(c.get("version", "")).isdigit()}
+def _accounted_versions(result: Result) -> set[int]:
+    current = result.version
+    corrected = {c.version for c in result.corrections if c.version > 0}
     base = (min(corrected) - 1) if corrected else current
     return {current, base} | corrected
 
@@ -435,8 +483,8 @@ def _next_free_version(result: Result, key_prefix: str, engines: Engines) -> Res
     return result if version == result.version else replace(result, version=version)
 
 
-def _artefacts_present(result: dict, engines: Engines) -> bool:
-    keys = result.get("keys") or {}
+def _artefacts_present(result: Result, engines: Engines) -> bool:
+    keys = result.keys
     return bool(keys) and all(engines.storage.exists(k) for k in (keys.get("pdf"), keys.get("json")) if k)
 
 
@@ -474,7 +522,7 @@ def keep_rejected(source: SourceFile, data: bytes, reason: str, engines: Engines
         log.warning("could not keep rejected input %s: %s", source.name, exc)
 
 
-def load_result(result_id: str, engines: Engines) -> dict[str, Any]:
+def load_result(result_id: str, engines: Engines) -> Result:
     found = engines.index.get(result_id)
     if found is None:
         raise NotFound(f"no result with id {result_id}")

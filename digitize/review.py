@@ -27,7 +27,7 @@ from .errors import DigitizeError, NotFound, StorageError
 from .storage.base import Storage
 from .text import clean_spaces, fold, nfc
 from .extract.base import FIELDS  # CONTRACT field names by doc_type
-from .types import CleanPage, InputSignature, Line, OcrPage, Record, Result, SourceFile, Word, words_to_dict
+from .types import CleanPage, Correction, FieldProvenance, Line, OcrPage, Record, Result, Word, words_to_dict
 
 MAX_VALUE_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -76,22 +76,22 @@ def allowed_fields(doc_type: str) -> tuple[str, ...]:
 # ------------------------------------------------------------------ public API
 
 def correct_field(engines: Any, result_id: str, record_index: int, field: str, value: str, user: str, *,
-                  expected_version: int | None = None) -> dict[str, Any]:
-    """Correct one field; returns the new (version N+1) result dict."""
+                  expected_version: int | None = None) -> Result:
+    """Correct one field; returns the new (version N+1) result."""
     return review_fields(engines, result_id, [Change(record_index, field, value)], user,
                          expected_version=expected_version)
 
 
 def accept_field(engines: Any, result_id: str, record_index: int, field: str, user: str, *,
-                 expected_version: int | None = None) -> dict[str, Any]:
-    """Confirm a flagged field as read; returns the new result dict."""
+                 expected_version: int | None = None) -> Result:
+    """Confirm a flagged field as read; returns the new result."""
     return review_fields(engines, result_id, [Change(record_index, field, None)], user,
                          expected_version=expected_version)
 
 
 def review_fields(engines: Any, result_id: str, changes: Iterable[Change], user: str, *,
                   expected_version: int | None = None, now: datetime | None = None,
-                  new_record: dict[str, Any] | None = None) -> dict[str, Any]:
+                  new_record: dict[str, Any] | None = None) -> Result:
     """Apply accepts and corrections as ONE new version (one re-rendered, re-signed PDF).
 
     `new_record` ({"doc_type", "page"}): a record added at the end (an entry keyed by
@@ -109,92 +109,87 @@ def review_fields(engines: Any, result_id: str, changes: Iterable[Change], user:
         current = engines.index.get(result_id)
         if current is None:
             raise NotFound(f"no result with id {result_id}")
-        version = int(current.get("version") or 1)
+        version = current.version
         if expected_version is not None and expected_version != version:
             raise StaleVersion(f"result is at version {version}, not {expected_version}; reload and retry")
         when = (now or datetime.now(VN_TZ)).replace(microsecond=0)
-        records = [dict(r, fields=dict(r["fields"]), confidence=dict(r.get("confidence") or {}),
-                        needs_review=list(r.get("needs_review") or [])) for r in current.get("records") or []]
+        records = list(current.records)
         words = load_words(current, engines.storage)
         if new_record is not None:
             page = int(new_record.get("page") or 1)
-            if new_record.get("doc_type") not in FIELDS or not 1 <= page <= len(current.get("pages") or []):
+            if new_record.get("doc_type") not in FIELDS or not 1 <= page <= len(current.pages):
                 raise ReviewError("a new record needs a known doc_type and a page of the result")
-            records.append({"doc_type": new_record["doc_type"], "page": page, "fields": {}, "confidence": {},
-                            "needs_review": []})
+            records.append(Record(doc_type=new_record["doc_type"], page=page, fields={}, confidence={}))
             changes = [replace(c, record=len(records) - 1) if c.record == -1 else c for c in changes]
-        log: list[dict[str, Any]] = []
+        log: list[Correction] = []
         for change in changes:
             if not isinstance(change.record, int) or not 0 <= change.record < len(records):
                 raise ReviewError(f"no record {change.record} in result {result_id}")
             rec = records[change.record]
-            allowed = allowed_fields(rec.get("doc_type", ""))
-            if change.field not in allowed and change.field not in rec["fields"]:
-                raise ReviewError(f"{change.field!r} is not a field of {rec.get('doc_type')}")
-            old = rec["fields"].get(change.field)
+            allowed = allowed_fields(rec.doc_type)
+            if change.field not in allowed and change.field not in rec.fields:
+                raise ReviewError(f"{change.field!r} is not a field of {rec.doc_type}")
+            old = rec.fields.get(change.field)
             if change.value is None:
                 if old is None:
                     raise ReviewError(f"field {change.field!r} has no value to accept")
                 new = old
             else:
                 new = clean_value(change.value)
-            page_no = int(rec.get("page") or 1)
+            page_no = rec.page or 1
             if new != (old or ""):
                 page_words = words[page_no - 1] if 0 < page_no <= len(words) else None
                 if page_words is not None:
-                    page_meta = current["pages"][page_no - 1]
-                    words[page_no - 1] = substitute_words(page_words, old or "", new, page_meta,
-                                                          value_rank(rec["fields"], change.field))
+                    words[page_no - 1] = substitute_words(page_words, old or "", new, current.pages[page_no - 1],
+                                                          value_rank(rec.fields, change.field))
+            fields, confidence = dict(rec.fields), dict(rec.confidence)
             if new:
-                rec["fields"][change.field] = new
-                rec["confidence"][change.field] = 1.0
+                fields[change.field] = new
+                confidence[change.field] = 1.0
             else:  # absent from the paper: omitted, not empty (CONTRACT)
-                rec["fields"].pop(change.field, None)
-                rec["confidence"].pop(change.field, None)
-            rec["needs_review"] = [f for f in rec["needs_review"] if f != change.field]
+                fields.pop(change.field, None)
+                confidence.pop(change.field, None)
+            rec = replace(rec, fields=fields, confidence=confidence,
+                          needs_review=tuple(f for f in rec.needs_review if f != change.field))
             action = "accept" if change.value is None else "correct"
             if change.method:
                 action = change.method
-                provenance = dict(rec.get("provenance") or {})
-                provenance[change.field] = {"method": change.method, "page": page_no, "raw": old or ""}
-                rec["provenance"] = provenance
-            log.append({"version": version + 1, "record": change.record, "field": change.field, "old": old,
-                        "new": new if new else None, "action": action,
-                        "by": user, "at": when.isoformat()})
-        out = _new_version(engines, current, records, words, when, log)
-        return out
+                rec = replace(rec, provenance={**rec.provenance, change.field: FieldProvenance(
+                    method=change.method, page=page_no, raw=old or "")})
+            records[change.record] = rec
+            log.append(Correction(version=version + 1, record=change.record, field=change.field, old=old,
+                                  new=new if new else None, action=action, by=user, at=when.isoformat()))
+        return _new_version(engines, current, records, words, when, log)
 
 
-def version_key(result: dict[str, Any], name: str, version: int) -> str:
+def version_key(result: Result, name: str, version: int) -> str:
     """Storage key of artefact `name` (pdf, json, words) of `version` of a result."""
     files = {"pdf": "document.pdf", "json": "result.json", "words": "words.json"}
     return f"{key_prefix(result)}/v{int(version)}/{files[name]}"
 
 
-def key_prefix(result: dict[str, Any]) -> str:
-    keys = result.get("keys") or {}
-    pdf = keys.get("pdf") or ""
+def key_prefix(result: Result) -> str:
+    pdf = result.keys.get("pdf") or ""
     if pdf.count("/") < 2:
         raise StorageError("result has no stored PDF key")
     return pdf.rsplit("/", 2)[0]
 
 
-def load_version(storage: Storage, result: dict[str, Any], version: int) -> dict[str, Any]:
-    """A stored version's result dict (the current one comes from the index)."""
-    if version == int(result.get("version") or 1):
+def load_version(storage: Storage, result: Result, version: int) -> Result:
+    """A stored version of a result (the current one comes from the index)."""
+    if version == result.version:
         return result
-    if not 1 <= version < int(result.get("version") or 1):
-        raise NotFound(f"result {result.get('id')} has no version {version}")
-    return json.loads(storage.get(version_key(result, "json", version)))
+    if not 1 <= version < result.version:
+        raise NotFound(f"result {result.id} has no version {version}")
+    return Result.from_dict(json.loads(storage.get(version_key(result, "json", version))))
 
 
-def load_words(result: dict[str, Any], storage: Any) -> list[list[dict[str, Any]]]:
-    key = (result.get("keys") or {}).get("words")
+def load_words(result: Result, storage: Any) -> list[list[dict[str, Any]]]:
+    key = result.keys.get("words")
     if not key:
-        return [[] for _ in result.get("pages") or []]
+        return [[] for _ in result.pages]
     words = json.loads(storage.get(key))
-    pages = result.get("pages") or []
-    while len(words) < len(pages):
+    while len(words) < len(result.pages):
         words.append([])
     return words
 
@@ -279,7 +274,7 @@ def union_box(words: list[dict[str, Any]], indexes: list[int]) -> tuple[int, int
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def substitute_words(words: list[dict[str, Any]], old: str, new: str, page: dict[str, Any], rank: int = 0
+def substitute_words(words: list[dict[str, Any]], old: str, new: str, page: OcrPage, rank: int = 0
                      ) -> list[dict[str, Any]]:
     """The page's words with the run that reads `old` replaced by the words of `new`,
     spread over the same box. A value not found on the page is added as a new line
@@ -293,8 +288,8 @@ def substitute_words(words: list[dict[str, Any]], old: str, new: str, page: dict
         return words[:run[0]] + placed + words[run[-1] + 1:]
     if not tokens:
         return list(words)
-    width = int(page.get("width") or 0) or max((w["box"][2] for w in words), default=1000)
-    height = int(page.get("height") or 0) or max((w["box"][3] for w in words), default=1400)
+    width = page.width or max((w["box"][2] for w in words), default=1000)
+    height = page.height or max((w["box"][3] for w in words), default=1400)
     line_h = max(12, height // 80)
     box = (width // 20, height - 2 * line_h, width - width // 20, height - line_h)
     line = max((int(w.get("line", 0)) for w in words), default=-1) + 1
@@ -351,60 +346,47 @@ def decode_jpeg(data: bytes) -> np.ndarray:
 
 # ------------------------------------------------------------------ the new version
 
-def _ocr_page(meta: dict[str, Any], words: list[dict[str, Any]], width: int, height: int, dpi: float) -> OcrPage:
+def _ocr_page(meta: OcrPage, words: list[dict[str, Any]], width: int, height: int, dpi: float) -> OcrPage:
+    """A stored page (`meta`: its number and geometry) with its words as stored in words.json."""
     lines: dict[int, list[Word]] = {}
     for w in words:
         lines.setdefault(int(w.get("line", 0)), []).append(
             Word(text=nfc(str(w["text"])), box=tuple(int(v) for v in w["box"]),  # type: ignore[arg-type]
                  confidence=float(w.get("confidence", 1.0))))
     ordered = tuple(Line(words=tuple(ws)) for _, ws in sorted(lines.items()) if ws)
-    return OcrPage(number=int(meta["number"]), lines=ordered, width=int(meta.get("width") or width),
-                   height=int(meta.get("height") or height), dpi=dpi, rotation=int(meta.get("rotation") or 0),
-                   skew=float(meta.get("skew") or 0.0), engine=str(meta.get("engine") or ""))
+    return OcrPage(number=meta.number, lines=ordered, width=meta.width or width, height=meta.height or height,
+                   dpi=dpi, rotation=meta.rotation, skew=meta.skew, engine=meta.engine)
 
 
-def _new_version(engines: Any, current: dict[str, Any], records: list[dict[str, Any]],
-                 words: list[list[dict[str, Any]]], when: datetime, log: list[dict[str, Any]]) -> dict[str, Any]:
+def _new_version(engines: Any, current: Result, records: list[Record], words: list[list[dict[str, Any]]],
+                 when: datetime, log: list[Correction]) -> Result:
+    """Version N+1 of `current` with `records` and the pages' `words`: re-rendered from the
+    current signed PDF's page images, signed, stored and indexed. Everything else the result
+    holds (book, documents, dossier, ...) carries over; `log` is added to its corrections."""
     from .pipeline import _title, sign_pdf, store_artefacts
     from .render import render_pdf
 
     storage = engines.storage
-    keys = current.get("keys") or {}
+    keys = current.keys
     if not keys.get("original") or not storage.exists(keys["original"]):
         raise StorageError("the original scan of this result is missing from the archive")
     pictures = page_jpegs(storage.get(keys["pdf"]))
     pages: list[tuple[CleanPage, OcrPage]] = []
-    for meta, (jpeg, dpi), page_words in zip(current["pages"], pictures, words):
+    for meta, (jpeg, dpi), page_words in zip(current.pages, pictures, words):
         display = decode_jpeg(jpeg)
         grey = display if display.ndim == 2 else display.mean(axis=2).astype(np.uint8)
         ocr = _ocr_page(meta, page_words, display.shape[1], display.shape[0], dpi)
         clean = CleanPage(number=ocr.number, display=display, ocr_input=grey, dpi=dpi, ocr_scale=1.0,
                           rotation=ocr.rotation, skew=ocr.skew, stages=("from-signed-pdf",))
         pages.append((clean, ocr))
-    src = current["source"]
-    source = SourceFile(name=src.get("name", ""), sha256=src.get("sha256", ""), size=int(src.get("size") or 0),
-                        media_type=src.get("media_type") or "application/octet-stream",
-                        signatures=tuple(InputSignature.from_dict(d) for d in src.get("signatures") or ()))
-    recs = tuple(Record(doc_type=r["doc_type"], page=int(r["page"]), fields=r["fields"], confidence=r["confidence"],
-                        needs_review=tuple(r["needs_review"]), document=r.get("document")) for r in records)
-    version = int(current.get("version") or 1) + 1
-    result = Result(id=current["id"], source=source, pages=tuple(p[1] for p in pages), records=recs,
-                    created_at=current.get("created_at", ""), agency=current.get("agency", ""), version=version)
-    pdf = render_pdf(pages, title=_title(source, list(recs)), source_sha256=source.sha256, created=when,
+    version = current.version + 1
+    result = replace(current, pages=tuple(p[1] for p in pages), records=tuple(records), version=version, keys={},
+                     corrections=current.corrections + tuple(log), updated_at=when.isoformat())
+    pdf = render_pdf(pages, title=_title(result.source, records), source_sha256=result.source.sha256, created=when,
                      extra_meta={"DigitizeResultId": result.id, "DigitizeVersion": str(version)})
     signed, signature = sign_pdf(pdf, engines)
     result = replace(result, pdf=signature)
     new_words = [words_to_dict(p[1]) for p in pages]
-    out = result.to_dict()
-    for key, value in current.items():  # keys the pipeline added (book, ...) carry over
-        out.setdefault(key, value)
-    for rec_out, rec_in in zip(out.get("records") or [], records):  # and per record (provenance, handwritten, ...)
-        for key, value in rec_in.items():
-            rec_out.setdefault(key, value)
-    out["corrections"] = list(current.get("corrections") or []) + log
-    out["updated_at"] = when.isoformat()
-    result = store_artefacts(result, b"", signed, new_words, engines, key_prefix(current), document=out)
-    out["keys"] = result.keys
-    engines.index.upsert(out)
-    return out
-
+    result = store_artefacts(result, b"", signed, new_words, engines, key_prefix(current))
+    engines.index.upsert(result)
+    return result

@@ -178,7 +178,7 @@ def test_book_in_process_then_again_does_no_work_twice(tmp_path: Path, home: Pat
 
     index = make_index(settings)
     try:
-        assert index.get(pages[0]["result_id"])["book"] == "Sổ 3"
+        assert index.get(pages[0]["result_id"]).book == "Sổ 3"
     finally:
         index.close()
     status = batch.batch_status(report["id"], settings)
@@ -255,8 +255,8 @@ def test_run_stopped_between_store_and_index_is_taken_over_not_signed_again(home
     engines.index.upsert = real_upsert
     result = process_bytes("p.png", data, engines, book="Sổ 7")
     pdfs = _signed_pdfs(engines.storage, settings.agency, rid)
-    assert pdfs == [result["keys"]["pdf"]] and result["version"] == 1  # one signed copy, taken over
-    assert engines.index.get(rid)["book"] == "Sổ 7"
+    assert pdfs == [result.keys["pdf"]] and result.version == 1  # one signed copy, taken over
+    assert engines.index.get(rid).book == "Sổ 7"
     assert _fixity(home)[0] == 0
     engines.close()
 
@@ -288,8 +288,8 @@ def test_run_stopped_before_its_signed_pdf_is_redone_under_the_same_keys(home: P
     first = [k for k in real.list(f"{settings.agency}/") if rid in k and "/commits/" not in k]
     result = process_bytes("p.png", data, engines)
     after = [k for k in real.list(f"{settings.agency}/") if rid in k and "/commits/" not in k]
-    assert result["version"] == 1 and set(first) <= set(after)  # the same original and version folder
-    assert _signed_pdfs(real, settings.agency, rid) == [result["keys"]["pdf"]]
+    assert result.version == 1 and set(first) <= set(after)  # the same original and version folder
+    assert _signed_pdfs(real, settings.agency, rid) == [result.keys["pdf"]]
     engines.close()
 
 
@@ -309,8 +309,8 @@ def test_damaged_stored_copy_is_not_taken_over_and_fixity_reports_it(home: Path)
     record_intent(stub, prefix, engines)
     engines.storage.put(f"{prefix}/v1/document.pdf", b"%PDF- from a killed worker", retain=True)
     result = process_bytes("p.png", data, engines)
-    assert result["version"] == 2 and result["keys"]["pdf"] == f"{prefix}/v2/document.pdf"
-    assert engines.index.get(rid)["version"] == 2
+    assert result.version == 2 and result.keys["pdf"] == f"{prefix}/v2/document.pdf"
+    assert engines.index.get(rid).version == 2
     code, counts = _fixity(home)
     assert code == 1 and counts["unreferenced_signed"] == 1 and counts["bad"] == 0
     engines.close()

@@ -163,8 +163,8 @@ def assert_each_page_exactly_once(env: dict[str, str], postgres_url: str, book: 
     try:
         for rid in expected:
             result = index.get(rid)
-            committed = int(result["version"])
-            assert all(storage.exists(k) for k in result["keys"].values())
+            committed = result.version
+            assert all(storage.exists(k) for k in result.keys.values())
             versions = census[rid]
             assert versions[0] == {"original.png"}
             assert versions[committed] >= {"document.pdf", "result.json", "words.json"}

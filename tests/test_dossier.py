@@ -169,7 +169,7 @@ def test_one_scan_of_a_dossier_gives_its_documents_and_each_record_its_document(
     frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:], dpi=(200, 200), compression="tiff_lzw")
     engines = Engines.from_settings(load_settings(env={"DIGITIZE_HOME": str(tmp_path)}))
     try:
-        result = process_bytes("ho_so.tif", buf.getvalue(), engines)
+        result = process_bytes("ho_so.tif", buf.getvalue(), engines).to_dict()
     finally:
         engines.close()
     assert result["documents"] == [{"index": 0, "doc_type": "khai_sinh", "pages": [1]},

@@ -101,11 +101,11 @@ def test_correct_makes_v2_found_by_search_old_version_kept(book, monkeypatch, ca
     engines = Engines.from_settings(load_settings())
     try:
         current = engines.index.get(rid)
-        assert current["version"] == 2
-        assert current["corrections"][-1]["by"] == "reviewer1"
+        assert current.version == 2
+        assert current.corrections[-1].by == "reviewer1"
         old = load_version(engines.storage, current, 1)
-        assert old["records"][0]["fields"]["ho_ten"] == "TRẦN MỸ LOAN"
-        assert engines.storage.exists(old["keys"]["pdf"]) and old["keys"]["pdf"] != current["keys"]["pdf"]
+        assert old.records[0].fields["ho_ten"] == "TRẦN MỸ LOAN"
+        assert engines.storage.exists(old.keys["pdf"]) and old.keys["pdf"] != current.keys["pdf"]
     finally:
         engines.close()
 

@@ -11,12 +11,13 @@ import pytest
 from digitize.config import Settings
 from digitize.errors import IndexError_
 from digitize.index import SqliteIndex, make_index
+from digitize.types import Result
 
 pytest_plugins = ["conftest_servers"]
 
 
 def result(rid: str, records: list[dict[str, Any]], pages: list[str] | None = None, *, book: str | None = None,
-           created_at: str = "2026-11-23T10:00:00+07:00") -> dict[str, Any]:
+           created_at: str = "2026-11-23T10:00:00+07:00") -> Result:
     pages = pages if pages is not None else [""]
     out: dict[str, Any] = {
         "id": rid,
@@ -28,10 +29,10 @@ def result(rid: str, records: list[dict[str, Any]], pages: list[str] | None = No
     }
     if book is not None:
         out["book"] = book
-    return out
+    return Result.from_dict(out)
 
 
-def birth(rid: str, name: str, sdd: str, dob: str, **extra: str) -> dict[str, Any]:
+def birth(rid: str, name: str, sdd: str, dob: str, **extra: str) -> Result:
     fields = {"ho_ten": name, "ngay_sinh": dob, "so_dinh_danh": sdd, "gioi_tinh": "Nam", **extra}
     text = f"GIẤY KHAI SINH\nHọ, chữ đệm, tên: {name}\nNgày, tháng, năm sinh: {dob}\nSố định danh cá nhân: {sdd}"
     return result(rid, [fields], [text])
@@ -162,7 +163,7 @@ def test_reupsert_is_idempotent(people) -> None:
     assert people.search(ho_ten="nguyen van an") == []
     assert ids(people.search(ho_ten="nguyen van anh")) == ["r1"]
     assert people.count() == 4
-    assert people.get("r1")["records"][0]["fields"]["ho_ten"] == "NGUYỄN VĂN ANH"
+    assert people.get("r1").records[0].fields["ho_ten"] == "NGUYỄN VĂN ANH"
     assert people.get("missing") is None
 
 

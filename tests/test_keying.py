@@ -9,6 +9,7 @@ page of pen strokes nothing reads (four OCR pages)."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import pytest
 
@@ -19,6 +20,7 @@ pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from digitize.config import load_settings  # noqa: E402
+from digitize.types import Record, Result  # noqa: E402
 from digitize.web import audit  # noqa: E402
 from digitize.web.app import create_app  # noqa: E402
 from digitize.web.keying import (BookContext, compare, complete, fields_to_key, header_context,  # noqa: E402
@@ -138,16 +140,16 @@ def test_blind_share_is_deterministic_and_near_the_setting():
 
 
 def test_routing_and_fields():
-    rec = {"doc_type": "khai_sinh", "page": 1, "fields": {"so": "12", "ho_ten": "A"},
-           "confidence": {"so": 0.99, "ho_ten": 0.95}, "needs_review": []}
+    rec = Record(doc_type="khai_sinh", page=1, fields={"so": "12", "ho_ten": "A"},
+                 confidence={"so": 0.99, "ho_ten": 0.95})
     assert not needs_keying(rec, 0.8)
-    assert needs_keying(dict(rec, confidence={"so": 0.99, "ho_ten": 0.5}), 0.8)
-    assert needs_keying(dict(rec, handwritten=["ho_ten"]), 0.8)
-    assert needs_keying(dict(rec, fields={}, confidence={}), 0.8)
-    book = {"book": "KS-1990", "records": [rec]}
-    names = fields_to_key(book, rec)
+    assert needs_keying(replace(rec, confidence={"so": 0.99, "ho_ten": 0.5}), 0.8)
+    assert needs_keying(replace(rec, handwritten=("ho_ten",)), 0.8)
+    assert needs_keying(replace(rec, fields={}, confidence={}), 0.8)
+    page = Result.from_dict({"id": "r1", "records": [rec.to_dict()]})
+    names = fields_to_key(replace(page, book="KS-1990"), rec)
     assert names[:3] == ["so", "ho_ten", "ngay_sinh"] and "ngay_dang_ky" in names  # every column of the book
-    assert fields_to_key({"records": [rec]}, rec) == ["so", "ho_ten"]
+    assert fields_to_key(page, rec) == ["so", "ho_ten"]
     assert compare({"a": "x", "b": "y"}, {"a": "x", "b": "z"}, ["a", "b", "c"]) == ({"a": "x", "c": ""}, ["b"])
 
 

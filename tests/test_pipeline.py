@@ -168,6 +168,25 @@ def test_get_returns_stored_result_and_pdf(processed, tmp_path):
     assert json.loads((tmp_path / "x.json").read_text())["id"] == res["id"]
 
 
+def test_results_read_back_typed_are_the_same_json(processed, tmp_path):
+    """Every result the pipeline made, read back as a `Result` (as the index and the archive
+    give it), writes the same JSON byte for byte: `--out`, `digitize get` from the index,
+    and result.json in the archive."""
+    from digitize.pipeline import to_json_bytes
+    from digitize.types import Result
+
+    for name in GOOD:
+        stem = name.rsplit(".", 1)[0]
+        written = (processed["out"] / f"{stem}.json").read_bytes()
+        data = json.loads(written)
+        typed = Result.from_dict(data)
+        assert typed.to_dict() == data and to_json_bytes(typed) == written
+        assert len(typed.pages) == data["source"]["pages"] and typed.records == Result.from_dict(data).records
+        run(["get", data["id"], "--json", tmp_path / f"{stem}.json"], processed["home"])
+        assert (tmp_path / f"{stem}.json").read_bytes() == written
+        assert (processed["home"] / "archive" / data["keys"]["json"]).read_bytes() == written
+
+
 def test_rerun_gives_same_id_and_no_duplicate(processed, tmp_path):
     first = result(processed, "khai_sinh_clean.png")
     out = tmp_path / "again"

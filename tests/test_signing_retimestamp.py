@@ -24,6 +24,7 @@ from digitize.review import load_version
 from digitize.signing import trust_roots
 from digitize.signing.retimestamp import last_timestamp
 from digitize.signing.verify import load_certificates, verify_pdf
+from digitize.types import Result
 
 needs_pdfsig = pytest.mark.skipif(not shutil.which("pdfsig"), reason="poppler-utils is needed")
 
@@ -54,8 +55,8 @@ def _engines() -> Engines:
     return Engines.from_settings(load_settings())
 
 
-def _pdf(engines: Engines, result: dict[str, Any], version: int) -> bytes:
-    return engines.storage.get(load_version(engines.storage, result, version)["keys"]["pdf"])
+def _pdf(engines: Engines, result: Result, version: int) -> bytes:
+    return engines.storage.get(load_version(engines.storage, result, version).keys["pdf"])
 
 
 def _lta_passes(data: bytes, roots: list[Any], when: datetime) -> Any:
@@ -106,9 +107,9 @@ def test_retimestamp_renews_a_result_near_expiry(home: tuple[Path, str], capsys:
     engines = _engines()
     try:
         current = engines.index.get(rid)
-        assert current["version"] == 2 and current["corrections"][-1]["action"] == "retimestamp"
+        assert current.version == 2 and current.corrections[-1].action == "retimestamp"
         old, new = _pdf(engines, current, 1), _pdf(engines, current, 2)
-        assert current["pdf"]["sha256"] == hashlib.sha256(new).hexdigest()
+        assert current.pdf.sha256 == hashlib.sha256(new).hexdigest()
     finally:
         engines.close()
     assert new.startswith(old)  # an incremental update: every earlier byte kept
@@ -152,7 +153,7 @@ def test_retimestamp_refuses_a_damaged_file_and_bad_options(home: tuple[Path, st
     assert code == 2
     engines = _engines()
     try:
-        key = engines.index.get(rid)["keys"]["pdf"]
+        key = engines.index.get(rid).keys["pdf"]
     finally:
         engines.close()
     # the bytes and their recorded checksum changed together: only the signature can tell
@@ -180,7 +181,7 @@ def test_correction_of_a_b_lta_result_is_b_lta_and_keeps_the_earlier_version(
     engines = _engines()
     try:
         current = engines.index.get(rid)
-        assert current["version"] == 2 and current["pdf"]["level"] == "B-LTA"
+        assert current.version == 2 and current.pdf.level == "B-LTA"
         new, old = _pdf(engines, current, 2), _pdf(engines, current, 1)
     finally:
         engines.close()

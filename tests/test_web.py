@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -431,7 +432,7 @@ def test_review_queue_accept_and_crop(env):
     svc = env["svc"]
     rid = env["result"]["id"]
     current = svc.index.get(rid)
-    flagged = dict(current, records=[dict(current["records"][0], needs_review=["noi_sinh"])])
+    flagged = replace(current, records=(replace(current.records[0], needs_review=("noi_sinh",)),))
     svc.index.upsert(flagged)
     svc.queue_update(flagged)
     items = get(env, "rev", "/api/review/queue").json()["items"]

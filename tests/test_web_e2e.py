@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -124,8 +125,8 @@ def test_review_queue_keyboard(server):
         hits = index.search("tran my", limit=5)
         assert hits, "the intake test stores the sample first"
         result = index.get(hits[0]["result_id"])
-        record = dict(result["records"][0], needs_review=["noi_sinh", "dan_toc"])
-        index.upsert(dict(result, records=[record]))
+        record = replace(result.records[0], needs_review=("noi_sinh", "dan_toc"))
+        index.upsert(replace(result, records=(record,)))
     finally:
         index.close()
     with sync_playwright() as p:
@@ -138,7 +139,7 @@ def test_review_queue_keyboard(server):
             page.fill("#password", "pw-rev-e2e")
             page.click("#login")
             expect(page.locator("#item-field")).to_have_text("Nơi sinh")
-            expect(page.locator("#item-value")).to_have_value(result["records"][0]["fields"]["noi_sinh"])
+            expect(page.locator("#item-value")).to_have_value(result.records[0].fields["noi_sinh"])
             expect(page.locator("#crop")).to_be_visible()
             _wait_for_image(page, "#crop", 50)
             page.keyboard.press("Enter")
@@ -146,8 +147,8 @@ def test_review_queue_keyboard(server):
             page.keyboard.press("Enter")
             expect(page.locator("#empty")).to_be_visible()
             expect(page.locator("#flash")).to_contain_text("Đã ghi 2 trường")
-            data = page.evaluate(f"fetch('/api/results/{result['id']}').then(r => r.json())")
-            assert data["version"] == result["version"] + 1
+            data = page.evaluate(f"fetch('/api/results/{result.id}').then(r => r.json())")
+            assert data["version"] == result.version + 1
             assert data["records"][0]["needs_review"] == []
         finally:
             browser.close()

@@ -17,6 +17,7 @@ import sqlite3
 import urllib.error
 import urllib.request
 import zipfile
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -301,11 +302,11 @@ def test_review_queue_shows_the_entry_its_row_and_a_link(server, browser):
     index = make_index(load_settings(env={"DIGITIZE_HOME": str(server["home"]), "DIGITIZE_AGENCY": "hue"}))
     try:
         result = index.get(STATE["id"])
-        record = dict(result["records"][0], needs_review=["so_ky_hieu"])
-        index.upsert(dict(result, records=[record]))
+        record = replace(result.records[0], needs_review=("so_ky_hieu",))
+        index.upsert(replace(result, records=(record,)))
     finally:
         index.close()
-    fields = record["fields"]
+    fields = record.fields
     tab = Tab(browser, server["base"]).login("rev", next="/review")
     page = tab.page
     try:

@@ -34,6 +34,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from digitize.config import load_settings  # noqa: E402
 from digitize.errors import ConfigError  # noqa: E402
+from digitize.types import Result  # noqa: E402
 from digitize.web import audit  # noqa: E402
 from digitize.web import auth as auth_module  # noqa: E402
 from digitize.web.app import client_address, create_app  # noqa: E402
@@ -329,8 +330,9 @@ def test_audit_verify_command(tmp_path, monkeypatch, capsys, kdf_calls):
 
 
 def _put_result(svc, rid: str, agency: str) -> None:
-    svc.index.upsert({"id": rid, "agency": agency, "version": 1, "created_at": audit.now_iso(),
-                      "source": {"name": "x.png", "sha256": rid * 2, "pages": 1}, "pages": [], "records": []})
+    svc.index.upsert(Result.from_dict({"id": rid, "agency": agency, "version": 1, "created_at": audit.now_iso(),
+                                       "source": {"name": "x.png", "sha256": rid * 2, "pages": 1}, "pages": [],
+                                       "records": []}))
 
 
 def test_refused_cross_agency_read_is_audited_with_the_address(tmp_path, kdf_calls):

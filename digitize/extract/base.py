@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Protocol
 from ..text import clean_spaces, fold
 from ..types import Box, FieldProvenance, OcrPage, Record, Repair
 from . import validate as v
+from .figures import check_figures
 from .labels import RawField
 from .numwords import parse_date_words
 
@@ -159,7 +160,9 @@ def combine(features: tuple[float, ...]) -> float:
     return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-def collect(raw: Iterable[RawField], allowed: Iterable[str]) -> dict[str, Value]:
+def collect(raw: Iterable[RawField], allowed: Iterable[str], page: int = 0) -> dict[str, Value]:
+    """Values of the allowed fields, normalised; figure fields are read twice more
+    (`figures.check_figures`) where the pipeline offers a reader."""
     allowed = set(allowed)
     values: dict[str, Value] = {}
     for item in raw:
@@ -172,14 +175,15 @@ def collect(raw: Iterable[RawField], allowed: Iterable[str]) -> dict[str, Value]
             continue
         raw_text = clean_spaces(item.value)
         repairs = (Repair(getattr(normalizer, "__name__", "normalize"), raw_text, value),) if raw_text != value else ()
-        values[item.name] = Value(value, item.confidence, factor, raw=raw_text, repairs=repairs)
+        values[item.name] = check_figures(normalizer, Value(value, item.confidence, factor, raw=raw_text,
+                                                            repairs=repairs, boxes=item.boxes), page)
     return values
 
 
 def build_record(doc_type: str, page: OcrPage, raw: Iterable[RawField] | dict[str, Value],
                  allowed: Iterable[str] | None = None, threshold: float | None = None,
                  required: Iterable[str] = ()) -> Record:
-    values = raw if isinstance(raw, dict) else collect(raw, allowed or FIELDS.get(doc_type, ()))
+    values = raw if isinstance(raw, dict) else collect(raw, allowed or FIELDS.get(doc_type, ()), page.number)
     cross_check(values)
     threshold = REVIEW_THRESHOLD if threshold is None else threshold
     fields = {name: val.value for name, val in values.items()}

@@ -253,7 +253,7 @@ class CccdExtractor:
     def _printed(self, page: OcrPage, skip: set[str]) -> Record:
         page = _values_below_labels(_drop_english(form_rows(page)))
         raw = [replace(r, value=r.value.lstrip("/|\\¡!. ")) for r in find_fields(page, SPEC) if r.name not in skip]
-        values = collect(raw, FIELDS)
+        values = collect(raw, FIELDS, page.number)
         card_checks(values, next((r.value for r in raw if r.name == "het_han"), ""))
         return build_record(self.doc_type, page, values)
 

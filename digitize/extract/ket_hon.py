@@ -102,7 +102,8 @@ def table_fields(page: OcrPage) -> tuple[list[RawField], int] | None:
     for key, (chong, vo) in cells_by_key.items():
         for suffix, words in (("_chong", chong), ("_vo", vo)):
             if words:
-                fields.append(RawField(key + suffix, words_text(words), min_conf(words), h))
+                fields.append(RawField(key + suffix, words_text(words), min_conf(words), h,
+                                       boxes=tuple(w.box for w in words)))
     return fields, h + len(body)
 
 
@@ -120,5 +121,5 @@ class KetHonExtractor:
         signer = signer_name(page, start=max((r.line for r in raw), default=0) + 1)
         if signer:
             raw.append(signer)
-        values = collect(raw, FIELDS)
+        values = collect(raw, FIELDS, page.number)
         return [build_record(self.doc_type, page, values, required=REQUIRED)]

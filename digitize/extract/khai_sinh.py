@@ -52,5 +52,5 @@ class KhaiSinhExtractor:
         signer = signer_name(page, start=max((r.line for r in raw), default=0) + 1)
         if signer:
             raw.append(signer)
-        values = collect(raw, FIELDS)
+        values = collect(raw, FIELDS, page.number)
         return [build_record(self.doc_type, page, values, required=REQUIRED)]

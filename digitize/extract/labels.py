@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 
 from ..text import clean_spaces
-from ..types import Line, OcrPage, Word
+from ..types import Box, Line, OcrPage, Word
 
 
 def fold_aligned(text: str) -> str:
@@ -59,6 +59,7 @@ class RawField:
     value: str
     confidence: float  # OCR confidence of the value's words
     line: int
+    boxes: tuple[Box, ...] = ()  # the value's words (display pixels), for provenance and review crops
 
 
 _LABEL_END = r"\s*[:;.]?\s*"
@@ -270,7 +271,7 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
             prev = found[open_field]
             found[open_field] = RawField(name=prev.name, value=clean_spaces(prev.value + " " + _clean_value(text)),
                                          confidence=min(prev.confidence, _span_confidence(line, 0, len(text))),
-                                         line=prev.line)
+                                         line=prev.line, boxes=prev.boxes + _span_boxes(line, 0, len(text)))
             continue
         open_field = None
         for i, (start, end, label) in enumerate(kept):
@@ -285,7 +286,7 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
                 name = label.field + (suffix if label.generic else "")
             if value:
                 found.append(RawField(name=name, value=value, confidence=_span_confidence(line, end, stop),
-                                      line=line_no))
+                                      line=line_no, boxes=_span_boxes(line, end, stop)))
                 if label.wraps and i == len(kept) - 1:
                     open_field = len(found) - 1
     return found
@@ -314,13 +315,24 @@ def word_confidence(word: Word) -> float:
     return word.confidence
 
 
-def _span_confidence(line: Line, start: int, stop: int) -> float:
-    """Minimum word confidence over the words that overlap [start, stop) of line.text."""
-    confidences = []
+def _span_words(line: Line, start: int, stop: int) -> list[Word]:
+    """The words of a line that overlap [start, stop) of line.text (words joined by one space)."""
+    words = []
     offset = 0
     for word in line.words:
         w_start, w_end = offset, offset + len(word.text)
         if w_end > start and w_start < stop:
-            confidences.append(word_confidence(word))
+            words.append(word)
         offset = w_end + 1
-    return min(confidences) if confidences else 0.0
+    return words
+
+
+def _span_confidence(line: Line, start: int, stop: int) -> float:
+    """Minimum word confidence over the words that overlap [start, stop) of line.text."""
+    return min((word_confidence(w) for w in _span_words(line, start, stop)), default=0.0)
+
+
+def _span_boxes(line: Line, start: int, stop: int) -> tuple[Box, ...]:
+    """The display boxes of the words that overlap [start, stop) of line.text: leader
+    remnants read as words are left out (only words holding a letter or digit)."""
+    return tuple(w.box for w in _span_words(line, start, stop) if any(c.isalnum() for c in w.text))

@@ -217,7 +217,8 @@ def entries(page: OcrPage, kind: str, columns: list[Column] | None = None
 
 
 def _fields(cells: dict[str, list[Word]], line: int) -> list[RawField]:
-    return [RawField(key, words_text(words), min_conf(words), line) for key, words in cells.items()
+    return [RawField(key, words_text(words), min_conf(words), line, boxes=tuple(w.box for w in words))
+            for key, words in cells.items()
             if words and key]
 
 
@@ -403,7 +404,7 @@ class SoHoTichExtractor:
                              ) -> tuple[list[Record], list[Column] | None]:
         kind = kind or book_kind(page) or "khai_sinh"
         raw_entries, used = entries(page, kind, columns)
-        values = [collect(raw, FIELDS[kind]) for raw in raw_entries]
+        values = [collect(raw, FIELDS[kind], page.number) for raw in raw_entries]
         values = [val for val in values if val]
         check_sequence(values)
         check_book_year(values, kind, book_year(page))

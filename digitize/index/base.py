@@ -1,4 +1,4 @@
-"""Search index interface over CONTRACT result dicts.
+"""Search index interface over results (`digitize.types.Result`).
 
 One row per result and one per record; full-text over page text and field
 values, with a tone-folded copy so that "nguyen van an" finds "Nguyễn Văn An"."""
@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ..types import Result
+
 
 class Index(Protocol):
-    def upsert(self, result: dict[str, Any]) -> None:
+    def upsert(self, result: Result) -> None:
         """Insert or replace a result (same id = same row; records replaced)."""
         ...
 
-    def get(self, result_id: str) -> dict[str, Any] | None:
-        """The stored result dict, or None."""
+    def get(self, result_id: str) -> Result | None:
+        """The stored result, or None."""
         ...
 
     def search(self, text: str | None = None, *, so_dinh_danh: str | None = None,

@@ -1,4 +1,4 @@
-"""What both index backends share: turning a CONTRACT result dict into rows,
+"""What both index backends share: turning a `Result` into rows,
 normalising lookup keys, tokenising user queries safely, and snippets.
 
 The unit of search is a *row*: one per record, plus one per page that does not
@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import IndexError_
 from ..text import clean_spaces, fold, nfc
+from ..types import Result
 
 # (role, name field, id field, birth field) of each person a record names.
 PEOPLE_FIELDS: tuple[tuple[str, str, str | None, str], ...] = (
@@ -142,6 +144,14 @@ def _str_fields(raw: Any) -> dict[str, str]:
     return {no_nul(str(k)): no_nul(nfc(str(v))) for k, v in raw.items() if v is not None and str(v) != ""}
 
 
+def stored_result(text: str) -> Result:
+    """A result as stored in the index (its JSON) read back."""
+    try:
+        return Result.from_dict(json.loads(text))
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise IndexError_(f"stored result unreadable: {exc}") from None
+
+
 def display_name(fields: dict[str, str]) -> str:
     if fields.get("ho_ten"):
         return fields["ho_ten"]
@@ -149,32 +159,24 @@ def display_name(fields: dict[str, str]) -> str:
     return " – ".join(couple)
 
 
-def prepare(result: dict[str, Any]) -> Prepared:
-    """Validate a CONTRACT result dict and turn it into the rows to index."""
-    if not isinstance(result, dict) or not result.get("id"):
-        raise ValueError("result must be a dict with an 'id'")
-    book = result.get("book")
+def prepare(result: Result) -> Prepared:
+    """Turn a result into the rows to index."""
+    if not isinstance(result, Result) or not result.id:
+        raise ValueError("result must be a Result with an id")
+    book = result.book
     book = no_nul(clean_spaces(nfc(str(book)))) if book not in (None, "") else None
-    pages: dict[int, str] = {}
-    for p in result.get("pages") or []:
-        try:
-            pages[int(p.get("number"))] = no_nul(nfc(str(p.get("text") or "")))
-        except (TypeError, ValueError):
-            continue
-    records = [r for r in (result.get("records") or []) if isinstance(r, dict)]
+    pages: dict[int, str] = {p.number: no_nul(nfc(p.text)) for p in result.pages}
+    records = result.records
     per_page: dict[int | None, list[int]] = {}
     record_pages: list[int | None] = []
     for i, rec in enumerate(records):
-        try:
-            page = int(raw_page) if (raw_page := rec.get("page")) is not None else None
-        except (TypeError, ValueError):
-            page = None
+        page: int | None = rec.page
         record_pages.append(page)
         per_page.setdefault(page, []).append(i)
 
     rows: list[Row] = []
     for i, rec in enumerate(records):
-        fields = _str_fields(rec.get("fields"))
+        fields = _str_fields(rec.fields)
         page = record_pages[i]
         text = "\n".join(fields.values())
         if page in pages and len(per_page[page]) == 1 and pages[page]:
@@ -188,7 +190,7 @@ def prepare(result: dict[str, Any]) -> Prepared:
         subject = people[0] if people and people[0].role in ("", "chong") else None
         so = fields.get("so")
         rows.append(Row(
-            kind="record", idx=i, browse=True, doc_type=no_nul(str(rec.get("doc_type") or "")) or None, page=page,
+            kind="record", idx=i, browse=True, doc_type=no_nul(rec.doc_type) or None, page=page,
             fields=fields,
             so_dinh_danh=subject.so_dinh_danh if subject else None,
             ho_ten=(fields.get("ho_ten") or fields.get("ho_ten_chong")) if subject else None,
@@ -211,11 +213,11 @@ def prepare(result: dict[str, Any]) -> Prepared:
 
     doc_types = sorted({r.doc_type for r in rows if r.kind == "record" and r.doc_type})
     return Prepared(
-        id=no_nul(str(result["id"])),
-        json=json.dumps(result, ensure_ascii=False, separators=(",", ":")),
-        agency=no_nul(str(result.get("agency") or "")),
+        id=no_nul(result.id),
+        json=json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":")),
+        agency=no_nul(result.agency),
         book=book,
-        created_at=no_nul(str(result.get("created_at") or "")),
+        created_at=no_nul(result.created_at),
         doc_types=",".join(doc_types),
         text="\n\n".join(pages[n] for n in sorted(pages)),
         rows=rows,

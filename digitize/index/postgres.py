@@ -22,7 +22,8 @@ import psycopg
 
 from ..errors import IndexError_
 from ..text import clean_spaces, nfc
-from .common import (Prepared, has_record_filter, make_hit, no_nul, prepare, query_terms, record_dict,
+from ..types import Result
+from .common import (Prepared, has_record_filter, make_hit, no_nul, prepare, query_terms, record_dict, stored_result,
                      record_filters, snippet)
 
 T = TypeVar("T")
@@ -149,17 +150,17 @@ class PostgresIndex:
     # -- writing --------------------------------------------------------------
 
     @staticmethod
-    def _prepare(result: dict[str, Any]) -> Prepared:
+    def _prepare(result: Result) -> Prepared:
         try:
             return prepare(result)
         except (ValueError, TypeError) as exc:
             raise IndexError_(f"cannot index result: {_one_line(exc)}") from None
 
-    def upsert(self, result: dict[str, Any]) -> None:
+    def upsert(self, result: Result) -> None:
         prepared = self._prepare(result)
         self._run(lambda conn: self._upsert(conn, [prepared]), write=True)
 
-    def upsert_many(self, results: Iterable[dict[str, Any]]) -> None:
+    def upsert_many(self, results: Iterable[Result]) -> None:
         """Several results in one transaction (bulk loads, reindexing)."""
         prepared = [self._prepare(r) for r in results]
         if prepared:
@@ -212,9 +213,9 @@ class PostgresIndex:
 
     # -- reading --------------------------------------------------------------
 
-    def get(self, result_id: str) -> dict[str, Any] | None:
+    def get(self, result_id: str) -> Result | None:
         row = self._run(lambda c: c.execute("SELECT json FROM results WHERE id = %s", (result_id,)).fetchone())
-        return json.loads(row[0]) if row else None
+        return stored_result(row[0]) if row else None
 
     def count(self) -> int:
         # (count(*) always returns its one row)

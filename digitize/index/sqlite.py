@@ -23,7 +23,8 @@ from typing import Any, Iterable
 
 from ..errors import IndexError_
 from ..text import clean_spaces, nfc
-from .common import (Prepared, has_record_filter, make_hit, no_nul, prepare, query_terms, record_dict,
+from ..types import Result
+from .common import (Prepared, has_record_filter, make_hit, no_nul, prepare, query_terms, record_dict, stored_result,
                      record_filters, snippet)
 
 SCHEMA_VERSION = 1
@@ -152,11 +153,11 @@ class SqliteIndex:
 
     # -- writing --------------------------------------------------------------
 
-    def upsert(self, result: dict[str, Any]) -> None:
+    def upsert(self, result: Result) -> None:
         prepared = self._prepare(result)
         self._write(self._upsert_one, prepared)
 
-    def upsert_many(self, results: Iterable[dict[str, Any]]) -> None:
+    def upsert_many(self, results: Iterable[Result]) -> None:
         """Several results in one transaction (bulk loads, reindexing)."""
         prepared = [self._prepare(r) for r in results]
 
@@ -167,7 +168,7 @@ class SqliteIndex:
         self._write(run)
 
     @staticmethod
-    def _prepare(result: dict[str, Any]) -> Prepared:
+    def _prepare(result: Result) -> Prepared:
         try:
             return prepare(result)
         except (ValueError, TypeError) as exc:
@@ -218,9 +219,9 @@ class SqliteIndex:
 
     # -- reading --------------------------------------------------------------
 
-    def get(self, result_id: str) -> dict[str, Any] | None:
+    def get(self, result_id: str) -> Result | None:
         row = self._read(lambda c: c.execute("SELECT json FROM results WHERE id = ?", (result_id,)).fetchone())
-        return json.loads(row[0]) if row else None
+        return stored_result(row[0]) if row else None
 
     def count(self) -> int:
         return self._read(lambda c: c.execute("SELECT count(*) FROM results").fetchone()[0])

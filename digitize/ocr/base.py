@@ -19,3 +19,8 @@ class OcrEngine(Protocol):
         """(clockwise degrees to turn the image upright, confidence), or None when the engine
         cannot tell; the pipeline asks only where the geometric check could not decide."""
         ...
+
+    def read_figures(self, image: np.ndarray, charset: str, model: str) -> str:
+        """A crop (OCR pixels) holding one value in figures, read by recogniser `model`
+        ("vie", or "eng", which errs on other glyphs) restricted to `charset`."""
+        ...

@@ -213,3 +213,7 @@ class PaddleDetEngine:
     def orientation(self, image: np.ndarray) -> tuple[int, float] | None:
         """Tesseract OSD, as TesseractEngine (the pipeline's upside-down check calls this)."""
         return self._tesseract.orientation(image)
+
+    def read_figures(self, image: np.ndarray, charset: str, model: str) -> str:
+        """As TesseractEngine: a value in figures read by a figures-only recogniser."""
+        return self._tesseract.read_figures(image, charset, model)

@@ -30,11 +30,12 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..errors import DigitizeError, SigningError, StorageError
+from ..types import Correction, Result, SignatureInfo
 from .base import common_name, iso_vn, run_sync, tst_time
 from .trust import Trust
 
@@ -198,7 +199,7 @@ def retimestamp_archive(storage: Any, index: Any, timestamper: Any, trust: Trust
     StorageError when the archive cannot be listed."""
     now = now or datetime.now(timezone.utc)
     horizon = now + timedelta(days=within_days)
-    results: dict[str, dict[str, Any] | None] = {}
+    results: dict[str, Result | None] = {}
     for key in list(storage.list(prefix)):  # listed first: the walk writes new keys under the prefix
         m = _SIGNED_KEY.match(key)
         if not m:
@@ -207,7 +208,7 @@ def retimestamp_archive(storage: Any, index: Any, timestamper: Any, trust: Trust
         if rid not in results:
             results[rid] = index.get(rid)
         result = results[rid]
-        if result is None or (result.get("keys") or {}).get("pdf") != key:
+        if result is None or result.keys.get("pdf") != key:
             continue  # an earlier version, or not indexed: fixity's business, not renewed
         try:
             yield _renew_result(result, key, storage, index, timestamper, trust, roots, horizon, now)
@@ -215,11 +216,11 @@ def retimestamp_archive(storage: Any, index: Any, timestamper: Any, trust: Trust
             yield Renewal(rid, key, "failed", str(exc))
 
 
-def _renew_result(result: dict[str, Any], key: str, storage: Any, index: Any, timestamper: Any, trust: Trust,
+def _renew_result(result: Result, key: str, storage: Any, index: Any, timestamper: Any, trust: Trust,
                   roots: list[Any], horizon: datetime, now: datetime) -> Renewal:
     from .verify import verify_pdf
 
-    rid = str(result["id"])
+    rid = result.id
     data = storage.get(key)
     last = last_timestamp(data)
     if last is None:
@@ -241,37 +242,37 @@ def _renew_result(result: dict[str, Any], key: str, storage: Any, index: Any, ti
                    expires=expires)
 
 
-def _store_version(result: dict[str, Any], pdf: bytes, stamped_at: str, last: LastTimestamp, storage: Any,
+def _store_version(result: Result, pdf: bytes, stamped_at: str, last: LastTimestamp, storage: Any,
                    index: Any, now: datetime) -> str:
     """Store `pdf` as the result's next version, the way `pipeline.store_artefacts` does (words,
     JSON, then the retained signed PDF last), and index it. Returns the new PDF's key."""
     from ..review import version_key
 
-    current = index.get(result["id"])
-    if current is None or current.get("keys", {}).get("pdf") != result["keys"]["pdf"]:
+    current = index.get(result.id)
+    if current is None or current.keys.get("pdf") != result.keys["pdf"]:
         raise StorageError("the result changed while it was renewed (a correction?); run again")
-    version = int(current.get("version") or 1) + 1
+    version = current.version + 1
     keys = {name: version_key(current, name, version) for name in ("pdf", "json", "words")}
     if storage.exists(keys["pdf"]):
         raise StorageError(f"{keys['pdf']} is already stored (a run stopped before indexing it?); "
                            "see digitize fixity")
-    if current["keys"].get("original"):
-        keys["original"] = current["keys"]["original"]
-    doc = dict(current, version=version, keys=keys)
-    doc["pdf"] = dict(current.get("pdf") or {}, sha256=hashlib.sha256(pdf).hexdigest(), level="B-LTA",
-                      archive_timestamped_at=stamped_at)
-    # the version log: `digitize fixity` accounts for the earlier version by this entry
-    doc["corrections"] = [*(current.get("corrections") or []), {
-        "version": version, "record": None, "field": None, "old": None, "new": None, "action": "retimestamp",
-        "by": RENEWED_BY, "at": iso_vn(now),
-        "detail": f"{last.kind} timestamp by {last.tsa!r} expiring {iso_vn(last.expires)} renewed"}]
-    doc["updated_at"] = iso_vn(now)
-    words_key = (current.get("keys") or {}).get("words")
+    if current.keys.get("original"):
+        keys["original"] = current.keys["original"]
+    words_key = current.keys.get("words")
     if words_key:
         storage.put(keys["words"], storage.get(words_key), content_type="application/json")
     else:
         del keys["words"]
-    storage.put(keys["json"], json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8"),
+    signature = current.pdf or SignatureInfo(sha256="", signer="", signed_at="")
+    doc = replace(current, version=version, keys=keys, updated_at=iso_vn(now),
+                  pdf=replace(signature, sha256=hashlib.sha256(pdf).hexdigest(), level="B-LTA",
+                              archive_timestamped_at=stamped_at),
+                  # the version log: `digitize fixity` accounts for the earlier version by this entry
+                  corrections=(*current.corrections, Correction(
+                      version=version, record=None, field=None, old=None, new=None, action="retimestamp",
+                      by=RENEWED_BY, at=iso_vn(now),
+                      detail=f"{last.kind} timestamp by {last.tsa!r} expiring {iso_vn(last.expires)} renewed")))
+    storage.put(keys["json"], json.dumps(doc.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
                 content_type="application/json")
     storage.put(keys["pdf"], pdf, content_type="application/pdf", retain=True)
     index.upsert(doc)

@@ -29,7 +29,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -41,7 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import errors
 from ..clock import VN_TZ
 from ..pipeline import agency_result_id, result_id_for
-from ..types import CleanPage, SourceFile
+from ..types import CleanPage, Correction, Document, DossierScan, Record, Result, Superseded
 from .auth import SESSION_COOKIE, Principal
 from .jobs import outcome
 from .services import Services, public
@@ -91,55 +91,52 @@ class DossierDocument:
 
 # ------------------------------------------------------------------ documents of a dossier
 
-def _record_view(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: record[k] for k in ("doc_type", "page", "fields", "needs_review", "confidence", "document")
-            if k in record}
+def _record_view(record: Record) -> dict[str, Any]:
+    data = record.to_dict()
+    return {k: data[k] for k in ("doc_type", "page", "fields", "needs_review", "confidence", "document")
+            if k in data}
 
 
-def result_documents(result: dict[str, Any], item: dict[str, Any], start: int) -> list[DossierDocument]:
+def result_documents(result: Result, item: dict[str, Any], start: int) -> list[DossierDocument]:
     """The documents one dossier item brings, read from the item's result: each of a split
     scan's whose documents were not filed as results of their own (scans filed before
     documents were), else the result whole."""
-    pages = result.get("pages") or []
-    records = result.get("records") or []
-    version = int(result.get("version") or 1)
+    records = result.records
+    version = result.version
     scanned = item["kind"] == "scanned"
-    common = dict(result_id=result["id"], kind=item["kind"], at=item["at"], by=item["by"], version=version,
-                  source_name=(result.get("source") or {}).get("name", ""), created_at=result.get("created_at", ""),
-                  scan=result["id"] if scanned else None, scan_version=version if scanned else None)
-    spans = result.get("documents") or []
-    if not spans:
-        kind = records[0].get("doc_type", "other") if records else "other"
+    common = dict(result_id=result.id, kind=item["kind"], at=item["at"], by=item["by"], version=version,
+                  source_name=result.source.name, created_at=result.created_at,
+                  scan=result.id if scanned else None, scan_version=version if scanned else None)
+    if not result.documents:
+        kind = records[0].doc_type if records else "other"
         return [DossierDocument(index=start, document=None, doc_type=kind,
-                                pages=tuple(p.get("number", i) for i, p in enumerate(pages, 1)),
+                                pages=tuple(p.number for p in result.pages),
                                 records=tuple(_record_view(r) for r in records), **common)]
-    return [DossierDocument(index=start + k, document=int(span["index"]), doc_type=span["doc_type"],
-                            pages=tuple(span["pages"]),
-                            records=tuple(_record_view(r) for r in records if r.get("document") == span["index"]),
+    return [DossierDocument(index=start + k, document=span.index, doc_type=span.doc_type, pages=span.pages,
+                            records=tuple(_record_view(r) for r in records if r.document == span.index),
                             **common)
-            for k, span in enumerate(spans)]
+            for k, span in enumerate(result.documents)]
 
 
-def filed_documents(svc: Services, scan: dict[str, Any], item: dict[str, Any], start: int
+def filed_documents(svc: Services, scan: Result, item: dict[str, Any], start: int
                     ) -> list[DossierDocument] | None:
     """A scan's documents as the results they were filed as, in page order; None when the
     scan has no documents (one document: the scan is its own) or they are not all filed."""
-    spans = scan.get("documents") or []
-    if not spans:
+    if not scan.documents:
         return None
     out: list[DossierDocument] = []
-    for k, span in enumerate(spans):
-        doc = svc.index.get(document_result_id(scan["id"], span["pages"]))
+    for k, span in enumerate(scan.documents):
+        doc = svc.index.get(document_result_id(scan.id, span.pages))
         if doc is None:
             return None
-        records = doc.get("records") or []
+        records = doc.records
         out.append(DossierDocument(
-            index=start + k, result_id=doc["id"], document=int(span["index"]),
-            doc_type=span.get("doc_type") or (records[0].get("doc_type", "other") if records else "other"),
-            pages=tuple(span["pages"]), kind=item["kind"], at=item["at"], by=item["by"],
-            version=int(doc.get("version") or 1), source_name=(scan.get("source") or {}).get("name", ""),
-            created_at=doc.get("created_at", ""), records=tuple(_record_view(r) for r in records),
-            scan=scan["id"], scan_version=int(scan.get("version") or 1)))
+            index=start + k, result_id=doc.id, document=span.index,
+            doc_type=span.doc_type or (records[0].doc_type if records else "other"),
+            pages=span.pages, kind=item["kind"], at=item["at"], by=item["by"],
+            version=doc.version, source_name=scan.source.name,
+            created_at=doc.created_at, records=tuple(_record_view(r) for r in records),
+            scan=scan.id, scan_version=scan.version))
     return out
 
 
@@ -177,16 +174,16 @@ def document_result_id(scan_id: str, pages: list[int] | tuple[int, ...]) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
-def _document_title(records: list[dict[str, Any]], fallback: str) -> str:
-    if records and records[0].get("doc_type") != "van_ban":
-        fields = records[0].get("fields") or {}
-        return f"{records[0].get('doc_type', '')} {fields.get('ho_ten') or fields.get('ho_ten_chong') or ''}".strip()
+def _document_title(records: list[Record], fallback: str) -> str:
+    if records and records[0].doc_type != "van_ban":
+        fields = records[0].fields
+        return f"{records[0].doc_type} {fields.get('ho_ten') or fields.get('ho_ten_chong') or ''}".strip()
     return fallback
 
 
-def _new_document_result(engines: Any, scan: dict[str, Any], span: dict[str, Any], result_id: str,
+def _new_document_result(engines: Any, scan: Result, span: Document, result_id: str,
                          pictures: list[tuple[bytes, float]], words: list[list[dict[str, Any]]],
-                         ma: str) -> dict[str, Any]:
+                         ma: str) -> Result:
     """Sign, store and index one document of a scan as a result of its own: its pages' images
     from the scan's signed PDF, their words and records as the scan read them (renumbered
     from 1), the scan's original as its original. Nothing is read again."""
@@ -195,51 +192,40 @@ def _new_document_result(engines: Any, scan: dict[str, Any], span: dict[str, Any
     from ..pipeline import _storage_place, record_intent, sign_pdf, to_json_bytes
     from ..render import render_pdf
     from ..review import _ocr_page, decode_jpeg
-    from ..types import Result
 
-    metas = scan.get("pages") or []
-    at = {int(m.get("number") or i): i for i, m in enumerate(metas, 1)}
-    numbers = [int(n) for n in span["pages"]]
+    at = {(m.number or i): i for i, m in enumerate(scan.pages, 1)}
+    numbers = [int(n) for n in span.pages]
     renumber = {n: k for k, n in enumerate(numbers, 1)}
-    pages, page_dicts, page_words = [], [], []
+    pages, page_metas, page_words = [], [], []
     for k, n in enumerate(numbers, 1):
         i = at[n] - 1
         jpeg, dpi = pictures[i]
         display = decode_jpeg(jpeg)
         grey = display if display.ndim == 2 else display.mean(axis=2).astype(np.uint8)
-        meta = dict(metas[i], number=k)
+        meta = replace(scan.pages[i], number=k)
         ocr = _ocr_page(meta, words[i], display.shape[1], display.shape[0], dpi)
         pages.append((CleanPage(number=k, display=display, ocr_input=grey, dpi=dpi, ocr_scale=1.0,
                                 rotation=ocr.rotation, skew=ocr.skew, stages=("from-signed-pdf",)), ocr))
-        page_dicts.append(meta)
+        page_metas.append(meta)
         page_words.append(words[i])
-    records = []
-    for record in scan.get("records") or []:
-        if record.get("document") == span["index"] and int(record.get("page") or 0) in renumber:
-            own = {k: v for k, v in record.items() if k != "document"}
-            own["page"] = renumber[int(record["page"])]
-            records.append(own)
-    src = scan.get("source") or {}
-    source = SourceFile(name=src.get("name", ""), sha256=src.get("sha256", ""), size=int(src.get("size") or 0),
-                        media_type=src.get("media_type") or "application/octet-stream")
+    records = [replace(r, document=None, page=renumber[r.page]) for r in scan.records
+               if r.document == span.index and r.page in renumber]
+    source = scan.source
     now = datetime.now(VN_TZ).replace(microsecond=0)
-    agency = scan.get("agency") or engines.settings.agency
+    agency = scan.agency or engines.settings.agency
     stub = Result(id=result_id, source=source, pages=(), records=(), created_at=now.isoformat(), agency=agency)
     prefix, stub = _storage_place(stub, now, engines)
     record_intent(stub, prefix, engines)
     pdf = render_pdf(pages, title=_document_title(records, source.name.rsplit(".", 1)[0]),
                      source_sha256=source.sha256, created=now,
-                     extra_meta={"DigitizeResultId": result_id, "DigitizeScanId": scan["id"]})
+                     extra_meta={"DigitizeResultId": result_id, "DigitizeScanId": scan.id})
     signed, signature = sign_pdf(pdf, engines)
     version_prefix = f"{prefix}/v{stub.version}"
-    keys = {"original": (scan.get("keys") or {}).get("original", ""), "pdf": f"{version_prefix}/document.pdf",
+    keys = {"original": scan.keys.get("original", ""), "pdf": f"{version_prefix}/document.pdf",
             "json": f"{version_prefix}/result.json", "words": f"{version_prefix}/words.json"}
-    out = {"id": result_id, "source": dict(src, pages=len(numbers)), "pages": page_dicts, "records": records,
-           "pdf": asdict(signature), "created_at": now.isoformat(), "agency": agency, "version": stub.version,
-           "keys": keys, "ma_ho_so": ma,
-           "dossier_scan": {"result_id": scan["id"], "version": int(scan.get("version") or 1),
-                            "document": int(span["index"]), "doc_type": span.get("doc_type", ""),
-                            "pages": numbers, "original": keys["original"]}}
+    out = replace(stub, pages=tuple(page_metas), records=tuple(records), pdf=signature, keys=keys, ma_ho_so=ma,
+                  dossier_scan=DossierScan(result_id=scan.id, version=scan.version, document=span.index,
+                                           doc_type=span.doc_type, pages=tuple(numbers), original=keys["original"]))
     storage = engines.storage
     # as store_artefacts: the signed PDF last (retained), the index, the commit point, after
     storage.put(keys["words"], json.dumps(page_words, ensure_ascii=False).encode(), content_type="application/json")
@@ -249,7 +235,7 @@ def _new_document_result(engines: Any, scan: dict[str, Any], span: dict[str, Any
     return out
 
 
-def file_documents(svc: Services, scan: dict[str, Any], ma: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def file_documents(svc: Services, scan: Result, ma: str) -> tuple[list[Result], list[Result]]:
     """Each document of a scan as a result of its own (`_new_document_result`), in page order;
     idempotent: a document already filed is that result (taken back from superseded where a
     corrected split made it current again), and a stored one a crash left unindexed is taken
@@ -258,28 +244,28 @@ def file_documents(svc: Services, scan: dict[str, Any], ma: str) -> tuple[list[d
     from ..pipeline import _artefacts_present, uncommitted_result
     from ..review import _lock_for, load_words, page_jpegs
 
-    spans = scan.get("documents") or []
-    if not spans:
+    if not scan.documents:
         return [], []
-    engines = svc.review_engines(scan.get("agency", ""))
+    engines = svc.review_engines(scan.agency)
     pictures: list[tuple[bytes, float]] | None = None
     words: list[list[dict[str, Any]]] = []
-    current, now_current = [], []
-    for span in spans:
-        rid = document_result_id(scan["id"], span["pages"])
+    current: list[Result] = []
+    now_current: list[Result] = []
+    for span in scan.documents:
+        rid = document_result_id(scan.id, span.pages)
         with _lock_for(rid):
             existing = svc.index.get(rid)
             if existing is not None and _artefacts_present(existing, engines):
-                if existing.get("superseded"):
-                    existing = {k: v for k, v in existing.items() if k != "superseded"}
+                if existing.superseded is not None:
+                    existing = replace(existing, superseded=None)
                     svc.index.upsert(existing)
                     now_current.append(existing)
                 current.append(existing)
                 continue
-            stored = uncommitted_result(rid, engines, int(existing.get("version") or 0) if existing else 0)
+            stored = uncommitted_result(rid, engines, existing.version if existing else 0)
             if stored is None:
                 if pictures is None:
-                    pictures = page_jpegs(svc.storage.get(scan["keys"]["pdf"]))
+                    pictures = page_jpegs(svc.storage.get(scan.keys["pdf"]))
                     words = load_words(scan, svc.storage)
                 stored = _new_document_result(engines, scan, span, rid, pictures, words, ma)
             else:
@@ -289,30 +275,33 @@ def file_documents(svc: Services, scan: dict[str, Any], ma: str) -> tuple[list[d
     return current, now_current
 
 
-def supersede(svc: Services, who: Principal, old_ids: list[str], current: list[dict[str, Any]],
-              scan: dict[str, Any]) -> list[str]:
+def _scan_pages(result: Result) -> set[int]:
+    return set(result.dossier_scan.pages) if result.dossier_scan else set()
+
+
+def supersede(svc: Services, who: Principal, old_ids: list[str], current: list[Result], scan: Result) -> list[str]:
     """Mark the document results a corrected split replaced: kept (signed, indexed, readable),
     with `superseded` saying when, by whom and by which results; the dossiers list them no
     more. Returns the ids marked."""
-    keep = {d["id"] for d in current}
+    keep = {d.id for d in current}
     when = datetime.now(VN_TZ).replace(microsecond=0).isoformat()
     marked = []
     for rid in dict.fromkeys(old_ids):
         if rid in keep:
             continue
         old = svc.index.get(rid)
-        if old is None or old.get("superseded"):
+        if old is None or old.superseded is not None:
             continue
-        pages = set((old.get("dossier_scan") or {}).get("pages") or [])
-        by = [d["id"] for d in current if pages & set((d.get("dossier_scan") or {}).get("pages") or [])]
-        svc.index.upsert(dict(old, superseded={"at": when, "by": who.name, "scan_version": scan.get("version"),
-                                               "results": by}))
+        pages = _scan_pages(old)
+        by = tuple(d.id for d in current if pages & _scan_pages(d))
+        svc.index.upsert(replace(old, superseded=Superseded(at=when, by=who.name, scan_version=scan.version,
+                                                            results=by)))
         svc.refile_items(rid, "superseded")
         marked.append(rid)
     return marked
 
 
-def file_scan(svc: Services, who: Principal, scan: dict[str, Any], ma: str, ip: str) -> list[dict[str, Any]]:
+def file_scan(svc: Services, who: Principal, scan: Result, ma: str, ip: str) -> list[Result]:
     """A scan into a dossier, after it was read: its documents filed as results of their own,
     then the scan and they attached to the dossier (the scan last listed once all are there)."""
     current, made = file_documents(svc, scan, ma)
@@ -320,11 +309,11 @@ def file_scan(svc: Services, who: Principal, scan: dict[str, Any], ma: str, ip: 
         svc.queue_update(doc)
     svc.accepted(who, scan, ma, ip)
     for doc in current:
-        svc.attach(who, ma, doc["id"], "document")
-        svc.refile_items(doc["id"], "document")
+        svc.attach(who, ma, doc.id, "document")
+        svc.refile_items(doc.id, "document")
     for doc in made:
-        svc.audit(who, "create", doc["id"], ip=ip, dossier=ma, scan=scan["id"],
-                  pages=(doc.get("dossier_scan") or {}).get("pages"), version=doc.get("version", 1))
+        svc.audit(who, "create", doc.id, ip=ip, dossier=ma, scan=scan.id,
+                  pages=list(doc.dossier_scan.pages) if doc.dossier_scan else None, version=doc.version)
     return current
 
 
@@ -335,7 +324,7 @@ def span_label(pages: list[int] | tuple[int, ...]) -> str:
 
 
 def resplit(svc: Services, who: Principal, result_id: str, starts: list[int], expected: int | None,
-            ma: str = "") -> tuple[dict[str, Any], bool, list[str]]:
+            ma: str = "") -> tuple[Result, bool, list[str]]:
     """Re-file a scan's documents at the given first pages: one new signed version of the
     scan (its `documents`, the split's record), then its documents re-filed as results.
 
@@ -355,43 +344,39 @@ def resplit(svc: Services, who: Principal, result_id: str, starts: list[int], ex
         current = svc.index.get(result_id)
         if current is None:
             raise errors.NotFound("no such result")
-        version = int(current.get("version") or 1)
+        version = current.version
         if expected is not None and expected != version:
             raise StaleVersion(f"result is at version {version}, not {expected}; reload and retry")
-        metas = current.get("pages") or []
         words = load_words(current, svc.storage)
-        pages = [_ocr_page(m, w, int(m.get("width") or 0), int(m.get("height") or 0), float(m.get("dpi") or 200))
-                 for m, w in zip(metas, words)]
+        pages = [_ocr_page(m, w, m.width, m.height, m.dpi or 200.0) for m, w in zip(current.pages, words)]
         try:
             spans = split_at(pages, starts)
         except ValueError as exc:
             raise ReviewError(str(exc)) from None
-        old = current.get("documents") or [{"index": 0, "doc_type": "", "pages": [p.number for p in pages]}]
-        if [list(s.pages) for s in spans] == [list(d["pages"]) for d in old]:
+        old = current.documents or (Document(index=0, doc_type="", pages=tuple(p.number for p in pages)),)
+        if [list(s.pages) for s in spans] == [list(d.pages) for d in old]:
             return current, False, []
-        old_ids = [document_result_id(result_id, d["pages"]) for d in current.get("documents") or []]
-        kept = {tuple(d["pages"]): d for d in old}
+        old_ids = [document_result_id(result_id, d.pages) for d in current.documents]
+        kept = {tuple(d.pages): d for d in old}
         by_number = {p.number: p for p in pages}
-        records: list[dict[str, Any]] = []
-        documents: list[dict[str, Any]] = []
+        records: list[Record] = []
+        documents: list[Document] = []
         for span in spans:
             same = kept.get(span.pages)
-            if same is not None and current.get("documents"):
-                doc_type = same["doc_type"]
-                own = [dict(r) for r in current.get("records") or [] if r.get("document") == same["index"]]
+            if same is not None and current.documents:
+                doc_type = same.doc_type
+                own = [r for r in current.records if r.document == same.index]
             else:
                 doc_type = span.doc_type
-                own = [r.to_dict() for r in extract_pages([by_number[n] for n in span.pages], "auto")]
-            for record in own:
-                record["document"] = span.index
-            records += own
-            documents.append({"index": span.index, "doc_type": doc_type, "pages": list(span.pages)})
+                own = extract_pages([by_number[n] for n in span.pages], "auto")
+            records += [replace(r, document=span.index) for r in own]
+            documents.append(Document(index=span.index, doc_type=doc_type, pages=tuple(span.pages)))
         when = datetime.now(VN_TZ).replace(microsecond=0)
-        log = [{"version": version + 1, "record": None, "field": "documents",
-                "old": " | ".join(span_label(d["pages"]) for d in old),
-                "new": " | ".join(span_label(d["pages"]) for d in documents), "action": "resplit",
-                "by": who.name, "at": when.isoformat()}]
-        new = _new_version(svc.review_engines(current.get("agency", "")), dict(current, documents=documents),
+        log = [Correction(version=version + 1, record=None, field="documents",
+                          old=" | ".join(span_label(d.pages) for d in old),
+                          new=" | ".join(span_label(d.pages) for d in documents), action="resplit",
+                          by=who.name, at=when.isoformat())]
+        new = _new_version(svc.review_engines(current.agency), replace(current, documents=tuple(documents)),
                            records, words, when, log)
         filed, _ = file_documents(svc, new, ma)
         superseded = supersede(svc, who, old_ids, filed, new)
@@ -399,8 +384,8 @@ def resplit(svc: Services, who: Principal, result_id: str, starts: list[int], ex
     for doc in filed:
         svc.queue_update(doc)
         if ma:
-            svc.attach(who, ma, doc["id"], "document")
-        svc.refile_items(doc["id"], "document")
+            svc.attach(who, ma, doc.id, "document")
+        svc.refile_items(doc.id, "document")
     return new, True, superseded
 
 
@@ -498,7 +483,7 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
         if existing is not None:
             await run_in_threadpool(file_scan, svc, who, existing, ma, ip)
             out = await run_in_threadpool(dossier_documents, svc, who, who.agency, ma)
-            return JSONResponse(dict(out, result_id=existing["id"], job=None), status_code=200)
+            return JSONResponse(dict(out, result_id=existing.id, job=None), status_code=200)
         job_id = await run_in_threadpool(svc.new_job, who, name, pages, ma)
         # doc_type "auto": the pipeline splits an input of several pages into its documents
         future = svc.processor.submit(rid, name, data, who.agency, doc_type="auto", job_id=job_id, batch=True,
@@ -508,7 +493,7 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
             try:
                 result = outcome(f.result())
                 file_scan(svc, who, result, ma, ip)  # no OCR: each document signed from the pages read
-                svc.finish_job(job_id, result_id=result["id"])
+                svc.finish_job(job_id, result_id=result.id)
             except errors.DigitizeError as exc:
                 svc.finish_job(job_id, error=clean_message(str(exc)))
             except Exception:  # worker crash or bug: the job says so, the server goes on
@@ -555,8 +540,8 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
             raise ApiError(404, "no such scan in this dossier")
         new, changed, superseded = resplit(svc, who, body.result_id, list(body.starts), body.version, ma)
         if changed:
-            svc.audit(who, "resplit", body.result_id, ip_of(request), dossier=ma, version=new.get("version"),
-                      documents=[d["pages"] for d in new.get("documents") or []], superseded=superseded)
+            svc.audit(who, "resplit", body.result_id, ip_of(request), dossier=ma, version=new.version,
+                      documents=[list(d.pages) for d in new.documents], superseded=superseded)
         out = dossier_documents(svc, who, who.agency, ma)
         return dict(out, changed=changed, result=public(new), superseded=superseded)
 

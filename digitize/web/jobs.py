@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from ..config import Settings
 from ..errors import DigitizeError, EngineError
+from ..types import Result
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +222,8 @@ def _end_workers(pool: Executor, grace: float) -> None:
             process.join(timeout=5)
 
 
-def outcome(value: tuple[str, Any, str]) -> dict[str, Any]:
-    """The result dict of a finished `_run`, or raise the typed error it reported."""
+def outcome(value: tuple[str, Any, str]) -> Result:
+    """The result of a finished `_run`, or raise the typed error it reported."""
     from .. import errors
 
     status, payload, message = value

@@ -30,6 +30,7 @@ from typing import Any
 from ..errors import DigitizeError, NotFound
 from ..review import Change, ReviewError, StaleVersion, allowed_fields, clean_value, review_fields
 from ..text import nfc
+from ..types import Record, Result
 from . import audit
 from .auth import Principal
 
@@ -54,22 +55,21 @@ def is_blind(result_id: str, record: int, share: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2.0 ** 64 < share
 
 
-def needs_keying(record: dict[str, Any], floor: float) -> bool:
+def needs_keying(record: Record, floor: float) -> bool:
     """Routing: handwritten fields, a confidence below the floor, or nothing read."""
-    if record.get("handwritten"):
+    if record.handwritten:
         return True
-    if not record.get("fields"):
+    if not record.fields:
         return True
-    return any(float(c) < floor for c in (record.get("confidence") or {}).values())
+    return any(float(c) < floor for c in record.confidence.values())
 
 
-def fields_to_key(result: dict[str, Any], record: dict[str, Any]) -> list[str]:
+def fields_to_key(result: Result, record: Record) -> list[str]:
     """The record's fields, the flagged ones, and for a registry-book entry every
     column of its book; in the CONTRACT's order."""
-    doc_type = record.get("doc_type", "")
-    names = set(record.get("fields") or {}) | set(record.get("needs_review") or []) | set(
-        record.get("handwritten") or [])
-    if result.get("book") or any(r.get("doc_type") == doc_type for r in (result.get("records") or [])[1:]):
+    doc_type = record.doc_type
+    names = set(record.fields) | set(record.needs_review) | set(record.handwritten)
+    if result.book or any(r.doc_type == doc_type for r in result.records[1:]):
         from ..extract.so_ho_tich import DEFAULT_ORDER
 
         names |= set(DEFAULT_ORDER.get(doc_type, ()))
@@ -444,7 +444,7 @@ class Keying:
             self.set_book_context(result, book_place)
         row_entries = self._grid_entries(result, doc_type, header_rows) if rows else []
         floor = CONFIDENCE_FLOOR_DEFAULT if floor is None else floor
-        recs = result.get("records") or []
+        recs = result.records
         if records is not None:
             bad = [i for i in records if not 0 <= i < len(recs)]
             if bad:
@@ -454,9 +454,9 @@ class Keying:
             chosen = [i for i, r in enumerate(recs) if everything or needs_keying(r, floor)]
         if assigned_to is not None:
             row = self.db.one("SELECT agency FROM users WHERE name = ? AND disabled = 0", (assigned_to,))
-            if row is None or row["agency"] != result.get("agency"):
+            if row is None or row["agency"] != result.agency:
                 raise KeyingError(422, "no_such_keyer", "no such user in the result's agency")
-        book = str(result.get("book") or (result.get("source") or {}).get("name") or "")
+        book = str(result.book or result.source.name or "")
         now = _now()
         created: list[int] = []
         with self.db.connect(write=True) as conn:
@@ -469,7 +469,7 @@ class Keying:
                     "INSERT OR IGNORE INTO keying_entries(result_id, agency, book, page, record, doc_type, fields, "
                     "blind, status, assigned_to, created_by, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'keying', ?, ?, ?, ?)",
-                    (result_id, result.get("agency", ""), book, int(rec.get("page") or 1), i, rec.get("doc_type", ""),
+                    (result_id, result.agency, book, rec.page or 1, i, rec.doc_type,
                      json.dumps(fields), int(is_blind(result_id, i, self.share)), assigned_to, who.name, now, now))
                 if cur.rowcount:
                     created.append(int(cur.lastrowid))
@@ -478,7 +478,7 @@ class Keying:
                     "INSERT OR IGNORE INTO keying_entries(result_id, agency, book, page, record, row, row_box, "
                     "doc_type, fields, blind, status, assigned_to, created_by, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, -1, ?, ?, ?, ?, 1, 'keying', ?, ?, ?, ?)",
-                    (result_id, result.get("agency", ""), book, page, row, json.dumps(box), kind, json.dumps(fields),
+                    (result_id, result.agency, book, page, row, json.dumps(box), kind, json.dumps(fields),
                      assigned_to, who.name, now, now))
                 if cur.rowcount:
                     created.append(int(cur.lastrowid))
@@ -487,18 +487,18 @@ class Keying:
         return {"result_id": result_id, "created": created, "records": chosen, "rows": len(row_entries),
                 "skipped": len(chosen) + len(row_entries) - len(created)}
 
-    def _grid_entries(self, result: dict[str, Any], doc_type: str | None,
+    def _grid_entries(self, result: Result, doc_type: str | None,
                       header_rows: int) -> list[tuple[int, int, list[int], str, list[str]]]:
         """(page, row, box, doc_type, fields) of each grid row of the pages without records."""
         from ..extract.so_ho_tich import DEFAULT_ORDER
 
-        recs = result.get("records") or []
-        kinds = {r.get("doc_type") for r in recs} & set(DEFAULT_ORDER)
+        recs = result.records
+        kinds = {r.doc_type for r in recs} & set(DEFAULT_ORDER)
         kind = doc_type or (kinds.pop() if len(kinds) == 1 else None)
         if kind not in DEFAULT_ORDER:
             raise KeyingError(422, "bad_doc_type", "say which book the rows are entries of: doc_type khai_sinh, "
                                                    "ket_hon or khai_tu")
-        read = {int(r.get("page") or 1) for r in recs}
+        read = {r.page or 1 for r in recs}
         images = self.svc.page_images(result)
         out = []
         for number, (jpeg, dpi) in enumerate(images, 1):
@@ -513,23 +513,23 @@ class Keying:
     def _book_key(agency: str, book: str) -> str:
         return f"keying_book:{agency}:{book}"
 
-    def set_book_context(self, result: dict[str, Any], said: dict[str, Any]) -> None:
+    def set_book_context(self, result: Result, said: dict[str, Any]) -> None:
         """Keep what the archivist says about a filed book (web database `meta`, one row a book)."""
-        book = str(result.get("book") or "")
+        book = str(result.book or "")
         if not book:
             raise KeyingError(422, "no_book", "the result is filed under no book: book_place needs one")
         clean = {k: nfc(str(v)).strip() if k != "year" else int(v) for k, v in said.items()
                  if k in ("commune", "district", "province", "year") and v not in (None, "")}
         self.db.run("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                    (self._book_key(str(result.get("agency", "")), book), json.dumps(clean, ensure_ascii=False)))
+                    (self._book_key(result.agency, book), json.dumps(clean, ensure_ascii=False)))
 
-    def book_context(self, result: dict[str, Any], page: int) -> BookContext:
+    def book_context(self, result: Result, page: int) -> BookContext:
         """What the book says about the entries on `page`: the archivist's word, else the heading."""
-        pages = result.get("pages") or []
-        text = str(pages[page - 1].get("text") or "") if 0 < page <= len(pages) else ""
+        pages = result.pages
+        text = pages[page - 1].text if 0 < page <= len(pages) else ""
         said = None
-        if result.get("book"):
-            said = _loads(self.db.meta(self._book_key(str(result.get("agency", "")), str(result["book"]))), None)
+        if result.book:
+            said = _loads(self.db.meta(self._book_key(result.agency, result.book)), None)
         return merge_context(said, header_context(text))
 
     def complete(self, who: Principal, field: str, q: str, *, entry_id: int | None = None,
@@ -572,17 +572,16 @@ class Keying:
             out.append(item)
         return out
 
-    def _result(self, entry: dict[str, Any]) -> dict[str, Any]:
+    def _result(self, entry: dict[str, Any]) -> Result:
         result = self.svc.index.get(entry["result_id"])
         if result is None:
             raise NotFound("the result of this entry is gone")
         return result
 
-    def _view(self, entry: dict[str, Any], result: dict[str, Any], values: dict[str, str],
+    def _view(self, entry: dict[str, Any], result: Result, values: dict[str, str],
               prefill: bool) -> dict[str, Any]:
-        recs = result.get("records") or []
-        rec = recs[entry["record"]] if 0 <= entry["record"] < len(recs) else {}
-        read = rec.get("fields") or {}
+        recs = result.records
+        read = recs[entry["record"]].fields if 0 <= entry["record"] < len(recs) else {}
         rid = entry["result_id"]
         context = self.book_context(result, entry["page"])
         fields = []
@@ -605,7 +604,7 @@ class Keying:
             if kind:
                 item["complete"] = kind
             fields.append(item)
-        return {"id": entry["id"], "result_id": rid, "version": result.get("version", 1), "book": entry["book"],
+        return {"id": entry["id"], "result_id": rid, "version": result.version, "book": entry["book"],
                 "page": entry["page"], "record": entry["record"], "row": entry.get("row", -1), "records": len(recs),
                 "doc_type": entry["doc_type"], "blind": entry["blind"], "status": entry["status"],
                 "image": f"/api/results/{rid}/pages/{entry['page']}/image",
@@ -623,7 +622,7 @@ class Keying:
 
         entry = self.entry(who, entry_id)
         result = self.svc.result_for(who, entry["result_id"])
-        recs = result.get("records") or []
+        recs = result.records
         if entry.get("row_box"):
             x0, y0, x1, y1 = json.loads(entry["row_box"])
             jpeg, _ = self.svc.page_images(result)[entry["page"] - 1]
@@ -637,11 +636,10 @@ class Keying:
         if not 0 <= entry["record"] < len(recs):
             raise NotFound("the record of this entry is gone")
         rec = recs[entry["record"]]
-        page = int(rec.get("page") or 1)
+        page = rec.page or 1
         words = self.svc.words(result)
         page_words = words[page - 1] if 0 < page <= len(words) else []
-        located = [union_box(page_words, locate_field(page_words, rec.get("fields") or {}, f))
-                   for f in rec.get("fields") or {}]
+        located = [union_box(page_words, locate_field(page_words, rec.fields, f)) for f in rec.fields]
         boxes = [b for b in located if b is not None]
         if not boxes:
             raise NotFound("the entry was not located on the page")
@@ -877,7 +875,7 @@ class Keying:
         entry = _entry_dict(self.db.one("SELECT * FROM keying_entries WHERE id = ?", (entry_id,)))
         values, methods, people = self.final_values(entry)
         result = self._result(entry)
-        recs = result.get("records") or []
+        recs = result.records
         new_record = None
         if entry["record"] < 0:  # a grid row: a new record of its page
             new_record = {"doc_type": entry["doc_type"], "page": entry["page"]}
@@ -885,13 +883,13 @@ class Keying:
         elif not 0 <= entry["record"] < len(recs):
             return self._fail(entry_id, "the record of this entry is gone")
         else:
-            read = recs[entry["record"]].get("fields") or {}
+            read = recs[entry["record"]].fields
         changes = [Change(entry["record"], f, values[f], methods[f]) for f in entry["fields"]
                    if values.get(f) or f in read]
         by = "+".join(people)
-        version = int(result.get("version") or 1)
+        version = result.version
         if changes:
-            engines = self.svc.review_engines(result.get("agency", ""))
+            engines = self.svc.review_engines(result.agency)
             try:
                 try:
                     new = review_fields(engines, entry["result_id"], changes, by, new_record=new_record)
@@ -900,12 +898,12 @@ class Keying:
             except DigitizeError as exc:  # review, storage, signing, index
                 return self._fail(entry_id, str(exc))
             self.svc.queue_update(new)
-            version = int(new.get("version") or version)
-            log_rows = [c for c in new.get("corrections") or [] if c.get("version") == version]
+            version = new.version or version
+            log_rows = [c for c in new.corrections if c.version == version]
             audit.record_many(self.svc.db, [dict(user=who.name, role=who.role, agency=who.agency,
                                                  action="keying_accept", result_id=entry["result_id"], ip=ip,
-                                                 detail={"entry": entry_id, "record": c["record"], "field": c["field"],
-                                                         "old": c["old"], "new": c["new"], "change": c["action"],
+                                                 detail={"entry": entry_id, "record": c.record, "field": c.field,
+                                                         "old": c.old, "new": c.new, "change": c.action,
                                                          "version": version, "by": by})
                                             for c in log_rows])
         self.db.run("UPDATE keying_entries SET status = 'done', accepted = ?, version = ?, error = NULL, "

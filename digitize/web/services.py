@@ -21,6 +21,7 @@ from ..config import Settings
 from ..errors import Forbidden, NotFound
 from ..review import load_version, load_words, locate_field, page_jpegs, union_box, version_key
 from ..text import clean_spaces, nfc
+from ..types import Record, Result
 from . import audit
 from .auth import Auth, Principal
 from .db import WebDB
@@ -73,29 +74,32 @@ class Services:
                        signer=self.signer, storage=self.storage, index=self.index)
 
     # access ------------------------------------------------------------
-    def shared_with(self, result: dict[str, Any], agency: str, *, write: bool = False) -> bool:
+    def shared_with(self, result: Result, agency: str, *, write: bool = False) -> bool:
         """Whether `agency` was granted the result (or all its owner's results);
         with `write`, a grant that also lets it make new versions."""
+        return self._granted(result.agency, result.id, agency, write=write)
+
+    def _granted(self, owner_agency: str, result_id: str, agency: str, *, write: bool = False) -> bool:
         row = self.db.one("SELECT 1 FROM shares WHERE owner_agency = ? AND grantee_agency = ? "
                           "AND result_id IN (?, '*')" + (" AND access = 'write'" if write else ""),
-                          (result.get("agency", ""), agency, result.get("id", "")))
+                          (owner_agency, agency, result_id))
         return row is not None
 
-    def can_read(self, who: Principal, result: dict[str, Any]) -> bool:
+    def can_read(self, who: Principal, result: Result) -> bool:
         if who.can("all_agencies"):
             return True
-        if result.get("agency") == who.agency:
+        if result.agency == who.agency:
             return True
         return self.shared_with(result, who.agency)
 
-    def can_write(self, who: Principal, result: dict[str, Any]) -> bool:
+    def can_write(self, who: Principal, result: Result) -> bool:
         """New versions of a result are made by its own agency; sharing grants reading
         only, unless the owner granted writing explicitly."""
-        if who.can("all_agencies") or result.get("agency") == who.agency:
+        if who.can("all_agencies") or result.agency == who.agency:
             return True
         return self.shared_with(result, who.agency, write=True)
 
-    def result_for(self, who: Principal, result_id: str, *, write: bool = False) -> dict[str, Any]:
+    def result_for(self, who: Principal, result_id: str, *, write: bool = False) -> Result:
         """The result `who` may read (NotFound otherwise, the same as no result); with
         `write`, one it may also change (Forbidden when it was shared read-only)."""
         if not RESULT_ID.match(result_id or ""):
@@ -114,7 +118,7 @@ class Services:
         """An agency is one that has at least one user account here."""
         return self.db.one("SELECT 1 FROM users WHERE agency = ? LIMIT 1", (agency,)) is not None
 
-    def version_of(self, result: dict[str, Any], version: int | None) -> dict[str, Any]:
+    def version_of(self, result: Result, version: int | None) -> Result:
         if version is None:
             return result
         return load_version(self.storage, result, version)
@@ -123,18 +127,18 @@ class Services:
         """Whether a search leaves a result out: a dossier document that a corrected split
         replaced (`superseded`; still there by its id), or a dossier scan whose documents
         were filed as results of their own (those results are what a search finds)."""
-        return self.shadows(self.index.get(result_id) or {})
+        result = self.index.get(result_id)
+        return result is not None and self.shadows(result)
 
-    def shadows(self, result: dict[str, Any]) -> bool:
+    def shadows(self, result: Result) -> bool:
         """`shadowed`, for a result at hand."""
-        if result.get("superseded"):
+        if result.superseded is not None:
             return True
-        spans = result.get("documents") or []
-        if not spans:
+        if not result.documents:
             return False
         from .intake import document_result_id
 
-        return self.index.get(document_result_id(result.get("id", ""), spans[0].get("pages") or [])) is not None
+        return self.index.get(document_result_id(result.id, result.documents[0].pages)) is not None
 
     def filter_hits(self, who: Principal, hits: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
         out = []
@@ -143,8 +147,8 @@ class Services:
             agency = hit.get("agency", "")
             key = (agency, hit["result_id"])
             if key not in allowed:
-                allowed[key] = (who.can("all_agencies") or agency == who.agency or self.shared_with(
-                    {"agency": agency, "id": hit["result_id"]}, who.agency)) and not self.shadowed(hit["result_id"])
+                allowed[key] = (who.can("all_agencies") or agency == who.agency or self._granted(
+                    agency, hit["result_id"], who.agency)) and not self.shadowed(hit["result_id"])
             if allowed[key]:
                 out.append(hit)
             if len(out) >= limit:
@@ -166,8 +170,8 @@ class Services:
         ids = list(dict.fromkeys(h["result_id"] for h in hits))
         facts: dict[str, tuple[str, int]] = {}
         for rid in ids:
-            result = self.index.get(rid) or {}
-            facts[rid] = ((result.get("source") or {}).get("name", ""), int(result.get("version") or 1))
+            result = self.index.get(rid)
+            facts[rid] = (result.source.name, result.version) if result is not None else ("", 1)
         marks = ",".join("?" * len(ids))
         dossiers: dict[str, list[str]] = {}
         for row in self.db.all(f"SELECT result_id, ma_ho_so FROM dossier_items WHERE agency = ? "
@@ -178,7 +182,7 @@ class Services:
         return [dict(h, source_name=facts[h["result_id"]][0], version=facts[h["result_id"]][1],
                      dossiers=dossiers.get(h["result_id"], [])) for h in hits]
 
-    def share(self, who: Principal, result: dict[str, Any] | None, owner_agency: str, grantee: str,
+    def share(self, who: Principal, result: Result | None, owner_agency: str, grantee: str,
               *, write: bool = False) -> None:
         if grantee == owner_agency:
             raise ValueError("a result is already its own agency's")
@@ -187,13 +191,13 @@ class Services:
         self.db.run("INSERT INTO shares(owner_agency, result_id, grantee_agency, granted_by, at, access) "
                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(owner_agency, result_id, grantee_agency) "
                     "DO UPDATE SET access = excluded.access, granted_by = excluded.granted_by, at = excluded.at",
-                    (owner_agency, result["id"] if result else "*", grantee, who.name, audit.now_iso(),
+                    (owner_agency, result.id if result else "*", grantee, who.name, audit.now_iso(),
                      "write" if write else "read"))
 
-    def unshare(self, result: dict[str, Any] | None, owner_agency: str, grantee: str) -> bool:
+    def unshare(self, result: Result | None, owner_agency: str, grantee: str) -> bool:
         """Revoke a grant; True when there was one."""
         return self.db.run("DELETE FROM shares WHERE owner_agency = ? AND result_id = ? AND grantee_agency = ?",
-                           (owner_agency, result["id"] if result else "*", grantee)) > 0
+                           (owner_agency, result.id if result else "*", grantee)) > 0
 
     def shares(self, owner_agency: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.all(
@@ -244,25 +248,24 @@ class Services:
                     "updated_at = ? WHERE status IN ('queued', 'running')", (audit.now_iso(),))
 
     # after a result is stored -----------------------------------------
-    def accepted(self, who: Principal, result: dict[str, Any], ma_ho_so: str | None, ip: str = "") -> None:
+    def accepted(self, who: Principal, result: Result, ma_ho_so: str | None, ip: str = "") -> None:
         self.queue_update(result)
         if ma_ho_so:
-            self.attach(who, ma_ho_so, result["id"], "scanned")
-        self.audit(who, "create", result["id"], ip=ip, source=result.get("source", {}).get("sha256"),
-                   pages=len(result.get("pages") or []), version=result.get("version", 1), dossier=ma_ho_so)
+            self.attach(who, ma_ho_so, result.id, "scanned")
+        self.audit(who, "create", result.id, ip=ip, source=result.source.sha256,
+                   pages=len(result.pages), version=result.version, dossier=ma_ho_so)
 
     # review queue ------------------------------------------------------
     @staticmethod
-    def pending(result: dict[str, Any]) -> int:
-        return sum(len(r.get("needs_review") or []) for r in result.get("records") or [])
+    def pending(result: Result) -> int:
+        return sum(len(r.needs_review) for r in result.records)
 
-    def queue_update(self, result: dict[str, Any]) -> None:
+    def queue_update(self, result: Result) -> None:
         now = audit.now_iso()
         self.db.run("INSERT INTO review_queue(result_id, agency, pending, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT(result_id) DO UPDATE SET pending = excluded.pending, "
                     "updated_at = excluded.updated_at",
-                    (result["id"], result.get("agency", ""), self.pending(result),
-                     result.get("created_at") or now, now))
+                    (result.id, result.agency, self.pending(result), result.created_at or now, now))
 
     def queue_sync(self, scan: int = 200) -> None:
         """Refresh the queue from the most recent results in the index, so that results
@@ -298,19 +301,20 @@ class Services:
             if self.pending(result) == 0:
                 self.queue_update(result)
                 continue
-            records = result.get("records") or []
+            records = result.records
             for i, rec in enumerate(records):
-                fields = rec.get("fields") or {}
-                for field in rec.get("needs_review") or []:
+                fields = dict(rec.fields)
+                for field in rec.needs_review:
                     # `so` (the entry's number in its book) and `fields` (the entry's row, for
                     # context: the other values of the same person) come with each item.
-                    items.append({"result_id": result["id"], "version": result.get("version", 1), "record": i,
-                                  "records": len(records), "so": fields.get("so"), "book": result.get("book"),
-                                  "page": rec.get("page"), "pages": len(result.get("pages") or []),
-                                  "doc_type": rec.get("doc_type"), "field": field,
+                    confidence = rec.confidence.get(field)
+                    items.append({"result_id": result.id, "version": result.version, "record": i,
+                                  "records": len(records), "so": fields.get("so"), "book": result.book,
+                                  "page": rec.page, "pages": len(result.pages),
+                                  "doc_type": rec.doc_type, "field": field,
                                   "value": fields.get(field, ""),
-                                  "confidence": rec.get("confidence", {}).get(field),
-                                  "source": result.get("source", {}).get("name", ""), "fields": fields})
+                                  "confidence": None if confidence is None else round(confidence, 4),
+                                  "source": result.source.name, "fields": fields})
         return items
 
     # dossiers ----------------------------------------------------------
@@ -377,9 +381,9 @@ class Services:
                  "reuse_rate": round(r["reused"] / r["dossiers"], 4) if r["dossiers"] else 0.0}
                 for r in self.db.all(sql, params)]
 
-    def matches(self, who: Principal, result: dict[str, Any], limit: int = 20) -> list[dict[str, Any]]:
+    def matches(self, who: Principal, result: Result, limit: int = 20) -> list[dict[str, Any]]:
         """Archived results of the same person(s): any so_dinh_danh* field of this result."""
-        ids = sorted({v for rec in result.get("records") or [] for k, v in (rec.get("fields") or {}).items()
+        ids = sorted({v for rec in result.records for k, v in rec.fields.items()
                       if k.startswith("so_dinh_danh") and v})
         out: list[dict[str, Any]] = []
         seen: set[tuple[str, int | None]] = set()
@@ -387,7 +391,7 @@ class Services:
             hits = self.index.search(None, so_dinh_danh=number, limit=limit * 5 + 10)
             for hit in self.filter_hits(who, hits, limit * 5 + 10):
                 key = (hit["result_id"], hit.get("record"))
-                if hit["result_id"] == result["id"] or key in seen:
+                if hit["result_id"] == result.id or key in seen:
                     continue
                 seen.add(key)
                 out.append(dict(hit, matched_so_dinh_danh=number))
@@ -414,20 +418,20 @@ class Services:
             if key in seen:
                 continue
             seen.add(key)
-            result = self.index.get(hit["result_id"]) or {}
+            result = self.index.get(hit["result_id"])
             fields = hit.get("fields") or {}
             # Case and spacing aside, every letter counts: "Hiển" is not "Hiền".
             differs = {name: {"archived": fields[name], "given": value} for name, value in given.items()
                        if value and fields.get(name) and _same_key(fields[name]) != _same_key(value)}
-            out.append(dict(hit, version=result.get("version", 1), corrections=len(result.get("corrections") or []),
-                            differs=differs))
+            out.append(dict(hit, version=result.version if result else 1,
+                            corrections=len(result.corrections) if result else 0, differs=differs))
             if len(out) >= limit:
                 break
         return out
 
     # images ------------------------------------------------------------
-    def page_images(self, result: dict[str, Any]) -> list[tuple[bytes, float]]:
-        key = result["keys"]["pdf"]
+    def page_images(self, result: Result) -> list[tuple[bytes, float]]:
+        key = result.keys["pdf"]
         with self._images_lock:
             if key in self._images:
                 self._images.move_to_end(key)
@@ -439,33 +443,33 @@ class Services:
                 self._images.popitem(last=False)
         return images
 
-    def words(self, result: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    def words(self, result: Result) -> list[list[dict[str, Any]]]:
         return load_words(result, self.storage)
 
-    def field_boxes(self, result: dict[str, Any], page_words: list[dict[str, Any]], page: int
+    def field_boxes(self, result: Result, page_words: list[dict[str, Any]], page: int
                     ) -> list[dict[str, Any]]:
         out = []
-        for i, rec in enumerate(result.get("records") or []):
-            if int(rec.get("page") or 0) != page:
+        for i, rec in enumerate(result.records):
+            if rec.page != page:
                 continue
-            for field, value in (rec.get("fields") or {}).items():
-                box = union_box(page_words, locate_field(page_words, rec["fields"], field))
+            for field in rec.fields:
+                box = union_box(page_words, locate_field(page_words, rec.fields, field))
                 if box is not None:
                     out.append({"record": i, "field": field, "box": list(box),
-                                "needs_review": field in (rec.get("needs_review") or [])})
+                                "needs_review": field in rec.needs_review})
         return out
 
-    def crop(self, result: dict[str, Any], record: int, field: str) -> bytes:
+    def crop(self, result: Result, record: int, field: str) -> bytes:
         from PIL import Image
 
-        records = result.get("records") or []
-        if not 0 <= record < len(records) or field not in records[record].get("fields", {}):
+        records = result.records
+        if not 0 <= record < len(records) or field not in records[record].fields:
             raise NotFound("no such field")
         rec = records[record]
-        page = int(rec.get("page") or 1)
+        page = rec.page or 1
         words = self.words(result)
         page_words = words[page - 1] if 0 < page <= len(words) else []
-        box = union_box(page_words, locate_field(page_words, rec["fields"], field))
+        box = union_box(page_words, locate_field(page_words, rec.fields, field))
         if box is None:
             raise NotFound("the value was not located on the page")
         jpeg, _ = self.page_images(result)[page - 1]
@@ -485,46 +489,46 @@ def _same_key(value: str) -> str:
     return " ".join(nfc(value).split()).casefold()
 
 
-def entitled(result: dict[str, Any], so_dinh_danh: str) -> dict[str, Any]:
+def entitled(result: Result, so_dinh_danh: str) -> dict[str, Any]:
     """What a lookup by personal id gives: the records that name this id (a registry
     page holds other people's entries too), their fields and review state, and the
     facts of the signed result; never page text, words or storage keys."""
-    def names_id(record: dict[str, Any]) -> bool:
-        return any(re.sub(r"\D", "", str(v)) == so_dinh_danh
-                   for v in (record.get("fields") or {}).values() if isinstance(v, str))
+    def names_id(record: Record) -> bool:
+        return any(re.sub(r"\D", "", str(v)) == so_dinh_danh for v in record.fields.values() if isinstance(v, str))
 
-    records = [{k: r.get(k) for k in ("doc_type", "page", "fields", "needs_review", "confidence")}
-               for r in result.get("records") or [] if names_id(r)]
-    return {"id": result.get("id"), "version": result.get("version", 1), "agency": result.get("agency"),
-            "created_at": result.get("created_at"), "pdf": result.get("pdf"), "records": records}
+    records = [{k: d.get(k) for k in ("doc_type", "page", "fields", "needs_review", "confidence")}
+               for d in (r.to_dict() for r in result.records if names_id(r))]
+    return {"id": result.id, "version": result.version, "agency": result.agency,
+            "created_at": result.created_at, "pdf": result.pdf.to_dict() if result.pdf else None, "records": records}
 
 
-def public(result: dict[str, Any]) -> dict[str, Any]:
-    """A result as the API shows it: storage keys replaced by links."""
-    out = {k: v for k, v in result.items() if k != "keys"}
+def public(result: Result) -> dict[str, Any]:
+    """A result as the API shows it (its JSON): storage keys replaced by links."""
+    out = {k: v for k, v in result.to_dict().items() if k != "keys"}
     if isinstance(out.get("dossier_scan"), dict):  # a dossier document's origin, less its storage key
         out["dossier_scan"] = {k: v for k, v in out["dossier_scan"].items() if k != "original"}
-    rid = result.get("id", "")
-    version = result.get("version", 1)
+    rid, version = result.id, result.version
     out["links"] = {"self": f"/api/results/{rid}", "pdf": f"/api/results/{rid}/pdf?version={version}",
                     "versions": f"/api/results/{rid}/versions"}
     return out
 
 
-def versions(services: Services, result: dict[str, Any]) -> list[dict[str, Any]]:
+def versions(services: Services, result: Result) -> list[dict[str, Any]]:
     out = []
-    current = int(result.get("version") or 1)
+    current = result.version
     for n in range(1, current + 1):
+        data: Result | None
         if n == current:
             data = result
         else:
             try:
-                data = json.loads(services.storage.get(version_key(result, "json", n)))
+                data = Result.from_dict(json.loads(services.storage.get(version_key(result, "json", n))))
             except Exception:
-                data = {}
-        out.append({"version": n, "signed_at": (data.get("pdf") or {}).get("signed_at"),
-                    "pdf_sha256": (data.get("pdf") or {}).get("sha256"),
-                    "changes": [c for c in result.get("corrections") or [] if c.get("version") == n],
-                    "pdf": f"/api/results/{result['id']}/pdf?version={n}",
-                    "json": f"/api/results/{result['id']}?version={n}"})
+                data = None
+        pdf = data.pdf if data is not None else None
+        out.append({"version": n, "signed_at": pdf.signed_at if pdf else None,
+                    "pdf_sha256": pdf.sha256 if pdf else None,
+                    "changes": [c.to_dict() for c in result.corrections if c.version == n],
+                    "pdf": f"/api/results/{result.id}/pdf?version={n}",
+                    "json": f"/api/results/{result.id}?version={n}"})
     return out

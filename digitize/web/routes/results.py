@@ -67,7 +67,7 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
                                           result_id=own_id)
             result = outcome(await asyncio.wrap_future(future))
             await run_in_threadpool(svc.accepted, who, result, ma, ip_of(request))
-            return JSONResponse(public(result), status_code=200, headers={"Location": f"/api/results/{result['id']}"})
+            return JSONResponse(public(result), status_code=200, headers={"Location": f"/api/results/{result.id}"})
         job_id = await run_in_threadpool(svc.new_job, who, name, pages, ma)
         future = svc.processor.submit(rid, name, data, who.agency, doc_type=doc_type, book=book_clean,
                                       job_id=job_id, batch=True, result_id=own_id)
@@ -85,7 +85,7 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
                 return
             try:
                 svc.accepted(who, result, ma, ip)
-                svc.finish_job(job_id, result_id=result["id"])
+                svc.finish_job(job_id, result_id=result.id)
             except Exception:
                 log.exception("job %s: could not record the result", job_id)
                 svc.finish_job(job_id, error="internal error")
@@ -116,7 +116,7 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
                    who: Principal = Depends(need("read"))) -> dict[str, Any]:
         result = svc.result_for(who, result_id)
         shown = svc.version_of(result, version)
-        svc.audit(who, "read", result_id, ip_of(request), version=shown.get("version", 1))
+        svc.audit(who, "read", result_id, ip_of(request), version=shown.version)
         return public(shown)
 
     @app.get("/api/results/{result_id}/pdf", tags=["results"], response_class=Response,
@@ -124,8 +124,8 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
     def get_pdf(request: Request, result_id: str, version: int | None = Query(None, ge=1, le=100_000),
                 who: Principal = Depends(need("read"))):
         result = svc.version_of(svc.result_for(who, result_id), version)
-        data = svc.storage.get(result["keys"]["pdf"])
-        n = result.get("version", 1)
+        data = svc.storage.get(result.keys["pdf"])
+        n = result.version
         svc.audit(who, "read_pdf", result_id, ip_of(request), version=n)
         return Response(data, media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{result_id}-v{n}.pdf"'})
@@ -134,7 +134,7 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
     def get_versions(request: Request, result_id: str, who: Principal = Depends(need("read"))) -> dict[str, Any]:
         result = svc.result_for(who, result_id)
         svc.audit(who, "read_versions", result_id, ip_of(request))
-        return {"id": result_id, "current": result.get("version", 1), "versions": versions(svc, result)}
+        return {"id": result_id, "current": result.version, "versions": versions(svc, result)}
 
     @app.get("/api/results/{result_id}/pages/{page}/image", tags=["results"], response_class=Response,
              responses={200: {"content": {"image/jpeg": {}}}})
@@ -144,7 +144,7 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
         images = svc.page_images(result)
         if not 1 <= page <= len(images):
             raise ApiError(404, "no such page")
-        svc.audit(who, "read_image", result_id, ip_of(request), page=page, version=result.get("version", 1))
+        svc.audit(who, "read_image", result_id, ip_of(request), page=page, version=result.version)
         return Response(images[page - 1][0], media_type="image/jpeg")
 
     @app.get("/api/results/{result_id}/pages/{page}/words", tags=["results"])
@@ -152,12 +152,12 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
                    who: Principal = Depends(need("view"))) -> dict[str, Any]:
         result = svc.version_of(svc.result_for(who, result_id), version)
         words = svc.words(result)
-        if not 1 <= page <= len(result.get("pages") or []):
+        if not 1 <= page <= len(result.pages):
             raise ApiError(404, "no such page")
         page_words = words[page - 1] if page <= len(words) else []
-        meta = result["pages"][page - 1]
+        meta = result.pages[page - 1]
         svc.audit(who, "read_words", result_id, ip_of(request), page=page)
-        return {"page": page, "width": meta.get("width"), "height": meta.get("height"), "words": page_words,
+        return {"page": page, "width": meta.width, "height": meta.height, "words": page_words,
                 "fields": svc.field_boxes(result, page_words, page)}
 
     @app.get("/api/results/{result_id}/records/{record}/fields/{field}/crop", tags=["review"],
@@ -181,10 +181,10 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
               who: Principal = Depends(need("share"))) -> dict[str, Any]:
         """Let another agency read this result (and, with `write`, correct it)."""
         result = svc.result_for(who, result_id)
-        if result.get("agency") != who.agency and not who.can("all_agencies"):
+        if result.agency != who.agency and not who.can("all_agencies"):
             raise ApiError(403, "only the owning agency can share a result", code="not_owner")
         try:
-            svc.share(who, result, result.get("agency", ""), body.agency, write=body.write)
+            svc.share(who, result, result.agency, body.agency, write=body.write)
         except ValueError as exc:
             raise ApiError(422, str(exc),
                            code="own_agency" if "own agency" in str(exc) else "unknown_agency") from None
@@ -195,9 +195,9 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
     def unshare(request: Request, result_id: str, grantee: str,
                 who: Principal = Depends(need("share"))) -> dict[str, Any]:
         result = svc.result_for(who, result_id)
-        if result.get("agency") != who.agency and not who.can("all_agencies"):
+        if result.agency != who.agency and not who.can("all_agencies"):
             raise ApiError(403, "only the owning agency can revoke a share", code="not_owner")
-        if not svc.unshare(result, result.get("agency", ""), grantee):
+        if not svc.unshare(result, result.agency, grantee):
             raise ApiError(404, "no such share")
         svc.audit(who, "unshare", result_id, ip_of(request), grantee=grantee)
         return {"id": result_id, "revoked": grantee}

@@ -41,14 +41,14 @@ def add_review_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
     def apply_review(request: Request, who: Principal, result_id: str, changes: list[Change],
                      expected: int | None, action: str) -> dict[str, Any]:
         result = svc.result_for(who, result_id, write=True)
-        engines = svc.review_engines(result.get("agency", ""))
+        engines = svc.review_engines(result.agency)
         new = review_fields(engines, result_id, changes, who.name, expected_version=expected)
         svc.queue_update(new)
-        log_rows = [c for c in new.get("corrections") or [] if c.get("version") == new.get("version")]
+        log_rows = [c for c in new.corrections if c.version == new.version]
         audit.record_many(svc.db, [dict(user=who.name, role=who.role, agency=who.agency, action=action,
                                         result_id=result_id, ip=ip_of(request),
-                                        detail={"record": c["record"], "field": c["field"], "old": c["old"],
-                                                "new": c["new"], "change": c["action"], "version": c["version"]})
+                                        detail={"record": c.record, "field": c.field, "old": c.old,
+                                                "new": c.new, "change": c.action, "version": c.version})
                                    for c in log_rows])
         return public(new)
 
@@ -70,15 +70,15 @@ def add_review_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
         """Accept every field still flagged (one new version) and return the result to hand back."""
         result = svc.result_for(who, result_id, write=True)
         expected = body.version if body else None
-        flagged = [Change(i, f, None) for i, rec in enumerate(result.get("records") or [])
-                   for f in rec.get("needs_review") or [] if f in (rec.get("fields") or {})]
+        flagged = [Change(i, f, None) for i, rec in enumerate(result.records)
+                   for f in rec.needs_review if f in rec.fields]
         if flagged:
             out = apply_review(request, who, result_id, flagged, expected, "approve")
         else:
-            if expected is not None and expected != result.get("version", 1):
-                raise ApiError(409, f"result is at version {result.get('version', 1)}, not {expected}",
+            if expected is not None and expected != result.version:
+                raise ApiError(409, f"result is at version {result.version}, not {expected}",
                                code="stale_version")
-            svc.audit(who, "approve", result_id, ip_of(request), version=result.get("version", 1))
+            svc.audit(who, "approve", result_id, ip_of(request), version=result.version)
             out = public(result)
         return out
 

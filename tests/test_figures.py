@@ -1,0 +1,94 @@
+"""Figure fields read twice more (`digitize.extract.figures`): agreement confirms, a lone
+reading is a guess sent to review, and the real engine reads a crop of figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from digitize.extract import validate as v
+from digitize.extract.base import GUESSED_WORD, Value, build_record
+from digitize.extract.figures import check_figures, reading_figures
+from digitize.extract.labels import RawField
+from digitize.types import OcrPage
+
+BOX = ((100, 100, 180, 124),)
+
+
+class Readings:
+    """A reader that answers from a table: what each model read."""
+
+    def __init__(self, **by_model: str) -> None:
+        self.by_model = by_model
+        self.asked: list[str] = []
+
+    def __call__(self, page, boxes, charset, model):
+        self.asked.append(model)
+        return self.by_model.get(model)
+
+
+def _year(text: str) -> Value:
+    value, factor = v.normalize_year(text)
+    return Value(value, 0.95, factor, boxes=BOX)
+
+
+def test_without_a_reader_nothing_changes():
+    value = _year("4958")
+    assert check_figures(v.normalize_year, value, 1) is value
+
+
+def test_english_agreeing_with_the_page_confirms_without_a_second_reading():
+    reader = Readings(eng="1958", vie="4958")
+    with reading_figures(reader):
+        out = check_figures(v.normalize_year, _year("1958"), 1)
+    assert out.value == "1958" and out.confirmed and not out.repairs
+    assert reader.asked == ["eng"]
+
+
+def test_two_figure_readings_agreeing_replace_the_page_reading():
+    reader = Readings(eng="1958", vie="1958")
+    with reading_figures(reader):
+        out = check_figures(v.normalize_year, _year("4958"), 1)
+    assert out.value == "1958" and out.confirmed
+    assert [(r.rule, r.before, r.after) for r in out.repairs] == [("figures_reread", "4958", "1958")]
+
+
+def test_no_agreement_is_a_guess_that_goes_to_review():
+    reader = Readings(eng="1953", vie="1968")
+    with reading_figures(reader):
+        out = check_figures(v.normalize_year, _year("1958"), 1)
+    assert out.value == "1958" and not out.confirmed and out.ocr < GUESSED_WORD
+    page = OcrPage(number=1, lines=(), width=1000, height=1000, dpi=300)
+    with reading_figures(reader):
+        record = build_record("khai_sinh", page, [RawField("nam_sinh_me", "1958", 0.99, 0, boxes=BOX)])
+    assert "nam_sinh_me" in record.needs_review
+    assert record.provenance["nam_sinh_me"].boxes == BOX
+
+
+def test_a_number_with_letters_that_validates_is_not_read_as_figures():
+    reader = Readings(eng="157", vie="157")
+    value, factor = v.normalize_number("157/TLKS-BS")
+    with reading_figures(reader):
+        out = check_figures(v.normalize_number, Value(value, 0.95, factor, boxes=BOX), 1)
+    assert out.value == "157/TLKS-BS" and reader.asked == []
+
+
+def test_fields_in_words_are_not_read_as_figures():
+    reader = Readings(eng="1", vie="1")
+    with reading_figures(reader):
+        out = check_figures(v.normalize_name, Value("LÊ THỊ MAI", 0.9, 1.0, boxes=BOX), 1)
+    assert out.value == "LÊ THỊ MAI" and reader.asked == []
+
+
+@pytest.mark.parametrize("text", ["1958", "25/04/1995"])
+def test_the_engine_reads_a_crop_of_typewriter_figures(text):
+    from digitize.ocr.tesseract import TesseractEngine
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 48)
+    image = Image.new("L", (40 + 32 * len(text), 90), 255)
+    ImageDraw.Draw(image).text((20, 15), text, font=font, fill=0)
+    engine = TesseractEngine()
+    charset = "0123456789/" if "/" in text else "0123456789"
+    for model in ("vie", "eng"):
+        assert engine.read_figures(np.asarray(image), charset, model) == text
