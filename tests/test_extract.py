@@ -792,3 +792,22 @@ def test_an_id_that_lost_its_leading_typed_zero_is_put_right_and_reviewed():
     assert v.normalize_id("96196101922") == ("096196101922", 0.4)  # 096 Cà Mau, then 1: a woman of the 1900s
     assert v.normalize_id("096196101922") == ("096196101922", 1.0)
     assert v.normalize_id("99196101922")[1] <= 0.2  # 099 is no province: left as read
+
+
+@pytest.mark.parametrize("read, printed", [
+    ("+ inh- Thái: - Bình", "tỉnh Thái Bình"),  # a leader's dots through the unit word
+    ("t i nh- Quảng: Ngãi", "tỉnh Quảng Ngãi"),
+    ("ti, nh Quảng Ngãi", "tỉnh Quảng Ngãi"),
+    ("tỉnh Quảng Ngã1", "tỉnh Quảng Ngãi"),
+    ("Bệnh viện 'Đá' Khoả' tỉnh Că Má U", "Bệnh viện Đa khoa tỉnh Cà Mau"),
+    ("jv pan nhân dân''tỉnh -quảng Ngãi", "Ủy ban nhân dân tỉnh Quảng Ngãi"),
+    # read right, or not a province's part: left alone
+    ("xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi", "xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"),
+    ("Bệnh viện (cơ sở 2) tỉnh Quảng Nam", "Bệnh viện (cơ sở 2) tỉnh Quảng Nam"),
+    ("xã Ô, tỉnh Hà Nam", "xã Ô, tỉnh Hà Nam"),
+    ("Bệnh viện Đa khoa Thái Bình", "Bệnh viện Đa khoa Thái Bình"),
+])
+def test_a_province_part_broken_by_specks_is_put_back(read, printed):
+    from digitize.extract.validate import restore_province
+
+    assert restore_province(read)[0] == printed

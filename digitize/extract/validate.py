@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from datetime import date
 
 from .. import refdata
@@ -617,8 +618,110 @@ def tidy_separators(value: str) -> str:
     return value
 
 
+def _letters(text: str) -> str:
+    return re.sub(r"[^a-z]", "", fold(text).lower())
+
+
+# The unit words a province's name follows, by their letters ("thanh pho": the five cities
+# under the centre, and Huế from 2025).
+_PROVINCE_UNITS = {"tinh": "tỉnh", "thanhpho": "thành phố"}
+
+
+def _province_at_end(words: list[str]) -> tuple[int, str] | None:
+    """(how many of the last words, the province's printed name) where the words end in a
+    province's name: exactly, or with a letter or two misread where one province alone is
+    that near ("Quảng Nóấi", "Lâm hồng", "Bà nh Định")."""
+    provinces = _province_letters()
+    for n in (3, 2, 1):  # the name exactly (letters only: "Că Má U" is Cà Mau split by specks)
+        if len(words) >= n and _letters(" ".join(words[-n:])) in provinces:
+            return n, provinces[_letters(" ".join(words[-n:]))]
+    best: tuple[int, int, str] | None = None
+    for n in (1, 2, 3):
+        letters = _letters(" ".join(words[-n:])) if len(words) >= n else ""
+        if len(letters) < 6:
+            continue
+        near = sorted((levenshtein(letters, k), k) for k in provinces)
+        limit = 1 if len(letters) < 9 else 2
+        # one province nearer than any other ("Quảng Ngã": Quảng Ngãi 1, Quảng Nam 2)
+        if near[0][0] <= limit and near[1][0] > near[0][0] and (best is None or near[0][0] < best[0]):
+            best = (near[0][0], n, provinces[near[0][1]])
+    return (best[1], best[2]) if best else None
+
+
+@lru_cache(maxsize=1)
+def _province_letters() -> dict[str, str]:
+    return {_letters(p): p for p in gazetteer.province_names()}
+
+
+def restore_province(value: str) -> tuple[str, bool]:
+    """An address's last part put back together where a leader's dots and specks broke it:
+    "+ inh- Thái: - Bình", "t i nh- Quảng: Ngãi", "tiỉnh Cà Mau" -> "tỉnh Thái Bình", ...
+
+    The part must end in a province's name (the hierarchy's top, which has one spelling)
+    and the letters just before it must be a province's unit word with a letter or two
+    misread; what stands before those (a body: "Ủy ban nhân dân", "Bệnh viện Đa khoa") is
+    kept. Marks inside the part other than the words' letters are specks: nothing else in
+    a province's part is punctuation."""
+    head, sep, last = value.rpartition(",")
+    part = _rebuilt_province_part(last)
+    if part is None and sep and len(_letters(head.rpartition(",")[2])) <= 3:
+        # a comma inside a broken unit word is a speck too ("ti, nh Quảng Ngãi")
+        head, sep, piece = head.rpartition(",")
+        part = _rebuilt_province_part(piece + " " + last)
+    if part is None:
+        return value, False
+    rebuilt = head + sep + (" " if sep else "") + part
+    return rebuilt, rebuilt != value
+
+
+def _rebuilt_province_part(part: str) -> str | None:
+    """The part as body + unit word + province, or None where it does not end so."""
+    words = re.sub(r"[^\w\s]|_", " ", part).split()
+    found = _province_at_end(words)
+    if not found:
+        return None
+    n, province = found
+    before = words[:-n]
+    # the unit word, maybe broken into pieces ("t i nh"): the nearest reading of the last
+    # one to three pieces, the longer on a tie
+    readings = []
+    for k in (1, 2, 3):
+        if len(before) >= k:
+            letters = _letters("".join(before[-k:]))
+            unit = min(_PROVINCE_UNITS, key=lambda u: levenshtein(letters, u))
+            distance = levenshtein(letters, unit)
+            if letters and distance <= (1 if len(letters) <= 2 else 2) and distance < len(unit) - 1:
+                readings.append((distance, -k, unit))
+    if not readings:
+        return None
+    _, k, unit = min(readings)
+    tail = _PROVINCE_UNITS[unit] + " " + province
+    body = _near_body(" ".join(before[:k]))
+    read = part.strip()
+    if read == tail or read.endswith(" " + tail):  # the province read right
+        printed = read[:-len(tail)].strip()
+        # a known body misread ("Ủy han nhân dân") is put right; any other is left as read
+        return body + " " + tail if body and printed != body else read
+    return " ".join(x for x in (body or " ".join(before[:k]), tail) if x)
+
+
+# Bodies named before a province's unit word in a place of registration or birth.
+_BODIES = {_letters(b): b for b in ("Ủy ban nhân dân", "Bệnh viện Đa khoa", "Bệnh viện Sản Nhi", "Sở Tư pháp")}
+
+
+def _near_body(body: str) -> str:
+    """The body's printed name where its letters are within a quarter of a known one's
+    ("jv pan nhân dân" -> "Ủy ban nhân dân"); "" where none is."""
+    letters = _letters(body)
+    if len(letters) < 8:
+        return ""
+    near = sorted((levenshtein(letters, k), k) for k in _BODIES)
+    return _BODIES[near[0][1]] if near[0][0] <= len(near[0][1]) // 4 else ""
+
+
 def normalize_place(value: str) -> tuple[str, float]:
     value = tidy_separators(strip_noise(value))
+    value, restored = restore_province(value)
     fixed, changed = fix_unit_words(value)
     fixed, changed2 = fix_phrases(fixed)
     fixed, changed3 = fix_commas(fixed)
@@ -628,7 +731,7 @@ def normalize_place(value: str) -> tuple[str, float]:
     verified = reading.units > 0 and reading.verified == reading.units
     if reading.verified < reading.units:
         factor *= UNIT_NOT_FOUND  # "Phường 19" in a district that has none: a misread digit or letter
-    if changed or changed2 or changed3:
+    if changed or changed2 or changed3 or restored:
         factor *= 0.7
     if changed4:
         factor *= SNAPPED_IN_HIERARCHY if verified else SNAPPED
