@@ -811,3 +811,20 @@ def test_a_province_part_broken_by_specks_is_put_back(read, printed):
     from digitize.extract.validate import restore_province
 
     assert restore_province(read)[0] == printed
+
+
+def test_a_date_in_words_a_letter_or_two_off_is_said_as_the_figures_say_it():
+    from datetime import date
+
+    from digitize.extract.numwords import date_lattice, parse_date_words, words_of_date
+
+    read = "Ngày. mười .hai. tháng mười. một năm một nghàn .chín. trăm .tám. mươi .chắn"
+    assert words_of_date(read, date(1989, 11, 12)) == \
+        "Ngày mười hai tháng mười một năm một nghìn chín trăm tám mươi chín"
+    assert words_of_date("Ngày hai mươi lăm tháng bốn năm một nghìn chín trăm chín mươi tăm",
+                         date(1995, 4, 25)).endswith("chín mươi lăm")
+    # another number, or another count of words, is not a misreading of this date
+    assert words_of_date("Ngày mười hai tháng mười một năm một nghìn chín trăm tám mươi", date(1989, 11, 12)) is None
+    assert words_of_date("Ngày hai tháng ba năm hai nghìn", date(2000, 3, 12)) is None
+    for day in (date(1995, 4, 25), date(2009, 12, 7), date(2021, 1, 21), date(1910, 11, 15)):
+        assert parse_date_words(" ".join(v[0] for v in date_lattice(day))) == day

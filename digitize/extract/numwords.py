@@ -96,3 +96,73 @@ def parse_date_words(text: str) -> date | None:
             except ValueError:
                 continue
     return None
+
+
+# ------------------------------------------------------------------ numbers written out
+
+_WORD = {0: "không", 1: "một", 2: "hai", 3: "ba", 4: "bốn", 5: "năm", 6: "sáu", 7: "bảy", 8: "tám", 9: "chín"}
+Lattice = list[tuple[str, ...]]  # each position: the ways it may be printed, the usual first
+
+
+def _below_thousand(n: int, whole: bool) -> Lattice:
+    """0 < n < 1000 as said; `whole`: after a thousand, where "không trăm" and "linh" are said."""
+    hundreds, tens, units = n // 100, n // 10 % 10, n % 10
+    out: Lattice = []
+    if hundreds or whole:
+        out += [(_WORD[hundreds],), ("trăm",)]
+    if tens == 0:
+        if units and out:
+            out.append(("linh", "lẻ"))
+    elif tens == 1:
+        out.append(("mười",))
+    else:
+        out += [(_WORD[tens],), ("mươi",)]
+    if units:
+        if units == 1 and tens >= 2:
+            out.append(("mốt", "một"))
+        elif units == 5 and tens >= 1:
+            out.append(("lăm", "năm"))
+        elif units == 4 and tens >= 2:
+            out.append(("bốn", "tư"))
+        else:
+            out.append((_WORD[units],))
+    return out
+
+
+def number_lattice(n: int) -> Lattice:
+    """1 <= n <= 9999 in words, each position with its printed variants ("nghìn"/"ngàn")."""
+    thousands, rest = divmod(n, 1000)
+    out: Lattice = []
+    if thousands:
+        out += [(_WORD[thousands],), ("nghìn", "ngàn")]
+    if rest:
+        out += _below_thousand(rest, whole=bool(thousands))
+    return out
+
+
+def date_lattice(day: date) -> Lattice:
+    """The date as a certificate writes it in words: "Ngày … tháng … năm …"."""
+    return [("Ngày",), *number_lattice(day.day), ("tháng",), *number_lattice(day.month), ("năm",),
+            *number_lattice(day.year)]
+
+
+def words_of_date(read: str, day: date, slack: int = 2) -> str | None:
+    """The date's words, spelled as `read` spells its variants, where `read` is that date
+    in words with at most `slack` letters wrong in any word (tone marks aside: "tăm" for
+    lăm, "nghàr" for nghìn); None where a word is further off or the count differs."""
+    from ..text import levenshtein
+
+    words = _tokens(read)
+    if "ngay" in words[1:3]:
+        words = words[words.index("ngay"):]  # a neighbouring value read before it ("Nữ Ngày …")
+    lattice = date_lattice(day)
+    if len(words) != len(lattice):
+        return None
+    out = []
+    for word, variants in zip(words, lattice):
+        # the nearest variant; on a tie the usual one ("nghàn": nghìn, not ngàn)
+        distance, _, best = min((levenshtein(word, fold(v)), i, v) for i, v in enumerate(variants))
+        if distance > slack or distance >= len(fold(best)):
+            return None
+        out.append(best)
+    return " ".join(out)

@@ -186,6 +186,11 @@ def normalize_date_words(value: str) -> tuple[str, float]:
     the number words are put right (factor 0.97: the agreement with the date in
     figures then decides)."""
     value = clean_spaces(value).strip(" .,;:")
+    # a neighbouring value read before it on the line ("Nữ Ngày bảy tháng …"): it starts at "Ngày"
+    start = re.search(r"(?<![^\W\d_])ngay(?![^\W\d_])", _aligned(value).lower())
+    if start and 0 < start.start() and len(value[:start.start()].split()) <= 2 and \
+            parse_date_words(value[start.start():]):
+        value = value[start.start():]
     if not parse_date_words(value):
         return value, 0.3
     restored = restore_date_words(value)
