@@ -828,3 +828,17 @@ def test_a_date_in_words_a_letter_or_two_off_is_said_as_the_figures_say_it():
     assert words_of_date("Ngày hai tháng ba năm hai nghìn", date(2000, 3, 12)) is None
     for day in (date(1995, 4, 25), date(2009, 12, 7), date(2021, 1, 21), date(1910, 11, 15)):
         assert parse_date_words(" ".join(v[0] for v in date_lattice(day))) == day
+
+
+@pytest.mark.parametrize("read, name", [
+    ("LÊ THỊ MAT", "LÊ THỊ MAI"),  # no syllable: one letter read as its lookalike
+    ("HUỲNH THT KHOA", "HUỲNH THỊ KHOA"),
+    ("Võ WĂN HẢI", "Võ VĂN HẢI"),
+    ("PĐẶNG VĂN HẢI", "ĐẶNG VĂN HẢI"),  # one glyph read twice
+    ("Êban Y Khuê", "Êban Y Khuê"),  # a minority-language name is not a misreading
+    ("LÊ VĂN TÁM", "LÊ VĂN TÁM"),  # a syllable, though not in the stock: kept
+])
+def test_a_name_word_that_is_no_syllable_is_read_as_its_lookalike_name(read, name):
+    from digitize.extract.names import snap_name
+
+    assert snap_name(read)[0] == name

@@ -90,6 +90,9 @@ def snap_name(value: str) -> tuple[str, str]:
             candidates = table.get(_key(fixed), [])
         else:
             candidates = []
+        if not candidates and fixed[:1].isupper() and len(fixed) >= 2 and not _is_syllable(fixed):
+            # not a syllable at all: a letter drawn like another ("MAT", "WĂN", "PẶNG")
+            candidates = _lookalike_names(fixed, surnames if lead else given)
         if i == 1 and len(words) >= 3 and _key(fixed) == "thi" and fixed.lower() != "thị":
             # the middle name Thị with its dot lost: "Thi" is a given name, hardly a middle one
             candidates = ["Thị"]
@@ -99,6 +102,43 @@ def snap_name(value: str) -> tuple[str, str]:
             changed = "given" if i > 0 or changed == "given" else "surname"
         out.append(fixed)
     return " ".join(out), changed
+
+
+# Capitals a typewriter's or a worn print's glyph is read as, each way: a stem with serifs
+# (I, T, 1, L), a V doubled (W), a bar lost or gained (Đ, P, D; O, Q, D), a tail (C, G).
+_LOOKALIKES: dict[str, str] = {}
+for _group in ("IT1L", "VW", "XY", "ĐPD", "OQ0D", "CG"):
+    for _c in _group:
+        _LOOKALIKES[_c] = _LOOKALIKES.get(_c, "") + _group.replace(_c, "")
+
+
+def _is_syllable(word: str) -> bool:
+    from .validate import is_syllable
+
+    return is_syllable(word)
+
+
+def _lookalike_names(word: str, table: dict[str, list[str]]) -> list[str]:
+    """The one known name (of `table`) that `word` becomes with one letter read as its
+    lookalike, or a first letter that is the second's lookalike dropped ("PĐẶNG"); [] where
+    none or several do. Only for words that are no syllable: "Êban" (an Êđê name) is kept."""
+    upper = word.upper()
+    # one glyph read twice, as itself and as its lookalike ("PĐẶNG")
+    base0 = unicodedata.normalize("NFD", upper[1:2])[:1]
+    variants = {upper[1:]} if len(upper) > 3 and base0 and upper[0] in _LOOKALIKES.get(base0, "") else set()
+    for i, c in enumerate(upper):
+        base = unicodedata.normalize("NFD", c)
+        letter, marks = base[0], base[1:]
+        for other in _LOOKALIKES.get(letter, ""):
+            variants.add(upper[:i] + unicodedata.normalize("NFC", other + marks) + upper[i + 1:])
+    # by letters: the misread letter took its marks with it ("THỊ" read "THT"), so a name
+    # spelled exactly wins, else the most common one with those letters
+    keys = {_key(v) for v in variants if _key(v) in table}
+    if len(keys) != 1:
+        return []
+    names = table[keys.pop()]
+    exact = [n for n in names if n.upper() in variants]
+    return [exact[0] if exact else names[0]]
 
 
 @lru_cache(maxsize=1)
