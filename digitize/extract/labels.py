@@ -66,7 +66,26 @@ _LABEL_END = r"\s*[:;.]?\s*"
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![a-z0-9])" + pattern + _LABEL_END)
+    # The words of a printed label may be read without the space between them ("Nơisinh:",
+    # "Dântộc:"): a label's spaces are optional.
+    return re.compile(r"(?<![a-z0-9])" + _optional_spaces(pattern) + _LABEL_END)
+
+
+def _optional_spaces(pattern: str) -> str:
+    """The pattern with each space made optional, except inside a look-behind (which must
+    keep a fixed width)."""
+    out, behind, depth = [], 0, 0  # behind: depth of the innermost look-behind, 0 for none
+    for i, ch in enumerate(pattern):
+        if ch == "(" and (i == 0 or pattern[i - 1] != "\\"):
+            depth += 1
+            if not behind and pattern.startswith(("(?<=", "(?<!"), i):
+                behind = depth
+        elif ch == ")" and (i == 0 or pattern[i - 1] != "\\"):
+            if behind == depth:
+                behind = 0
+            depth -= 1
+        out.append(r"\s*" if ch == " " and not behind else ch)
+    return "".join(out)
 
 
 # Lines that never continue a value: signature blocks, headings.
