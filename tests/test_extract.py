@@ -842,3 +842,13 @@ def test_a_name_word_that_is_no_syllable_is_read_as_its_lookalike_name(read, nam
     from digitize.extract.names import snap_name
 
     assert snap_name(read)[0] == name
+
+
+def test_closed_lists_read_through_specks_and_names_in_one_case():
+    from digitize.extract.validate import normalize_name, normalize_nationality
+
+    assert normalize_nationality("V/i@t Nam")[0] == "Việt Nam"
+    assert normalize_nationality("Việt., Nam")[0] == "Việt Nam"
+    name, factor = normalize_name("VŨ QUốc YẾN")
+    assert name == "VŨ QUỐC YẾN" and factor < 1.0
+    assert normalize_name("Nguyễn Văn An")[0] == "Nguyễn Văn An"

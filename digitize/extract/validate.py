@@ -325,7 +325,7 @@ def normalize_sex(value: str) -> tuple[str, float]:
 
 
 def normalize_ethnicity(value: str) -> tuple[str, float]:
-    value = clean_spaces(value).strip(" .,;:")
+    value = strip_noise(value)
     key = _ethnic_key(value)
     if key.startswith("dantoc"):
         key = key[len("dantoc"):]
@@ -339,12 +339,17 @@ def normalize_ethnicity(value: str) -> tuple[str, float]:
 
 
 def normalize_nationality(value: str) -> tuple[str, float]:
-    value = clean_spaces(value).strip(" .,;:")
+    value = strip_noise(value)
     key = fold(value)
     if key in NATIONALITIES:
         name = NATIONALITIES[key]
         return name, 1.0 if value == name else 0.8
     close = [n for k, n in NATIONALITIES.items() if len(k) >= 5 and levenshtein(k, key) == 1]
+    if len(set(close)) == 1:
+        return close[0], 0.4
+    # specks and a letter read as a symbol inside it ("V/i@t Nam", "Việt., Nam"): by letters
+    letters = _letters(value)
+    close = [n for k, n in NATIONALITIES.items() if len(k) >= 5 and levenshtein(_letters(k), letters) <= 1]
     if len(set(close)) == 1:
         return close[0], 0.4
     return value, 0.3
@@ -451,6 +456,16 @@ def capitalise_name(value: str) -> tuple[str, bool]:
     return " ".join(words), doubtful
 
 
+def _same_case_as_most(value: str) -> str:
+    """A name typed in capitals with one word read in mixed case ("VŨ QUốc YẾN", "Võ VĂN
+    HẢI": a small letter's glyph is the capital's, smaller): that word in capitals too."""
+    words = value.split(" ")
+    capitals = [w for w in words if any(c.isalpha() for c in w) and w == w.upper()]
+    if len(words) < 3 or len(capitals) < len(words) - 1:
+        return value
+    return " ".join(w.upper() if w[:1].isupper() else w for w in words)
+
+
 def normalize_name(value: str) -> tuple[str, float]:
     """Names are letters and spaces; digits or punctuation inside are OCR noise. A
     syllable one mark away from a known name syllable is taken to be it."""
@@ -465,14 +480,16 @@ def normalize_name(value: str) -> tuple[str, float]:
     value = inner
     spaced = split_glued(value)  # "NguyễnMinhTuấn"
     glued = spaced != value
-    value, doubtful = capitalise_name(spaced)
+    harmonised = _same_case_as_most(spaced)
+    value, doubtful = capitalise_name(harmonised)
     # Êđê and Jrai women's names "H'Mai", "H'Hen": the apostrophe is faint and often lost
     if value != value.upper():
         value = re.sub(r"(?<!\S)H ?(?=([^\W\d_])([^\W\d_]))",
                        lambda m: "H'" if m.group(1).isupper() and m.group(2).islower() else m.group(0), value)
     snapped, changed = names.snap_name(value)
     factor = name_factor(snapped) * {"": 1.0, "surname": SNAPPED, "given": SNAPPED_GIVEN}[changed]
-    return snapped, factor * (0.5 if doubtful else 1.0) * (0.9 if glued else 1.0) * (0.7 if specks else 1.0)
+    return snapped, factor * (0.5 if doubtful else 1.0) * (0.9 if glued or harmonised != spaced else 1.0) * \
+        (0.7 if specks else 1.0)
 
 
 def text_factor(value: str) -> float:
