@@ -141,10 +141,11 @@ def confidence_features(name: str, value: Value, page_quality: float) -> tuple[f
 # renderer's dev seeds (`ood_pages` seed 1, administrative documents; `ood_pages --type
 # khai_sinh` seed 11, values typed off the leaders) — never on a slice reported as held-out.
 # Fitted on the generator alone, a typed number was trusted more than a date (bias 0.94); on
-# forms typed after printing it is the least checkable field of all (-0.34).
+# forms typed after printing it is the least checkable field of all (-0.70). Two figures-only
+# readers agreeing (`figures.py`) is strong evidence (confirmed: 2.06).
 CALIBRATION: dict[str, float] = {
-    "ocr_logit": 0.4756, "log_factor": 2.7369, "confirmed": 0.9372, "page_logit": 1.2801, "bias_date": 0.731,
-    "bias_name": 0.3382, "bias_place": -0.3146, "bias_closed": 1.8632, "bias_number": -0.3416, "bias_text": -0.9195,
+    "ocr_logit": 0.5348, "log_factor": 2.3184, "confirmed": 2.0559, "page_logit": 1.3056, "bias_date": 1.0992,
+    "bias_name": 0.3013, "bias_place": 1.9404, "bias_closed": 1.4785, "bias_number": -0.7034, "bias_text": -0.6048,
 }
 
 
