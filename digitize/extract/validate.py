@@ -499,6 +499,8 @@ def text_factor(value: str) -> float:
     factor = 1.0
     if re.search(r"[@#$%^&*_=+<>{}\[\]|\\§~\"“”]|[—–]{1}\s*$|\.\.", value):
         factor *= 0.5
+    if value.count("(") != value.count(")"):
+        factor *= 0.5  # a bracket never closed or opened: a misread comma or a speck
     bad = 0
     for w in re.findall(r"[^\W\d_]+", value):
         if w.isupper() and len(w) <= 5:
