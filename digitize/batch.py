@@ -9,7 +9,7 @@ multi-page file), so a task message carries only that key and a few short
 strings (`PageRef`, JSON). The page job, `process_page`, is the same
 everywhere: a Celery worker runs it when a broker is configured
 (workers/tasks.py, found through the `digitize.queues` entry point), a local process pool
-otherwise (`LocalRunner`).
+otherwise (`LocalRunner`); either way on the process's `runner.PipelineRunner`.
 
 Idempotent by content: a page's result id is the first 128 bits of its
 SHA-256, a page already in the index is reported without sending a task, and
@@ -46,7 +46,8 @@ from . import ingest
 from .config import Settings, load_settings
 from .errors import (ConfigError, CorruptInput, DigitizeError, EncryptedInput, IndexError_, InputError, NotFound,
                      QueueUnavailable, StorageError, TooLarge)
-from .pipeline import EXTENSIONS, VN_TZ, keep_rejected, process_bytes
+from .pipeline import EXTENSIONS, VN_TZ, keep_rejected
+from .runner import PipelineRunner, current_runner, process_runner
 from .storage.common import ChecksumMismatch, validate_key
 from .types import PageImage, Result, SourceFile
 
@@ -140,18 +141,18 @@ def stored_outcome(sha256: str, index: Any, storage: Any) -> Outcome | None:
     return outcome_of(found, reused=True)
 
 
-def process_page(ref: PageRef, engines: Any) -> Outcome:
+def process_page(ref: PageRef, runner: PipelineRunner) -> Outcome:
     """Process one stored page. Transient storage/index failures raise (the caller
     retries with backoff); anything else about the page is a failed outcome."""
     try:
         ref = check_ref(ref)
-        done = stored_outcome(ref["sha256"], engines.index, engines.storage)
+        done = stored_outcome(ref["sha256"], runner.index, runner.storage)
         if done is not None:
             return done
-        data = engines.storage.get(ref["key"])
+        data = runner.storage.get(ref["key"])
         if hashlib.sha256(data).hexdigest() != ref["sha256"]:
             return {"ok": False, "error": f"stored page {ref['key']} does not match its sha256"}
-        result = process_bytes(ref["name"], data, engines, doc_type=ref["doc_type"], book=ref["book"] or None)
+        result = runner.process(ref["name"], data, doc_type=ref["doc_type"], book=ref["book"] or None)
         return outcome_of(result)
     except NotFound as exc:
         return {"ok": False, "error": f"page image missing from storage: {exc}"}
@@ -162,17 +163,17 @@ def process_page(ref: PageRef, engines: Any) -> Outcome:
     except MemoryError:
         return {"ok": False, "error": "out of memory while processing"}
     except Exception as exc:  # a bug, or a time limit: one line, and the other pages go on
-        if os.environ.get("DIGITIZE_DEBUG"):
+        if runner.settings.debug:
             raise
         return {"ok": False, "error": f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
 
 
-def process_page_with_retries(ref: PageRef, engines: Any, policy: RetryPolicy) -> Outcome:
+def process_page_with_retries(ref: PageRef, runner: PipelineRunner, policy: RetryPolicy) -> Outcome:
     """`process_page` with in-process retries (the local runner's counterpart of
     Celery's retry with countdown)."""
     for attempt in itertools.count():
         try:
-            return process_page(ref, engines)
+            return process_page(ref, runner)
         except (StorageError, IndexError_) as exc:
             if attempt >= policy.max_retries:
                 return {"ok": False, "error": f"gave up after {attempt + 1} attempts: {exc}"}
@@ -198,20 +199,9 @@ class Runner(Protocol):
     def close(self) -> None: ...
 
 
-_engines = None
-
-
-def _pool_init(settings: Settings) -> None:
-    global _engines
-    from .pipeline import process_engines
-
-    _engines = process_engines(settings)
-
-
 def _pool_run(ref: PageRef) -> Outcome:
-    if _engines is None:
-        raise RuntimeError("no engines: _pool_init has not run")
-    return process_page_with_retries(ref, _engines, RetryPolicy.from_settings(_engines.settings))
+    runner = current_runner()  # built by the pool's initialiser, `process_runner`
+    return process_page_with_retries(ref, runner, RetryPolicy.from_settings(runner.settings))
 
 
 class LocalRunner:
@@ -233,19 +223,18 @@ class LocalRunner:
             self._serial.append((task_id, ref))
             return task_id
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_pool_init,
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=process_runner,
                                              initargs=(self.settings,))
         self._futures[self._pool.submit(_pool_run, ref)] = task_id
         return task_id
 
     def outcomes(self) -> Iterator[tuple[str, Outcome]]:
         if self._serial:
-            if _engines is None:
-                _pool_init(self.settings)
+            runner = process_runner(self.settings)
             policy = RetryPolicy.from_settings(self.settings)
             while self._serial:
                 task_id, ref = self._serial.pop(0)
-                yield task_id, process_page_with_retries(ref, _engines, policy)
+                yield task_id, process_page_with_retries(ref, runner, policy)
         for future in as_completed(list(self._futures)):
             task_id = self._futures.pop(future)
             try:

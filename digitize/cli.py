@@ -170,20 +170,16 @@ def unique_stems(paths: Sequence[Path]) -> dict[Path, str]:
 
 # ------------------------------------------------------------------ process (per worker process)
 
-_engines = None
-
-
 def _worker_init(settings: Settings, debug_dir: str | None) -> None:
-    global _engines
-    from .pipeline import process_engines
     from .preprocess import CleanupOptions
+    from .runner import process_runner
 
-    _engines = process_engines(settings, CleanupOptions(debug_dir=Path(debug_dir) if debug_dir else None))
+    process_runner(settings, CleanupOptions(debug_dir=Path(debug_dir) if debug_dir else None))
 
 
 def _process_one(path: str, doc_type: str, book: str | None) -> tuple[str, Result | None, str | None]:
     """(path, result, error) — never raises, so one bad file cannot stop the others."""
-    from .pipeline import process_bytes
+    from .runner import current_runner
 
     try:
         data = Path(path).read_bytes()
@@ -191,17 +187,17 @@ def _process_one(path: str, doc_type: str, book: str | None) -> tuple[str, Resul
         return path, None, "is a folder with no supported files"
     except OSError as exc:
         return path, None, f"cannot read: {exc.strerror or exc}"
+    runner = None
     try:
-        if _engines is None:
-            raise RuntimeError("no engines: _worker_init has not run")
-        result = process_bytes(Path(path).name, data, _engines, doc_type=doc_type, book=book)
+        runner = current_runner()
+        result = runner.process(Path(path).name, data, doc_type=doc_type, book=book)
         return path, result, None
     except DigitizeError as exc:
         return path, None, str(exc)
     except MemoryError:
         return path, None, "out of memory while processing"
     except Exception as exc:  # a bug: still one line, and the neighbours go on
-        if os.environ.get("DIGITIZE_DEBUG"):
+        if runner is not None and runner.settings.debug:
             raise
         return path, None, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
 
@@ -551,10 +547,10 @@ COMMANDS = {"process": cmd_process, "verify": cmd_verify, "search": cmd_search, 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("DIGITIZE_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
+        logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
         return COMMANDS[args.command](args, settings)
     except DigitizeError as exc:
         print(f"digitize: {exc}", file=sys.stderr)

@@ -65,8 +65,14 @@ Environment variables (all optional):
   DIGITIZE_WEB_MAX_UPLOADS upload bodies the web service receives at once (default 4)
   DIGITIZE_KEYING_BLIND_SHARE  share of keyed entries whose OCR is hidden from the keyer, to measure
                            both (0..1, default 0.10)
-  DIGITIZE_AUDIT_KEY       key of the audit log's HMAC chain (default: <home>/audit.key, made on
-                           first use with mode 0600)
+  DIGITIZE_AUDIT_KEY       key of the audit log's HMAC chain, at least 32 characters (default:
+                           <home>/audit.key, made on first use with mode 0600)
+  DIGITIZE_LOG             log level: DEBUG, INFO, WARNING (default), ERROR or CRITICAL
+  DIGITIZE_DEBUG           1 = an unexpected error in a page raises with its traceback instead of
+                           failing that page with a one-line "internal error"
+  DIGITIZE_CACHE_DIR       folder of the start-up data cache (diskcache.py; default
+                           $XDG_CACHE_HOME/digitize, else ~/.cache/digitize); "off" turns it off
+  XDG_CACHE_HOME           the user's cache folder, under which that cache goes by default
 """
 
 from __future__ import annotations
@@ -81,6 +87,8 @@ from typing import Any
 from .errors import ConfigError
 
 TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_AUDIT_KEY = 32
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,11 @@ class Settings:
     web_processes: int = 0  # 0 = workers, else CPUs
     web_max_uploads: int = 4  # bodies received at once (each up to max_bytes): bounded memory under attack
     keying_blind_share: float = 0.10
+    audit_key: str = ""  # "" = the key file next to the web database (web.audit)
+    log_level: str = "WARNING"
+    debug: bool = False  # a page's unexpected error raises (traceback) instead of failing the page
+    cache_dir: str = ""  # start-up data cache (diskcache.py); "" = under xdg_cache_home, "off" = none
+    xdg_cache_home: Path | None = None  # None = ~/.cache
 
     @property
     def archive_path(self) -> Path:
@@ -147,6 +160,16 @@ class Settings:
     @property
     def dev_cert_dir(self) -> Path:
         return self.home / "dev-signing"
+
+    @property
+    def cache_path(self) -> Path | None:
+        """The start-up data cache's folder (diskcache.py), or None when it is turned off."""
+        folder = self.cache_dir.strip()
+        if folder.lower() in ("off", "0", "none", "false"):
+            return None
+        if folder:
+            return Path(folder)
+        return (self.xdg_cache_home or Path.home() / ".cache") / "digitize"
 
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -188,6 +211,10 @@ class Settings:
             raise ConfigError("web_processes must be 0 or more and web_max_uploads 1 or more")
         if not 0.0 <= self.keying_blind_share <= 1.0:
             raise ConfigError("keying_blind_share must be between 0 and 1")
+        if self.audit_key and len(self.audit_key) < MIN_AUDIT_KEY:
+            raise ConfigError(f"audit_key (DIGITIZE_AUDIT_KEY) must be at least {MIN_AUDIT_KEY} characters")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         try:
             self.trusted_proxy_networks
         except ValueError as exc:
@@ -245,6 +272,11 @@ _ENV = {
     "DIGITIZE_WEB_PROCESSES": "web_processes",
     "DIGITIZE_WEB_MAX_UPLOADS": "web_max_uploads",
     "DIGITIZE_KEYING_BLIND_SHARE": "keying_blind_share",
+    "DIGITIZE_AUDIT_KEY": "audit_key",
+    "DIGITIZE_LOG": "log_level",
+    "DIGITIZE_DEBUG": "debug",
+    "DIGITIZE_CACHE_DIR": "cache_dir",
+    "XDG_CACHE_HOME": "xdg_cache_home",
 }
 
 

@@ -3,15 +3,18 @@
 Some tables are derived from reference data at start-up (the syllable lexicon, the
 gazetteer's unit tree, the base font subset) and cost a second or more to build, in
 every process. They are built at first use, written under the cache folder
-(DIGITIZE_CACHE_DIR, else $XDG_CACHE_HOME/digitize, else ~/.cache/digitize) in a
-compact `marshal` file named after a hash of everything they are built from, and
-read back from there by later processes. Changed data (a new hunspell list, an
+(`Settings.cache_path`: DIGITIZE_CACHE_DIR, else $XDG_CACHE_HOME/digitize, else
+~/.cache/digitize) in a compact `marshal` file named after a hash of everything they
+are built from, and read back from there by later processes. Changed data (a new hunspell list, an
 upgraded package, edited code) hashes differently and is rebuilt.
 
 Only plain values (str, int, bytes, tuples, lists, dicts, frozensets) are kept, and
 they are read with `marshal`, which builds values and runs no code. A cache that
 cannot be read or written is not an error: the value is built in memory instead.
-DIGITIZE_CACHE_DIR=off turns the cache off."""
+DIGITIZE_CACHE_DIR=off turns the cache off.
+
+The tables are built deep inside the OCR and extraction code, which holds no settings:
+the folder comes from this process's settings (`load_settings`), read when a table is built."""
 
 from __future__ import annotations
 
@@ -23,17 +26,21 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from .config import Settings, load_settings
+from .errors import ConfigError
+
 FORMAT = 1  # bump when what is stored changes shape
 
 
-def cache_dir() -> Path | None:
-    env = os.environ.get("DIGITIZE_CACHE_DIR", "").strip()
-    if env.lower() in ("off", "0", "none", "false"):
-        return None
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(base) if base else Path.home() / ".cache") / "digitize"
+def cache_dir(settings: Settings | None = None) -> Path | None:
+    """The cache folder of `settings`, else of this process's settings; None when the cache
+    is turned off, or when the settings are not valid (the cache is never an error)."""
+    if settings is None:
+        try:
+            settings = load_settings()
+        except ConfigError:
+            return None
+    return settings.cache_path
 
 
 def fingerprint(*parts: Any) -> str:

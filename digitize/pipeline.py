@@ -4,13 +4,13 @@
 
 Each stage is a plain function over the frozen types in `digitize.types`; this
 module only orders them. `Engines` holds the external components (OCR engine,
-signer, storage, index), each behind its interface, built once per process."""
+signer, storage, index), each behind its interface; a process builds its own once,
+in its `runner.PipelineRunner`."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -77,26 +77,6 @@ class Engines:
 
     def close(self) -> None:
         self.index.close()
-
-
-_held: tuple[int, Settings, CleanupOptions, Engines] | None = None
-
-
-def process_engines(settings: Settings, cleanup: CleanupOptions | None = None) -> Engines:
-    """This process's engines: the CLI's pool, the web service's workers, local batches and
-    Celery tasks all take theirs here. Built on first use, with the gazetteer loaded before
-    the first page (`extract.warm_up`); built again in a forked child (which must not share
-    its parent's Tesseract or database handles) and for other settings."""
-    global _held
-    cleanup = cleanup or CleanupOptions()
-    held = _held
-    if held is None or held[0] != os.getpid() or held[1] != settings or held[2] != cleanup:
-        from .extract import warm_up
-
-        engines = Engines.from_settings(settings, cleanup)
-        warm_up()
-        held = _held = (os.getpid(), settings, cleanup, engines)
-    return held[3]
 
 
 def result_id_for(source: SourceFile) -> str:

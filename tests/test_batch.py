@@ -187,6 +187,7 @@ def test_book_in_process_then_again_does_no_work_twice(tmp_path: Path, home: Pat
 
 def test_transient_storage_failures_are_retried_then_given_up(tmp_path: Path, home: Path) -> None:
     from digitize.pipeline import Engines
+    from digitize.runner import PipelineRunner
 
     settings = load_settings()
     engines = Engines.from_settings(settings)
@@ -209,11 +210,12 @@ def test_transient_storage_failures_are_retried_then_given_up(tmp_path: Path, ho
 
     ref = batch.make_ref(key, sha, "p.png", "Sổ 9", "auto")
     policy = RetryPolicy(max_retries=3, base=0.01, maximum=0.02)
+    runner = PipelineRunner(engines)
     engines.storage = Flaky(failures=10)
-    gave_up = batch.process_page_with_retries(ref, engines, policy)
+    gave_up = batch.process_page_with_retries(ref, runner, policy)
     assert not gave_up["ok"] and "gave up after 4 attempts" in gave_up["error"]
     engines.storage = Flaky(failures=2)
-    done = batch.process_page_with_retries(ref, engines, policy)
+    done = batch.process_page_with_retries(ref, runner, policy)
     assert done["ok"] and done["result_id"] == sha[:32] and not done["reused"]
     engines.close()
 

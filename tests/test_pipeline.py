@@ -252,14 +252,35 @@ def test_stages_are_reported_in_their_declared_order(tmp_path):
     assert [stage for stage, _, _ in seen[2:]] == list(STAGES[1:])
 
 
-def test_a_process_holds_one_set_of_engines_per_settings(tmp_path):
-    """The CLI pool, the web workers, local batches and Celery tasks take their engines from
-    pipeline.process_engines: built once per process, again for other settings."""
+def test_a_process_holds_one_runner_per_settings(tmp_path):
+    """The CLI pool, the web workers, local batches and Celery tasks take their runner from
+    runner.process_runner: built once per process, again for other settings; their tasks
+    take back the one their initialiser built (current_runner)."""
     from digitize.config import load_settings
-    from digitize.pipeline import process_engines
+    from digitize.runner import current_runner, process_runner
 
     first = load_settings(env={"DIGITIZE_HOME": str(tmp_path / "a")})
-    engines = process_engines(first)
-    assert process_engines(load_settings(env={"DIGITIZE_HOME": str(tmp_path / "a")})) is engines
-    other = process_engines(load_settings(env={"DIGITIZE_HOME": str(tmp_path / "b")}))
-    assert other is not engines and other.settings.home == tmp_path / "b"
+    runner = process_runner(first)
+    assert process_runner(load_settings(env={"DIGITIZE_HOME": str(tmp_path / "a")})) is runner
+    assert current_runner() is runner
+    other = process_runner(load_settings(env={"DIGITIZE_HOME": str(tmp_path / "b")}))
+    assert other is not runner and other.settings.home == tmp_path / "b" and current_runner() is other
+    hue = other.for_agency("hue")
+    assert hue.settings.agency == "hue" and hue.engines.ocr is other.engines.ocr and other.for_agency("dev") is other
+
+
+def test_process_wide_options_are_settings(tmp_path):
+    """DIGITIZE_LOG, DIGITIZE_DEBUG and the cache folder are read with the other settings,
+    and checked with them, once."""
+    from digitize import diskcache
+    from digitize.config import load_settings
+    from digitize.errors import ConfigError
+
+    settings = load_settings(env={"DIGITIZE_LOG": "info", "DIGITIZE_DEBUG": "1", "XDG_CACHE_HOME": str(tmp_path)})
+    assert settings.log_level == "info" and settings.debug
+    assert settings.cache_path == diskcache.cache_dir(settings) == tmp_path / "digitize"
+    assert load_settings(env={"DIGITIZE_CACHE_DIR": str(tmp_path / "c")}).cache_path == tmp_path / "c"
+    assert load_settings(env={"DIGITIZE_CACHE_DIR": "off"}).cache_path is None
+    assert not load_settings(env={}).debug
+    with pytest.raises(ConfigError, match="log_level"):
+        load_settings(env={"DIGITIZE_LOG": "chatty"})

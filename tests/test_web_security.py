@@ -286,15 +286,19 @@ def test_audit_chain_cannot_be_recomputed_without_the_key(tmp_path, kdf_calls):
 
 
 def test_audit_key_from_the_environment(tmp_path, monkeypatch):
+    from digitize.config import load_settings
+    from digitize.errors import ConfigError
+
     monkeypatch.setenv(audit.KEY_ENV, "k" * 40)
-    db = WebDB(tmp_path / "web.sqlite3")
+    db = WebDB(tmp_path / "web.sqlite3", audit_key=load_settings().audit_key)
     audit.record(db, user="u", role="admin", agency="hue", action="x")
     assert audit.check_chain(db).ok and not (tmp_path / audit.KEY_FILE).exists()
-    monkeypatch.setenv(audit.KEY_ENV, "another key, just as long as the first")
-    assert not audit.check_chain(db).ok
+    assert not audit.check_chain(WebDB(db.path, audit_key="another key, just as long as the first")).ok
     monkeypatch.setenv(audit.KEY_ENV, "short")
+    with pytest.raises(ConfigError, match="at least 32"):  # refused once, with the other settings
+        load_settings()
     with pytest.raises(audit.AuditKeyError):
-        audit.record(db, user="u", role="admin", agency="hue", action="x")
+        audit.record(WebDB(db.path, audit_key="short"), user="u", role="admin", agency="hue", action="x")
 
 
 def test_rows_from_before_the_key_are_sealed_by_the_first_keyed_row(tmp_path):

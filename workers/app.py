@@ -23,7 +23,6 @@ digitize.batch.RetryPolicy).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -185,5 +184,12 @@ def configured_settings() -> Settings:
     return _settings
 
 
-if os.environ.get("DIGITIZE_BROKER"):  # `celery -A workers.app worker` configures from the environment
-    configure(load_settings())
+def _configure_from_settings() -> None:
+    """`celery -A workers.app worker` configures the app at import, from this process's
+    settings (the environment and DIGITIZE_CONFIG), when they name a broker."""
+    settings = load_settings()
+    if settings.broker:
+        configure(settings)
+
+
+_configure_from_settings()

@@ -1,14 +1,14 @@
 """The page task: thin, it only calls `digitize.batch.process_page`.
 
-Engines are built once per worker process (after the prefork fork, on first
-use). A transient storage/index failure is retried with exponential backoff
-(a new message with a countdown; the failed attempt is acked after the retry
-is queued). A short Redis lease per page content keeps two workers from
-processing the same page at once (the same book submitted twice at the same
-time, or a page redelivered while its first worker still runs it); a thread
-keeps the lease alive while the page runs, so a dead worker's lease lapses within
-`WorkerLimits.lease_ttl` seconds (half a minute by default) instead of blocking
-the page for a whole time limit."""
+Each worker process builds its runner (`digitize.runner`: the engines and the
+pipeline on them) once, after the prefork fork, on first use. A transient
+storage/index failure is retried with exponential backoff (a new message with a
+countdown; the failed attempt is acked after the retry is queued). A short Redis
+lease per page content keeps two workers from processing the same page at once
+(the same book submitted twice at the same time, or a page redelivered while its
+first worker still runs it); a thread keeps the lease alive while the page runs,
+so a dead worker's lease lapses within `WorkerLimits.lease_ttl` seconds (half a
+minute by default) instead of blocking the page for a whole time limit."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import uuid
 from typing import Any, Callable, Iterator, TypeVar
 
 from digitize.batch import RetryPolicy, check_ref, is_transient, process_page
+from digitize.runner import PipelineRunner, process_runner
 
 from .app import PAGE_TASK, WorkerLimits, app, configured_settings
 
@@ -37,10 +38,9 @@ T = TypeVar("T")
 _redis: Any = None
 
 
-def engines() -> Any:
-    from digitize.pipeline import process_engines
-
-    return process_engines(configured_settings())
+def runner() -> PipelineRunner:
+    """This worker process's runner, built on its first page."""
+    return process_runner(configured_settings())
 
 
 def _lease_client() -> Any:
@@ -125,7 +125,7 @@ def process_page_task(self, ref: dict[str, Any], failures: int = 0) -> dict[str,
     with page_lease(ref["sha256"], limits) as held:
         if held:
             try:
-                return process_page(ref, engines())
+                return process_page(ref, runner())
             except Exception as exc:
                 if not is_transient(exc):
                     raise

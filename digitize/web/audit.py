@@ -7,7 +7,8 @@ whether a row was altered or removed by going around the database engine
 (`check_chain`, `digitize audit verify`).
 
 The key is not in the database, so whoever can write the database file cannot
-recompute the chain: it is `DIGITIZE_AUDIT_KEY`, or else `audit.key` next to
+recompute the chain: it is `DIGITIZE_AUDIT_KEY` (`Settings.audit_key`, which the
+database is opened with: `WebDB(..., audit_key=...)`), or else `audit.key` next to
 the database (32 random bytes in hex, mode 0600, made on first use). Keep a
 copy of it with the backups: without it the chain cannot be checked. Rows
 written before the chain was keyed (plain SHA-256) are accepted only as a
@@ -30,15 +31,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..config import MIN_AUDIT_KEY
 from ..errors import ConfigError
 from .db import WebDB
 from ..clock import VN_TZ
 
 GENESIS = "0" * 64
 COLUMNS = ("id", "at", "user", "role", "agency", "action", "result_id", "detail", "ip", "prev_hash", "hash")
-KEY_ENV = "DIGITIZE_AUDIT_KEY"
+KEY_ENV = "DIGITIZE_AUDIT_KEY"  # read by the settings (config.py); named in messages
 KEY_FILE = "audit.key"
-MIN_ENV_KEY = 32
+MIN_ENV_KEY = MIN_AUDIT_KEY
 
 # The client address of the request being served (set by the web app), so that
 # entries written deep in the services carry it without passing it down.
@@ -58,12 +60,13 @@ def key_path(db: WebDB) -> Path:
 
 
 def audit_key(db: WebDB, *, create: bool = True) -> bytes:
-    """The chain's key: DIGITIZE_AUDIT_KEY, else the key file (made when `create`)."""
-    env = os.environ.get(KEY_ENV, "")
-    if env:
-        if len(env) < MIN_ENV_KEY:
+    """The chain's key: the configured one (DIGITIZE_AUDIT_KEY, which `db` was opened with),
+    else the key file (made when `create`)."""
+    configured = db.audit_key
+    if configured:
+        if len(configured) < MIN_ENV_KEY:
             raise AuditKeyError(f"{KEY_ENV} must be at least {MIN_ENV_KEY} characters")
-        return env.encode("utf-8")
+        return configured.encode("utf-8")
     path = key_path(db).resolve()
     with _keys_lock:
         if path not in _keys:

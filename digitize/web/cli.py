@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from ..config import Settings
@@ -16,7 +15,7 @@ from .db import WebDB
 
 
 def user_command(args: argparse.Namespace, settings: Settings) -> int:
-    db = WebDB(settings.home / "web.sqlite3")
+    db = WebDB(settings.home / "web.sqlite3", audit_key=settings.audit_key)
     auth = Auth(db)
     command = args.user_command
     try:
@@ -61,7 +60,7 @@ def audit_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"digitize: no web database in {settings.home}", file=sys.stderr)
         return ExitCode.failed
     try:
-        check = audit.check_chain(WebDB(path))
+        check = audit.check_chain(WebDB(path, audit_key=settings.audit_key))
     except audit.AuditKeyError as exc:
         print(f"audit log cannot be checked: {exc}")
         return ExitCode.failed
@@ -84,7 +83,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     # The app reads X-Forwarded-For itself, from DIGITIZE_TRUSTED_PROXIES only;
     # uvicorn's own proxy headers would believe any loopback peer.
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False,
-                log_level=os.environ.get("DIGITIZE_LOG", "warning").lower())
+                log_level=settings.log_level.lower())
     return ExitCode.ok
 
 

@@ -168,8 +168,12 @@ CREATE INDEX IF NOT EXISTS keyings_user ON keyings(user, submitted);
 
 
 class WebDB:
-    def __init__(self, path: Path | str) -> None:
+    """`audit_key`: the key of the audit log's chain (`Settings.audit_key`); "" = the key
+    file next to the database (see audit.py)."""
+
+    def __init__(self, path: Path | str, *, audit_key: str = "") -> None:
         self.path = Path(path)
+        self.audit_key = audit_key
         self._init_lock = threading.Lock()
         self._ready = False
 

@@ -2,7 +2,7 @@
 
 Tesseract runs one page at a time per process, so parallel work needs
 processes: `Processor` keeps two pools of worker processes (spawned, each with
-its own `Engines`, recycled after `max_tasks` files): an interactive pool for
+its own `runner.PipelineRunner`, recycled after `max_tasks` files): an interactive pool for
 the one-page uploads made at the counter, and a batch pool for multi-page jobs,
 so that a long book cannot hold up the counter. With `processes=0` the work
 runs in a thread of this process instead (tests, small machines).
@@ -21,7 +21,6 @@ import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
 from typing import Any, Callable
 
 from ..config import Settings
@@ -30,7 +29,6 @@ from ..types import Result
 
 log = logging.getLogger(__name__)
 
-_engines = None
 _progress_queue = None
 
 
@@ -58,27 +56,20 @@ def _die_with_parent() -> None:
 
 
 def _init_worker(settings: Settings, progress_queue: Any) -> None:
-    global _engines, _progress_queue
-    from ..pipeline import process_engines
+    global _progress_queue
+    from ..runner import process_runner
 
     if mp.current_process().name != "MainProcess":  # a process pool's worker, not a thread
         _die_with_parent()
 
-    _engines = process_engines(settings)
+    process_runner(settings)
     _progress_queue = progress_queue
-
-
-def _engines_for(agency: str):
-    assert _engines is not None
-    if agency == _engines.settings.agency:
-        return _engines
-    return replace(_engines, settings=replace(_engines.settings, agency=agency))
 
 
 def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, job_id: str | None,
          result_id: str | None = None) -> tuple[str, Any, str]:
     """('ok', result, '') or ('error', error class name, message); never raises a pipeline error."""
-    from ..pipeline import process_bytes
+    from ..runner import current_runner
 
     def progress(stage: str, page: int, total: int) -> None:
         if job_id and _progress_queue is not None:
@@ -89,8 +80,8 @@ def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, j
                 pass
 
     try:
-        result = process_bytes(name, data, _engines_for(agency), doc_type=doc_type, book=book, progress=progress,
-                               result_id=result_id)
+        result = current_runner().for_agency(agency).process(name, data, doc_type=doc_type, book=book,
+                                                             progress=progress, result_id=result_id)
         return "ok", result, ""
     except DigitizeError as exc:
         return "error", type(exc).__name__, str(exc)

@@ -38,7 +38,7 @@ class Services:
         from ..storage import make_storage
 
         self.settings = settings
-        self.db = WebDB(db_path or settings.home / "web.sqlite3")
+        self.db = WebDB(db_path or settings.home / "web.sqlite3", audit_key=settings.audit_key)
         self.db.init()
         self.auth = Auth(self.db)
         self.storage = make_storage(settings)
