@@ -44,14 +44,23 @@ def free_port() -> int:
 
 
 def generate(folder: Path, count: int, seed: int) -> None:
-    subprocess.run([sys.executable, "-m", "samples.generate", "--out", str(folder), "--count", str(count),
-                    "--seed", str(seed)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "samples.generate", "--out", str(folder), "--count", str(count), "--seed", str(seed)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def run_batch(source: Path, env: dict[str, str]) -> tuple[float, dict]:
     started = time.perf_counter()
-    proc = subprocess.run(DIGITIZE + ["batch", str(source), "--book-id", "bench", "--no-progress"], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        DIGITIZE + ["batch", str(source), "--book-id", "bench", "--no-progress"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         raise SystemExit(f"digitize batch failed ({proc.returncode}): {proc.stderr[-2000:]}")
@@ -60,9 +69,23 @@ def run_batch(source: Path, env: dict[str, str]) -> tuple[float, dict]:
 
 def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -75,8 +98,14 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
 
 def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
-        proc = subprocess.Popen(DIGITIZE + ["worker", "--concurrency", str(concurrency), "--loglevel", "INFO"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            DIGITIZE + ["worker", "--concurrency", str(concurrency), "--loglevel", "INFO"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if b" ready." in log.read_bytes():
@@ -100,8 +129,14 @@ def indexed(env: dict[str, str]) -> int:
 def killed_run(source: Path, env: dict[str, str], concurrency: int, run: Path, pages: int) -> dict:
     """A book whose only worker is killed a third of the way through."""
     worker = start_worker(env, concurrency, run / "worker1.log")
-    batch = subprocess.Popen(DIGITIZE + ["batch", str(source), "--book-id", "bench", "--no-progress"], cwd=ROOT,
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    batch = subprocess.Popen(
+        DIGITIZE + ["batch", str(source), "--book-id", "bench", "--no-progress"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     second = None
     try:
         while indexed(env) < max(1, pages // 3):
@@ -120,8 +155,12 @@ def killed_run(source: Path, env: dict[str, str], concurrency: int, run: Path, p
         if batch.poll() is None:
             batch.kill()
     report = json.loads(out)
-    return {"after_kill_s": round(after, 1), "pages_left_at_kill": pages - done_at_kill,
-            "done": report["summary"]["done"], "failed": report["summary"]["failed"]}
+    return {
+        "after_kill_s": round(after, 1),
+        "pages_left_at_kill": pages - done_at_kill,
+        "done": report["summary"]["done"],
+        "failed": report["summary"]["failed"],
+    }
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -169,8 +208,12 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for n in counts:
                     run = work / f"{mode}-{n}"
-                    env = dict(base, DIGITIZE_ARCHIVE_DIR=str(run / "archive"),
-                               DIGITIZE_INDEX_PATH=str(run / "index.sqlite3"), DIGITIZE_WORKERS=str(n))
+                    env = dict(
+                        base,
+                        DIGITIZE_ARCHIVE_DIR=str(run / "archive"),
+                        DIGITIZE_INDEX_PATH=str(run / "index.sqlite3"),
+                        DIGITIZE_WORKERS=str(n),
+                    )
                     run.mkdir()
                     worker = None
                     if mode == "celery":
@@ -183,26 +226,44 @@ def main(argv: list[str] | None = None) -> int:
                             stop(worker)
                     s = report["summary"]
                     rate = s["done"] / seconds * 60
-                    rows.append({"mode": mode, "workers": n, "pages": s["pages"], "done": s["done"],
-                                 "failed": s["failed"], "seconds": round(seconds, 2),
-                                 "pages_per_minute": round(rate, 1)})
+                    rows.append(
+                        {
+                            "mode": mode,
+                            "workers": n,
+                            "pages": s["pages"],
+                            "done": s["done"],
+                            "failed": s["failed"],
+                            "seconds": round(seconds, 2),
+                            "pages_per_minute": round(rate, 1),
+                        }
+                    )
                     print(f"{mode:8} {n:>7} {s['pages']:>5} {s['done']:>5} {seconds:>8.1f} {rate:>9.1f}", flush=True)
                 if mode == "celery" and args.kill:
                     n = counts[-1]
                     run = work / f"celery-{n}-killed"
                     run.mkdir()
-                    env = dict(base, DIGITIZE_ARCHIVE_DIR=str(run / "archive"),
-                               DIGITIZE_INDEX_PATH=str(run / "index.sqlite3"), DIGITIZE_WORKERS=str(n),
-                               DIGITIZE_BROKER=broker.rsplit("/", 1)[0] + "/9")
+                    env = dict(
+                        base,
+                        DIGITIZE_ARCHIVE_DIR=str(run / "archive"),
+                        DIGITIZE_INDEX_PATH=str(run / "index.sqlite3"),
+                        DIGITIZE_WORKERS=str(n),
+                        DIGITIZE_BROKER=broker.rsplit("/", 1)[0] + "/9",
+                    )
                     kill = killed_run(source, env, n, run, args.pages)
                     rate = next(r["pages_per_minute"] for r in rows if r["mode"] == "celery" and r["workers"] == n)
                     needed = kill["pages_left_at_kill"] / rate * 60
-                    kill.update(workers=n, remaining_pages_need_s=round(needed, 1),
-                                crash_cost_s=round(kill["after_kill_s"] - needed, 1))
+                    kill.update(
+                        workers=n,
+                        remaining_pages_need_s=round(needed, 1),
+                        crash_cost_s=round(kill["after_kill_s"] - needed, 1),
+                    )
                     rows.append({"mode": "celery-killed", **kill})
-                    print(f"killed worker ({n}): book done {kill['after_kill_s']:.0f} s after the kill; its "
-                          f"{kill['pages_left_at_kill']} remaining pages need {needed:.0f} s at the undisturbed rate: "
-                          f"the crash cost {kill['crash_cost_s']:.0f} s", flush=True)
+                    print(
+                        f"killed worker ({n}): book done {kill['after_kill_s']:.0f} s after the kill; its "
+                        f"{kill['pages_left_at_kill']} remaining pages need {needed:.0f} s at the undisturbed rate: "
+                        f"the crash cost {kill['crash_cost_s']:.0f} s",
+                        flush=True,
+                    )
             finally:
                 if redis is not None:
                     redis.terminate()

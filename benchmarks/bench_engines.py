@@ -40,8 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def degradations(gt: dict) -> list[str]:
     degs = gt.get("degradations") or {}
-    active = sorted(k for k, v in degs.items()
-                    if v not in (0, None, False, "", "none") and k != "upright_rotation")
+    active = sorted(k for k, v in degs.items() if v not in (0, None, False, "", "none") and k != "upright_rotation")
     return active or ["clean"]
 
 
@@ -84,16 +83,34 @@ def read(engine, clean: CleanPage) -> OcrPage:
 
 
 def generate_heldout(out: Path, count: int, seed: int) -> None:
-    subprocess.run([sys.executable, "-m", "samples.generate", "--out", str(out), "--count", str(count),
-                    "--seed", str(seed), "--split", "heldout", "--degradations", "random"],
-                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "samples.generate",
+            "--out",
+            str(out),
+            "--count",
+            str(count),
+            "--seed",
+            str(seed),
+            "--split",
+            "heldout",
+            "--degradations",
+            "random",
+        ],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="tesseract,paddle-det")
-    parser.add_argument("--folder", type=Path, action="append",
-                        help="page folders (NAME.* + NAME.gt.json); default samples/data")
+    parser.add_argument(
+        "--folder", type=Path, action="append", help="page folders (NAME.* + NAME.gt.json); default samples/data"
+    )
     parser.add_argument("--heldout", type=int, default=24, help="generated held-out pages (0: none)")
     parser.add_argument("--seed", type=int, default=4242)
     parser.add_argument("--json", type=Path, help="also write per-page numbers here")
@@ -111,10 +128,17 @@ def main(argv: list[str] | None = None) -> int:
         for set_name, folder in sets:
             for path, gt in load_pages(folder):
                 data = path.read_bytes()
-                cleaned = [clean_page(p) for p in ingest.load_pages(ingest.describe(path.name, data, settings),
-                                                                      data, settings)]
-                row = {"set": set_name, "name": path.name, "degradations": degradations(gt), "pages": len(cleaned),
-                       "doc_type": gt.get("doc_type", "?"), "leaders": bool(gt.get("leaders"))}
+                cleaned = [
+                    clean_page(p) for p in ingest.load_pages(ingest.describe(path.name, data, settings), data, settings)
+                ]
+                row = {
+                    "set": set_name,
+                    "name": path.name,
+                    "degradations": degradations(gt),
+                    "pages": len(cleaned),
+                    "doc_type": gt.get("doc_type", "?"),
+                    "leaders": bool(gt.get("leaders")),
+                }
                 for spec, engine in engines.items():
                     wall = cpu = 0.0
                     texts = []
@@ -125,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
                         cpu += time.process_time() - c0
                     row[spec] = {"cer": cer("\n".join(texts), gt["text"]), "wall": wall, "cpu": cpu}
                 rows.append(row)
-                print(f"{set_name} {path.name}: " + "  ".join(
-                    f"{s} {row[s]['cer'] * 100:.2f}% {row[s]['wall']:.1f}s" for s in specs), file=sys.stderr)
+                print(
+                    f"{set_name} {path.name}: "
+                    + "  ".join(f"{s} {row[s]['cer'] * 100:.2f}% {row[s]['wall']:.1f}s" for s in specs),
+                    file=sys.stderr,
+                )
 
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
@@ -138,20 +165,30 @@ def main(argv: list[str] | None = None) -> int:
             for deg in row["degradations"]:
                 groups[deg].append(row)
     first = ("all ", "type ", "dotted")
-    order = ([g for p in first for g in sorted(groups) if g.startswith(p)]
-             + sorted(g for g in groups if not g.startswith(first)))
-    print("| pages | n | " + " | ".join(f"{s} CER" for s in specs) + " | "
-          + " | ".join(f"{s} s/page (CPU s)" for s in specs) + " |")
+    order = [g for p in first for g in sorted(groups) if g.startswith(p)] + sorted(
+        g for g in groups if not g.startswith(first)
+    )
+    print(
+        "| pages | n | "
+        + " | ".join(f"{s} CER" for s in specs)
+        + " | "
+        + " | ".join(f"{s} s/page (CPU s)" for s in specs)
+        + " |"
+    )
     print("|---|---:|" + "---:|" * (2 * len(specs)))
     for group in order:
         members = groups[group]
         n_pages = sum(r["pages"] for r in members)
         cers = " | ".join(f"{sum(r[s]['cer'] for r in members) / len(members) * 100:.2f}%" for s in specs)
-        secs = " | ".join(f"{sum(r[s]['wall'] for r in members) / n_pages:.2f} "
-                          f"({sum(r[s]['cpu'] for r in members) / n_pages:.2f})" for s in specs)
+        secs = " | ".join(
+            f"{sum(r[s]['wall'] for r in members) / n_pages:.2f} ({sum(r[s]['cpu'] for r in members) / n_pages:.2f})"
+            for s in specs
+        )
         print(f"| {group} | {len(members)} | {cers} | {secs} |")
-    print("\nCER: mean over inputs. `type`/`dotted leaders` rows pool both sets; degradation rows are the "
-          "held-out pages, each counted under every degradation it has.")
+    print(
+        "\nCER: mean over inputs. `type`/`dotted leaders` rows pool both sets; degradation rows are the "
+        "held-out pages, each counted under every degradation it has."
+    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False))
     return 0

@@ -42,8 +42,23 @@ TYPES = "khai_sinh,ket_hon,khai_tu,so_ho_tich,van_ban,prose"
 
 
 def generate(out: Path, count: int, seed: int, types: str, degradations: str, split: str) -> None:
-    cmd = [sys.executable, "-m", "samples.generate", "--out", str(out), "--count", str(count), "--seed", str(seed),
-           "--types", types, "--degradations", degradations, "--split", split]
+    cmd = [
+        sys.executable,
+        "-m",
+        "samples.generate",
+        "--out",
+        str(out),
+        "--count",
+        str(count),
+        "--seed",
+        str(seed),
+        "--types",
+        types,
+        "--degradations",
+        degradations,
+        "--split",
+        split,
+    ]
     subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
@@ -66,8 +81,14 @@ class Recogniser:
 
         settings = load_settings()
         self.settings = settings
-        self.engines = Engines(settings=settings, ocr=make_ocr_engine(settings), signer=None, storage=None,
-                               index=None, cleanup=CleanupOptions())
+        self.engines = Engines(
+            settings=settings,
+            ocr=make_ocr_engine(settings),
+            signer=None,
+            storage=None,
+            index=None,
+            cleanup=CleanupOptions(),
+        )
         self.cache = cache
         if cache:
             cache.mkdir(parents=True, exist_ok=True)
@@ -117,8 +138,9 @@ def align(gt_records: list[dict], predicted: list) -> list[tuple[dict | None, ob
         matched: dict[int, int] = {}
         if len(gts) > 1:
             for gi, g in enumerate(gts):
-                i = next((i for i in cands if i not in used and predicted[i].fields.get("so") == g["fields"].get("so")),
-                         None)
+                i = next(
+                    (i for i in cands if i not in used and predicted[i].fields.get("so") == g["fields"].get("so")), None
+                )
                 if i is not None:
                     matched[gi] = i
                     used.add(i)
@@ -151,8 +173,11 @@ def evaluate(samples: list[tuple[Path, dict]], recogniser: Recogniser, verbose: 
             classification["pages"] += 1
             want = page_type(gt, page.number)
             got = classify(page)
-            if want == got or (want == "van_ban" and not [r for r in gt["records"] if r.get("page", 1) == page.number]
-                               and got == "van_ban"):
+            if want == got or (
+                want == "van_ban"
+                and not [r for r in gt["records"] if r.get("page", 1) == page.number]
+                and got == "van_ban"
+            ):
                 classification["right"] += 1
             else:
                 classification["wrong"].append(f"{path.name} p{page.number}: {want} -> {got}")
@@ -169,21 +194,40 @@ def evaluate(samples: list[tuple[Path, dict]], recogniser: Recogniser, verbose: 
             for name in sorted(set(gf) | set(pf)):
                 right = gf.get(name) is not None and pf.get(name) == gf.get(name)
                 exact = exact and right
-                field_rows.append({"file": path.name, "doc_type": doc_type, "field": name, "gt": gf.get(name),
-                                   "got": pf.get(name), "right": right, "in_gt": name in gf, "produced": name in pf,
-                                   "review": name in review, "confidence": conf.get(name, 0.0),
-                                   "evidence": evidence.get(name)})
+                field_rows.append(
+                    {
+                        "file": path.name,
+                        "doc_type": doc_type,
+                        "field": name,
+                        "gt": gf.get(name),
+                        "got": pf.get(name),
+                        "right": right,
+                        "in_gt": name in gf,
+                        "produced": name in pf,
+                        "review": name in review,
+                        "confidence": conf.get(name, 0.0),
+                        "evidence": evidence.get(name),
+                    }
+                )
                 if verbose and not right:
                     flag = "R" if name in review else " "
-                    print(f"  {flag} {path.name:38} {name:20} gt={gf.get(name)!r} got={pf.get(name)!r} "
-                          f"c={conf.get(name, 0):.3f}", file=sys.stderr)
+                    print(
+                        f"  {flag} {path.name:38} {name:20} gt={gf.get(name)!r} got={pf.get(name)!r} "
+                        f"c={conf.get(name, 0):.3f}",
+                        file=sys.stderr,
+                    )
             if g:
                 records["total"] += 1
                 records["exact"] += exact
                 by_type_records[doc_type][0] += 1
                 by_type_records[doc_type][1] += exact
-    return {"fields": field_rows, "records": records, "by_type_records": dict(by_type_records),
-            "classification": classification, "ocr_seconds": ocr_seconds}
+    return {
+        "fields": field_rows,
+        "records": records,
+        "by_type_records": dict(by_type_records),
+        "classification": classification,
+        "ocr_seconds": ocr_seconds,
+    }
 
 
 def summarise(result: dict, threshold: float) -> dict:
@@ -214,8 +258,9 @@ def summarise(result: dict, threshold: float) -> dict:
         "threshold": threshold,
         "per_field": {k: {"n": n, "exact": right / n} for k, (n, right) in sorted(per_field.items())},
         "per_type": {k: {"n": n, "exact": right / n} for k, (n, right) in sorted(per_type.items())},
-        "per_type_records": {k: {"n": n, "exact": right / n} for k, (n, right)
-                             in sorted(result["by_type_records"].items())},
+        "per_type_records": {
+            k: {"n": n, "exact": right / n} for k, (n, right) in sorted(result["by_type_records"].items())
+        },
         "classification": result["classification"]["right"] / max(1, result["classification"]["pages"]),
         "misclassified": result["classification"]["wrong"],
     }
@@ -229,8 +274,15 @@ def calibrate(result: dict, target: float = 0.995) -> list[dict]:
     for t in [x / 100 for x in range(30, 95)] + [x / 1000 for x in range(950, 1000)]:
         acc = [r for r in produced if r["confidence"] >= t]
         precision = sum(r["right"] for r in acc) / max(1, len(acc))
-        curve.append({"threshold": t, "precision": precision, "review_rate": 1 - len(acc) / max(1, len(produced)),
-                      "accepted": len(acc), "meets_target": precision >= target})
+        curve.append(
+            {
+                "threshold": t,
+                "precision": precision,
+                "review_rate": 1 - len(acc) / max(1, len(produced)),
+                "accepted": len(acc),
+                "meets_target": precision >= target,
+            }
+        )
     return curve
 
 
@@ -295,18 +347,26 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(result, threshold)
     summary["files"] = len(samples)
     summary["seconds"] = round(time.perf_counter() - started, 1)
-    print(f"files {summary['files']}, records {summary['records']}, fields {summary['fields_in_gt']} "
-          f"(produced {summary['fields_produced']}, extra {summary['extra_fields']}), {summary['seconds']} s")
+    print(
+        f"files {summary['files']}, records {summary['records']}, fields {summary['fields_in_gt']} "
+        f"(produced {summary['fields_produced']}, extra {summary['extra_fields']}), {summary['seconds']} s"
+    )
     print(f"classification            {summary['classification']:.3f}  {summary['misclassified'] or ''}")
     print(f"field exact match         {summary['field_exact']:.4f}")
     print(f"record exact              {summary['record_exact']:.4f}")
-    print(f"auto-accept precision     {summary['auto_accept_precision']:.4f}  (threshold {threshold}, "
-          f"{summary['auto_accepted']} fields)")
-    print(f"review rate               {summary['review_rate']:.4f}  (+{summary['missing_flagged']} missing "
-          f"fields flagged)")
+    print(
+        f"auto-accept precision     {summary['auto_accept_precision']:.4f}  (threshold {threshold}, "
+        f"{summary['auto_accepted']} fields)"
+    )
+    print(
+        f"review rate               {summary['review_rate']:.4f}  (+{summary['missing_flagged']} missing "
+        f"fields flagged)"
+    )
     print("per doc type:   " + "  ".join(f"{k} {v['exact']:.3f} ({v['n']})" for k, v in summary["per_type"].items()))
-    print("records exact:  " + "  ".join(f"{k} {v['exact']:.3f} ({v['n']})"
-                                         for k, v in summary["per_type_records"].items()))
+    print(
+        "records exact:  "
+        + "  ".join(f"{k} {v['exact']:.3f} ({v['n']})" for k, v in summary["per_type_records"].items())
+    )
     print("per field:")
     for k, v in summary["per_field"].items():
         print(f"  {k:22} {v['exact']:.3f}  ({v['n']})")
@@ -318,8 +378,10 @@ def main(argv: list[str] | None = None) -> int:
         print("threshold  precision  review")
         for c in curve:
             if abs(c["threshold"] * 20 - round(c["threshold"] * 20)) < 1e-9 or c is best:
-                print(f"  {c['threshold']:.3f}    {c['precision']:.4f}    {c['review_rate']:.4f}"
-                      f"{'  <- lowest meeting 99.5 %' if c is best else ''}")
+                print(
+                    f"  {c['threshold']:.3f}    {c['precision']:.4f}    {c['review_rate']:.4f}"
+                    f"{'  <- lowest meeting 99.5 %' if c is best else ''}"
+                )
     if args.fit:
         summary["fitted_weights"] = fit(result)
         print("CALIBRATION = " + json.dumps(summary["fitted_weights"]))

@@ -30,36 +30,144 @@ from digitize.index.sqlite import SqliteIndex  # noqa: E402
 from digitize.text import fold  # noqa: E402
 from digitize.types import Result  # noqa: E402
 
-FAMILY = (["Nguyễn"] * 38 + ["Trần"] * 11 + ["Lê"] * 10 + ["Phạm"] * 7 + ["Hoàng"] * 5 + ["Huỳnh"] * 5
-          + ["Phan"] * 5 + ["Vũ"] * 4 + ["Võ"] * 4 + ["Đặng"] * 2 + ["Bùi"] * 2 + ["Đỗ"] * 2 + ["Hồ"] * 2
-          + ["Ngô", "Dương", "Lý", "Đinh", "Trương", "Lương", "Mai", "Cao", "Tạ", "Đoàn"])
+FAMILY = (
+    ["Nguyễn"] * 38
+    + ["Trần"] * 11
+    + ["Lê"] * 10
+    + ["Phạm"] * 7
+    + ["Hoàng"] * 5
+    + ["Huỳnh"] * 5
+    + ["Phan"] * 5
+    + ["Vũ"] * 4
+    + ["Võ"] * 4
+    + ["Đặng"] * 2
+    + ["Bùi"] * 2
+    + ["Đỗ"] * 2
+    + ["Hồ"] * 2
+    + ["Ngô", "Dương", "Lý", "Đinh", "Trương", "Lương", "Mai", "Cao", "Tạ", "Đoàn"]
+)
 MIDDLE_M = ["Văn", "Hữu", "Đức", "Minh", "Quang", "Thanh", "Công", "Xuân", "Ngọc", "Trọng", "Gia", "Anh"]
 MIDDLE_F = ["Thị", "Ngọc", "Thu", "Kim", "Thanh", "Minh", "Bích", "Mai", "Thùy", "Hồng", "Phương", "Diệu"]
-GIVEN_M = ["An", "Bình", "Cường", "Dũng", "Đạt", "Đức", "Giang", "Hải", "Hùng", "Huy", "Khang", "Khoa",
-           "Kiên", "Long", "Lâm", "Minh", "Nam", "Nghĩa", "Phong", "Phúc", "Quân", "Quang", "Sơn", "Tài",
-           "Thành", "Thắng", "Tiến", "Toàn", "Trung", "Tuấn", "Việt", "Vinh", "Hoàng", "Hiếu", "Duy", "Bảo"]
-GIVEN_F = ["An", "Anh", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hằng", "Hoa", "Hương", "Huyền", "Lan",
-           "Linh", "Loan", "Mai", "My", "Nga", "Ngân", "Ngọc", "Nhung", "Oanh", "Phương", "Quyên", "Thảo",
-           "Trang", "Trâm", "Uyên", "Vân", "Yến", "Thư", "Hiền", "Nhi", "Diệp", "Hồng", "Tâm", "Vy"]
-PLACES = ["Hà Nội", "Thành phố Hồ Chí Minh", "Hải Phòng", "Đà Nẵng", "Cần Thơ", "Nghệ An", "Thanh Hóa",
-          "Thái Bình", "Nam Định", "Huế", "Quảng Ninh", "Bắc Ninh", "Đồng Nai", "Bình Dương", "Lâm Đồng"]
+GIVEN_M = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Đạt",
+    "Đức",
+    "Giang",
+    "Hải",
+    "Hùng",
+    "Huy",
+    "Khang",
+    "Khoa",
+    "Kiên",
+    "Long",
+    "Lâm",
+    "Minh",
+    "Nam",
+    "Nghĩa",
+    "Phong",
+    "Phúc",
+    "Quân",
+    "Quang",
+    "Sơn",
+    "Tài",
+    "Thành",
+    "Thắng",
+    "Tiến",
+    "Toàn",
+    "Trung",
+    "Tuấn",
+    "Việt",
+    "Vinh",
+    "Hoàng",
+    "Hiếu",
+    "Duy",
+    "Bảo",
+]
+GIVEN_F = [
+    "An",
+    "Anh",
+    "Chi",
+    "Dung",
+    "Giang",
+    "Hà",
+    "Hạnh",
+    "Hằng",
+    "Hoa",
+    "Hương",
+    "Huyền",
+    "Lan",
+    "Linh",
+    "Loan",
+    "Mai",
+    "My",
+    "Nga",
+    "Ngân",
+    "Ngọc",
+    "Nhung",
+    "Oanh",
+    "Phương",
+    "Quyên",
+    "Thảo",
+    "Trang",
+    "Trâm",
+    "Uyên",
+    "Vân",
+    "Yến",
+    "Thư",
+    "Hiền",
+    "Nhi",
+    "Diệp",
+    "Hồng",
+    "Tâm",
+    "Vy",
+]
+PLACES = [
+    "Hà Nội",
+    "Thành phố Hồ Chí Minh",
+    "Hải Phòng",
+    "Đà Nẵng",
+    "Cần Thơ",
+    "Nghệ An",
+    "Thanh Hóa",
+    "Thái Bình",
+    "Nam Định",
+    "Huế",
+    "Quảng Ninh",
+    "Bắc Ninh",
+    "Đồng Nai",
+    "Bình Dương",
+    "Lâm Đồng",
+]
 PROVINCES = ["001", "031", "038", "040", "046", "048", "079", "092", "036", "034", "022", "027", "075", "074"]
 BOOK_SIZE = 500
 
 
 def entry(i: int, rng: random.Random) -> dict[str, str]:
     female = rng.random() < 0.49
-    name = " ".join([rng.choice(FAMILY), rng.choice(MIDDLE_F if female else MIDDLE_M),
-                     rng.choice(GIVEN_F if female else GIVEN_M)])
+    name = " ".join(
+        [rng.choice(FAMILY), rng.choice(MIDDLE_F if female else MIDDLE_M), rng.choice(GIVEN_F if female else GIVEN_M)]
+    )
     year = rng.randint(1950, 2024)
     dob = f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{year}"
     century = (year // 100 - 19) * 2 + (1 if female else 0)
     sdd = f"{rng.choice(PROVINCES)}{century}{year % 100:02d}{i % 1_000_000:06d}"
     mother = " ".join([rng.choice(FAMILY), "Thị", rng.choice(GIVEN_F)])
-    return {"so": str(i % BOOK_SIZE + 1), "ho_ten": name.upper(), "ngay_sinh": dob,
-            "gioi_tinh": "Nữ" if female else "Nam", "dan_toc": "Kinh", "quoc_tich": "Việt Nam",
-            "noi_sinh": rng.choice(PLACES), "so_dinh_danh": sdd, "ho_ten_me": mother,
-            "nam_sinh_me": str(year - rng.randint(18, 40)), "noi_dang_ky": "UBND " + rng.choice(PLACES)}
+    return {
+        "so": str(i % BOOK_SIZE + 1),
+        "ho_ten": name.upper(),
+        "ngay_sinh": dob,
+        "gioi_tinh": "Nữ" if female else "Nam",
+        "dan_toc": "Kinh",
+        "quoc_tich": "Việt Nam",
+        "noi_sinh": rng.choice(PLACES),
+        "so_dinh_danh": sdd,
+        "ho_ten_me": mother,
+        "nam_sinh_me": str(year - rng.randint(18, 40)),
+        "noi_dang_ky": "UBND " + rng.choice(PLACES),
+    }
 
 
 def book_of(i: int) -> str:
@@ -73,17 +181,26 @@ def results(n: int, per_page: int, seed: int) -> Iterator[tuple[dict[str, Any], 
         # keep a page inside one book
         text = "SỔ ĐĂNG KÝ KHAI SINH\n" + "\n".join(
             f"{r['so']} {r['ho_ten']} {r['ngay_sinh']} {r['gioi_tinh']} {r['noi_sinh']} {r['so_dinh_danh']}"
-            for r in rows)
-        yield ({
-            "id": f"bench-{start:08d}",
-            "book": book_of(start),
-            "source": {"name": f"page{start}.jpg", "sha256": "0" * 64, "pages": 1},
-            "pages": [{"number": 1, "text": text, "confidence": 0.95}],
-            "records": [{"doc_type": "khai_sinh", "page": 1, "fields": r, "confidence": {}, "needs_review": []}
-                        for r in rows],
-            "pdf": None, "created_at": "2026-11-23T10:00:00+07:00", "agency": "bench", "version": 1,
-            "keys": {},
-        }, rows)
+            for r in rows
+        )
+        yield (
+            {
+                "id": f"bench-{start:08d}",
+                "book": book_of(start),
+                "source": {"name": f"page{start}.jpg", "sha256": "0" * 64, "pages": 1},
+                "pages": [{"number": 1, "text": text, "confidence": 0.95}],
+                "records": [
+                    {"doc_type": "khai_sinh", "page": 1, "fields": r, "confidence": {}, "needs_review": []}
+                    for r in rows
+                ],
+                "pdf": None,
+                "created_at": "2026-11-23T10:00:00+07:00",
+                "agency": "bench",
+                "version": 1,
+                "keys": {},
+            },
+            rows,
+        )
 
 
 def load(index: Any, n: int, per_page: int, seed: int, batch: int, samples: int) -> tuple[float, list[dict]]:
@@ -111,8 +228,9 @@ def load(index: Any, n: int, per_page: int, seed: int, batch: int, samples: int)
     return time.perf_counter() - started, picked
 
 
-def timed(fn: Callable[[dict], list], sample: list[dict],
-          check: Callable[[dict, list], bool]) -> tuple[float, float, int]:
+def timed(
+    fn: Callable[[dict], list], sample: list[dict], check: Callable[[dict, list], bool]
+) -> tuple[float, float, int]:
     times, misses = [], 0
     for e in sample:
         t = time.perf_counter()
@@ -132,12 +250,18 @@ def run(name: str, index: Any, args: argparse.Namespace) -> list[tuple]:
         index._run(lambda c: c.execute("ANALYZE"))
     rows = [(name, "bulk load", f"{args.n / seconds:,.0f} entries/s", f"{seconds:.1f} s total", "")]
     queries = {
-        "so_dinh_danh": (lambda e: index.search(so_dinh_danh=e["so_dinh_danh"], limit=5),
-                         lambda e, h: any(x["fields"]["so_dinh_danh"] == e["so_dinh_danh"] for x in h)),
-        "name+birthdate": (lambda e: index.search(ho_ten=fold(e["ho_ten"]), ngay_sinh=e["ngay_sinh"], limit=20),
-                           lambda e, h: any(x["fields"]["so_dinh_danh"] == e["so_dinh_danh"] for x in h)),
-        "book+so": (lambda e: index.search(book=e["book"], so=e["so"], limit=5),
-                    lambda e, h: any(x["fields"]["so_dinh_danh"] == e["so_dinh_danh"] for x in h)),
+        "so_dinh_danh": (
+            lambda e: index.search(so_dinh_danh=e["so_dinh_danh"], limit=5),
+            lambda e, h: any(x["fields"]["so_dinh_danh"] == e["so_dinh_danh"] for x in h),
+        ),
+        "name+birthdate": (
+            lambda e: index.search(ho_ten=fold(e["ho_ten"]), ngay_sinh=e["ngay_sinh"], limit=20),
+            lambda e, h: any(x["fields"]["so_dinh_danh"] == e["so_dinh_danh"] for x in h),
+        ),
+        "book+so": (
+            lambda e: index.search(book=e["book"], so=e["so"], limit=5),
+            lambda e, h: any(x["fields"]["so_dinh_danh"] == e["so_dinh_danh"] for x in h),
+        ),
         "fulltext name": (lambda e: index.search(fold(e["ho_ten"]), limit=20), lambda e, h: len(h) > 0),
     }
     for label, (fn, check) in queries.items():

@@ -52,20 +52,27 @@ SERIF_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf"
 PEN = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Oblique.ttf"
 HEADING = ("UBND XÃ NGHI PHÚ", "THÀNH PHỐ VINH", "SỔ ĐĂNG KÝ KHAI SINH", "Năm 1987")
 YEAR = 1987
-COLUMNS = ("so", "ho_ten", "ngay_sinh", "gioi_tinh", "dan_toc", "noi_sinh", "ho_ten_me", "ho_ten_cha",
-           "ngay_dang_ky")
-TITLES = ("Số TT", "Họ và tên", "Ngày sinh", "Giới tính", "Dân tộc", "Nơi sinh", "Họ tên mẹ", "Họ tên cha",
-          "Ngày ĐK")
+COLUMNS = ("so", "ho_ten", "ngay_sinh", "gioi_tinh", "dan_toc", "noi_sinh", "ho_ten_me", "ho_ten_cha", "ngay_dang_ky")
+TITLES = ("Số TT", "Họ và tên", "Ngày sinh", "Giới tính", "Dân tộc", "Nơi sinh", "Họ tên mẹ", "Họ tên cha", "Ngày ĐK")
 WIDTHS = (90, 330, 180, 110, 120, 330, 320, 320, 180)  # pixels at 200 dpi, landscape A4 is 2339 wide
 SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Võ", "Đặng", "Hồ", "Đinh")
 MIDDLE = {"Nam": ("Văn", "Hữu", "Đức", "Quốc", "Minh"), "Nữ": ("Thị", "Thị", "Ngọc", "Thu", "Thanh")}
-GIVEN = {"Nam": ("Hùng", "Dũng", "Nam", "Long", "Sơn", "Bình", "Cường", "Tuấn", "Hải"),
-         "Nữ": ("Hoa", "Hằng", "Hương", "Lan", "Loan", "Mai", "Nga", "Trang", "Yến")}
-BIRTH_PLACES = ("Trạm y tế Nghi Phú", "Trạm y tế Nghi Phú", "Bệnh viện Đa khoa Nghệ An", "Nghi Phú, Vinh",
-                "Trạm y tế Hưng Bình", "Nghi Kim, Vinh")
+GIVEN = {
+    "Nam": ("Hùng", "Dũng", "Nam", "Long", "Sơn", "Bình", "Cường", "Tuấn", "Hải"),
+    "Nữ": ("Hoa", "Hằng", "Hương", "Lan", "Loan", "Mai", "Nga", "Trang", "Yến"),
+}
+BIRTH_PLACES = (
+    "Trạm y tế Nghi Phú",
+    "Trạm y tế Nghi Phú",
+    "Bệnh viện Đa khoa Nghệ An",
+    "Nghi Phú, Vinh",
+    "Trạm y tế Hưng Bình",
+    "Nghi Kim, Vinh",
+)
 
 
 # ------------------------------------------------------------------ the page
+
 
 def entries(rows: int, rng: random.Random) -> list[dict[str, str]]:
     """The ground truth: `rows` births registered in the book's year, in number order."""
@@ -77,13 +84,19 @@ def entries(rows: int, rng: random.Random) -> list[dict[str, str]]:
         day = min(day + rng.randint(5, 30), 360)
         registered = time.strftime("%d/%m/%Y", time.strptime(f"{YEAR} {day}", "%Y %j"))
         born = time.strftime("%d/%m/%Y", time.strptime(f"{YEAR} {max(1, day - rng.randint(5, 40))}", "%Y %j"))
-        out.append({"so": str(41 + i),
-                    "ho_ten": f"{surname} {rng.choice(MIDDLE[sex])} {rng.choice(GIVEN[sex])}",
-                    "ngay_sinh": born, "gioi_tinh": sex, "dan_toc": "Kinh" if rng.random() < 0.9 else "Thái",
-                    "noi_sinh": rng.choice(BIRTH_PLACES),
-                    "ho_ten_me": f"{rng.choice(SURNAMES)} Thị {rng.choice(GIVEN['Nữ'])}",
-                    "ho_ten_cha": f"{surname} {rng.choice(MIDDLE['Nam'])} {rng.choice(GIVEN['Nam'])}",
-                    "ngay_dang_ky": registered})
+        out.append(
+            {
+                "so": str(41 + i),
+                "ho_ten": f"{surname} {rng.choice(MIDDLE[sex])} {rng.choice(GIVEN[sex])}",
+                "ngay_sinh": born,
+                "gioi_tinh": sex,
+                "dan_toc": "Kinh" if rng.random() < 0.9 else "Thái",
+                "noi_sinh": rng.choice(BIRTH_PLACES),
+                "ho_ten_me": f"{rng.choice(SURNAMES)} Thị {rng.choice(GIVEN['Nữ'])}",
+                "ho_ten_cha": f"{surname} {rng.choice(MIDDLE['Nam'])} {rng.choice(GIVEN['Nam'])}",
+                "ngay_dang_ky": registered,
+            }
+        )
     return out
 
 
@@ -145,6 +158,7 @@ def registry_page(truth: list[dict[str, str]], seed: int) -> bytes:
 
 # ------------------------------------------------------------------ keystrokes
 
+
 def telex_keys(text: str) -> int:
     """Keys to type `text` with Telex: a letter is one, each tone or vowel mark one more
     ("ệ" is e, e, j), "đ" is d, d."""
@@ -159,7 +173,7 @@ def mend_keys(start: str, truth: str) -> int:
     if start == truth:
         return 0
     if start and truth.endswith(start):
-        return telex_keys(truth[:-len(start)])
+        return telex_keys(truth[: -len(start)])
     edits = 2 + sum(telex_keys(ch) for ch in truth if ch not in start) + levenshtein(start, truth) if start else 10**6
     return min(edits, telex_keys(truth))
 
@@ -178,8 +192,11 @@ class Completer:
     def __call__(self, name: str, q: str) -> list[str]:
         if (name, q) not in self.cache:
             self.calls += 1
-            r = self.client.get(self.base + "/api/keying/complete", headers=self.headers,
-                                params={"entry": self.entry, "field": name, "q": q})
+            r = self.client.get(
+                self.base + "/api/keying/complete",
+                headers=self.headers,
+                params={"entry": self.entry, "field": name, "q": q},
+            )
             r.raise_for_status()
             self.cache[(name, q)] = r.json()["suggestions"]
         return self.cache[(name, q)]
@@ -202,19 +219,22 @@ def typed_keys(name: str, truth: str, complete: Completer | None, start: str = "
         end = truth.find(" ", pos + 1)
         end = len(truth) if end < 0 else end
         word = truth[pos:end].lstrip(" ")
-        lead = truth[:pos] + truth[pos:end][:len(truth[pos:end]) - len(word)]
+        lead = truth[:pos] + truth[pos:end][: len(truth[pos:end]) - len(word)]
         best = None
         if complete is not None and word:
             bare = fold_letters(word)
             for k in range(1, len(bare)):
                 hits = complete(name, lead + bare[:k])
-                found = [(i, h) for i, h in enumerate(hits) if truth.startswith(h) and len(h) > len(lead) and
-                         (len(h) == len(truth) or truth[len(h)] in " ,")]
+                found = [
+                    (i, h)
+                    for i, h in enumerate(hits)
+                    if truth.startswith(h) and len(h) > len(lead) and (len(h) == len(truth) or truth[len(h)] in " ,")
+                ]
                 if found:
                     i, hit = found[0]
                     best = (telex_keys(lead[pos:]) + k + (1 if i == 0 else i + 2), len(hit))
                     break
-        if best is not None and best[0] < telex_keys(truth[pos:best[1]]):
+        if best is not None and best[0] < telex_keys(truth[pos : best[1]]):
             keys += best[0]
             pos = best[1]
         else:
@@ -270,7 +290,7 @@ def keyed_value(truth: str, shown: str, rate: float, overlook: float, rng: rando
     if shown and rng.random() < overlook:
         return shown
     if shown and truth.endswith(shown):
-        return typo(truth[:-len(shown)], rate, rng) + shown
+        return typo(truth[: -len(shown)], rate, rng) + shown
     return typo(truth, rate, rng)
 
 
@@ -308,15 +328,24 @@ def run_mode(mode: str, png: bytes, truth: list[dict[str, str]], args: argparse.
     heads = {name: login_headers(auth, name) for name in ("k1", "k2", "arb")}
     share = "0" if mode == "prefilled" else "1"
     rng = random.Random(f"{args.seed}:{mode}")
-    with serve(home, DIGITIZE_AGENCY="hue", DIGITIZE_KEYING_BLIND_SHARE=share) as served, \
-            httpx.Client(timeout=600) as client:
+    with (
+        serve(home, DIGITIZE_AGENCY="hue", DIGITIZE_KEYING_BLIND_SHARE=share) as served,
+        httpx.Client(timeout=600) as client,
+    ):
         base = served.base
-        r = client.post(base + "/api/upload", headers=heads["arb"], data={"book": "KS-1987", "doc_type": "so_ho_tich"},
-                        files={"file": ("ks1987_p012.png", png, "image/png")})
+        r = client.post(
+            base + "/api/upload",
+            headers=heads["arb"],
+            data={"book": "KS-1987", "doc_type": "so_ho_tich"},
+            files={"file": ("ks1987_p012.png", png, "image/png")},
+        )
         r.raise_for_status()
         rid = r.json()["id"]
-        r = client.post(base + f"/api/keying/results/{rid}/send", headers=heads["arb"],
-                        json={"all": True, "rows": True, "doc_type": "khai_sinh"})
+        r = client.post(
+            base + f"/api/keying/results/{rid}/send",
+            headers=heads["arb"],
+            json={"all": True, "rows": True, "doc_type": "khai_sinh"},
+        )
         r.raise_for_status()
         keys: dict[str, list[int]] = {k: [] for k in ("none", "completion", "ocr", "ocr+completion", "nothing")}
         seconds: dict[str, list[float]] = {"k1": [], "k2": []}
@@ -336,8 +365,11 @@ def run_mode(mode: str, png: bytes, truth: list[dict[str, str]], args: argparse.
                     counting = time.perf_counter()
                     calls += count_keys(client, base, heads[keyer], task, row, keys)
                     started += time.perf_counter() - counting  # the counting is the benchmark's, not the keyer's
-                r = client.post(base + f"/api/keying/entries/{task['id']}/submit", headers=heads[keyer],
-                                json={"values": values, "keystrokes": 0})
+                r = client.post(
+                    base + f"/api/keying/entries/{task['id']}/submit",
+                    headers=heads[keyer],
+                    json={"values": values, "keystrokes": 0},
+                )
                 r.raise_for_status()
                 seconds[keyer].append(time.perf_counter() - started)
                 keyed.setdefault(task["id"], {})[keyer] = values
@@ -346,14 +378,18 @@ def run_mode(mode: str, png: bytes, truth: list[dict[str, str]], args: argparse.
                     fields += len(task["fields"])
                     disputed += len(out.get("disputed") or [])
                     first = keyed[task["id"]]["k1"]
-                    wrong += sum(1 for f in task["fields"] if first.get(f["name"]) == values[f["name"]]
-                                 != row.get(f["name"], ""))
+                    wrong += sum(
+                        1 for f in task["fields"] if first.get(f["name"]) == values[f["name"]] != row.get(f["name"], "")
+                    )
                     right += sum(1 for f in task["fields"] if f.get("prefill") and f["prefill"] == row.get(f["name"]))
         for item in client.get(base + "/api/keying/arbitration", headers=heads["arb"]).json()["items"]:
             task = client.get(base + f"/api/keying/entries/{item['id']}/arbitration", headers=heads["arb"]).json()
             row = match_row(task, truth)
-            r = client.post(base + f"/api/keying/entries/{item['id']}/arbitrate", headers=heads["arb"],
-                            json={"values": {n: row.get(n, "") for n in task["disputed"]}})
+            r = client.post(
+                base + f"/api/keying/entries/{item['id']}/arbitrate",
+                headers=heads["arb"],
+                json={"values": {n: row.get(n, "") for n in task["disputed"]}},
+            )
             r.raise_for_status()
     return Run(mode, len(seconds["k2"]), fields, disputed, wrong, right, seconds["k1"], seconds["k2"], keys, calls)
 
@@ -365,8 +401,14 @@ def match_row(task: dict[str, Any], truth: list[dict[str, str]]) -> dict[str, st
     return truth[index] if 0 <= index < len(truth) else {}
 
 
-def count_keys(client: Any, base: str, headers: dict[str, str], task: dict[str, Any], row: dict[str, str],
-               keys: dict[str, list[int]]) -> int:
+def count_keys(
+    client: Any,
+    base: str,
+    headers: dict[str, str],
+    task: dict[str, Any],
+    row: dict[str, str],
+    keys: dict[str, list[int]],
+) -> int:
     """Keystrokes for this entry in each configuration (for the first keyer's view of it)."""
     complete = Completer(client, base, headers, task["id"])
     totals = dict.fromkeys(keys, 0)
@@ -389,6 +431,7 @@ def count_keys(client: Any, base: str, headers: dict[str, str], task: dict[str, 
 
 # ------------------------------------------------------------------ report
 
+
 def table(runs: list[Run], rows: int) -> str:
     pre, blind = runs
     mean = statistics.fmean
@@ -396,23 +439,27 @@ def table(runs: list[Run], rows: int) -> str:
     def share(run: Run, n: int) -> str:
         return f"{n / run.fields:.1%}" if run.fields else "–"
 
-    lines = ["| measure | OCR prefill | keyed blind |", "|---|---:|---:|",
-             f"| entries on the page (fields each) | {pre.entries} ({pre.fields // max(1, pre.entries)}) | "
-             f"{blind.entries} ({blind.fields // max(1, blind.entries)}) |",
-             f"| fields the OCR prefill got right | {share(pre, pre.ocr_right)} | – |",
-             f"| seconds per entry, first keying (server, lower bound) | {mean(pre.seconds_first):.3f} | "
-             f"{mean(blind.seconds_first):.3f} |",
-             f"| seconds per entry, second keying incl. signing (server) | {mean(pre.seconds_second):.3f} | "
-             f"{mean(blind.seconds_second):.3f} |",
-             f"| fields reaching arbitration | {share(pre, pre.disputed)} | {share(blind, blind.disputed)} |",
-             f"| fields both keyers got wrong alike (accepted wrong) | {share(pre, pre.wrong_agreed)} | "
-             f"{share(blind, blind.wrong_agreed)} |",
-             "",
-             "| keystrokes per entry (Telex) | without completion | with completion |", "|---|---:|---:|",
-             f"| nothing prefilled (not even the book's year) | {mean(pre.keys['nothing']):.1f} | – |",
-             f"| blind: the book's year prefilled, no OCR | {mean(pre.keys['none']):.1f} | "
-             f"{mean(pre.keys['completion']):.1f} |",
-             f"| OCR prefill | {mean(pre.keys['ocr']):.1f} | {mean(pre.keys['ocr+completion']):.1f} |"]
+    lines = [
+        "| measure | OCR prefill | keyed blind |",
+        "|---|---:|---:|",
+        f"| entries on the page (fields each) | {pre.entries} ({pre.fields // max(1, pre.entries)}) | "
+        f"{blind.entries} ({blind.fields // max(1, blind.entries)}) |",
+        f"| fields the OCR prefill got right | {share(pre, pre.ocr_right)} | – |",
+        f"| seconds per entry, first keying (server, lower bound) | {mean(pre.seconds_first):.3f} | "
+        f"{mean(blind.seconds_first):.3f} |",
+        f"| seconds per entry, second keying incl. signing (server) | {mean(pre.seconds_second):.3f} | "
+        f"{mean(blind.seconds_second):.3f} |",
+        f"| fields reaching arbitration | {share(pre, pre.disputed)} | {share(blind, blind.disputed)} |",
+        f"| fields both keyers got wrong alike (accepted wrong) | {share(pre, pre.wrong_agreed)} | "
+        f"{share(blind, blind.wrong_agreed)} |",
+        "",
+        "| keystrokes per entry (Telex) | without completion | with completion |",
+        "|---|---:|---:|",
+        f"| nothing prefilled (not even the book's year) | {mean(pre.keys['nothing']):.1f} | – |",
+        f"| blind: the book's year prefilled, no OCR | {mean(pre.keys['none']):.1f} | "
+        f"{mean(pre.keys['completion']):.1f} |",
+        f"| OCR prefill | {mean(pre.keys['ocr']):.1f} | {mean(pre.keys['ocr+completion']):.1f} |",
+    ]
     return "\n".join(lines)
 
 
@@ -428,9 +475,11 @@ def main() -> int:
     started = time.perf_counter()
     runs = [run_mode(mode, png, truth, args) for mode in ("prefilled", "blind")]
     print(table(runs, len(truth)))
-    print(f"\n{len(truth)} entries, seed {args.seed}, typo rate {args.typo}/character, wrong prefill overlooked "
-          f"{args.overlook:.0%}; {sum(r.completion_calls for r in runs)} completion requests; "
-          f"{time.perf_counter() - started:.0f} s in all")
+    print(
+        f"\n{len(truth)} entries, seed {args.seed}, typo rate {args.typo}/character, wrong prefill overlooked "
+        f"{args.overlook:.0%}; {sum(r.completion_calls for r in runs)} completion requests; "
+        f"{time.perf_counter() - started:.0f} s in all"
+    )
     return 0
 
 

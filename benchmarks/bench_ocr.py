@@ -66,8 +66,11 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, int, i
 def page_texts_digitize(out: Path, page_path: Path) -> str:
     result = out / f"{page_path.stem}.json"
     if not result.exists():
-        print(f"digitize gave no result for {page_path.name}: counted as empty "
-              f"(reason in {tempfile.gettempdir()}/bench_ocr-digitize.log)", file=sys.stderr)
+        print(
+            f"digitize gave no result for {page_path.name}: counted as empty "
+            f"(reason in {tempfile.gettempdir()}/bench_ocr-digitize.log)",
+            file=sys.stderr,
+        )
         return ""
     data = json.loads(result.read_text(encoding="utf-8"))
     return "\n".join(p["text"] for p in data["pages"])
@@ -84,8 +87,9 @@ def bench_digitize(pages, work: Path, workers: int | None = None) -> tuple[float
         if not target.exists():
             os.symlink(path.resolve(), target)
     jobs = ["--workers", str(workers)] if workers else []
-    seconds, rss, _ = run_measured([str(VENV_BIN / "digitize"), "process", str(inputs), "--out", str(out),
-                                    "--no-progress", *jobs], env)
+    seconds, rss, _ = run_measured(
+        [str(VENV_BIN / "digitize"), "process", str(inputs), "--out", str(out), "--no-progress", *jobs], env
+    )
     return seconds, rss, {p.name: page_texts_digitize(out, p) for p, _ in pages}
 
 
@@ -118,9 +122,24 @@ def ocrmypdf_command(path: Path, gt: dict, work: Path, *extra: str) -> tuple[lis
     """The OCRmyPDF command for one page, and the sidecar text file it writes."""
     clean = ["--clean"] if shutil.which("unpaper") else []
     sidecar = work / f"omp-{path.stem}.txt"
-    cmd = [str(VENV_BIN / "ocrmypdf"), "-l", "vie", "--deskew", "--rotate-pages", *clean, "--force-ocr", *extra,
-           "--output-type", "pdf", "--sidecar", str(sidecar), "--image-dpi", str(gt.get("dpi", 200)),
-           str(path), str(work / f"omp-{path.stem}.pdf")]
+    cmd = [
+        str(VENV_BIN / "ocrmypdf"),
+        "-l",
+        "vie",
+        "--deskew",
+        "--rotate-pages",
+        *clean,
+        "--force-ocr",
+        *extra,
+        "--output-type",
+        "pdf",
+        "--sidecar",
+        str(sidecar),
+        "--image-dpi",
+        str(gt.get("dpi", 200)),
+        str(path),
+        str(work / f"omp-{path.stem}.pdf"),
+    ]
     return cmd, sidecar
 
 
@@ -165,9 +184,13 @@ def main(argv: list[str] | None = None) -> int:
                 value = cer(texts.get(path.name, ""), gt["text"])
                 cers.append(value)
                 per_deg[degradation_label(gt)][tool].append(value)
-            rows[tool] = {"seconds": seconds, "pages_per_minute": n_pages / seconds * 60 if seconds else 0.0,
-                          "cer": sum(cers) / len(cers), "peak_rss_mib": rss,
-                          "per_page": {p.name: c for (p, _), c in zip(pages, cers)}}
+            rows[tool] = {
+                "seconds": seconds,
+                "pages_per_minute": n_pages / seconds * 60 if seconds else 0.0,
+                "cer": sum(cers) / len(cers),
+                "peak_rss_mib": rss,
+                "per_page": {p.name: c for (p, _), c in zip(pages, cers)},
+            }
 
     print(f"{len(pages)} inputs, {n_pages} pages from {args.folder}\n")
     print("| tool | pages/min | mean CER | peak RSS MiB | CER vs digitize | speed vs digitize |")
@@ -176,8 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     for tool, r in rows.items():
         cer_ratio = (r["cer"] / base["cer"]) if base and base["cer"] else float("nan")
         speed_ratio = (r["pages_per_minute"] / base["pages_per_minute"]) if base else float("nan")
-        print(f"| {tool} | {r['pages_per_minute']:.1f} | {r['cer'] * 100:.2f}% | {r['peak_rss_mib']} | "
-              f"{cer_ratio:.1f}× | {speed_ratio:.2f}× |")
+        print(
+            f"| {tool} | {r['pages_per_minute']:.1f} | {r['cer'] * 100:.2f}% | {r['peak_rss_mib']} | "
+            f"{cer_ratio:.1f}× | {speed_ratio:.2f}× |"
+        )
     print("\nCER per degradation (mean over pages):\n")
     print("| degradation | pages | " + " | ".join(tools) + " |")
     print("|---|---:|" + "---:|" * len(tools))

@@ -33,8 +33,10 @@ CONDITIONS: list[tuple[str, list]] = [
     ("photocopy + blur", [("photocopy", 1, {}), ("blur", 2, {})]),
     ("photocopy + JPEG q50", [("photocopy", 1, {}), ("jpeg", 2, {})]),
     ("photocopy + skew 2-5°", [("photocopy", 1, {}), ("skew", 2, {})]),
-    ("all: copy, skew, noise, blur, JPEG", [("photocopy", 2, {}), ("skew", 1, {}), ("noise", 1, {}),
-                                             ("blur", 1, {}), ("jpeg", 2, {})]),
+    (
+        "all: copy, skew, noise, blur, JPEG",
+        [("photocopy", 2, {}), ("skew", 1, {}), ("noise", 1, {}), ("blur", 1, {}), ("jpeg", 2, {})],
+    ),
 ]
 
 
@@ -60,8 +62,15 @@ def run(count: int, dpis: list[int], module_mm: float, names: list[str]) -> dict
             seconds = {n: 0.0 for n in decoders}
             for i in range(count):
                 variant = ("cccd_2021", "can_cuoc_2024")[i % 2]
-                page = render_page("cccd", 9000 + i, dpi=dpi, variant=variant, degradations=chain,
-                                   font="DejaVuSans", card={"qr_module_mm": module_mm})
+                page = render_page(
+                    "cccd",
+                    9000 + i,
+                    dpi=dpi,
+                    variant=variant,
+                    degradations=chain,
+                    font="DejaVuSans",
+                    card={"qr_module_mm": module_mm},
+                )
                 image = np.ascontiguousarray(page.images[0][:, :, ::-1])  # RGB -> BGR, as ingest gives
                 want = page.gt["qr_payload"]
                 for name, decode in decoders.items():
@@ -69,9 +78,15 @@ def run(count: int, dpis: list[int], module_mm: float, names: list[str]) -> dict
                     found = decode(image)
                     seconds[name] += time.perf_counter() - started
                     hits[name] += any(c.text == want for c in found)
-            rows.append({"condition": cond, "dpi": dpi, "pages": count,
-                         "read": {n: hits[n] / count for n in decoders},
-                         "ms_per_page": {n: 1000 * seconds[n] / count for n in decoders}})
+            rows.append(
+                {
+                    "condition": cond,
+                    "dpi": dpi,
+                    "pages": count,
+                    "read": {n: hits[n] / count for n in decoders},
+                    "ms_per_page": {n: 1000 * seconds[n] / count for n in decoders},
+                }
+            )
             print(_row(rows[-1], list(decoders)), file=sys.stderr)
     return {"module_mm": module_mm, "decoders": list(decoders), "rows": rows}
 
@@ -96,10 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--decoders", default="zxing,opencv,zbar,chain")
     ap.add_argument("--json", help="also write the figures here")
     a = ap.parse_args(argv)
-    result = run(a.count, [int(d) for d in a.dpi.split(",")], a.module_mm,
-                 [d.strip() for d in a.decoders.split(",") if d.strip()])
-    print(f"QR read rate (share of pages whose code is read exactly) and time per page; "
-          f"{a.count} pages per row, module {a.module_mm} mm")
+    result = run(
+        a.count,
+        [int(d) for d in a.dpi.split(",")],
+        a.module_mm,
+        [d.strip() for d in a.decoders.split(",") if d.strip()],
+    )
+    print(
+        f"QR read rate (share of pages whose code is read exactly) and time per page; "
+        f"{a.count} pages per row, module {a.module_mm} mm"
+    )
     print(table(result))
     if a.json:
         Path(a.json).write_text(json.dumps(result, indent=1), encoding="utf-8")

@@ -41,8 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-FIELDS = ("co_quan_ban_hanh", "so_ky_hieu", "dia_danh", "ngay_ban_hanh", "loai_van_ban", "trich_yeu",
-          "nguoi_ky")
+FIELDS = ("co_quan_ban_hanh", "so_ky_hieu", "dia_danh", "ngay_ban_hanh", "loai_van_ban", "trich_yeu", "nguoi_ky")
 _CASELESS = {"co_quan_ban_hanh", "loai_van_ban", "trich_yeu", "dia_danh"}
 
 
@@ -88,8 +87,14 @@ class Reader:
         from digitize.preprocess import CleanupOptions
 
         self.settings = load_settings()
-        self.engines = Engines(settings=self.settings, ocr=make_ocr_engine(self.settings), signer=None,
-                               storage=None, index=None, cleanup=CleanupOptions())
+        self.engines = Engines(
+            settings=self.settings,
+            ocr=make_ocr_engine(self.settings),
+            signer=None,
+            storage=None,
+            index=None,
+            cleanup=CleanupOptions(),
+        )
         self.cache = cache
         if cache:
             cache.mkdir(parents=True, exist_ok=True)
@@ -105,8 +110,7 @@ class Reader:
             source, pages = pickle.loads(cached.read_bytes())
         else:
             source = ingest.describe(path.name, data, self.settings)
-            pages = [recognise_page(image, self.engines)[1]
-                     for image in ingest.load_pages(source, data, self.settings)]
+            pages = [recognise_page(image, self.engines)[1] for image in ingest.load_pages(source, data, self.settings)]
             if cached:
                 cached.write_bytes(pickle.dumps((source, pages)))
         return data, source, pages
@@ -144,8 +148,17 @@ def evaluate_scans(folder: Path, reader: Reader, verbose: bool) -> dict:
                 state = "missing"
             else:
                 state = "right" if norm(field, want) == norm(field, got) else "wrong"
-            rows.append({"doc": stem, "field": field, "state": state, "auto": auto,
-                         "handwritten": field in handwritten, "want": want, "got": got})
+            rows.append(
+                {
+                    "doc": stem,
+                    "field": field,
+                    "state": state,
+                    "auto": auto,
+                    "handwritten": field in handwritten,
+                    "want": want,
+                    "got": got,
+                }
+            )
             if verbose and state != "right":
                 flag = "AUTO" if auto else "review"
                 hand = " (handwritten)" if field in handwritten else ""
@@ -215,14 +228,19 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise_scans(scans["rows"])
     photos = evaluate_photos(args.folder / "photos", reader, args.verbose)
     print("\nReal scanned administrative documents (header metadata, Nghị định 30)")
-    print(f"  printed fields exact      {summary['printed_exact']:.1%} of {summary['printed_fields']}"
-          "  (target >= 90 %)")
+    print(
+        f"  printed fields exact      {summary['printed_exact']:.1%} of {summary['printed_fields']}  (target >= 90 %)"
+    )
     print(f"  all fields exact          {summary['all_exact']:.1%}")
-    print(f"  auto-accepted             {summary['auto_accepted']} ({summary['auto_rate']:.0%} of values read), "
-          f"wrong among them: {summary['auto_wrong']}  (target 0)")
-    print(f"  handwritten values        {summary['handwritten']}: right {summary['handwritten_right']}, "
-          f"flagged or left out {summary['handwritten_flagged']}, wrong and auto-accepted "
-          f"{summary['handwritten_wrong_auto']}")
+    print(
+        f"  auto-accepted             {summary['auto_accepted']} ({summary['auto_rate']:.0%} of values read), "
+        f"wrong among them: {summary['auto_wrong']}  (target 0)"
+    )
+    print(
+        f"  handwritten values        {summary['handwritten']}: right {summary['handwritten_right']}, "
+        f"flagged or left out {summary['handwritten_flagged']}, wrong and auto-accepted "
+        f"{summary['handwritten_wrong_auto']}"
+    )
     print("  per field                 " + ", ".join(f"{k} {v}" for k, v in summary["per_field"].items()))
     if photos:
         print("\nPhone photos (full text)")
@@ -232,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         mean_cer = sum(r["cer"] for r in photos) / len(photos)
         print(f"  {'mean':<36} CER {mean_cer:6.2%}   word-bag error {mean_wb:6.2%}  (target <= 3 %)")
     if args.json:
-        args.json.write_text(json.dumps({"scans": summary, "rows": scans["rows"], "photos": photos},
-                                        ensure_ascii=False, indent=1), encoding="utf-8")
+        args.json.write_text(
+            json.dumps({"scans": summary, "rows": scans["rows"], "photos": photos}, ensure_ascii=False, indent=1),
+            encoding="utf-8",
+        )
     return 0
 
 

@@ -42,10 +42,15 @@ def _document(pages: int) -> bytes:
     parts = []
     for n in range(pages):
         img = rng.integers(180, 255, size=(1754, 1240, 3), dtype=np.uint8)  # A4 at 150 dpi
-        lines = tuple(Line(tuple(Word(f"từ{k}", (100 + 90 * k, 200 + 40 * r, 180 + 90 * k, 230 + 40 * r), 0.9)
-                                 for k in range(10))) for r in range(30))
-        parts.append((CleanPage(n + 1, img, img[:, :, 0], 150.0, 1.0, 0, 0.0),
-                      OcrPage(n + 1, lines, 1240, 1754, 150.0)))
+        lines = tuple(
+            Line(
+                tuple(Word(f"từ{k}", (100 + 90 * k, 200 + 40 * r, 180 + 90 * k, 230 + 40 * r), 0.9) for k in range(10))
+            )
+            for r in range(30)
+        )
+        parts.append(
+            (CleanPage(n + 1, img, img[:, :, 0], 150.0, 1.0, 0, 0.0), OcrPage(n + 1, lines, 1240, 1754, 150.0))
+        )
     return render_pdf(parts, title="bench", source_sha256="ee" * 32, created=datetime(2026, 1, 1))
 
 
@@ -82,13 +87,22 @@ def main() -> None:
     server, url = _serve_tsa(dev.timestamper())
     trust = Trust(roots=tuple(load_certificates([dev.ca_cert])), local_crls=lambda: [dev.crl()])
     stamp = StampSpec("SAO Y", "Ủy ban nhân dân thành phố Đà Nẵng")
-    print(f"{'pages':>5} {'level':>6} {'unsigned KB':>12} {'signed KB':>10} {'overhead KB':>12} "
-          f"{'median s':>9} {'s/page':>7}")
+    print(
+        f"{'pages':>5} {'level':>6} {'unsigned KB':>12} {'signed KB':>10} {'overhead KB':>12} "
+        f"{'median s':>9} {'s/page':>7}"
+    )
     for pages in args.pages:
         pdf = _document(pages)
         for level in LEVELS:
-            signer = PyHankoSigner(dev.p12, dev.password, level=level, timestamper=RequestsHTTPTimeStamper(url),
-                                   trust=trust, stamp=stamp, check_pdfa=True)
+            signer = PyHankoSigner(
+                dev.p12,
+                dev.password,
+                level=level,
+                timestamper=RequestsHTTPTimeStamper(url),
+                trust=trust,
+                stamp=stamp,
+                check_pdfa=True,
+            )
             signer.sign(pdf)  # warm-up: learns the container size, loads fonts
             times, size = [], 0
             for _ in range(args.repeat):
@@ -97,8 +111,10 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
                 size = len(signed)
             med = statistics.median(times)
-            print(f"{pages:>5} {level:>6} {len(pdf) / 1024:>12.1f} {size / 1024:>10.1f} "
-                  f"{(size - len(pdf)) / 1024:>12.1f} {med:>9.3f} {med / pages:>7.3f}")
+            print(
+                f"{pages:>5} {level:>6} {len(pdf) / 1024:>12.1f} {size / 1024:>10.1f} "
+                f"{(size - len(pdf)) / 1024:>12.1f} {med:>9.3f} {med / pages:>7.3f}"
+            )
         lta = signed  # the last level is B-LTA
         times = []
         for _ in range(args.repeat):
@@ -106,8 +122,10 @@ def main() -> None:
             renewed = renew_timestamp(lta, RequestsHTTPTimeStamper(url), trust)
             times.append(time.perf_counter() - t)
         med = statistics.median(times)
-        print(f"{pages:>5} {'renew':>6} {len(lta) / 1024:>12.1f} {len(renewed) / 1024:>10.1f} "
-              f"{(len(renewed) - len(lta)) / 1024:>12.1f} {med:>9.3f} {med / pages:>7.3f}")
+        print(
+            f"{pages:>5} {'renew':>6} {len(lta) / 1024:>12.1f} {len(renewed) / 1024:>10.1f} "
+            f"{(len(renewed) - len(lta)) / 1024:>12.1f} {med:>9.3f} {med / pages:>7.3f}"
+        )
     server.shutdown()
 
 

@@ -33,8 +33,14 @@ from samples.generate import render_page
 
 # (kind, pages): a document as the generator draws it; "letter2" is a letter and a page of prose
 KINDS = (("khai_sinh", 1), ("ket_hon", 1), ("khai_tu", 1), ("cccd", 1), ("van_ban", 1), ("letter2", 2))
-EXPECTED_TYPE = {"khai_sinh": "khai_sinh", "ket_hon": "ket_hon", "khai_tu": "khai_tu", "cccd": "cccd",
-                 "van_ban": "van_ban", "letter2": "van_ban"}
+EXPECTED_TYPE = {
+    "khai_sinh": "khai_sinh",
+    "ket_hon": "ket_hon",
+    "khai_tu": "khai_tu",
+    "cccd": "cccd",
+    "van_ban": "van_ban",
+    "letter2": "van_ban",
+}
 TURNS = (90, 180, 270)
 P_TURNED = 0.15  # a page fed the wrong way round
 P_BLANK_BACK = 0.25  # a one-sided sheet scanned on both sides
@@ -80,7 +86,7 @@ def blank_back(rng: random.Random, shape: tuple[int, int]) -> np.ndarray:
     page = np.clip(gen.normal(246, 3, shape), 0, 255).astype(np.uint8)
     for _ in range(rng.randint(0, 6)):
         y, x = gen.integers(0, shape[0] - 4), gen.integers(0, shape[1] - 4)
-        page[y:y + 3, x:x + 3] = 60
+        page[y : y + 3, x : x + 3] = 60
     return page
 
 
@@ -110,14 +116,24 @@ def dossier_pages(seed: int) -> tuple[list[np.ndarray], list[Truth], int, int]:
 def run_one(seed: int, engines: Engines) -> Outcome:
     images, truth, turned, blanks = dossier_pages(seed)
     started = time.perf_counter()
-    pages = [recognise_page(PageImage(number=i, pixels=image, dpi=200.0), engines)[1]
-             for i, image in enumerate(images, 1)]
+    pages = [
+        recognise_page(PageImage(number=i, pixels=image, dpi=200.0), engines)[1] for i, image in enumerate(images, 1)
+    ]
     found = split_dossier(pages)
     seconds = time.perf_counter() - started
     split_right = [s.pages for s in found] == [t.pages for t in truth]
     typed_right = split_right and all(s.doc_type == t.doc_type for s, t in zip(found, truth))
-    return Outcome(len(truth), len(images), turned, blanks, split_right, typed_right, seconds,
-                   tuple(_label(t.doc_type, t.pages) for t in truth), tuple(_label(s.doc_type, s.pages) for s in found))
+    return Outcome(
+        len(truth),
+        len(images),
+        turned,
+        blanks,
+        split_right,
+        typed_right,
+        seconds,
+        tuple(_label(t.doc_type, t.pages) for t in truth),
+        tuple(_label(s.doc_type, s.pages) for s in found),
+    )
 
 
 def _label(doc_type: str, pages: tuple[int, ...]) -> str:
@@ -130,16 +146,21 @@ def run(count: int, seed: int) -> list[Outcome]:
     for i in range(count):
         outcome = run_one(seed * 1000 + i, engines)
         out.append(outcome)
-        print(f"dossier {i + 1}/{count}: {outcome.documents} documents, {outcome.pages} pages, "
-              f"split {'right' if outcome.split_right else 'WRONG'}, {outcome.seconds:.0f} s"
-              + ("" if outcome.typed_right else f" (want {outcome.truth}, got {outcome.found})"), file=sys.stderr)
+        print(
+            f"dossier {i + 1}/{count}: {outcome.documents} documents, {outcome.pages} pages, "
+            f"split {'right' if outcome.split_right else 'WRONG'}, {outcome.seconds:.0f} s"
+            + ("" if outcome.typed_right else f" (want {outcome.truth}, got {outcome.found})"),
+            file=sys.stderr,
+        )
     engines.close()
     return out
 
 
 def table(outcomes: list[Outcome]) -> str:
-    rows = ["| documents per dossier | dossiers | pages | split right | split and typed right |",
-            "|---|---:|---:|---:|---:|"]
+    rows = [
+        "| documents per dossier | dossiers | pages | split right | split and typed right |",
+        "|---|---:|---:|---:|---:|",
+    ]
 
     def line(label: str, group: list[Outcome]) -> str:
         n = len(group)
@@ -165,10 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     outcomes = run(a.count, a.seed)
     pages = sum(o.pages for o in outcomes)
-    print(f"Dossier splitting: {a.count} generated dossiers, {pages} pages, "
-          f"{sum(o.documents for o in outcomes)} documents (seed {a.seed}; "
-          f"{time.perf_counter() - started:.0f} s, {sum(o.seconds for o in outcomes) / max(1, pages):.1f} s/page "
-          f"cleanup + OCR + split)")
+    print(
+        f"Dossier splitting: {a.count} generated dossiers, {pages} pages, "
+        f"{sum(o.documents for o in outcomes)} documents (seed {a.seed}; "
+        f"{time.perf_counter() - started:.0f} s, {sum(o.seconds for o in outcomes) / max(1, pages):.1f} s/page "
+        f"cleanup + OCR + split)"
+    )
     print(table(outcomes))
     if a.json:
         Path(a.json).write_text(json.dumps([o.__dict__ for o in outcomes], indent=1), encoding="utf-8")

@@ -56,8 +56,9 @@ def stage_seconds(paths: list[Path]) -> tuple[dict[str, float], int]:
                 extract(ocr)
                 totals["extract"] += time.perf_counter() - t
                 t = time.perf_counter()
-                pdf = render_pdf([(clean, ocr)], title=path.stem, source_sha256=source.sha256,
-                                 created=datetime.now(VN_TZ))
+                pdf = render_pdf(
+                    [(clean, ocr)], title=path.stem, source_sha256=source.sha256, created=datetime.now(VN_TZ)
+                )
                 totals["render PDF/A"] += time.perf_counter() - t
                 t = time.perf_counter()
                 engines.signer.sign(pdf)

@@ -63,9 +63,24 @@ def make_pages(folder: Path, per_kind: int, seed: int) -> None:
         sub = folder / kind.replace(" ", "_")
         if len(list(sub.glob("*.gt.json"))) == per_kind:
             continue
-        subprocess.run([sys.executable, "-m", "samples.generate", "--out", str(sub), "--count", str(per_kind),
-                        "--seed", str(seed + offset), "--degradations", degradations],
-                       check=True, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "samples.generate",
+                "--out",
+                str(sub),
+                "--count",
+                str(per_kind),
+                "--seed",
+                str(seed + offset),
+                "--degradations",
+                degradations,
+            ],
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def kind_pages(folder: Path) -> list[tuple[str, Path, dict]]:
@@ -86,10 +101,17 @@ def run_many(cmds: list[list[str]], jobs: int, env: dict[str, str] | None = None
 def digitize_texts(pages, work: Path, jobs: int) -> tuple[float, int, dict[str, str]]:
     # the development certificate (three RSA 3072 keys) is made on first use: make it before timing
     home = work / "digitize-home"
-    subprocess.run([sys.executable, "-c", "import sys; from digitize.config import load_settings; "
-                    "from digitize.signing.devcert import ensure_dev_certificate; "
-                    "ensure_dev_certificate(load_settings().dev_cert_dir)"],
-                   check=True, env=dict(os.environ, DIGITIZE_HOME=str(home)))
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from digitize.config import load_settings; "
+            "from digitize.signing.devcert import ensure_dev_certificate; "
+            "ensure_dev_certificate(load_settings().dev_cert_dir)",
+        ],
+        check=True,
+        env=dict(os.environ, DIGITIZE_HOME=str(home)),
+    )
     return bench_digitize([(p, gt) for _, p, gt in pages], work, workers=jobs)
 
 
@@ -97,16 +119,20 @@ def tesseract_texts(pages, work: Path, jobs: int, threads: str = "") -> tuple[fl
     """Bare tesseract; `threads`: its OMP_THREAD_LIMIT ("" = as installed: Debian's build runs
     OpenMP threads of its own, which contend with the other process on 2 cores)."""
     images = {p.name: _tesseract_input(p, work) for _, p, _ in pages}  # PDFs rasterised first, untimed
-    cmds = [["tesseract", str(img), str(work / f"tess-{img.stem}"), "-l", "vie", "--psm", "4"]
-            for imgs in images.values() for img in imgs]
+    cmds = [
+        ["tesseract", str(img), str(work / f"tess-{img.stem}"), "-l", "vie", "--psm", "4"]
+        for imgs in images.values()
+        for img in imgs
+    ]
     env = dict(os.environ)
     env.pop("OMP_THREAD_LIMIT", None)
     if threads:
         env["OMP_THREAD_LIMIT"] = threads
     seconds, rss, failed = run_many(cmds, jobs, env)
     if failed:
-        print(f"tesseract failed on {failed} pages (see {tempfile.gettempdir()}/bench_ocr-tesseract.log)",
-              file=sys.stderr)
+        print(
+            f"tesseract failed on {failed} pages (see {tempfile.gettempdir()}/bench_ocr-tesseract.log)", file=sys.stderr
+        )
     texts = {}
     for name, imgs in images.items():
         txts = [work / f"tess-{img.stem}.txt" for img in imgs]
@@ -121,8 +147,9 @@ def ocrmypdf_texts(pages, work: Path, jobs: int) -> tuple[float, int, dict[str, 
         cmds.append(cmd)
     seconds, rss, failed = run_many(cmds, jobs)
     if failed:
-        print(f"ocrmypdf failed on {failed} pages (see {tempfile.gettempdir()}/bench_ocr-ocrmypdf.log)",
-              file=sys.stderr)
+        print(
+            f"ocrmypdf failed on {failed} pages (see {tempfile.gettempdir()}/bench_ocr-ocrmypdf.log)", file=sys.stderr
+        )
     return seconds, rss, {name: sidecar_text(s) for name, s in sidecars.items()}
 
 
@@ -130,8 +157,12 @@ def tesseract_one_thread_texts(pages, work: Path, jobs: int) -> tuple[float, int
     return tesseract_texts(pages, work, jobs, threads="1")
 
 
-TOOLS = {"digitize": digitize_texts, "tesseract": tesseract_texts,
-         "tesseract-1-thread": tesseract_one_thread_texts, "ocrmypdf": ocrmypdf_texts}
+TOOLS = {
+    "digitize": digitize_texts,
+    "tesseract": tesseract_texts,
+    "tesseract-1-thread": tesseract_one_thread_texts,
+    "ocrmypdf": ocrmypdf_texts,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,29 +183,38 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
         for tool in tools:
-            subset = pages[::args.ocrmypdf_every] if tool == "ocrmypdf" else pages
+            subset = pages[:: args.ocrmypdf_every] if tool == "ocrmypdf" else pages
             work = Path(tmp) / tool
             work.mkdir()
             seconds, rss, texts = TOOLS[tool](subset, work, args.jobs)
             by_kind: dict[str, list[float]] = {}
             for kind, path, gt in subset:
                 by_kind.setdefault(kind, []).append(cer(texts.get(path.name, ""), gt["text"]))
-            rows[tool] = {"pages": len(subset), "seconds": seconds, "ppm": len(subset) / seconds * 60,
-                          "rss": rss, "cer": statistics.mean(c for cs in by_kind.values() for c in cs),
-                          "by_kind": {k: statistics.mean(v) for k, v in by_kind.items()}}
+            rows[tool] = {
+                "pages": len(subset),
+                "seconds": seconds,
+                "ppm": len(subset) / seconds * 60,
+                "rss": rss,
+                "cer": statistics.mean(c for cs in by_kind.values() for c in cs),
+                "by_kind": {k: statistics.mean(v) for k, v in by_kind.items()},
+            }
     stages = None
     if args.stages_every and "digitize" in tools:
-        stages = stage_seconds([p for _, p, _ in pages[::args.stages_every]])
+        stages = stage_seconds([p for _, p, _ in pages[:: args.stages_every]])
 
-    print(f"{len(pages)} pages ({args.per_kind} each: {', '.join(k for k, _, _ in KINDS)}) in {folder}, "
-          f"{args.jobs} at a time, {os.cpu_count()} CPUs\n")
+    print(
+        f"{len(pages)} pages ({args.per_kind} each: {', '.join(k for k, _, _ in KINDS)}) in {folder}, "
+        f"{args.jobs} at a time, {os.cpu_count()} CPUs\n"
+    )
     print("| tool | pages | wall s | pages/min | digitize vs it | peak RSS MiB (largest process) | mean CER |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     base = rows.get("digitize")
     for tool, r in rows.items():
         ratio = f"{base['ppm'] / r['ppm']:.2f}×" if base else "n/a"
-        print(f"| {tool} | {r['pages']} | {r['seconds']:.1f} | {r['ppm']:.1f} | {ratio} | {r['rss']} | "
-              f"{r['cer'] * 100:.2f}% |")
+        print(
+            f"| {tool} | {r['pages']} | {r['seconds']:.1f} | {r['ppm']:.1f} | {ratio} | {r['rss']} | "
+            f"{r['cer'] * 100:.2f}% |"
+        )
     print("\nMean CER per kind:\n")
     print("| kind | " + " | ".join(rows) + " |")
     print("|---|" + "---:|" * len(rows))
@@ -183,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {kind} | {cells} |")
     if stages is not None:
         totals, n = stages
-        print(f"\ndigitize seconds per stage (one process, {n} of the pages: 1 in {args.stages_every}; "
-              "storage and index not included):\n")
+        print(
+            f"\ndigitize seconds per stage (one process, {n} of the pages: 1 in {args.stages_every}; "
+            "storage and index not included):\n"
+        )
         print_stage_table(totals, n)
     return 0
 

@@ -53,8 +53,14 @@ def a4_page() -> bytes:
     image = Image.new("L", (1654, 2339), 255)  # A4 at 200 dpi
     draw = ImageDraw.Draw(image)
     font = ImageFont.truetype(FONT, 34)
-    for i, line in enumerate(["GIẤY KHAI SINH", "Họ, chữ đệm, tên: TRẦN MỸ LOAN", "Ngày sinh: 08/07/1957",
-                              "Số định danh cá nhân: 046157258462"]):
+    for i, line in enumerate(
+        [
+            "GIẤY KHAI SINH",
+            "Họ, chữ đệm, tên: TRẦN MỸ LOAN",
+            "Ngày sinh: 08/07/1957",
+            "Số định danh cá nhân: 046157258462",
+        ]
+    ):
         draw.text((150, 200 + 80 * i), line, font=font, fill=0)
     buf = io.BytesIO()
     image.save(buf, "PNG", dpi=(200, 200))
@@ -133,8 +139,7 @@ def tree_rss_mb(pid: int) -> float:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
-            todo += [int(c) for t in Path(f"/proc/{p}/task").iterdir()
-                     for c in (t / "children").read_text().split()]
+            todo += [int(c) for t in Path(f"/proc/{p}/task").iterdir() for c in (t / "children").read_text().split()]
         except OSError:
             continue
     return total / 1024
@@ -150,8 +155,12 @@ def anonymous_chunked(base: str, size: int) -> int:
             yield chunk
 
     try:
-        r = httpx.post(base + "/api/upload", content=body(), timeout=120,
-                       headers={"Content-Type": "multipart/form-data; boundary=x"})
+        r = httpx.post(
+            base + "/api/upload",
+            content=body(),
+            timeout=120,
+            headers={"Content-Type": "multipart/form-data; boundary=x"},
+        )
         return r.status_code
     except httpx.HTTPError:
         return 0  # the server hung up on it: also refused
@@ -205,8 +214,12 @@ def start_server(home: Path, processes: int | None) -> tuple[subprocess.Popen, s
 def upload(client, base: str, token: str, name: str, data: bytes) -> tuple[int, float, dict | None, str]:
     started = time.perf_counter()
     try:
-        r = client.post(base + "/api/upload", headers={"Authorization": f"Bearer {token}"},
-                        files={"file": (name, data, "image/png")}, timeout=600)
+        r = client.post(
+            base + "/api/upload",
+            headers={"Authorization": f"Bearer {token}"},
+            files={"file": (name, data, "image/png")},
+            timeout=600,
+        )
         elapsed = time.perf_counter() - started
         body = r.json() if r.headers.get("content-type", "").startswith("application/json") else None
         return r.status_code, elapsed, body, "" if r.status_code == 200 else (body or {}).get("error", r.text[:200])
@@ -214,8 +227,9 @@ def upload(client, base: str, token: str, name: str, data: bytes) -> tuple[int, 
         return 0, time.perf_counter() - started, None, f"{type(exc).__name__}: {exc}"
 
 
-def concurrent(base: str, token: str, page: bytes, count: int, salt: int, bombs: list | None = None,
-               server_pid: int | None = None) -> dict:
+def concurrent(
+    base: str, token: str, page: bytes, count: int, salt: int, bombs: list | None = None, server_pid: int | None = None
+) -> dict:
     """`count` distinct uploads at once (and the bombs beside them): errors, lost, latency."""
     import httpx
 
@@ -236,6 +250,7 @@ def concurrent(base: str, token: str, page: bytes, count: int, salt: int, bombs:
                 peak[0] = max(peak[0], tree_rss_mb(server_pid))
 
     with httpx.Client(limits=limits) as client:
+
         def ordinary(i: int) -> None:
             barrier.wait()
             outcomes[i] = upload(client, base, token, f"c{salt}-{i}.png", files[i])
@@ -245,8 +260,12 @@ def concurrent(base: str, token: str, page: bytes, count: int, salt: int, bombs:
             barrier.wait()
             started = time.perf_counter()
             try:
-                r = client.post(base + "/api/upload", headers={"Authorization": f"Bearer {token}"},
-                                files={"file": (name, data, media)}, timeout=600)
+                r = client.post(
+                    base + "/api/upload",
+                    headers={"Authorization": f"Bearer {token}"},
+                    files={"file": (name, data, media)},
+                    timeout=600,
+                )
                 error = r.json().get("error", "") if r.status_code != 200 else ""
                 bomb_status[i] = f"{name}: {r.status_code} in {time.perf_counter() - started:.1f}s {error}"[:160]
             except httpx.HTTPError as exc:
@@ -279,11 +298,16 @@ def concurrent(base: str, token: str, page: bytes, count: int, salt: int, bombs:
         missing = len(expected - ok_ids) - len(errors)  # neither an error nor a result
         lat = [o[1] for o in outcomes if o[0] == 200]
     out = {
-        "uploads": len(files), "errors": len(errors), "results_lost": lost + max(0, missing),
-        "wall_s": round(wall, 2), "throughput_pages_per_s": round(len(ok_ids) / wall, 3),
-        "latency_p50_s": round(percentile(lat, 0.5), 2), "latency_p95_s": round(percentile(lat, 0.95), 2),
+        "uploads": len(files),
+        "errors": len(errors),
+        "results_lost": lost + max(0, missing),
+        "wall_s": round(wall, 2),
+        "throughput_pages_per_s": round(len(ok_ids) / wall, 3),
+        "latency_p50_s": round(percentile(lat, 0.5), 2),
+        "latency_p95_s": round(percentile(lat, 0.95), 2),
         "latency_max_s": round(max(lat), 2) if lat else None,
-        "error_examples": sorted({f"{o[0]} {o[3]}" for o in errors})[:5]}
+        "error_examples": sorted({f"{o[0]} {o[3]}" for o in errors})[:5],
+    }
     if bombs:
         out.update(bombs=bomb_status, anonymous_40mb_chunked=anonymous, server_peak_rss_mb=round(peak[0]))
     return out
@@ -319,20 +343,26 @@ def main(argv: list[str] | None = None) -> int:
                     else:
                         errors_seq += 1
                 report["sequential"] = {
-                    "uploads": args.sequential, "errors": errors_seq,
-                    "p50_s": round(percentile(latencies, 0.50), 3), "p95_s": round(percentile(latencies, 0.95), 3),
-                    "mean_s": round(statistics.fmean(latencies), 3) if latencies else None}
+                    "uploads": args.sequential,
+                    "errors": errors_seq,
+                    "p50_s": round(percentile(latencies, 0.50), 3),
+                    "p95_s": round(percentile(latencies, 0.95), 3),
+                    "mean_s": round(statistics.fmean(latencies), 3) if latencies else None,
+                }
                 print(json.dumps({"sequential": report["sequential"]}), flush=True)
 
             if args.concurrent:
                 report["concurrent"] = concurrent(base, token, page, args.concurrent, salt=2, server_pid=proc.pid)
                 print(json.dumps({"concurrent": report["concurrent"]}), flush=True)
             if args.concurrent and args.bombs:
-                bombs = [("pixel-bomb.png", pixel_bomb(), "image/png"),
-                         ("reused-image.pdf", reused_image_pdf(), "application/pdf"),
-                         ("flate-bomb.pdf", flate_bomb_pdf(), "application/pdf")] * 2
-                report["with_bombs"] = concurrent(base, token, page, args.concurrent, salt=3, bombs=bombs,
-                                                  server_pid=proc.pid)
+                bombs = [
+                    ("pixel-bomb.png", pixel_bomb(), "image/png"),
+                    ("reused-image.pdf", reused_image_pdf(), "application/pdf"),
+                    ("flate-bomb.pdf", flate_bomb_pdf(), "application/pdf"),
+                ] * 2
+                report["with_bombs"] = concurrent(
+                    base, token, page, args.concurrent, salt=3, bombs=bombs, server_pid=proc.pid
+                )
                 print(json.dumps({"with_bombs": report["with_bombs"]}), flush=True)
         finally:
             proc.terminate()

@@ -44,8 +44,15 @@ W, H = int(8.27 * DPI), int(11.69 * DPI)  # A4
 MARGIN_L, MARGIN_R = int(1.18 * DPI), int(0.79 * DPI)  # 30 mm and 20 mm: Nghị định 30's margins
 
 KINDS = ("QUYẾT ĐỊNH", "KẾ HOẠCH", "THÔNG BÁO", "BÁO CÁO", "CHỈ THỊ", "TỜ TRÌNH")
-KIND_CODE = {"QUYẾT ĐỊNH": "QĐ", "KẾ HOẠCH": "KH", "THÔNG BÁO": "TB", "BÁO CÁO": "BC", "CHỈ THỊ": "CT",
-             "TỜ TRÌNH": "TTr", "CÔNG VĂN": ""}
+KIND_CODE = {
+    "QUYẾT ĐỊNH": "QĐ",
+    "KẾ HOẠCH": "KH",
+    "THÔNG BÁO": "TB",
+    "BÁO CÁO": "BC",
+    "CHỈ THỊ": "CT",
+    "TỜ TRÌNH": "TTr",
+    "CÔNG VĂN": "",
+}
 SUBJECTS = (
     "Về việc phòng, chống dịch sốt xuất huyết trong mùa mưa năm {y}",
     "Về việc tổ chức kỳ thi tuyển sinh vào lớp 10 trung học phổ thông năm học {y}-{y1}",
@@ -76,22 +83,41 @@ SENTENCES = (
     "Học sinh có hoàn cảnh khó khăn được miễn, giảm học phí theo quy định hiện hành.",
     "Trong quá trình thực hiện, nếu có vướng mắc, các đơn vị phản ánh về Sở Kế hoạch và Đầu tư để hướng dẫn.",
 )
-RECIPIENTS = ("Như trên", "Bộ Y tế", "Bộ Giáo dục và Đào tạo", "Thường trực Tỉnh ủy", "Thường trực HĐND tỉnh",
-              "Chủ tịch, các PCT UBND tỉnh", "Các sở, ban, ngành tỉnh", "UBND các huyện, thị xã, thành phố",
-              "Đài Phát thanh và Truyền hình tỉnh", "Lưu: VT, KGVX")
+RECIPIENTS = (
+    "Như trên",
+    "Bộ Y tế",
+    "Bộ Giáo dục và Đào tạo",
+    "Thường trực Tỉnh ủy",
+    "Thường trực HĐND tỉnh",
+    "Chủ tịch, các PCT UBND tỉnh",
+    "Các sở, ban, ngành tỉnh",
+    "UBND các huyện, thị xã, thành phố",
+    "Đài Phát thanh và Truyền hình tỉnh",
+    "Lưu: VT, KGVX",
+)
 SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô")
 MIDDLE = ("Văn", "Thị", "Hữu", "Đức", "Minh", "Quốc", "Thanh", "Ngọc", "Xuân", "Công")
 GIVEN = ("Hải", "Dũng", "Hương", "Tuấn", "Lan", "Phúc", "Sơn", "Hòa", "Thắng", "Mai", "Khoa", "Vinh", "Yến")
 PARENTS = ("SỞ Y TẾ", "SỞ GIÁO DỤC VÀ ĐÀO TẠO", "SỞ GIAO THÔNG VẬN TẢI", "SỞ NÔNG NGHIỆP VÀ MÔI TRƯỜNG")
-PARENT_CODE = {"SỞ Y TẾ": "SYT", "SỞ GIÁO DỤC VÀ ĐÀO TẠO": "SGDĐT", "SỞ GIAO THÔNG VẬN TẢI": "SGTVT",
-               "SỞ NÔNG NGHIỆP VÀ MÔI TRƯỜNG": "SNNMT"}
+PARENT_CODE = {
+    "SỞ Y TẾ": "SYT",
+    "SỞ GIÁO DỤC VÀ ĐÀO TẠO": "SGDĐT",
+    "SỞ GIAO THÔNG VẬN TẢI": "SGTVT",
+    "SỞ NÔNG NGHIỆP VÀ MÔI TRƯỜNG": "SNNMT",
+}
 
 
 # Provinces (before the 2025 merger) with their codes as the personal identification number
 # carries them (Thông tư 59/2021/TT-BCA, Phụ lục): none of them is among the generator's
 # committed samples' provinces.
-PROVINCES = {"Quảng Ngãi": "051", "Bình Định": "052", "Nghệ An": "040", "Thái Bình": "034", "Lâm Đồng": "068",
-             "Cà Mau": "096"}
+PROVINCES = {
+    "Quảng Ngãi": "051",
+    "Bình Định": "052",
+    "Nghệ An": "040",
+    "Thái Bình": "034",
+    "Lâm Đồng": "068",
+    "Cà Mau": "096",
+}
 
 
 def provinces() -> list[str]:
@@ -152,8 +178,12 @@ def render(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.Image], di
     issuer = f"{body_top} {body_bottom}"  # Nghị định 30: the body's name with its parent body's
     unit = PARENT_CODE[body_bottom] if parent else "UBND"
     notation = f"{KIND_CODE[kind]}-{unit}"
-    variant = {"two_columns": rng.random() < 0.35, "two_pages": rng.random() < 0.3,
-               "esign_box": rng.random() < 0.5, "hand_number": rng.random() < 0.3}
+    variant = {
+        "two_columns": rng.random() < 0.35,
+        "two_pages": rng.random() < 0.3,
+        "esign_box": rng.random() < 0.5,
+        "hand_number": rng.random() < 0.3,
+    }
     subject = rng.choice(SUBJECTS).format(y=year, y1=year + 1, y2=year + 2, q=rng.choice(("I", "II", "III")))
     signer = f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
     title = rng.choice(("CHỦ TỊCH", "PHÓ CHỦ TỊCH", "GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"))
@@ -164,18 +194,27 @@ def render(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.Image], di
     page = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(page)
     text: list[str] = []
-    r13, b13, b14, i14, r14 = (pen.font("r", 13), pen.font("b", 13), pen.font("b", 14), pen.font("i", 14),
-                               pen.font("r", 14))
+    r13, b13, b14, i14, r14 = (
+        pen.font("r", 13),
+        pen.font("b", 13),
+        pen.font("b", 14),
+        pen.font("i", 14),
+        pen.font("r", 14),
+    )
     left_cx = MARGIN_L + int(1.25 * DPI)  # the body's block over the left third, the motto's over the right
     right_cx = W - MARGIN_R - int(1.8 * DPI)
     y = int(0.8 * DPI)
     if variant["esign_box"]:
         box_x = W - MARGIN_R - int(2.3 * DPI)
-        lines = [f"Ký bởi: Ủy ban nhân dân tỉnh {province}", f"Cơ quan: Tỉnh {province}",
-                 f"Thời gian ký: {day:02d}.{month:02d}.{year} 16:{rng.randint(10, 59)}:05 +07:00"]
+        lines = [
+            f"Ký bởi: Ủy ban nhân dân tỉnh {province}",
+            f"Cơ quan: Tỉnh {province}",
+            f"Thời gian ký: {day:02d}.{month:02d}.{year} 16:{rng.randint(10, 59)}:05 +07:00",
+        ]
         small = pen.font("r", 8)
-        d.rectangle((box_x, int(0.25 * DPI), W - MARGIN_R, int(0.25 * DPI) + 3 * 24 + 10), outline=(200, 30, 30),
-                    width=2)
+        d.rectangle(
+            (box_x, int(0.25 * DPI), W - MARGIN_R, int(0.25 * DPI) + 3 * 24 + 10), outline=(200, 30, 30), width=2
+        )
         for k, line in enumerate(lines):
             d.text((box_x + 8, int(0.25 * DPI) + 6 + 24 * k), line, font=small, fill=(200, 30, 30))
     motto = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
@@ -247,8 +286,9 @@ def render(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.Image], di
         pages.append(page2)
     y += 20
     # closing block: Nơi nhận left, the signer's title, (signature space), name right
-    left_lines = [("Nơi nhận:", pen.font("bi", 12))] + [(f"- {r};" if k < len(recipients) - 1 else f"- {r}.",
-                                                          pen.font("r", 11)) for k, r in enumerate(recipients)]
+    left_lines = [("Nơi nhận:", pen.font("bi", 12))] + [
+        (f"- {r};" if k < len(recipients) - 1 else f"- {r}.", pen.font("r", 11)) for k, r in enumerate(recipients)
+    ]
     right_lines = [("KT. " + ("CHỦ TỊCH" if not parent else "GIÁM ĐỐC") if title.startswith("PHÓ") else title, b13)]
     if title.startswith("PHÓ"):
         right_lines.append((title, b13))
@@ -270,13 +310,24 @@ def render(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.Image], di
         else:
             rows.append([item])
     text += [" ".join(t for _, _, t in sorted(row, key=lambda r: r[1])) for row in rows]
-    fields = {"co_quan_ban_hanh": issuer, "so_ky_hieu": f"{number}/{notation}", "dia_danh": province,
-              "ngay_ban_hanh": f"{day:02d}/{month:02d}/{year}", "loai_van_ban": kind.capitalize(),
-              "trich_yeu": subject.removeprefix("Về việc ").strip(), "chuc_vu_nguoi_ky": title, "nguoi_ky": signer,
-              "noi_nhan": "; ".join(recipients)}
-    truth = {"doc_type": "van_ban", "text": "\n".join(text), "variant": variant,
-             "records": [{"doc_type": "van_ban", "page": 1, "fields": fields}],
-             "handwritten": ["so_ky_hieu"] if variant["hand_number"] else []}
+    fields = {
+        "co_quan_ban_hanh": issuer,
+        "so_ky_hieu": f"{number}/{notation}",
+        "dia_danh": province,
+        "ngay_ban_hanh": f"{day:02d}/{month:02d}/{year}",
+        "loai_van_ban": kind.capitalize(),
+        "trich_yeu": subject.removeprefix("Về việc ").strip(),
+        "chuc_vu_nguoi_ky": title,
+        "nguoi_ky": signer,
+        "noi_nhan": "; ".join(recipients),
+    }
+    truth = {
+        "doc_type": "van_ban",
+        "text": "\n".join(text),
+        "variant": variant,
+        "records": [{"doc_type": "van_ban", "page": 1, "fields": fields}],
+        "handwritten": ["so_ky_hieu"] if variant["hand_number"] else [],
+    }
     return pages, truth
 
 
@@ -324,18 +375,33 @@ def render_khai_sinh(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.
     reg_month = month % 12 + 1
     reg_year = year + (1 if month == 12 else 0)
     place = f"tỉnh {province}"
-    fields = {"so": str(rng.randint(1, 400)), "quyen_so": f"{rng.randint(1, 9):02d}/{reg_year}",
-              "ho_ten": child.upper(), "ngay_sinh": f"{day:02d}/{month:02d}/{year}",
-              "ngay_sinh_bang_chu": f"Ngày {_number_words(day)} tháng {_number_words(month)} năm {_number_words(year)}",
-              "gioi_tinh": sex, "dan_toc": "Kinh", "quoc_tich": "Việt Nam",
-              "noi_sinh": f"Bệnh viện Đa khoa tỉnh {province}", "que_quan": place, "so_dinh_danh": pid,
-              "ho_ten_me": mother.upper(), "nam_sinh_me": str(year - rng.randint(20, 38)), "dan_toc_me": "Kinh",
-              "quoc_tich_me": "Việt Nam", "noi_cu_tru_me": place,
-              "ho_ten_cha": father.upper(), "nam_sinh_cha": str(year - rng.randint(22, 42)), "dan_toc_cha": "Kinh",
-              "quoc_tich_cha": "Việt Nam", "noi_cu_tru_cha": place, "nguoi_di_khai": mother.upper(),
-              "noi_dang_ky": f"Ủy ban nhân dân tỉnh {province}",
-              "ngay_dang_ky": f"{reg_day:02d}/{reg_month:02d}/{reg_year}",
-              "nguoi_ky": f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"}
+    fields = {
+        "so": str(rng.randint(1, 400)),
+        "quyen_so": f"{rng.randint(1, 9):02d}/{reg_year}",
+        "ho_ten": child.upper(),
+        "ngay_sinh": f"{day:02d}/{month:02d}/{year}",
+        "ngay_sinh_bang_chu": f"Ngày {_number_words(day)} tháng {_number_words(month)} năm {_number_words(year)}",
+        "gioi_tinh": sex,
+        "dan_toc": "Kinh",
+        "quoc_tich": "Việt Nam",
+        "noi_sinh": f"Bệnh viện Đa khoa tỉnh {province}",
+        "que_quan": place,
+        "so_dinh_danh": pid,
+        "ho_ten_me": mother.upper(),
+        "nam_sinh_me": str(year - rng.randint(20, 38)),
+        "dan_toc_me": "Kinh",
+        "quoc_tich_me": "Việt Nam",
+        "noi_cu_tru_me": place,
+        "ho_ten_cha": father.upper(),
+        "nam_sinh_cha": str(year - rng.randint(22, 42)),
+        "dan_toc_cha": "Kinh",
+        "quoc_tich_cha": "Việt Nam",
+        "noi_cu_tru_cha": place,
+        "nguoi_di_khai": mother.upper(),
+        "noi_dang_ky": f"Ủy ban nhân dân tỉnh {province}",
+        "ngay_dang_ky": f"{reg_day:02d}/{reg_month:02d}/{reg_year}",
+        "nguoi_ky": f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
+    }
     page = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(page)
     label_font, bold = pen.font("r", 13), pen.font("b", 13)
@@ -344,8 +410,10 @@ def render_khai_sinh(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.
     text: list[str] = []
     y = int(0.8 * DPI)
     left_cx, right_cx = MARGIN_L + int(1.25 * DPI), W - MARGIN_R - int(1.8 * DPI)
-    for a, b in (("ỦY BAN NHÂN DÂN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
-                 (f"TỈNH {province.upper()}", "Độc lập - Tự do - Hạnh phúc")):
+    for a, b in (
+        ("ỦY BAN NHÂN DÂN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+        (f"TỈNH {province.upper()}", "Độc lập - Tự do - Hạnh phúc"),
+    ):
         d.text((left_cx, y), a, font=bold, fill="black", anchor="ma")
         d.text((right_cx, y), b, font=bold, fill="black", anchor="ma")
         text.append(f"{a} {b}")
@@ -355,16 +423,25 @@ def render_khai_sinh(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.
     text.append("GIẤY KHAI SINH")
     y += 110
     step = 74  # room between printed rows: a typed value drifts within it
-    rows = [[("Số:", "so"), ("Quyển số:", "quyen_so")], [("Họ, chữ đệm, tên:", "ho_ten")],
-            [("Ngày, tháng, năm sinh:", "ngay_sinh")], [("ghi bằng chữ:", "ngay_sinh_bang_chu")],
-            [("Giới tính:", "gioi_tinh"), ("Dân tộc:", "dan_toc"), ("Quốc tịch:", "quoc_tich")],
-            [("Nơi sinh:", "noi_sinh")], [("Quê quán:", "que_quan")], [("Số định danh cá nhân:", "so_dinh_danh")],
-            [("Họ, chữ đệm, tên người mẹ:", "ho_ten_me")],
-            [("Năm sinh:", "nam_sinh_me"), ("Dân tộc:", "dan_toc_me"), ("Quốc tịch:", "quoc_tich_me")],
-            [("Nơi cư trú:", "noi_cu_tru_me")], [("Họ, chữ đệm, tên người cha:", "ho_ten_cha")],
-            [("Năm sinh:", "nam_sinh_cha"), ("Dân tộc:", "dan_toc_cha"), ("Quốc tịch:", "quoc_tich_cha")],
-            [("Nơi cư trú:", "noi_cu_tru_cha")], [("Họ, chữ đệm, tên người đi khai sinh:", "nguoi_di_khai")],
-            [("Nơi đăng ký khai sinh:", "noi_dang_ky")], [("Ngày, tháng, năm đăng ký:", "ngay_dang_ky")]]
+    rows = [
+        [("Số:", "so"), ("Quyển số:", "quyen_so")],
+        [("Họ, chữ đệm, tên:", "ho_ten")],
+        [("Ngày, tháng, năm sinh:", "ngay_sinh")],
+        [("ghi bằng chữ:", "ngay_sinh_bang_chu")],
+        [("Giới tính:", "gioi_tinh"), ("Dân tộc:", "dan_toc"), ("Quốc tịch:", "quoc_tich")],
+        [("Nơi sinh:", "noi_sinh")],
+        [("Quê quán:", "que_quan")],
+        [("Số định danh cá nhân:", "so_dinh_danh")],
+        [("Họ, chữ đệm, tên người mẹ:", "ho_ten_me")],
+        [("Năm sinh:", "nam_sinh_me"), ("Dân tộc:", "dan_toc_me"), ("Quốc tịch:", "quoc_tich_me")],
+        [("Nơi cư trú:", "noi_cu_tru_me")],
+        [("Họ, chữ đệm, tên người cha:", "ho_ten_cha")],
+        [("Năm sinh:", "nam_sinh_cha"), ("Dân tộc:", "dan_toc_cha"), ("Quốc tịch:", "quoc_tich_cha")],
+        [("Nơi cư trú:", "noi_cu_tru_cha")],
+        [("Họ, chữ đệm, tên người đi khai sinh:", "nguoi_di_khai")],
+        [("Nơi đăng ký khai sinh:", "noi_dang_ky")],
+        [("Ngày, tháng, năm đăng ký:", "ngay_dang_ky")],
+    ]
     usable = W - MARGIN_L - MARGIN_R
     shift = rng.uniform(-0.45, 0.35)  # the sheet's offset in the typewriter, in rows: off the leaders
     drift = rng.randint(-25, 25)
@@ -386,12 +463,22 @@ def render_khai_sinh(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.
         y += step
     y += 40
     d.text((right_cx, y), "NGƯỜI KÝ GIẤY KHAI SINH", font=bold, fill="black", anchor="ma")
-    d.text((right_cx, y + 50), "(Ký, ghi rõ họ, chữ đệm, tên, chức vụ và đóng dấu)", font=pen.font("i", 11),
-           fill="black", anchor="ma")
+    d.text(
+        (right_cx, y + 50),
+        "(Ký, ghi rõ họ, chữ đệm, tên, chức vụ và đóng dấu)",
+        font=pen.font("i", 11),
+        fill="black",
+        anchor="ma",
+    )
     d.text((right_cx, y + 260), fields["nguoi_ky"], font=bold, fill="black", anchor="ma")
     text += ["NGƯỜI KÝ GIẤY KHAI SINH", "(Ký, ghi rõ họ, chữ đệm, tên, chức vụ và đóng dấu)", fields["nguoi_ky"]]
-    truth = {"doc_type": "khai_sinh", "text": "\n".join(text), "variant": {"typed_shift": round(shift, 2)},
-             "records": [{"doc_type": "khai_sinh", "page": 1, "fields": fields}], "handwritten": []}
+    truth = {
+        "doc_type": "khai_sinh",
+        "text": "\n".join(text),
+        "variant": {"typed_shift": round(shift, 2)},
+        "records": [{"doc_type": "khai_sinh", "page": 1, "fields": fields}],
+        "handwritten": [],
+    }
     return [page], truth
 
 
@@ -400,16 +487,24 @@ def desk_photo(page: Image.Image, rng: random.Random) -> Image.Image:
     nrng = np.random.default_rng(rng.randrange(1 << 30))
     out_w, out_h = int(W * 1.25), int(H * 1.2)
     grain = nrng.normal(0, 1, (out_h // 8, out_w // 8)).astype(np.float32)
-    wood = np.array(Image.fromarray(((grain - grain.min()) / np.ptp(grain) * 255).astype(np.uint8)).resize(
-        (out_w, out_h), Image.BICUBIC), np.float32)
+    wood = np.array(
+        Image.fromarray(((grain - grain.min()) / np.ptp(grain) * 255).astype(np.uint8)).resize(
+            (out_w, out_h), Image.BICUBIC
+        ),
+        np.float32,
+    )
     streaks = np.sin(np.linspace(0, 60, out_w))[None, :] * 10
     desk = np.clip(45 + 0.12 * wood + streaks, 0, 255)
     desk = np.stack([desk * 1.1, desk * 0.8, desk * 0.6], axis=2).clip(0, 255).astype(np.uint8)
     canvas = Image.fromarray(desk)
     jitter = lambda v: v + rng.randint(-int(0.03 * W), int(0.03 * W))  # noqa: E731
     ox, oy = (out_w - W) // 2, (out_h - H) // 2
-    quad = [(jitter(ox), jitter(oy)), (jitter(ox), jitter(oy + H)), (jitter(ox + W), jitter(oy + H)),
-            (jitter(ox + W), jitter(oy))]
+    quad = [
+        (jitter(ox), jitter(oy)),
+        (jitter(ox), jitter(oy + H)),
+        (jitter(ox + W), jitter(oy + H)),
+        (jitter(ox + W), jitter(oy)),
+    ]
     shadow = Image.new("L", canvas.size, 0)
     ImageDraw.Draw(shadow).polygon([(x + 25, y + 30) for x, y in quad], fill=120)
     canvas.paste((15, 12, 10), mask=shadow.filter(ImageFilter.GaussianBlur(30)))
@@ -464,8 +559,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=30)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--font-dir", type=Path, default=Path(tempfile.gettempdir()) / "digitize-ood-fonts")
-    ap.add_argument("--type", default="van_ban", choices=("van_ban", "khai_sinh"),
-                    help="administrative documents, or birth certificates typed on the preprinted form")
+    ap.add_argument(
+        "--type",
+        default="van_ban",
+        choices=("van_ban", "khai_sinh"),
+        help="administrative documents, or birth certificates typed on the preprinted form",
+    )
     args = ap.parse_args(argv)
     pen = Pen(ensure_fonts(args.font_dir))
     names = provinces()
@@ -477,8 +576,9 @@ def main(argv: list[str] | None = None) -> int:
         name = f"ood_{args.seed}_{i:04d}_{args.type}"
         if len(pages) > 1:
             file = f"{name}.tif"
-            pages[0].save(args.out / file, save_all=True, append_images=pages[1:], dpi=(DPI, DPI),
-                          compression="tiff_deflate")
+            pages[0].save(
+                args.out / file, save_all=True, append_images=pages[1:], dpi=(DPI, DPI), compression="tiff_deflate"
+            )
         elif kind in ("grain_jpeg", "desk_photo"):
             file = f"{name}.jpg"
             buf = io.BytesIO()
@@ -487,8 +587,18 @@ def main(argv: list[str] | None = None) -> int:
         else:
             file = f"{name}.png"
             pages[0].save(args.out / file, dpi=(DPI * 0.75, DPI * 0.75) if kind == "low_dpi" else (DPI, DPI))
-        truth.update({"name": name, "file": file, "degradations": {kind: 1}, "font": "LiberationSerif",
-                      "dpi": DPI, "seed": seed, "split": "ood", "format": file.rsplit(".", 1)[1]})
+        truth.update(
+            {
+                "name": name,
+                "file": file,
+                "degradations": {kind: 1},
+                "font": "LiberationSerif",
+                "dpi": DPI,
+                "seed": seed,
+                "split": "ood",
+                "format": file.rsplit(".", 1)[1],
+            }
+        )
         (args.out / f"{name}.gt.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"wrote {args.count} pages to {args.out}")
     return 0

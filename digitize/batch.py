@@ -44,8 +44,18 @@ import numpy as np
 
 from . import ingest
 from .config import Settings, load_settings
-from .errors import (ConfigError, CorruptInput, DigitizeError, EncryptedInput, IndexError_, InputError, NotFound,
-                     QueueUnavailable, StorageError, TooLarge)
+from .errors import (
+    ConfigError,
+    CorruptInput,
+    DigitizeError,
+    EncryptedInput,
+    IndexError_,
+    InputError,
+    NotFound,
+    QueueUnavailable,
+    StorageError,
+    TooLarge,
+)
 from .pipeline import EXTENSIONS, VN_TZ, keep_rejected
 from .runner import PipelineRunner, current_runner, process_runner
 from .storage.common import ChecksumMismatch, validate_key
@@ -62,6 +72,7 @@ Outcome = dict[str, Any]  # {"ok": True, "result_id", "records", ...} or {"ok": 
 
 
 # ------------------------------------------------------------------ retries
+
 
 def is_transient(exc: BaseException) -> bool:
     """Storage or index unavailable: worth retrying. A damaged object is not."""
@@ -107,14 +118,16 @@ def with_retries(fn: Callable[[], Any], policy: RetryPolicy, what: str) -> Any:
 
 # ------------------------------------------------------------------ the page job
 
+
 def make_ref(key: str, sha256: str, name: str, book: str, doc_type: str) -> PageRef:
     return {"key": key, "sha256": sha256, "name": name, "book": book, "doc_type": doc_type}
 
 
 def check_ref(ref: Any) -> PageRef:
     """A task message, validated: only short strings, a safe key, a hex digest."""
-    if not isinstance(ref, dict) or not all(isinstance(ref.get(k), str) for k in
-                                            ("key", "sha256", "name", "book", "doc_type")):
+    if not isinstance(ref, dict) or not all(
+        isinstance(ref.get(k), str) for k in ("key", "sha256", "name", "book", "doc_type")
+    ):
         raise InputError("page message must be a JSON object of strings: key, sha256, name, book, doc_type")
     validate_key(ref["key"])
     if not _SHA256.fullmatch(ref["sha256"]):
@@ -124,10 +137,14 @@ def check_ref(ref: Any) -> PageRef:
 
 def outcome_of(result: Result, reused: bool = False) -> Outcome:
     records = result.records
-    return {"ok": True, "result_id": result.id, "records": len(records),
-            "doc_types": sorted({r.doc_type for r in records if r.doc_type}),
-            "review": [f for r in records for f in r.needs_review],
-            "reused": reused}
+    return {
+        "ok": True,
+        "result_id": result.id,
+        "records": len(records),
+        "doc_types": sorted({r.doc_type for r in records if r.doc_type}),
+        "review": [f for r in records for f in r.needs_review],
+        "reused": reused,
+    }
 
 
 def stored_outcome(sha256: str, index: Any, storage: Any) -> Outcome | None:
@@ -185,6 +202,7 @@ def process_page_with_retries(ref: PageRef, runner: PipelineRunner, policy: Retr
 
 # ------------------------------------------------------------------ runners
 
+
 class Runner(Protocol):
     mode: str
 
@@ -223,8 +241,9 @@ class LocalRunner:
             self._serial.append((task_id, ref))
             return task_id
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=process_runner,
-                                             initargs=(self.settings,))
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, initializer=process_runner, initargs=(self.settings,)
+            )
         self._futures[self._pool.submit(_pool_run, ref)] = task_id
         return task_id
 
@@ -260,8 +279,16 @@ class DistributedQueue(Protocol):
         """{task id: (the queue's state, outcome or None)} for `digitize batch --status`."""
         ...
 
-    def run_worker(self, settings: Settings, *, concurrency: int = 0, loglevel: str = "INFO", hostname: str = "",
-                   pool: str = "prefork", max_tasks_per_child: int = 0) -> None: ...
+    def run_worker(
+        self,
+        settings: Settings,
+        *,
+        concurrency: int = 0,
+        loglevel: str = "INFO",
+        hostname: str = "",
+        pool: str = "prefork",
+        max_tasks_per_child: int = 0,
+    ) -> None: ...
 
 
 QUEUE_ENTRY_POINTS = "digitize.queues"
@@ -273,8 +300,10 @@ def distributed_queue(name: str = "celery") -> DistributedQueue:
 
     found = entry_points(group=QUEUE_ENTRY_POINTS, name=name)
     if not found:
-        raise ConfigError(f"no distributed queue {name!r} is installed (entry point group {QUEUE_ENTRY_POINTS!r}): "
-                          "pip install -e '.[dist]' from the checkout")
+        raise ConfigError(
+            f"no distributed queue {name!r} is installed (entry point group {QUEUE_ENTRY_POINTS!r}): "
+            "pip install -e '.[dist]' from the checkout"
+        )
     try:
         queue = next(iter(found)).load()
     except ImportError as exc:
@@ -289,6 +318,7 @@ def make_runner(settings: Settings, workers: int = 0) -> Runner:
 
 
 # ------------------------------------------------------------------ splitting
+
 
 @dataclass(frozen=True)
 class SourcePage:
@@ -307,8 +337,13 @@ def natural_key(text: str) -> list[Any]:
 
 def source_files(source: Path) -> list[Path]:
     if source.is_dir():
-        files = [p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES
-                 and not any(part.startswith(".") for part in p.relative_to(source).parts)]
+        files = [
+            p
+            for p in source.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in INPUT_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(source).parts)
+        ]
         return sorted(files, key=lambda p: natural_key(p.relative_to(source).as_posix()))
     return [source]
 
@@ -394,11 +429,14 @@ def split_file(path: Path, name: str, settings: Settings, storage: Any = None) -
         source = ingest.describe(name, data, settings)
     except InputError as exc:
         if storage is not None and data:  # refused, but still kept with its reason
-            unknown = SourceFile(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                                 media_type="application/octet-stream")
+            unknown = SourceFile(
+                name=name,
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+                media_type="application/octet-stream",
+            )
             # (duck-typed: keep_rejected reads only .storage and .settings)
-            keep_rejected(unknown, data, str(exc),
-                          SimpleNamespace(storage=storage, settings=settings))  # type: ignore[arg-type]
+            keep_rejected(unknown, data, str(exc), SimpleNamespace(storage=storage, settings=settings))  # type: ignore[arg-type]
         yield SourcePage(name, None, error=str(exc))
         return
     try:
@@ -413,8 +451,7 @@ def split_file(path: Path, name: str, settings: Settings, storage: Any = None) -
             yield SourcePage(f"{stem}_p{page.number:04d}.png", encode_page(page), "image/png")
     except InputError as exc:
         if storage is not None:
-            keep_rejected(source, data, str(exc),
-                          SimpleNamespace(storage=storage, settings=settings))  # type: ignore[arg-type]
+            keep_rejected(source, data, str(exc), SimpleNamespace(storage=storage, settings=settings))  # type: ignore[arg-type]
         yield SourcePage(name, None, error=str(exc))
 
 
@@ -447,6 +484,7 @@ def store_page(page: SourcePage, settings: Settings, storage: Any, policy: Retry
 
 # ------------------------------------------------------------------ reports
 
+
 def batch_id_for(agency: str, book: str, digest: str) -> str:
     """Same agency, book and source content: same batch id."""
     return hashlib.sha256(f"{agency}\0{book}\0{digest}".encode()).hexdigest()[:24]
@@ -465,9 +503,14 @@ def _now() -> str:
 def apply_outcome(entry: dict[str, Any], outcome: Outcome) -> None:
     entry.pop("state", None)
     if outcome.get("ok"):
-        entry.update(status="done", result_id=outcome["result_id"], records=outcome.get("records", 0),
-                     doc_types=outcome.get("doc_types", []), review=outcome.get("review", []),
-                     reused=bool(outcome.get("reused")))
+        entry.update(
+            status="done",
+            result_id=outcome["result_id"],
+            records=outcome.get("records", 0),
+            doc_types=outcome.get("doc_types", []),
+            review=outcome.get("review", []),
+            reused=bool(outcome.get("reused")),
+        )
         entry.pop("error", None)
     else:
         entry.update(status="failed", error=str(outcome.get("error") or "failed"))
@@ -521,8 +564,18 @@ class _Quiet:
 
 # ------------------------------------------------------------------ orchestration
 
-def run_batch(source: Path, book: str, settings: Settings, *, doc_type: str = "auto", workers: int = 0,
-              wait: bool = True, events: Events | None = None, runner: Runner | None = None) -> dict[str, Any]:
+
+def run_batch(
+    source: Path,
+    book: str,
+    settings: Settings,
+    *,
+    doc_type: str = "auto",
+    workers: int = 0,
+    wait: bool = True,
+    events: Events | None = None,
+    runner: Runner | None = None,
+) -> dict[str, Any]:
     """Split `source`, process every page (skipping pages already done), and return
     the book report; it is saved at `<agency>/batches/<id>.json` at the start, after
     the split, and at the end. With `wait=False` (broker only) it returns once every
@@ -542,10 +595,16 @@ def run_batch(source: Path, book: str, settings: Settings, *, doc_type: str = "a
         raise ConfigError("not waiting needs a broker (DIGITIZE_BROKER): local pages run in this process")
     batch_id = batch_id_for(settings.agency, book, source_digest(source))
     report: dict[str, Any] = {
-        "id": batch_id, "book": book, "agency": settings.agency,
+        "id": batch_id,
+        "book": book,
+        "agency": settings.agency,
         "source": {"path": str(source), "kind": _kind(source)},
-        "doc_type": doc_type, "mode": runner.mode, "state": "splitting",
-        "created_at": _now(), "updated_at": "", "pages": [],
+        "doc_type": doc_type,
+        "mode": runner.mode,
+        "state": "splitting",
+        "created_at": _now(),
+        "updated_at": "",
+        "pages": [],
     }
     waiting: dict[str, list[dict[str, Any]]] = {}  # task id -> page entries (a page can repeat in a book)
     by_sha: dict[str, str] = {}  # sha256 -> task id, or "" when already done
@@ -597,8 +656,9 @@ def run_batch(source: Path, book: str, settings: Settings, *, doc_type: str = "a
         # The pages already queued go on in the workers; the report says where the book stands.
         with contextlib.suppress(DigitizeError):
             save_report(report, storage, policy)
-        raise QueueUnavailable(f"{exc}; book {batch_id} goes on in the workers: digitize batch --status "
-                               f"{batch_id}") from None
+        raise QueueUnavailable(
+            f"{exc}; book {batch_id} goes on in the workers: digitize batch --status {batch_id}"
+        ) from None
     finally:
         runner.close()
         index.close()

@@ -83,25 +83,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     rt = sub.add_parser("retimestamp", help="renew the archive timestamp of signed results whose TSA expires soon")
     rt.add_argument("--prefix", default="", help="only results stored under this key prefix")
-    rt.add_argument("--within-days", type=int, default=None,
-                    help="renew when the last timestamp's TSA certificate expires within N days "
-                         "(default DIGITIZE_RETIMESTAMP_DAYS, 365)")
+    rt.add_argument(
+        "--within-days",
+        type=int,
+        default=None,
+        help="renew when the last timestamp's TSA certificate expires within N days "
+        "(default DIGITIZE_RETIMESTAMP_DAYS, 365)",
+    )
 
     w = sub.add_parser("serve", help="run the HTTP API and web pages")
     w.add_argument("--host", default="127.0.0.1")
     w.add_argument("--port", type=int, default=8000)
     w.add_argument("--processes", type=int, help="OCR worker processes (default: CPUs; 0 = in this process)")
     w.add_argument("--secure-cookies", action="store_true", help="Secure cookies and HSTS (the default)")
-    w.add_argument("--insecure-cookies", action="store_true",
-                   help="no Secure cookies, no HSTS: local http development only (or DIGITIZE_INSECURE_COOKIES=1)")
+    w.add_argument(
+        "--insecure-cookies",
+        action="store_true",
+        help="no Secure cookies, no HSTS: local http development only (or DIGITIZE_INSECURE_COOKIES=1)",
+    )
 
     b = sub.add_parser("batch", help="process a book (folder of page scans, multi-page PDF or TIFF), one task per page")
     b.add_argument("source", nargs="?", type=Path, metavar="SOURCE")
     b.add_argument("--book-id", help="registry book id the pages are filed under")
     b.add_argument("--status", metavar="ID", help="print the report of an earlier batch (refreshed) instead")
     b.add_argument("--type", dest="doc_type", choices=DOC_TYPES, default="auto")
-    b.add_argument("--workers", type=int, default=0,
-                   help="local processes when no broker is set (default: CPUs, 1 = in this process)")
+    b.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="local processes when no broker is set (default: CPUs, 1 = in this process)",
+    )
     b.add_argument("--no-wait", action="store_true", help="queue the pages and return (needs a broker)")
     b.add_argument("--no-progress", action="store_true")
 
@@ -134,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def expand_inputs(inputs: Iterable[str]) -> list[Path]:
     paths: list[Path] = []
@@ -169,6 +181,7 @@ def unique_stems(paths: Sequence[Path]) -> dict[Path, str]:
 
 
 # ------------------------------------------------------------------ process (per worker process)
+
 
 def _worker_init(settings: Settings, debug_dir: str | None) -> None:
     from .preprocess import CleanupOptions
@@ -240,8 +253,7 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
         for path in paths:
             handle(*_process_one(str(path), args.doc_type, args.book))
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
-                                 initargs=(settings, debug_dir)) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(settings, debug_dir)) as pool:
             futures = [pool.submit(_process_one, str(p), args.doc_type, args.book) for p in paths]
             for future in as_completed(futures):
                 handle(*future.result())
@@ -290,12 +302,15 @@ def _summary(results: list[Result], total: int, failed: int) -> None:
         types = ",".join(sorted({rec.doc_type for rec in r.records})) or "text"
         review = sum(len(rec.needs_review) for rec in r.records)
         conf = sum(round(p.confidence, 4) for p in r.pages) / max(1, len(r.pages))
-        print(f"{r.source.name[:32]:32} {len(r.pages):>5} {types[:10]:10} {conf:>5.2f} {review:>6}  {r.id}",
-              file=sys.stderr)
+        print(
+            f"{r.source.name[:32]:32} {len(r.pages):>5} {types[:10]:10} {conf:>5.2f} {review:>6}  {r.id}",
+            file=sys.stderr,
+        )
     print(f"{total - failed} of {total} inputs processed, {failed} failed", file=sys.stderr)
 
 
 # ------------------------------------------------------------------ other commands
+
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from .signing import trust_roots
@@ -307,17 +322,28 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.pdf}: cannot read: {exc.strerror or exc}", file=sys.stderr)
         return ExitCode.failed
     report = verify_pdf(data, trust_roots(settings))
-    print(json.dumps({"file": str(args.pdf), "valid": report.valid, "intact": report.intact,
-                      "covers_whole_file": report.covers_whole_file, "signer": report.signer,
-                      "signed_at": report.signed_at, "trusted": report.trusted,
-                      "problems": list(report.problems), "level": report.level,
-                      "timestamped_at": report.timestamped_at,
-                      "archive_timestamped_at": report.archive_timestamped_at,
-                      "trust_anchor": report.trust_anchor,
-                      "certificates": list(report.certificates)}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "file": str(args.pdf),
+                "valid": report.valid,
+                "intact": report.intact,
+                "covers_whole_file": report.covers_whole_file,
+                "signer": report.signer,
+                "signed_at": report.signed_at,
+                "trusted": report.trusted,
+                "problems": list(report.problems),
+                "level": report.level,
+                "timestamped_at": report.timestamped_at,
+                "archive_timestamped_at": report.archive_timestamped_at,
+                "trust_anchor": report.trust_anchor,
+                "certificates": list(report.certificates),
+            },
+            ensure_ascii=False,
+        )
+    )
     if not report.valid:
-        print(f"{args.pdf}: signature not valid: {'; '.join(report.problems) or 'document changed'}",
-              file=sys.stderr)
+        print(f"{args.pdf}: signature not valid: {'; '.join(report.problems) or 'document changed'}", file=sys.stderr)
         return ExitCode.failed
     return ExitCode.ok
 
@@ -330,8 +356,14 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return ExitCode.usage
     index = make_index(settings)
     try:
-        hits = index.search(args.text, so_dinh_danh=args.so_dinh_danh, doc_type=args.doc_type, book=args.book,
-                            fold=not args.exact, limit=args.limit)
+        hits = index.search(
+            args.text,
+            so_dinh_danh=args.so_dinh_danh,
+            doc_type=args.doc_type,
+            book=args.book,
+            fold=not args.exact,
+            limit=args.limit,
+        )
     finally:
         index.close()
     for hit in hits:
@@ -371,8 +403,17 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         path, manifest = export_book(engines, args.book, args.out)
     finally:
         engines.close()
-    print(json.dumps({"book": manifest["book"], "file": str(path), "entries": manifest["entries"],
-                      "files": len(manifest["files"]) + 1}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "book": manifest["book"],
+                "file": str(path),
+                "entries": manifest["entries"],
+                "files": len(manifest["files"]) + 1,
+            },
+            ensure_ascii=False,
+        )
+    )
     return ExitCode.ok
 
 
@@ -382,14 +423,25 @@ def cmd_correct(args: argparse.Namespace, settings: Settings) -> int:
 
     engines = Engines.from_settings(settings)
     try:
-        result = correct_field(engines, args.id, args.record, args.field, args.value, args.user,
-                               expected_version=args.expected_version)
+        result = correct_field(
+            engines, args.id, args.record, args.field, args.value, args.user, expected_version=args.expected_version
+        )
     finally:
         engines.close()
     record = result.records[args.record]
-    print(json.dumps({"id": result.id, "version": result.version, "record": args.record, "field": args.field,
-                      "value": record.fields.get(args.field), "needs_review": list(record.needs_review)},
-                     ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "id": result.id,
+                "version": result.version,
+                "record": args.record,
+                "field": args.field,
+                "value": record.fields.get(args.field),
+                "needs_review": list(record.needs_review),
+            },
+            ensure_ascii=False,
+        )
+    )
     return ExitCode.ok
 
 
@@ -436,18 +488,38 @@ def cmd_retimestamp(args: argparse.Namespace, settings: Settings) -> int:
     storage, index = make_storage(settings), make_index(settings)
     counts = {"renewed": 0, "not due": 0, "skipped": 0, "failed": 0}
     try:
-        for done in retimestamp_archive(storage, index, timestamper, make_trust(settings), trust_roots(settings),
-                                        prefix=args.prefix, within_days=days):
+        for done in retimestamp_archive(
+            storage,
+            index,
+            timestamper,
+            make_trust(settings),
+            trust_roots(settings),
+            prefix=args.prefix,
+            within_days=days,
+        ):
             counts[done.status] += 1
             where = f" -> {done.new_key}" if done.new_key else ""
             until = f" (expires {done.expires})" if done.expires else ""
             print(f"{done.key}: {done.status}{where}: {done.detail}{until}", file=sys.stderr)
     finally:
         index.close()
-    print(json.dumps({"checked": sum(counts.values()), "renewed": counts["renewed"], "not_due": counts["not due"],
-                      "skipped": counts["skipped"], "failed": counts["failed"], "within_days": days}))
-    print(f"retimestamp: {counts['renewed']} renewed, {counts['not due']} not due within {days} days, "
-          f"{counts['skipped']} without a timestamp, {counts['failed']} failed", file=sys.stderr)
+    print(
+        json.dumps(
+            {
+                "checked": sum(counts.values()),
+                "renewed": counts["renewed"],
+                "not_due": counts["not due"],
+                "skipped": counts["skipped"],
+                "failed": counts["failed"],
+                "within_days": days,
+            }
+        )
+    )
+    print(
+        f"retimestamp: {counts['renewed']} renewed, {counts['not due']} not due within {days} days, "
+        f"{counts['skipped']} without a timestamp, {counts['failed']} failed",
+        file=sys.stderr,
+    )
     return ExitCode.failed if counts["failed"] else ExitCode.ok
 
 
@@ -471,20 +543,31 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
             return ExitCode.usage
         events = _BatchProgress(disable=args.no_progress)
         try:
-            report = run_batch(args.source, args.book_id, settings, doc_type=args.doc_type, workers=args.workers,
-                               wait=not args.no_wait, events=events)
+            report = run_batch(
+                args.source,
+                args.book_id,
+                settings,
+                doc_type=args.doc_type,
+                workers=args.workers,
+                wait=not args.no_wait,
+                events=events,
+            )
         except KeyboardInterrupt:
             events.close()
             if settings.broker:
-                print("digitize: interrupted; queued pages go on in the workers "
-                      "(see digitize batch --status ID)", file=sys.stderr)
+                print(
+                    "digitize: interrupted; queued pages go on in the workers (see digitize batch --status ID)",
+                    file=sys.stderr,
+                )
             raise
         events.close()
     print(json.dumps(report, ensure_ascii=False, indent=1))
     s = report["summary"]
-    print(f"batch {report['id']} ({report['book']}): {s['done']} of {s['pages']} pages done, {s['failed']} failed, "
-          f"{s['pending']} pending; {s['records']} records, {s['fields_to_review']} fields to review",
-          file=sys.stderr)
+    print(
+        f"batch {report['id']} ({report['book']}): {s['done']} of {s['pages']} pages done, {s['failed']} failed, "
+        f"{s['pending']} pending; {s['records']} records, {s['fields_to_review']} fields to review",
+        file=sys.stderr,
+    )
     # 1 when any page failed; a queued (--no-wait) or unfinished book is not a failure: see "state".
     return ExitCode.failed if s["failed"] else ExitCode.ok
 
@@ -522,9 +605,14 @@ class _BatchProgress:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from .batch import distributed_queue
 
-    distributed_queue().run_worker(settings, concurrency=args.concurrency, loglevel=args.loglevel,
-                                   hostname=args.hostname, pool=args.pool,
-                                   max_tasks_per_child=args.max_tasks_per_child)
+    distributed_queue().run_worker(
+        settings,
+        concurrency=args.concurrency,
+        loglevel=args.loglevel,
+        hostname=args.hostname,
+        pool=args.pool,
+        max_tasks_per_child=args.max_tasks_per_child,
+    )
     return ExitCode.ok
 
 
@@ -540,10 +628,21 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return audit_command(args, settings)
 
 
-COMMANDS = {"process": cmd_process, "verify": cmd_verify, "search": cmd_search, "get": cmd_get,
-            "fixity": cmd_fixity, "serve": cmd_serve, "user": cmd_user, "batch": cmd_batch,
-            "worker": cmd_worker, "export": cmd_export, "correct": cmd_correct, "audit": cmd_audit,
-            "retimestamp": cmd_retimestamp}
+COMMANDS = {
+    "process": cmd_process,
+    "verify": cmd_verify,
+    "search": cmd_search,
+    "get": cmd_get,
+    "fixity": cmd_fixity,
+    "serve": cmd_serve,
+    "user": cmd_user,
+    "batch": cmd_batch,
+    "worker": cmd_worker,
+    "export": cmd_export,
+    "correct": cmd_correct,
+    "audit": cmd_audit,
+    "retimestamp": cmd_retimestamp,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -67,9 +67,14 @@ def _zxing_results(grey: np.ndarray, errors: bool = False) -> list:
 
     formats = zxingcpp.BarcodeFormat.QRCode
     # (the stubs leave out the binding's implicit BarcodeFormat -> BarcodeFormats conversion)
-    return zxingcpp.read_barcodes(grey, formats=formats,  # type: ignore[arg-type]
-                                  try_rotate=True, try_downscale=True,
-                                  try_invert=False, return_errors=errors)
+    return zxingcpp.read_barcodes(
+        grey,
+        formats=formats,  # type: ignore[arg-type]
+        try_rotate=True,
+        try_downscale=True,
+        try_invert=False,
+        return_errors=errors,
+    )
 
 
 def _zxing_box(result) -> Box:
@@ -193,8 +198,11 @@ def _finder_clusters(grey: np.ndarray) -> list[Box]:
             squares.append((x, y, cw, ch))
     out: list[Box] = []
     for i, a in enumerate(squares):
-        near = [b for b in squares if b is not a and abs(b[2] - a[2]) <= 0.35 * a[2]
-                and max(abs(b[0] - a[0]), abs(b[1] - a[1])) <= 12 * a[2]]
+        near = [
+            b
+            for b in squares
+            if b is not a and abs(b[2] - a[2]) <= 0.35 * a[2] and max(abs(b[0] - a[0]), abs(b[1] - a[1])) <= 12 * a[2]
+        ]
         if len(near) >= 2:
             group = [a] + near
             x0 = min(g[0] for g in group)
@@ -240,9 +248,19 @@ def _enlarged_reads(grey: np.ndarray, box: Box, decoders: list[Decoder]) -> list
             for decode in decoders:
                 found = decode(variant)
                 if found:
-                    return [Code(c.text, (x0 + int(c.box[0] / factor), y0 + int(c.box[1] / factor),
-                                          x0 + int(round(c.box[2] / factor)), y0 + int(round(c.box[3] / factor))),
-                                 c.decoder + "+enlarged") for c in found]
+                    return [
+                        Code(
+                            c.text,
+                            (
+                                x0 + int(c.box[0] / factor),
+                                y0 + int(c.box[1] / factor),
+                                x0 + int(round(c.box[2] / factor)),
+                                y0 + int(round(c.box[3] / factor)),
+                            ),
+                            c.decoder + "+enlarged",
+                        )
+                        for c in found
+                    ]
     return []
 
 

@@ -173,8 +173,9 @@ class Settings:
 
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        return tuple(ipaddress.ip_network(part.strip(), strict=False)
-                     for part in self.trusted_proxies.split(",") if part.strip())
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False) for part in self.trusted_proxies.split(",") if part.strip()
+        )
 
     def validate(self) -> "Settings":
         if self.storage not in ("local", "s3"):
@@ -203,8 +204,7 @@ class Settings:
             raise ConfigError(f"unknown OCR engine {self.ocr_engine!r}")
         if not self.agency.replace("-", "").replace("_", "").isalnum():
             raise ConfigError("agency must be letters, digits, - or _")
-        for name in ("max_pixels", "max_pages", "max_bytes", "max_page_bytes", "max_decoded_bytes",
-                     "max_stream_bytes"):
+        for name in ("max_pixels", "max_pages", "max_bytes", "max_page_bytes", "max_decoded_bytes", "max_stream_bytes"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
         if self.web_processes < 0 or self.web_max_uploads < 1:

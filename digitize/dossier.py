@@ -45,13 +45,19 @@ MOTTO = "cong hoa xa hoi chu nghia viet nam"
 
 _TO_KHAI = re.compile(r"^\s*(to khai|phieu (de nghi|yeu cau|khai bao))\b")
 _SO_KY_HIEU = re.compile(r"^s[o0]\s*:?\s*\d+\s*/\s*\d{0,4}\s*/?\s*[a-z]")  # "Số: 12/UBND-VP", "Số: 05/2024/QĐ-UBND"
-_VAN_BAN_TITLES = re.compile(r"^(quyet dinh|cong van|thong bao|to trinh|chi thi|ke hoach|bao cao|giay moi|"
-                             r"giay xac nhan|bien ban|nghi quyet|huong dan)\b")
-_PAGE_NUMBER = (re.compile(r"^[\s\-–—.]*(\d{1,3})[\s\-–—.]*$"),  # "- 2 -", "2"
-                re.compile(r"^trang\s*(\d{1,3})(\s*/\s*\d{1,3})?\b"),  # "Trang 2", "Trang 2/5"
-                re.compile(r"^(\d{1,3})\s*/\s*(\d{1,3})$"))  # "2/5"
-_CARD_BACK = re.compile(r"dac diem nhan dang|personal identification:|^idvnm|ngay,? thang,? nam cap|"
-                        r"cuc canh sat|bo cong an")
+_VAN_BAN_TITLES = re.compile(
+    r"^(quyet dinh|cong van|thong bao|to trinh|chi thi|ke hoach|bao cao|giay moi|"
+    r"giay xac nhan|bien ban|nghi quyet|huong dan)\b"
+)
+_PAGE_NUMBER = (
+    re.compile(r"^[\s\-–—.]*(\d{1,3})[\s\-–—.]*$"),  # "- 2 -", "2"
+    re.compile(r"^trang\s*(\d{1,3})(\s*/\s*\d{1,3})?\b"),  # "Trang 2", "Trang 2/5"
+    re.compile(r"^(\d{1,3})\s*/\s*(\d{1,3})$"),
+)  # "2/5"
+_CARD_BACK = re.compile(
+    r"dac diem nhan dang|personal identification:|^idvnm|ngay,? thang,? nam cap|"
+    r"cuc canh sat|bo cong an"
+)
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,12 @@ def _text_letters(page: OcrPage) -> int:
             letters = sum(ch.isalpha() for ch in w.text)
             height = w.box[3] - w.box[1]
             overlap = min(bottom, w.box[3]) - max(top, w.box[1])
-            if letters >= 2 and 2 * letters >= len(w.text) and height >= min_height \
-                    and 2 * overlap >= min(height, bottom - top):
+            if (
+                letters >= 2
+                and 2 * letters >= len(w.text)
+                and height >= min_height
+                and 2 * overlap >= min(height, bottom - top)
+            ):
                 count += letters
     return count
 
@@ -140,8 +150,7 @@ def page_signals(page: OcrPage) -> PageSignals:
     front = looks_like_card(page)
     back = sum(1 for t in lines if _CARD_BACK.search(t)) >= 2
     if front or back:
-        titled = any(t.startswith(("can cuoc", "citizen identity", "identity card")) for t in head) or bool(
-            page.codes)
+        titled = any(t.startswith(("can cuoc", "citizen identity", "identity card")) for t in head) or bool(page.codes)
         back = back and not titled  # a copy of both sides on one page is a front
         return PageSignals(page.number, False, "cccd", motto, not back, number, back)
     if any(_TO_KHAI.match(t) for t in head):
@@ -151,8 +160,9 @@ def page_signals(page: OcrPage) -> PageSignals:
     # A certificate's title in a sentence ("... ghi vào Sổ đăng ký khai sinh.", a report's
     # continuation page) neither types the page nor starts a document: only a heading does.
     prose = {i for i, line in enumerate(page.lines[:HEAD_LINES]) if _title_of(line.text) and not _heading(line.text)}
-    kind = classify(replace(page, lines=tuple(line for i, line in enumerate(page.lines) if i not in prose))
-                    if prose else page)
+    kind = classify(
+        replace(page, lines=tuple(line for i, line in enumerate(page.lines) if i not in prose)) if prose else page
+    )
     if kind in ("khai_sinh", "ket_hon", "khai_tu", "so_ho_tich"):
         titled = any(_title_of(line.text) and i not in prose for i, line in enumerate(page.lines[:HEAD_LINES]))
         return PageSignals(page.number, False, kind, motto, titled, number)
@@ -213,9 +223,15 @@ def split_dossier(pages: Iterable[OcrPage]) -> list[DocumentSpan]:
     out = []
     for i, (group, why) in enumerate(zip(groups, reasons)):
         first = next((s for s in group if not s.blank), None)
-        out.append(DocumentSpan(index=i, doc_type=first.kind if first else "other",
-                                pages=tuple(s.number for s in group),
-                                blank_pages=tuple(s.number for s in group if s.blank), reasons=why))
+        out.append(
+            DocumentSpan(
+                index=i,
+                doc_type=first.kind if first else "other",
+                pages=tuple(s.number for s in group),
+                blank_pages=tuple(s.number for s in group if s.blank),
+                reasons=why,
+            )
+        )
     return out
 
 
@@ -234,8 +250,7 @@ def _starts(page: PageSignals, current: list[PageSignals] | None) -> tuple[str, 
     if page.page_number is not None and page.page_number > 1:
         if last.page_number is None or page.page_number == last.page_number + 1:
             return ()
-    why = tuple(r for r, on in (("motto", page.motto), ("title", page.title), ("page 1", page.page_number == 1))
-                if on)
+    why = tuple(r for r, on in (("motto", page.motto), ("title", page.title), ("page 1", page.page_number == 1)) if on)
     if page.starts:
         return why
     if page.kind in ("khai_sinh", "ket_hon", "khai_tu") and page.kind != opened.kind:
@@ -251,15 +266,25 @@ def split_at(pages: Iterable[OcrPage], starts: Iterable[int]) -> list[DocumentSp
     signals = [page_signals(p) for p in pages]
     firsts = list(starts)
     numbers = [s.number for s in signals]
-    if not firsts or firsts[0] != numbers[0] or any(b <= a for a, b in zip(firsts, firsts[1:])) \
-            or not set(firsts) <= set(numbers):
+    if (
+        not firsts
+        or firsts[0] != numbers[0]
+        or any(b <= a for a, b in zip(firsts, firsts[1:]))
+        or not set(firsts) <= set(numbers)
+    ):
         raise ValueError("starts: the first page of each document, the dossier's first page first, increasing")
     out = []
     for i, first in enumerate(firsts):
         last = firsts[i + 1] if i + 1 < len(firsts) else numbers[-1] + 1
         group = [s for s in signals if first <= s.number < last]
         opened = next((s for s in group if not s.blank), None)
-        out.append(DocumentSpan(index=i, doc_type=opened.kind if opened else "other",
-                                pages=tuple(s.number for s in group),
-                                blank_pages=tuple(s.number for s in group if s.blank), reasons=("corrected",)))
+        out.append(
+            DocumentSpan(
+                index=i,
+                doc_type=opened.kind if opened else "other",
+                pages=tuple(s.number for s in group),
+                blank_pages=tuple(s.number for s in group if s.blank),
+                reasons=("corrected",),
+            )
+        )
     return out

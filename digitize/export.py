@@ -32,34 +32,71 @@ from .types import Result
 
 
 HEADERS: dict[str, str] = {
-    "so": "Số", "quyen_so": "Quyển số", "ho_ten": "Họ, chữ đệm, tên", "ngay_sinh": "Ngày, tháng, năm sinh",
-    "ngay_sinh_bang_chu": "Ngày sinh bằng chữ", "gioi_tinh": "Giới tính", "dan_toc": "Dân tộc",
-    "quoc_tich": "Quốc tịch", "noi_sinh": "Nơi sinh", "que_quan": "Quê quán",
+    "so": "Số",
+    "quyen_so": "Quyển số",
+    "ho_ten": "Họ, chữ đệm, tên",
+    "ngay_sinh": "Ngày, tháng, năm sinh",
+    "ngay_sinh_bang_chu": "Ngày sinh bằng chữ",
+    "gioi_tinh": "Giới tính",
+    "dan_toc": "Dân tộc",
+    "quoc_tich": "Quốc tịch",
+    "noi_sinh": "Nơi sinh",
+    "que_quan": "Quê quán",
     "so_dinh_danh": "Số định danh cá nhân",
-    "ho_ten_me": "Họ, chữ đệm, tên người mẹ", "nam_sinh_me": "Năm sinh của mẹ", "dan_toc_me": "Dân tộc của mẹ",
-    "quoc_tich_me": "Quốc tịch của mẹ", "noi_cu_tru_me": "Nơi cư trú của mẹ",
-    "ho_ten_cha": "Họ, chữ đệm, tên người cha", "nam_sinh_cha": "Năm sinh của cha", "dan_toc_cha": "Dân tộc của cha",
-    "quoc_tich_cha": "Quốc tịch của cha", "noi_cu_tru_cha": "Nơi cư trú của cha",
-    "noi_cu_tru": "Nơi cư trú", "nguoi_di_khai": "Họ, chữ đệm, tên người đi khai sinh",
-    "noi_dang_ky": "Nơi đăng ký", "ngay_dang_ky": "Ngày, tháng, năm đăng ký", "nguoi_ky": "Người ký",
+    "ho_ten_me": "Họ, chữ đệm, tên người mẹ",
+    "nam_sinh_me": "Năm sinh của mẹ",
+    "dan_toc_me": "Dân tộc của mẹ",
+    "quoc_tich_me": "Quốc tịch của mẹ",
+    "noi_cu_tru_me": "Nơi cư trú của mẹ",
+    "ho_ten_cha": "Họ, chữ đệm, tên người cha",
+    "nam_sinh_cha": "Năm sinh của cha",
+    "dan_toc_cha": "Dân tộc của cha",
+    "quoc_tich_cha": "Quốc tịch của cha",
+    "noi_cu_tru_cha": "Nơi cư trú của cha",
+    "noi_cu_tru": "Nơi cư trú",
+    "nguoi_di_khai": "Họ, chữ đệm, tên người đi khai sinh",
+    "noi_dang_ky": "Nơi đăng ký",
+    "ngay_dang_ky": "Ngày, tháng, năm đăng ký",
+    "nguoi_ky": "Người ký",
     "ghi_chu": "Ghi chú",
-    "ho_ten_chong": "Họ, chữ đệm, tên chồng", "ngay_sinh_chong": "Ngày sinh của chồng",
-    "dan_toc_chong": "Dân tộc của chồng", "quoc_tich_chong": "Quốc tịch của chồng",
-    "noi_cu_tru_chong": "Nơi cư trú của chồng", "so_dinh_danh_chong": "Số định danh cá nhân của chồng",
+    "ho_ten_chong": "Họ, chữ đệm, tên chồng",
+    "ngay_sinh_chong": "Ngày sinh của chồng",
+    "dan_toc_chong": "Dân tộc của chồng",
+    "quoc_tich_chong": "Quốc tịch của chồng",
+    "noi_cu_tru_chong": "Nơi cư trú của chồng",
+    "so_dinh_danh_chong": "Số định danh cá nhân của chồng",
     "ho_chieu_chong": "Số hộ chiếu của chồng",
-    "ho_ten_vo": "Họ, chữ đệm, tên vợ", "ngay_sinh_vo": "Ngày sinh của vợ", "dan_toc_vo": "Dân tộc của vợ",
-    "quoc_tich_vo": "Quốc tịch của vợ", "noi_cu_tru_vo": "Nơi cư trú của vợ",
-    "so_dinh_danh_vo": "Số định danh cá nhân của vợ", "ho_chieu_vo": "Số hộ chiếu của vợ",
-    "gio_chet": "Giờ chết", "ngay_chet": "Ngày, tháng, năm chết", "noi_chet": "Nơi chết",
-    "nguyen_nhan_chet": "Nguyên nhân chết", "nguoi_khai": "Họ, chữ đệm, tên người đi khai tử",
+    "ho_ten_vo": "Họ, chữ đệm, tên vợ",
+    "ngay_sinh_vo": "Ngày sinh của vợ",
+    "dan_toc_vo": "Dân tộc của vợ",
+    "quoc_tich_vo": "Quốc tịch của vợ",
+    "noi_cu_tru_vo": "Nơi cư trú của vợ",
+    "so_dinh_danh_vo": "Số định danh cá nhân của vợ",
+    "ho_chieu_vo": "Số hộ chiếu của vợ",
+    "gio_chet": "Giờ chết",
+    "ngay_chet": "Ngày, tháng, năm chết",
+    "noi_chet": "Nơi chết",
+    "nguyen_nhan_chet": "Nguyên nhân chết",
+    "nguoi_khai": "Họ, chữ đệm, tên người đi khai tử",
     "quan_he": "Quan hệ với người chết",
-    "co_quan_ban_hanh": "Cơ quan ban hành", "so_ky_hieu": "Số, ký hiệu", "dia_danh": "Địa danh",
-    "ngay_ban_hanh": "Ngày ban hành", "loai_van_ban": "Loại văn bản", "trich_yeu": "Trích yếu",
-    "noi_nhan": "Nơi nhận", "chuc_vu_nguoi_ky": "Chức vụ người ký",
+    "co_quan_ban_hanh": "Cơ quan ban hành",
+    "so_ky_hieu": "Số, ký hiệu",
+    "dia_danh": "Địa danh",
+    "ngay_ban_hanh": "Ngày ban hành",
+    "loai_van_ban": "Loại văn bản",
+    "trich_yeu": "Trích yếu",
+    "noi_nhan": "Nơi nhận",
+    "chuc_vu_nguoi_ky": "Chức vụ người ký",
 }
 DOC_TYPE_NAMES = {"khai_sinh": "Khai sinh", "ket_hon": "Kết hôn", "khai_tu": "Khai tử", "van_ban": "Văn bản"}
-EXTRA_COLUMNS = (("doc_type", "Loại việc"), ("pdf", "Tệp PDF"), ("needs_review", "Trường cần kiểm tra"),
-                 ("result_id", "Mã kết quả"), ("version", "Phiên bản"), ("page", "Trang"))
+EXTRA_COLUMNS = (
+    ("doc_type", "Loại việc"),
+    ("pdf", "Tệp PDF"),
+    ("needs_review", "Trường cần kiểm tra"),
+    ("result_id", "Mã kết quả"),
+    ("version", "Phiên bản"),
+    ("page", "Trang"),
+)
 
 
 def safe_name(text: str, fallback: str) -> str:
@@ -84,8 +121,9 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def build_package(engines: Any, book: str, *, now: datetime | None = None,
-                  agency: str | None = None) -> tuple[bytes, dict[str, Any]]:
+def build_package(
+    engines: Any, book: str, *, now: datetime | None = None, agency: str | None = None
+) -> tuple[bytes, dict[str, Any]]:
     """The zip bytes and its manifest for one book. Raises NotFound for an empty book.
     `agency`: only that agency's results (two agencies may file books under the same id)."""
     from openpyxl import Workbook
@@ -121,8 +159,11 @@ def build_package(engines: Any, book: str, *, now: datetime | None = None,
             pdfs[rid] = engines.storage.get(result.keys["pdf"])
         result = results[rid]
         record_index = entry.get("record")
-        record = result.records[record_index] if isinstance(record_index, int) and \
-            0 <= record_index < len(result.records) else None
+        record = (
+            result.records[record_index]
+            if isinstance(record_index, int) and 0 <= record_index < len(result.records)
+            else None
+        )
         fields = (record.fields if record else None) or entry.get("fields") or {}
         base = safe_name(fields.get("so") or entry.get("so") or "", f"entry-{i:04d}")
         name = f"pdf/{base}.pdf"
@@ -132,9 +173,17 @@ def build_package(engines: Any, book: str, *, now: datetime | None = None,
             n += 1
         used_names.add(name)
         files[name] = pdfs[rid]
-        rows.append({"fields": fields, "doc_type": (record.doc_type if record else "") or entry.get("doc_type") or "",
-                     "pdf": name, "needs_review": ", ".join(record.needs_review if record else ()),
-                     "result_id": rid, "version": result.version, "page": entry.get("page")})
+        rows.append(
+            {
+                "fields": fields,
+                "doc_type": (record.doc_type if record else "") or entry.get("doc_type") or "",
+                "pdf": name,
+                "needs_review": ", ".join(record.needs_review if record else ()),
+                "result_id": rid,
+                "version": result.version,
+                "page": entry.get("page"),
+            }
+        )
 
     doc_types = sorted({r["doc_type"] for r in rows}, key=lambda t: list(FIELDS).index(t) if t in FIELDS else 99)
     columns = columns_for(doc_types)
@@ -146,8 +195,10 @@ def build_package(engines: Any, book: str, *, now: datetime | None = None,
         cell.font = Font(bold=True)
     for row in rows:
         values = [row["fields"].get(c, "") for c in columns]
-        extra = [DOC_TYPE_NAMES.get(row["doc_type"], row["doc_type"]) if key == "doc_type" else row[key]
-                 for key, _ in EXTRA_COLUMNS]
+        extra = [
+            DOC_TYPE_NAMES.get(row["doc_type"], row["doc_type"]) if key == "doc_type" else row[key]
+            for key, _ in EXTRA_COLUMNS
+        ]
         ws.append(values + extra)
     for cell in ws[1]:  # dates and numbers stay text: "05/03/1998", "001099012345"
         column = ws.column_dimensions[cell.column_letter]

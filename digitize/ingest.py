@@ -47,9 +47,15 @@ MAX_WORK_DPI = 330.0  # above this a page is reduced to WORK_DPI as it is decode
 MAX_SHEET_INCHES = (12.5, 17.5)
 GREY_MODES = ("1", "L", "I;16", "I", "F")
 # EXIF orientation -> the turn that shows the picture upright (as PIL.ImageOps.exif_transpose)
-EXIF_TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-              8: Image.Transpose.ROTATE_90}
+EXIF_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 # PDF /Rotate (clockwise) -> the same turn of the page image
 PDF_TURNS = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
 
@@ -154,15 +160,18 @@ def plan_page(width: int, height: int, dpi: float, grey: bool, settings: Setting
     if plan.work_bytes > settings.max_page_bytes and plan.dpi > WORK_DPI:
         plan = _scaled(width, height, dpi, WORK_DPI, channels)
     if plan.work_bytes > settings.max_page_bytes:
-        raise TooLarge(f"page of {width}x{height} pixels at {dpi:.0f} dpi needs {plan.work_bytes} bytes to read, "
-                       f"over the limit of {settings.max_page_bytes} per page")
+        raise TooLarge(
+            f"page of {width}x{height} pixels at {dpi:.0f} dpi needs {plan.work_bytes} bytes to read, "
+            f"over the limit of {settings.max_page_bytes} per page"
+        )
     return plan
 
 
 def _scaled(width: int, height: int, dpi: float, target_dpi: float, channels: int) -> DecodePlan:
     factor = min(1.0, target_dpi / dpi)
-    return DecodePlan(width=max(1, round(width * factor)), height=max(1, round(height * factor)),
-                      dpi=dpi * factor, channels=channels)
+    return DecodePlan(
+        width=max(1, round(width * factor)), height=max(1, round(height * factor)), dpi=dpi * factor, channels=channels
+    )
 
 
 def _decode(image: Image.Image, plan: DecodePlan, turn: Image.Transpose | None = None) -> np.ndarray:
@@ -195,8 +204,18 @@ def _dpi_of(image: Image.Image) -> float:
 
 # Pillow's parsers fail on hostile headers with all of these (found by the fuzz test: a TIFF
 # without ImageWidth gives TypeError "Missing dimensions").
-_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError, TypeError, KeyError,
-                  IndexError, struct.error, ZeroDivisionError)
+_PILLOW_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    Image.DecompressionBombError,
+    EOFError,
+    TypeError,
+    KeyError,
+    IndexError,
+    struct.error,
+    ZeroDivisionError,
+)
 
 
 def _image_error(exc: Exception) -> CorruptInput:
@@ -239,6 +258,7 @@ def _image_pages(data: bytes, settings: Settings) -> Iterator[PageImage]:
 
 # ------------------------------------------------------------------ PDF
 
+
 def _open_pdf(data: bytes):
     import pikepdf
 
@@ -278,8 +298,10 @@ def _pdf_preflight(data: bytes, settings: Settings) -> int:
         for number, page in enumerate(pdf.pages, 1):
             total += _page_estimate(page, settings)
             if total > settings.max_decoded_bytes:
-                raise TooLarge(f"PDF pages would decode to more than {settings.max_decoded_bytes} bytes, the limit "
-                               f"per input (reached at page {number} of {count})")
+                raise TooLarge(
+                    f"PDF pages would decode to more than {settings.max_decoded_bytes} bytes, the limit "
+                    f"per input (reached at page {number} of {count})"
+                )
         return count
 
 
@@ -306,8 +328,11 @@ def _is_grey(image) -> bool:
     import pikepdf
 
     space = image.get("/ColorSpace")
-    if bool(image.get("/ImageMask")) or _number(image.get("/BitsPerComponent")) == 1 or space in (
-            "/DeviceGray", "/G", "/CalGray"):
+    if (
+        bool(image.get("/ImageMask"))
+        or _number(image.get("/BitsPerComponent")) == 1
+        or space in ("/DeviceGray", "/G", "/CalGray")
+    ):
         return True
     if isinstance(space, pikepdf.Array) and len(space) > 1:
         if space[0] == "/CalGray":
@@ -343,8 +368,11 @@ def _scanned_page_image(page, settings: Settings) -> tuple[np.ndarray, float] | 
         contents = page.obj.get("/Contents")
         text_ops = b""
         if contents is not None:
-            text_ops = page.obj.Contents.read_bytes() if isinstance(contents, pikepdf.Stream) else b"".join(
-                c.read_bytes() for c in contents)
+            text_ops = (
+                page.obj.Contents.read_bytes()
+                if isinstance(contents, pikepdf.Stream)
+                else b"".join(c.read_bytes() for c in contents)
+            )
         if b"Tj" in text_ops or b"TJ" in text_ops:
             return None  # has text (born-digital or already OCRed): rasterise instead
         image = PdfImage(images[0])
@@ -376,9 +404,20 @@ def _rasterise(data: bytes, number: int, page, settings: Settings) -> PageImage:
         path = Path(tmp) / "in.pdf"
         path.write_bytes(data)
         proc = subprocess.run(
-            ["pdftoppm", "-r", f"{resolution:.3f}", "-f", str(number), "-l", str(number), "-png", str(path),
-             str(Path(tmp) / "p")],
-            capture_output=True, timeout=120,
+            [
+                "pdftoppm",
+                "-r",
+                f"{resolution:.3f}",
+                "-f",
+                str(number),
+                "-l",
+                str(number),
+                "-png",
+                str(path),
+                str(Path(tmp) / "p"),
+            ],
+            capture_output=True,
+            timeout=120,
         )
         outputs = sorted(Path(tmp).glob("p*.png"))
         if proc.returncode != 0 or not outputs:
@@ -433,8 +472,11 @@ def check_page_streams(page, number: int, checked: set[tuple[int, int]], setting
                 items = enumerate(obj)
             else:
                 continue
-            stack.extend(value for key, value in items if key not in _SKIPPED_KEYS
-                         and isinstance(value, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)))
+            stack.extend(
+                value
+                for key, value in items
+                if key not in _SKIPPED_KEYS and isinstance(value, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream))
+            )
     except pikepdf.PdfError as exc:
         raise CorruptInput(f"cannot read PDF page {number}: {' '.join(str(exc).split())}") from None
 
@@ -446,8 +488,10 @@ def _check_stream(stream, number: int, settings: Settings) -> None:
     if stream.get("/Subtype") == "/Image":
         width, height = _number(stream.get("/Width")), _number(stream.get("/Height"))
         if width * height > settings.max_pixels:
-            raise TooLarge(f"PDF page {number}: an image of {width}x{height} pixels exceeds the limit of "
-                           f"{settings.max_pixels} pixels")
+            raise TooLarge(
+                f"PDF page {number}: an image of {width}x{height} pixels exceeds the limit of "
+                f"{settings.max_pixels} pixels"
+            )
         bits = _number(stream.get("/BitsPerComponent")) or 8
         cap, what = (width * max(4, _components(stream)) * bits + 7) // 8 * height + height + _IN_CHUNK, "an image"
     filters = stream.get("/Filter")
@@ -473,8 +517,12 @@ def _components(image) -> int:
     import pikepdf
 
     space = image.get("/ColorSpace")
-    if isinstance(space, pikepdf.Array) and len(space) > 1 and space[0] == "/DeviceN" \
-            and isinstance(space[1], pikepdf.Array):
+    if (
+        isinstance(space, pikepdf.Array)
+        and len(space) > 1
+        and space[0] == "/DeviceN"
+        and isinstance(space[1], pikepdf.Array)
+    ):
         return len(space[1])
     return 0
 
@@ -524,7 +572,7 @@ def _inflate(data: bytes, cap: int, keep: bool) -> tuple[int, bytes]:
     # stopped one step past the cap, never inflated whole.
     inflater, out, size = zlib.decompressobj(), bytearray(), 0
     for start in range(0, len(data), _IN_CHUNK):
-        pending = data[start:start + _IN_CHUNK]
+        pending = data[start : start + _IN_CHUNK]
         while pending:
             try:
                 piece = inflater.decompress(pending, _OUT_CHUNK)
@@ -585,7 +633,7 @@ def _unrun_length(data: bytes, cap: int, keep: bool) -> tuple[int, bytes]:
     size, at = 0, 0
     while at < len(data) and data[at] != 128:
         length = data[at]
-        piece = data[at + 1:at + 2 + length] if length < 128 else data[at + 1:at + 2] * (257 - length)
+        piece = data[at + 1 : at + 2 + length] if length < 128 else data[at + 1 : at + 2] * (257 - length)
         at += length + 2 if length < 128 else 2
         size += len(piece)
         if size > cap:

@@ -43,8 +43,15 @@ from .clock import VN_TZ
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif", "application/pdf": "pdf",
-              "image/webp": "webp", "image/gif": "gif", "image/bmp": "bmp"}
+EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/tiff": "tif",
+    "application/pdf": "pdf",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "image/bmp": "bmp",
+}
 
 _EMPTY = np.zeros((1, 1), np.uint8)
 
@@ -72,8 +79,14 @@ class Engines:
         from .signing import make_signer
         from .storage import make_storage
 
-        return cls(settings=settings, ocr=make_ocr_engine(settings), signer=make_signer(settings),
-                   storage=make_storage(settings), index=make_index(settings), cleanup=cleanup or CleanupOptions())
+        return cls(
+            settings=settings,
+            ocr=make_ocr_engine(settings),
+            signer=make_signer(settings),
+            storage=make_storage(settings),
+            index=make_index(settings),
+            cleanup=cleanup or CleanupOptions(),
+        )
 
     def close(self) -> None:
         self.index.close()
@@ -97,6 +110,7 @@ def base_key(agency: str, result_id: str, when: datetime) -> str:
 
 
 # ------------------------------------------------------------------ stages
+
 
 def recognise_page(page: PageImage, engines: Engines) -> tuple[CleanPage, OcrPage]:
     """Cleanup and OCR one page; an upside-down or sideways page that the geometric
@@ -180,8 +194,7 @@ class PageFigures:
         if ok:
             self.pages[clean.number] = (png.tobytes(), clean.ocr_scale)
 
-    def __call__(self, page: int, boxes: tuple[tuple[int, int, int, int], ...], charset: str,
-                 model: str) -> str | None:
+    def __call__(self, page: int, boxes: tuple[tuple[int, int, int, int], ...], charset: str, model: str) -> str | None:
         kept = self.pages.get(page)
         if kept is None or not boxes:
             return None
@@ -197,15 +210,18 @@ class PageFigures:
         # colon stands close before a value; more on the right, where a last figure's box may
         # be cut short.
         pad = int(0.15 * (y1 - y0)) + 2
-        crop = image[max(0, int((y0 - pad) * scale)):int((y1 + pad) * scale),
-                     max(0, int((x0 - 2) * scale)):int((x1 + 2 * pad) * scale)]
+        crop = image[
+            max(0, int((y0 - pad) * scale)) : int((y1 + pad) * scale),
+            max(0, int((x0 - 2) * scale)) : int((x1 + 2 * pad) * scale),
+        ]
         if crop.size == 0:
             return None
         return self.engine.read_figures(crop, charset, model)
 
 
-def extract_records(pages: list[OcrPage], doc_type: str, source: SourceFile | None = None,
-                    documents: tuple[Document, ...] = ()) -> list[Record]:
+def extract_records(
+    pages: list[OcrPage], doc_type: str, source: SourceFile | None = None, documents: tuple[Document, ...] = ()
+) -> list[Record]:
     """Records in page order. Each document of a dossier is read on its own pages only
     (a letter's closing block is on its own last page, not on the next document's)."""
     signatures = source.signatures if source else ()
@@ -222,12 +238,14 @@ def extract_records(pages: list[OcrPage], doc_type: str, source: SourceFile | No
 
 
 def sign_pdf(pdf: bytes, engines: Engines) -> tuple[bytes, SignatureInfo]:
-    return engines.signer.sign(pdf, reason="Số hóa bởi digitize (digitized copy of the original)",
-                               location=engines.settings.agency)
+    return engines.signer.sign(
+        pdf, reason="Số hóa bởi digitize (digitized copy of the original)", location=engines.settings.agency
+    )
 
 
-def store_artefacts(result: Result, original: bytes, signed_pdf: bytes, words: list[list[dict]],
-                    engines: Engines, key_prefix: str) -> Result:
+def store_artefacts(
+    result: Result, original: bytes, signed_pdf: bytes, words: list[list[dict]], engines: Engines, key_prefix: str
+) -> Result:
     """Write original, words, JSON and, last, the signed PDF; returns the result with its keys.
 
     The signed PDF goes in last because it is retained (object lock): once it is
@@ -241,8 +259,12 @@ def store_artefacts(result: Result, original: bytes, signed_pdf: bytes, words: l
     ext = EXTENSIONS.get(result.source.media_type, "bin")
     version_prefix = f"{key_prefix}/v{result.version}"
     scan_original = result.dossier_scan.original if result.dossier_scan and not original else None
-    keys = {"original": scan_original or f"{key_prefix}/original.{ext}", "pdf": f"{version_prefix}/document.pdf",
-            "json": f"{version_prefix}/result.json", "words": f"{version_prefix}/words.json"}
+    keys = {
+        "original": scan_original or f"{key_prefix}/original.{ext}",
+        "pdf": f"{version_prefix}/document.pdf",
+        "json": f"{version_prefix}/result.json",
+        "words": f"{version_prefix}/words.json",
+    }
     if original and not storage.exists(keys["original"]):
         storage.put(keys["original"], original, content_type=result.source.media_type, retain=True)
     storage.put(keys["words"], json.dumps(words, ensure_ascii=False).encode(), content_type="application/json")
@@ -254,6 +276,7 @@ def store_artefacts(result: Result, original: bytes, signed_pdf: bytes, words: l
 
 # ------------------------------------------------------------------ commit intents
 
+
 def intent_key(agency: str, result_id: str) -> str:
     return f"{agency}/commits/{result_id}.json"
 
@@ -262,8 +285,9 @@ def record_intent(result: Result, key_prefix: str, engines: Engines) -> None:
     """Where this run is about to store the result, written before anything else:
     a run that stops before indexing leaves this note for the next run."""
     body = {"id": result.id, "prefix": key_prefix, "version": result.version}
-    engines.storage.put(intent_key(engines.settings.agency, result.id), json.dumps(body).encode(),
-                        content_type="application/json")
+    engines.storage.put(
+        intent_key(engines.settings.agency, result.id), json.dumps(body).encode(), content_type="application/json"
+    )
 
 
 def read_intent(result_id: str, engines: Engines) -> tuple[str, int] | None:
@@ -307,14 +331,19 @@ def uncommitted_result(result_id: str, engines: Engines, after_version: int = 0)
     import hashlib
 
     recorded = (stored.get("pdf") or {}).get("sha256")
-    if stored.get("id") != result_id or int(stored.get("version") or 0) != version \
-            or (stored.get("keys") or {}).get("pdf") != pdf_key or recorded != hashlib.sha256(signed).hexdigest():
+    if (
+        stored.get("id") != result_id
+        or int(stored.get("version") or 0) != version
+        or (stored.get("keys") or {}).get("pdf") != pdf_key
+        or recorded != hashlib.sha256(signed).hexdigest()
+    ):
         log.warning("result %s: stored JSON does not match its signed PDF; done again", result_id)
         return None
     report = verify_pdf(signed, trust_roots(engines.settings))
     if not report.intact:
-        log.warning("result %s: stored signed PDF does not verify (%s); done again", result_id,
-                    "; ".join(report.problems))
+        log.warning(
+            "result %s: stored signed PDF does not verify (%s); done again", result_id, "; ".join(report.problems)
+        )
         return None
     return Result.from_dict(stored)
 
@@ -326,8 +355,17 @@ def to_json_bytes(result: Result) -> bytes:
 
 # ------------------------------------------------------------------ orchestration
 
-def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "auto", book: str | None = None,
-                  progress: ProgressFn | None = None, result_id: str | None = None) -> Result:
+
+def process_bytes(
+    name: str,
+    data: bytes,
+    engines: Engines,
+    *,
+    doc_type: str = "auto",
+    book: str | None = None,
+    progress: ProgressFn | None = None,
+    result_id: str | None = None,
+) -> Result:
     """Process one input file; returns its result (`to_dict`: the CONTRACT JSON).
 
     Idempotent: the same bytes give the same id, and a second run returns the
@@ -389,12 +427,24 @@ def process_bytes(name: str, data: bytes, engines: Engines, *, doc_type: str = "
         records = extract_records(recognised, doc_type, source, documents)
     del figures
     now = datetime.now(VN_TZ).replace(microsecond=0)
-    result = Result(id=result_id, source=source, pages=tuple(recognised), records=tuple(records),
-                    created_at=now.isoformat(), agency=settings.agency, documents=documents)
+    result = Result(
+        id=result_id,
+        source=source,
+        pages=tuple(recognised),
+        records=tuple(records),
+        created_at=now.isoformat(),
+        agency=settings.agency,
+        documents=documents,
+    )
     stage("pdf")
-    pdf = render_pdf(list(zip(cleaned, recognised)), pictures=pictures, title=_title(source, records),
-                     source_sha256=source.sha256,
-                     created=now, extra_meta={"DigitizeResultId": result_id})
+    pdf = render_pdf(
+        list(zip(cleaned, recognised)),
+        pictures=pictures,
+        title=_title(source, records),
+        source_sha256=source.sha256,
+        created=now,
+        extra_meta={"DigitizeResultId": result_id},
+    )
     stage("sign")
     signed, signature = sign_pdf(pdf, engines)
     result = replace(result, pdf=signature)
@@ -488,16 +538,19 @@ def keep_rejected(source: SourceFile, data: bytes, reason: str, engines: Engines
         if engines.storage.exists(f"{key}/reason.json"):
             return
         if len(data) > settings.keep_rejected_bytes:
-            log.warning("refused input %s not kept: %d bytes (limit %d)", source.name, len(data),
-                        settings.keep_rejected_bytes)
+            log.warning(
+                "refused input %s not kept: %d bytes (limit %d)", source.name, len(data), settings.keep_rejected_bytes
+            )
             return
         kept = sum(1 for k in engines.storage.list(prefix) if k.endswith("/reason.json"))
         if kept >= settings.keep_rejected:
             log.warning("refused input %s not kept: %d refused inputs already kept (limit)", source.name, kept)
             return
         engines.storage.put(f"{key}/input.bin", data)
-        engines.storage.put(f"{key}/reason.json", json.dumps(
-            {"name": source.name, "sha256": source.sha256, "reason": reason}, ensure_ascii=False).encode())
+        engines.storage.put(
+            f"{key}/reason.json",
+            json.dumps({"name": source.name, "sha256": source.sha256, "reason": reason}, ensure_ascii=False).encode(),
+        )
     except DigitizeError as exc:
         log.warning("could not keep rejected input %s: %s", source.name, exc)
 

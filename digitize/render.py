@@ -83,8 +83,17 @@ def _font_cmap(path: Path = FONT_PATH) -> frozenset[int]:
 
 # What Vietnamese documents print: ASCII, Latin-1 and Latin Extended-A, ơ/ư, the combining
 # marks, the letters with marks (U+1EA0..), general punctuation, ₫, №, and the fallback glyph.
-_BASE_RANGES = ((0x20, 0x7E), (0xA0, 0x17F), (0x1A0, 0x1B0), (0x300, 0x323), (0x1EA0, 0x1EF9),
-                (0x2010, 0x206F), (0x20AB, 0x20AB), (0x2116, 0x2116), (0xFFFD, 0xFFFD))
+_BASE_RANGES = (
+    (0x20, 0x7E),
+    (0xA0, 0x17F),
+    (0x1A0, 0x1B0),
+    (0x300, 0x323),
+    (0x1EA0, 0x1EF9),
+    (0x2010, 0x206F),
+    (0x20AB, 0x20AB),
+    (0x2116, 0x2116),
+    (0xFFFD, 0xFFFD),
+)
 
 
 @lru_cache(maxsize=4)
@@ -118,8 +127,10 @@ def _fonttools_version() -> str:
         return "?"
 
 
-_SUBSET_OPTIONS = "layout_features=[] hinting=False notdef_outline glyph_names=False recalc_timestamp=False " \
+_SUBSET_OPTIONS = (
+    "layout_features=[] hinting=False notdef_outline glyph_names=False recalc_timestamp=False "
     "drop GSUB GPOS GDEF kern MATH FFTM gasp"
+)
 
 
 def _subset(program: bytes, unicodes: Sequence[int]) -> tuple[Any, bytes]:
@@ -206,9 +217,7 @@ def _to_unicode_cmap(font: _Font) -> bytes:
         "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
         "/CMapName /Adobe-Identity-UCS def\n"
         "/CMapType 2 def\n"
-        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-        + "\n".join(chunks)
-        + "\nendcmap\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n" + "\n".join(chunks) + "\nendcmap\n"
         "CMapName currentdict /CMap defineresource pop\n"
         "end\nend\n"
     ).encode("ascii")
@@ -281,9 +290,7 @@ def _num(v: float) -> str:
     return "0" if s in ("-0", "") else s
 
 
-def _text_layer(
-    ocr: OcrPage, font: _Font, *, sx: float, sy: float, page_h: float
-) -> bytes:
+def _text_layer(ocr: OcrPage, font: _Font, *, sx: float, sy: float, page_h: float) -> bytes:
     """Content-stream operators of the invisible text of one page.
 
     One BT/ET per line; each word is placed at its box with Tm and stretched

@@ -75,23 +75,42 @@ def allowed_fields(doc_type: str) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------ public API
 
-def correct_field(engines: Any, result_id: str, record_index: int, field: str, value: str, user: str, *,
-                  expected_version: int | None = None) -> Result:
+
+def correct_field(
+    engines: Any,
+    result_id: str,
+    record_index: int,
+    field: str,
+    value: str,
+    user: str,
+    *,
+    expected_version: int | None = None,
+) -> Result:
     """Correct one field; returns the new (version N+1) result."""
-    return review_fields(engines, result_id, [Change(record_index, field, value)], user,
-                         expected_version=expected_version)
+    return review_fields(
+        engines, result_id, [Change(record_index, field, value)], user, expected_version=expected_version
+    )
 
 
-def accept_field(engines: Any, result_id: str, record_index: int, field: str, user: str, *,
-                 expected_version: int | None = None) -> Result:
+def accept_field(
+    engines: Any, result_id: str, record_index: int, field: str, user: str, *, expected_version: int | None = None
+) -> Result:
     """Confirm a flagged field as read; returns the new result."""
-    return review_fields(engines, result_id, [Change(record_index, field, None)], user,
-                         expected_version=expected_version)
+    return review_fields(
+        engines, result_id, [Change(record_index, field, None)], user, expected_version=expected_version
+    )
 
 
-def review_fields(engines: Any, result_id: str, changes: Iterable[Change], user: str, *,
-                  expected_version: int | None = None, now: datetime | None = None,
-                  new_record: dict[str, Any] | None = None) -> Result:
+def review_fields(
+    engines: Any,
+    result_id: str,
+    changes: Iterable[Change],
+    user: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+    new_record: dict[str, Any] | None = None,
+) -> Result:
     """Apply accepts and corrections as ONE new version (one re-rendered, re-signed PDF).
 
     `new_record` ({"doc_type", "page"}): a record added at the end (an entry keyed by
@@ -140,8 +159,9 @@ def review_fields(engines: Any, result_id: str, changes: Iterable[Change], user:
             if new != (old or ""):
                 page_words = words[page_no - 1] if 0 < page_no <= len(words) else None
                 if page_words is not None:
-                    words[page_no - 1] = substitute_words(page_words, old or "", new, current.pages[page_no - 1],
-                                                          value_rank(rec.fields, change.field))
+                    words[page_no - 1] = substitute_words(
+                        page_words, old or "", new, current.pages[page_no - 1], value_rank(rec.fields, change.field)
+                    )
             fields, confidence = dict(rec.fields), dict(rec.confidence)
             if new:
                 fields[change.field] = new
@@ -149,16 +169,35 @@ def review_fields(engines: Any, result_id: str, changes: Iterable[Change], user:
             else:  # absent from the paper: omitted, not empty (CONTRACT)
                 fields.pop(change.field, None)
                 confidence.pop(change.field, None)
-            rec = replace(rec, fields=fields, confidence=confidence,
-                          needs_review=tuple(f for f in rec.needs_review if f != change.field))
+            rec = replace(
+                rec,
+                fields=fields,
+                confidence=confidence,
+                needs_review=tuple(f for f in rec.needs_review if f != change.field),
+            )
             action = "accept" if change.value is None else "correct"
             if change.method:
                 action = change.method
-                rec = replace(rec, provenance={**rec.provenance, change.field: FieldProvenance(
-                    method=change.method, page=page_no, raw=old or "")})
+                rec = replace(
+                    rec,
+                    provenance={
+                        **rec.provenance,
+                        change.field: FieldProvenance(method=change.method, page=page_no, raw=old or ""),
+                    },
+                )
             records[change.record] = rec
-            log.append(Correction(version=version + 1, record=change.record, field=change.field, old=old,
-                                  new=new if new else None, action=action, by=user, at=when.isoformat()))
+            log.append(
+                Correction(
+                    version=version + 1,
+                    record=change.record,
+                    field=change.field,
+                    old=old,
+                    new=new if new else None,
+                    action=action,
+                    by=user,
+                    at=when.isoformat(),
+                )
+            )
         return _new_version(engines, current, records, words, when, log)
 
 
@@ -196,6 +235,7 @@ def load_words(result: Result, storage: Any) -> list[list[dict[str, Any]]]:
 
 # ------------------------------------------------------------------ locating values on the page
 
+
 def locate(words: list[dict[str, Any]], value: str, min_score: float = 70.0, rank: int = 0) -> list[int]:
     """Indexes of the run of consecutive words on one line that reads `value`
     (tone-insensitive fuzzy match); [] when nothing is close enough. When the
@@ -230,7 +270,7 @@ def locate_all(words: list[dict[str, Any]], value: str, min_score: float = 70.0)
         for start in range(len(indexes)):
             best: tuple[float, int, list[int]] | None = None
             for size in range(max(1, n_tokens - 2), n_tokens + 3):
-                run = indexes[start:start + size]
+                run = indexes[start : start + size]
                 if len(run) < size:
                     break
                 score = score_of(run)
@@ -274,8 +314,9 @@ def union_box(words: list[dict[str, Any]], indexes: list[int]) -> tuple[int, int
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def substitute_words(words: list[dict[str, Any]], old: str, new: str, page: OcrPage, rank: int = 0
-                     ) -> list[dict[str, Any]]:
+def substitute_words(
+    words: list[dict[str, Any]], old: str, new: str, page: OcrPage, rank: int = 0
+) -> list[dict[str, Any]]:
     """The page's words with the run that reads `old` replaced by the words of `new`,
     spread over the same box. A value not found on the page is added as a new line
     at the foot of the page (the text layer still carries it)."""
@@ -285,7 +326,7 @@ def substitute_words(words: list[dict[str, Any]], old: str, new: str, page: OcrP
         box = cast(tuple[int, int, int, int], union_box(words, run))  # (a box: run is not empty)
         line = int(words[run[0]].get("line", 0))
         placed = _spread(tokens, box, line) if tokens else []
-        return words[:run[0]] + placed + words[run[-1] + 1:]
+        return words[: run[0]] + placed + words[run[-1] + 1 :]
     if not tokens:
         return list(words)
     width = page.width or max((w["box"][2] for w in words), default=1000)
@@ -304,13 +345,20 @@ def _spread(tokens: list[str], box: tuple[int, int, int, int], line: int) -> lis
     x = float(x0)
     for token in tokens:
         w = len(token) * per_char
-        out.append({"text": token, "box": [int(round(x)), y0, max(int(round(x + w)), int(round(x)) + 1), y1],
-                    "confidence": 1.0, "line": line})
+        out.append(
+            {
+                "text": token,
+                "box": [int(round(x)), y0, max(int(round(x + w)), int(round(x)) + 1), y1],
+                "confidence": 1.0,
+                "line": line,
+            }
+        )
         x += w + per_char
     return out
 
 
 # ------------------------------------------------------------------ page images from the signed PDF
+
 
 def page_jpegs(pdf_bytes: bytes) -> list[tuple[bytes, float]]:
     """(JPEG bytes, dpi) of each page's display image in a PDF written by `render_pdf`."""
@@ -346,20 +394,39 @@ def decode_jpeg(data: bytes) -> np.ndarray:
 
 # ------------------------------------------------------------------ the new version
 
+
 def _ocr_page(meta: OcrPage, words: list[dict[str, Any]], width: int, height: int, dpi: float) -> OcrPage:
     """A stored page (`meta`: its number and geometry) with its words as stored in words.json."""
     lines: dict[int, list[Word]] = {}
     for w in words:
         lines.setdefault(int(w.get("line", 0)), []).append(
-            Word(text=nfc(str(w["text"])), box=tuple(int(v) for v in w["box"]),  # type: ignore[arg-type]
-                 confidence=float(w.get("confidence", 1.0))))
+            Word(
+                text=nfc(str(w["text"])),
+                box=tuple(int(v) for v in w["box"]),  # type: ignore[arg-type]
+                confidence=float(w.get("confidence", 1.0)),
+            )
+        )
     ordered = tuple(Line(words=tuple(ws)) for _, ws in sorted(lines.items()) if ws)
-    return OcrPage(number=meta.number, lines=ordered, width=meta.width or width, height=meta.height or height,
-                   dpi=dpi, rotation=meta.rotation, skew=meta.skew, engine=meta.engine)
+    return OcrPage(
+        number=meta.number,
+        lines=ordered,
+        width=meta.width or width,
+        height=meta.height or height,
+        dpi=dpi,
+        rotation=meta.rotation,
+        skew=meta.skew,
+        engine=meta.engine,
+    )
 
 
-def _new_version(engines: Any, current: Result, records: list[Record], words: list[list[dict[str, Any]]],
-                 when: datetime, log: list[Correction]) -> Result:
+def _new_version(
+    engines: Any,
+    current: Result,
+    records: list[Record],
+    words: list[list[dict[str, Any]]],
+    when: datetime,
+    log: list[Correction],
+) -> Result:
     """Version N+1 of `current` with `records` and the pages' `words`: re-rendered from the
     current signed PDF's page images, signed, stored and indexed. Everything else the result
     holds (book, documents, dossier, ...) carries over; `log` is added to its corrections."""
@@ -376,14 +443,34 @@ def _new_version(engines: Any, current: Result, records: list[Record], words: li
         display = decode_jpeg(jpeg)
         grey = display if display.ndim == 2 else display.mean(axis=2).astype(np.uint8)
         ocr = _ocr_page(meta, page_words, display.shape[1], display.shape[0], dpi)
-        clean = CleanPage(number=ocr.number, display=display, ocr_input=grey, dpi=dpi, ocr_scale=1.0,
-                          rotation=ocr.rotation, skew=ocr.skew, stages=("from-signed-pdf",))
+        clean = CleanPage(
+            number=ocr.number,
+            display=display,
+            ocr_input=grey,
+            dpi=dpi,
+            ocr_scale=1.0,
+            rotation=ocr.rotation,
+            skew=ocr.skew,
+            stages=("from-signed-pdf",),
+        )
         pages.append((clean, ocr))
     version = current.version + 1
-    result = replace(current, pages=tuple(p[1] for p in pages), records=tuple(records), version=version, keys={},
-                     corrections=current.corrections + tuple(log), updated_at=when.isoformat())
-    pdf = render_pdf(pages, title=_title(result.source, records), source_sha256=result.source.sha256, created=when,
-                     extra_meta={"DigitizeResultId": result.id, "DigitizeVersion": str(version)})
+    result = replace(
+        current,
+        pages=tuple(p[1] for p in pages),
+        records=tuple(records),
+        version=version,
+        keys={},
+        corrections=current.corrections + tuple(log),
+        updated_at=when.isoformat(),
+    )
+    pdf = render_pdf(
+        pages,
+        title=_title(result.source, records),
+        source_sha256=result.source.sha256,
+        created=when,
+        extra_meta={"DigitizeResultId": result.id, "DigitizeVersion": str(version)},
+    )
     signed, signature = sign_pdf(pdf, engines)
     result = replace(result, pdf=signature)
     new_words = [words_to_dict(p[1]) for p in pages]

@@ -53,11 +53,20 @@ class PipelineRunner:
             return self
         return PipelineRunner(replace(self.engines, settings=replace(self.settings, agency=agency)))
 
-    def process(self, name: str, data: bytes, *, doc_type: str = "auto", book: str | None = None,
-                progress: ProgressFn | None = None, result_id: str | None = None) -> Result:
+    def process(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        doc_type: str = "auto",
+        book: str | None = None,
+        progress: ProgressFn | None = None,
+        result_id: str | None = None,
+    ) -> Result:
         """One input file through the pipeline (`pipeline.process_bytes`)."""
-        return process_bytes(name, data, self.engines, doc_type=doc_type, book=book, progress=progress,
-                             result_id=result_id)
+        return process_bytes(
+            name, data, self.engines, doc_type=doc_type, book=book, progress=progress, result_id=result_id
+        )
 
     def keep_rejected(self, source: SourceFile, data: bytes, reason: str) -> None:
         """Keep a refused input with its reason (`pipeline.keep_rejected`)."""

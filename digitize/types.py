@@ -175,10 +175,16 @@ class FieldProvenance:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FieldProvenance":
-        return cls(method=str(d.get("method") or "ocr"), page=int(d.get("page") or 0),
-                   boxes=tuple(_box(b) for b in d.get("boxes") or ()), raw=str(d.get("raw") or ""),
-                   repairs=tuple(Repair(rule=str(r.get("rule", "")), before=str(r.get("before", "")),
-                                        after=str(r.get("after", ""))) for r in d.get("repairs") or ()))
+        return cls(
+            method=str(d.get("method") or "ocr"),
+            page=int(d.get("page") or 0),
+            boxes=tuple(_box(b) for b in d.get("boxes") or ()),
+            raw=str(d.get("raw") or ""),
+            repairs=tuple(
+                Repair(rule=str(r.get("rule", "")), before=str(r.get("before", "")), after=str(r.get("after", "")))
+                for r in d.get("repairs") or ()
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -217,12 +223,16 @@ class Record:
     def from_dict(cls, d: dict[str, Any]) -> "Record":
         """The reverse of `to_dict` (a stored result read back); `evidence` is not stored."""
         document = d.get("document")
-        return cls(doc_type=str(d.get("doc_type") or ""), page=int(d.get("page") or 0),
-                   fields={str(k): v for k, v in (d.get("fields") or {}).items()},
-                   confidence={str(k): float(v) for k, v in (d.get("confidence") or {}).items()},
-                   needs_review=tuple(d.get("needs_review") or ()), handwritten=tuple(d.get("handwritten") or ()),
-                   provenance={str(k): FieldProvenance.from_dict(v) for k, v in (d.get("provenance") or {}).items()},
-                   document=None if document is None else int(document))
+        return cls(
+            doc_type=str(d.get("doc_type") or ""),
+            page=int(d.get("page") or 0),
+            fields={str(k): v for k, v in (d.get("fields") or {}).items()},
+            confidence={str(k): float(v) for k, v in (d.get("confidence") or {}).items()},
+            needs_review=tuple(d.get("needs_review") or ()),
+            handwritten=tuple(d.get("handwritten") or ()),
+            provenance={str(k): FieldProvenance.from_dict(v) for k, v in (d.get("provenance") or {}).items()},
+            document=None if document is None else int(document),
+        )
 
 
 @dataclass(frozen=True)
@@ -239,8 +249,11 @@ class Document:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Document":
-        return cls(index=int(d.get("index") or 0), doc_type=str(d.get("doc_type") or ""),
-                   pages=tuple(int(n) for n in d.get("pages") or ()))
+        return cls(
+            index=int(d.get("index") or 0),
+            doc_type=str(d.get("doc_type") or ""),
+            pages=tuple(int(n) for n in d.get("pages") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -260,20 +273,36 @@ class InputSignature:
     trust_anchor: str = ""  # common name of the trust root the signer's chain reached ("" if none)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"signer": self.signer, "signed_at": self.signed_at, "subfilter": self.subfilter,
-                "valid": self.valid, "covers_whole_file": self.covers_whole_file, "trusted": self.trusted,
-                "digest_algorithm": self.digest_algorithm, "organization": self.organization,
-                "byte_range": list(self.byte_range), "trust_reason": self.trust_reason,
-                "trust_anchor": self.trust_anchor}
+        return {
+            "signer": self.signer,
+            "signed_at": self.signed_at,
+            "subfilter": self.subfilter,
+            "valid": self.valid,
+            "covers_whole_file": self.covers_whole_file,
+            "trusted": self.trusted,
+            "digest_algorithm": self.digest_algorithm,
+            "organization": self.organization,
+            "byte_range": list(self.byte_range),
+            "trust_reason": self.trust_reason,
+            "trust_anchor": self.trust_anchor,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "InputSignature":
         """The reverse of `to_dict`, for a stored result read back (a correction keeps them)."""
-        return cls(signer=d.get("signer", ""), signed_at=d.get("signed_at", ""), subfilter=d.get("subfilter", ""),
-                   valid=bool(d.get("valid")), covers_whole_file=bool(d.get("covers_whole_file")),
-                   trusted=bool(d.get("trusted")), digest_algorithm=d.get("digest_algorithm", ""),
-                   organization=d.get("organization", ""), byte_range=tuple(d.get("byte_range") or ()),
-                   trust_reason=d.get("trust_reason", ""), trust_anchor=d.get("trust_anchor", ""))
+        return cls(
+            signer=d.get("signer", ""),
+            signed_at=d.get("signed_at", ""),
+            subfilter=d.get("subfilter", ""),
+            valid=bool(d.get("valid")),
+            covers_whole_file=bool(d.get("covers_whole_file")),
+            trusted=bool(d.get("trusted")),
+            digest_algorithm=d.get("digest_algorithm", ""),
+            organization=d.get("organization", ""),
+            byte_range=tuple(d.get("byte_range") or ()),
+            trust_reason=d.get("trust_reason", ""),
+            trust_anchor=d.get("trust_anchor", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -288,18 +317,27 @@ class SignatureInfo:
     archive_timestamped_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"sha256": self.sha256, "signer": self.signer, "signed_at": self.signed_at,
-                               "level": self.level, "timestamped_at": self.timestamped_at}
+        out: dict[str, Any] = {
+            "sha256": self.sha256,
+            "signer": self.signer,
+            "signed_at": self.signed_at,
+            "level": self.level,
+            "timestamped_at": self.timestamped_at,
+        }
         if self.archive_timestamped_at:
             out["archive_timestamped_at"] = self.archive_timestamped_at
         return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SignatureInfo":
-        return cls(sha256=str(d.get("sha256") or ""), signer=str(d.get("signer") or ""),
-                   signed_at=str(d.get("signed_at") or ""), level=str(d.get("level") or "B-B"),
-                   timestamped_at=str(d.get("timestamped_at") or ""),
-                   archive_timestamped_at=str(d.get("archive_timestamped_at") or ""))
+        return cls(
+            sha256=str(d.get("sha256") or ""),
+            signer=str(d.get("signer") or ""),
+            signed_at=str(d.get("signed_at") or ""),
+            level=str(d.get("level") or "B-B"),
+            timestamped_at=str(d.get("timestamped_at") or ""),
+            archive_timestamped_at=str(d.get("archive_timestamped_at") or ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -318,8 +356,16 @@ class Correction:
     detail: str = ""  # in the JSON only when set
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"version": self.version, "record": self.record, "field": self.field, "old": self.old,
-                               "new": self.new, "action": self.action, "by": self.by, "at": self.at}
+        out: dict[str, Any] = {
+            "version": self.version,
+            "record": self.record,
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+            "action": self.action,
+            "by": self.by,
+            "at": self.at,
+        }
         if self.detail:
             out["detail"] = self.detail
         return out
@@ -327,9 +373,17 @@ class Correction:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Correction":
         record = d.get("record")
-        return cls(version=int(d.get("version") or 0), record=None if record is None else int(record),
-                   field=d.get("field"), old=d.get("old"), new=d.get("new"), action=str(d.get("action") or ""),
-                   by=str(d.get("by") or ""), at=str(d.get("at") or ""), detail=str(d.get("detail") or ""))
+        return cls(
+            version=int(d.get("version") or 0),
+            record=None if record is None else int(record),
+            field=d.get("field"),
+            old=d.get("old"),
+            new=d.get("new"),
+            action=str(d.get("action") or ""),
+            by=str(d.get("by") or ""),
+            at=str(d.get("at") or ""),
+            detail=str(d.get("detail") or ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -344,14 +398,25 @@ class DossierScan:
     original: str  # storage key of the scan's original (the document's original)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"result_id": self.result_id, "version": self.version, "document": self.document,
-                "doc_type": self.doc_type, "pages": list(self.pages), "original": self.original}
+        return {
+            "result_id": self.result_id,
+            "version": self.version,
+            "document": self.document,
+            "doc_type": self.doc_type,
+            "pages": list(self.pages),
+            "original": self.original,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "DossierScan":
-        return cls(result_id=str(d.get("result_id") or ""), version=int(d.get("version") or 1),
-                   document=int(d.get("document") or 0), doc_type=str(d.get("doc_type") or ""),
-                   pages=tuple(int(n) for n in d.get("pages") or ()), original=str(d.get("original") or ""))
+        return cls(
+            result_id=str(d.get("result_id") or ""),
+            version=int(d.get("version") or 1),
+            document=int(d.get("document") or 0),
+            doc_type=str(d.get("doc_type") or ""),
+            pages=tuple(int(n) for n in d.get("pages") or ()),
+            original=str(d.get("original") or ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -369,15 +434,34 @@ class Superseded:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Superseded":
         version = d.get("scan_version")
-        return cls(at=str(d.get("at") or ""), by=str(d.get("by") or ""),
-                   scan_version=None if version is None else int(version),
-                   results=tuple(str(r) for r in d.get("results") or ()))
+        return cls(
+            at=str(d.get("at") or ""),
+            by=str(d.get("by") or ""),
+            scan_version=None if version is None else int(version),
+            results=tuple(str(r) for r in d.get("results") or ()),
+        )
 
 
 # The keys of the JSON result that `Result` holds as fields; any other key of a stored result
 # (one a later version added) is kept, as it is, in `Result.extra`.
-RESULT_KEYS = ("id", "source", "pages", "records", "pdf", "created_at", "agency", "version", "keys", "documents",
-               "book", "ma_ho_so", "dossier_scan", "corrections", "updated_at", "superseded")
+RESULT_KEYS = (
+    "id",
+    "source",
+    "pages",
+    "records",
+    "pdf",
+    "created_at",
+    "agency",
+    "version",
+    "keys",
+    "documents",
+    "book",
+    "ma_ho_so",
+    "dossier_scan",
+    "corrections",
+    "updated_at",
+    "superseded",
+)
 
 
 @dataclass(frozen=True)
@@ -428,9 +512,14 @@ class Result:
     def _to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "source": {"name": self.source.name, "sha256": self.source.sha256, "pages": len(self.pages),
-                       "size": self.source.size, "media_type": self.source.media_type,
-                       "signatures": [s.to_dict() for s in self.source.signatures]},
+            "source": {
+                "name": self.source.name,
+                "sha256": self.source.sha256,
+                "pages": len(self.pages),
+                "size": self.source.size,
+                "media_type": self.source.media_type,
+                "signatures": [s.to_dict() for s in self.source.signatures],
+            },
             "pages": [page_to_dict(p) for p in self.pages],
             "records": [r.to_dict() for r in self.records],
             "pdf": self.pdf.to_dict() if self.pdf else None,
@@ -449,23 +538,30 @@ class Result:
         if not isinstance(data, dict) or not data.get("id"):
             raise ValueError("a result must be a dict with an 'id'")
         src = data.get("source") or {}
-        source = SourceFile(name=str(src.get("name") or ""), sha256=str(src.get("sha256") or ""),
-                            size=int(src.get("size") or 0),
-                            media_type=str(src.get("media_type") or "application/octet-stream"),
-                            signatures=tuple(InputSignature.from_dict(s) for s in src.get("signatures") or ()))
+        source = SourceFile(
+            name=str(src.get("name") or ""),
+            sha256=str(src.get("sha256") or ""),
+            size=int(src.get("size") or 0),
+            media_type=str(src.get("media_type") or "application/octet-stream"),
+            signatures=tuple(InputSignature.from_dict(s) for s in src.get("signatures") or ()),
+        )
         pdf = data.get("pdf")
         scan = data.get("dossier_scan")
         superseded = data.get("superseded")
         book, ma = data.get("book"), data.get("ma_ho_so")
         return cls(
-            id=str(data["id"]), source=source,
+            id=str(data["id"]),
+            source=source,
             pages=tuple(page_from_dict(p) for p in data.get("pages") or ()),
             records=tuple(Record.from_dict(r) for r in data.get("records") or () if isinstance(r, dict)),
             pdf=SignatureInfo.from_dict(pdf) if isinstance(pdf, dict) else None,
-            created_at=str(data.get("created_at") or ""), agency=str(data.get("agency") or ""),
-            version=int(data.get("version") or 1), keys={str(k): str(v) for k, v in (data.get("keys") or {}).items()},
+            created_at=str(data.get("created_at") or ""),
+            agency=str(data.get("agency") or ""),
+            version=int(data.get("version") or 1),
+            keys={str(k): str(v) for k, v in (data.get("keys") or {}).items()},
             documents=tuple(Document.from_dict(d) for d in data.get("documents") or ()),
-            book=None if book is None else str(book), ma_ho_so=None if ma is None else str(ma),
+            book=None if book is None else str(book),
+            ma_ho_so=None if ma is None else str(ma),
             dossier_scan=DossierScan.from_dict(scan) if isinstance(scan, dict) else None,
             corrections=tuple(Correction.from_dict(c) for c in data.get("corrections") or () if isinstance(c, dict)),
             updated_at=str(data.get("updated_at") or ""),
@@ -503,11 +599,18 @@ def page_from_dict(d: dict[str, Any]) -> OcrPage:
     confidence = float(d.get("confidence") or 0.0)
     text = str(d.get("text") or "")
     lines = tuple(_text_line(line, confidence) for line in text.split("\n")) if text else ()
-    return OcrPage(number=int(d.get("number") or 0), lines=lines,
-                   width=int(d.get("width") or 0), height=int(d.get("height") or 0), dpi=float(d.get("dpi") or 0.0),
-                   rotation=int(d.get("rotation") or 0), skew=float(d.get("skew") or 0.0),
-                   engine=str(d.get("engine") or ""), raw_text=str(d.get("raw_text") or ""),
-                   stamps=tuple(_text_line(str(s), 1.0) for s in d.get("stamps") or ()))
+    return OcrPage(
+        number=int(d.get("number") or 0),
+        lines=lines,
+        width=int(d.get("width") or 0),
+        height=int(d.get("height") or 0),
+        dpi=float(d.get("dpi") or 0.0),
+        rotation=int(d.get("rotation") or 0),
+        skew=float(d.get("skew") or 0.0),
+        engine=str(d.get("engine") or ""),
+        raw_text=str(d.get("raw_text") or ""),
+        stamps=tuple(_text_line(str(s), 1.0) for s in d.get("stamps") or ()),
+    )
 
 
 def _box(value: Any) -> Box:

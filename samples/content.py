@@ -17,47 +17,173 @@ from .vnwords import date_in_words
 # People
 
 SURNAMES = [
-    ("Nguyễn", 38), ("Trần", 11), ("Lê", 9), ("Phạm", 7), ("Hoàng", 5), ("Huỳnh", 4),
-    ("Phan", 4), ("Vũ", 4), ("Võ", 4), ("Đặng", 2), ("Bùi", 2), ("Đỗ", 2), ("Hồ", 2),
-    ("Ngô", 2), ("Dương", 1), ("Lý", 1), ("Đinh", 1), ("Trương", 1), ("Lương", 1),
-    ("Mai", 1), ("Tô", 1), ("Cao", 1), ("Châu", 1), ("Thái", 1),
+    ("Nguyễn", 38),
+    ("Trần", 11),
+    ("Lê", 9),
+    ("Phạm", 7),
+    ("Hoàng", 5),
+    ("Huỳnh", 4),
+    ("Phan", 4),
+    ("Vũ", 4),
+    ("Võ", 4),
+    ("Đặng", 2),
+    ("Bùi", 2),
+    ("Đỗ", 2),
+    ("Hồ", 2),
+    ("Ngô", 2),
+    ("Dương", 1),
+    ("Lý", 1),
+    ("Đinh", 1),
+    ("Trương", 1),
+    ("Lương", 1),
+    ("Mai", 1),
+    ("Tô", 1),
+    ("Cao", 1),
+    ("Châu", 1),
+    ("Thái", 1),
 ]
-MIDDLE_MALE = ["Văn", "Văn", "Văn", "Hữu", "Đức", "Minh", "Thanh", "Quốc", "Công", "Đình", "Xuân", "Ngọc", "Anh",
-               "Trọng"]
+MIDDLE_MALE = [
+    "Văn",
+    "Văn",
+    "Văn",
+    "Hữu",
+    "Đức",
+    "Minh",
+    "Thanh",
+    "Quốc",
+    "Công",
+    "Đình",
+    "Xuân",
+    "Ngọc",
+    "Anh",
+    "Trọng",
+]
 MIDDLE_FEMALE = ["Thị", "Thị", "Thị", "Ngọc", "Thanh", "Thu", "Minh", "Kim", "Bích", "Mỹ", "Thùy", "Phương", "Hoài"]
 GIVEN_MALE = [
-    "An", "Bình", "Cường", "Dũng", "Khánh", "Lộc", "Phúc", "Trường", "Tuấn", "Hùng", "Hải",
-    "Long", "Quân", "Sơn", "Thắng", "Việt", "Hiếu", "Nghĩa", "Tùng", "Huy", "Đạt", "Khoa",
-    "Lợi", "Phước", "Thịnh", "Tâm", "Toàn", "Vũ", "Hưng", "Quang", "Kiên", "Định", "Bảo",
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Khánh",
+    "Lộc",
+    "Phúc",
+    "Trường",
+    "Tuấn",
+    "Hùng",
+    "Hải",
+    "Long",
+    "Quân",
+    "Sơn",
+    "Thắng",
+    "Việt",
+    "Hiếu",
+    "Nghĩa",
+    "Tùng",
+    "Huy",
+    "Đạt",
+    "Khoa",
+    "Lợi",
+    "Phước",
+    "Thịnh",
+    "Tâm",
+    "Toàn",
+    "Vũ",
+    "Hưng",
+    "Quang",
+    "Kiên",
+    "Định",
+    "Bảo",
 ]
 GIVEN_FEMALE = [
-    "Hạnh", "Hương", "Mỹ", "Nguyệt", "Quỳnh", "Thảo", "Yến", "Ánh", "Lan", "Hoa", "Hằng",
-    "Trang", "Linh", "Ngân", "Nhung", "Oanh", "Phượng", "Thủy", "Tuyết", "Vy", "Xuân",
-    "Diễm", "Hiền", "Loan", "Dung", "Huệ", "Nhàn", "Trinh", "Uyên", "Châu", "Giang", "Lựu",
+    "Hạnh",
+    "Hương",
+    "Mỹ",
+    "Nguyệt",
+    "Quỳnh",
+    "Thảo",
+    "Yến",
+    "Ánh",
+    "Lan",
+    "Hoa",
+    "Hằng",
+    "Trang",
+    "Linh",
+    "Ngân",
+    "Nhung",
+    "Oanh",
+    "Phượng",
+    "Thủy",
+    "Tuyết",
+    "Vy",
+    "Xuân",
+    "Diễm",
+    "Hiền",
+    "Loan",
+    "Dung",
+    "Huệ",
+    "Nhàn",
+    "Trinh",
+    "Uyên",
+    "Châu",
+    "Giang",
+    "Lựu",
 ]
 SECOND_MIDDLE_FEMALE = ["Ngọc", "Thanh", "Thu", "Kim", "Mỹ", "Hồng", "Bảo", "Diệu"]
 SECOND_MIDDLE_MALE = ["Minh", "Quốc", "Thanh", "Gia", "Hoàng", "Bảo", "Đăng"]
 
 # Ethnic groups: (name, surnames, male middle, female middle, male given, female given)
 ETHNIC_NAMES = {
-    "Tày": (["Nông", "Hoàng", "Lương", "Hà", "Nguyễn"], ["Văn"], ["Thị"],
-            ["Dền", "Pò", "Thắng", "Quyết", "Lâm"], ["Lả", "Mây", "Pằng", "Hoa", "Nhài"]),
-    "Nùng": (["Nông", "Hoàng", "Lục", "Chu", "Lý"], ["Văn"], ["Thị"],
-             ["Slao", "Tâm", "Pháng", "Kiểm"], ["Lìu", "Slâm", "Pạc", "Hoa"]),
-    "Thái": (["Lò", "Cầm", "Lường", "Quàng", "Vì", "Tòng"], ["Văn"], ["Thị"],
-             ["Pấng", "Xuân", "Ơn", "Hặc", "Khiêm"], ["Ún", "Hoa", "Thoa", "Ỏn", "Xiêm"]),
-    "Mường": (["Bùi", "Đinh", "Quách", "Hà", "Xa"], ["Văn"], ["Thị"],
-              ["Khỏe", "Tiến", "Thường", "Chức"], ["Mai", "Nhung", "Lành", "Hiền"]),
-    "Khmer": (["Thạch", "Danh", "Kim", "Sơn", "Lâm"], ["Sô", "Sa", ""], ["Thị", ""],
-              ["Phanh", "Sóc", "Ra", "Rích", "Sà Rươne"], ["Sà Rết", "Sa Ly", "Đa Ni", "Ry Na"]),
-    "Hoa": (["Lý", "Trương", "Quách", "Lâm", "Mã", "Hứa"], ["Quốc", "Gia", "Vĩnh"], ["Mỹ", "Ngọc", "Tú"],
-            ["Vinh", "Cường", "Phát", "Hào"], ["Linh", "Muội", "Phấn", "Quyên"]),
-    "Mông": (["Giàng", "Vàng", "Sùng", "Thào", "Lý", "Hầu", "Mùa"], ["A", "Seo", "Mí"], ["Thị"],
-             ["Páo", "Dế", "Chứ", "Sử", "Lử"], ["Mỷ", "Dung", "Sua", "Chở", "Mai"]),
-    "Ê Đê": (["Niê", "Ayun", "Mlô", "Êban", "Byă"], ["Y"], ["H'"],
-             ["Bhin", "Khuê", "Tlur"], ["Mai", "Linh", "Hen"]),
-    "Dao": (["Triệu", "Bàn", "Đặng", "Lý"], ["Văn", "Tài"], ["Thị"],
-            ["Lở", "Chài", "Sinh"], ["Mẩy", "Liều", "Pham"]),
+    "Tày": (
+        ["Nông", "Hoàng", "Lương", "Hà", "Nguyễn"],
+        ["Văn"],
+        ["Thị"],
+        ["Dền", "Pò", "Thắng", "Quyết", "Lâm"],
+        ["Lả", "Mây", "Pằng", "Hoa", "Nhài"],
+    ),
+    "Nùng": (
+        ["Nông", "Hoàng", "Lục", "Chu", "Lý"],
+        ["Văn"],
+        ["Thị"],
+        ["Slao", "Tâm", "Pháng", "Kiểm"],
+        ["Lìu", "Slâm", "Pạc", "Hoa"],
+    ),
+    "Thái": (
+        ["Lò", "Cầm", "Lường", "Quàng", "Vì", "Tòng"],
+        ["Văn"],
+        ["Thị"],
+        ["Pấng", "Xuân", "Ơn", "Hặc", "Khiêm"],
+        ["Ún", "Hoa", "Thoa", "Ỏn", "Xiêm"],
+    ),
+    "Mường": (
+        ["Bùi", "Đinh", "Quách", "Hà", "Xa"],
+        ["Văn"],
+        ["Thị"],
+        ["Khỏe", "Tiến", "Thường", "Chức"],
+        ["Mai", "Nhung", "Lành", "Hiền"],
+    ),
+    "Khmer": (
+        ["Thạch", "Danh", "Kim", "Sơn", "Lâm"],
+        ["Sô", "Sa", ""],
+        ["Thị", ""],
+        ["Phanh", "Sóc", "Ra", "Rích", "Sà Rươne"],
+        ["Sà Rết", "Sa Ly", "Đa Ni", "Ry Na"],
+    ),
+    "Hoa": (
+        ["Lý", "Trương", "Quách", "Lâm", "Mã", "Hứa"],
+        ["Quốc", "Gia", "Vĩnh"],
+        ["Mỹ", "Ngọc", "Tú"],
+        ["Vinh", "Cường", "Phát", "Hào"],
+        ["Linh", "Muội", "Phấn", "Quyên"],
+    ),
+    "Mông": (
+        ["Giàng", "Vàng", "Sùng", "Thào", "Lý", "Hầu", "Mùa"],
+        ["A", "Seo", "Mí"],
+        ["Thị"],
+        ["Páo", "Dế", "Chứ", "Sử", "Lử"],
+        ["Mỷ", "Dung", "Sua", "Chở", "Mai"],
+    ),
+    "Ê Đê": (["Niê", "Ayun", "Mlô", "Êban", "Byă"], ["Y"], ["H'"], ["Bhin", "Khuê", "Tlur"], ["Mai", "Linh", "Hen"]),
+    "Dao": (["Triệu", "Bàn", "Đặng", "Lý"], ["Văn", "Tài"], ["Thị"], ["Lở", "Chài", "Sinh"], ["Mẩy", "Liều", "Pham"]),
 }
 
 ETHNICITIES = ["Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "Mông", "Ê Đê", "Dao"]
@@ -67,101 +193,225 @@ ETHNICITIES = ["Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "M�
 # Commune entries are written with their unit kind: "xã X", "phường Y", "thị trấn Z".
 
 PROVINCES: dict[str, dict] = {
-    "Hà Nội": {"code": "001", "kind": "thành phố", "districts": {
-        "Đông Anh": ("huyện", ["xã Uy Nỗ", "xã Vân Nội", "xã Kim Chung", "thị trấn Đông Anh", "xã Cổ Loa"]),
-        "Ba Đình": ("quận", ["phường Kim Mã", "phường Ngọc Hà", "phường Cống Vị", "phường Liễu Giai"]),
-        "Gia Lâm": ("huyện", ["xã Đa Tốn", "xã Bát Tràng", "xã Kiêu Kỵ", "thị trấn Trâu Quỳ"]),
-        "Hoàn Kiếm": ("quận", ["phường Hàng Bạc", "phường Hàng Trống", "phường Tràng Tiền"]),
-    }, "hospitals": ["Bệnh viện Phụ sản Hà Nội", "Bệnh viện Phụ sản Trung ương", "Bệnh viện Bạch Mai"],
-        "ethnic": {"Kinh": 1.0}},
-    "Hải Phòng": {"code": "031", "kind": "thành phố", "districts": {
-        "Lê Chân": ("quận", ["phường Dư Hàng", "phường Hàng Kênh", "phường Trại Cau"]),
-        "Thủy Nguyên": ("huyện", ["xã Lập Lễ", "xã Thủy Đường", "thị trấn Núi Đèo"]),
-    }, "hospitals": ["Bệnh viện Phụ sản Hải Phòng"], "ethnic": {"Kinh": 1.0}},
-    "Thái Bình": {"code": "034", "kind": "tỉnh", "districts": {
-        "Vũ Thư": ("huyện", ["xã Tam Quang", "xã Song Lãng", "xã Minh Quang", "thị trấn Vũ Thư"]),
-        "Kiến Xương": ("huyện", ["xã Vũ Ninh", "xã Quang Trung", "thị trấn Kiến Xương"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Thái Bình"], "ethnic": {"Kinh": 1.0}},
-    "Thanh Hóa": {"code": "038", "kind": "tỉnh", "districts": {
-        "Hoằng Hóa": ("huyện", ["xã Hoằng Quỳ", "xã Hoằng Đồng", "xã Hoằng Lộc"]),
-        "Thọ Xuân": ("huyện", ["xã Xuân Lai", "xã Xuân Hòa", "thị trấn Thọ Xuân"]),
-        "Ngọc Lặc": ("huyện", ["xã Minh Sơn", "thị trấn Ngọc Lặc"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Thanh Hóa", "Bệnh viện Phụ sản Thanh Hóa"],
-        "ethnic": {"Kinh": 0.85, "Mường": 0.1, "Thái": 0.05}},
-    "Nghệ An": {"code": "040", "kind": "tỉnh", "districts": {
-        "Nghi Lộc": ("huyện", ["xã Nghi Phong", "xã Nghi Thạch", "xã Nghi Xá", "thị trấn Quán Hành"]),
-        "Diễn Châu": ("huyện", ["xã Diễn Hoa", "xã Diễn Kỷ", "xã Diễn Thịnh", "thị trấn Diễn Châu"]),
-        "Vinh": ("thành phố", ["phường Hưng Bình", "phường Lê Lợi", "phường Trường Thi", "xã Nghi Phú"]),
-    }, "hospitals": ["Bệnh viện Sản Nhi Nghệ An", "Bệnh viện Hữu nghị Đa khoa Nghệ An"],
-        "ethnic": {"Kinh": 0.9, "Thái": 0.1}},
-    "Thừa Thiên Huế": {"code": "046", "kind": "tỉnh", "districts": {
-        "Phú Vang": ("huyện", ["xã Phú Thuận", "xã Phú Mỹ", "thị trấn Phú Đa"]),
-        "Quảng Điền": ("huyện", ["xã Quảng Phước", "xã Quảng An", "thị trấn Sịa"]),
-        "Huế": ("thành phố", ["phường Phú Hội", "phường Vĩnh Ninh", "phường Thuận Thành"]),
-    }, "hospitals": ["Bệnh viện Trung ương Huế"], "ethnic": {"Kinh": 1.0}},
-    "Đà Nẵng": {"code": "048", "kind": "thành phố", "districts": {
-        "Hải Châu": ("quận", ["phường Thạch Thang", "phường Hòa Cường Bắc", "phường Hải Châu I"]),
-        "Hòa Vang": ("huyện", ["xã Hòa Phước", "xã Hòa Tiến", "xã Hòa Nhơn"]),
-    }, "hospitals": ["Bệnh viện Phụ sản - Nhi Đà Nẵng", "Bệnh viện Đà Nẵng"], "ethnic": {"Kinh": 1.0}},
-    "Quảng Nam": {"code": "049", "kind": "tỉnh", "districts": {
-        "Duy Xuyên": ("huyện", ["xã Duy Trung", "xã Duy Sơn", "thị trấn Nam Phước"]),
-        "Thăng Bình": ("huyện", ["xã Bình Dương", "xã Bình Triều", "thị trấn Hà Lam"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Quảng Nam"], "ethnic": {"Kinh": 1.0}},
-    "Quảng Ngãi": {"code": "051", "kind": "tỉnh", "districts": {
-        "Tư Nghĩa": ("huyện", ["xã Nghĩa Kỳ", "xã Nghĩa Thuận", "xã Nghĩa Hiệp", "thị trấn La Hà"]),
-        "Sơn Tịnh": ("huyện", ["xã Tịnh Hà", "xã Tịnh Bắc", "xã Tịnh Đông"]),
-        "Mộ Đức": ("huyện", ["xã Đức Tân", "xã Đức Lợi", "xã Đức Phong", "thị trấn Mộ Đức"]),
-        "Quảng Ngãi": ("thành phố", ["phường Trần Phú", "phường Nghĩa Chánh", "phường Lê Hồng Phong", "xã Nghĩa Dõng"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Quảng Ngãi", "Bệnh viện Sản - Nhi tỉnh Quảng Ngãi"],
-        "ethnic": {"Kinh": 0.95, "Hoa": 0.05}},
-    "Bình Định": {"code": "052", "kind": "tỉnh", "districts": {
-        "Tuy Phước": ("huyện", ["xã Phước Hòa", "xã Phước Thuận", "thị trấn Tuy Phước"]),
-        "Phù Mỹ": ("huyện", ["xã Mỹ Thành", "xã Mỹ Chánh", "thị trấn Phù Mỹ"]),
-        "Quy Nhơn": ("thành phố", ["phường Ngô Mây", "phường Trần Hưng Đạo", "phường Nhơn Bình"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Bình Định"], "ethnic": {"Kinh": 1.0}},
-    "Đắk Lắk": {"code": "066", "kind": "tỉnh", "districts": {
-        "Buôn Ma Thuột": ("thành phố", ["phường Tân Lợi", "phường Tự An", "xã Hòa Thắng"]),
-        "Krông Pắc": ("huyện", ["thị trấn Phước An", "xã Ea Phê", "xã Ea Kênh"]),
-    }, "hospitals": ["Bệnh viện Đa khoa vùng Tây Nguyên"], "ethnic": {"Kinh": 0.7, "Ê Đê": 0.25, "Nùng": 0.05}},
-    "Hồ Chí Minh": {"code": "079", "kind": "thành phố", "districts": {
-        "Củ Chi": ("huyện", ["xã Tân Thạnh Đông", "xã Phước Vĩnh An", "thị trấn Củ Chi"]),
-        "Bình Chánh": ("huyện", ["xã Vĩnh Lộc A", "xã Tân Kiên", "thị trấn Tân Túc"]),
-        "Gò Vấp": ("quận", ["Phường 10", "Phường 5", "Phường 17"]),
-        "5": ("quận", ["Phường 11", "Phường 14", "Phường 9"]),
-    }, "hospitals": ["Bệnh viện Từ Dũ", "Bệnh viện Hùng Vương", "Bệnh viện Nhân dân Gia Định"],
-        "ethnic": {"Kinh": 0.9, "Hoa": 0.1}},
-    "Cần Thơ": {"code": "092", "kind": "thành phố", "districts": {
-        "Ninh Kiều": ("quận", ["phường An Hòa", "phường Xuân Khánh", "phường Tân An"]),
-        "Phong Điền": ("huyện", ["xã Nhơn Ái", "xã Mỹ Khánh", "thị trấn Phong Điền"]),
-    }, "hospitals": ["Bệnh viện Phụ sản thành phố Cần Thơ"], "ethnic": {"Kinh": 0.9, "Khmer": 0.05, "Hoa": 0.05}},
-    "Sóc Trăng": {"code": "094", "kind": "tỉnh", "districts": {
-        "Mỹ Xuyên": ("huyện", ["xã Đại Tâm", "xã Tham Đôn", "thị trấn Mỹ Xuyên"]),
-        "Vĩnh Châu": ("thị xã", ["xã Lai Hòa", "xã Vĩnh Hiệp", "Phường 1"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Sóc Trăng"], "ethnic": {"Kinh": 0.6, "Khmer": 0.3, "Hoa": 0.1}},
-    "Lào Cai": {"code": "010", "kind": "tỉnh", "districts": {
-        "Sa Pa": ("thị xã", ["xã Tả Van", "xã Lao Chải", "phường Sa Pa"]),
-        "Bắc Hà": ("huyện", ["xã Bản Phố", "thị trấn Bắc Hà", "xã Tà Chải"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Lào Cai"], "ethnic": {"Mông": 0.5, "Kinh": 0.3, "Dao": 0.2}},
-    "Lạng Sơn": {"code": "020", "kind": "tỉnh", "districts": {
-        "Lạng Sơn": ("thành phố", ["phường Chi Lăng", "phường Vĩnh Trại", "phường Hoàng Văn Thụ"]),
-        "Cao Lộc": ("huyện", ["thị trấn Đồng Đăng", "thị trấn Cao Lộc", "xã Hợp Thành"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Lạng Sơn"], "ethnic": {"Tày": 0.4, "Nùng": 0.4, "Kinh": 0.2}},
-    "Hòa Bình": {"code": "017", "kind": "tỉnh", "districts": {
-        "Mai Châu": ("huyện", ["thị trấn Mai Châu", "xã Chiềng Châu", "xã Nà Phòn"]),
-        "Lạc Sơn": ("huyện", ["thị trấn Vụ Bản", "xã Ân Nghĩa"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Hòa Bình"], "ethnic": {"Mường": 0.6, "Thái": 0.2, "Kinh": 0.2}},
-    "Sơn La": {"code": "014", "kind": "tỉnh", "districts": {
-        "Sơn La": ("thành phố", ["phường Chiềng Lề", "phường Tô Hiệu", "xã Chiềng Ngần"]),
-        "Mai Sơn": ("huyện", ["thị trấn Hát Lót", "xã Chiềng Mung", "xã Cò Nòi"]),
-    }, "hospitals": ["Bệnh viện Đa khoa tỉnh Sơn La"], "ethnic": {"Thái": 0.6, "Kinh": 0.3, "Mông": 0.1}},
-    "An Giang": {"code": "089", "kind": "tỉnh", "districts": {
-        "Long Xuyên": ("thành phố", ["phường Mỹ Long", "phường Mỹ Bình", "phường Bình Khánh"]),
-        "Chợ Mới": ("huyện", ["xã Kiến An", "xã Long Điền A", "thị trấn Chợ Mới"]),
-    }, "hospitals": ["Bệnh viện Đa khoa Trung tâm An Giang"], "ethnic": {"Kinh": 0.85, "Khmer": 0.1, "Hoa": 0.05}},
+    "Hà Nội": {
+        "code": "001",
+        "kind": "thành phố",
+        "districts": {
+            "Đông Anh": ("huyện", ["xã Uy Nỗ", "xã Vân Nội", "xã Kim Chung", "thị trấn Đông Anh", "xã Cổ Loa"]),
+            "Ba Đình": ("quận", ["phường Kim Mã", "phường Ngọc Hà", "phường Cống Vị", "phường Liễu Giai"]),
+            "Gia Lâm": ("huyện", ["xã Đa Tốn", "xã Bát Tràng", "xã Kiêu Kỵ", "thị trấn Trâu Quỳ"]),
+            "Hoàn Kiếm": ("quận", ["phường Hàng Bạc", "phường Hàng Trống", "phường Tràng Tiền"]),
+        },
+        "hospitals": ["Bệnh viện Phụ sản Hà Nội", "Bệnh viện Phụ sản Trung ương", "Bệnh viện Bạch Mai"],
+        "ethnic": {"Kinh": 1.0},
+    },
+    "Hải Phòng": {
+        "code": "031",
+        "kind": "thành phố",
+        "districts": {
+            "Lê Chân": ("quận", ["phường Dư Hàng", "phường Hàng Kênh", "phường Trại Cau"]),
+            "Thủy Nguyên": ("huyện", ["xã Lập Lễ", "xã Thủy Đường", "thị trấn Núi Đèo"]),
+        },
+        "hospitals": ["Bệnh viện Phụ sản Hải Phòng"],
+        "ethnic": {"Kinh": 1.0},
+    },
+    "Thái Bình": {
+        "code": "034",
+        "kind": "tỉnh",
+        "districts": {
+            "Vũ Thư": ("huyện", ["xã Tam Quang", "xã Song Lãng", "xã Minh Quang", "thị trấn Vũ Thư"]),
+            "Kiến Xương": ("huyện", ["xã Vũ Ninh", "xã Quang Trung", "thị trấn Kiến Xương"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa tỉnh Thái Bình"],
+        "ethnic": {"Kinh": 1.0},
+    },
+    "Thanh Hóa": {
+        "code": "038",
+        "kind": "tỉnh",
+        "districts": {
+            "Hoằng Hóa": ("huyện", ["xã Hoằng Quỳ", "xã Hoằng Đồng", "xã Hoằng Lộc"]),
+            "Thọ Xuân": ("huyện", ["xã Xuân Lai", "xã Xuân Hòa", "thị trấn Thọ Xuân"]),
+            "Ngọc Lặc": ("huyện", ["xã Minh Sơn", "thị trấn Ngọc Lặc"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa tỉnh Thanh Hóa", "Bệnh viện Phụ sản Thanh Hóa"],
+        "ethnic": {"Kinh": 0.85, "Mường": 0.1, "Thái": 0.05},
+    },
+    "Nghệ An": {
+        "code": "040",
+        "kind": "tỉnh",
+        "districts": {
+            "Nghi Lộc": ("huyện", ["xã Nghi Phong", "xã Nghi Thạch", "xã Nghi Xá", "thị trấn Quán Hành"]),
+            "Diễn Châu": ("huyện", ["xã Diễn Hoa", "xã Diễn Kỷ", "xã Diễn Thịnh", "thị trấn Diễn Châu"]),
+            "Vinh": ("thành phố", ["phường Hưng Bình", "phường Lê Lợi", "phường Trường Thi", "xã Nghi Phú"]),
+        },
+        "hospitals": ["Bệnh viện Sản Nhi Nghệ An", "Bệnh viện Hữu nghị Đa khoa Nghệ An"],
+        "ethnic": {"Kinh": 0.9, "Thái": 0.1},
+    },
+    "Thừa Thiên Huế": {
+        "code": "046",
+        "kind": "tỉnh",
+        "districts": {
+            "Phú Vang": ("huyện", ["xã Phú Thuận", "xã Phú Mỹ", "thị trấn Phú Đa"]),
+            "Quảng Điền": ("huyện", ["xã Quảng Phước", "xã Quảng An", "thị trấn Sịa"]),
+            "Huế": ("thành phố", ["phường Phú Hội", "phường Vĩnh Ninh", "phường Thuận Thành"]),
+        },
+        "hospitals": ["Bệnh viện Trung ương Huế"],
+        "ethnic": {"Kinh": 1.0},
+    },
+    "Đà Nẵng": {
+        "code": "048",
+        "kind": "thành phố",
+        "districts": {
+            "Hải Châu": ("quận", ["phường Thạch Thang", "phường Hòa Cường Bắc", "phường Hải Châu I"]),
+            "Hòa Vang": ("huyện", ["xã Hòa Phước", "xã Hòa Tiến", "xã Hòa Nhơn"]),
+        },
+        "hospitals": ["Bệnh viện Phụ sản - Nhi Đà Nẵng", "Bệnh viện Đà Nẵng"],
+        "ethnic": {"Kinh": 1.0},
+    },
+    "Quảng Nam": {
+        "code": "049",
+        "kind": "tỉnh",
+        "districts": {
+            "Duy Xuyên": ("huyện", ["xã Duy Trung", "xã Duy Sơn", "thị trấn Nam Phước"]),
+            "Thăng Bình": ("huyện", ["xã Bình Dương", "xã Bình Triều", "thị trấn Hà Lam"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa tỉnh Quảng Nam"],
+        "ethnic": {"Kinh": 1.0},
+    },
+    "Quảng Ngãi": {
+        "code": "051",
+        "kind": "tỉnh",
+        "districts": {
+            "Tư Nghĩa": ("huyện", ["xã Nghĩa Kỳ", "xã Nghĩa Thuận", "xã Nghĩa Hiệp", "thị trấn La Hà"]),
+            "Sơn Tịnh": ("huyện", ["xã Tịnh Hà", "xã Tịnh Bắc", "xã Tịnh Đông"]),
+            "Mộ Đức": ("huyện", ["xã Đức Tân", "xã Đức Lợi", "xã Đức Phong", "thị trấn Mộ Đức"]),
+            "Quảng Ngãi": (
+                "thành phố",
+                ["phường Trần Phú", "phường Nghĩa Chánh", "phường Lê Hồng Phong", "xã Nghĩa Dõng"],
+            ),
+        },
+        "hospitals": ["Bệnh viện Đa khoa tỉnh Quảng Ngãi", "Bệnh viện Sản - Nhi tỉnh Quảng Ngãi"],
+        "ethnic": {"Kinh": 0.95, "Hoa": 0.05},
+    },
+    "Bình Định": {
+        "code": "052",
+        "kind": "tỉnh",
+        "districts": {
+            "Tuy Phước": ("huyện", ["xã Phước Hòa", "xã Phước Thuận", "thị trấn Tuy Phước"]),
+            "Phù Mỹ": ("huyện", ["xã Mỹ Thành", "xã Mỹ Chánh", "thị trấn Phù Mỹ"]),
+            "Quy Nhơn": ("thành phố", ["phường Ngô Mây", "phường Trần Hưng Đạo", "phường Nhơn Bình"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa tỉnh Bình Định"],
+        "ethnic": {"Kinh": 1.0},
+    },
+    "Đắk Lắk": {
+        "code": "066",
+        "kind": "tỉnh",
+        "districts": {
+            "Buôn Ma Thuột": ("thành phố", ["phường Tân Lợi", "phường Tự An", "xã Hòa Thắng"]),
+            "Krông Pắc": ("huyện", ["thị trấn Phước An", "xã Ea Phê", "xã Ea Kênh"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa vùng Tây Nguyên"],
+        "ethnic": {"Kinh": 0.7, "Ê Đê": 0.25, "Nùng": 0.05},
+    },
+    "Hồ Chí Minh": {
+        "code": "079",
+        "kind": "thành phố",
+        "districts": {
+            "Củ Chi": ("huyện", ["xã Tân Thạnh Đông", "xã Phước Vĩnh An", "thị trấn Củ Chi"]),
+            "Bình Chánh": ("huyện", ["xã Vĩnh Lộc A", "xã Tân Kiên", "thị trấn Tân Túc"]),
+            "Gò Vấp": ("quận", ["Phường 10", "Phường 5", "Phường 17"]),
+            "5": ("quận", ["Phường 11", "Phường 14", "Phường 9"]),
+        },
+        "hospitals": ["Bệnh viện Từ Dũ", "Bệnh viện Hùng Vương", "Bệnh viện Nhân dân Gia Định"],
+        "ethnic": {"Kinh": 0.9, "Hoa": 0.1},
+    },
+    "Cần Thơ": {
+        "code": "092",
+        "kind": "thành phố",
+        "districts": {
+            "Ninh Kiều": ("quận", ["phường An Hòa", "phường Xuân Khánh", "phường Tân An"]),
+            "Phong Điền": ("huyện", ["xã Nhơn Ái", "xã Mỹ Khánh", "thị trấn Phong Điền"]),
+        },
+        "hospitals": ["Bệnh viện Phụ sản thành phố Cần Thơ"],
+        "ethnic": {"Kinh": 0.9, "Khmer": 0.05, "Hoa": 0.05},
+    },
+    "Sóc Trăng": {
+        "code": "094",
+        "kind": "tỉnh",
+        "districts": {
+            "Mỹ Xuyên": ("huyện", ["xã Đại Tâm", "xã Tham Đôn", "thị trấn Mỹ Xuyên"]),
+            "Vĩnh Châu": ("thị xã", ["xã Lai Hòa", "xã Vĩnh Hiệp", "Phường 1"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa tỉnh Sóc Trăng"],
+        "ethnic": {"Kinh": 0.6, "Khmer": 0.3, "Hoa": 0.1},
+    },
+    "Lào Cai": {
+        "code": "010",
+        "kind": "tỉnh",
+        "districts": {
+            "Sa Pa": ("thị xã", ["xã Tả Van", "xã Lao Chải", "phường Sa Pa"]),
+            "Bắc Hà": ("huyện", ["xã Bản Phố", "thị trấn Bắc Hà", "xã Tà Chải"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa tỉnh Lào Cai"],
+        "ethnic": {"Mông": 0.5, "Kinh": 0.3, "Dao": 0.2},
+    },
+    "Lạng Sơn": {
+        "code": "020",
+        "kind": "tỉnh",
+        "districts": {
+            "Lạng Sơn": ("thành phố", ["phường Chi Lăng", "phường Vĩnh Trại", "phường Hoàng Văn Thụ"]),
+            "Cao Lộc": ("huyện", ["thị trấn Đồng Đăng", "thị trấn Cao Lộc", "xã Hợp Thành"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa tỉnh Lạng Sơn"],
+        "ethnic": {"Tày": 0.4, "Nùng": 0.4, "Kinh": 0.2},
+    },
+    "Hòa Bình": {
+        "code": "017",
+        "kind": "tỉnh",
+        "districts": {
+            "Mai Châu": ("huyện", ["thị trấn Mai Châu", "xã Chiềng Châu", "xã Nà Phòn"]),
+            "Lạc Sơn": ("huyện", ["thị trấn Vụ Bản", "xã Ân Nghĩa"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa tỉnh Hòa Bình"],
+        "ethnic": {"Mường": 0.6, "Thái": 0.2, "Kinh": 0.2},
+    },
+    "Sơn La": {
+        "code": "014",
+        "kind": "tỉnh",
+        "districts": {
+            "Sơn La": ("thành phố", ["phường Chiềng Lề", "phường Tô Hiệu", "xã Chiềng Ngần"]),
+            "Mai Sơn": ("huyện", ["thị trấn Hát Lót", "xã Chiềng Mung", "xã Cò Nòi"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa tỉnh Sơn La"],
+        "ethnic": {"Thái": 0.6, "Kinh": 0.3, "Mông": 0.1},
+    },
+    "An Giang": {
+        "code": "089",
+        "kind": "tỉnh",
+        "districts": {
+            "Long Xuyên": ("thành phố", ["phường Mỹ Long", "phường Mỹ Bình", "phường Bình Khánh"]),
+            "Chợ Mới": ("huyện", ["xã Kiến An", "xã Long Điền A", "thị trấn Chợ Mới"]),
+        },
+        "hospitals": ["Bệnh viện Đa khoa Trung tâm An Giang"],
+        "ethnic": {"Kinh": 0.85, "Khmer": 0.1, "Hoa": 0.05},
+    },
 }
 
-STREETS = ["Lê Lợi", "Trần Hưng Đạo", "Nguyễn Huệ", "Hai Bà Trưng", "Quang Trung", "Lý Thường Kiệt",
-           "Phan Đình Phùng", "Nguyễn Trãi", "Hùng Vương", "Lê Duẩn", "Bà Triệu", "Võ Thị Sáu"]
+STREETS = [
+    "Lê Lợi",
+    "Trần Hưng Đạo",
+    "Nguyễn Huệ",
+    "Hai Bà Trưng",
+    "Quang Trung",
+    "Lý Thường Kiệt",
+    "Phan Đình Phùng",
+    "Nguyễn Trãi",
+    "Hùng Vương",
+    "Lê Duẩn",
+    "Bà Triệu",
+    "Võ Thị Sáu",
+]
 
 VIET_NAM = "Việt Nam"
 SOUTH = {"Hồ Chí Minh", "Cần Thơ", "Sóc Trăng", "An Giang"}
@@ -212,7 +462,7 @@ class Place:
 
     @property
     def commune_name(self) -> str:
-        return self.commune[len(self.commune_kind):].strip()
+        return self.commune[len(self.commune_kind) :].strip()
 
 
 def random_place(rng: random.Random, province: str | None = None) -> Place:
@@ -227,13 +477,20 @@ def street_address(rng: random.Random, place: Place, level: int = 3) -> str:
     """A residence: 'thôn 3, xã X, huyện Y, tỉnh Z' or 'số 12 đường Lê Lợi, phường ...'."""
     kind = place.commune_kind
     if kind == "xã" and place.province in SOUTH:
-        head = rng.choice([f"ấp {rng.randint(1, 6)}",
-                           f"ấp {rng.choice(['Mỹ Hòa', 'Tân Lập', 'Phú Thạnh', 'Bình An'])}"])
+        head = rng.choice(
+            [f"ấp {rng.randint(1, 6)}", f"ấp {rng.choice(['Mỹ Hòa', 'Tân Lập', 'Phú Thạnh', 'Bình An'])}"]
+        )
     elif kind == "xã":
-        head = rng.choice([f"thôn {rng.randint(1, 9)}",
-                           f"thôn {rng.choice(['Đông', 'Tây', 'Nam', 'Bắc', 'Trung', 'Thượng', 'Hạ'])}",
-                           f"xóm {rng.randint(1, 12)}", f"bản {rng.choice(['Hua Tát', 'Lác', 'Pom Coọng', 'Nà Cà'])}"
-                           if place.province in HIGHLAND else f"thôn {rng.randint(1, 12)}"])
+        head = rng.choice(
+            [
+                f"thôn {rng.randint(1, 9)}",
+                f"thôn {rng.choice(['Đông', 'Tây', 'Nam', 'Bắc', 'Trung', 'Thượng', 'Hạ'])}",
+                f"xóm {rng.randint(1, 12)}",
+                f"bản {rng.choice(['Hua Tát', 'Lác', 'Pom Coọng', 'Nà Cà'])}"
+                if place.province in HIGHLAND
+                else f"thôn {rng.randint(1, 12)}",
+            ]
+        )
     elif kind == "phường" and rng.random() < 0.6:
         head = f"số {rng.randint(1, 250)} đường {rng.choice(STREETS)}"
     else:
@@ -324,9 +581,22 @@ def book_number(rng: random.Random, year: int) -> str:
 # --------------------------------------------------------------------------
 # Civil-status specifics
 
-DEATH_CAUSES = ["Bệnh già", "Già yếu", "Tai nạn giao thông", "Ung thư phổi", "Đột quỵ", "Suy tim",
-                "Nhồi máu cơ tim", "Xơ gan", "Viêm phổi", "Suy thận mạn", "Ung thư gan", "Tai biến mạch máu não",
-                "Đuối nước", "Bệnh tiểu đường"]
+DEATH_CAUSES = [
+    "Bệnh già",
+    "Già yếu",
+    "Tai nạn giao thông",
+    "Ung thư phổi",
+    "Đột quỵ",
+    "Suy tim",
+    "Nhồi máu cơ tim",
+    "Xơ gan",
+    "Viêm phổi",
+    "Suy thận mạn",
+    "Ung thư gan",
+    "Tai biến mạch máu não",
+    "Đuối nước",
+    "Bệnh tiểu đường",
+]
 RELATIONS_MALE = ["Con", "Con trai", "Cháu", "Anh trai", "Em trai", "Cháu nội", "Con rể"]
 RELATIONS_FEMALE = ["Con", "Con gái", "Cháu", "Chị gái", "Em gái", "Cháu nội", "Con dâu"]
 
@@ -354,8 +624,9 @@ def _family_surname(eth: str, father: str | None, mother: str) -> str:
     return father.split()[0]
 
 
-def khai_sinh_record(rng: random.Random, *, year_range=(1955, 2024), with_id: bool = True,
-                     father_prob: float = 0.9) -> dict:
+def khai_sinh_record(
+    rng: random.Random, *, year_range=(1955, 2024), with_id: bool = True, father_prob: float = 0.9
+) -> dict:
     """Fields of one birth registration (CONTRACT names), values as printed."""
     place = random_place(rng)
     sex = rng.choice(["Nam", "Nữ"])
@@ -384,21 +655,25 @@ def khai_sinh_record(rng: random.Random, *, year_range=(1955, 2024), with_id: bo
     }
     if with_id:
         f["so_dinh_danh"] = so_dinh_danh(rng, place.code, sex, born.year)
-    f.update({
-        "ho_ten_me": upper(mother),
-        "nam_sinh_me": str(mother_year),
-        "dan_toc_me": eth,
-        "quoc_tich_me": VIET_NAM,
-        "noi_cu_tru_me": residence,
-    })
+    f.update(
+        {
+            "ho_ten_me": upper(mother),
+            "nam_sinh_me": str(mother_year),
+            "dan_toc_me": eth,
+            "quoc_tich_me": VIET_NAM,
+            "noi_cu_tru_me": residence,
+        }
+    )
     if father:
-        f.update({
-            "ho_ten_cha": upper(father),
-            "nam_sinh_cha": str(father_year),
-            "dan_toc_cha": eth,
-            "quoc_tich_cha": VIET_NAM,
-            "noi_cu_tru_cha": residence,
-        })
+        f.update(
+            {
+                "ho_ten_cha": upper(father),
+                "nam_sinh_cha": str(father_year),
+                "dan_toc_cha": eth,
+                "quoc_tich_cha": VIET_NAM,
+                "noi_cu_tru_cha": residence,
+            }
+        )
     f["nguoi_di_khai"] = upper(rng.choice([father or mother, mother]))
     f["noi_dang_ky"] = f"Ủy ban nhân dân {place.address(3)}"
     f["ngay_dang_ky"] = fmt_date(registered)
@@ -491,8 +766,15 @@ def ledger_record(rng: random.Random, number: int, year: int, place: Place) -> d
         noi_sinh = rng.choice(PROVINCES[place.province]["hospitals"]).replace("Bệnh viện Đa khoa", "BVĐK")
     else:
         noi_sinh = f"{place.commune_name}, {place.district}"
-    f = {"so": str(number), "ho_ten": child, "ngay_sinh": fmt_date(born), "gioi_tinh": sex,
-         "dan_toc": eth, "noi_sinh": noi_sinh, "ho_ten_me": mother}
+    f = {
+        "so": str(number),
+        "ho_ten": child,
+        "ngay_sinh": fmt_date(born),
+        "gioi_tinh": sex,
+        "dan_toc": eth,
+        "noi_sinh": noi_sinh,
+        "ho_ten_me": mother,
+    }
     if father:
         f["ho_ten_cha"] = father
     f["ngay_dang_ky"] = fmt_date(registered)
@@ -529,12 +811,26 @@ def cccd_record(rng: random.Random, *, old_id_prob: float = 0.6) -> dict:
             except ValueError:  # born on 29 February
                 expiry = dt.date(born.year + limit, 3, 1)
             break
-    fields = {"so_dinh_danh": number, "ho_ten": name, "ngay_sinh": fmt_date(born), "gioi_tinh": sex,
-              "noi_thuong_tru": residence, "ngay_cap": fmt_date(issued)}
+    fields = {
+        "so_dinh_danh": number,
+        "ho_ten": name,
+        "ngay_sinh": fmt_date(born),
+        "gioi_tinh": sex,
+        "noi_thuong_tru": residence,
+        "ngay_cap": fmt_date(issued),
+    }
     if old:
         fields = {"so_dinh_danh": number, "so_cmnd": old, **{k: v for k, v in fields.items() if k != "so_dinh_danh"}}
-    printed = {"so_dinh_danh": number, "ho_ten": upper(name), "ngay_sinh": fmt_date(born), "gioi_tinh": sex,
-               "quoc_tich": VIET_NAM, "que_quan": origin.address(3), "noi_thuong_tru": residence,
-               "ngay_cap": fmt_date(issued), "co_gia_tri_den": fmt_date(expiry) if expiry else "Không thời hạn"}
+    printed = {
+        "so_dinh_danh": number,
+        "ho_ten": upper(name),
+        "ngay_sinh": fmt_date(born),
+        "gioi_tinh": sex,
+        "quoc_tich": VIET_NAM,
+        "que_quan": origin.address(3),
+        "noi_thuong_tru": residence,
+        "ngay_cap": fmt_date(issued),
+        "co_gia_tri_den": fmt_date(expiry) if expiry else "Không thời hạn",
+    }
     payload = "|".join([number, old, name, born.strftime("%d%m%Y"), sex, residence, issued.strftime("%d%m%Y")])
     return {"fields": fields, "printed": printed, "payload": payload, "place": origin}

@@ -56,8 +56,9 @@ def darkest(img: np.ndarray) -> np.ndarray:
 
 
 def background_colour(img: np.ndarray) -> tuple[int, int, int]:
-    border = np.concatenate([img[:8].reshape(-1, 3), img[-8:].reshape(-1, 3),
-                             img[:, :8].reshape(-1, 3), img[:, -8:].reshape(-1, 3)])
+    border = np.concatenate(
+        [img[:8].reshape(-1, 3), img[-8:].reshape(-1, 3), img[:, :8].reshape(-1, 3), img[:, -8:].reshape(-1, 3)]
+    )
     return tuple(int(v) for v in np.median(border, axis=0))
 
 
@@ -107,8 +108,14 @@ def skew(img, rng, *, angle: float, fill=None):
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     m[0, 2] += (nw - w) / 2
     m[1, 2] += (nh - h) / 2
-    return cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=tuple(int(v) for v in fill))
+    return cv2.warpAffine(
+        img,
+        m,
+        (nw, nh),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=tuple(int(v) for v in fill),
+    )
 
 
 def rotate(img, rng, *, degrees: int):
@@ -131,18 +138,26 @@ def spine_curl(img, rng, *, side: str = "left", strength: float = 0.03, shade: f
     yy = np.arange(h, dtype=np.float32)[:, None]
     k = (2.0 * strength * zone)[None, :]
     map_y = (yy + k * (yy - h / 2) + 0.3 * strength * h * zone[None, :]).astype(np.float32)
-    squeeze = 0.12 * w * zone ** 1.5
+    squeeze = 0.12 * w * zone**1.5
     sgn = -1.0 if side == "left" else 1.0
     map_x = np.broadcast_to((xs + sgn * squeeze)[None, :], (h, w)).astype(np.float32)
     fill = background_colour(img)
-    out = cv2.remap(img, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                    borderValue=fill)
+    out = cv2.remap(img, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
     gutter = 1.0 - shade * np.exp(-((1.0 - t) * w) / (0.05 * w)) - 0.15 * shade * zone
     return multiply(out, np.broadcast_to(gutter[None, :].astype(np.float32), (h, w)))
 
 
-def photo(img, rng, *, margin: float = 0.12, jitter: float = 0.05, light: float = 0.35, vignette: float = 0.45,
-          background=(62, 50, 40), warmth: float = 0.06):
+def photo(
+    img,
+    rng,
+    *,
+    margin: float = 0.12,
+    jitter: float = 0.05,
+    light: float = 0.35,
+    vignette: float = 0.45,
+    background=(62, 50, 40),
+    warmth: float = 0.06,
+):
     """A phone photo: the page warped in perspective onto a darker surface,
     with uneven light, vignetting and a slight colour cast."""
     img = _rgb(img)
@@ -191,7 +206,7 @@ def borders(img, rng, *, top: int, bottom: int, left: int, right: int, shade: in
     h, w = img.shape[:2]
     H, W = h + top + bottom, w + left + right
     out = np.full((H, W, 3), shade, np.uint8)
-    out[top:top + h, left:left + w] = img
+    out[top : top + h, left : left + w] = img
     dmax = 8
     for side, size in (("top", top), ("bottom", bottom), ("left", left), ("right", right)):
         if size <= 0:
@@ -200,15 +215,15 @@ def borders(img, rng, *, top: int, bottom: int, left: int, right: int, shade: in
         depth = (smooth_field(rng, (1, n), 40)[0] * 6 + rng.random(n) * 2).astype(int)
         ragged = np.arange(dmax)[:, None] < depth[None, :]  # (dmax, n)
         if side == "top":
-            out[top:top + dmax][ragged] = shade
+            out[top : top + dmax][ragged] = shade
         elif side == "bottom":
-            out[H - bottom - dmax:H - bottom][ragged[::-1]] = shade
+            out[H - bottom - dmax : H - bottom][ragged[::-1]] = shade
         elif side == "left":
-            out[:, left:left + dmax][ragged.T] = shade
+            out[:, left : left + dmax][ragged.T] = shade
         else:
-            out[:, W - right - dmax:W - right][ragged.T[:, ::-1]] = shade
+            out[:, W - right - dmax : W - right][ragged.T[:, ::-1]] = shade
     # sensor noise in the dark margins only
-    for sl in (np.s_[:top + dmax], np.s_[H - bottom - dmax:], np.s_[:, :left + dmax], np.s_[:, W - right - dmax:]):
+    for sl in (np.s_[: top + dmax], np.s_[H - bottom - dmax :], np.s_[:, : left + dmax], np.s_[:, W - right - dmax :]):
         region = out[sl]
         if region.size:
             dark = region.max(axis=2) <= shade
@@ -265,7 +280,7 @@ def photocopy(img, rng, *, contrast: float = 1.6, toner: float = 0.0005, streaks
     for _ in range(int(streaks)):
         x = int(rng.integers(0, w))
         width = int(rng.integers(1, 4))
-        out[:, x:x + width] *= float(rng.uniform(0.8, 0.93))
+        out[:, x : x + width] *= float(rng.uniform(0.8, 0.93))
     out = _clip(out)
     return np.repeat(out[:, :, None], 3, axis=2)
 
@@ -318,16 +333,17 @@ def _guilloche(h: int, w: int, rng: np.random.Generator, scale: float) -> np.nda
             pts = np.stack([xs, ys], axis=1).astype(np.int32)
             cv2.polylines(canvas, [pts], False, 255, thick, cv2.LINE_AA)
     # rosettes (hypotrochoids) at the centre and in the corners
-    centres = [(w / 2, h / 2, 0.33 * w)] + [(x, y, 0.12 * w) for x, y in
-                                             ((0.15 * w, 0.12 * h), (0.85 * w, 0.12 * h), (0.15 * w, 0.88 * h),
-                                              (0.85 * w, 0.88 * h))]
+    centres = [(w / 2, h / 2, 0.33 * w)] + [
+        (x, y, 0.12 * w)
+        for x, y in ((0.15 * w, 0.12 * h), (0.85 * w, 0.12 * h), (0.15 * w, 0.88 * h), (0.85 * w, 0.88 * h))
+    ]
     t = np.linspace(0, 2 * math.pi * 7, 4000, dtype=np.float32)
     for cx, cy, rad in centres:
         R, r = 1.0, rng.choice([2 / 7, 3 / 7, 5 / 11])
         for d in np.linspace(0.3, 0.9, 5):
             x = (R - r) * np.cos(t) + d * np.cos((R - r) / r * t)
             y = (R - r) * np.sin(t) - d * np.sin((R - r) / r * t)
-            norm = (R - r + d)
+            norm = R - r + d
             pts = np.stack([cx + rad * x / norm, cy + rad * y / norm], axis=1).astype(np.int32)
             cv2.polylines(canvas, [pts], False, 255, thick, cv2.LINE_AA)
     # a wavy frame
@@ -378,8 +394,7 @@ def ink(img, rng, *, fade: float = 0.5, breaks: float = 0.08, ribbon: float = 0.
     strength = force[labels]
     rib = cv2.resize(smooth_field(rng, (max(2, h // 4), max(2, w // 4)), 12), (w, h))
     strength *= np.float32(1.0) - np.float32(ribbon) * rib
-    holes = cv2.resize(rng.random((h // 3 + 1, w // 3 + 1), dtype=np.float32), (w, h),
-                       interpolation=cv2.INTER_LINEAR)
+    holes = cv2.resize(rng.random((h // 3 + 1, w // 3 + 1), dtype=np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     strength[holes < breaks] *= np.float32(0.15)
     # out = paper - (paper - img) * strength, per channel
     paper = np.float32(background_colour(img))
@@ -455,8 +470,17 @@ def _stamp_layer(radius: int, text: str, scale: float, rng: np.random.Generator)
     return cv2.GaussianBlur(alpha, (0, 0), 0.6)
 
 
-def stamp(img, rng, *, center, radius: int, text: str = "ỦY BAN NHÂN DÂN *", colour=(205, 35, 45),
-          rotation: float = 0.0, opacity: float = 0.85):
+def stamp(
+    img,
+    rng,
+    *,
+    center,
+    radius: int,
+    text: str = "ỦY BAN NHÂN DÂN *",
+    colour=(205, 35, 45),
+    rotation: float = 0.0,
+    opacity: float = 0.85,
+):
     """A red round seal pressed over the page (on top of the text)."""
     img = _rgb(img)
     h, w = img.shape[:2]
@@ -469,7 +493,7 @@ def stamp(img, rng, *, center, radius: int, text: str = "ỦY BAN NHÂN DÂN *",
     x0, y0 = int(center[0] - s / 2), int(center[1] - s / 2)
     xa, ya, xb, yb = max(0, x0), max(0, y0), min(w, x0 + s), min(h, y0 + s)
     if xa < xb and ya < yb:
-        full[ya:yb, xa:xb] = alpha[ya - y0:yb - y0, xa - x0:xb - x0]
+        full[ya:yb, xa:xb] = alpha[ya - y0 : yb - y0, xa - x0 : xb - x0]
     return ink_over(img, np.clip(full * opacity, 0, 1), colour)
 
 
@@ -538,23 +562,31 @@ def _s_jpeg(level, rng, hints):
 
 
 def _s_yellow(level, rng, hints):
-    return {"tint": [0, 0.06, 0.12, 0.2][level], "unevenness": [0, 0.04, 0.08, 0.14][level],
-            "blotches": int(rng.integers(0, [1, 3, 6, 10][level] + 1)), "blotch_strength": [0, 0.1, 0.2, 0.3][level]}
+    return {
+        "tint": [0, 0.06, 0.12, 0.2][level],
+        "unevenness": [0, 0.04, 0.08, 0.14][level],
+        "blotches": int(rng.integers(0, [1, 3, 6, 10][level] + 1)),
+        "blotch_strength": [0, 0.1, 0.2, 0.3][level],
+    }
 
 
 def _s_security(level, rng, hints):
-    return {"colour": hints.get("security_colour") or str(rng.choice(["green", "pink"])),
-            "strength": [0, 0.5, 0.7, 0.9][level]}
+    return {
+        "colour": hints.get("security_colour") or str(rng.choice(["green", "pink"])),
+        "strength": [0, 0.5, 0.7, 0.9][level],
+    }
 
 
 def _s_ink(level, rng, hints):
-    return {"fade": [0, 0.35, 0.55, 0.75][level], "breaks": [0, 0.04, 0.09, 0.16][level],
-            "ribbon": [0, 0.15, 0.3, 0.45][level]}
+    return {
+        "fade": [0, 0.35, 0.55, 0.75][level],
+        "breaks": [0, 0.04, 0.09, 0.16][level],
+        "ribbon": [0, 0.15, 0.3, 0.45][level],
+    }
 
 
 def _s_bleed(level, rng, hints):
-    return {"strength": [0, 0.1, 0.2, 0.32][level],
-            "shift": (int(rng.integers(-40, 40)), int(rng.integers(-30, 30)))}
+    return {"strength": [0, 0.1, 0.2, 0.32][level], "shift": (int(rng.integers(-40, 40)), int(rng.integers(-30, 30)))}
 
 
 def _s_stamp(level, rng, hints):
@@ -562,30 +594,48 @@ def _s_stamp(level, rng, hints):
     center = hints.get("stamp") or (w * 0.62, h * 0.8)
     radius = hints.get("stamp_radius") or int(w * 0.09)
     jitter = radius * 0.15
-    return {"center": (round(float(center[0] + rng.uniform(-jitter, jitter)), 1),
-                       round(float(center[1] + rng.uniform(-jitter, jitter)), 1)),
-            "radius": int(radius), "text": hints.get("stamp_text") or "ỦY BAN NHÂN DÂN *",
-            "rotation": round(float(rng.uniform(-40, 40)), 1), "opacity": [0, 0.6, 0.8, 0.95][level]}
+    return {
+        "center": (
+            round(float(center[0] + rng.uniform(-jitter, jitter)), 1),
+            round(float(center[1] + rng.uniform(-jitter, jitter)), 1),
+        ),
+        "radius": int(radius),
+        "text": hints.get("stamp_text") or "ỦY BAN NHÂN DÂN *",
+        "rotation": round(float(rng.uniform(-40, 40)), 1),
+        "opacity": [0, 0.6, 0.8, 0.95][level],
+    }
 
 
 def _s_signature(level, rng, hints):
     h, w = hints["size"]
     center = hints.get("signature") or (w * 0.7, h * 0.82)
     width = hints.get("signature_width") or w * 0.25
-    return {"center": (round(float(center[0] + rng.uniform(-20, 20)), 1),
-                       round(float(center[1] + rng.uniform(-10, 10)), 1)),
-            "width": float(width) * [1, 0.8, 1.0, 1.25][level], "thickness": [1, 2, 3, 4][level]}
+    return {
+        "center": (
+            round(float(center[0] + rng.uniform(-20, 20)), 1),
+            round(float(center[1] + rng.uniform(-10, 10)), 1),
+        ),
+        "width": float(width) * [1, 0.8, 1.0, 1.25][level],
+        "thickness": [1, 2, 3, 4][level],
+    }
 
 
 def _s_curl(level, rng, hints):
-    return {"side": str(rng.choice(["left", "right"])), "strength": [0, 0.015, 0.03, 0.05][level],
-            "shade": [0, 0.3, 0.45, 0.6][level]}
+    return {
+        "side": str(rng.choice(["left", "right"])),
+        "strength": [0, 0.015, 0.03, 0.05][level],
+        "shade": [0, 0.3, 0.45, 0.6][level],
+    }
 
 
 def _s_photo(level, rng, hints):
-    return {"margin": [0, 0.08, 0.12, 0.16][level], "jitter": [0, 0.02, 0.045, 0.07][level],
-            "light": [0, 0.2, 0.35, 0.5][level], "vignette": [0, 0.25, 0.45, 0.6][level],
-            "background": _surface(rng)}
+    return {
+        "margin": [0, 0.08, 0.12, 0.16][level],
+        "jitter": [0, 0.02, 0.045, 0.07][level],
+        "light": [0, 0.2, 0.35, 0.5][level],
+        "vignette": [0, 0.25, 0.45, 0.6][level],
+        "background": _surface(rng),
+    }
 
 
 def _surface(rng) -> tuple[int, int, int]:
@@ -596,41 +646,56 @@ def _surface(rng) -> tuple[int, int, int]:
 
 
 def _s_photocopy(level, rng, hints):
-    return {"contrast": [1.0, 1.3, 1.6, 2.0][level], "toner": [0, 0.0002, 0.0006, 0.0015][level],
-            "streaks": int(rng.integers(0, [1, 2, 4, 6][level]))}
+    return {
+        "contrast": [1.0, 1.3, 1.6, 2.0][level],
+        "toner": [0, 0.0002, 0.0006, 0.0015][level],
+        "streaks": int(rng.integers(0, [1, 2, 4, 6][level])),
+    }
 
 
 def _s_borders(level, rng, hints):
     h, w = hints["size"]
     m = [0, 0.015, 0.03, 0.05][level]
-    return {k: int(rng.uniform(0.2, 1.0) * m * (h if k in ("top", "bottom") else w)) for k in
-            ("top", "bottom", "left", "right")} | {"shade": int(rng.integers(10, 45))}
+    return {
+        k: int(rng.uniform(0.2, 1.0) * m * (h if k in ("top", "bottom") else w))
+        for k in ("top", "bottom", "left", "right")
+    } | {"shade": int(rng.integers(10, 45))}
 
 
-REGISTRY: dict[str, Degradation] = {d.name: d for d in [
-    Degradation("ink", ink, _s_ink),
-    Degradation("security", security, _s_security),
-    Degradation("yellow", yellow, _s_yellow),
-    Degradation("bleed", bleed_through, _s_bleed),
-    Degradation("stamp", stamp, _s_stamp),
-    Degradation("signature", signature, _s_signature),
-    Degradation("curl", spine_curl, _s_curl),
-    Degradation("skew", skew, _s_skew),
-    Degradation("rotate", rotate, _s_rotate),
-    Degradation("borders", borders, _s_borders),
-    Degradation("photo", photo, _s_photo),
-    Degradation("low_dpi", low_dpi, _s_low_dpi),
-    Degradation("blur", blur, _s_blur),
-    Degradation("noise", noise, _s_noise),
-    Degradation("jpeg", jpeg, _s_jpeg),
-    Degradation("photocopy", photocopy, _s_photocopy),  # last here: its seed index leaves the others' alone
-]}
+REGISTRY: dict[str, Degradation] = {
+    d.name: d
+    for d in [
+        Degradation("ink", ink, _s_ink),
+        Degradation("security", security, _s_security),
+        Degradation("yellow", yellow, _s_yellow),
+        Degradation("bleed", bleed_through, _s_bleed),
+        Degradation("stamp", stamp, _s_stamp),
+        Degradation("signature", signature, _s_signature),
+        Degradation("curl", spine_curl, _s_curl),
+        Degradation("skew", skew, _s_skew),
+        Degradation("rotate", rotate, _s_rotate),
+        Degradation("borders", borders, _s_borders),
+        Degradation("photo", photo, _s_photo),
+        Degradation("low_dpi", low_dpi, _s_low_dpi),
+        Degradation("blur", blur, _s_blur),
+        Degradation("noise", noise, _s_noise),
+        Degradation("jpeg", jpeg, _s_jpeg),
+        Degradation("photocopy", photocopy, _s_photocopy),  # last here: its seed index leaves the others' alone
+    ]
+}
 ORDER = list(REGISTRY)  # each degradation's random stream is spawned at its index here
 # the order they are applied in: a photocopy is made before it is scanned
 APPLY_ORDER = [n for n in ORDER if n != "photocopy"]
 APPLY_ORDER.insert(APPLY_ORDER.index("skew"), "photocopy")
-ALIASES = {"bleed_through": "bleed", "spine_curl": "curl", "rotation": "rotate", "yellowed": "yellow",
-           "typewriter_ink": "ink", "guilloche": "security", "scanner_borders": "borders"}
+ALIASES = {
+    "bleed_through": "bleed",
+    "spine_curl": "curl",
+    "rotation": "rotate",
+    "yellowed": "yellow",
+    "typewriter_ink": "ink",
+    "guilloche": "security",
+    "scanner_borders": "borders",
+}
 
 
 def canonical(name: str) -> str:

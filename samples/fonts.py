@@ -18,30 +18,72 @@ _DIRS = ["/usr/share/fonts/truetype", "/usr/share/fonts/TTF", "/usr/local/share/
 
 # face name -> style -> candidate file names
 FACES: dict[str, dict[str, str]] = {
-    "LiberationSerif": {"regular": "LiberationSerif-Regular.ttf", "bold": "LiberationSerif-Bold.ttf",
-                        "italic": "LiberationSerif-Italic.ttf", "bolditalic": "LiberationSerif-BoldItalic.ttf"},
-    "LiberationSans": {"regular": "LiberationSans-Regular.ttf", "bold": "LiberationSans-Bold.ttf",
-                       "italic": "LiberationSans-Italic.ttf", "bolditalic": "LiberationSans-BoldItalic.ttf"},
-    "NotoSerif": {"regular": "NotoSerif-Regular.ttf", "bold": "NotoSerif-Bold.ttf",
-                  "italic": "NotoSerif-Italic.ttf", "bolditalic": "NotoSerif-BoldItalic.ttf"},
-    "NotoSans": {"regular": "NotoSans-Regular.ttf", "bold": "NotoSans-Bold.ttf",
-                 "italic": "NotoSans-Italic.ttf", "bolditalic": "NotoSans-BoldItalic.ttf"},
-    "DejaVuSerif": {"regular": "DejaVuSerif.ttf", "bold": "DejaVuSerif-Bold.ttf",
-                    "italic": "DejaVuSerif-Italic.ttf", "bolditalic": "DejaVuSerif-BoldItalic.ttf"},
-    "DejaVuSerifCondensed": {"regular": "DejaVuSerifCondensed.ttf", "bold": "DejaVuSerifCondensed-Bold.ttf",
-                             "italic": "DejaVuSerifCondensed-Italic.ttf",
-                             "bolditalic": "DejaVuSerifCondensed-BoldItalic.ttf"},
-    "DejaVuSans": {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf",
-                   "italic": "DejaVuSans-Oblique.ttf", "bolditalic": "DejaVuSans-BoldOblique.ttf"},
+    "LiberationSerif": {
+        "regular": "LiberationSerif-Regular.ttf",
+        "bold": "LiberationSerif-Bold.ttf",
+        "italic": "LiberationSerif-Italic.ttf",
+        "bolditalic": "LiberationSerif-BoldItalic.ttf",
+    },
+    "LiberationSans": {
+        "regular": "LiberationSans-Regular.ttf",
+        "bold": "LiberationSans-Bold.ttf",
+        "italic": "LiberationSans-Italic.ttf",
+        "bolditalic": "LiberationSans-BoldItalic.ttf",
+    },
+    "NotoSerif": {
+        "regular": "NotoSerif-Regular.ttf",
+        "bold": "NotoSerif-Bold.ttf",
+        "italic": "NotoSerif-Italic.ttf",
+        "bolditalic": "NotoSerif-BoldItalic.ttf",
+    },
+    "NotoSans": {
+        "regular": "NotoSans-Regular.ttf",
+        "bold": "NotoSans-Bold.ttf",
+        "italic": "NotoSans-Italic.ttf",
+        "bolditalic": "NotoSans-BoldItalic.ttf",
+    },
+    "DejaVuSerif": {
+        "regular": "DejaVuSerif.ttf",
+        "bold": "DejaVuSerif-Bold.ttf",
+        "italic": "DejaVuSerif-Italic.ttf",
+        "bolditalic": "DejaVuSerif-BoldItalic.ttf",
+    },
+    "DejaVuSerifCondensed": {
+        "regular": "DejaVuSerifCondensed.ttf",
+        "bold": "DejaVuSerifCondensed-Bold.ttf",
+        "italic": "DejaVuSerifCondensed-Italic.ttf",
+        "bolditalic": "DejaVuSerifCondensed-BoldItalic.ttf",
+    },
+    "DejaVuSans": {
+        "regular": "DejaVuSans.ttf",
+        "bold": "DejaVuSans-Bold.ttf",
+        "italic": "DejaVuSans-Oblique.ttf",
+        "bolditalic": "DejaVuSans-BoldOblique.ttf",
+    },
     # monospace faces: drawn cell by cell, with a fallback face for missing letters
-    "LiberationMono": {"regular": "LiberationMono-Regular.ttf", "bold": "LiberationMono-Bold.ttf",
-                       "italic": "LiberationMono-Italic.ttf", "bolditalic": "LiberationMono-BoldItalic.ttf"},
-    "DejaVuSansMono": {"regular": "DejaVuSansMono.ttf", "bold": "DejaVuSansMono-Bold.ttf",
-                       "italic": "DejaVuSansMono-Oblique.ttf", "bolditalic": "DejaVuSansMono-BoldOblique.ttf"},
+    "LiberationMono": {
+        "regular": "LiberationMono-Regular.ttf",
+        "bold": "LiberationMono-Bold.ttf",
+        "italic": "LiberationMono-Italic.ttf",
+        "bolditalic": "LiberationMono-BoldItalic.ttf",
+    },
+    "DejaVuSansMono": {
+        "regular": "DejaVuSansMono.ttf",
+        "bold": "DejaVuSansMono-Bold.ttf",
+        "italic": "DejaVuSansMono-Oblique.ttf",
+        "bolditalic": "DejaVuSansMono-BoldOblique.ttf",
+    },
 }
 MONO = {"LiberationMono": "LiberationSans", "DejaVuSansMono": "DejaVuSans"}  # mono -> fallback face
-PROPORTIONAL_PREFERENCE = ["LiberationSerif", "NotoSerif", "DejaVuSerif", "LiberationSans", "NotoSans",
-                           "DejaVuSans", "DejaVuSerifCondensed"]
+PROPORTIONAL_PREFERENCE = [
+    "LiberationSerif",
+    "NotoSerif",
+    "DejaVuSerif",
+    "LiberationSans",
+    "NotoSans",
+    "DejaVuSans",
+    "DejaVuSerifCondensed",
+]
 TYPEWRITER_PREFERENCE = ["LiberationMono", "DejaVuSansMono"]
 
 
@@ -160,8 +202,16 @@ class Face:
         """(ascent, descent) in pixels."""
         return self.font(size, style).getmetrics()
 
-    def draw(self, draw: ImageDraw.ImageDraw, x: float, baseline: float, text: str, size: int,
-             style: str = "regular", fill=(20, 20, 20)) -> float:
+    def draw(
+        self,
+        draw: ImageDraw.ImageDraw,
+        x: float,
+        baseline: float,
+        text: str,
+        size: int,
+        style: str = "regular",
+        fill=(20, 20, 20),
+    ) -> float:
         """Draw `text` with its left baseline at (x, baseline); returns the advance."""
         if not self.mono:
             draw.text((x, baseline), text, font=self.font(size, style), fill=fill, anchor="ls")

@@ -141,10 +141,22 @@ def choose_font(rng: random.Random, doc_type: str, spec: str | None, chain: list
     return rng.choice(fonts.proportional_faces())
 
 
-def render_page(doc_type: str, seed: int, *, font: str | None = None, dpi: int = 200, leaders: bool | None = None,
-                variant: str | None = None, degradations: list | None = None, split: str = "dev",
-                name: str | None = None, fmt: str = "auto", ruling: bool | None = None,
-                bleed_other: np.ndarray | None = None, card: dict | None = None) -> Page:
+def render_page(
+    doc_type: str,
+    seed: int,
+    *,
+    font: str | None = None,
+    dpi: int = 200,
+    leaders: bool | None = None,
+    variant: str | None = None,
+    degradations: list | None = None,
+    split: str = "dev",
+    name: str | None = None,
+    fmt: str = "auto",
+    ruling: bool | None = None,
+    bleed_other: np.ndarray | None = None,
+    card: dict | None = None,
+) -> Page:
     """Render and degrade one page deterministically from `seed`. `card`: options of an ID
     card page (RenderOptions `qr`, `qr_module_mm`)."""
     if doc_type not in TEMPLATES:
@@ -163,8 +175,15 @@ def render_page(doc_type: str, seed: int, *, font: str | None = None, dpi: int =
         leaders = rng.random() < 0.35 and doc_type in ("khai_sinh", "khai_tu", "ket_hon")
     if ruling is None:
         ruling = rng.random() < 0.8
-    opts = RenderOptions(font=face, dpi=dpi, leaders=leaders, variant=variant, ruling=ruling,
-                         title_fill=RED if "security" in names else None, **(card or {}))
+    opts = RenderOptions(
+        font=face,
+        dpi=dpi,
+        leaders=leaders,
+        variant=variant,
+        ruling=ruling,
+        title_fill=RED if "security" in names else None,
+        **(card or {}),
+    )
     rendered = TEMPLATES[doc_type](random.Random(rng.random()), opts)
     img = np.asarray(rendered.image)
     hints = dict(rendered.anchors)
@@ -208,8 +227,15 @@ def render_page(doc_type: str, seed: int, *, font: str | None = None, dpi: int =
     if doc_type == "so_ho_tich":
         gt["ruling"] = bool(ruling)
     if doc_type == "cccd":  # what the card prints, the QR code's text and where the code is
-        gt.update({"printed": rendered.extra["printed"], "qr": opts.qr, "qr_payload": rendered.extra["payload"],
-                   "qr_module_mm": opts.qr_module_mm, "qr_box": list(rendered.anchors.get("qr_box", ()))})
+        gt.update(
+            {
+                "printed": rendered.extra["printed"],
+                "qr": opts.qr,
+                "qr_payload": rendered.extra["payload"],
+                "qr_module_mm": opts.qr_module_mm,
+                "qr_box": list(rendered.anchors.get("qr_box", ())),
+            }
+        )
     return Page(name, [out], _nfc_tree(gt), fmt, quality, dpi)
 
 
@@ -231,12 +257,13 @@ def write_page(page: Page, out_dir: str) -> str:
     if ext == "png":
         ims[0].save(path, compress_level=7, dpi=dpi)
     elif ext == "jpg":
-        ims[0].convert("RGB" if ims[0].mode != "L" else "L").save(path, quality=page.quality, dpi=dpi,
-                                                                  optimize=True)
+        ims[0].convert("RGB" if ims[0].mode != "L" else "L").save(path, quality=page.quality, dpi=dpi, optimize=True)
     elif ext == "tif":
         if page.extra.get("bilevel"):  # archival bilevel scan, CCITT Group 4
-            ims = [i.convert("L").point(lambda v: 255 if v >= 160 else 0).convert("1", dither=Image.Dither.NONE)
-                   for i in ims]
+            ims = [
+                i.convert("L").point(lambda v: 255 if v >= 160 else 0).convert("1", dither=Image.Dither.NONE)
+                for i in ims
+            ]
             ims[0].save(path, save_all=True, append_images=ims[1:], compression="group4", dpi=dpi)
         else:
             ims[0].save(path, save_all=True, append_images=ims[1:], compression="tiff_deflate", dpi=dpi)
@@ -244,8 +271,17 @@ def write_page(page: Page, out_dir: str) -> str:
         # a scanned PDF: each page an embedded JPEG image at the scan resolution
         rgb = [i if i.mode in ("L", "RGB") else i.convert("RGB") for i in ims]
         fixed = time.gmtime(1735689600)  # 2025-01-01: reproducible bytes
-        rgb[0].save(path, "PDF", resolution=float(page.dpi), save_all=True, append_images=rgb[1:],
-                    quality=page.quality, creationDate=fixed, modDate=fixed, producer="samples.generate")
+        rgb[0].save(
+            path,
+            "PDF",
+            resolution=float(page.dpi),
+            save_all=True,
+            append_images=rgb[1:],
+            quality=page.quality,
+            creationDate=fixed,
+            modDate=fixed,
+            producer="samples.generate",
+        )
     else:
         raise ValueError(f"unknown format '{page.fmt}'")
     gt = dict(page.gt)
@@ -265,16 +301,34 @@ def combine(pages: list[Page], name: str, fmt: str) -> Page:
         for r in p.gt["records"]:
             records.append(dict(r, page=i))
     gt = dict(pages[0].gt)
-    gt.update({"name": name, "text": "\n".join(texts), "pages": texts, "records": records,
-               "page_details": [{k: p.gt[k] for k in ("doc_type", "font", "dpi", "degradations", "seed", "variant")}
-                                for p in pages]})
+    gt.update(
+        {
+            "name": name,
+            "text": "\n".join(texts),
+            "pages": texts,
+            "records": records,
+            "page_details": [
+                {k: p.gt[k] for k in ("doc_type", "font", "dpi", "degradations", "seed", "variant")} for p in pages
+            ],
+        }
+    )
     return Page(name, [i for p in pages for i in p.images], gt, fmt, pages[0].quality, pages[0].dpi)
 
 
-def generate(out_dir: str, count: int, seed: int, *, types: list[str] | None = None,
-             degradations: str | None = "random",
-             split: str = "dev", font: str | None = "random", dpi: int = 200, leaders: bool | None = None,
-             fmt: str = "auto", verbose: bool = False) -> list[dict]:
+def generate(
+    out_dir: str,
+    count: int,
+    seed: int,
+    *,
+    types: list[str] | None = None,
+    degradations: str | None = "random",
+    split: str = "dev",
+    font: str | None = "random",
+    dpi: int = 200,
+    leaders: bool | None = None,
+    fmt: str = "auto",
+    verbose: bool = False,
+) -> list[dict]:
     types = types or TYPES
     chain = parse_degradations(degradations)
     gts = []
@@ -282,8 +336,17 @@ def generate(out_dir: str, count: int, seed: int, *, types: list[str] | None = N
         s = page_seed(seed, i, split)
         doc_type = types[random.Random(f"type-{s}").randrange(len(types))] if len(types) > 1 else types[0]
         t = time.time()
-        page = render_page(doc_type, s, font=font, dpi=dpi, leaders=leaders, degradations=chain, split=split,
-                           name=f"{split}_{seed}_{i:04d}_{doc_type}", fmt=fmt)
+        page = render_page(
+            doc_type,
+            s,
+            font=font,
+            dpi=dpi,
+            leaders=leaders,
+            degradations=chain,
+            split=split,
+            name=f"{split}_{seed}_{i:04d}_{doc_type}",
+            fmt=fmt,
+        )
         path = write_page(page, out_dir)
         gts.append(page.gt)
         if verbose:
@@ -301,44 +364,94 @@ def committed_set(out_dir: str, seed: int = 2025) -> list[dict]:
     serif = "LiberationSerif" if "LiberationSerif" in fonts.available() else "NotoSerif"
     specs = [
         # name, doc_type, kwargs, description
-        ("khai_sinh_clean", "khai_sinh", dict(font=serif, degradations=[], variant="giay_khai_sinh", leaders=False),
-         "clean birth certificate"),
-        ("khai_sinh_skew4_noise", "khai_sinh", dict(font="DejaVuSerif", degradations=[("skew", 2, {"angle": 4.0}),
-                                                                                      ("noise", 1, {})],
-                                                    leaders=False), "skewed 4° with scanner noise"),
-        ("khai_sinh_security_stamp", "khai_sinh", dict(font=serif, leaders=True, variant="giay_khai_sinh",
-                                                       degradations=[("security", 2, {"colour": "green"}),
-                                                                     ("stamp", 2, {}), ("signature", 2, {})]),
-         "green security paper, red title, dotted leaders, red seal, blue signature"),
-        ("khai_sinh_typewriter_180", "khai_sinh", dict(font=typewriter, leaders=False,
-                                                       degradations=[("ink", 1, {}), ("rotate", 3, {"degrees": 180})]),
-         "typewritten, uneven ink, upside down"),
+        (
+            "khai_sinh_clean",
+            "khai_sinh",
+            dict(font=serif, degradations=[], variant="giay_khai_sinh", leaders=False),
+            "clean birth certificate",
+        ),
+        (
+            "khai_sinh_skew4_noise",
+            "khai_sinh",
+            dict(font="DejaVuSerif", degradations=[("skew", 2, {"angle": 4.0}), ("noise", 1, {})], leaders=False),
+            "skewed 4° with scanner noise",
+        ),
+        (
+            "khai_sinh_security_stamp",
+            "khai_sinh",
+            dict(
+                font=serif,
+                leaders=True,
+                variant="giay_khai_sinh",
+                degradations=[("security", 2, {"colour": "green"}), ("stamp", 2, {}), ("signature", 2, {})],
+            ),
+            "green security paper, red title, dotted leaders, red seal, blue signature",
+        ),
+        (
+            "khai_sinh_typewriter_180",
+            "khai_sinh",
+            dict(font=typewriter, leaders=False, degradations=[("ink", 1, {}), ("rotate", 3, {"degrees": 180})]),
+            "typewritten, uneven ink, upside down",
+        ),
         ("ket_hon_clean", "ket_hon", dict(font=serif, degradations=[], variant="table"), "clean marriage certificate"),
-        ("khai_tu_clean", "khai_tu", dict(font="NotoSans" if "NotoSans" in fonts.available() else serif,
-                                          degradations=[], leaders=True), "clean death extract, dotted leaders"),
-        ("so_ho_tich_typewriter", "so_ho_tich", dict(font=typewriter, ruling=True, degradations=[("ink", 1, {})]),
-         "typewritten registry page with ruled table"),
-        ("van_ban_cong_van", "van_ban", dict(font=serif, variant="cong_van", degradations=[]),
-         "clean official letter (công văn)"),
-        ("van_ban_quyet_dinh_yellow_skew", "van_ban", dict(font="DejaVuSerif", variant="quyet_dinh",
-                                                           degradations=[("yellow", 2, {}), ("skew", 1, {})]),
-         "decision (quyết định) on yellowed paper, slight skew"),
-        ("prose_150dpi", "prose", dict(font=serif, dpi=150, degradations=[("jpeg", 2, {"quality": 60})], fmt="jpg"),
-         "plain prose page rendered at 150 dpi, JPEG"),
-        ("khai_sinh_photo", "khai_sinh", dict(font=serif, degradations=[("photo", 2, {}), ("stamp", 1, {}),
-                                                                        ("signature", 1, {})]),
-         "phone photo of a birth certificate"),
-        ("so_ho_tich_curl", "so_ho_tich", dict(font=serif, ruling=True, degradations=[("curl", 2, {}),
-                                                                                    ("yellow", 1, {})]),
-         "registry page near the spine of a bound book"),
+        (
+            "khai_tu_clean",
+            "khai_tu",
+            dict(font="NotoSans" if "NotoSans" in fonts.available() else serif, degradations=[], leaders=True),
+            "clean death extract, dotted leaders",
+        ),
+        (
+            "so_ho_tich_typewriter",
+            "so_ho_tich",
+            dict(font=typewriter, ruling=True, degradations=[("ink", 1, {})]),
+            "typewritten registry page with ruled table",
+        ),
+        (
+            "van_ban_cong_van",
+            "van_ban",
+            dict(font=serif, variant="cong_van", degradations=[]),
+            "clean official letter (công văn)",
+        ),
+        (
+            "van_ban_quyet_dinh_yellow_skew",
+            "van_ban",
+            dict(font="DejaVuSerif", variant="quyet_dinh", degradations=[("yellow", 2, {}), ("skew", 1, {})]),
+            "decision (quyết định) on yellowed paper, slight skew",
+        ),
+        (
+            "prose_150dpi",
+            "prose",
+            dict(font=serif, dpi=150, degradations=[("jpeg", 2, {"quality": 60})], fmt="jpg"),
+            "plain prose page rendered at 150 dpi, JPEG",
+        ),
+        (
+            "khai_sinh_photo",
+            "khai_sinh",
+            dict(font=serif, degradations=[("photo", 2, {}), ("stamp", 1, {}), ("signature", 1, {})]),
+            "phone photo of a birth certificate",
+        ),
+        (
+            "so_ho_tich_curl",
+            "so_ho_tich",
+            dict(font=serif, ruling=True, degradations=[("curl", 2, {}), ("yellow", 1, {})]),
+            "registry page near the spine of a bound book",
+        ),
     ]
     manifest = []
     for i, (name, doc_type, kw, desc) in enumerate(specs):
         page = render_page(doc_type, seed + i, name=name, split="dev", **kw)
         path = write_page(page, out_dir)
-        manifest.append({"file": os.path.basename(path), "gt": f"{name}.gt.json", "doc_type": page.gt["doc_type"],
-                         "degradations": sorted(page.gt["degradations"]) or ["clean"], "font": page.gt["font"],
-                         "pages": 1, "description": desc})
+        manifest.append(
+            {
+                "file": os.path.basename(path),
+                "gt": f"{name}.gt.json",
+                "doc_type": page.gt["doc_type"],
+                "degradations": sorted(page.gt["degradations"]) or ["clean"],
+                "font": page.gt["font"],
+                "pages": 1,
+                "description": desc,
+            }
+        )
     # a two-page TIFF: an official letter and a prose continuation page
     p1 = render_page("van_ban", seed + 100, font=serif, variant="cong_van", degradations=[("skew", 1, {})])
     p2 = render_page("prose", seed + 101, font=serif, degradations=[("skew", 1, {})])
@@ -346,20 +459,46 @@ def committed_set(out_dir: str, seed: int = 2025) -> list[dict]:
     tif.extra["bilevel"] = True
     tif.gt["bilevel"] = True
     path = write_page(tif, out_dir)
-    manifest.append({"file": os.path.basename(path), "gt": "van_ban_2pages.gt.json", "doc_type": "van_ban",
-                     "degradations": ["skew"], "font": serif, "pages": 2,
-                     "description": "two-page bilevel (CCITT G4) multi-page TIFF: letter + prose page"})
+    manifest.append(
+        {
+            "file": os.path.basename(path),
+            "gt": "van_ban_2pages.gt.json",
+            "doc_type": "van_ban",
+            "degradations": ["skew"],
+            "font": serif,
+            "pages": 2,
+            "description": "two-page bilevel (CCITT G4) multi-page TIFF: letter + prose page",
+        }
+    )
     # a scanned PDF: one page image embedded at 200 dpi
-    p = render_page("khai_tu", seed + 200, font="DejaVuSerif", name="khai_tu_scanned_pdf",
-                    degradations=[("skew", 1, {}), ("borders", 1, {}), ("noise", 1, {})], fmt="pdf")
+    p = render_page(
+        "khai_tu",
+        seed + 200,
+        font="DejaVuSerif",
+        name="khai_tu_scanned_pdf",
+        degradations=[("skew", 1, {}), ("borders", 1, {}), ("noise", 1, {})],
+        fmt="pdf",
+    )
     p.quality = 80
     path = write_page(p, out_dir)
-    manifest.append({"file": os.path.basename(path), "gt": "khai_tu_scanned_pdf.gt.json", "doc_type": "khai_tu",
-                     "degradations": sorted(p.gt["degradations"]), "font": p.gt["font"], "pages": 1,
-                     "description": "scanned PDF (one JPEG page image in a PDF)"})
+    manifest.append(
+        {
+            "file": os.path.basename(path),
+            "gt": "khai_tu_scanned_pdf.gt.json",
+            "doc_type": "khai_tu",
+            "degradations": sorted(p.gt["degradations"]),
+            "font": p.gt["font"],
+            "pages": 1,
+            "description": "scanned PDF (one JPEG page image in a PDF)",
+        }
+    )
     with open(os.path.join(out_dir, "MANIFEST.json"), "w", encoding="utf-8") as fh:
-        json.dump({"generator": "samples.generate.committed_set", "seed": seed, "files": manifest}, fh,
-                  ensure_ascii=False, indent=1)
+        json.dump(
+            {"generator": "samples.generate.committed_set", "seed": seed, "files": manifest},
+            fh,
+            ensure_ascii=False,
+            indent=1,
+        )
         fh.write("\n")
     return manifest
 
@@ -374,14 +513,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--types", default=",".join(TYPES), help=f"comma list of {','.join(TYPES)}")
-    ap.add_argument("--degradations", default="random",
-                    help="'random' (a realistic preset per page), 'clean', or a comma list name[:level] applied to "
-                         f"every page; names: {','.join(D.ORDER)}")
+    ap.add_argument(
+        "--degradations",
+        default="random",
+        help="'random' (a realistic preset per page), 'clean', or a comma list name[:level] applied to "
+        f"every page; names: {','.join(D.ORDER)}",
+    )
     ap.add_argument("--split", default="dev", choices=sorted(SPLITS))
     ap.add_argument("--font", default="random", help=f"random, typewriter, or one of {','.join(fonts.available())}")
     ap.add_argument("--dpi", type=int, default=200)
-    ap.add_argument("--leaders", action=argparse.BooleanOptionalAction, default=None,
-                    help="type values over dotted leader lines (default: random)")
+    ap.add_argument(
+        "--leaders",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="type values over dotted leader lines (default: random)",
+    )
     ap.add_argument("--format", default="auto", choices=["auto", "png", "jpg", "tif", "pdf"])
     ap.add_argument("--committed", action="store_true", help="write the committed sample set into --out")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -398,8 +544,19 @@ def main(argv: list[str] | None = None) -> int:
         if a.font not in ("random", "typewriter") and a.font not in fonts.available():
             ap.error(f"font '{a.font}' unavailable (available: {', '.join(fonts.available())})")
         parse_degradations(a.degradations)
-        gts = generate(a.out, a.count, a.seed, types=types, degradations=a.degradations, split=a.split,
-                       font=a.font, dpi=a.dpi, leaders=a.leaders, fmt=a.format, verbose=a.verbose)
+        gts = generate(
+            a.out,
+            a.count,
+            a.seed,
+            types=types,
+            degradations=a.degradations,
+            split=a.split,
+            font=a.font,
+            dpi=a.dpi,
+            leaders=a.leaders,
+            fmt=a.format,
+            verbose=a.verbose,
+        )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

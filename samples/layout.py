@@ -95,8 +95,17 @@ class Canvas:
     def centered_x(self, text: str, cx: float, size: int, style: str = "regular") -> float:
         return cx - self.length(text, size, style) / 2
 
-    def center(self, text: str, *, size: int | None = None, style: str = "regular", fill=None,
-               cx: float | None = None, spacing: float = 1.45, underline: float = 0.0) -> float:
+    def center(
+        self,
+        text: str,
+        *,
+        size: int | None = None,
+        style: str = "regular",
+        fill=None,
+        cx: float | None = None,
+        spacing: float = 1.45,
+        underline: float = 0.0,
+    ) -> float:
         size = size or self.body
         cx = (self.left + self.right) / 2 if cx is None else cx
         x = self.centered_x(text, cx, size, style)
@@ -120,8 +129,14 @@ class Canvas:
             self.draw.ellipse([x - r, baseline - r, x + r, baseline + r], fill=self.ink)
             x += step
 
-    def columns(self, blocks: list[tuple[float, list[tuple[str, int, str]]]], *, align: str = "center",
-                spacing: float = 1.35, underline_after: dict | None = None) -> list[float]:
+    def columns(
+        self,
+        blocks: list[tuple[float, list[tuple[str, int, str]]]],
+        *,
+        align: str = "center",
+        spacing: float = 1.35,
+        underline_after: dict | None = None,
+    ) -> list[float]:
         """Several blocks side by side, drawn row by row on a common grid.
 
         blocks: [(center_x or left_x, [(text, size, style), ...]), ...].
@@ -150,8 +165,9 @@ class Canvas:
         return baselines
 
     # ---- wrapping and fields
-    def wrap(self, text: str, width: float, size: int | None = None, style: str = "regular",
-             first_width: float | None = None) -> list[str]:
+    def wrap(
+        self, text: str, width: float, size: int | None = None, style: str = "regular", first_width: float | None = None
+    ) -> list[str]:
         size = size or self.body
         words = text.split()
         lines, cur = [], ""
@@ -168,16 +184,42 @@ class Canvas:
             lines.append(cur)
         return lines
 
-    def field(self, label: str, value: str | None, *, x0: float | None = None, x1: float | None = None,
-              leaders: bool = False, value_style: str = "regular", label_style: str = "regular",
-              size: int | None = None, spacing: float = 1.5, value_fill=None) -> None:
+    def field(
+        self,
+        label: str,
+        value: str | None,
+        *,
+        x0: float | None = None,
+        x1: float | None = None,
+        leaders: bool = False,
+        value_style: str = "regular",
+        label_style: str = "regular",
+        size: int | None = None,
+        spacing: float = 1.5,
+        value_fill=None,
+    ) -> None:
         """'Label: value' on one row, wrapping the value onto further rows."""
-        self.fields([(label, value, x0, x1)], leaders=leaders, value_style=value_style,
-                    label_style=label_style, size=size, spacing=spacing, value_fill=value_fill)
+        self.fields(
+            [(label, value, x0, x1)],
+            leaders=leaders,
+            value_style=value_style,
+            label_style=label_style,
+            size=size,
+            spacing=spacing,
+            value_fill=value_fill,
+        )
 
-    def fields(self, items: list[tuple[str, str | None, float | None, float | None]], *, leaders: bool = False,
-               value_style: str = "regular", label_style: str = "regular", size: int | None = None,
-               spacing: float = 1.5, value_fill=None) -> None:
+    def fields(
+        self,
+        items: list[tuple[str, str | None, float | None, float | None]],
+        *,
+        leaders: bool = False,
+        value_style: str = "regular",
+        label_style: str = "regular",
+        size: int | None = None,
+        spacing: float = 1.5,
+        value_fill=None,
+    ) -> None:
         """Several 'Label: value' pairs on one row, each within [x0, x1).
         Only the last pair may wrap (its continuation lines span its own range)."""
         size = size or self.body
@@ -203,8 +245,13 @@ class Canvas:
         if pending:
             rest, x0, x1 = pending
             for line in rest:
-                self._row_with_leaders([Seg(x0, line, size, value_style, value_fill or self.ink)],
-                                       [(x0, x1 - size * 0.3)] if leaders else [], size, spacing, leaders)
+                self._row_with_leaders(
+                    [Seg(x0, line, size, value_style, value_fill or self.ink)],
+                    [(x0, x1 - size * 0.3)] if leaders else [],
+                    size,
+                    spacing,
+                    leaders,
+                )
         return baseline
 
     def _row_with_leaders(self, segs, dots, size, spacing, leaders):
@@ -214,9 +261,19 @@ class Canvas:
             self.leaders(x0, x1, baseline + size * 0.1, size)
         return self.row(segs, spacing=spacing)
 
-    def paragraph(self, text: str, *, size: int | None = None, style: str = "regular", indent_mm: float = 10.0,
-                  justify: bool = True, spacing: float = 1.4, after_pt: float = 4.0, x0: float | None = None,
-                  x1: float | None = None) -> int:
+    def paragraph(
+        self,
+        text: str,
+        *,
+        size: int | None = None,
+        style: str = "regular",
+        indent_mm: float = 10.0,
+        justify: bool = True,
+        spacing: float = 1.4,
+        after_pt: float = 4.0,
+        x0: float | None = None,
+        x1: float | None = None,
+    ) -> int:
         """A justified paragraph with a first-line indent; returns rows drawn."""
         size = size or self.body
         x0 = self.left if x0 is None else x0
@@ -233,8 +290,16 @@ class Canvas:
         self.gap(after_pt)
         return len(lines)
 
-    def paragraph_rows(self, text: str, *, size: int | None = None, style: str = "regular",
-                       indent_mm: float = 10.0, x0: float | None = None, x1: float | None = None) -> int:
+    def paragraph_rows(
+        self,
+        text: str,
+        *,
+        size: int | None = None,
+        style: str = "regular",
+        indent_mm: float = 10.0,
+        x0: float | None = None,
+        x1: float | None = None,
+    ) -> int:
         size = size or self.body
         x0 = self.left if x0 is None else x0
         x1 = self.right if x1 is None else x1
@@ -255,10 +320,20 @@ class Canvas:
         self.y += self.line_height(size, spacing)
 
     # ---- tables
-    def table(self, edges: list[float], rows: list[list[str]], *, size: int | None = None,
-              header_rows: int = 1, ruling: bool = True, pad_pt: float = 3.0, hpad_pt: float = 3.0,
-              spacing: float = 1.25,
-              header_style: str = "bold", align_header: str = "center") -> list[tuple[float, float]]:
+    def table(
+        self,
+        edges: list[float],
+        rows: list[list[str]],
+        *,
+        size: int | None = None,
+        header_rows: int = 1,
+        ruling: bool = True,
+        pad_pt: float = 3.0,
+        hpad_pt: float = 3.0,
+        spacing: float = 1.25,
+        header_style: str = "bold",
+        align_header: str = "center",
+    ) -> list[tuple[float, float]]:
         """A table with column boundaries `edges` (len = columns + 1).
 
         Cell text wraps within its column. The page text gets one line per
@@ -273,8 +348,10 @@ class Canvas:
         top0 = self.y
         for r, cells in enumerate(rows):
             style = header_style if r < header_rows else "regular"
-            wrapped = [self.wrap(t, edges[i + 1] - edges[i] - 2 * hpad, size, style) if t else [""]
-                       for i, t in enumerate(cells)]
+            wrapped = [
+                self.wrap(t, edges[i + 1] - edges[i] - 2 * hpad, size, style) if t else [""]
+                for i, t in enumerate(cells)
+            ]
             n = max(len(w) for w in wrapped)
             top = self.y
             for i, lines in enumerate(wrapped):

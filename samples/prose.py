@@ -82,12 +82,30 @@ DIEU = [
 ]
 
 NOI_NHAN_BY_LEVEL = {
-    "ubnd_huyen": ["UBND tỉnh;", "Sở Tư pháp;", "TT Huyện ủy;", "CT, các PCT UBND huyện;", "UBND các xã, thị trấn;",
-                   "Phòng Tư pháp;", "Công an huyện;"],
-    "ubnd_xa": ["UBND huyện;", "Phòng Tư pháp huyện;", "TT Đảng ủy;", "CT, PCT UBND xã;", "Các thôn, tổ dân phố;",
-                "Công an xã;"],
-    "so_tu_phap": ["UBND tỉnh (b/c);", "Giám đốc, các PGĐ Sở;", "Phòng Tư pháp các huyện;",
-                   "UBND các xã, phường, thị trấn;", "Trang thông tin điện tử Sở;"],
+    "ubnd_huyen": [
+        "UBND tỉnh;",
+        "Sở Tư pháp;",
+        "TT Huyện ủy;",
+        "CT, các PCT UBND huyện;",
+        "UBND các xã, thị trấn;",
+        "Phòng Tư pháp;",
+        "Công an huyện;",
+    ],
+    "ubnd_xa": [
+        "UBND huyện;",
+        "Phòng Tư pháp huyện;",
+        "TT Đảng ủy;",
+        "CT, PCT UBND xã;",
+        "Các thôn, tổ dân phố;",
+        "Công an xã;",
+    ],
+    "so_tu_phap": [
+        "UBND tỉnh (b/c);",
+        "Giám đốc, các PGĐ Sở;",
+        "Phòng Tư pháp các huyện;",
+        "UBND các xã, phường, thị trấn;",
+        "Trang thông tin điện tử Sở;",
+    ],
 }
 PROPOSERS = {
     "ubnd_tinh": "Theo đề nghị của Giám đốc Sở Tư pháp tại Tờ trình số {n}/TTr-STP ngày {d}.",
@@ -97,10 +115,24 @@ PROPOSERS = {
 }
 
 NOI_NHAN_POOL = [
-    "Bộ Tư pháp;", "Thường trực Tỉnh ủy;", "Thường trực HĐND tỉnh;", "CT, các PCT UBND tỉnh;",
-    "Sở Tư pháp;", "Công an tỉnh;", "Sở Nội vụ;", "UBND các huyện, thị xã, thành phố;",
-    "Cổng thông tin điện tử tỉnh;", "VPUB: CVP, PCVP;", "Phòng Tư pháp các huyện;",
+    "Bộ Tư pháp;",
+    "Thường trực Tỉnh ủy;",
+    "Thường trực HĐND tỉnh;",
+    "CT, các PCT UBND tỉnh;",
+    "Sở Tư pháp;",
+    "Công an tỉnh;",
+    "Sở Nội vụ;",
+    "UBND các huyện, thị xã, thành phố;",
+    "Cổng thông tin điện tử tỉnh;",
+    "VPUB: CVP, PCVP;",
+    "Phòng Tư pháp các huyện;",
 ]
 
-HEADINGS = ["Tình hình đăng ký hộ tịch", "Kết quả số hóa Sổ hộ tịch", "Một số tồn tại, hạn chế",
-            "Nhiệm vụ, giải pháp trong thời gian tới", "Tổ chức thực hiện", "Phần II. Đánh giá chung"]
+HEADINGS = [
+    "Tình hình đăng ký hộ tịch",
+    "Kết quả số hóa Sổ hộ tịch",
+    "Một số tồn tại, hạn chế",
+    "Nhiệm vụ, giải pháp trong thời gian tới",
+    "Tổ chức thực hiện",
+    "Phần II. Đánh giá chung",
+]

@@ -86,13 +86,22 @@ def pairs_row(c: Canvas, pairs, leaders: bool, spacing: float, size: int | None 
     c.fields(items, leaders=leaders, spacing=spacing, size=size)
 
 
-def national_header(c: Canvas, left: list[tuple[str, str]] | None, *, title_size_pt: float = 12.5,
-                    left_center: float = 0.22, right_center: float = 0.66, spacing: float = 1.3) -> list[float]:
+def national_header(
+    c: Canvas,
+    left: list[tuple[str, str]] | None,
+    *,
+    title_size_pt: float = 12.5,
+    left_center: float = 0.22,
+    right_center: float = 0.66,
+    spacing: float = 1.3,
+) -> list[float]:
     """Motto block (right, or centred when `left` is None) with an optional
     issuing-body block on the left. `left` lines are (text, style)."""
     size = c.px(title_size_pt)
-    motto = [("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size, "bold"),
-             ("Độc lập - Tự do - Hạnh phúc", c.px(title_size_pt + 0.5), "bold")]
+    motto = [
+        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size, "bold"),
+        ("Độc lập - Tự do - Hạnh phúc", c.px(title_size_pt + 0.5), "bold"),
+    ]
     if not left:
         cx = (c.left + c.right) / 2
         return c.columns([(cx, motto)], spacing=spacing, underline_after={0: (1, 1.0)})
@@ -107,13 +116,23 @@ def national_header(c: Canvas, left: list[tuple[str, str]] | None, *, title_size
             break
         lblock = [(t, int(sz * 0.94), st) for t, sz, st in lblock]
         motto = [(t, int(sz * 0.94), st) for t, sz, st in motto]
-    return c.columns([(lx, lblock), (rx, motto)], spacing=spacing,
-                     underline_after={0: (len(lblock) - 1, 0.45), 1: (1, 1.0)})
+    return c.columns(
+        [(lx, lblock), (rx, motto)], spacing=spacing, underline_after={0: (len(lblock) - 1, 0.45), 1: (1, 1.0)}
+    )
 
 
-def signature_block(c: Canvas, heading: list[str], guidance: list[str], name: str | None, *,
-                    cx_frac: float = 0.72, blank_rows: int = 4, left: list[tuple[str, int, str]] | None = None,
-                    left_cx_frac: float = 0.2, spacing: float = 1.35) -> dict:
+def signature_block(
+    c: Canvas,
+    heading: list[str],
+    guidance: list[str],
+    name: str | None,
+    *,
+    cx_frac: float = 0.72,
+    blank_rows: int = 4,
+    left: list[tuple[str, int, str]] | None = None,
+    left_cx_frac: float = 0.2,
+    spacing: float = 1.35,
+) -> dict:
     """Right-hand signing block; returns anchors for the seal and the signature."""
     rx = c.left + c.text_width * cx_frac
     size = c.body
@@ -130,9 +149,13 @@ def signature_block(c: Canvas, heading: list[str], guidance: list[str], name: st
     baselines = c.columns(blocks, spacing=spacing)
     sig_top = baselines[n_top - 1] + size * 0.4
     sig_bottom = baselines[n_top + blank_rows] - size if len(baselines) > n_top + blank_rows else c.y
-    return {"signature": (rx, (sig_top + sig_bottom) / 2), "signature_width": c.mm(45),
-            "stamp": (rx - c.mm(16), (sig_top + sig_bottom) / 2 - c.mm(2)), "stamp_radius": c.mm(19),
-            "block_top": y0}
+    return {
+        "signature": (rx, (sig_top + sig_bottom) / 2),
+        "signature_width": c.mm(45),
+        "stamp": (rx - c.mm(16), (sig_top + sig_bottom) / 2 - c.mm(2)),
+        "stamp_radius": c.mm(19),
+        "block_top": y0,
+    }
 
 
 def commune_body_lines(place: C.Place) -> list[tuple[str, str]]:
@@ -179,21 +202,37 @@ def khai_sinh(rng: random.Random, opts: RenderOptions) -> Rendered:
         c.field("Họ, chữ đệm, tên:", f["ho_ten"], leaders=leaders, value_style="bold", spacing=spacing)
         c.field("Ngày, tháng, năm sinh:", f["ngay_sinh"], leaders=leaders, spacing=spacing)
         c.field("ghi bằng chữ:", f["ngay_sinh_bang_chu"], leaders=leaders, spacing=spacing)
-        pairs_row(c, [("Giới tính:", f["gioi_tinh"]), ("Dân tộc:", f["dan_toc"]), ("Quốc tịch:", f["quoc_tich"])],
-                  leaders, spacing)
+        pairs_row(
+            c,
+            [("Giới tính:", f["gioi_tinh"]), ("Dân tộc:", f["dan_toc"]), ("Quốc tịch:", f["quoc_tich"])],
+            leaders,
+            spacing,
+        )
         c.field("Nơi sinh:", f["noi_sinh"], leaders=leaders, spacing=spacing)
         c.field("Quê quán:", f["que_quan"], leaders=leaders, spacing=spacing)
         if "so_dinh_danh" in f:
             c.field("Số định danh cá nhân:", f["so_dinh_danh"], leaders=leaders, spacing=spacing)
         c.gap(4)
         c.field("Họ, chữ đệm, tên người mẹ:", f["ho_ten_me"], leaders=leaders, spacing=spacing)
-        pairs_row(c, [("Năm sinh:", f["nam_sinh_me"]), ("Dân tộc:", f["dan_toc_me"]),
-                      ("Quốc tịch:", f["quoc_tich_me"])], leaders, spacing)
+        pairs_row(
+            c,
+            [("Năm sinh:", f["nam_sinh_me"]), ("Dân tộc:", f["dan_toc_me"]), ("Quốc tịch:", f["quoc_tich_me"])],
+            leaders,
+            spacing,
+        )
         c.field("Nơi cư trú:", f["noi_cu_tru_me"], leaders=leaders, spacing=spacing)
         c.gap(4)
         c.field("Họ, chữ đệm, tên người cha:", f.get("ho_ten_cha"), leaders=leaders, spacing=spacing)
-        pairs_row(c, [("Năm sinh:", f.get("nam_sinh_cha")), ("Dân tộc:", f.get("dan_toc_cha")),
-                      ("Quốc tịch:", f.get("quoc_tich_cha"))], leaders, spacing)
+        pairs_row(
+            c,
+            [
+                ("Năm sinh:", f.get("nam_sinh_cha")),
+                ("Dân tộc:", f.get("dan_toc_cha")),
+                ("Quốc tịch:", f.get("quoc_tich_cha")),
+            ],
+            leaders,
+            spacing,
+        )
         c.field("Nơi cư trú:", f.get("noi_cu_tru_cha"), leaders=leaders, spacing=spacing)
         c.gap(4)
         c.field("Họ, chữ đệm, tên người đi khai sinh:", f["nguoi_di_khai"], leaders=leaders, spacing=spacing)
@@ -212,8 +251,7 @@ def khai_sinh(rng: random.Random, opts: RenderOptions) -> Rendered:
 
     c = _fit(build, opts)
     c.anchors["stamp_text"] = stamp_text_for(place)
-    return Rendered(c.img, c.text(), [{"doc_type": "khai_sinh", "fields": f}], opts.font, opts.dpi, variant,
-                    c.anchors)
+    return Rendered(c.img, c.text(), [{"doc_type": "khai_sinh", "fields": f}], opts.font, opts.dpi, variant, c.anchors)
 
 
 # ---------------------------------------------------------------------------
@@ -237,18 +275,36 @@ def ket_hon(rng: random.Random, opts: RenderOptions) -> Rendered:
         if variant == "table":
             edges = [c.left, c.left + c.text_width * 0.28, c.left + c.text_width * 0.64, c.right]
             rows = [["Thông tin", "Chồng", "Vợ"]]
-            for label, key in [("Họ, chữ đệm, tên", "ho_ten"), ("Ngày, tháng, năm sinh", "ngay_sinh"),
-                               ("Dân tộc", "dan_toc"), ("Quốc tịch", "quoc_tich"),
-                               ("Nơi cư trú", "noi_cu_tru"), ("Số định danh cá nhân", "so_dinh_danh")]:
+            for label, key in [
+                ("Họ, chữ đệm, tên", "ho_ten"),
+                ("Ngày, tháng, năm sinh", "ngay_sinh"),
+                ("Dân tộc", "dan_toc"),
+                ("Quốc tịch", "quoc_tich"),
+                ("Nơi cư trú", "noi_cu_tru"),
+                ("Số định danh cá nhân", "so_dinh_danh"),
+            ]:
                 rows.append([label, f[f"{key}_chong"], f[f"{key}_vo"]])
             c.table(edges, rows, ruling=True, spacing=min(spacing, 1.35), pad_pt=5)
             c.gap(10)
         else:
             for who, title in (("chong", "chồng"), ("vo", "vợ")):
-                c.field(f"Họ, chữ đệm, tên {title}:", f[f"ho_ten_{who}"], leaders=leaders, value_style="bold",
-                        spacing=spacing)
-                pairs_row(c, [("Ngày, tháng, năm sinh:", f[f"ngay_sinh_{who}"]), ("Dân tộc:", f[f"dan_toc_{who}"]),
-                              ("Quốc tịch:", f[f"quoc_tich_{who}"])], leaders, spacing)
+                c.field(
+                    f"Họ, chữ đệm, tên {title}:",
+                    f[f"ho_ten_{who}"],
+                    leaders=leaders,
+                    value_style="bold",
+                    spacing=spacing,
+                )
+                pairs_row(
+                    c,
+                    [
+                        ("Ngày, tháng, năm sinh:", f[f"ngay_sinh_{who}"]),
+                        ("Dân tộc:", f[f"dan_toc_{who}"]),
+                        ("Quốc tịch:", f[f"quoc_tich_{who}"]),
+                    ],
+                    leaders,
+                    spacing,
+                )
                 c.field("Nơi cư trú:", f[f"noi_cu_tru_{who}"], leaders=leaders, spacing=spacing)
                 c.field("Số định danh cá nhân:", f[f"so_dinh_danh_{who}"], leaders=leaders, spacing=spacing)
                 c.gap(6)
@@ -257,9 +313,14 @@ def ket_hon(rng: random.Random, opts: RenderOptions) -> Rendered:
         c.gap(8)
         size = c.body
         left = [("Chồng", size, "bold"), ("(Ký, ghi rõ họ tên)", c.px(11), "italic")]
-        c.anchors = signature_block(c, ["NGƯỜI KÝ GIẤY CHỨNG NHẬN"],
-                                    ["(Ký, ghi rõ họ, chữ đệm, tên,", "chức vụ và đóng dấu)"], f["nguoi_ky"],
-                                    left=left, left_cx_frac=0.18)
+        c.anchors = signature_block(
+            c,
+            ["NGƯỜI KÝ GIẤY CHỨNG NHẬN"],
+            ["(Ký, ghi rõ họ, chữ đệm, tên,", "chức vụ và đóng dấu)"],
+            f["nguoi_ky"],
+            left=left,
+            left_cx_frac=0.18,
+        )
         return c
 
     c = _fit(build, opts)
@@ -299,9 +360,9 @@ def khai_tu(rng: random.Random, opts: RenderOptions) -> Rendered:
         c.field("Nơi đăng ký khai tử:", f["noi_dang_ky"], leaders=leaders, spacing=spacing)
         c.field("Ngày, tháng, năm đăng ký:", f["ngay_dang_ky"], leaders=leaders, spacing=spacing)
         c.gap(10)
-        c.anchors = signature_block(c, ["NGƯỜI KÝ TRÍCH LỤC"],
-                                    ["(Ký, ghi rõ họ, chữ đệm, tên,", "chức vụ và đóng dấu)"],
-                                    f["nguoi_ky"])
+        c.anchors = signature_block(
+            c, ["NGƯỜI KÝ TRÍCH LỤC"], ["(Ký, ghi rõ họ, chữ đệm, tên,", "chức vụ và đóng dấu)"], f["nguoi_ky"]
+        )
         return c
 
     c = _fit(build, opts)
@@ -313,10 +374,28 @@ def khai_tu(rng: random.Random, opts: RenderOptions) -> Rendered:
 # so_ho_tich: a page of a Sổ đăng ký khai sinh
 
 
-LEDGER_HEADER = ["Số TT", "Họ và tên", "Ngày sinh", "Giới tính", "Dân tộc", "Nơi sinh", "Họ tên mẹ", "Họ tên cha",
-                 "Ngày ĐK"]
-LEDGER_KEYS = ["so", "ho_ten", "ngay_sinh", "gioi_tinh", "dan_toc", "noi_sinh", "ho_ten_me", "ho_ten_cha",
-               "ngay_dang_ky"]
+LEDGER_HEADER = [
+    "Số TT",
+    "Họ và tên",
+    "Ngày sinh",
+    "Giới tính",
+    "Dân tộc",
+    "Nơi sinh",
+    "Họ tên mẹ",
+    "Họ tên cha",
+    "Ngày ĐK",
+]
+LEDGER_KEYS = [
+    "so",
+    "ho_ten",
+    "ngay_sinh",
+    "gioi_tinh",
+    "dan_toc",
+    "noi_sinh",
+    "ho_ten_me",
+    "ho_ten_cha",
+    "ngay_dang_ky",
+]
 
 
 def so_ho_tich(rng: random.Random, opts: RenderOptions) -> Rendered:
@@ -335,10 +414,20 @@ def so_ho_tich(rng: random.Random, opts: RenderOptions) -> Rendered:
         pt = body_pt or (11.5 if Face(opts.font).mono else 12.0)
         c = _canvas(opts, pt, landscape=True, margins_mm=(12.0, 10.0, 10.0, 10.0))
         size = c.body
-        c.columns([(c.left, [(f"UBND {place.commune.upper()}", size, "bold"),
-                             (f"{place.district_full.upper()}", size, "regular")]),
-                   (c.right - c.length(f"Trang {page_no}", size), [(f"Trang {page_no}", size, "regular")])],
-                  align="left", spacing=1.3)
+        c.columns(
+            [
+                (
+                    c.left,
+                    [
+                        (f"UBND {place.commune.upper()}", size, "bold"),
+                        (f"{place.district_full.upper()}", size, "regular"),
+                    ],
+                ),
+                (c.right - c.length(f"Trang {page_no}", size), [(f"Trang {page_no}", size, "regular")]),
+            ],
+            align="left",
+            spacing=1.3,
+        )
         c.center("SỔ ĐĂNG KÝ KHAI SINH", size=c.px(16), style="bold", fill=opts.title_fill, spacing=1.3)
         c.center(f"Năm {year}", size=size, style="italic", spacing=1.6)
         rows = [LEDGER_HEADER] + [[r["fields"].get(k, "") for k in LEDGER_KEYS] for r in recs]
@@ -346,8 +435,10 @@ def so_ho_tich(rng: random.Random, opts: RenderOptions) -> Rendered:
         tsize = size
         while True:
             pad = c.px(3) * 2 + 2
-            need = [max(c.length(row[i], tsize, "bold" if j == 0 else "regular") for j, row in enumerate(rows)) + pad
-                    for i in range(len(LEDGER_KEYS))]
+            need = [
+                max(c.length(row[i], tsize, "bold" if j == 0 else "regular") for j, row in enumerate(rows)) + pad
+                for i in range(len(LEDGER_KEYS))
+            ]
             if sum(need) <= c.text_width or tsize <= c.px(8):
                 break
             tsize -= 1
@@ -383,8 +474,11 @@ def _issuer(rng: random.Random):
         dept = rng.choice(["KGVX", "NC", "KT", "TH", "NNTN"])
         codes = {"cong_van": f"UBND-{dept}", "quyet_dinh": "QĐ-UBND", "thong_bao": "TB-UBND"}
         dia_danh = "Thành phố Hồ Chí Minh" if place.province == "Hồ Chí Minh" else place.province
-        titles = ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"] if rng.random() < 0.6 else \
-            ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"]
+        titles = (
+            ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"]
+            if rng.random() < 0.6
+            else ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"]
+        )
         seal = f"ỦY BAN NHÂN DÂN {prov_kind} {prov_upper} *"
         store = dept
     elif kind == "ubnd_huyen":
@@ -392,8 +486,11 @@ def _issuer(rng: random.Random):
         body = f"ỦY BAN NHÂN DÂN {place.district_full.upper()}"
         codes = {"cong_van": "UBND-TP", "quyet_dinh": "QĐ-UBND", "thong_bao": "TB-UBND"}
         dia_danh = place.district
-        titles = ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"] if rng.random() < 0.5 else \
-            ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"]
+        titles = (
+            ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"]
+            if rng.random() < 0.5
+            else ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"]
+        )
         seal = f"ỦY BAN NHÂN DÂN {place.district_full.upper()} * {prov_kind} {prov_upper} *"
         store = "TP"
     elif kind == "ubnd_xa":
@@ -412,9 +509,17 @@ def _issuer(rng: random.Random):
         titles = ["GIÁM ĐỐC"] if rng.random() < 0.5 else ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]
         seal = f"SỞ TƯ PHÁP * {prov_kind} {prov_upper} *"
         store = "HCTP"
-    return {"kind": kind, "place": place, "lines": lines, "body": body, "codes": codes, "dia_danh": dia_danh,
-            "titles": titles,
-            "seal": seal, "store": store}
+    return {
+        "kind": kind,
+        "place": place,
+        "lines": lines,
+        "body": body,
+        "codes": codes,
+        "dia_danh": dia_danh,
+        "titles": titles,
+        "seal": seal,
+        "store": store,
+    }
 
 
 def _date_line(dia_danh: str, d: dt.date) -> str:
@@ -422,8 +527,9 @@ def _date_line(dia_danh: str, d: dt.date) -> str:
     return f"{dia_danh}, ngày {d.day:02d} tháng {month} năm {d.year}"
 
 
-def _center_wrapped(c: Canvas, text: str, width: float, size: int, style: str, spacing: float = 1.35,
-                    fill=None) -> None:
+def _center_wrapped(
+    c: Canvas, text: str, width: float, size: int, style: str, spacing: float = 1.35, fill=None
+) -> None:
     for line in c.wrap(text, width, size, style):
         c.center(line, size=size, style=style, spacing=spacing, fill=fill)
 
@@ -433,8 +539,11 @@ def van_ban(rng: random.Random, opts: RenderOptions) -> Rendered:
     iss = _issuer(rng)
     issued = C.random_date(rng, dt.date(2016, 1, 1), dt.date(2025, 6, 30))
     number = rng.randint(12, 2900)
-    so_ky_hieu = f"{number}/{issued.year}/{iss['codes'][variant]}" if variant == "quyet_dinh" and rng.random() < 0.2 \
+    so_ky_hieu = (
+        f"{number}/{issued.year}/{iss['codes'][variant]}"
+        if variant == "quyet_dinh" and rng.random() < 0.2
         else f"{number}/{iss['codes'][variant]}"
+    )
     subject = rng.choice({"cong_van": P.CV_SUBJECTS, "quyet_dinh": P.QD_SUBJECTS, "thong_bao": P.TB_SUBJECTS}[variant])
     loai = {"cong_van": "Công văn", "quyet_dinh": "Quyết định", "thong_bao": "Thông báo"}[variant]
     noi_nhan = ["Như trên;"] if variant == "cong_van" else []
@@ -443,17 +552,24 @@ def van_ban(rng: random.Random, opts: RenderOptions) -> Rendered:
     noi_nhan.append(f"Lưu: VT, {iss['store']}.")
     signer = C.person_name(rng, rng.choice(["Nam", "Nam", "Nữ"]))
     sentences = rng.sample(P.SENTENCES, 12)
-    recipients = rng.sample({
-        "ubnd_tinh": ["Sở Tư pháp;", "Công an tỉnh;", "UBND các huyện, thị xã, thành phố;", "Sở Nội vụ;"],
-        "so_tu_phap": ["Phòng Tư pháp các huyện, thị xã, thành phố;", "UBND các xã, phường, thị trấn;",
-                       "Công an tỉnh;"],
-        "ubnd_huyen": ["Phòng Tư pháp;", "UBND các xã, thị trấn;", "Công an huyện;"],
-        "ubnd_xa": ["Trưởng các thôn, tổ dân phố;", "Công an xã;", "Trạm Y tế xã;"],
-    }[iss["kind"]], rng.randint(1, 2))
+    recipients = rng.sample(
+        {
+            "ubnd_tinh": ["Sở Tư pháp;", "Công an tỉnh;", "UBND các huyện, thị xã, thành phố;", "Sở Nội vụ;"],
+            "so_tu_phap": [
+                "Phòng Tư pháp các huyện, thị xã, thành phố;",
+                "UBND các xã, phường, thị trấn;",
+                "Công an tỉnh;",
+            ],
+            "ubnd_huyen": ["Phòng Tư pháp;", "UBND các xã, thị trấn;", "Công an huyện;"],
+            "ubnd_xa": ["Trưởng các thôn, tổ dân phố;", "Công an xã;", "Trạm Y tế xã;"],
+        }[iss["kind"]],
+        rng.randint(1, 2),
+    )
     recipients = recipients[:-1] + [recipients[-1].rstrip(";") + "."]
     can_cu = [P.CAN_CU[0], P.CAN_CU[1], rng.choice(P.CAN_CU[2:])]
     to_trinh = P.PROPOSERS[iss["kind"]].format(
-        n=rng.randint(10, 300), d=(issued - dt.timedelta(days=rng.randint(3, 20))).strftime("%d/%m/%Y"))
+        n=rng.randint(10, 300), d=(issued - dt.timedelta(days=rng.randint(3, 20))).strftime("%d/%m/%Y")
+    )
     ve_viec = rng.random() < 0.6
 
     def build(spacing, body_pt=None):
@@ -463,8 +579,10 @@ def van_ban(rng: random.Random, opts: RenderOptions) -> Rendered:
         rx = c.left + c.text_width * 0.67
         hsize = c.px(12.5)
         left = [(t, hsize, s) for t, s in iss["lines"]]
-        motto = [("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", hsize, "bold"),
-                 ("Độc lập - Tự do - Hạnh phúc", c.px(13), "bold")]
+        motto = [
+            ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", hsize, "bold"),
+            ("Độc lập - Tự do - Hạnh phúc", c.px(13), "bold"),
+        ]
         for _ in range(6):
             lw = max(c.length(t, sz, st) for t, sz, st in left)
             rw = max(c.length(t, sz, st) for t, sz, st in motto)
@@ -498,8 +616,9 @@ def van_ban(rng: random.Random, opts: RenderOptions) -> Rendered:
             c.rule((c.left + c.right) / 2 - c.mm(18), (c.left + c.right) / 2 + c.mm(18), c.y + 2)
             c.gap(12)
             if variant == "quyet_dinh":
-                issuer_title = ("CHỦ TỊCH " + iss["body"]) if iss["body"].startswith("ỦY BAN") else \
-                    "GIÁM ĐỐC " + iss["body"]
+                issuer_title = (
+                    ("CHỦ TỊCH " + iss["body"]) if iss["body"].startswith("ỦY BAN") else "GIÁM ĐỐC " + iss["body"]
+                )
                 _center_wrapped(c, issuer_title, c.text_width * 0.9, size, "bold", spacing=1.3)
                 c.gap(8)
                 for cc in can_cu:
@@ -509,20 +628,23 @@ def van_ban(rng: random.Random, opts: RenderOptions) -> Rendered:
         # closing block (Nơi nhận + signer) height estimate
         small = c.px(11)
         left_block = [("Nơi nhận:", c.px(12), "bolditalic")] + [("- " + n, small, "regular") for n in noi_nhan]
-        right_block = [(t, size, "bold") for t in iss["titles"]] + [("", size, "regular")] * 4 + \
-                      [(signer, size, "bold")]
+        right_block = (
+            [(t, size, "bold") for t in iss["titles"]] + [("", size, "regular")] * 4 + [(signer, size, "bold")]
+        )
         close_h = max(len(left_block), len(right_block)) * c.line_height(size, 1.3) + c.mm(6)
         body, closing = [], ""
         if variant == "quyet_dinh":
             body = [f"Điều {i + 1}. {t}" for i, t in enumerate(P.DIEU[: rng_layout.randint(2, 3)])]
-            body.append(f"Điều {len(body) + 1}. Quyết định này có hiệu lực thi hành kể từ ngày ký. Chánh Văn phòng, "
-                        f"Thủ trưởng các cơ quan, đơn vị và cá nhân có liên quan chịu trách nhiệm thi hành Quyết định "
-                        f"này./.")
+            body.append(
+                f"Điều {len(body) + 1}. Quyết định này có hiệu lực thi hành kể từ ngày ký. Chánh Văn phòng, "
+                f"Thủ trưởng các cơ quan, đơn vị và cá nhân có liên quan chịu trách nhiệm thi hành Quyết định "
+                f"này./."
+            )
         else:
             k = 0
             while k < len(sentences):
                 take = rng_layout.randint(1, 3)
-                body.append(" ".join(sentences[k:k + take]))
+                body.append(" ".join(sentences[k : k + take]))
                 k += take
             closing = P.CLOSINGS[variant]
         closing_rows = c.paragraph_rows(closing) * c.line_height(size, spacing) if variant != "quyet_dinh" else 0
@@ -553,8 +675,12 @@ def van_ban(rng: random.Random, opts: RenderOptions) -> Rendered:
             baselines.append(c.row(segs, spacing=1.3))
         top = baselines[n_top - 1] + size * 0.4
         bottom = baselines[len(right_block) - 1] - size
-        c.anchors = {"signature": (rx2, (top + bottom) / 2), "signature_width": c.mm(45),
-                     "stamp": (rx2 - c.mm(16), (top + bottom) / 2 - c.mm(2)), "stamp_radius": c.mm(19)}
+        c.anchors = {
+            "signature": (rx2, (top + bottom) / 2),
+            "signature_width": c.mm(45),
+            "stamp": (rx2 - c.mm(16), (top + bottom) / 2 - c.mm(2)),
+            "stamp_radius": c.mm(19),
+        }
         return c
 
     rng_layout = random.Random(rng.random())
@@ -580,8 +706,9 @@ def van_ban(rng: random.Random, opts: RenderOptions) -> Rendered:
     }
     if variant != "cong_van" and not ve_viec:
         fields["trich_yeu"] = subject[0].upper() + subject[1:]
-    return Rendered(c.img, c.text(), [{"doc_type": "van_ban", "fields": fields}], opts.font, opts.dpi, variant,
-                    c.anchors)
+    return Rendered(
+        c.img, c.text(), [{"doc_type": "van_ban", "fields": fields}], opts.font, opts.dpi, variant, c.anchors
+    )
 
 
 def prose(rng: random.Random, opts: RenderOptions) -> Rendered:
@@ -598,7 +725,7 @@ def prose(rng: random.Random, opts: RenderOptions) -> Rendered:
         k = 0
         while k < len(sentences):
             take = lr.randint(2, 4)
-            para = " ".join(sentences[k:k + take])
+            para = " ".join(sentences[k : k + take])
             need = c.paragraph_rows(para) * c.line_height(c.body, spacing) + c.px(4)
             if c.y + need > c.bottom:
                 break
@@ -693,27 +820,49 @@ def cccd(rng: random.Random, opts: RenderOptions) -> Rendered:
         first = width - c.length(label + " ", pt(size))
         rows = c.wrap(value, width, pt(size), first_width=first)
         c.y = y
-        c.row([Seg(x, label, pt(size), "regular", ink),
-               Seg(x + c.length(label + " ", pt(size)), rows[0], pt(size), "bold", ink)], spacing=1.3)
+        c.row(
+            [
+                Seg(x, label, pt(size), "regular", ink),
+                Seg(x + c.length(label + " ", pt(size)), rows[0], pt(size), "bold", ink),
+            ],
+            spacing=1.3,
+        )
         for more in rows[1:]:
             c.row([Seg(x, more, pt(size), "bold", ink)], spacing=1.3)
         return c.y
 
     def card(y0: float) -> None:
-        draw.rounded_rectangle([x0, y0, x0 + cw, y0 + ch], radius=c.mm(3.2), fill=(236, 240, 236),
-                               outline=(120, 120, 120), width=max(1, c.dpi // 150))
+        draw.rounded_rectangle(
+            [x0, y0, x0 + cw, y0 + ch],
+            radius=c.mm(3.2),
+            fill=(236, 240, 236),
+            outline=(120, 120, 120),
+            width=max(1, c.dpi // 150),
+        )
         for k in range(0, cw, c.mm(2.2)):  # faint guilloche lines of the card's print
-            draw.arc([x0 + k - c.mm(30), y0 + c.mm(8), x0 + k + c.mm(30), y0 + ch + c.mm(30)], 200, 340,
-                     fill=(214, 224, 220), width=1)
+            draw.arc(
+                [x0 + k - c.mm(30), y0 + c.mm(8), x0 + k + c.mm(30), y0 + ch + c.mm(30)],
+                200,
+                340,
+                fill=(214, 224, 220),
+                width=1,
+            )
 
     def header(y0: float, title: str, subtitle: str) -> float:
         cx = x0 + cw * 0.5
-        draw.ellipse([x0 + c.mm(2.5), y0 + c.mm(2.5), x0 + c.mm(12.5), y0 + c.mm(12.5)], fill=CARD_RED,
-                     outline=(200, 160, 40), width=max(1, c.dpi // 100))
+        draw.ellipse(
+            [x0 + c.mm(2.5), y0 + c.mm(2.5), x0 + c.mm(12.5), y0 + c.mm(12.5)],
+            fill=CARD_RED,
+            outline=(200, 160, 40),
+            width=max(1, c.dpi // 100),
+        )
         y = y0 + c.mm(2.3)
-        for text, size, style, fill in (("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 6.0, "bold", ink),
-                                        ("Độc lập - Tự do - Hạnh phúc", 6.0, "bold", ink),
-                                        (title, 9.5, "bold", CARD_RED), (subtitle, 6.0, "bold", CARD_RED)):
+        for text, size, style, fill in (
+            ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 6.0, "bold", ink),
+            ("Độc lập - Tự do - Hạnh phúc", 6.0, "bold", ink),
+            (title, 9.5, "bold", CARD_RED),
+            (subtitle, 6.0, "bold", CARD_RED),
+        ):
             y = line(cx - c.length(text, pt(size), style) / 2, y, text, size, style, fill)
         return y
 
@@ -721,8 +870,7 @@ def cccd(rng: random.Random, opts: RenderOptions) -> Rendered:
         px0, py0 = x0 + c.mm(3), y0 + c.mm(19)
         draw.rectangle([px0, py0, px0 + c.mm(20), py0 + c.mm(26)], fill=(150, 158, 170))
         draw.ellipse([px0 + c.mm(5.5), py0 + c.mm(3), px0 + c.mm(14.5), py0 + c.mm(14)], fill=(95, 90, 92))
-        draw.pieslice([px0 + c.mm(1.5), py0 + c.mm(14), px0 + c.mm(18.5), py0 + c.mm(36)], 180, 360,
-                      fill=(60, 62, 80))
+        draw.pieslice([px0 + c.mm(1.5), py0 + c.mm(14), px0 + c.mm(18.5), py0 + c.mm(36)], 180, 360, fill=(60, 62, 80))
 
     def code(x: float, y: float) -> None:
         if opts.qr == "none":
@@ -743,26 +891,50 @@ def cccd(rng: random.Random, opts: RenderOptions) -> Rendered:
         y = line(fx, y, printed["ho_ten"], 8.0, "bold")
         y = pair(fx, y, "Ngày sinh / Date of birth:", printed["ngay_sinh"])
         c.y = y
-        c.row([Seg(fx, "Giới tính / Sex:", pt(6), "regular", ink),
-               Seg(fx + c.length("Giới tính / Sex: ", pt(6)), printed["gioi_tinh"], pt(6), "bold", ink),
-               Seg(fx + c.mm(24), "Quốc tịch / Nationality:", pt(6), "regular", ink),
-               Seg(fx + c.mm(24) + c.length("Quốc tịch / Nationality: ", pt(6)), printed["quoc_tich"], pt(6),
-                   "bold", ink)], spacing=1.3)
+        c.row(
+            [
+                Seg(fx, "Giới tính / Sex:", pt(6), "regular", ink),
+                Seg(fx + c.length("Giới tính / Sex: ", pt(6)), printed["gioi_tinh"], pt(6), "bold", ink),
+                Seg(fx + c.mm(24), "Quốc tịch / Nationality:", pt(6), "regular", ink),
+                Seg(
+                    fx + c.mm(24) + c.length("Quốc tịch / Nationality: ", pt(6)),
+                    printed["quoc_tich"],
+                    pt(6),
+                    "bold",
+                    ink,
+                ),
+            ],
+            spacing=1.3,
+        )
         y = pair(fx, c.y, "Quê quán / Place of origin:", printed["que_quan"])
         y = pair(fx, y, "Nơi thường trú / Place of residence:", printed["noi_thuong_tru"])
         line(x0 + c.mm(3), front + ch - c.mm(5), f"Có giá trị đến: {printed['co_gia_tri_den']}", 5.5)
         card(back)
-        y = pair(x0 + c.mm(3), back + c.mm(3), "Đặc điểm nhân dạng / Personal identification:",
-                 rng.choice(["Nốt ruồi C:1cm trên sau cánh mũi phải", "Sẹo chấm C:2cm dưới trước đuôi mắt trái",
-                             "Nốt ruồi C:1,5cm dưới sau mép trái"]), width=c.mm(50))
-        y = pair(x0 + c.mm(3), y + c.mm(1), "Ngày, tháng, năm / Date, month, year:", printed["ngay_cap"],
-                 width=c.mm(50))
+        y = pair(
+            x0 + c.mm(3),
+            back + c.mm(3),
+            "Đặc điểm nhân dạng / Personal identification:",
+            rng.choice(
+                [
+                    "Nốt ruồi C:1cm trên sau cánh mũi phải",
+                    "Sẹo chấm C:2cm dưới trước đuôi mắt trái",
+                    "Nốt ruồi C:1,5cm dưới sau mép trái",
+                ]
+            ),
+            width=c.mm(50),
+        )
+        y = pair(
+            x0 + c.mm(3), y + c.mm(1), "Ngày, tháng, năm / Date, month, year:", printed["ngay_cap"], width=c.mm(50)
+        )
         for text in ("CỤC TRƯỞNG CỤC CẢNH SÁT", "QUẢN LÝ HÀNH CHÍNH VỀ TRẬT TỰ XÃ HỘI"):
             y = line(x0 + c.mm(28) - c.length(text, pt(6), "bold") / 2, y, text, 6.0, "bold")
         y = line(x0 + c.mm(28) - c.length("Tô Văn Huệ", pt(6.5), "bold") / 2, y + c.mm(5), "Tô Văn Huệ", 6.5, "bold")
         for k in range(2):
-            draw.rectangle([x0 + c.mm(57 + 14 * k), back + c.mm(4), x0 + c.mm(69 + 14 * k), back + c.mm(20)],
-                           outline=(120, 120, 120), width=1)
+            draw.rectangle(
+                [x0 + c.mm(57 + 14 * k), back + c.mm(4), x0 + c.mm(69 + 14 * k), back + c.mm(20)],
+                outline=(120, 120, 120),
+                width=1,
+            )
     else:
         y = header(front, "CĂN CƯỚC", "IDENTITY CARD")
         photo(front)
@@ -772,11 +944,21 @@ def cccd(rng: random.Random, opts: RenderOptions) -> Rendered:
         y = line(fx, y, printed["ho_ten"], 8.0, "bold")
         y = pair(fx, y, "Ngày, tháng, năm sinh / Date of birth:", printed["ngay_sinh"], 6.0)
         c.y = y
-        c.row([Seg(fx, "Giới tính / Sex:", pt(6), "regular", ink),
-               Seg(fx + c.length("Giới tính / Sex: ", pt(6)), printed["gioi_tinh"], pt(6), "bold", ink),
-               Seg(fx + c.mm(24), "Quốc tịch / Nationality:", pt(6), "regular", ink),
-               Seg(fx + c.mm(24) + c.length("Quốc tịch / Nationality: ", pt(6)), printed["quoc_tich"], pt(6),
-                   "bold", ink)], spacing=1.3)
+        c.row(
+            [
+                Seg(fx, "Giới tính / Sex:", pt(6), "regular", ink),
+                Seg(fx + c.length("Giới tính / Sex: ", pt(6)), printed["gioi_tinh"], pt(6), "bold", ink),
+                Seg(fx + c.mm(24), "Quốc tịch / Nationality:", pt(6), "regular", ink),
+                Seg(
+                    fx + c.mm(24) + c.length("Quốc tịch / Nationality: ", pt(6)),
+                    printed["quoc_tich"],
+                    pt(6),
+                    "bold",
+                    ink,
+                ),
+            ],
+            spacing=1.3,
+        )
         card(back)
         code(x0 + c.mm(2), back + c.mm(2))
         bx = x0 + c.mm(2) + qr_size + c.mm(2)
@@ -792,8 +974,16 @@ def cccd(rng: random.Random, opts: RenderOptions) -> Rendered:
     # rows in reading order (the code's box and the MRZ are not text)
     c.rows.sort(key=lambda r: r[0])
     fields_out = dict(f)
-    return Rendered(c.img, c.text(), [{"doc_type": "cccd", "fields": fields_out}], face, opts.dpi, variant,
-                    anchors, extra={"printed": printed, "payload": payload})
+    return Rendered(
+        c.img,
+        c.text(),
+        [{"doc_type": "cccd", "fields": fields_out}],
+        face,
+        opts.dpi,
+        variant,
+        anchors,
+        extra={"printed": printed, "payload": payload},
+    )
 
 
 TEMPLATES = {
@@ -805,5 +995,12 @@ TEMPLATES = {
     "prose": prose,
     "cccd": cccd,
 }
-DOC_TYPE = {"khai_sinh": "khai_sinh", "ket_hon": "ket_hon", "khai_tu": "khai_tu", "so_ho_tich": "so_ho_tich",
-            "van_ban": "van_ban", "prose": "van_ban", "cccd": "cccd"}
+DOC_TYPE = {
+    "khai_sinh": "khai_sinh",
+    "ket_hon": "ket_hon",
+    "khai_tu": "khai_tu",
+    "so_ho_tich": "so_ho_tich",
+    "van_ban": "van_ban",
+    "prose": "van_ban",
+    "cccd": "cccd",
+}

@@ -108,27 +108,40 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     folder = tmp_path_factory.mktemp("seaweedfs")
     data = folder / "data"
     data.mkdir()
-    (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin,
-     admin_grpc) = free_ports(10)
+    (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin, admin_grpc) = free_ports(10)
     access_key, secret_key = "digitize-test", "digitize-test-secret-0123456789"
     env = dict(os.environ, AWS_ACCESS_KEY_ID=access_key, AWS_SECRET_ACCESS_KEY=secret_key)
     env.pop("S3_BUCKET", None)
     cmd = [
-        weed, "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        f"-master.port={master}", f"-master.port.grpc={master_grpc}", "-master.telemetry=false",
+        weed,
+        "mini",
+        f"-dir={data}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={master}",
+        f"-master.port.grpc={master_grpc}",
+        "-master.telemetry=false",
         "-master.volumeSizeLimitMB=64",
-        f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
-        f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume_grpc}",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer_grpc}",
         f"-filer.localSocket={folder}/filer.sock",
-        f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3_grpc}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
         f"-s3.localSocket={folder}/s3.sock",
-        f"-admin.port={admin}", f"-admin.port.grpc={admin_grpc}", "-admin.ui=false",
+        f"-admin.port={admin}",
+        f"-admin.port.grpc={admin_grpc}",
+        "-admin.ui=false",
         "-webdav=false",
     ]
     log = folder / "weed.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     server = S3Server(f"127.0.0.1:{s3}", access_key, secret_key)
     try:
         from minio import Minio
@@ -161,8 +174,10 @@ def postgres_bindir() -> Path | None:
     found = shutil.which("pg_ctl") or shutil.which("initdb")
     if found:
         return Path(found).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+    )
     return Path(candidates[-1]).parent if candidates else None
 
 
@@ -197,17 +212,50 @@ def postgres_url() -> Iterator[str]:
     proc = None
     try:
         init = subprocess.run(
-            [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-             "--locale=C.UTF-8", "--no-sync"],
-            cwd=folder, env=env, capture_output=True, text=True, **as_user)
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            **as_user,
+        )
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{init.stdout[-2000:]}\n{init.stderr[-2000:]}")
-        cmd = [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
-               "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
-               "-c", "synchronous_commit=off", "-c", "max_connections=50", "-c", "shared_buffers=64MB"]
+        cmd = [
+            str(bindir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(sockets),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "max_connections=50",
+            "-c",
+            "shared_buffers=64MB",
+        ]
         with open(log, "ab") as out:
-            proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, **as_user)
+            proc = subprocess.Popen(
+                cmd, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **as_user
+            )
         url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
         def ready() -> bool:
@@ -236,10 +284,28 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("redis")
     port = free_port()
     log = folder / "redis.log"
-    cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", "",
-           "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--logfile", str(log)]
-    proc = subprocess.Popen(cmd, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL)
+    cmd = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(folder),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "no",
+        "--daemonize",
+        "no",
+        "--logfile",
+        str(log),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+    )
 
     def ready() -> bool:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:

@@ -42,8 +42,13 @@ def serve(home: Path, **env_extra: str) -> Iterator[Served]:
     # and then blocks the server in the middle of a request.
     log = home / "serve.log"
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "digitize.cli", "serve", "--port", str(port),
-                                 "--processes", "0"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "digitize.cli", "serve", "--port", str(port), "--processes", "0"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

@@ -32,6 +32,7 @@ FAST_RETRY = {"DIGITIZE_RETRY_BACKOFF_MAX": "0.05", "DIGITIZE_RETRY_MAX": "3"}
 
 # -- tiny pages ---------------------------------------------------------------------
 
+
 def tiny_page(text: str) -> Image.Image:
     """A small page with one printed line (a few words, DejaVu Serif)."""
     font = ImageFont.truetype(FONT, 26)
@@ -77,6 +78,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # -- splitting (no OCR) -------------------------------------------------------------
+
 
 @pytest.mark.parametrize("suffix", [".tif", ".pdf"])
 def test_multipage_file_splits_into_stable_png_pages(tmp_path: Path, home: Path, suffix: str) -> None:
@@ -139,6 +141,7 @@ def test_missing_source_and_missing_book_id(tmp_path: Path, home: Path) -> None:
 
 # -- running a book in-process (real OCR on tiny pages) ---------------------------------
 
+
 def _result_jsons(settings) -> list[str]:
     storage = LocalStorage(settings.archive_path)
     return [k for k in storage.list(f"{settings.agency}/") if k.endswith("/result.json")]
@@ -159,8 +162,16 @@ def test_book_in_process_then_again_does_no_work_twice(tmp_path: Path, home: Pat
 
     report = run_batch(folder, "Sổ 3", settings, workers=1, events=Events())
     assert report["state"] == "done" and report["mode"] == "local"
-    assert report["summary"] == {"pages": 3, "done": 3, "failed": 0, "pending": 0, "reused": 0,
-                                 "records": 0, "fields_to_review": 0, "pages_to_review": 0}
+    assert report["summary"] == {
+        "pages": 3,
+        "done": 3,
+        "failed": 0,
+        "pending": 0,
+        "reused": 0,
+        "records": 0,
+        "fields_to_review": 0,
+        "pages_to_review": 0,
+    }
     assert len(seen) == 3
     pages = report["pages"]
     assert pages[0]["result_id"] == pages[2]["result_id"] and pages[0]["task"] == pages[2]["task"]
@@ -192,8 +203,9 @@ def test_transient_storage_failures_are_retried_then_given_up(tmp_path: Path, ho
     settings = load_settings()
     engines = Engines.from_settings(settings)
     real = engines.storage
-    key, sha = batch.store_page(batch.SourcePage("p.png", tiny_png("Trang thử lại"), "image/png"), settings, real,
-                                RetryPolicy())
+    key, sha = batch.store_page(
+        batch.SourcePage("p.png", tiny_png("Trang thử lại"), "image/png"), settings, real, RetryPolicy()
+    )
 
     class Flaky:
         def __init__(self, failures: int) -> None:
@@ -229,8 +241,14 @@ def _signed_pdfs(storage, agency: str, rid: str) -> list[str]:
 
 
 def _fixity(home: Path) -> tuple[int, dict]:
-    proc = subprocess.run([sys.executable, "-m", "digitize.cli", "fixity"], capture_output=True, text=True,
-                          cwd=ROOT, env=dict(os.environ), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "digitize.cli", "fixity"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ),
+        timeout=120,
+    )
     return proc.returncode, json.loads(proc.stdout)
 
 
@@ -306,8 +324,9 @@ def test_damaged_stored_copy_is_not_taken_over_and_fixity_reports_it(home: Path)
 
     rid = hashlib.sha256(data).hexdigest()[:32]
     prefix = base_key(settings.agency, rid, datetime.now(VN_TZ))
-    stub = Result(id=rid, source=SourceFile(name="p.png", sha256=rid * 2, size=1, media_type="image/png"),
-                  pages=(), records=())
+    stub = Result(
+        id=rid, source=SourceFile(name="p.png", sha256=rid * 2, size=1, media_type="image/png"), pages=(), records=()
+    )
     record_intent(stub, prefix, engines)
     engines.storage.put(f"{prefix}/v1/document.pdf", b"%PDF- from a killed worker", retain=True)
     result = process_bytes("p.png", data, engines)
@@ -322,26 +341,41 @@ def test_cli_batch_progress_status_and_usage(tmp_path: Path, home: Path) -> None
     source = multipage(tmp_path / "so5.tif", ["Sổ 5 trang một", "Sổ 5 trang hai"])
     env = dict(os.environ)
     cli = [sys.executable, "-m", "digitize.cli", "batch"]
-    proc = subprocess.run(cli + [str(source), "--book-id", "Sổ 5", "--workers", "2"], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=300)
+    proc = subprocess.run(
+        cli + [str(source), "--book-id", "Sổ 5", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["summary"]["done"] == 2 and report["source"]["kind"] == "tiff"
     assert f"batch {report['id']} (Sổ 5): 2 of 2 pages done" in proc.stderr
-    status = subprocess.run(cli + ["--status", report["id"]], capture_output=True, text=True, env=env, cwd=ROOT,
-                            timeout=120)
+    status = subprocess.run(
+        cli + ["--status", report["id"]], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
     assert status.returncode == 0 and json.loads(status.stdout)["summary"] == report["summary"]
     for args in ([str(source)], ["--status", "0123456789abcdef", str(source)]):
         assert subprocess.run(cli + args, capture_output=True, env=env, cwd=ROOT, timeout=60).returncode == 2
-    unknown = subprocess.run(cli + ["--status", "0123456789abcdef"], capture_output=True, text=True, env=env,
-                             cwd=ROOT, timeout=60)
+    unknown = subprocess.run(
+        cli + ["--status", "0123456789abcdef"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
     assert unknown.returncode == 1 and "no batch with id" in unknown.stderr
-    no_broker = subprocess.run(cli + [str(source), "--book-id", "Sổ 5", "--no-wait"], capture_output=True,
-                               text=True, env=env, cwd=ROOT, timeout=60)
+    no_broker = subprocess.run(
+        cli + [str(source), "--book-id", "Sổ 5", "--no-wait"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert no_broker.returncode == 3 and "broker" in no_broker.stderr
 
 
 # -- Celery configuration (no broker connection needed) --------------------------------
+
 
 def test_celery_app_sends_json_and_acks_late(home: Path) -> None:
     from workers.app import WorkerLimits, configure
@@ -376,8 +410,9 @@ def test_celery_task_runs_the_page_job_eagerly(tmp_path: Path, home: Path, monke
     monkeypatch.setattr(celery_app, "_settings", None)  # this process's settings (another test configured the app)
     settings = load_settings()
     storage = LocalStorage(settings.archive_path)
-    key, sha = batch.store_page(batch.SourcePage("p.png", tiny_png("Trang Celery"), "image/png"), settings,
-                                storage, RetryPolicy())
+    key, sha = batch.store_page(
+        batch.SourcePage("p.png", tiny_png("Trang Celery"), "image/png"), settings, storage, RetryPolicy()
+    )
     ref = batch.make_ref(key, sha, "p.png", "Sổ 4", "auto")
     tasks.app.conf.task_always_eager = True
     try:
@@ -408,14 +443,17 @@ def test_refused_inputs_are_kept_within_bounds(home: Path) -> None:
     from digitize.pipeline import Engines, keep_rejected
     from digitize.types import SourceFile
 
-    settings = load_settings(env={**os.environ, "DIGITIZE_KEEP_REJECTED": "2",
-                                  "DIGITIZE_KEEP_REJECTED_BYTES": "1000"})
+    settings = load_settings(env={**os.environ, "DIGITIZE_KEEP_REJECTED": "2", "DIGITIZE_KEEP_REJECTED_BYTES": "1000"})
     engines = Engines.from_settings(settings)
 
     def refuse(data: bytes) -> None:
         sha = hashlib.sha256(data).hexdigest()
-        keep_rejected(SourceFile(name="x.bin", sha256=sha, size=len(data), media_type="application/octet-stream"),
-                      data, "not a document", engines)
+        keep_rejected(
+            SourceFile(name="x.bin", sha256=sha, size=len(data), media_type="application/octet-stream"),
+            data,
+            "not a document",
+            engines,
+        )
 
     def kept() -> int:
         return sum(1 for k in engines.storage.list(f"{settings.agency}/rejected/") if k.endswith("/reason.json"))

@@ -46,21 +46,32 @@ KEY = re.compile(r"^(?P<agency>[^/]+)/\d{4}/\d{2}/\d{2}/(?P<rid>[0-9a-f]{32})/(?
 
 # -- helpers -------------------------------------------------------------------------
 
-def server_env(tmp_path: Path, s3: S3Server, postgres_url: str, redis_url: str | None, *, agency: str,
-               redis_db: int = 0, **extra: str) -> dict[str, str]:
+
+def server_env(
+    tmp_path: Path,
+    s3: S3Server,
+    postgres_url: str,
+    redis_url: str | None,
+    *,
+    agency: str,
+    redis_db: int = 0,
+    **extra: str,
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
-    env.update({
-        "DIGITIZE_HOME": str(tmp_path / "home"),
-        "DIGITIZE_AGENCY": agency,
-        "DIGITIZE_STORAGE": "s3",
-        "DIGITIZE_S3_ENDPOINT": s3.endpoint,
-        "DIGITIZE_S3_BUCKET": f"digitize-{agency}",
-        "AWS_ACCESS_KEY_ID": s3.access_key,
-        "AWS_SECRET_ACCESS_KEY": s3.secret_key,
-        "DIGITIZE_S3_RETENTION_DAYS": "1",
-        "DIGITIZE_INDEX": postgres_url,
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "DIGITIZE_HOME": str(tmp_path / "home"),
+            "DIGITIZE_AGENCY": agency,
+            "DIGITIZE_STORAGE": "s3",
+            "DIGITIZE_S3_ENDPOINT": s3.endpoint,
+            "DIGITIZE_S3_BUCKET": f"digitize-{agency}",
+            "AWS_ACCESS_KEY_ID": s3.access_key,
+            "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+            "DIGITIZE_S3_RETENTION_DAYS": "1",
+            "DIGITIZE_INDEX": postgres_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if redis_url:
         env["DIGITIZE_BROKER"] = redis_url.rsplit("/", 1)[0] + f"/{redis_db}"
     env.update(extra)
@@ -82,9 +93,15 @@ def write_tiny_book(folder: Path, tag: str, count: int) -> list[str]:
 
 def start_worker(env: dict[str, str], log: Path, concurrency: int = 2) -> subprocess.Popen:
     with open(log, "ab") as out:
-        return subprocess.Popen(DIGITIZE + ["worker", "--concurrency", str(concurrency), "--loglevel", "INFO"],
-                                env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        return subprocess.Popen(
+            DIGITIZE + ["worker", "--concurrency", str(concurrency), "--loglevel", "INFO"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def stop_worker(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -102,8 +119,15 @@ def stop_worker(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 
 
 def submit(source: Path, book: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(DIGITIZE + ["batch", str(source), "--book-id", book, "--no-progress"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        DIGITIZE + ["batch", str(source), "--book-id", book, "--no-progress"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[dict, str]:
@@ -145,8 +169,9 @@ def storage_census(env: dict[str, str]) -> dict[str, dict[int, set[str]]]:
     return census
 
 
-def assert_each_page_exactly_once(env: dict[str, str], postgres_url: str, book: str, shas: list[str],
-                                  failed_inputs: int = 0) -> None:
+def assert_each_page_exactly_once(
+    env: dict[str, str], postgres_url: str, book: str, shas: list[str], failed_inputs: int = 0
+) -> None:
     """One index row per page; per page, one version in storage, the one the index
     names (a run killed between storing and indexing is taken over, not redone)."""
     from digitize.config import load_settings
@@ -182,8 +207,9 @@ def signed_versions(env: dict[str, str], s3: S3Server) -> dict[str, int]:
 
     client = Minio(s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key, secure=False)
     counts: dict[str, int] = defaultdict(int)
-    for obj in client.list_objects(env["DIGITIZE_S3_BUCKET"], prefix=f"{env['DIGITIZE_AGENCY']}/", recursive=True,
-                                   include_version=True):
+    for obj in client.list_objects(
+        env["DIGITIZE_S3_BUCKET"], prefix=f"{env['DIGITIZE_AGENCY']}/", recursive=True, include_version=True
+    ):
         m = KEY.match(obj.object_name)
         if m and m["file"] == "document.pdf" and not obj.is_delete_marker:
             counts[m["rid"]] += 1
@@ -208,41 +234,60 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess
 
 # -- configuration end to end ------------------------------------------------------------------
 
+
 def test_process_against_seaweedfs_and_postgres(tmp_path: Path, s3_server: S3Server, postgres_url: str) -> None:
     env = server_env(tmp_path, s3_server, postgres_url, None, agency="proc")
     page = tmp_path / "giay.png"
     page.write_bytes(tiny_png("Số hóa qua S3 và PostgreSQL"))
     out = tmp_path / "out"
-    proc = subprocess.run(DIGITIZE + ["process", str(page), "--out", str(out), "--workers", "1"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        DIGITIZE + ["process", str(page), "--out", str(out), "--workers", "1"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads((out / "giay.json").read_text(encoding="utf-8"))
     assert result["keys"]["pdf"].startswith("proc/")
-    assert subprocess.run(DIGITIZE + ["verify", str(out / "giay.pdf")], env=env, cwd=ROOT, capture_output=True,
-                          timeout=120).returncode == 0
+    assert (
+        subprocess.run(
+            DIGITIZE + ["verify", str(out / "giay.pdf")], env=env, cwd=ROOT, capture_output=True, timeout=120
+        ).returncode
+        == 0
+    )
 
     from minio import Minio
 
-    client = Minio(s3_server.endpoint, access_key=s3_server.access_key, secret_key=s3_server.secret_key,
-                   secure=False)
+    client = Minio(s3_server.endpoint, access_key=s3_server.access_key, secret_key=s3_server.secret_key, secure=False)
     stat = client.stat_object("digitize-proc", result["keys"]["pdf"])
     retention = client.get_object_retention("digitize-proc", result["keys"]["pdf"], version_id=stat.version_id)
     assert retention.mode == "GOVERNANCE"  # DIGITIZE_S3_RETENTION_DAYS=1: signed PDFs under object lock
-    hits = subprocess.run(DIGITIZE + ["search", "PostgreSQL"], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    hits = subprocess.run(
+        DIGITIZE + ["search", "PostgreSQL"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert hits.returncode == 0 and result["id"] in hits.stdout
-    got = subprocess.run(DIGITIZE + ["get", result["id"], "--pdf", str(tmp_path / "again.pdf")], env=env, cwd=ROOT,
-                         capture_output=True, timeout=120)
+    got = subprocess.run(
+        DIGITIZE + ["get", result["id"], "--pdf", str(tmp_path / "again.pdf")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
     assert got.returncode == 0 and (tmp_path / "again.pdf").read_bytes() == (out / "giay.pdf").read_bytes()
-    fixity = subprocess.run(DIGITIZE + ["fixity", "--prefix", "proc/"], env=env, cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
+    fixity = subprocess.run(
+        DIGITIZE + ["fixity", "--prefix", "proc/"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert fixity.returncode == 0 and json.loads(fixity.stdout)["bad"] == 0
 
 
 # -- a worker killed in the middle of a book, with the production defaults -------------------
 
+
 def test_worker_killed_between_store_and_index_book_recovers_within_minutes(
-        tmp_path: Path, s3_server: S3Server, postgres_url: str, redis_url: str) -> None:
+    tmp_path: Path, s3_server: S3Server, postgres_url: str, redis_url: str
+) -> None:
     import psycopg
 
     # No DIGITIZE_PAGE_TIME_LIMIT / VISIBILITY_TIMEOUT here: the production defaults.
@@ -303,6 +348,7 @@ def test_worker_killed_between_store_and_index_book_recovers_within_minutes(
 
 # -- Redis restarted in the middle of a book -----------------------------------------------------
 
+
 class PrivateRedis:
     """A redis-server of this test's own (appendonly, as production runs it) that can
     be stopped and started again on the same port and data."""
@@ -322,11 +368,30 @@ class PrivateRedis:
         import socket
 
         log = self.folder / "redis.log"
-        cmd = [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
-               str(self.folder), "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-               "--protected-mode", "no", "--daemonize", "no", "--logfile", str(log)]
-        self.proc = subprocess.Popen(cmd, cwd=self.folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     stdin=subprocess.DEVNULL)
+        cmd = [
+            shutil.which("redis-server"),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.folder),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--protected-mode",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(log),
+        ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        )
 
         def ready() -> bool:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
@@ -341,8 +406,9 @@ class PrivateRedis:
             self.proc = None
 
 
-def test_redis_restart_mid_book_the_waiting_batch_rides_through(tmp_path: Path, s3_server: S3Server,
-                                                                postgres_url: str) -> None:
+def test_redis_restart_mid_book_the_waiting_batch_rides_through(
+    tmp_path: Path, s3_server: S3Server, postgres_url: str
+) -> None:
     import shutil
 
     if shutil.which("redis-server") is None:
@@ -389,6 +455,7 @@ def test_redis_restart_mid_book_the_waiting_batch_rides_through(tmp_path: Path, 
 
 # -- the S3 server stopped in the middle of a book ---------------------------------------------
 
+
 class PrivateSeaweed:
     """A `weed mini` of this test's own, on fixed ports, that can be stopped and
     started again over the same data folder."""
@@ -407,17 +474,36 @@ class PrivateSeaweed:
 
     def start(self) -> None:
         (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin, admin_grpc) = self.ports
-        cmd = [weed_binary(), "mini", f"-dir={self.folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-               f"-master.port={master}", f"-master.port.grpc={master_grpc}", "-master.telemetry=false",
-               "-master.volumeSizeLimitMB=64", f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
-               f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}", f"-filer.localSocket={self.folder}/f.sock",
-               f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-               f"-s3.localSocket={self.folder}/s.sock", f"-admin.port={admin}", f"-admin.port.grpc={admin_grpc}",
-               "-admin.ui=false", "-webdav=false"]
+        cmd = [
+            weed_binary(),
+            "mini",
+            f"-dir={self.folder / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={master}",
+            f"-master.port.grpc={master_grpc}",
+            "-master.telemetry=false",
+            "-master.volumeSizeLimitMB=64",
+            f"-volume.port={volume}",
+            f"-volume.port.grpc={volume_grpc}",
+            f"-filer.port={filer}",
+            f"-filer.port.grpc={filer_grpc}",
+            f"-filer.localSocket={self.folder}/f.sock",
+            f"-s3.port={s3}",
+            f"-s3.port.grpc={s3_grpc}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.localSocket={self.folder}/s.sock",
+            f"-admin.port={admin}",
+            f"-admin.port.grpc={admin_grpc}",
+            "-admin.ui=false",
+            "-webdav=false",
+        ]
         env = dict(os.environ, AWS_ACCESS_KEY_ID=self.access_key, AWS_SECRET_ACCESS_KEY=self.secret_key)
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(cmd, cwd=self.folder, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                cmd, cwd=self.folder, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         from minio import Minio
 
         client = Minio(self.server.endpoint, access_key=self.access_key, secret_key=self.secret_key, secure=False)
@@ -452,11 +538,21 @@ def private_s3(tmp_path: Path) -> Iterator[PrivateSeaweed]:
         seaweed.stop()
 
 
-def test_s3_down_mid_book_pages_wait_and_complete(tmp_path: Path, private_s3: PrivateSeaweed, postgres_url: str,
-                                                  redis_url: str) -> None:
-    env = server_env(tmp_path, private_s3.server, postgres_url, redis_url, agency="outage", redis_db=2,
-                     DIGITIZE_PAGE_TIME_LIMIT="120", DIGITIZE_VISIBILITY_TIMEOUT="200",
-                     DIGITIZE_RETRY_BACKOFF_MAX="4", DIGITIZE_RETRY_MAX="40")
+def test_s3_down_mid_book_pages_wait_and_complete(
+    tmp_path: Path, private_s3: PrivateSeaweed, postgres_url: str, redis_url: str
+) -> None:
+    env = server_env(
+        tmp_path,
+        private_s3.server,
+        postgres_url,
+        redis_url,
+        agency="outage",
+        redis_db=2,
+        DIGITIZE_PAGE_TIME_LIMIT="120",
+        DIGITIZE_VISIBILITY_TIMEOUT="200",
+        DIGITIZE_RETRY_BACKOFF_MAX="4",
+        DIGITIZE_RETRY_MAX="40",
+    )
     shas = write_tiny_book(tmp_path / "book", "Sổ mất điện", 30)
     book = "Sổ S3 tắt"
     worker = start_worker(env, tmp_path / "worker.log")
@@ -482,11 +578,21 @@ def test_s3_down_mid_book_pages_wait_and_complete(tmp_path: Path, private_s3: Pr
 
 # -- the same book twice ------------------------------------------------------------------------
 
-def test_same_book_submitted_twice_no_duplicates(tmp_path: Path, s3_server: S3Server, postgres_url: str,
-                                                 redis_url: str) -> None:
-    env = server_env(tmp_path, s3_server, postgres_url, redis_url, agency="twice", redis_db=3,
-                     DIGITIZE_PAGE_TIME_LIMIT="60", DIGITIZE_VISIBILITY_TIMEOUT="100",
-                     DIGITIZE_RETRY_BACKOFF_MAX="4")
+
+def test_same_book_submitted_twice_no_duplicates(
+    tmp_path: Path, s3_server: S3Server, postgres_url: str, redis_url: str
+) -> None:
+    env = server_env(
+        tmp_path,
+        s3_server,
+        postgres_url,
+        redis_url,
+        agency="twice",
+        redis_db=3,
+        DIGITIZE_PAGE_TIME_LIMIT="60",
+        DIGITIZE_VISIBILITY_TIMEOUT="100",
+        DIGITIZE_RETRY_BACKOFF_MAX="4",
+    )
     shas = write_tiny_book(tmp_path / "book", "Sổ hai lần", 16)
     book = "Sổ nộp hai lần"
     import redis
@@ -500,19 +606,37 @@ def test_same_book_submitted_twice_no_duplicates(tmp_path: Path, s3_server: S3Se
     try:
         one, two = submit(tmp_path / "book", book, env), submit(tmp_path / "book", book, env)
         (first, _), (second, _) = finish(one), finish(two)
-        third = subprocess.run(DIGITIZE + ["batch", str(tmp_path / "book"), "--book-id", book, "--no-progress"],
-                               env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        third = subprocess.run(
+            DIGITIZE + ["batch", str(tmp_path / "book"), "--book-id", book, "--no-progress"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert_each_page_exactly_once(env, postgres_url, book, shas)
         # --no-wait: queued and returned at once; --status follows the book from the index
         write_tiny_book(tmp_path / "later", "Sổ để sau", 3)
-        queued = subprocess.run(DIGITIZE + ["batch", str(tmp_path / "later"), "--book-id", "Sổ sau", "--no-wait"],
-                                env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        queued = subprocess.run(
+            DIGITIZE + ["batch", str(tmp_path / "later"), "--book-id", "Sổ sau", "--no-wait"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert queued.returncode == 0 and json.loads(queued.stdout)["state"] == "running", queued.stderr
         later_id = json.loads(queued.stdout)["id"]
 
         def later_done() -> bool:
-            status = subprocess.run(DIGITIZE + ["batch", "--status", later_id], env=env, cwd=ROOT,
-                                    capture_output=True, text=True, timeout=120)
+            status = subprocess.run(
+                DIGITIZE + ["batch", "--status", later_id],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             return status.returncode == 0 and json.loads(status.stdout)["state"] == "done"
 
         wait_for(later_done, 120, "the queued book", every=1)
@@ -525,6 +649,7 @@ def test_same_book_submitted_twice_no_duplicates(tmp_path: Path, s3_server: S3Se
     again = json.loads(third.stdout)
     assert again["id"] == first["id"] and again["summary"]["reused"] == 16
     assert not any("task" in page for page in again["pages"])  # nothing queued the third time
-    status = subprocess.run(DIGITIZE + ["batch", "--status", first["id"]], env=env, cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
+    status = subprocess.run(
+        DIGITIZE + ["batch", "--status", first["id"]], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert status.returncode == 0 and json.loads(status.stdout)["summary"]["done"] == 16

@@ -20,8 +20,15 @@ QR_BOX = (1126, 320, 1282, 476)
 
 
 def card(seed: int = 11, *, dpi: int = 300, variant: str = "cccd_2021", qr: str = "7", degradations=None):
-    return render_page("cccd", seed, dpi=dpi, variant=variant, font="DejaVuSans", card={"qr": qr},
-                       degradations=PHOTOCOPY if degradations is None else degradations)
+    return render_page(
+        "cccd",
+        seed,
+        dpi=dpi,
+        variant=variant,
+        font="DejaVuSans",
+        card={"qr": qr},
+        degradations=PHOTOCOPY if degradations is None else degradations,
+    )
 
 
 def bgr(page) -> np.ndarray:
@@ -46,16 +53,23 @@ def page_of(rows: list[str], codes_: tuple[Code, ...] = (), conf: float = 0.97) 
 
 # ------------------------------------------------------------------ the payload
 
-PAYLOAD_7 = ("001099012345|123456789|Nguyễn Văn An|05031998|Nam|"
-             "Số 12, ngõ 34 phố Huế, phường Hàng Bài, quận Hoàn Kiếm, Hà Nội|12082021")
+PAYLOAD_7 = (
+    "001099012345|123456789|Nguyễn Văn An|05031998|Nam|"
+    "Số 12, ngõ 34 phố Huế, phường Hàng Bài, quận Hoàn Kiếm, Hà Nội|12082021"
+)
 
 
 def test_payload_with_seven_fields():
     fields = parse_payload(PAYLOAD_7)
     assert {k: v for k, (v, _) in fields.items()} == {
-        "so_dinh_danh": "001099012345", "so_cmnd": "123456789", "ho_ten": "Nguyễn Văn An",
-        "ngay_sinh": "05/03/1998", "gioi_tinh": "Nam",
-        "noi_thuong_tru": "Số 12, ngõ 34 phố Huế, phường Hàng Bài, quận Hoàn Kiếm, Hà Nội", "ngay_cap": "12/08/2021"}
+        "so_dinh_danh": "001099012345",
+        "so_cmnd": "123456789",
+        "ho_ten": "Nguyễn Văn An",
+        "ngay_sinh": "05/03/1998",
+        "gioi_tinh": "Nam",
+        "noi_thuong_tru": "Số 12, ngõ 34 phố Huế, phường Hàng Bài, quận Hoàn Kiếm, Hà Nội",
+        "ngay_cap": "12/08/2021",
+    }
     assert fields["ngay_sinh"][1] == "05031998"  # the segment as encoded, for provenance
 
 
@@ -77,15 +91,20 @@ def test_payload_is_nfc():
     assert parse_payload(decomposed)["ho_ten"][0] == "Nguyễn Văn An"
 
 
-@pytest.mark.parametrize("text", [
-    "https://dichvucong.gov.vn/p/home/dvc-tra-cuu-ho-so.html?ma=123",
-    "a|b|c|d|e|f", "a|b|c|d|e|f|g", "",
-    PAYLOAD_7 + "|extra",                                   # 8 fields
-    PAYLOAD_7.replace("001099012345", "00109901234"),       # 11 digits
-    PAYLOAD_7.replace("05031998", "35131998"),              # no such date
-    PAYLOAD_7.replace("|Nam|", "|Male?|"),
-    PAYLOAD_7.replace("|123456789|", "|12345ABC|"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://dichvucong.gov.vn/p/home/dvc-tra-cuu-ho-so.html?ma=123",
+        "a|b|c|d|e|f",
+        "a|b|c|d|e|f|g",
+        "",
+        PAYLOAD_7 + "|extra",  # 8 fields
+        PAYLOAD_7.replace("001099012345", "00109901234"),  # 11 digits
+        PAYLOAD_7.replace("05031998", "35131998"),  # no such date
+        PAYLOAD_7.replace("|Nam|", "|Male?|"),
+        PAYLOAD_7.replace("|123456789|", "|12345ABC|"),
+    ],
+)
 def test_garbage_payloads_are_not_cards(text):
     assert parse_payload(text) is None
 
@@ -138,8 +157,9 @@ def test_printed_front_without_a_code(variant):
     page = page_of(_printed_rows(gt))
     assert classify(page) == "cccd"
     [record] = extract_pages([page])
-    want = {k: gt["printed"][k] for k in ("so_dinh_danh", "ho_ten", "ngay_sinh", "gioi_tinh", "noi_thuong_tru",
-                                          "ngay_cap")}
+    want = {
+        k: gt["printed"][k] for k in ("so_dinh_danh", "ho_ten", "ngay_sinh", "gioi_tinh", "noi_thuong_tru", "ngay_cap")
+    }
     assert record.fields == want
     assert {p.method for p in record.provenance.values()} == {"ocr"}
     assert all(c < 1.0 for c in record.confidence.values())
@@ -170,11 +190,19 @@ def test_a_page_with_only_a_card_code_is_a_card():
 
 
 def test_other_pages_are_not_cards():
-    khai_sinh = page_of(["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "GIẤY KHAI SINH", "Họ, chữ đệm, tên: NGUYỄN VĂN AN",
-                         "Số định danh cá nhân: 001099012345"])
+    khai_sinh = page_of(
+        [
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            "GIẤY KHAI SINH",
+            "Họ, chữ đệm, tên: NGUYỄN VĂN AN",
+            "Số định danh cá nhân: 001099012345",
+        ]
+    )
     assert classify(khai_sinh) == "khai_sinh"
-    letter = page_of(["ỦY BAN NHÂN DÂN", "Số: 12/UBND-VP", "V/v cấp thẻ căn cước cho công dân",
-                      "Kính gửi: Công an huyện"], (Code("https://example.vn/a", QR_BOX, "zxing"),))
+    letter = page_of(
+        ["ỦY BAN NHÂN DÂN", "Số: 12/UBND-VP", "V/v cấp thẻ căn cước cho công dân", "Kính gửi: Công an huyện"],
+        (Code("https://example.vn/a", QR_BOX, "zxing"),),
+    )
     assert classify(letter) == "van_ban"
 
 
@@ -244,8 +272,14 @@ def engines(tmp_path_factory):
     from digitize.preprocess import CleanupOptions
 
     settings = load_settings(env={**os.environ, "DIGITIZE_HOME": str(tmp_path_factory.mktemp("cccd-home"))})
-    return Engines(settings=settings, ocr=make_ocr_engine(settings), signer=None, storage=None, index=None,
-                   cleanup=CleanupOptions())
+    return Engines(
+        settings=settings,
+        ocr=make_ocr_engine(settings),
+        signer=None,
+        storage=None,
+        index=None,
+        cleanup=CleanupOptions(),
+    )
 
 
 def _recognise(page, engines):
@@ -281,9 +315,14 @@ def test_pipeline_reads_the_printed_card_without_a_code(engines):
 
 
 def test_the_back_of_a_card_alone_gives_its_date_of_issue():
-    back = page_of(["Đặc điểm nhân dạng / Personal identification: Nốt ruồi C:1cm trên sau cánh mũi phải",
-                    "Ngày, tháng, năm / Date, month, year: 12/08/2021", "CỤC TRƯỞNG CỤC CẢNH SÁT",
-                    "IDVNM0980123456001098012345<<8"])
+    back = page_of(
+        [
+            "Đặc điểm nhân dạng / Personal identification: Nốt ruồi C:1cm trên sau cánh mũi phải",
+            "Ngày, tháng, năm / Date, month, year: 12/08/2021",
+            "CỤC TRƯỞNG CỤC CẢNH SÁT",
+            "IDVNM0980123456001098012345<<8",
+        ]
+    )
     assert classify(back) == "cccd"
     [record] = extract_pages([back])
     assert record.fields == {"ngay_cap": "12/08/2021"}

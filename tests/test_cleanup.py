@@ -36,8 +36,10 @@ def test_deskew_finds_the_angle(angle):
 
 @pytest.mark.parametrize("turn", [0, 90, 180, 270])
 def test_sideways_pages_are_detected(turn):
-    lines = [f"Dòng {i}: " + " ".join(["Giấy khai sinh", "số 123", "quyển số 01", "Nguyễn Văn An"][: 1 + i % 4])
-             for i in range(15)]
+    lines = [
+        f"Dòng {i}: " + " ".join(["Giấy khai sinh", "số 123", "quyển số 01", "Nguyễn Văn An"][: 1 + i % 4])
+        for i in range(15)
+    ]
     image = P.rotate_quarter(page_with(lines), turn)
     rotation, _ = P.estimate_orientation(P.to_grey(image))
     assert rotation == (90 if turn in (90, 270) else 0)
@@ -97,8 +99,9 @@ def test_dim_corner_of_a_phone_photo_is_still_found():
     desk = np.full((1500, 1200, 3), 60, np.uint8)
     src = np.float32([[0, 0], [839, 0], [839, 1187], [0, 1187]])
     dst = np.float32([[200, 150], [1000, 120], [1050, 1350], [150, 1380]])
-    photo = cv2.warpPerspective(sheet, cv2.getPerspectiveTransform(src, dst), (1200, 1500), dst=desk,
-                                borderMode=cv2.BORDER_TRANSPARENT).astype(np.float32)
+    photo = cv2.warpPerspective(
+        sheet, cv2.getPerspectiveTransform(src, dst), (1200, 1500), dst=desk, borderMode=cv2.BORDER_TRANSPARENT
+    ).astype(np.float32)
     yy, xx = np.mgrid[0:1500, 0:1200].astype(np.float32)
     light = 1.0 - 0.75 * np.clip((xx / 1200 - yy / 1500), 0, 1)  # dark towards the top right
     photo = np.clip(photo * light[:, :, None], 0, 255).astype(np.uint8)
@@ -140,12 +143,23 @@ def _word(text, x0, y0, x1, y1):
 
 def test_table_rows_keep_wrapped_cells_whole():
     # Two columns split at x=300, two rows split at y=100; the first cell wraps.
-    rules = [(0, 0, 600, 2), (0, 100, 600, 102), (0, 200, 600, 202),
-             (0, 0, 2, 200), (300, 0, 302, 200), (598, 0, 600, 200)]
-    words = [(_word("thôn", 10, 10, 60, 30), 0), (_word("Tây,", 70, 10, 120, 30), 0),
-             (_word("Sơn", 10, 50, 60, 70), 1), (_word("La", 70, 50, 100, 70), 1),
-             (_word("Kinh", 310, 10, 360, 30), 2),
-             (_word("Nam", 10, 120, 60, 140), 3), (_word("Thái", 310, 120, 360, 140), 3)]
+    rules = [
+        (0, 0, 600, 2),
+        (0, 100, 600, 102),
+        (0, 200, 600, 202),
+        (0, 0, 2, 200),
+        (300, 0, 302, 200),
+        (598, 0, 600, 200),
+    ]
+    words = [
+        (_word("thôn", 10, 10, 60, 30), 0),
+        (_word("Tây,", 70, 10, 120, 30), 0),
+        (_word("Sơn", 10, 50, 60, 70), 1),
+        (_word("La", 70, 50, 100, 70), 1),
+        (_word("Kinh", 310, 10, 360, 30), 2),
+        (_word("Nam", 10, 120, 60, 140), 3),
+        (_word("Thái", 310, 120, 360, 140), 3),
+    ]
     assert len(find_tables(rules)) == 1
     lines = assemble_rows(words, rules)
     assert [ln.text for ln in lines] == ["thôn Tây, Sơn La Kinh", "Nam Thái"]
@@ -153,18 +167,32 @@ def test_table_rows_keep_wrapped_cells_whole():
 
 def test_broken_rules_still_make_a_table_grid():
     # faded ink leaves each rule in pieces; the pieces on one line are one rule
-    pieces = [(0, 0, 250, 2), (270, 1, 600, 3), (0, 100, 200, 102), (230, 100, 600, 102),
-              (0, 200, 280, 202), (300, 200, 600, 202),
-              (0, 0, 2, 90), (1, 110, 3, 200), (300, 0, 302, 200), (598, 0, 600, 120), (598, 130, 600, 200)]
+    pieces = [
+        (0, 0, 250, 2),
+        (270, 1, 600, 3),
+        (0, 100, 200, 102),
+        (230, 100, 600, 102),
+        (0, 200, 280, 202),
+        (300, 200, 600, 202),
+        (0, 0, 2, 90),
+        (1, 110, 3, 200),
+        (300, 0, 302, 200),
+        (598, 0, 600, 120),
+        (598, 130, 600, 200),
+    ]
     tables = find_tables(pieces)
     assert len(tables) == 1
     assert len(tables[0].row_edges) == 3 and len(tables[0].col_edges) == 3
 
 
 def test_rows_merge_left_and_right_header_blocks():
-    words = [(_word("ỦY", 10, 10, 50, 40), 0), (_word("BAN", 60, 10, 110, 40), 0),
-             (_word("CỘNG", 600, 12, 680, 42), 1), (_word("HÒA", 690, 12, 750, 42), 1),
-             (_word("XÃ", 10, 60, 50, 90), 2)]
+    words = [
+        (_word("ỦY", 10, 10, 50, 40), 0),
+        (_word("BAN", 60, 10, 110, 40), 0),
+        (_word("CỘNG", 600, 12, 680, 42), 1),
+        (_word("HÒA", 690, 12, 750, 42), 1),
+        (_word("XÃ", 10, 60, 50, 90), 2),
+    ]
     assert [ln.text for ln in assemble_rows(words)] == ["ỦY BAN CỘNG HÒA", "XÃ"]
 
 
@@ -178,8 +206,10 @@ def _column_page(left_rows: int, right_rows: int, right_x: int = 1300) -> list[t
             words += [(_word(f"trái{i}", 200, y, 600, y + 40), n), (_word("cột", 620, y, 1150, y + 40), n)]
             n += 1
         if i < right_rows:
-            words += [(_word(f"phải{i}", right_x, y, right_x + 400, y + 40), n),
-                      (_word("cột", right_x + 420, y, 2280, y + 40), n)]
+            words += [
+                (_word(f"phải{i}", right_x, y, right_x + 400, y + 40), n),
+                (_word("cột", right_x + 420, y, 2280, y + 40), n),
+            ]
             n += 1
     y = 300 + 60 * max(left_rows, right_rows) + 100
     words.append((_word("Hết", 200, y, 2280, y + 40), n))
@@ -199,8 +229,9 @@ def test_columns_end_before_the_closing_block():
     # signer's title on the right: the closing block is read in rows, after both columns
     words = _column_page(8, 8)[:-1]
     n = 100
-    for i, (left, right) in enumerate([("Nơi nhận:", "KT. CHỦ TỊCH"), ("- Như trên;", "PHÓ CHỦ TỊCH"),
-                                       ("- Sở Y tế;", None), ("- Lưu: VT.", None)]):
+    for i, (left, right) in enumerate(
+        [("Nơi nhận:", "KT. CHỦ TỊCH"), ("- Như trên;", "PHÓ CHỦ TỊCH"), ("- Sở Y tế;", None), ("- Lưu: VT.", None)]
+    ):
         y = 300 + 60 * 8 + 120 + 50 * i
         words.append((_word(left, 200, y, 700, y + 40), n))
         if right:
@@ -251,23 +282,55 @@ def test_grainy_pages_are_despeckled_and_clean_ones_are_not():
 def test_tall_table_band_is_read_as_several_rows():
     # four columns; the rules between the last three entries faded away: their band is three
     # rows high, and every column holds three lines
-    rules = [(0, 0, 800, 2), (0, 100, 800, 102), (0, 200, 800, 202), (0, 500, 800, 502),
-             (0, 0, 2, 500), (100, 0, 102, 500), (300, 0, 302, 500), (500, 0, 502, 500), (798, 0, 800, 500)]
-    cells = [("Số", "Tên", "Sinh", "Giới"), ("1", "An", "01/01/1987", "Nam"), ("2", "Bình", "02/01/1987", "Nam"),
-             ("3", "Chi", "03/01/1987", "Nữ"), ("4", "Dũng", "04/01/1987", "Nam")]
-    words = [(_word(text, x + 10, 40 + 100 * i, x + 60, 60 + 100 * i), i)
-             for i, row in enumerate(cells) for text, x in zip(row, (0, 100, 300, 500))]
+    rules = [
+        (0, 0, 800, 2),
+        (0, 100, 800, 102),
+        (0, 200, 800, 202),
+        (0, 500, 800, 502),
+        (0, 0, 2, 500),
+        (100, 0, 102, 500),
+        (300, 0, 302, 500),
+        (500, 0, 502, 500),
+        (798, 0, 800, 500),
+    ]
+    cells = [
+        ("Số", "Tên", "Sinh", "Giới"),
+        ("1", "An", "01/01/1987", "Nam"),
+        ("2", "Bình", "02/01/1987", "Nam"),
+        ("3", "Chi", "03/01/1987", "Nữ"),
+        ("4", "Dũng", "04/01/1987", "Nam"),
+    ]
+    words = [
+        (_word(text, x + 10, 40 + 100 * i, x + 60, 60 + 100 * i), i)
+        for i, row in enumerate(cells)
+        for text, x in zip(row, (0, 100, 300, 500))
+    ]
     assert [ln.text for ln in assemble_rows(words, rules)] == [" ".join(row) for row in cells]
 
 
 def test_tall_row_with_wrapped_cells_stays_one_row():
     # a certificate's table: an address wrapping onto three lines beside one onto two is one row
-    rules = [(0, 0, 600, 2), (0, 100, 600, 102), (0, 400, 600, 402), (0, 500, 600, 502),
-             (0, 0, 2, 500), (150, 0, 152, 500), (380, 0, 382, 500), (598, 0, 600, 500)]
-    words = [(_word("Tên", 10, 40, 60, 60), 0), (_word("An", 160, 40, 200, 60), 0),
-             (_word("Bình", 390, 40, 450, 60), 0),
-             (_word("Nơi", 10, 140, 60, 160), 1), (_word("thôn", 160, 140, 220, 160), 1),
-             (_word("Đông,", 160, 240, 220, 260), 2), (_word("xã", 160, 340, 200, 360), 3),
-             (_word("bản", 390, 140, 440, 160), 4), (_word("Hua,", 390, 240, 450, 260), 5),
-             (_word("Dân", 10, 440, 60, 460), 6), (_word("Kinh", 160, 440, 220, 460), 6)]
+    rules = [
+        (0, 0, 600, 2),
+        (0, 100, 600, 102),
+        (0, 400, 600, 402),
+        (0, 500, 600, 502),
+        (0, 0, 2, 500),
+        (150, 0, 152, 500),
+        (380, 0, 382, 500),
+        (598, 0, 600, 500),
+    ]
+    words = [
+        (_word("Tên", 10, 40, 60, 60), 0),
+        (_word("An", 160, 40, 200, 60), 0),
+        (_word("Bình", 390, 40, 450, 60), 0),
+        (_word("Nơi", 10, 140, 60, 160), 1),
+        (_word("thôn", 160, 140, 220, 160), 1),
+        (_word("Đông,", 160, 240, 220, 260), 2),
+        (_word("xã", 160, 340, 200, 360), 3),
+        (_word("bản", 390, 140, 440, 160), 4),
+        (_word("Hua,", 390, 240, 450, 260), 5),
+        (_word("Dân", 10, 440, 60, 460), 6),
+        (_word("Kinh", 160, 440, 220, 460), 6),
+    ]
     assert [ln.text for ln in assemble_rows(words, rules)] == ["Tên An Bình", "Nơi thôn Đông, xã bản Hua,", "Dân Kinh"]

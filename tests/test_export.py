@@ -20,8 +20,7 @@ def book(tmp_path_factory, samples_dir):
     mp.setenv("DIGITIZE_HOME", str(home))
     out = home / "out"
     inputs = [str(samples_dir / "so_ho_tich_typewriter.png"), str(samples_dir / "khai_sinh_clean.png")]
-    assert main(["process", *inputs, "--book", "HN-KS-1978", "--out", str(out), "--workers", "1",
-                 "--no-progress"]) == 0
+    assert main(["process", *inputs, "--book", "HN-KS-1978", "--out", str(out), "--workers", "1", "--no-progress"]) == 0
     results = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in out.glob("*.json")}
     yield home, results
     mp.undo()
@@ -85,8 +84,10 @@ def test_correct_makes_v2_found_by_search_old_version_kept(book, monkeypatch, ca
     monkeypatch.setenv("DIGITIZE_HOME", str(home))
     rid = results["khai_sinh_clean"]["id"]
     capsys.readouterr()
-    assert main(["correct", rid, "--record", "0", "--field", "ho_ten", "--value", "TRẦN MỸ LOANG",
-                 "--user", "reviewer1"]) == 0
+    assert (
+        main(["correct", rid, "--record", "0", "--field", "ho_ten", "--value", "TRẦN MỸ LOANG", "--user", "reviewer1"])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["version"] == 2 and out["value"] == "TRẦN MỸ LOANG" and "ho_ten" not in out["needs_review"]
 
@@ -110,6 +111,5 @@ def test_correct_makes_v2_found_by_search_old_version_kept(book, monkeypatch, ca
         engines.close()
 
     # a stale version is refused; an unknown field too
-    assert main(["correct", rid, "--record", "0", "--field", "ho_ten", "--value", "X",
-                 "--expected-version", "1"]) == 1
+    assert main(["correct", rid, "--record", "0", "--field", "ho_ten", "--value", "X", "--expected-version", "1"]) == 1
     assert main(["correct", rid, "--record", "0", "--field", "khong_co", "--value", "X"]) == 1

@@ -33,11 +33,22 @@ def page_of(*rows: str | list[tuple[str, int]], width: int = 1654, height: int =
 
 # ------------------------------------------------------------------ numbers and dates in words
 
-@pytest.mark.parametrize("words, number", [
-    ("một nghìn chín trăm năm mươi bảy", 1957), ("hai nghìn không trăm linh năm", 2005),
-    ("hai nghìn", 2000), ("mười lăm", 15), ("hai mươi mốt", 21), ("hai mươi tư", 24), ("ba mươi", 30),
-    ("hai ngàn lẻ năm", 2005), ("một nghìn chín trăm chín mươi tám", 1998), ("mot nghin chin tram", 1900),
-])
+
+@pytest.mark.parametrize(
+    "words, number",
+    [
+        ("một nghìn chín trăm năm mươi bảy", 1957),
+        ("hai nghìn không trăm linh năm", 2005),
+        ("hai nghìn", 2000),
+        ("mười lăm", 15),
+        ("hai mươi mốt", 21),
+        ("hai mươi tư", 24),
+        ("ba mươi", 30),
+        ("hai ngàn lẻ năm", 2005),
+        ("một nghìn chín trăm chín mươi tám", 1998),
+        ("mot nghin chin tram", 1900),
+    ],
+)
 def test_parse_number(words, number):
     assert parse_number(words) == number
 
@@ -47,14 +58,17 @@ def test_parse_number_rejects_nonsense(words):
     assert parse_number(words) is None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Ngày tám tháng bảy năm một nghìn chín trăm năm mươi bảy", date(1957, 7, 8)),
-    ("Ngày năm tháng năm năm hai nghìn không trăm linh năm", date(2005, 5, 5)),
-    ("Ngày mười lăm tháng tư năm hai nghìn không trăm linh năm", date(2005, 4, 15)),
-    ("Ngày ba mươi mốt tháng một năm hai nghìn", date(2000, 1, 31)),
-    ("ngày hai mươi tư tháng mười hai năm một nghìn chín trăm sáu mươi tư", date(1964, 12, 24)),
-    ("Ngay tam thang bay nam mot nghin chin tram nam muoi bay", date(1957, 7, 8)),  # tone marks lost
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Ngày tám tháng bảy năm một nghìn chín trăm năm mươi bảy", date(1957, 7, 8)),
+        ("Ngày năm tháng năm năm hai nghìn không trăm linh năm", date(2005, 5, 5)),
+        ("Ngày mười lăm tháng tư năm hai nghìn không trăm linh năm", date(2005, 4, 15)),
+        ("Ngày ba mươi mốt tháng một năm hai nghìn", date(2000, 1, 31)),
+        ("ngày hai mươi tư tháng mười hai năm một nghìn chín trăm sáu mươi tư", date(1964, 12, 24)),
+        ("Ngay tam thang bay nam mot nghin chin tram nam muoi bay", date(1957, 7, 8)),  # tone marks lost
+    ],
+)
 def test_parse_date_words(text, expected):
     assert parse_date_words(text) == expected
 
@@ -80,14 +94,18 @@ def test_date_words_tone_slips_are_put_right():
 
 # ------------------------------------------------------------------ số định danh
 
-@pytest.mark.parametrize("number, sex, year, ok", [
-    ("046157258462", "Nữ", 1957, True),
-    ("046157258462", "Nam", 1957, False),   # 1 = female, 1900s
-    ("046157258462", "Nữ", 1958, False),    # year digits 57
-    ("001203012345", "Nam", 2003, True),    # 2 = male, 2000s
-    ("001303012345", "Nữ", 2003, True),
-    ("001303012345", "Nữ", 1903, False),
-])
+
+@pytest.mark.parametrize(
+    "number, sex, year, ok",
+    [
+        ("046157258462", "Nữ", 1957, True),
+        ("046157258462", "Nam", 1957, False),  # 1 = female, 1900s
+        ("046157258462", "Nữ", 1958, False),  # year digits 57
+        ("001203012345", "Nam", 2003, True),  # 2 = male, 2000s
+        ("001303012345", "Nữ", 2003, True),
+        ("001303012345", "Nữ", 1903, False),
+    ],
+)
 def test_id_consistency(number, sex, year, ok):
     assert (v.id_consistency(number, sex, year) == 1.0) is ok
 
@@ -96,25 +114,30 @@ def test_id_structure():
     assert v.normalize_id("046157258462") == ("046157258462", 1.0)
     assert v.normalize_id("003157258462")[1] < 0.5  # 003 is no province code
     assert v.normalize_id("097157258462")[1] < 0.5  # past 096
-    assert v.normalize_id("04615725846")[1] < 0.5   # 11 digits
-    value, factor = v.normalize_id("O46157258462")   # letter O read for 0
+    assert v.normalize_id("04615725846")[1] < 0.5  # 11 digits
+    value, factor = v.normalize_id("O46157258462")  # letter O read for 0
     assert value == "046157258462" and factor < 1
 
 
 # a page whose words were read with confidence 0.97
-WELL_READ_PAGE = OcrPage(number=1, lines=(Line(words=(Word("x", (0, 0, 10, 10), 0.97),)),), width=100, height=100,
-                         dpi=300)
+WELL_READ_PAGE = OcrPage(
+    number=1, lines=(Line(words=(Word("x", (0, 0, 10, 10), 0.97),)),), width=100, height=100, dpi=300
+)
 
 
 def test_id_against_record_lowers_confidence():
-    values = {"so_dinh_danh": Value("046157258462", 0.99, 1.0), "gioi_tinh": Value("Nam", 0.99, 1.0),
-              "ngay_sinh": Value("08/07/1957", 0.99, 1.0)}
+    values = {
+        "so_dinh_danh": Value("046157258462", 0.99, 1.0),
+        "gioi_tinh": Value("Nam", 0.99, 1.0),
+        "ngay_sinh": Value("08/07/1957", 0.99, 1.0),
+    }
     record = build_record("khai_sinh", WELL_READ_PAGE, values)
     assert record.confidence["so_dinh_danh"] < base.REVIEW_THRESHOLD
     assert "so_dinh_danh" in record.needs_review
 
 
 # ------------------------------------------------------------------ dates and their order
+
 
 def test_dates():
     assert v.normalize_date("8/7/1957") == ("08/07/1957", 0.9)
@@ -126,35 +149,61 @@ def test_dates():
 
 
 def test_registration_before_birth_is_flagged():
-    rec = build_record("khai_sinh", WELL_READ_PAGE, {"ngay_sinh": Value("08/07/1957", 0.99, 1.0),
-                                        "ngay_dang_ky": Value("26/04/1956", 0.99, 1.0)})
+    rec = build_record(
+        "khai_sinh",
+        WELL_READ_PAGE,
+        {"ngay_sinh": Value("08/07/1957", 0.99, 1.0), "ngay_dang_ky": Value("26/04/1956", 0.99, 1.0)},
+    )
     assert "ngay_dang_ky" in rec.needs_review and "ngay_sinh" in rec.needs_review
 
 
 def test_death_before_birth_and_registration_before_death():
-    rec = build_record("khai_tu", WELL_READ_PAGE, {"ngay_sinh": Value("14/05/1944", 0.99, 1.0),
-                                      "ngay_chet": Value("10/11/1993", 0.99, 1.0),
-                                      "ngay_dang_ky": Value("01/11/1993", 0.99, 1.0)})
+    rec = build_record(
+        "khai_tu",
+        WELL_READ_PAGE,
+        {
+            "ngay_sinh": Value("14/05/1944", 0.99, 1.0),
+            "ngay_chet": Value("10/11/1993", 0.99, 1.0),
+            "ngay_dang_ky": Value("01/11/1993", 0.99, 1.0),
+        },
+    )
     assert "ngay_dang_ky" in rec.needs_review
-    ok = build_record("khai_tu", WELL_READ_PAGE, {"ngay_sinh": Value("14/05/1944", 0.99, 1.0),
-                                     "ngay_chet": Value("10/11/1993", 0.99, 1.0),
-                                     "ngay_dang_ky": Value("14/11/1993", 0.99, 1.0)})
+    ok = build_record(
+        "khai_tu",
+        WELL_READ_PAGE,
+        {
+            "ngay_sinh": Value("14/05/1944", 0.99, 1.0),
+            "ngay_chet": Value("10/11/1993", 0.99, 1.0),
+            "ngay_dang_ky": Value("14/11/1993", 0.99, 1.0),
+        },
+    )
     assert ok.needs_review == ()
 
 
 def test_date_in_words_must_agree_with_date():
-    agree = build_record("khai_sinh", WELL_READ_PAGE, {
-        "ngay_sinh": Value("08/07/1957", 0.97, 1.0),
-        "ngay_sinh_bang_chu": Value("Ngày tám tháng bảy năm một nghìn chín trăm năm mươi bảy", 0.97, 1.0)})
+    agree = build_record(
+        "khai_sinh",
+        WELL_READ_PAGE,
+        {
+            "ngay_sinh": Value("08/07/1957", 0.97, 1.0),
+            "ngay_sinh_bang_chu": Value("Ngày tám tháng bảy năm một nghìn chín trăm năm mươi bảy", 0.97, 1.0),
+        },
+    )
     assert agree.needs_review == ()
     assert agree.confidence["ngay_sinh"] > 0.99  # two independent reads agree
-    disagree = build_record("khai_sinh", WELL_READ_PAGE, {
-        "ngay_sinh": Value("08/07/1957", 0.97, 1.0),
-        "ngay_sinh_bang_chu": Value("Ngày tám tháng tám năm một nghìn chín trăm năm mươi bảy", 0.97, 1.0)})
+    disagree = build_record(
+        "khai_sinh",
+        WELL_READ_PAGE,
+        {
+            "ngay_sinh": Value("08/07/1957", 0.97, 1.0),
+            "ngay_sinh_bang_chu": Value("Ngày tám tháng tám năm một nghìn chín trăm năm mươi bảy", 0.97, 1.0),
+        },
+    )
     assert {"ngay_sinh", "ngay_sinh_bang_chu"} <= set(disagree.needs_review)
 
 
 # ------------------------------------------------------------------ closed lists and text
+
 
 def test_closed_lists():
     assert v.normalize_sex("Nữ") == ("Nữ", 1.0)
@@ -206,8 +255,10 @@ def test_places_snap_to_the_gazetteer():
     assert v.normalize_place("Tân An, Ninh Kiểu")[0] == "Tân An, Ninh Kiều"
     # every syllable is a real place syllable: an old commune, not a misreading
     assert v.normalize_place("xã Ân Nghĩa, huyện Lạc Sơn")[0] == "xã Ân Nghĩa, huyện Lạc Sơn"
-    assert v.normalize_place("tổ dân phố 11, phường Sa Pa, thị, xã Sa Pa")[0] == \
-        "tổ dân phố 11, phường Sa Pa, thị xã Sa Pa"
+    assert (
+        v.normalize_place("tổ dân phố 11, phường Sa Pa, thị, xã Sa Pa")[0]
+        == "tổ dân phố 11, phường Sa Pa, thị xã Sa Pa"
+    )
     assert v.normalize_place("xóm 2, xã Diễn Kỷ,huyện Diễn Châu")[0] == "xóm 2, xã Diễn Kỷ, huyện Diễn Châu"
 
 
@@ -218,8 +269,10 @@ def test_places_resolved_through_the_unit_hierarchy():
     reading = read_place("xóm 4, xã Tinh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi")
     assert reading.value == "xóm 4, xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"
     assert (reading.units, reading.verified, reading.changed) == (3, 3, True)
-    assert read_place("Trạm y tế xã Tinh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi").value == \
-        "Trạm y tế xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"
+    assert (
+        read_place("Trạm y tế xã Tinh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi").value
+        == "Trạm y tế xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"
+    )
     assert read_place("Bệnh viện Đa khoa tỉnh Bình Đinh").value == "Bệnh viện Đa khoa tỉnh Bình Định"
     # a unit word misread into the name, and a bare registry cell
     assert read_place("tỉnh Bắc, Sơn Tịnh").value == "Tịnh Bắc, Sơn Tịnh"
@@ -232,16 +285,22 @@ def test_places_resolved_through_the_unit_hierarchy():
     # a ward the district does not have: not respelled, not verified, and its confidence drops
     reading = read_place("Phường 23, quận Gò Vấp, thành phố Hồ Chí Minh")
     assert reading.value.startswith("Phường 23") and reading.verified == reading.units - 1
-    assert v.normalize_place("Phường 23, quận Gò Vấp, thành phố Hồ Chí Minh")[1] < \
-        v.normalize_place("Phường 10, quận Gò Vấp, thành phố Hồ Chí Minh")[1]
+    assert (
+        v.normalize_place("Phường 23, quận Gò Vấp, thành phố Hồ Chí Minh")[1]
+        < v.normalize_place("Phường 10, quận Gò Vấp, thành phố Hồ Chí Minh")[1]
+    )
     # streets and hamlets are not units: nothing to verify, no doubt cast
     reading = read_place("Số 12 Lê Lợi, Thôn Hạ, xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi")
     assert (reading.units, reading.verified) == (3, 3)
     # "xã, Tịnh Đông": the stray comma goes; the name's first syllable is not a unit word
-    assert v.normalize_place("xóm 4, xã, Tinh Động, huyện Sơn Tịnh, tỉnh Quảng Ngãi")[0] == \
-        "xóm 4, xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"
-    assert v.normalize_place("thị trấn Nạm Phước,. huyện Duy Xuyên, tỉnh Quảng Nam")[0] == \
-        "thị trấn Nam Phước, huyện Duy Xuyên, tỉnh Quảng Nam"
+    assert (
+        v.normalize_place("xóm 4, xã, Tinh Động, huyện Sơn Tịnh, tỉnh Quảng Ngãi")[0]
+        == "xóm 4, xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"
+    )
+    assert (
+        v.normalize_place("thị trấn Nạm Phước,. huyện Duy Xuyên, tỉnh Quảng Nam")[0]
+        == "thị trấn Nam Phước, huyện Duy Xuyên, tỉnh Quảng Nam"
+    )
     # a respelling the hierarchy vouches for is marked, more lightly than a lone snap
     assert v.SNAPPED < v.normalize_place("xã Tinh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi")[1] < 1.0
 
@@ -264,8 +323,10 @@ def test_issuing_body_cleaned():
 def test_recipients_repaired():
     from digitize.extract.van_ban import recipient_phrases
 
-    assert recipient_phrases("SỞ Tư pháp; CT các PCT UBND huyện; TT Huyện Ủy; UBND tỉnh (b/C)") == \
-        "Sở Tư pháp; CT, các PCT UBND huyện; TT Huyện ủy; UBND tỉnh (b/c)"
+    assert (
+        recipient_phrases("SỞ Tư pháp; CT các PCT UBND huyện; TT Huyện Ủy; UBND tỉnh (b/C)")
+        == "Sở Tư pháp; CT, các PCT UBND huyện; TT Huyện ủy; UBND tỉnh (b/c)"
+    )
     assert recipient_phrases("Như trên; Lưu: VT, KT") == "Như trên; Lưu: VT, KT"
 
 
@@ -313,6 +374,7 @@ def test_names():
 
 # ------------------------------------------------------------------ classification
 
+
 def test_classify_titles_with_slips():
     assert classify(page_of("ỦY BAN NHÂN DÂN", "GIẤY KHAI SINH", "Số: 1")) == "khai_sinh"
     assert classify(page_of("GIAY KHAI S1NH")) == "khai_sinh"
@@ -322,15 +384,22 @@ def test_classify_titles_with_slips():
 
 
 def test_classify_without_title_uses_labels():
-    page = page_of("(BẢN SAO)", "Họ, chữ đệm, tên: AN", "ghi bằng chữ: Ngày một tháng một năm hai nghìn",
-                   "Họ, chữ đệm, tên người mẹ: BÌNH", "Họ, chữ đệm, tên người đi khai sinh: BÌNH")
+    page = page_of(
+        "(BẢN SAO)",
+        "Họ, chữ đệm, tên: AN",
+        "ghi bằng chữ: Ngày một tháng một năm hai nghìn",
+        "Họ, chữ đệm, tên người mẹ: BÌNH",
+        "Họ, chữ đệm, tên người đi khai sinh: BÌNH",
+    )
     assert classify(page) == "khai_sinh"
 
 
 def test_prose_mentioning_a_book_is_not_a_book():
-    page = page_of("Nhiều Sổ hộ tịch lưu trữ từ những năm trước đã bị ố vàng, rách nát,",
-                   "đăng ký khai sinh, khai tử, kết hôn cho công dân theo Nghị định",
-                   "số 123/2015/NĐ-CP. Sổ đăng ký khai sinh được lưu trữ vĩnh viễn.")
+    page = page_of(
+        "Nhiều Sổ hộ tịch lưu trữ từ những năm trước đã bị ố vàng, rách nát,",
+        "đăng ký khai sinh, khai tử, kết hôn cho công dân theo Nghị định",
+        "số 123/2015/NĐ-CP. Sổ đăng ký khai sinh được lưu trữ vĩnh viễn.",
+    )
     assert classify(page) == "van_ban"
     assert extract(page) == []  # a page of prose gives no record
 
@@ -339,12 +408,39 @@ def test_ledger_without_header_row():
     """The right-hand page of a spread: no title, no header; columns from the gutters."""
     xs = [100, 220, 560, 760, 880, 1000, 1400, 1800, 2150]
     rows = [
-        ["12", "Lê Văn An", "01/02/1990", "Nam", "Kinh", "Trạm y tế Hòa Nhơn", "Trần Thị Bình", "Lê Văn Cường",
-         "05/02/1990"],
-        ["13", "Ngô Thị Hoa", "03/02/1990", "Nữ", "Kinh", "Hòa Nhơn, Hòa Vang", "Đỗ Thị Lan", "Ngô Văn Hùng",
-         "09/02/1990"],
-        ["14", "Phạm Minh Đức", "07/02/1990", "Nam", "Kinh", "Bệnh viện Đà Nẵng", "Vũ Thị Mai", "Phạm Văn Sơn",
-         "12/02/1990"],
+        [
+            "12",
+            "Lê Văn An",
+            "01/02/1990",
+            "Nam",
+            "Kinh",
+            "Trạm y tế Hòa Nhơn",
+            "Trần Thị Bình",
+            "Lê Văn Cường",
+            "05/02/1990",
+        ],
+        [
+            "13",
+            "Ngô Thị Hoa",
+            "03/02/1990",
+            "Nữ",
+            "Kinh",
+            "Hòa Nhơn, Hòa Vang",
+            "Đỗ Thị Lan",
+            "Ngô Văn Hùng",
+            "09/02/1990",
+        ],
+        [
+            "14",
+            "Phạm Minh Đức",
+            "07/02/1990",
+            "Nam",
+            "Kinh",
+            "Bệnh viện Đà Nẵng",
+            "Vũ Thị Mai",
+            "Phạm Văn Sơn",
+            "12/02/1990",
+        ],
     ]
     page = page_of(*[list(zip(r, xs)) for r in rows], width=2339, height=1654)
     assert classify(page) == "so_ho_tich"
@@ -357,13 +453,55 @@ def test_ledger_without_header_row():
 
 def test_ledger_wrapped_cell_joins_its_entry():
     xs = [100, 220, 560, 760, 880, 1000, 1400, 1800, 2150]
-    header = list(zip(["Số TT", "Họ và tên", "Ngày sinh", "Giới tính", "Dân tộc", "Nơi sinh", "Họ tên mẹ",
-                       "Họ tên cha", "Ngày ĐK"], xs))
-    row1 = list(zip(["7", "Lê Văn An", "01/02/1990", "Nam", "Kinh", "Bệnh viện Phụ sản -", "Trần Thị Bình",
-                     "Lê Văn Cường", "05/02/1990"], xs))
+    header = list(
+        zip(
+            [
+                "Số TT",
+                "Họ và tên",
+                "Ngày sinh",
+                "Giới tính",
+                "Dân tộc",
+                "Nơi sinh",
+                "Họ tên mẹ",
+                "Họ tên cha",
+                "Ngày ĐK",
+            ],
+            xs,
+        )
+    )
+    row1 = list(
+        zip(
+            [
+                "7",
+                "Lê Văn An",
+                "01/02/1990",
+                "Nam",
+                "Kinh",
+                "Bệnh viện Phụ sản -",
+                "Trần Thị Bình",
+                "Lê Văn Cường",
+                "05/02/1990",
+            ],
+            xs,
+        )
+    )
     wrap = [("Nhi Đà Nẵng", 1000)]
-    row2 = list(zip(["8", "Ngô Thị Hoa", "03/02/1990", "Nữ", "Kinh", "Hòa Nhơn, Hòa Vang", "Đỗ Thị Lan",
-                     "Ngô Văn Hùng", "09/02/1990"], xs))
+    row2 = list(
+        zip(
+            [
+                "8",
+                "Ngô Thị Hoa",
+                "03/02/1990",
+                "Nữ",
+                "Kinh",
+                "Hòa Nhơn, Hòa Vang",
+                "Đỗ Thị Lan",
+                "Ngô Văn Hùng",
+                "09/02/1990",
+            ],
+            xs,
+        )
+    )
     page = page_of("SỔ ĐĂNG KÝ KHAI SINH", header, row1, wrap, row2, width=2339, height=1654)
     records = extract(page)
     assert len(records) == 2
@@ -378,14 +516,14 @@ COMMITTED = ["khai_sinh_clean", "ket_hon_clean", "khai_tu_clean", "so_ho_tich_ty
 # Where the OCR itself misreads (not the extractor), the field may differ from the
 # ground truth but must then be in needs_review, or absent and listed as required.
 KNOWN_OCR_MISSES = {
-    ("khai_tu_clean", "nguoi_ky"),           # the signature covers the name: no text read
+    ("khai_tu_clean", "nguoi_ky"),  # the signature covers the name: no text read
     ("so_ho_tich_typewriter", "gioi_tinh"),  # some "Nữ" cells not read at all
-    ("so_ho_tich_typewriter", "ho_ten"),     # "0anh"
+    ("so_ho_tich_typewriter", "ho_ten"),  # "0anh"
     ("so_ho_tich_typewriter", "ho_ten_me"),  # "ũ Thu Uyên"
-    ("so_ho_tich_typewriter", "noi_sinh"),   # "Nhỉ"
+    ("so_ho_tich_typewriter", "noi_sinh"),  # "Nhỉ"
     ("so_ho_tich_typewriter", "ngay_sinh"),  # typewriter 0 read as 9
     ("so_ho_tich_typewriter", "ngay_dang_ky"),
-    ("van_ban_cong_van", "noi_nhan"),        # "VI" for "VT,"
+    ("van_ban_cong_van", "noi_nhan"),  # "VI" for "VT,"
 }
 
 
@@ -402,8 +540,14 @@ def ocr_pages(tmp_path_factory, samples_dir):
 
     home = tmp_path_factory.mktemp("ocr-home")
     settings = load_settings(env={**os.environ, "DIGITIZE_HOME": str(home)})
-    engines = Engines(settings=settings, ocr=make_ocr_engine(settings), signer=None, storage=None, index=None,
-                      cleanup=CleanupOptions())
+    engines = Engines(
+        settings=settings,
+        ocr=make_ocr_engine(settings),
+        signer=None,
+        storage=None,
+        index=None,
+        cleanup=CleanupOptions(),
+    )
     out = {}
     for name in COMMITTED:
         gt = json.loads((samples_dir / f"{name}.gt.json").read_text(encoding="utf-8"))
@@ -440,6 +584,7 @@ def test_committed_certificates_are_exact_where_ocr_is(ocr_pages):
 
 
 # ------------------------------------------------------------------ slips measured on the dev slices (session 4)
+
 
 def test_sex_read_one_letter_off():
     assert v.normalize_sex("Nan") == ("Nam", 0.5)  # put right, for review
@@ -478,10 +623,14 @@ def test_time_and_book_with_lookalikes():
 def test_addresses_tidied():
     assert v.normalize_place("Trạm y tế VũNinh")[0] == "Trạm y tế Vũ Ninh"
     assert v.normalize_place("Trọn y tế Tân An")[0] == "Trạm y tế Tân An"
-    assert v.normalize_place("tổ dân phố 1, thị trấn Nam Phước. huyện Duy.Xuyên")[0] == \
-        "tổ dân phố 1, thị trấn Nam Phước, huyện Duy Xuyên"
-    assert v.normalize_place("Ủy ban nhân dân phường.Lê Hồng Phong, thành phố Quảng Ngãi, tỉnh Quảng Ngãi")[0] == \
-        "Ủy ban nhân dân phường Lê Hồng Phong, thành phố Quảng Ngãi, tỉnh Quảng Ngãi"
+    assert (
+        v.normalize_place("tổ dân phố 1, thị trấn Nam Phước. huyện Duy.Xuyên")[0]
+        == "tổ dân phố 1, thị trấn Nam Phước, huyện Duy Xuyên"
+    )
+    assert (
+        v.normalize_place("Ủy ban nhân dân phường.Lê Hồng Phong, thành phố Quảng Ngãi, tỉnh Quảng Ngãi")[0]
+        == "Ủy ban nhân dân phường Lê Hồng Phong, thành phố Quảng Ngãi, tỉnh Quảng Ngãi"
+    )
     assert v.normalize_place("Hoằng Quỳ, Hoằng Hóa")[0] == "Hoằng Quỳ, Hoằng Hóa"
     assert v.normalize_place("TP.Huế")[0] == "TP.Huế"
 
@@ -505,10 +654,12 @@ def test_van_ban_signer_title_and_notation():
 
 
 def test_van_ban_motto_with_a_misread_letter_is_not_the_body():
-    page = page_of([("ỦY BAN NHÂN DÂN", 160), ("CỘNS HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 820)],
-                   [("TỈNH LẠNG SƠN", 200), ("Độc lập - Tự do - Hạnh phúc", 900)],
-                   [("Số: 2508/QĐ-UBND", 160), ("Lạng Sơn, ngày 16 tháng 6? năm 2018", 820)],
-                   [("QUYẾT ĐỊNH", 700)])
+    page = page_of(
+        [("ỦY BAN NHÂN DÂN", 160), ("CỘNS HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 820)],
+        [("TỈNH LẠNG SƠN", 200), ("Độc lập - Tự do - Hạnh phúc", 900)],
+        [("Số: 2508/QĐ-UBND", 160), ("Lạng Sơn, ngày 16 tháng 6? năm 2018", 820)],
+        [("QUYẾT ĐỊNH", 700)],
+    )
     record = extract(page, "van_ban")[0]
     assert record.fields["co_quan_ban_hanh"] == "ỦY BAN NHÂN DÂN TỈNH LẠNG SƠN"
     assert record.fields["ngay_ban_hanh"] == "16/06/2018"  # a speck after a figure
@@ -518,13 +669,15 @@ def test_registry_entry_number_with_a_speck_and_book_year():
     from digitize.extract.so_ho_tich import SoHoTichExtractor
 
     header = [("Số TT", 100), ("Họ và tên", 300), ("Ngày sinh", 580), ("Giới tính", 760), ("Ngày ĐK", 2100)]
-    rows = [[(".84", 100), ("Lý văn việt", 300), ("26/12/2002", 580), ("Nam", 760), ("05/01/2003", 2100)],
-            [("85", 100), ("Phạm Thị Tuyết", 300), ("17/01/2003", 580), ("Nữ", 760), ("27/01/2003", 2100)],
-            [("86", 100), ("Phan Minh Hiếu", 300), ("02/11/1953", 580), ("Nam", 760), ("09/02/2003", 2100)],
-            [("87", 100), ("Đỗ Thị Ánh", 300), ("10/02/2003", 580), ("Nữ", 760), ("17/02/2003", 2100)],
-            [("88", 100), ("Lê Văn Dũng", 300), ("11/02/2003", 580), ("Nam", 760), ("20/02/2003", 2100)],
-            [("89", 100), ("Lê Văn Hải", 300), ("12/02/2003", 580), ("Nam", 760), ("26/02/2003", 2100)],
-            [("90", 100), ("Võ Thị Mai", 300), ("13/02/2003", 580), ("Nữ", 760), ("28/02/2993", 2100)]]
+    rows = [
+        [(".84", 100), ("Lý văn việt", 300), ("26/12/2002", 580), ("Nam", 760), ("05/01/2003", 2100)],
+        [("85", 100), ("Phạm Thị Tuyết", 300), ("17/01/2003", 580), ("Nữ", 760), ("27/01/2003", 2100)],
+        [("86", 100), ("Phan Minh Hiếu", 300), ("02/11/1953", 580), ("Nam", 760), ("09/02/2003", 2100)],
+        [("87", 100), ("Đỗ Thị Ánh", 300), ("10/02/2003", 580), ("Nữ", 760), ("17/02/2003", 2100)],
+        [("88", 100), ("Lê Văn Dũng", 300), ("11/02/2003", 580), ("Nam", 760), ("20/02/2003", 2100)],
+        [("89", 100), ("Lê Văn Hải", 300), ("12/02/2003", 580), ("Nam", 760), ("26/02/2003", 2100)],
+        [("90", 100), ("Võ Thị Mai", 300), ("13/02/2003", 580), ("Nữ", 760), ("28/02/2993", 2100)],
+    ]
     page = page_of("SỔ ĐĂNG KÝ KHAI SINH", "Năm 2003", header, *rows, width=2400)
     records = SoHoTichExtractor().extract(page)
     assert [r.fields["so"] for r in records] == [str(n) for n in range(84, 91)]  # ".84" starts an entry
@@ -558,8 +711,10 @@ def test_registry_places_put_right_from_the_book_heading():
 
 
 def test_pre_2025_units_are_known_names():
-    assert v.normalize_place("thôn Hạ, xã Nghĩa Dõng, thành phố Quảng Ngãi")[0] == \
-        "thôn Hạ, xã Nghĩa Dõng, thành phố Quảng Ngãi"  # not respelled as Nghĩa Đồng of Nghệ An
+    assert (
+        v.normalize_place("thôn Hạ, xã Nghĩa Dõng, thành phố Quảng Ngãi")[0]
+        == "thôn Hạ, xã Nghĩa Dõng, thành phố Quảng Ngãi"
+    )  # not respelled as Nghĩa Đồng of Nghệ An
     assert v.normalize_place("Bệnh viện Từ Dũ")[0] == "Bệnh viện Từ Dũ"  # a hospital's name is no commune
     assert v.name_factor("Xuân Hải") <= base.FAILED_CHECK  # no surname: lost to the next cell
 
@@ -578,8 +733,10 @@ def test_issuing_body_unit_spelled_by_the_gazetteer():
 
     assert issuing_body("ỦY BAN NHÂN DÂN. THỊ TRẤN PHONG ĐIỂN")[0] == "ỦY BAN NHÂN DÂN THỊ TRẤN PHONG ĐIỀN"
     assert issuing_body("ỦY BAN NHÂN DÂN XÃ EA KẼNH")[0] == "ỦY BAN NHÂN DÂN XÃ EA KÊNH"
-    assert v.normalize_place("Ủy ban nhân dân thị trấn Nam Phước huyện Duy Xuyên, tỉnh Quảng Nam")[0] == \
-        "Ủy ban nhân dân thị trấn Nam Phước, huyện Duy Xuyên, tỉnh Quảng Nam"
+    assert (
+        v.normalize_place("Ủy ban nhân dân thị trấn Nam Phước huyện Duy Xuyên, tỉnh Quảng Nam")[0]
+        == "Ủy ban nhân dân thị trấn Nam Phước, huyện Duy Xuyên, tỉnh Quảng Nam"
+    )
 
 
 def test_book_units_match_whole_names_only():
@@ -594,13 +751,20 @@ def test_registry_column_edge_at_the_cells_aligned_start():
     from digitize.extract.table import Column, edges_between
 
     def row(*cells):  # (text, x0, x1) between an entry number and a date
-        return Line((Word("257", (104, 0, 149, 20), 0.9), *(Word(t, (a, 0, b, 20), 0.9) for t, a, b in cells),
-                     Word("17/01/2008", (2089, 0, 2247, 20), 0.9)))
+        return Line(
+            (
+                Word("257", (104, 0, 149, 20), 0.9),
+                *(Word(t, (a, 0, b, 20), 0.9) for t, a, b in cells),
+                Word("17/01/2008", (2089, 0, 2247, 20), 0.9),
+            )
+        )
 
     header = [Column("noi_sinh", 1139, 1266), Column("ho_ten_me", 1543, 1687)]
     gia_dinh = [("Nhân", 1145, 1206), ("dân", 1225, 1271), ("Gia", 1290, 1336), ("Định", 1354, 1417)]
-    others = [[("Hùng", 1145, 1206), ("Vương", 1225, 1303)], [("A,", 1127, 1153), ("Bình", 1178, 1238),
-                                                                ("Chánh", 1259, 1336)]]
+    others = [
+        [("Hùng", 1145, 1206), ("Vương", 1225, 1303)],
+        [("A,", 1127, 1153), ("Bình", 1178, 1238), ("Chánh", 1259, 1336)],
+    ]
     rows = [row(*gia_dinh, ("Nguyễn", 1443, 1537)) for _ in range(3)]
     rows += [row(*others[i % 2], ("Trần", 1443, 1505)) for i in range(4)]
     rows.append(row(*gia_dinh[:3], ("-Định»Nguyễn", 1345, 1542)))  # glued across the gutter: no gap left
@@ -609,15 +773,17 @@ def test_registry_column_edge_at_the_cells_aligned_start():
 
 
 def test_van_ban_recipients_with_a_dash_read_as_an_accent():
-    page = page_of([("ỦY BAN NHÂN DÂN", 160), ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 820)],
-                   [("XÃ TỊNH ĐÔNG", 200), ("Độc lập - Tự do - Hạnh phúc", 900)],
-                   [("Số: 12/QĐ-UBND", 160), ("Tịnh Đông, ngày 16 tháng 6 năm 2018", 820)],
-                   [("QUYẾT ĐỊNH", 700)],
-                   [("Nơi nhận:", 160), ("TM. ỦY BAN NHÂN DÂN", 1000)],
-                   [("- Như trên;", 160), ("CHỦ TTCH", 1100)],
-                   [("ˆ Phòng Tư pháp;", 160)],
-                   [("- Lưu: VT, KE.", 160)],
-                   [("Đồ Văn An", 1050)])
+    page = page_of(
+        [("ỦY BAN NHÂN DÂN", 160), ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 820)],
+        [("XÃ TỊNH ĐÔNG", 200), ("Độc lập - Tự do - Hạnh phúc", 900)],
+        [("Số: 12/QĐ-UBND", 160), ("Tịnh Đông, ngày 16 tháng 6 năm 2018", 820)],
+        [("QUYẾT ĐỊNH", 700)],
+        [("Nơi nhận:", 160), ("TM. ỦY BAN NHÂN DÂN", 1000)],
+        [("- Như trên;", 160), ("CHỦ TTCH", 1100)],
+        [("ˆ Phòng Tư pháp;", 160)],
+        [("- Lưu: VT, KE.", 160)],
+        [("Đồ Văn An", 1050)],
+    )
     fields = extract(page, "van_ban")[0].fields
     assert fields["noi_nhan"] == "Như trên; Phòng Tư pháp; Lưu: VT, KT"
     assert fields["chuc_vu_nguoi_ky"] == "CHỦ TỊCH"
@@ -626,34 +792,63 @@ def test_van_ban_recipients_with_a_dash_read_as_an_accent():
 
 # ------------------------------------------------ văn bản read from real paper ----
 
+
 def _vb_line(*words: tuple[str, tuple[int, int, int, int], float]) -> Line:
     return Line(tuple(Word(t, b, c) for t, b, c in words))
 
 
 def _vb_header(number_words, date_words) -> list[Line]:
     return [
-        _vb_line(("ỦY", (400, 200, 480, 250), 0.96), ("BAN", (500, 200, 620, 250), 0.96),
-                 ("NHÂN", (640, 200, 790, 250), 0.96), ("DÂN", (810, 200, 920, 250), 0.96),
-                 ("CỘNG", (1070, 200, 1220, 250), 0.96), ("HÒA", (1240, 200, 1360, 250), 0.96),
-                 ("XÃ", (1375, 200, 1450, 250), 0.96), ("HỘI", (1465, 200, 1570, 250), 0.96)),
-        _vb_line(("TỈNH", (420, 260, 560, 310), 0.93), ("QUẢNG", (570, 260, 770, 310), 0.93),
-                 ("NGÃI", (785, 260, 925, 310), 0.93)),
-        _vb_line(("Số:", (460, 390, 525, 440), 0.95), *number_words,
-                 ("Quảng", (1300, 400, 1440, 450), 0.95), ("Ngãi,", (1450, 400, 1560, 450), 0.95), *date_words),
+        _vb_line(
+            ("ỦY", (400, 200, 480, 250), 0.96),
+            ("BAN", (500, 200, 620, 250), 0.96),
+            ("NHÂN", (640, 200, 790, 250), 0.96),
+            ("DÂN", (810, 200, 920, 250), 0.96),
+            ("CỘNG", (1070, 200, 1220, 250), 0.96),
+            ("HÒA", (1240, 200, 1360, 250), 0.96),
+            ("XÃ", (1375, 200, 1450, 250), 0.96),
+            ("HỘI", (1465, 200, 1570, 250), 0.96),
+        ),
+        _vb_line(
+            ("TỈNH", (420, 260, 560, 310), 0.93),
+            ("QUẢNG", (570, 260, 770, 310), 0.93),
+            ("NGÃI", (785, 260, 925, 310), 0.93),
+        ),
+        _vb_line(
+            ("Số:", (460, 390, 525, 440), 0.95),
+            *number_words,
+            ("Quảng", (1300, 400, 1440, 450), 0.95),
+            ("Ngãi,", (1450, 400, 1560, 450), 0.95),
+            *date_words,
+        ),
         _vb_line(("CHỈ", (1260, 480, 1370, 540), 0.97), ("THỊ", (1386, 480, 1490, 540), 0.97)),
-        _vb_line(("Về", (730, 550, 800, 605), 0.97), ("việc", (814, 550, 910, 605), 0.97),
-                 ("tăng", (928, 550, 1036, 605), 0.97), ("cường", (1053, 550, 1205, 605), 0.97),
-                 ("công", (1222, 550, 1336, 605), 0.97), ("tác", (1352, 550, 1424, 605), 0.97)),
+        _vb_line(
+            ("Về", (730, 550, 800, 605), 0.97),
+            ("việc", (814, 550, 910, 605), 0.97),
+            ("tăng", (928, 550, 1036, 605), 0.97),
+            ("cường", (1053, 550, 1205, 605), 0.97),
+            ("công", (1222, 550, 1336, 605), 0.97),
+            ("tác", (1352, 550, 1424, 605), 0.97),
+        ),
         # an incoming-mail stamp in the margin, on its own visual row inside the subject
         _vb_line(("TRUNG", (40, 600, 160, 640), 0.5), ("TÂM", (170, 600, 230, 640), 0.6)),
-        _vb_line(("trên", (1010, 630, 1110, 675), 0.97), ("địa", (1130, 630, 1200, 675), 0.97),
-                 ("bàn", (1220, 630, 1310, 675), 0.97), ("tỉnh", (1330, 630, 1425, 675), 0.97)),
+        _vb_line(
+            ("trên", (1010, 630, 1110, 675), 0.97),
+            ("địa", (1130, 630, 1200, 675), 0.97),
+            ("bàn", (1220, 630, 1310, 675), 0.97),
+            ("tỉnh", (1330, 630, 1425, 675), 0.97),
+        ),
     ]
 
 
-_PRINTED_DATE = (("ngày", (1580, 400, 1660, 450), 0.96), ("20", (1675, 400, 1725, 440), 0.96),
-                 ("tháng", (1758, 400, 1880, 450), 0.96), ("3", (1894, 400, 1918, 440), 0.96),
-                 ("năm", (1947, 400, 2037, 440), 0.96), ("2018", (2053, 400, 2159, 440), 0.96))
+_PRINTED_DATE = (
+    ("ngày", (1580, 400, 1660, 450), 0.96),
+    ("20", (1675, 400, 1725, 440), 0.96),
+    ("tháng", (1758, 400, 1880, 450), 0.96),
+    ("3", (1894, 400, 1918, 440), 0.96),
+    ("năm", (1947, 400, 2037, 440), 0.96),
+    ("2018", (2053, 400, 2159, 440), 0.96),
+)
 
 
 def _vb_page(lines: list[Line], number: int = 1) -> OcrPage:
@@ -663,8 +858,9 @@ def _vb_page(lines: list[Line], number: int = 1) -> OcrPage:
 
 def test_van_ban_number_written_by_hand_is_never_auto_accepted():
     # "Số: 07 /CT-UBND": figures apart from the printed notation (the form's blank filled in pen)
-    page = _vb_page(_vb_header((("07", (545, 396, 600, 448), 0.97), ("/CT-UBND", (636, 399, 889, 439), 0.95)),
-                               _PRINTED_DATE))
+    page = _vb_page(
+        _vb_header((("07", (545, 396, 600, 448), 0.97), ("/CT-UBND", (636, 399, 889, 439), 0.95)), _PRINTED_DATE)
+    )
     record = extract(page, "van_ban")[0]
     assert record.fields["so_ky_hieu"] == "07/CT-UBND"
     assert "so_ky_hieu" in record.handwritten and "so_ky_hieu" in record.needs_review
@@ -685,17 +881,26 @@ def test_van_ban_printed_number_stays_printed():
 
 def test_van_ban_handwritten_day_flagged_and_place_still_read():
     # the day in pen overlaps the printed "ngày" and reads as a doubtful "2|"
-    date = (("ngày", (1580, 400, 1746, 450), 0.96), ("2|", (1696, 396, 1741, 454), 0.77),
-            ("tháng", (1766, 400, 1889, 450), 0.96), ("12", (1919, 400, 1970, 440), 0.96),
-            ("năm", (1985, 400, 2076, 440), 0.96), ("2024", (2092, 400, 2201, 440), 0.96))
+    date = (
+        ("ngày", (1580, 400, 1746, 450), 0.96),
+        ("2|", (1696, 396, 1741, 454), 0.77),
+        ("tháng", (1766, 400, 1889, 450), 0.96),
+        ("12", (1919, 400, 1970, 440), 0.96),
+        ("năm", (1985, 400, 2076, 440), 0.96),
+        ("2024", (2092, 400, 2201, 440), 0.96),
+    )
     page = _vb_page(_vb_header((("660/CT-UBND", (545, 396, 889, 448), 0.96),), date))
     record = extract(page, "van_ban")[0]
     assert "ngay_ban_hanh" in record.handwritten and "ngay_ban_hanh" in record.needs_review
     assert record.fields["dia_danh"] == "Quảng Ngãi"
     # unreadable day (figures lost): no date, the place is still there
-    lost = (("ngày0P'", (1536, 400, 1739, 450), 0.0), ("tháng", (1758, 400, 1880, 450), 0.96),
-            ("02", (1886, 400, 1941, 440), 0.96), ("năm", (1957, 400, 2055, 440), 0.96),
-            ("2025", (2071, 400, 2186, 440), 0.96))
+    lost = (
+        ("ngày0P'", (1536, 400, 1739, 450), 0.0),
+        ("tháng", (1758, 400, 1880, 450), 0.96),
+        ("02", (1886, 400, 1941, 440), 0.96),
+        ("năm", (1957, 400, 2055, 440), 0.96),
+        ("2025", (2071, 400, 2186, 440), 0.96),
+    )
     record = extract(_vb_page(_vb_header((("660/CT-UBND", (545, 396, 889, 448), 0.96),), lost)), "van_ban")[0]
     assert "ngay_ban_hanh" not in record.fields and record.fields["dia_danh"] == "Quảng Ngãi"
 
@@ -705,40 +910,75 @@ def test_van_ban_signer_on_the_last_page_and_date_bounded_by_signature():
     from digitize.types import InputSignature
 
     first = _vb_page(_vb_header((("07/CT-UBND", (545, 396, 889, 448), 0.96),), _PRINTED_DATE))
-    body = OcrPage(2, (_vb_line(("Nội", (300, 300, 400, 350), 0.97), ("dung", (410, 300, 520, 350), 0.97)),),
-                   2413, 3423, 300.0)
-    last = OcrPage(3, (
-        _vb_line(("Nơi", (300, 1700, 380, 1750), 0.97), ("nhận:", (390, 1700, 500, 1750), 0.97),
-                 ("KT.", (1500, 1700, 1580, 1750), 0.97), ("CHỦ", (1590, 1700, 1700, 1750), 0.97),
-                 ("TỊCH", (1710, 1700, 1850, 1750), 0.97)),
-        _vb_line(("-", (300, 1800, 320, 1850), 0.97), ("Như", (330, 1800, 420, 1850), 0.97),
-                 ("trên;", (430, 1800, 540, 1850), 0.97), ("PHÓ", (1500, 1800, 1600, 1850), 0.97),
-                 ("CHỦ", (1610, 1800, 1720, 1850), 0.97), ("TỊCH", (1730, 1800, 1860, 1850), 0.97)),
-        _vb_line(("-", (300, 1850, 320, 1900), 0.97), ("Lưu:", (330, 1850, 420, 1900), 0.97),
-                 ("VT.", (430, 1850, 500, 1900), 0.97)),
-        _vb_line(("Trần", (1490, 2240, 1600, 2300), 0.97), ("Hoàng", (1610, 2240, 1760, 2300), 0.97),
-                 ("Tuấn", (1770, 2240, 1900, 2300), 0.97)),
-    ), 2413, 3423, 300.0)
-    later = InputSignature(signer="Ủy ban nhân dân tỉnh Quảng Ngãi", signed_at="2018-09-01T10:00:00+07:00",
-                           subfilter="ETSI.CAdES.detached", valid=True, covers_whole_file=True, trusted=False)
-    record = next(r for r in extract_pages([first, body, last], "auto", signatures=(later,))
-                  if r.doc_type == "van_ban")
+    body = OcrPage(
+        2, (_vb_line(("Nội", (300, 300, 400, 350), 0.97), ("dung", (410, 300, 520, 350), 0.97)),), 2413, 3423, 300.0
+    )
+    last = OcrPage(
+        3,
+        (
+            _vb_line(
+                ("Nơi", (300, 1700, 380, 1750), 0.97),
+                ("nhận:", (390, 1700, 500, 1750), 0.97),
+                ("KT.", (1500, 1700, 1580, 1750), 0.97),
+                ("CHỦ", (1590, 1700, 1700, 1750), 0.97),
+                ("TỊCH", (1710, 1700, 1850, 1750), 0.97),
+            ),
+            _vb_line(
+                ("-", (300, 1800, 320, 1850), 0.97),
+                ("Như", (330, 1800, 420, 1850), 0.97),
+                ("trên;", (430, 1800, 540, 1850), 0.97),
+                ("PHÓ", (1500, 1800, 1600, 1850), 0.97),
+                ("CHỦ", (1610, 1800, 1720, 1850), 0.97),
+                ("TỊCH", (1730, 1800, 1860, 1850), 0.97),
+            ),
+            _vb_line(
+                ("-", (300, 1850, 320, 1900), 0.97),
+                ("Lưu:", (330, 1850, 420, 1900), 0.97),
+                ("VT.", (430, 1850, 500, 1900), 0.97),
+            ),
+            _vb_line(
+                ("Trần", (1490, 2240, 1600, 2300), 0.97),
+                ("Hoàng", (1610, 2240, 1760, 2300), 0.97),
+                ("Tuấn", (1770, 2240, 1900, 2300), 0.97),
+            ),
+        ),
+        2413,
+        3423,
+        300.0,
+    )
+    later = InputSignature(
+        signer="Ủy ban nhân dân tỉnh Quảng Ngãi",
+        signed_at="2018-09-01T10:00:00+07:00",
+        subfilter="ETSI.CAdES.detached",
+        valid=True,
+        covers_whole_file=True,
+        trusted=False,
+    )
+    record = next(r for r in extract_pages([first, body, last], "auto", signatures=(later,)) if r.doc_type == "van_ban")
     assert record.fields["nguoi_ky"] == "Trần Hoàng Tuấn"
     assert record.provenance["nguoi_ky"].page == 3
     # signed more than three months after the date read: the date goes to review
     assert "ngay_ban_hanh" in record.needs_review
-    same_day = InputSignature(signer="x", signed_at="2018-03-20T17:00:00+07:00", subfilter="ETSI.CAdES.detached",
-                              valid=True, covers_whole_file=True, trusted=False)
-    record = next(r for r in extract_pages([first, body, last], "auto", signatures=(same_day,))
-                  if r.doc_type == "van_ban")
+    same_day = InputSignature(
+        signer="x",
+        signed_at="2018-03-20T17:00:00+07:00",
+        subfilter="ETSI.CAdES.detached",
+        valid=True,
+        covers_whole_file=True,
+        trusted=False,
+    )
+    record = next(
+        r for r in extract_pages([first, body, last], "auto", signatures=(same_day,)) if r.doc_type == "van_ban"
+    )
     assert record.fields["ngay_ban_hanh"] == "20/03/2018"
 
 
 def test_van_ban_number_slot_read_as_junk_without_its_slash():
     # "Số: .„ớ„ QĐ-UBND": figures in pen read as marks, the slash lost; the record is still found,
     # the number flagged, and the notation not taken for the place
-    page = _vb_page(_vb_header(((".„ớ„", (545, 396, 620, 448), 0.3), ("QĐ-UBND", (650, 399, 889, 439), 0.9)),
-                               _PRINTED_DATE))
+    page = _vb_page(
+        _vb_header(((".„ớ„", (545, 396, 620, 448), 0.3), ("QĐ-UBND", (650, 399, 889, 439), 0.9)), _PRINTED_DATE)
+    )
     record = extract(page, "van_ban")[0]
     assert record.fields["dia_danh"] == "Quảng Ngãi"
     assert "so_ky_hieu" not in record.fields or "so_ky_hieu" in record.needs_review
@@ -748,24 +988,49 @@ def test_van_ban_number_slot_read_as_junk_without_its_slash():
 def test_values_typed_off_the_leader_return_to_their_labels():
     """A certificate filled in on a typewriter after printing: the values sit half a row above
     their leaders, so they came out as rows of their own or on the first label's row."""
+
     def w(t, x0, y0, x1, y1):
         return Word(t, (x0, y0, x1, y1), 0.95)
+
     lines = (
         Line((w("GIẤY", 640, 350, 800, 395), w("KHAI", 810, 350, 900, 395), w("SINH", 910, 350, 1040, 395))),
         Line((w("LÊ", 527, 521, 570, 551), w("ĐỨC", 580, 521, 650, 551), w("HÒA", 660, 521, 727, 551))),
-        Line((w("Họ,", 249, 527, 300, 569), w("chữ", 305, 527, 360, 569), w("đệm,", 365, 527, 430, 569),
-              w("tên:", 435, 527, 503, 569))),
-        Line((w("Giới", 249, 743, 300, 781), w("tính:", 305, 743, 370, 781), w("Nam", 400, 740, 460, 770),
-              w("Kinh", 800, 740, 870, 770), w("Việt", 1010, 740, 1070, 770), w("Nam", 1080, 740, 1140, 770))),
-        Line((w("Dân", 669, 762, 720, 794), w("tộc:", 725, 762, 790, 794), w("Quốc", 880, 762, 950, 794),
-              w("tịch:", 955, 762, 1000, 794))),
+        Line(
+            (
+                w("Họ,", 249, 527, 300, 569),
+                w("chữ", 305, 527, 360, 569),
+                w("đệm,", 365, 527, 430, 569),
+                w("tên:", 435, 527, 503, 569),
+            )
+        ),
+        Line(
+            (
+                w("Giới", 249, 743, 300, 781),
+                w("tính:", 305, 743, 370, 781),
+                w("Nam", 400, 740, 460, 770),
+                w("Kinh", 800, 740, 870, 770),
+                w("Việt", 1010, 740, 1070, 770),
+                w("Nam", 1080, 740, 1140, 770),
+            )
+        ),
+        Line(
+            (
+                w("Dân", 669, 762, 720, 794),
+                w("tộc:", 725, 762, 790, 794),
+                w("Quốc", 880, 762, 950, 794),
+                w("tịch:", 955, 762, 1000, 794),
+            )
+        ),
     )
     page = OcrPage(1, lines, 1654, 2339, 200.0)
     from digitize.extract.labels import form_rows
 
     rows = [ln.text for ln in form_rows(page).lines]
-    assert rows == ["GIẤY KHAI SINH", "Họ, chữ đệm, tên: LÊ ĐỨC HÒA",
-                    "Giới tính: Nam Dân tộc: Kinh Quốc tịch: Việt Nam"]
+    assert rows == [
+        "GIẤY KHAI SINH",
+        "Họ, chữ đệm, tên: LÊ ĐỨC HÒA",
+        "Giới tính: Nam Dân tộc: Kinh Quốc tịch: Việt Nam",
+    ]
     record = extract(page, "khai_sinh")[0]
     assert record.fields["ho_ten"] == "LÊ ĐỨC HÒA" and record.fields["dan_toc"] == "Kinh"
 
@@ -775,13 +1040,28 @@ def test_guidance_in_brackets_is_no_label():
     # none: the signer's name under it is still found
     def line(y, *texts_x):
         return Line(tuple(Word(t, (x, y, x + 20 * len(t), y + 40), 0.95) for t, x in texts_x))
-    lines = (line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
-             line(400, ("Họ,", 200), ("chữ", 280), ("đệm,", 360), ("tên:", 460), ("LÊ", 560), ("VĂN", 620),
-                  ("AN", 700)),
-             line(1700, ("NGƯỜI", 900), ("KÝ", 1040), ("GIẤY", 1100), ("KHAI", 1200), ("SINH", 1300)),
-             line(1760, ("(Ký,", 860), ("ghi", 960), ("rõ", 1030), ("họ,", 1080), ("chữ", 1150), ("đệm,", 1230),
-                  ("tên,", 1330), ("chức", 1420), ("vụ", 1520), ("và", 1570), ("đóng", 1620), ("dấu)", 1720)),
-             line(2000, ("Ngô", 1000), ("Xuân", 1080), ("Sơn", 1190)))
+
+    lines = (
+        line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+        line(400, ("Họ,", 200), ("chữ", 280), ("đệm,", 360), ("tên:", 460), ("LÊ", 560), ("VĂN", 620), ("AN", 700)),
+        line(1700, ("NGƯỜI", 900), ("KÝ", 1040), ("GIẤY", 1100), ("KHAI", 1200), ("SINH", 1300)),
+        line(
+            1760,
+            ("(Ký,", 860),
+            ("ghi", 960),
+            ("rõ", 1030),
+            ("họ,", 1080),
+            ("chữ", 1150),
+            ("đệm,", 1230),
+            ("tên,", 1330),
+            ("chức", 1420),
+            ("vụ", 1520),
+            ("và", 1570),
+            ("đóng", 1620),
+            ("dấu)", 1720),
+        ),
+        line(2000, ("Ngô", 1000), ("Xuân", 1080), ("Sơn", 1190)),
+    )
     record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
     assert record.fields["ho_ten"] == "LÊ VĂN AN" and record.fields["nguoi_ky"] == "Ngô Xuân Sơn"
 
@@ -794,19 +1074,22 @@ def test_an_id_that_lost_its_leading_typed_zero_is_put_right_and_reviewed():
     assert v.normalize_id("99196101922")[1] <= 0.2  # 099 is no province: left as read
 
 
-@pytest.mark.parametrize("read, printed", [
-    ("+ inh- Thái: - Bình", "tỉnh Thái Bình"),  # a leader's dots through the unit word
-    ("t i nh- Quảng: Ngãi", "tỉnh Quảng Ngãi"),
-    ("ti, nh Quảng Ngãi", "tỉnh Quảng Ngãi"),
-    ("tỉnh Quảng Ngã1", "tỉnh Quảng Ngãi"),
-    ("Bệnh viện 'Đá' Khoả' tỉnh Că Má U", "Bệnh viện Đa khoa tỉnh Cà Mau"),
-    ("jv pan nhân dân''tỉnh -quảng Ngãi", "Ủy ban nhân dân tỉnh Quảng Ngãi"),
-    # read right, or not a province's part: left alone
-    ("xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi", "xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"),
-    ("Bệnh viện (cơ sở 2) tỉnh Quảng Nam", "Bệnh viện (cơ sở 2) tỉnh Quảng Nam"),
-    ("xã Ô, tỉnh Hà Nam", "xã Ô, tỉnh Hà Nam"),
-    ("Bệnh viện Đa khoa Thái Bình", "Bệnh viện Đa khoa Thái Bình"),
-])
+@pytest.mark.parametrize(
+    "read, printed",
+    [
+        ("+ inh- Thái: - Bình", "tỉnh Thái Bình"),  # a leader's dots through the unit word
+        ("t i nh- Quảng: Ngãi", "tỉnh Quảng Ngãi"),
+        ("ti, nh Quảng Ngãi", "tỉnh Quảng Ngãi"),
+        ("tỉnh Quảng Ngã1", "tỉnh Quảng Ngãi"),
+        ("Bệnh viện 'Đá' Khoả' tỉnh Că Má U", "Bệnh viện Đa khoa tỉnh Cà Mau"),
+        ("jv pan nhân dân''tỉnh -quảng Ngãi", "Ủy ban nhân dân tỉnh Quảng Ngãi"),
+        # read right, or not a province's part: left alone
+        ("xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi", "xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"),
+        ("Bệnh viện (cơ sở 2) tỉnh Quảng Nam", "Bệnh viện (cơ sở 2) tỉnh Quảng Nam"),
+        ("xã Ô, tỉnh Hà Nam", "xã Ô, tỉnh Hà Nam"),
+        ("Bệnh viện Đa khoa Thái Bình", "Bệnh viện Đa khoa Thái Bình"),
+    ],
+)
 def test_a_province_part_broken_by_specks_is_put_back(read, printed):
     from digitize.extract.validate import restore_province
 
@@ -819,10 +1102,12 @@ def test_a_date_in_words_a_letter_or_two_off_is_said_as_the_figures_say_it():
     from digitize.extract.numwords import date_lattice, parse_date_words, words_of_date
 
     read = "Ngày. mười .hai. tháng mười. một năm một nghàn .chín. trăm .tám. mươi .chắn"
-    assert words_of_date(read, date(1989, 11, 12)) == \
-        "Ngày mười hai tháng mười một năm một nghìn chín trăm tám mươi chín"
-    assert words_of_date("Ngày hai mươi lăm tháng bốn năm một nghìn chín trăm chín mươi tăm",
-                         date(1995, 4, 25)).endswith("chín mươi lăm")
+    assert (
+        words_of_date(read, date(1989, 11, 12)) == "Ngày mười hai tháng mười một năm một nghìn chín trăm tám mươi chín"
+    )
+    assert words_of_date(
+        "Ngày hai mươi lăm tháng bốn năm một nghìn chín trăm chín mươi tăm", date(1995, 4, 25)
+    ).endswith("chín mươi lăm")
     # another number, or another count of words, is not a misreading of this date
     assert words_of_date("Ngày mười hai tháng mười một năm một nghìn chín trăm tám mươi", date(1989, 11, 12)) is None
     assert words_of_date("Ngày hai tháng ba năm hai nghìn", date(2000, 3, 12)) is None
@@ -830,14 +1115,17 @@ def test_a_date_in_words_a_letter_or_two_off_is_said_as_the_figures_say_it():
         assert parse_date_words(" ".join(v[0] for v in date_lattice(day))) == day
 
 
-@pytest.mark.parametrize("read, name", [
-    ("LÊ THỊ MAT", "LÊ THỊ MAI"),  # no syllable: one letter read as its lookalike
-    ("HUỲNH THT KHOA", "HUỲNH THỊ KHOA"),
-    ("Võ WĂN HẢI", "Võ VĂN HẢI"),
-    ("PĐẶNG VĂN HẢI", "ĐẶNG VĂN HẢI"),  # one glyph read twice
-    ("Êban Y Khuê", "Êban Y Khuê"),  # a minority-language name is not a misreading
-    ("LÊ VĂN TÁM", "LÊ VĂN TÁM"),  # a syllable, though not in the stock: kept
-])
+@pytest.mark.parametrize(
+    "read, name",
+    [
+        ("LÊ THỊ MAT", "LÊ THỊ MAI"),  # no syllable: one letter read as its lookalike
+        ("HUỲNH THT KHOA", "HUỲNH THỊ KHOA"),
+        ("Võ WĂN HẢI", "Võ VĂN HẢI"),
+        ("PĐẶNG VĂN HẢI", "ĐẶNG VĂN HẢI"),  # one glyph read twice
+        ("Êban Y Khuê", "Êban Y Khuê"),  # a minority-language name is not a misreading
+        ("LÊ VĂN TÁM", "LÊ VĂN TÁM"),  # a syllable, though not in the stock: kept
+    ],
+)
 def test_a_name_word_that_is_no_syllable_is_read_as_its_lookalike_name(read, name):
     from digitize.extract.names import snap_name
 

@@ -16,16 +16,34 @@ from digitize.types import Result
 pytest_plugins = ["conftest_servers"]
 
 
-def result(rid: str, records: list[dict[str, Any]], pages: list[str] | None = None, *, book: str | None = None,
-           created_at: str = "2026-11-23T10:00:00+07:00") -> Result:
+def result(
+    rid: str,
+    records: list[dict[str, Any]],
+    pages: list[str] | None = None,
+    *,
+    book: str | None = None,
+    created_at: str = "2026-11-23T10:00:00+07:00",
+) -> Result:
     pages = pages if pages is not None else [""]
     out: dict[str, Any] = {
         "id": rid,
         "source": {"name": f"{rid}.jpg", "sha256": "0" * 64, "pages": len(pages)},
         "pages": [{"number": i + 1, "text": t, "confidence": 0.9} for i, t in enumerate(pages)],
-        "records": [{"doc_type": r.pop("doc_type", "khai_sinh"), "page": r.pop("page", 1), "fields": r,
-                     "confidence": {}, "needs_review": []} for r in records],
-        "pdf": None, "created_at": created_at, "agency": "dev", "version": 1, "keys": {},
+        "records": [
+            {
+                "doc_type": r.pop("doc_type", "khai_sinh"),
+                "page": r.pop("page", 1),
+                "fields": r,
+                "confidence": {},
+                "needs_review": [],
+            }
+            for r in records
+        ],
+        "pdf": None,
+        "created_at": created_at,
+        "agency": "dev",
+        "version": 1,
+        "keys": {},
     }
     if book is not None:
         out["book"] = book
@@ -68,10 +86,23 @@ def people(index):
     index.upsert(birth("r1", "NGUYỄN VĂN AN", "001098012345", "05/03/1998"))
     index.upsert(birth("r2", "Nguyên Văn Bình", "079201000111", "12/12/2001"))
     index.upsert(birth("r3", "Trần Thị Đào", "001301000222", "01/01/2001", noi_sinh="Hà Nội"))
-    index.upsert(result("r4", [{"doc_type": "ket_hon", "ho_ten_chong": "LÊ VĂN CƯỜNG", "ngay_sinh_chong": "02/02/1990",
-                                "so_dinh_danh_chong": "001090000333", "ho_ten_vo": "PHẠM THỊ DUNG",
-                                "ngay_sinh_vo": "03/03/1992", "so_dinh_danh_vo": "001192000444"}],
-                        ["GIẤY CHỨNG NHẬN KẾT HÔN"]))
+    index.upsert(
+        result(
+            "r4",
+            [
+                {
+                    "doc_type": "ket_hon",
+                    "ho_ten_chong": "LÊ VĂN CƯỜNG",
+                    "ngay_sinh_chong": "02/02/1990",
+                    "so_dinh_danh_chong": "001090000333",
+                    "ho_ten_vo": "PHẠM THỊ DUNG",
+                    "ngay_sinh_vo": "03/03/1992",
+                    "so_dinh_danh_vo": "001192000444",
+                }
+            ],
+            ["GIẤY CHỨNG NHẬN KẾT HÔN"],
+        )
+    )
     return index
 
 
@@ -118,8 +149,9 @@ def test_lookup_by_name_and_birth_date(people) -> None:
 
 def test_book_and_so(index) -> None:
     for n in (10, 2, 1, 33):
-        index.upsert(result(f"b{n}", [{"so": f"{n:02d}", "ho_ten": f"Người Số {n}"}], [f"entry {n}"],
-                            book="KS-2005-01"))
+        index.upsert(
+            result(f"b{n}", [{"so": f"{n:02d}", "ho_ten": f"Người Số {n}"}], [f"entry {n}"], book="KS-2005-01")
+        )
     index.upsert(result("other", [{"so": "2", "ho_ten": "Khác"}], book="KS-2005-02"))
     assert ids(index.search(book="KS-2005-01", so="2")) == ["b2"]
     assert ids(index.search(book="KS-2005-01", so="02")) == ["b2"]
@@ -130,11 +162,15 @@ def test_book_and_so(index) -> None:
 
 
 def test_registry_page_one_hit_per_entry(index) -> None:
-    page = ("SỔ ĐĂNG KÝ KHAI SINH năm 2005\n1 Hoàng Văn Em 01/01/2005\n2 Võ Thị Phương 02/02/2005\n"
-            "3 Đỗ Văn Giang 03/03/2005")
-    entries = [{"so": "1", "ho_ten": "Hoàng Văn Em", "ngay_sinh": "01/01/2005"},
-               {"so": "2", "ho_ten": "Võ Thị Phương", "ngay_sinh": "02/02/2005"},
-               {"so": "3", "ho_ten": "Đỗ Văn Giang", "ngay_sinh": "03/03/2005"}]
+    page = (
+        "SỔ ĐĂNG KÝ KHAI SINH năm 2005\n1 Hoàng Văn Em 01/01/2005\n2 Võ Thị Phương 02/02/2005\n"
+        "3 Đỗ Văn Giang 03/03/2005"
+    )
+    entries = [
+        {"so": "1", "ho_ten": "Hoàng Văn Em", "ngay_sinh": "01/01/2005"},
+        {"so": "2", "ho_ten": "Võ Thị Phương", "ngay_sinh": "02/02/2005"},
+        {"so": "3", "ho_ten": "Đỗ Văn Giang", "ngay_sinh": "03/03/2005"},
+    ]
     index.upsert(result("page7", entries, [page], book="B1"))
     hits = index.search("vo thi phuong")
     assert [(h["result_id"], h["record"]) for h in hits] == [("page7", 1)]
@@ -167,9 +203,39 @@ def test_reupsert_is_idempotent(people) -> None:
     assert people.get("missing") is None
 
 
-@pytest.mark.parametrize("query", ['"', '""', "*", "nguyen*", "NEAR(", "NEAR(a b", "-an", "an -", "a OR",
-                                   "AND", "NOT", "(", ")", "^an", "an:", "ho_ten:an", "'", "\\", "%", "_", "{a}",
-                                   "nguyen & van | !an", "<->", "a:*", "", "   ", "\x00", "😀"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        '""',
+        "*",
+        "nguyen*",
+        "NEAR(",
+        "NEAR(a b",
+        "-an",
+        "an -",
+        "a OR",
+        "AND",
+        "NOT",
+        "(",
+        ")",
+        "^an",
+        "an:",
+        "ho_ten:an",
+        "'",
+        "\\",
+        "%",
+        "_",
+        "{a}",
+        "nguyen & van | !an",
+        "<->",
+        "a:*",
+        "",
+        "   ",
+        "\x00",
+        "😀",
+    ],
+)
 def test_fts_syntax_in_query_never_raises(people, query: str) -> None:
     hits = people.search(query)
     assert isinstance(hits, list)
@@ -224,8 +290,10 @@ def test_postgres_reconnects(postgres_index, postgres_url: str) -> None:
 
     postgres_index.upsert(birth("c1", "Ngô Văn Hùng", "001098000009", "09/09/1999"))
     with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE application_name = 'digitize' AND pid <> pg_backend_pid()")
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'digitize' AND pid <> pg_backend_pid()"
+        )
     assert ids(postgres_index.search("ngo van hung")) == ["c1"]
 
 
@@ -244,7 +312,6 @@ def test_make_index(tmp_path: Path) -> None:
     assert isinstance(index, SqliteIndex) and index.path == tmp_path / "index.sqlite3"
     pg = make_index(Settings(index="postgresql://u@127.0.0.1:1/db"))
     assert pg.__class__.__name__ == "PostgresIndex"
-
 
 
 def _open_together(path: str, barrier, failures) -> None:

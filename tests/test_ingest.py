@@ -57,12 +57,15 @@ def test_scanned_pdf_page_image_at_native_resolution():
     assert pages[0].dpi == pytest.approx(200, abs=1)
 
 
-@pytest.mark.parametrize("data, error, words", [
-    (b"", EmptyInput, "empty"),
-    (b"hello, this is text named .jpg", UnsupportedInput, "not an image or PDF"),
-    (b"%PDF-1.7\n1 0 obj<<>>\n", CorruptInput, "PDF"),
-    (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, CorruptInput, "decode"),
-])
+@pytest.mark.parametrize(
+    "data, error, words",
+    [
+        (b"", EmptyInput, "empty"),
+        (b"hello, this is text named .jpg", UnsupportedInput, "not an image or PDF"),
+        (b"%PDF-1.7\n1 0 obj<<>>\n", CorruptInput, "PDF"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, CorruptInput, "decode"),
+    ],
+)
 def test_bad_input_is_refused_with_a_clear_reason(data, error, words):
     with pytest.raises(error) as info:
         _load(data)
@@ -108,13 +111,14 @@ def test_tiff_page_without_dimensions_is_corrupt_input():
     page.save(buf, "TIFF", save_all=True, append_images=[page.copy()])
     data = buf.getvalue()
     width_tag = data.rfind(struct.pack("<HH", 256, 4))  # ImageWidth of the second page
-    data = data[:width_tag] + struct.pack("<H", 999) + data[width_tag + 2:]
+    data = data[:width_tag] + struct.pack("<H", 999) + data[width_tag + 2 :]
     with pytest.raises(CorruptInput, match="Missing dimensions"):
         _, pages = _load(data)
         list(pages)
 
 
 # ------------------------------------------------------------------ hostile inputs (issue #14)
+
 
 def _settings(**limits):
     return load_settings(env={}, **limits)
@@ -223,12 +227,15 @@ def _pdf_with_content(body: bytes, filters: list[str], **save) -> bytes:
 BOMB = zlib.compress(b" " * 100_000_000, 9)  # 97 kB that inflate to 100 MB
 
 
-@pytest.mark.parametrize("body, filters", [
-    (BOMB, ["/FlateDecode"]),
-    (BOMB.hex().encode() + b">", ["/ASCIIHexDecode", "/FlateDecode"]),
-    (zlib.compress(zlib.compress(b" " * 100_000_000, 9), 9), ["/FlateDecode", "/FlateDecode"]),
-    (b"\x81 " * 800_000, ["/RunLengthDecode"]),
-])
+@pytest.mark.parametrize(
+    "body, filters",
+    [
+        (BOMB, ["/FlateDecode"]),
+        (BOMB.hex().encode() + b">", ["/ASCIIHexDecode", "/FlateDecode"]),
+        (zlib.compress(zlib.compress(b" " * 100_000_000, 9), 9), ["/FlateDecode", "/FlateDecode"]),
+        (b"\x81 " * 800_000, ["/RunLengthDecode"]),
+    ],
+)
 def test_flate_bomb_in_a_content_stream_is_refused_unread(body, filters, monkeypatch):
     """The issue's 300 KB PDF whose content stream inflates to 300 MB cost 558 MB: the
     stream is now inflated in bounded steps and refused past 64 MB, before qpdf or
@@ -271,7 +278,7 @@ def test_stream_measures_agree_with_qpdf():
     tiff = Image.open(io.BytesIO(buf.getvalue()))
     offset, length = tiff.tag_v2[273][0], tiff.tag_v2[279][0]
     samples = {
-        "/LZWDecode": buf.getvalue()[offset:offset + length],  # TIFF's LZW is PDF's, early change 1
+        "/LZWDecode": buf.getvalue()[offset : offset + length],  # TIFF's LZW is PDF's, early change 1
         "/FlateDecode": zlib.compress(raster.tobytes()),
         "/RunLengthDecode": b"\x02abc\xfdx\x00y\x80",
         "/ASCIIHexDecode": b"48 65 6c6C 6\n>",

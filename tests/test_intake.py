@@ -39,14 +39,20 @@ def server(tmp_path_factory):
     from digitize.web.db import WebDB
 
     auth = Auth(WebDB(home / "web.sqlite3"))
-    for name, role, agency in (("officer", "intake", "hue"), ("rev", "reviewer", "hue"), ("boss", "admin", "hue"),
-                               ("clerk-hcm", "intake", "hcm"), ("sys", "external", "hue")):
+    for name, role, agency in (
+        ("officer", "intake", "hue"),
+        ("rev", "reviewer", "hue"),
+        ("boss", "admin", "hue"),
+        ("clerk-hcm", "intake", "hcm"),
+        ("sys", "external", "hue"),
+    ):
         auth.add_user(name, role, agency, password=None if role == "external" else f"pw-{name}-intake")
     tokens = {name: auth.issue_token(name) for name in ("officer", "rev", "boss", "clerk-hcm", "sys")}
     with serve(home, DIGITIZE_AGENCY="hue") as served:
-        clients = {name: httpx.Client(base_url=served.base, timeout=300,
-                                      headers={"Authorization": f"Bearer {token}"})
-                   for name, token in tokens.items()}
+        clients = {
+            name: httpx.Client(base_url=served.base, timeout=300, headers={"Authorization": f"Bearer {token}"})
+            for name, token in tokens.items()
+        }
         clients["anonymous"] = httpx.Client(base_url=served.base, timeout=30)
         yield clients
         for client in clients.values():
@@ -78,8 +84,10 @@ def test_archive_holds_a_birth_certificate(server):
 
 
 def test_upload_of_several_files_is_split_into_documents(server):
-    files = [("files", (DEATH.name, DEATH.read_bytes(), "image/png")),
-             ("files", (LETTER.name, LETTER.read_bytes(), "image/tiff"))]
+    files = [
+        ("files", (DEATH.name, DEATH.read_bytes(), "image/png")),
+        ("files", (LETTER.name, LETTER.read_bytes(), "image/tiff")),
+    ]
     r = server["officer"].post("/api/dossiers", files=files, data={"ma_ho_so": DOSSIER})
     assert r.status_code == 202, r.text
     body = r.json()
@@ -102,8 +110,10 @@ def test_upload_of_several_files_is_split_into_documents(server):
     assert all(d["kind"] == "scanned" and d["by"] == "officer" and d["at"] and d["version"] == 1 for d in docs)
     assert docs[0]["records"] and docs[0]["records"][0]["doc_type"] == "khai_tu"
     result = server["officer"].get(f"/api/results/{scan}").json()
-    assert result["documents"] == [{"index": 0, "doc_type": "khai_tu", "pages": [1]},
-                                   {"index": 1, "doc_type": "van_ban", "pages": [2, 3]}]
+    assert result["documents"] == [
+        {"index": 0, "doc_type": "khai_tu", "pages": [1]},
+        {"index": 1, "doc_type": "van_ban", "pages": [2, 3]},
+    ]
     texts = [p["text"] for p in result["pages"]]
     death = server["officer"].get(f"/api/results/{ids[0]}").json()
     letter = server["officer"].get(f"/api/results/{ids[1]}").json()
@@ -114,8 +124,7 @@ def test_upload_of_several_files_is_split_into_documents(server):
     assert [p["text"] for p in death["pages"]] == texts[:1] and [p["text"] for p in letter["pages"]] == texts[1:]
     assert [p["number"] for p in letter["pages"]] == [1, 2]
     assert {r["page"] for r in letter["records"]} <= {1, 2} and "documents" not in letter
-    assert [r["fields"] for r in death["records"]] == [r["fields"] for r in result["records"]
-                                                       if r.get("document") == 0]
+    assert [r["fields"] for r in death["records"]] == [r["fields"] for r in result["records"] if r.get("document") == 0]
     # its own signed PDF of its pages; the scan's original, byte for byte, is its original
     pdf = server["officer"].get(f"/api/results/{ids[1]}/pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -134,13 +143,14 @@ def test_upload_of_several_files_is_split_into_documents(server):
     # fields to check are checked on the documents' results, not twice on the scan's too
     queued = {item["result_id"] for item in server["rev"].get("/api/review/queue").json()["items"]}
     assert scan not in queued
-    STATE.update(scan=scan, texts=texts, words2=words, docs=ids,
-                 death_fields=docs[0]["records"][0]["fields"])
+    STATE.update(scan=scan, texts=texts, words2=words, docs=ids, death_fields=docs[0]["records"][0]["fields"])
 
 
 def test_the_same_upload_again_is_filed_at_once(server):
-    files = [("files", (DEATH.name, DEATH.read_bytes(), "image/png")),
-             ("files", (LETTER.name, LETTER.read_bytes(), "image/tiff"))]
+    files = [
+        ("files", (DEATH.name, DEATH.read_bytes(), "image/png")),
+        ("files", (LETTER.name, LETTER.read_bytes(), "image/tiff")),
+    ]
     r = server["officer"].post("/api/dossiers", files=files, data={"ma_ho_so": "HS/2025/18-copy"})
     assert r.status_code == 200, r.text
     assert r.json()["result_id"] == STATE["scan"]
@@ -178,15 +188,22 @@ def test_moving_a_boundary_refiles_the_documents_without_reading_pages_again(ser
     assert time.monotonic() - started < 90
     log = result["corrections"][-1]
     assert (log["action"], log["field"], log["old"], log["new"], log["by"]) == (
-        "resplit", "documents", "1 | 2–3", "1–2 | 3", "officer")
+        "resplit",
+        "documents",
+        "1 | 2–3",
+        "1–2 | 3",
+        "officer",
+    )
     versions = officer.get(f"/api/results/{scan}/versions").json()["versions"]
     assert [v["version"] for v in versions] == [1, 2]
     # back again: the first split's results, current again, records as they were
     again = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": scan, "starts": [1, 2]})
     assert again.status_code == 200, again.text
     docs = again.json()["documents"]
-    assert [(d["doc_type"], d["pages"], d["result_id"]) for d in docs] == [("khai_tu", [1], death),
-                                                                           ("van_ban", [2, 3], letter)]
+    assert [(d["doc_type"], d["pages"], d["result_id"]) for d in docs] == [
+        ("khai_tu", [1], death),
+        ("van_ban", [2, 3], letter),
+    ]
     assert docs[0]["records"][0]["fields"] == STATE["death_fields"] and all(d["version"] == 1 for d in docs)
     assert "superseded" not in officer.get(f"/api/results/{letter}").json()
     assert again.json()["result"]["version"] == 3
@@ -194,8 +211,11 @@ def test_moving_a_boundary_refiles_the_documents_without_reading_pages_again(ser
     assert unchanged.json()["changed"] is False and unchanged.json()["result"]["version"] == 3
     # one document split in two: the one whose pages did not change keeps its result
     parted = officer.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": scan, "starts": [1, 2, 3]}).json()
-    assert [d["result_id"] for d in parted["documents"]] == [death, document_result_id(scan, [2]),
-                                                             document_result_id(scan, [3])]
+    assert [d["result_id"] for d in parted["documents"]] == [
+        death,
+        document_result_id(scan, [2]),
+        document_result_id(scan, [3]),
+    ]
     assert parted["superseded"] == [letter]
     # a replaced result is read by its id, not found by a search
     found = officer.get("/api/search", params={"q": STATE["texts"][1].split()[0], "limit": 200}).json()["hits"]
@@ -224,8 +244,10 @@ def test_a_document_is_corrected_on_its_own_and_keeps_it_through_a_split(server)
     scan, death = STATE["scan"], STATE["docs"][0]
     name = STATE["death_fields"]["ho_ten"]
     for version, value in ((1, name + " AN"), (2, name)):  # twice: its new versions keep the scan's original
-        r = officer.post(f"/api/results/{death}/corrections", json={"record": 0, "field": "ho_ten", "value": value,
-                                                                    "version": version})
+        r = officer.post(
+            f"/api/results/{death}/corrections",
+            json={"record": 0, "field": "ho_ten", "value": value, "version": version},
+        )
         assert r.status_code == 200, r.text
     corrected = officer.get(f"/api/results/{death}").json()
     assert corrected["version"] == 3 and corrected["dossier_scan"]["result_id"] == scan
@@ -244,8 +266,14 @@ def test_people_lists_the_archived_birth_certificate_before_anything_is_scanned(
     hits = [h for h in r.json()["results"] if h["result_id"] == STATE["birth"]]
     assert hits and hits[0]["version"] == 1 and hits[0]["corrections"] == 0 and hits[0]["created_at"]
     name = STATE["birth_fields"]["ho_ten"]
-    other = server["officer"].get("/api/people", params={"so_dinh_danh": STATE["person"], "ho_ten": name + " AN",
-                                                         "ngay_sinh": STATE["birth_fields"]["ngay_sinh"]})
+    other = server["officer"].get(
+        "/api/people",
+        params={
+            "so_dinh_danh": STATE["person"],
+            "ho_ten": name + " AN",
+            "ngay_sinh": STATE["birth_fields"]["ngay_sinh"],
+        },
+    )
     hit = next(h for h in other.json()["results"] if h["result_id"] == STATE["birth"])
     assert hit["differs"]["ho_ten"] == {"archived": name, "given": name + " AN"}
 
@@ -275,8 +303,9 @@ def test_roles_and_agencies_scope_the_dossier_routes(server):
     # another agency: the dossier and the scan are not there for it
     hcm = server["clerk-hcm"]
     assert hcm.get(f"/api/dossiers/{DOSSIER}/documents").status_code == 404
-    assert hcm.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": STATE["scan"], "starts": [1]}
-                    ).status_code == 404
+    assert (
+        hcm.post(f"/api/dossiers/{DOSSIER}/split", json={"result_id": STATE["scan"], "starts": [1]}).status_code == 404
+    )
     assert hcm.post("/api/dossiers/HS-HCM-1/reuse", json={"result_id": STATE["birth"]}).status_code == 404
     # an admin reads another agency's dossier with ?agency=
     assert server["boss"].get(f"/api/dossiers/{DOSSIER}/documents", params={"agency": "hue"}).status_code == 200
@@ -288,8 +317,10 @@ def test_a_dossier_without_a_code_gets_one_and_bad_files_are_refused(server):
     officer = server["officer"]
     r = officer.post("/api/dossiers", files=[("files", ("notes.txt", b"hello", "text/plain"))])
     assert (r.status_code, r.json()["code"]) == (415, "unsupported_type")
-    r = officer.post("/api/dossiers", files=[("files", ("a.png", DEATH.read_bytes(), "image/png")),
-                                             ("files", ("b.txt", b"hello", "text/plain"))])
+    r = officer.post(
+        "/api/dossiers",
+        files=[("files", ("a.png", DEATH.read_bytes(), "image/png")), ("files", ("b.txt", b"hello", "text/plain"))],
+    )
     assert r.status_code == 415
     r = officer.post("/api/dossiers", files=[("files", (BIRTH.name, BIRTH.read_bytes(), "image/png"))])
     assert r.status_code == 200, r.text  # these bytes were read before (inside no dossier): filed at once
@@ -314,7 +345,10 @@ def test_split_at_types_each_corrected_document_from_its_first_page():
     pages = numbered([BLANK, CARD_FRONT, KHAI_SINH, LETTER_1, LETTER_2])
     spans = split_at(pages, [1, 3, 4])
     assert [(s.doc_type, s.pages, s.blank_pages) for s in spans] == [
-        ("cccd", (1, 2), (1,)), ("khai_sinh", (3,), ()), ("van_ban", (4, 5), ())]
+        ("cccd", (1, 2), (1,)),
+        ("khai_sinh", (3,), ()),
+        ("van_ban", (4, 5), ()),
+    ]
     assert [s.doc_type for s in split_at(pages, [1])] == ["cccd"]
     for wrong in ([], [2], [1, 1], [1, 6], [1, 4, 3]):
         with pytest.raises(ValueError):

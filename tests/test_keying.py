@@ -23,8 +23,15 @@ from digitize.config import load_settings  # noqa: E402
 from digitize.types import Record, Result  # noqa: E402
 from digitize.web import audit  # noqa: E402
 from digitize.web.app import create_app  # noqa: E402
-from digitize.web.keying import (BookContext, compare, complete, fields_to_key, header_context,  # noqa: E402
-                                  is_blind, needs_keying)
+from digitize.web.keying import (
+    BookContext,
+    compare,
+    complete,
+    fields_to_key,
+    header_context,  # noqa: E402
+    is_blind,
+    needs_keying,
+)
 
 from test_web import altered, bearer, sample_png  # noqa: E402
 
@@ -32,15 +39,22 @@ from test_web import altered, bearer, sample_png  # noqa: E402
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     home = tmp_path_factory.mktemp("keying")
-    settings = load_settings(env={"DIGITIZE_HOME": str(home), "DIGITIZE_AGENCY": "hue",
-                                  "DIGITIZE_INSECURE_COOKIES": "1"})
+    settings = load_settings(
+        env={"DIGITIZE_HOME": str(home), "DIGITIZE_AGENCY": "hue", "DIGITIZE_INSECURE_COOKIES": "1"}
+    )
     app = create_app(settings, processes=0, max_upload_bytes=3_000_000, max_pages=5)
     app.state.keying.share = 0.0  # no blind entries unless a test asks for them
     svc = app.state.services
     tokens = {}
-    for name, role, agency in [("officer", "intake", "hue"), ("rev", "reviewer", "hue"), ("arch", "archivist", "hue"),
-                               ("boss", "admin", "hue"), ("ext", "external", "hue"), ("other", "intake", "hcm"),
-                               ("archb", "archivist", "hcm")]:
+    for name, role, agency in [
+        ("officer", "intake", "hue"),
+        ("rev", "reviewer", "hue"),
+        ("arch", "archivist", "hue"),
+        ("boss", "admin", "hue"),
+        ("ext", "external", "hue"),
+        ("other", "intake", "hcm"),
+        ("archb", "archivist", "hcm"),
+    ]:
         svc.auth.add_user(name, role, agency, password=f"pw-{name}-secret")
         tokens[name] = svc.auth.issue_token(name)
     with TestClient(app) as client:
@@ -52,8 +66,9 @@ def env(tmp_path_factory):
 
 
 def upload(env, data, name):
-    r = env["client"].post("/api/upload", headers=bearer(env["tokens"]["officer"]),
-                           files={"file": (name, data, "image/png")})
+    r = env["client"].post(
+        "/api/upload", headers=bearer(env["tokens"]["officer"]), files={"file": (name, data, "image/png")}
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -131,6 +146,7 @@ def values_of(task, **changes):
 
 # ------------------------------------------------------------------ pure functions
 
+
 def test_blind_share_is_deterministic_and_near_the_setting():
     ids = [f"{i:032x}" for i in range(4000)]
     chosen = [is_blind(rid, 0, 0.10) for rid in ids]
@@ -140,8 +156,9 @@ def test_blind_share_is_deterministic_and_near_the_setting():
 
 
 def test_routing_and_fields():
-    rec = Record(doc_type="khai_sinh", page=1, fields={"so": "12", "ho_ten": "A"},
-                 confidence={"so": 0.99, "ho_ten": 0.95})
+    rec = Record(
+        doc_type="khai_sinh", page=1, fields={"so": "12", "ho_ten": "A"}, confidence={"so": 0.99, "ho_ten": 0.95}
+    )
     assert not needs_keying(rec, 0.8)
     assert needs_keying(replace(rec, confidence={"so": 0.99, "ho_ten": 0.5}), 0.8)
     assert needs_keying(replace(rec, handwritten=("ho_ten",)), 0.8)
@@ -156,7 +173,13 @@ def test_routing_and_fields():
 def test_book_heading_gives_commune_district_province_and_year():
     ctx = header_context("UBND XÃ NGHI PHÚ Trang 12\nTHÀNH PHỐ VINH\nSỔ ĐĂNG KÝ KHAI SINH\nNăm 1987\nSố TT Họ và tên")
     assert (ctx.commune, ctx.commune_kind, ctx.district, ctx.district_kind, ctx.province, ctx.year) == (
-        "Nghi Phú", "xã", "Vinh", "thành phố", "Nghệ An", 1987)
+        "Nghi Phú",
+        "xã",
+        "Vinh",
+        "thành phố",
+        "Nghệ An",
+        1987,
+    )
     assert ctx.registration_place() == "Ủy ban nhân dân xã Nghi Phú, thành phố Vinh, tỉnh Nghệ An"
     assert header_context("GIẤY KHAI SINH\nHọ, chữ đệm, tên: TRẦN MỸ LOAN") == BookContext()
 
@@ -179,8 +202,12 @@ def test_completion_is_tone_insensitive_nfc_and_in_the_books_period():
     assert complete("ethnic", "e d", book) == ["Ê Đê"]
     # the official name is offered for its other names and spellings too
     assert complete("ethnic", "mo", book) == ["Mông"]
-    assert complete("ethnic", "hmo", book) == complete("ethnic", "H'Mô", book) == complete("ethnic", "mèo", book) \
+    assert (
+        complete("ethnic", "hmo", book)
+        == complete("ethnic", "H'Mô", book)
+        == complete("ethnic", "mèo", book)
         == ["Mông"]
+    )
     assert complete("ethnic", "k", book)[0] == "Kinh"
     assert complete("sex", "n", book) == ["Nam", "Nữ"] and complete("sex", "nu", book) == ["Nữ"]
     assert complete("name", "Tra\u0302\u0300", book)[0] == "Trần"  # NFD in ("Trầ"), NFC out
@@ -188,6 +215,7 @@ def test_completion_is_tone_insensitive_nfc_and_in_the_books_period():
 
 
 # ------------------------------------------------------------------ API
+
 
 def test_only_archivists_send_and_only_keyers_key(env):
     rid = env["first"]["id"]
@@ -366,9 +394,12 @@ def test_pages_need_login_and_roles(env):
 
 
 def test_unreadable_handwritten_page_is_keyed_row_by_row(env):
-    r = env["client"].post("/api/upload", headers=bearer(env["tokens"]["arch"]),
-                           files={"file": ("hw_p001.png", scribble_page(), "image/png")},
-                           data={"book": "KS-HW", "doc_type": "so_ho_tich"})
+    r = env["client"].post(
+        "/api/upload",
+        headers=bearer(env["tokens"]["arch"]),
+        files={"file": ("hw_p001.png", scribble_page(), "image/png")},
+        data={"book": "KS-HW", "doc_type": "so_ho_tich"},
+    )
     assert r.status_code == 200, r.text
     result = r.json()
     assert result["records"] == []  # nothing read
@@ -412,8 +443,12 @@ def test_unreadable_handwritten_page_is_keyed_row_by_row(env):
 
 
 def test_completion_endpoint_and_the_books_word(env):
-    r = get(env, "officer", "/api/keying/complete", params={"field": "noi_sinh", "q": "Trạm y tế nghi p",
-                                                            "province": "nghe an", "year": 1987})
+    r = get(
+        env,
+        "officer",
+        "/api/keying/complete",
+        params={"field": "noi_sinh", "q": "Trạm y tế nghi p", "province": "nghe an", "year": 1987},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["kind"] == "place" and "Trạm y tế Nghi Phú" in body["suggestions"]
@@ -424,16 +459,25 @@ def test_completion_endpoint_and_the_books_word(env):
     assert names["suggestions"] == ["Trần", "Trương"]
 
     # The archivist says what the book is; its grid rows get the year, completion gets its places.
-    r = env["client"].post("/api/upload", headers=bearer(env["tokens"]["arch"]),
-                           files={"file": ("np_p001.png", scribble_page(("SỔ ĐĂNG KÝ KHAI SINH",)), "image/png")},
-                           data={"book": "KS-NP-1987", "doc_type": "so_ho_tich"})
+    r = env["client"].post(
+        "/api/upload",
+        headers=bearer(env["tokens"]["arch"]),
+        files={"file": ("np_p001.png", scribble_page(("SỔ ĐĂNG KÝ KHAI SINH",)), "image/png")},
+        data={"book": "KS-NP-1987", "doc_type": "so_ho_tich"},
+    )
     assert r.status_code == 200, r.text
     rid = r.json()["id"]
-    bad = post(env, "arch", f"/api/keying/results/{env['first']['id']}/send",
-               json={"all": True, "book_place": {"year": 1987}})
+    bad = post(
+        env, "arch", f"/api/keying/results/{env['first']['id']}/send", json={"all": True, "book_place": {"year": 1987}}
+    )
     assert bad.status_code == 422 and bad.json()["code"] == "no_book"  # a result filed under no book
-    sent = send(env, rid, rows=True, doc_type="khai_sinh",
-                book_place={"commune": "Nghi Phú", "district": "Vinh", "province": "Nghệ An", "year": 1987})
+    sent = send(
+        env,
+        rid,
+        rows=True,
+        doc_type="khai_sinh",
+        book_place={"commune": "Nghi Phú", "district": "Vinh", "province": "Nghệ An", "year": 1987},
+    )
     entry = sent["created"][0]
     task = get(env, "officer", f"/api/keying/entries/{entry}").json()
     assert task["blind"] is True and task["context"]["source"] == "book" and task["context"]["year"] == 1987

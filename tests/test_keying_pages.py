@@ -40,8 +40,13 @@ def server(tmp_path_factory):
     token = auth.issue_token("arb")
     with serve(home, DIGITIZE_AGENCY="hue", DIGITIZE_KEYING_BLIND_SHARE="0") as served:
         headers = {"Authorization": "Bearer " + token}
-        r = httpx.post(served.base + "/api/upload", headers=headers, timeout=300,
-                       files={"file": ("ks_p001.png", sample_png(), "image/png")}, data={"book": BOOK})
+        r = httpx.post(
+            served.base + "/api/upload",
+            headers=headers,
+            timeout=300,
+            files={"file": ("ks_p001.png", sample_png(), "image/png")},
+            data={"book": BOOK},
+        )
         assert r.status_code == 200, r.text
         result = r.json()
         r = httpx.post(served.base + f"/api/keying/results/{result['id']}/send", headers=headers, json={"all": True})
@@ -142,8 +147,9 @@ def test_two_keyers_and_an_arbiter_complete_an_entry(server, browser):
         sheet = [n for n in z.namelist() if n.endswith(".xlsx")][0]
         from openpyxl import load_workbook
 
-        cells = [str(c) for row in load_workbook(io.BytesIO(z.read(sheet))).active.iter_rows(values_only=True)
-                 for c in row]
+        cells = [
+            str(c) for row in load_workbook(io.BytesIO(z.read(sheet))).active.iter_rows(values_only=True) for c in row
+        ]
         assert "TRẦN MỸ LOAN" in cells and str(result["version"]) in cells
     progress = httpx.get(f"{base}/api/keying/progress", headers=headers).json()
     book = [b for b in progress["books"] if b["book"] == BOOK][0]
@@ -176,17 +182,30 @@ def handwritten(tmp_path_factory, browser):
     auth.add_user("arb", "archivist", "hue", password=PASSWORDS["arb"])
     headers = {"Authorization": "Bearer " + auth.issue_token("arb")}
     with serve(home, DIGITIZE_AGENCY="hue", DIGITIZE_KEYING_BLIND_SHARE="0") as served:  # one Chromium: `browser`
-        r = httpx.post(served.base + "/api/upload", headers=headers, timeout=300,
-                       files={"file": ("np1987_p001.png", scribble_page(HEADING), "image/png")},
-                       data={"book": HW_BOOK, "doc_type": "so_ho_tich"})
+        r = httpx.post(
+            served.base + "/api/upload",
+            headers=headers,
+            timeout=300,
+            files={"file": ("np1987_p001.png", scribble_page(HEADING), "image/png")},
+            data={"book": HW_BOOK, "doc_type": "so_ho_tich"},
+        )
         assert r.status_code == 200, r.text
         result = r.json()
         assert result["records"] == []
-        r = httpx.post(served.base + f"/api/keying/results/{result['id']}/send", headers=headers,
-                       json={"rows": True, "doc_type": "khai_sinh"})
+        r = httpx.post(
+            served.base + f"/api/keying/results/{result['id']}/send",
+            headers=headers,
+            json={"rows": True, "doc_type": "khai_sinh"},
+        )
         assert r.status_code == 200 and len(r.json()["created"]) == 3, r.text
-        yield {"base": served.base, "headers": headers, "result": result, "httpx": httpx, "browser": browser,
-               "entry": r.json()["created"][0]}
+        yield {
+            "base": served.base,
+            "headers": headers,
+            "result": result,
+            "httpx": httpx,
+            "browser": browser,
+            "entry": r.json()["created"][0],
+        }
 
 
 def pick(page, typed: str, expect_first: str, key: str = "Tab") -> None:
@@ -263,7 +282,7 @@ def test_handwritten_row_keyed_with_completion_then_arbitrated(handwritten):
         row = page.locator('.key-row.disputed[data-field="ho_ten"]')
         expect(row).to_contain_text("Đinh Thị Hoa")
         expect(row).to_contain_text("Đinh Thị Hòa")
-        expect(page.locator('.key-row.disputed')).to_have_count(1)  # every other field agreed
+        expect(page.locator(".key-row.disputed")).to_have_count(1)  # every other field agreed
         expect(page.locator("#f-ho_ten")).to_be_focused()
         page.keyboard.press("ArrowUp")
         page.keyboard.press("Control+Enter")
@@ -276,9 +295,16 @@ def test_handwritten_row_keyed_with_completion_then_arbitrated(handwritten):
     result = httpx.get(f"{base}/api/results/{rid}", headers=headers).json()
     assert len(result["records"]) == 1
     rec = result["records"][0]
-    assert rec["fields"] == {"so": "1", "ho_ten": "Đinh Thị Hoa", "ngay_sinh": "20/08/1987", "gioi_tinh": "Nữ",
-                             "dan_toc": "Kinh", "noi_sinh": "Trạm y tế Nghi Phú", "ho_ten_me": "Lê Thị Mai",
-                             "ngay_dang_ky": "02/09/1987"}
+    assert rec["fields"] == {
+        "so": "1",
+        "ho_ten": "Đinh Thị Hoa",
+        "ngay_sinh": "20/08/1987",
+        "gioi_tinh": "Nữ",
+        "dan_toc": "Kinh",
+        "noi_sinh": "Trạm y tế Nghi Phú",
+        "ho_ten_me": "Lê Thị Mai",
+        "ngay_dang_ky": "02/09/1987",
+    }
     assert rec["provenance"]["ho_ten"]["method"] == "arbitrated"
     assert rec["provenance"]["noi_sinh"]["method"] == "keyed_twice"
     hits = httpx.get(f"{base}/api/search", headers=headers, params={"q": "dinh thi hoa"}).json()["hits"]
@@ -290,6 +316,7 @@ def test_handwritten_row_keyed_with_completion_then_arbitrated(handwritten):
         sheet = [n for n in z.namelist() if n.endswith(".xlsx")][0]
         from openpyxl import load_workbook
 
-        cells = [str(c) for row in load_workbook(io.BytesIO(z.read(sheet))).active.iter_rows(values_only=True)
-                 for c in row]
+        cells = [
+            str(c) for row in load_workbook(io.BytesIO(z.read(sheet))).active.iter_rows(values_only=True) for c in row
+        ]
         assert "Đinh Thị Hoa" in cells and "Trạm y tế Nghi Phú" in cells and "02/09/1987" in cells

@@ -22,15 +22,22 @@ SAMPLES = ROOT / "samples" / "data"
 DIGITIZE = [sys.executable, "-m", "digitize.cli"]
 
 # Committed samples processed once for the whole module (OCR is the slow part).
-GOOD = ["khai_sinh_clean.png", "khai_sinh_skew4_noise.jpg", "khai_sinh_typewriter_180.png",
-        "van_ban_2pages.tif", "khai_tu_scanned_pdf.pdf", "prose_150dpi.jpg"]
+GOOD = [
+    "khai_sinh_clean.png",
+    "khai_sinh_skew4_noise.jpg",
+    "khai_sinh_typewriter_180.png",
+    "van_ban_2pages.tif",
+    "khai_tu_scanned_pdf.pdf",
+    "prose_150dpi.jpg",
+]
 
 
 def run(args, home: Path, check_rc: int | None = 0) -> subprocess.CompletedProcess:
     env = dict(os.environ, DIGITIZE_HOME=str(home))
     env.pop("DIGITIZE_CONFIG", None)
-    proc = subprocess.run(DIGITIZE + [str(a) for a in args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=600)
+    proc = subprocess.run(
+        DIGITIZE + [str(a) for a in args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
+    )
     if check_rc is not None:
         assert proc.returncode == check_rc, proc.stderr
     return proc
@@ -71,8 +78,11 @@ def result(processed, name: str) -> dict:
 
 
 def test_bad_inputs_fail_with_one_clear_line_each_and_neighbours_land(processed):
-    lines = [ln for ln in processed["proc"].stderr.splitlines() if ": " in ln and ln.split(":")[0].endswith(
-        (".png", ".jpg", ".pdf", ".tif"))]
+    lines = [
+        ln
+        for ln in processed["proc"].stderr.splitlines()
+        if ": " in ln and ln.split(":")[0].endswith((".png", ".jpg", ".pdf", ".tif"))
+    ]
     failed = {Path(ln.split(": ", 1)[0]).name: ln.split(": ", 1)[1] for ln in lines}
     assert set(failed) == {"empty.png", "notes.jpg", "truncated.pdf", "secret.pdf", "huge.png"}
     assert "empty" in failed["empty.png"]
@@ -86,9 +96,17 @@ def test_bad_inputs_fail_with_one_clear_line_each_and_neighbours_land(processed)
         assert (processed["out"] / f"{stem}.json").exists()
 
 
-@pytest.mark.parametrize("name, max_cer", [
-    ("khai_sinh_clean.png", 0.01), ("khai_sinh_skew4_noise.jpg", 0.01), ("khai_sinh_typewriter_180.png", 0.02),
-    ("van_ban_2pages.tif", 0.01), ("prose_150dpi.jpg", 0.01), ("khai_tu_scanned_pdf.pdf", 0.03)])
+@pytest.mark.parametrize(
+    "name, max_cer",
+    [
+        ("khai_sinh_clean.png", 0.01),
+        ("khai_sinh_skew4_noise.jpg", 0.01),
+        ("khai_sinh_typewriter_180.png", 0.02),
+        ("van_ban_2pages.tif", 0.01),
+        ("prose_150dpi.jpg", 0.01),
+        ("khai_tu_scanned_pdf.pdf", 0.03),
+    ],
+)
 def test_text_matches_ground_truth(processed, name, max_cer):
     res = result(processed, name)
     truth = gt(name)
@@ -152,8 +170,10 @@ def test_one_byte_change_is_detected(processed, tmp_path):
 
 def test_search_by_id_and_by_name_without_tone_marks(processed):
     truth = gt("khai_sinh_clean.png")["records"][0]["fields"]
-    hits = [json.loads(ln) for ln in run(["search", "--so-dinh-danh", truth["so_dinh_danh"]],
-                                         processed["home"]).stdout.splitlines()]
+    hits = [
+        json.loads(ln)
+        for ln in run(["search", "--so-dinh-danh", truth["so_dinh_danh"]], processed["home"]).stdout.splitlines()
+    ]
     assert hits and hits[0]["result_id"] == result(processed, "khai_sinh_clean.png")["id"]
     from digitize.text import fold
 
@@ -194,8 +214,9 @@ def test_rerun_gives_same_id_and_no_duplicate(processed, tmp_path):
     again = json.loads((out / "khai_sinh_clean.json").read_text())
     assert again["id"] == first["id"]
     assert again["pdf"]["sha256"] == first["pdf"]["sha256"]  # stored result returned, not redone
-    hits = run(["search", "--so-dinh-danh", first["records"][0]["fields"]["so_dinh_danh"]],
-               processed["home"]).stdout.splitlines()
+    hits = run(
+        ["search", "--so-dinh-danh", first["records"][0]["fields"]["so_dinh_danh"]], processed["home"]
+    ).stdout.splitlines()
     assert len({json.loads(h)["result_id"] for h in hits}) == 1
 
 

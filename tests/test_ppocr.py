@@ -73,8 +73,9 @@ def test_detector_finds_lines_on_either_image(clean):
 def test_blank_page_gives_empty_result(engine, clean):
     from dataclasses import replace
 
-    blank = replace(clean, display=np.full_like(clean.display, 255), ocr_input=np.full_like(clean.ocr_input, 255),
-                    rules=())
+    blank = replace(
+        clean, display=np.full_like(clean.display, 255), ocr_input=np.full_like(clean.ocr_input, 255), rules=()
+    )
     page = engine.recognize(blank)
     assert page.lines == ()
 

@@ -77,8 +77,7 @@ def test_a_file_without_its_source_or_with_a_bad_row_is_a_config_error(data_dir:
     (data_dir / "given_names.tsv").write_text(head + "Văn\tmiddle\tx\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="2 columns"):
         refdata.given_names()
-    (data_dir / "document_kinds.tsv").write_text(head + "# a comment\n\nCông văn\nQuyết định\tQĐ\n",
-                                                 encoding="utf-8")
+    (data_dir / "document_kinds.tsv").write_text(head + "# a comment\n\nCông văn\nQuyết định\tQĐ\n", encoding="utf-8")
     assert refdata.document_kinds() == {"Công văn": "", "Quyết định": "QĐ"}  # a dropped trailing tab is fine
     (data_dir / "nationalities.tsv").write_bytes(b"\xff\xfe")
     with pytest.raises(ConfigError, match="cannot be read"):

@@ -36,13 +36,15 @@ def _word(text: str, x0: int, y0: int, x1: int, y1: int) -> Word:
 LINES = (
     Line((_word("Nguyễn", 150, 200, 330, 240), _word("Văn", 345, 200, 440, 240), _word("Ấn", 455, 200, 520, 240))),
     Line((_word("Đức", 150, 300, 250, 340), _word("Hạnh", 265, 300, 390, 340))),
-    Line((_word("Sinh", 150, 400, 260, 440), _word("ngày:", 275, 400, 400, 440),
-          _word("05/03/1998", 415, 400, 650, 440))),
+    Line(
+        (_word("Sinh", 150, 400, 260, 440), _word("ngày:", 275, 400, 400, 440), _word("05/03/1998", 415, 400, 650, 440))
+    ),
 )
 
 
-def _page(number: int = 1, lines: tuple[Line, ...] = LINES,
-          colour: tuple[int, int, int] = (250, 245, 240)) -> tuple[CleanPage, OcrPage]:
+def _page(
+    number: int = 1, lines: tuple[Line, ...] = LINES, colour: tuple[int, int, int] = (250, 245, 240)
+) -> tuple[CleanPage, OcrPage]:
     img = np.empty((H, W, 3), np.uint8)
     img[:] = colour  # BGR
     img[180:460, 140:660] = (40, 40, 40)  # dark "ink" where the words are
@@ -210,7 +212,10 @@ def test_same_bytes_in_another_process() -> None:
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     done = subprocess.run(
         [sys.executable, "-c", _SUBPROCESS_RENDER, str(Path(__file__).parent)],
-        capture_output=True, text=True, timeout=120, env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == here

@@ -20,18 +20,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "samples", "data")
 
 CONTRACT_FIELDS = {
-    "khai_sinh": set("so quyen_so ho_ten ngay_sinh ngay_sinh_bang_chu gioi_tinh dan_toc quoc_tich noi_sinh que_quan "
-                     "so_dinh_danh ho_ten_me nam_sinh_me dan_toc_me quoc_tich_me noi_cu_tru_me ho_ten_cha nam_sinh_cha "
-                     "dan_toc_cha quoc_tich_cha noi_cu_tru_cha noi_cu_tru nguoi_di_khai noi_dang_ky ngay_dang_ky "
-                     "nguoi_ky ghi_chu".split()),
-    "ket_hon": set("so quyen_so ho_ten_chong ngay_sinh_chong dan_toc_chong quoc_tich_chong noi_cu_tru_chong "
-                   "so_dinh_danh_chong ho_chieu_chong ho_ten_vo ngay_sinh_vo dan_toc_vo quoc_tich_vo noi_cu_tru_vo "
-                   "so_dinh_danh_vo ho_chieu_vo noi_dang_ky ngay_dang_ky nguoi_ky ghi_chu".split()),
-    "khai_tu": set("so quyen_so ho_ten ngay_sinh gioi_tinh dan_toc quoc_tich so_dinh_danh noi_cu_tru gio_chet "
-                   "ngay_chet noi_chet nguyen_nhan_chet nguoi_khai quan_he noi_dang_ky ngay_dang_ky nguoi_ky "
-                   "ghi_chu".split()),
-    "van_ban": set("co_quan_ban_hanh so_ky_hieu dia_danh ngay_ban_hanh loai_van_ban trich_yeu noi_nhan "
-                   "chuc_vu_nguoi_ky nguoi_ky".split()),
+    "khai_sinh": set(
+        "so quyen_so ho_ten ngay_sinh ngay_sinh_bang_chu gioi_tinh dan_toc quoc_tich noi_sinh que_quan "
+        "so_dinh_danh ho_ten_me nam_sinh_me dan_toc_me quoc_tich_me noi_cu_tru_me ho_ten_cha nam_sinh_cha "
+        "dan_toc_cha quoc_tich_cha noi_cu_tru_cha noi_cu_tru nguoi_di_khai noi_dang_ky ngay_dang_ky "
+        "nguoi_ky ghi_chu".split()
+    ),
+    "ket_hon": set(
+        "so quyen_so ho_ten_chong ngay_sinh_chong dan_toc_chong quoc_tich_chong noi_cu_tru_chong "
+        "so_dinh_danh_chong ho_chieu_chong ho_ten_vo ngay_sinh_vo dan_toc_vo quoc_tich_vo noi_cu_tru_vo "
+        "so_dinh_danh_vo ho_chieu_vo noi_dang_ky ngay_dang_ky nguoi_ky ghi_chu".split()
+    ),
+    "khai_tu": set(
+        "so quyen_so ho_ten ngay_sinh gioi_tinh dan_toc quoc_tich so_dinh_danh noi_cu_tru gio_chet "
+        "ngay_chet noi_chet nguyen_nhan_chet nguoi_khai quan_he noi_dang_ky ngay_dang_ky nguoi_ky "
+        "ghi_chu".split()
+    ),
+    "van_ban": set(
+        "co_quan_ban_hanh so_ky_hieu dia_danh ngay_ban_hanh loai_van_ban trich_yeu noi_nhan "
+        "chuc_vu_nguoi_ky nguoi_ky".split()
+    ),
 }
 TYPES = ["khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban", "prose"]
 
@@ -39,24 +47,43 @@ TYPES = ["khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban", "prose"]
 # --------------------------------------------------------------------------- words
 
 
-@pytest.mark.parametrize("n, words", [
-    (0, "không"), (5, "năm"), (10, "mười"), (11, "mười một"), (14, "mười bốn"), (15, "mười lăm"),
-    (20, "hai mươi"), (21, "hai mươi mốt"), (24, "hai mươi tư"), (25, "hai mươi lăm"), (105, "một trăm linh năm"),
-    (1998, "một nghìn chín trăm chín mươi tám"), (2000, "hai nghìn"), (2005, "hai nghìn không trăm linh năm"),
-    (2010, "hai nghìn không trăm mười"), (2014, "hai nghìn không trăm mười bốn"),
-    (1954, "một nghìn chín trăm năm mươi tư"), (2021, "hai nghìn không trăm hai mươi mốt"),
-])
+@pytest.mark.parametrize(
+    "n, words",
+    [
+        (0, "không"),
+        (5, "năm"),
+        (10, "mười"),
+        (11, "mười một"),
+        (14, "mười bốn"),
+        (15, "mười lăm"),
+        (20, "hai mươi"),
+        (21, "hai mươi mốt"),
+        (24, "hai mươi tư"),
+        (25, "hai mươi lăm"),
+        (105, "một trăm linh năm"),
+        (1998, "một nghìn chín trăm chín mươi tám"),
+        (2000, "hai nghìn"),
+        (2005, "hai nghìn không trăm linh năm"),
+        (2010, "hai nghìn không trăm mười"),
+        (2014, "hai nghìn không trăm mười bốn"),
+        (1954, "một nghìn chín trăm năm mươi tư"),
+        (2021, "hai nghìn không trăm hai mươi mốt"),
+    ],
+)
 def test_number_in_words(n, words):
     assert number_in_words(n) == words
 
 
-@pytest.mark.parametrize("date, words", [
-    ("05/03/1998", "Ngày năm tháng ba năm một nghìn chín trăm chín mươi tám"),
-    ("15/04/2005", "Ngày mười lăm tháng tư năm hai nghìn không trăm linh năm"),
-    ("21/11/2010", "Ngày hai mươi mốt tháng mười một năm hai nghìn không trăm mười"),
-    ("24/12/1964", "Ngày hai mươi tư tháng mười hai năm một nghìn chín trăm sáu mươi tư"),
-    ("31/01/2000", "Ngày ba mươi mốt tháng một năm hai nghìn"),
-])
+@pytest.mark.parametrize(
+    "date, words",
+    [
+        ("05/03/1998", "Ngày năm tháng ba năm một nghìn chín trăm chín mươi tám"),
+        ("15/04/2005", "Ngày mười lăm tháng tư năm hai nghìn không trăm linh năm"),
+        ("21/11/2010", "Ngày hai mươi mốt tháng mười một năm hai nghìn không trăm mười"),
+        ("24/12/1964", "Ngày hai mươi tư tháng mười hai năm một nghìn chín trăm sáu mươi tư"),
+        ("31/01/2000", "Ngày ba mươi mốt tháng một năm hai nghìn"),
+    ],
+)
 def test_date_in_words(date, words):
     assert date_in_words(date) == words
     d, m, y = (int(p) for p in date.split("/"))
@@ -65,6 +92,7 @@ def test_date_in_words(date, words):
 
 def test_date_in_words_reexported():
     from samples.generate import date_in_words as again
+
     assert again("10/10/2010") == "Ngày mười tháng mười năm hai nghìn không trăm mười"
 
 
@@ -144,7 +172,8 @@ def test_every_type_renders_valid_ground_truth(doc_type):
         if doc_type == "so_ho_tich":
             assert len(page.gt["records"]) >= 5
             assert [int(r["fields"]["so"]) for r in page.gt["records"]] == sorted(
-                int(r["fields"]["so"]) for r in page.gt["records"])
+                int(r["fields"]["so"]) for r in page.gt["records"]
+            )
         elif doc_type == "prose":
             assert page.gt["records"] == []
         else:
@@ -152,8 +181,11 @@ def test_every_type_renders_valid_ground_truth(doc_type):
 
 
 def test_generator_is_deterministic():
-    for doc_type, chain in [("khai_sinh", None), ("so_ho_tich", [("ink", 2, {}), ("curl", 2, {})]),
-                            ("van_ban", [("security", 1, {}), ("stamp", 2, {}), ("skew", 2, {})])]:
+    for doc_type, chain in [
+        ("khai_sinh", None),
+        ("so_ho_tich", [("ink", 2, {}), ("curl", 2, {})]),
+        ("van_ban", [("security", 1, {}), ("stamp", 2, {}), ("skew", 2, {})]),
+    ]:
         a = render_page(doc_type, 1234, degradations=chain)
         b = render_page(doc_type, 1234, degradations=chain)
         assert a.gt == b.gt
@@ -194,8 +226,20 @@ def test_gt_records_skew_and_rotation():
 
 def test_cli_writes_pages_and_ground_truth(tmp_path):
     out = tmp_path / "gen"
-    rc = main(["--out", str(out), "--count", "3", "--seed", "11", "--types", "khai_sinh,van_ban",
-               "--degradations", "skew:1,noise:1"])
+    rc = main(
+        [
+            "--out",
+            str(out),
+            "--count",
+            "3",
+            "--seed",
+            "11",
+            "--types",
+            "khai_sinh,van_ban",
+            "--degradations",
+            "skew:1,noise:1",
+        ]
+    )
     assert rc == 0
     gts = sorted(out.glob("*.gt.json"))
     assert len(gts) == 3
@@ -206,8 +250,20 @@ def test_cli_writes_pages_and_ground_truth(tmp_path):
         assert set(gt["degradations"]) == {"skew", "noise"}
     # same arguments, same files
     out2 = tmp_path / "gen2"
-    main(["--out", str(out2), "--count", "3", "--seed", "11", "--types", "khai_sinh,van_ban",
-          "--degradations", "skew:1,noise:1"])
+    main(
+        [
+            "--out",
+            str(out2),
+            "--count",
+            "3",
+            "--seed",
+            "11",
+            "--types",
+            "khai_sinh,van_ban",
+            "--degradations",
+            "skew:1,noise:1",
+        ]
+    )
     for p in gts:
         assert (out2 / p.name).read_bytes() == p.read_bytes()
     assert main(["--out", str(out), "--degradations", "bogus"]) == 2

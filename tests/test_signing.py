@@ -40,12 +40,16 @@ needs_poppler = pytest.mark.skipif(
 def _unsigned_pdf() -> bytes:
     rng = np.random.default_rng(7)
     img = rng.integers(0, 255, size=(600, 420, 3), dtype=np.uint8)  # noisy: a big image stream
-    words = (Word("Nguyễn", (40, 60, 150, 90), 0.9), Word("Văn", (160, 60, 220, 90), 0.9),
-             Word("Ấn", (230, 60, 270, 90), 0.9))
+    words = (
+        Word("Nguyễn", (40, 60, 150, 90), 0.9),
+        Word("Văn", (160, 60, 220, 90), 0.9),
+        Word("Ấn", (230, 60, 270, 90), 0.9),
+    )
     clean = CleanPage(1, img, img[:, :, 0], 72.0, 1.0, 0, 0.0)
     ocr = OcrPage(1, (Line(words),), 420, 600, 72.0)
-    return render_pdf([(clean, ocr)], title="Trích lục khai sinh", source_sha256="ab" * 32,
-                      created=datetime(2026, 11, 23, 10, 15))
+    return render_pdf(
+        [(clean, ocr)], title="Trích lục khai sinh", source_sha256="ab" * 32, created=datetime(2026, 11, 23, 10, 15)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +113,9 @@ def test_dev_certificate_race_two_processes(tmp_path: Path) -> None:
         "import sys; from pathlib import Path; from digitize.signing.devcert import ensure_dev_certificate; "
         "p, pw = ensure_dev_certificate(Path(sys.argv[1])); print(pw)"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outs = [p.communicate(timeout=60)[0].strip() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert outs[0] == outs[1] == (folder / "signer.p12.password").read_text().strip()
@@ -238,8 +243,15 @@ def test_appended_bytes_and_truncation_are_caught(signed: tuple[bytes, object], 
 
 def test_garbage_and_unsigned_inputs_never_raise(unsigned: bytes) -> None:
     rng = np.random.default_rng(1)
-    inputs = [b"", b"hello", b"%PDF-1.7\ngarbage", bytes(rng.integers(0, 256, 5000, dtype=np.uint8)),
-              b"%PDF-1.7\n" + bytes(rng.integers(0, 256, 5000, dtype=np.uint8)), None, "not bytes"]
+    inputs = [
+        b"",
+        b"hello",
+        b"%PDF-1.7\ngarbage",
+        bytes(rng.integers(0, 256, 5000, dtype=np.uint8)),
+        b"%PDF-1.7\n" + bytes(rng.integers(0, 256, 5000, dtype=np.uint8)),
+        None,
+        "not bytes",
+    ]
     for data in inputs:
         report = verify_pdf(data)  # type: ignore[arg-type]
         assert not report.valid and report.problems
@@ -247,13 +259,14 @@ def test_garbage_and_unsigned_inputs_never_raise(unsigned: bytes) -> None:
     assert verify_pdf(unsigned).problems == ("no signature",)
 
 
-def test_second_signature_is_valid(signed: tuple[bytes, object], dev: tuple[Path, str, Path],
-                                   ca: x509.Certificate) -> None:
+def test_second_signature_is_valid(
+    signed: tuple[bytes, object], dev: tuple[Path, str, Path], ca: x509.Certificate
+) -> None:
     twice, info = PyHankoSigner(dev[0], dev[1]).sign(signed[0])
     assert twice.startswith(signed[0])
     report = verify_pdf(twice, [ca])
     assert report.valid and report.trusted, report
-    assert verify_pdf(signed[0] + twice[len(signed[0]):-1], [ca]).valid is False
+    assert verify_pdf(signed[0] + twice[len(signed[0]) : -1], [ca]).valid is False
 
 
 def test_sign_and_verify_inside_running_event_loop(
@@ -296,14 +309,20 @@ def test_ec_key_keeps_pdf_17(tmp_path: Path, unsigned: bytes) -> None:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EC signer")])
     now = datetime.now(timezone.utc)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
         .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
         .sign(key, hashes.SHA256())
     )
     p12 = tmp_path / "ec.p12"
-    p12.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"ec", key, cert, None, serialization.BestAvailableEncryption(b"pw")))
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(b"ec", key, cert, None, serialization.BestAvailableEncryption(b"pw"))
+    )
     data, info = PyHankoSigner(p12, "pw").sign(unsigned)
     assert info.signer == "EC signer"
     with pikepdf.open(io.BytesIO(data)) as pdf:
@@ -359,8 +378,9 @@ def test_input_signatures_are_read_and_checked(signed: tuple[bytes, object]) -> 
     assert read_signatures(appended)[0].covers_whole_file is False
 
 
-@pytest.mark.parametrize("data", [b"", b"not a pdf", b"%PDF-1.7\n/ByteRange [0 10 20 5]\n",
-                                  b"%PDF-1.7\n/ByteRange [0 9 12 0] <zz>\n"])
+@pytest.mark.parametrize(
+    "data", [b"", b"not a pdf", b"%PDF-1.7\n/ByteRange [0 10 20 5]\n", b"%PDF-1.7\n/ByteRange [0 9 12 0] <zz>\n"]
+)
 def test_input_signatures_never_raise_on_garbage(data: bytes) -> None:
     from digitize.signing.inspect import read_signatures
 

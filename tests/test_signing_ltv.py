@@ -52,15 +52,26 @@ def _page(lines: tuple[tuple[Word, ...], ...], width: int = 595, height: int = 8
     img = (rng.integers(200, 255, size=(height, width, 3))).astype(np.uint8)
     clean = CleanPage(1, img, img[:, :, 0], 72.0, 1.0, 0, 0.0)
     ocr = OcrPage(1, tuple(Line(words) for words in lines), width, height, 72.0)
-    return render_pdf([(clean, ocr)], title="Công văn", source_sha256="cd" * 32,
-                      created=datetime(2026, 11, 23, 10, 15), extra_meta={"DigitizeResultId": "ab" * 16})
+    return render_pdf(
+        [(clean, ocr)],
+        title="Công văn",
+        source_sha256="cd" * 32,
+        created=datetime(2026, 11, 23, 10, 15),
+        extra_meta={"DigitizeResultId": "ab" * 16},
+    )
 
 
 def _unsigned() -> bytes:
     # a header line across the top left and one reaching the top right corner: the stamp must avoid both
-    lines = ((Word("ỦY", (40, 20, 80, 40), 0.9), Word("BAN", (85, 20, 140, 40), 0.9),
-              Word("CỘNG", (330, 20, 400, 40), 0.9), Word("HÒA", (405, 20, 470, 40), 0.9)),
-             (Word("Nguyễn", (60, 300, 170, 330), 0.9), Word("Văn", (180, 300, 240, 330), 0.9)))
+    lines = (
+        (
+            Word("ỦY", (40, 20, 80, 40), 0.9),
+            Word("BAN", (85, 20, 140, 40), 0.9),
+            Word("CỘNG", (330, 20, 400, 40), 0.9),
+            Word("HÒA", (405, 20, 470, 40), 0.9),
+        ),
+        (Word("Nguyễn", (60, 300, 170, 330), 0.9), Word("Văn", (180, 300, 240, 330), 0.9)),
+    )
     return _page(lines)
 
 
@@ -100,9 +111,13 @@ class PKI:
         self.ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         ski = x509.SubjectKeyIdentifier.from_public_key(self.ca_key.public_key())
         self.ca = (
-            x509.CertificateBuilder().subject_name(_name("Test Root CA")).issuer_name(_name("Test Root CA"))
-            .public_key(self.ca_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(self.now - timedelta(days=30)).not_valid_after(self.now + timedelta(days=3650))
+            x509.CertificateBuilder()
+            .subject_name(_name("Test Root CA"))
+            .issuer_name(_name("Test Root CA"))
+            .public_key(self.ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(self.now - timedelta(days=30))
+            .not_valid_after(self.now + timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
             .add_extension(ski, critical=False)
@@ -111,62 +126,102 @@ class PKI:
         self.revoked: list[x509.Certificate] = []
         self.issued: list[x509.Certificate] = []
         (folder / "ca.pem").write_bytes(self.ca.public_bytes(serialization.Encoding.PEM))
-        (folder / "ca.key").write_bytes(self.ca_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (folder / "ca.key").write_bytes(
+            self.ca_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         self.tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.tsa = self._issue("Test TSA", self.tsa_key, self.now - timedelta(days=1), self.now + timedelta(days=3000),
-                               tsa=True)
+        self.tsa = self._issue(
+            "Test TSA", self.tsa_key, self.now - timedelta(days=1), self.now + timedelta(days=3000), tsa=True
+        )
         # the OCSP responder signs with a key of its own, as production CAs' responders do
         responder_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        responder = self._issue("Test OCSP Responder", responder_key, self.now - timedelta(days=1),
-                                self.now + timedelta(days=3000), ocsp=True)
+        responder = self._issue(
+            "Test OCSP Responder",
+            responder_key,
+            self.now - timedelta(days=1),
+            self.now + timedelta(days=3000),
+            ocsp=True,
+        )
         (folder / "ocsp.pem").write_bytes(responder.public_bytes(serialization.Encoding.PEM))
-        (folder / "ocsp.key").write_bytes(responder_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (folder / "ocsp.key").write_bytes(
+            responder_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
 
-    def _issue(self, cn: str, key: Any, start: datetime, end: datetime, *, tsa: bool = False,
-               ocsp: bool = False) -> x509.Certificate:
+    def _issue(
+        self, cn: str, key: Any, start: datetime, end: datetime, *, tsa: bool = False, ocsp: bool = False
+    ) -> x509.Certificate:
         builder = (
-            x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(self.ca.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(end)
+            x509.CertificateBuilder()
+            .subject_name(_name(cn))
+            .issuer_name(self.ca.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca_key.public_key()), critical=False)
-            .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-                [x509.UniformResourceIdentifier(f"{self.http}/ca.crl")], None, None, None)]), critical=False)
-            .add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
-                AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(self.ocsp_url))]), critical=False)
+            .add_extension(
+                x509.CRLDistributionPoints(
+                    [x509.DistributionPoint([x509.UniformResourceIdentifier(f"{self.http}/ca.crl")], None, None, None)]
+                ),
+                critical=False,
+            )
+            .add_extension(
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(
+                            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(self.ocsp_url)
+                        )
+                    ]
+                ),
+                critical=False,
+            )
         )
         if tsa:
             builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         if ocsp:  # a delegated responder (RFC 6960 4.2.2.2), whose own status is not asked (id-pkix-ocsp-nocheck)
-            builder = (builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=True)
-                       .add_extension(x509.OCSPNoCheck(), critical=False))
+            builder = builder.add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=True
+            ).add_extension(x509.OCSPNoCheck(), critical=False)
         cert = builder.sign(self.ca_key, hashes.SHA256())
         self.issued.append(cert)
         return cert
 
-    def signer(self, cn: str, *, start: datetime | None = None, end: datetime | None = None,
-               revoked: bool = False) -> Path:
+    def signer(
+        self, cn: str, *, start: datetime | None = None, end: datetime | None = None, revoked: bool = False
+    ) -> Path:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         cert = self._issue(cn, key, start or self.now - timedelta(days=1), end or self.now + timedelta(days=365))
         if revoked:
             self.revoked.append(cert)
         path = self.folder / f"{cn.replace(' ', '_')}.p12"
-        path.write_bytes(pkcs12.serialize_key_and_certificates(
-            cn.encode(), key, cert, [self.ca], serialization.BestAvailableEncryption(b"pw")))
+        path.write_bytes(
+            pkcs12.serialize_key_and_certificates(
+                cn.encode(), key, cert, [self.ca], serialization.BestAvailableEncryption(b"pw")
+            )
+        )
         self.write_index()
         return path
 
     def crl(self) -> bytes:
-        builder = (x509.CertificateRevocationListBuilder().issuer_name(self.ca.subject)
-                   .last_update(datetime.now(timezone.utc) - timedelta(minutes=1))
-                   .next_update(datetime.now(timezone.utc) + timedelta(days=60)))  # covers the tests' future
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.ca.subject)
+            .last_update(datetime.now(timezone.utc) - timedelta(minutes=1))
+            .next_update(datetime.now(timezone.utc) + timedelta(days=60))
+        )  # covers the tests' future
         for cert in self.revoked:
             builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder().serial_number(cert.serial_number)
-                .revocation_date(self.now - timedelta(hours=1)).build())
+                x509.RevokedCertificateBuilder()
+                .serial_number(cert.serial_number)
+                .revocation_date(self.now - timedelta(hours=1))
+                .build()
+            )
         return builder.sign(self.ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
     def write_index(self) -> None:
@@ -191,8 +246,9 @@ class PKI:
         der = serialization.Encoding.DER
         return DummyTimeStamper(
             tsa_cert=asn1_x509.Certificate.load(self.tsa.public_bytes(der)),
-            tsa_key=asn1_keys.PrivateKeyInfo.load(self.tsa_key.private_bytes(
-                der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+            tsa_key=asn1_keys.PrivateKeyInfo.load(
+                self.tsa_key.private_bytes(der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            ),
             certs_to_embed=[asn1_x509.Certificate.load(self.ca.public_bytes(der))],
         )
 
@@ -209,8 +265,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PKI]:
         "Test Signer": pki.signer("Test Signer"),
         "Short Lived Signer": pki.signer("Short Lived Signer", end=datetime.now(timezone.utc) + timedelta(days=2)),
         "Revoked Signer": pki.signer("Revoked Signer", revoked=True),
-        "Expired Signer": pki.signer("Expired Signer", start=pki.now - timedelta(days=30),
-                                     end=pki.now - timedelta(days=1)),
+        "Expired Signer": pki.signer(
+            "Expired Signer", start=pki.now - timedelta(days=30), end=pki.now - timedelta(days=1)
+        ),
         "Other Signer": pki.signer("Other Signer"),
     }
     stamper = pki.timestamper()
@@ -244,12 +301,30 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PKI]:
     thread.start()
     # openssl's responder (it listens on the port on every interface; clients use 127.0.0.1)
     ocsp = subprocess.Popen(
-        ["openssl", "ocsp", "-index", str(folder / "index.txt"), "-port", str(ocsp_port),
-         "-rsigner", str(folder / "ocsp.pem"), "-rkey", str(folder / "ocsp.key"), "-CA", str(folder / "ca.pem"),
-         "-ndays", "60", "-ignore_err", "-multi", "4"],  # answers valid 60 days, as the CRL: the tests' future
+        [
+            "openssl",
+            "ocsp",
+            "-index",
+            str(folder / "index.txt"),
+            "-port",
+            str(ocsp_port),
+            "-rsigner",
+            str(folder / "ocsp.pem"),
+            "-rkey",
+            str(folder / "ocsp.key"),
+            "-CA",
+            str(folder / "ca.pem"),
+            "-ndays",
+            "60",
+            "-ignore_err",
+            "-multi",
+            "4",
+        ],  # answers valid 60 days, as the CRL: the tests' future
         # its own process group, not a new session: with -multi, openssl moves itself into a group of
         # its own (setpgid), which a session leader may not do: it then exits at once, and silently
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        process_group=0,
     )
     # wait until it listens, without connecting: a connection that sends no request holds a responder
     deadline = time.monotonic() + 20
@@ -272,8 +347,15 @@ def _signer(pki: PKI, p12: Path, level: str = "B-LTA") -> PyHankoSigner:
     from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
     trust = Trust(roots=tuple(load_certificates([pki.ca])), fetch=True)
-    return PyHankoSigner(p12, "pw", level=level, timestamper=RequestsHTTPTimeStamper(f"{pki.http}/tsa"),
-                         trust=trust, stamp=StampSpec("SAO Y", AGENCY), check_pdfa=True)
+    return PyHankoSigner(
+        p12,
+        "pw",
+        level=level,
+        timestamper=RequestsHTTPTimeStamper(f"{pki.http}/tsa"),
+        trust=trust,
+        stamp=StampSpec("SAO Y", AGENCY),
+        check_pdfa=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -289,7 +371,10 @@ def lta(pki: PKI) -> tuple[bytes, Any, bytes]:
 def test_stamp_lines_and_placement() -> None:
     when = datetime(2023, 10, 19, 3, 56, 22, tzinfo=timezone.utc)
     assert stamp_lines(StampSpec("SAO Y", AGENCY), when) == (
-        "SAO Y", AGENCY, "Thời gian ký: 19/10/2023 10:56:22 +07:00")
+        "SAO Y",
+        AGENCY,
+        "Thời gian ký: 19/10/2023 10:56:22 +07:00",
+    )
     assert stamp_lines(StampSpec("TRÍCH SAO", "x"), when)[0] == "TRÍCH SAO"
     with pytest.raises(Exception):
         StampSpec("BẢN CHỤP", "x")
@@ -341,7 +426,9 @@ def test_pyhanko_lta_validation_also_after_signer_expiry(pki: PKI) -> None:
     from pyhanko.sign.ades.report import AdESPassed
     from pyhanko.sign.validation.ades import ades_lta_validation
     from pyhanko.sign.validation.policy_decl import (
-        PdfSignatureValidationSpec, RevinfoOnlineFetchingRule, RevocationInfoGatheringSpec,
+        PdfSignatureValidationSpec,
+        RevinfoOnlineFetchingRule,
+        RevocationInfoGatheringSpec,
         SignatureValidationSpec,
     )
     from pyhanko_certvalidator.context import CertValidationPolicySpec
@@ -351,14 +438,18 @@ def test_pyhanko_lta_validation_also_after_signer_expiry(pki: PKI) -> None:
 
     data, info = _signer(pki, pki.p12s["Short Lived Signer"]).sign(_unsigned())
     (root,) = load_certificates([pki.ca])
-    spec = PdfSignatureValidationSpec(SignatureValidationSpec(
-        cert_validation_policy=CertValidationPolicySpec(
-            trust_manager=SimpleTrustManager.build(trust_roots=[root]),
-            # revocation data issued shortly before signing counts (the CRL/OCSP fetched while signing)
-            revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO, retroactive_revinfo=True)),
-        revinfo_gathering_policy=RevocationInfoGatheringSpec(
-            online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY),
-    ))
+    spec = PdfSignatureValidationSpec(
+        SignatureValidationSpec(
+            cert_validation_policy=CertValidationPolicySpec(
+                trust_manager=SimpleTrustManager.build(trust_roots=[root]),
+                # revocation data issued shortly before signing counts (the CRL/OCSP fetched while signing)
+                revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO, retroactive_revinfo=True),
+            ),
+            revinfo_gathering_policy=RevocationInfoGatheringSpec(
+                online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY
+            ),
+        )
+    )
 
     def at(when: datetime) -> Any:
         sig = PdfFileReader(io.BytesIO(data)).embedded_signatures[0]
@@ -377,14 +468,36 @@ def test_stamp_in_text_layer_top_right(lta: tuple[bytes, Any, bytes], tmp_path: 
     path = tmp_path / "lta.pdf"
     path.write_bytes(data)
     # page 1 is 595 x 842 pt: its top-right region
-    text = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-x", "297", "-y", "0", "-W", "298", "-H", "120",
-                           "-layout", str(path), "-"], capture_output=True, text=True, timeout=60).stdout
+    text = subprocess.run(
+        [
+            "pdftotext",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-x",
+            "297",
+            "-y",
+            "0",
+            "-W",
+            "298",
+            "-H",
+            "120",
+            "-layout",
+            str(path),
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
     when = datetime.fromisoformat(info.signed_at)
     stamp = ["SAO Y", AGENCY, f"Thời gian ký: {when:%d/%m/%Y %H:%M:%S} +07:00"]
     assert [line for line in lines if line in stamp] == stamp, lines
-    whole = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(path), "-"], capture_output=True, text=True,
-                           timeout=60).stdout
+    whole = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(path), "-"], capture_output=True, text=True, timeout=60
+    ).stdout
     assert "CỘNG" in whole and "HÒA" in whole  # the page's own text is still there
     import pikepdf
 
@@ -446,8 +559,9 @@ def test_default_signer_reaches_b_lta_offline(tmp_path: Path) -> None:
     assert info.level == "B-LTA"
     report = verify_pdf(data, trust_roots(settings))
     assert report.valid and report.trusted and report.level == "B-LTA", report
-    assert any(c["role"] == "signer" and c["revocation"] == "good" and c["source"] == "CRL"
-               for c in report.certificates)
+    assert any(
+        c["role"] == "signer" and c["revocation"] == "good" and c["source"] == "CRL" for c in report.certificates
+    )
     assert "NOT FOR PRODUCTION" in report.trust_anchor
 
 
@@ -457,9 +571,14 @@ def test_cli_verify_prints_level(tmp_path: Path) -> None:
     path = tmp_path / "x.pdf"
     path.write_bytes(data)
     cli = "import sys; from digitize.cli import main; sys.exit(main(sys.argv[1:]))"
-    run = subprocess.run([sys.executable, "-c", cli, "verify", str(path)], capture_output=True, text=True,
-                         timeout=120, env={"DIGITIZE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-                         cwd=Path(__file__).resolve().parents[1])
+    run = subprocess.run(
+        [sys.executable, "-c", cli, "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"DIGITIZE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["valid"] and out["level"] == "B-LTA" and out["timestamped_at"] and out["trust_anchor"]
@@ -472,9 +591,15 @@ def test_cli_verify_prints_level(tmp_path: Path) -> None:
 def _production_env(pki: PKI, home: Path, p12: str) -> dict[str, str]:
     """The production configuration (a PKCS#12, trust anchors, a TSA): revocation data then comes
     from the certificates' own OCSP responder and CRL distribution point."""
-    return {"DIGITIZE_HOME": str(home), "DIGITIZE_SIGNING_P12": str(pki.p12s[p12]),
-            "DIGITIZE_SIGNING_P12_PASSWORD": "pw", "DIGITIZE_TRUST_ROOTS": str(pki.folder / "ca.pem"),
-            "DIGITIZE_TSA_URL": f"{pki.http}/tsa", "DIGITIZE_OCR_ENGINE": "tesseract", "PATH": "/usr/bin:/bin"}
+    return {
+        "DIGITIZE_HOME": str(home),
+        "DIGITIZE_SIGNING_P12": str(pki.p12s[p12]),
+        "DIGITIZE_SIGNING_P12_PASSWORD": "pw",
+        "DIGITIZE_TRUST_ROOTS": str(pki.folder / "ca.pem"),
+        "DIGITIZE_TSA_URL": f"{pki.http}/tsa",
+        "DIGITIZE_OCR_ENGINE": "tesseract",
+        "PATH": "/usr/bin:/bin",
+    }
 
 
 @needs_tools
@@ -487,8 +612,14 @@ def test_production_settings_embed_ocsp_and_verify_reports_it(pki: PKI, tmp_path
     path = tmp_path / "signed.pdf"
     path.write_bytes(data)
     cli = "import sys; from digitize.cli import main; sys.exit(main(sys.argv[1:]))"
-    run = subprocess.run([sys.executable, "-c", cli, "verify", str(path)], capture_output=True, text=True,
-                         timeout=120, env=env, cwd=Path(__file__).resolve().parents[1])
+    run = subprocess.run(
+        [sys.executable, "-c", cli, "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["valid"] and out["level"] == "B-LTA" and out["trust_anchor"] == "Test Root CA"
@@ -524,8 +655,14 @@ def test_revoked_signer_refused_by_the_cli_before_signing(pki: PKI, tmp_path: Pa
     cv2.imwrite(str(page), image)
     env = _production_env(pki, tmp_path, "Revoked Signer")
     cli = "import sys; from digitize.cli import main; sys.exit(main(sys.argv[1:]))"
-    run = subprocess.run([sys.executable, "-c", cli, "process", str(page), "--workers", "1", "--no-progress"],
-                         capture_output=True, text=True, timeout=300, env=env, cwd=Path(__file__).resolve().parents[1])
+    run = subprocess.run(
+        [sys.executable, "-c", cli, "process", str(page), "--workers", "1", "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert run.returncode == 1
     lines = [line for line in run.stderr.splitlines() if "revoked" in line]
     assert len(lines) == 1 and "Revoked Signer" in lines[0] and "not signing" in lines[0], run.stderr
@@ -538,13 +675,20 @@ def test_revoked_signer_refused_by_the_cli_before_signing(pki: PKI, tmp_path: Pa
 def _self_signed_p12(folder: Path) -> Path:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(_name("Unrelated Self Signed")).issuer_name(
-        _name("Unrelated Self Signed")).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Unrelated Self Signed"))
+        .issuer_name(_name("Unrelated Self Signed"))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
     path = folder / "self.p12"
-    path.write_bytes(pkcs12.serialize_key_and_certificates(b"self", key, cert, None,
-                                                           serialization.BestAvailableEncryption(b"pw")))
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(b"self", key, cert, None, serialization.BestAvailableEncryption(b"pw"))
+    )
     return path
 
 

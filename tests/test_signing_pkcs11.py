@@ -38,18 +38,42 @@ def token(tmp_path_factory: pytest.TempPathFactory):
     conf = folder / "softhsm2.conf"
     conf.write_text(f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\n")
     env = dict(os.environ, SOFTHSM2_CONF=str(conf))
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "digitize", "--so-pin", "87654321",
-                    "--pin", PIN], env=env, check=True, capture_output=True)
+    subprocess.run(
+        ["softhsm2-util", "--init-token", "--free", "--label", "digitize", "--so-pin", "87654321", "--pin", PIN],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     dev = DevAuthority(folder / "dev")
     key, cert, _ = pkcs12.load_key_and_certificates(Path(dev.p12).read_bytes(), dev.password.encode())
-    (folder / "key.der").write_bytes(key.private_bytes(serialization.Encoding.DER,
-                                                       serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()))
+    (folder / "key.der").write_bytes(
+        key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     (folder / "cert.der").write_bytes(cert.public_bytes(serialization.Encoding.DER))
     for kind, name in (("privkey", "key.der"), ("cert", "cert.der")):
-        subprocess.run(["pkcs11-tool", "--module", module, "--token-label", "digitize", "--login", "--pin", PIN,
-                        "--write-object", str(folder / name), "--type", kind, "--id", "01", "--label", "signer"],
-                       env=env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                "pkcs11-tool",
+                "--module",
+                module,
+                "--token-label",
+                "digitize",
+                "--login",
+                "--pin",
+                PIN,
+                "--write-object",
+                str(folder / name),
+                "--type",
+                kind,
+                "--id",
+                "01",
+                "--label",
+                "signer",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     (folder / "key.der").unlink()  # from here on the key exists in the token only
     old = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(conf)
@@ -72,9 +96,12 @@ def _page_pdf() -> bytes:
 
     image = np.full((1754, 1240, 3), 250, np.uint8)
     line = Line(words=(Word("Giấy", (100, 100, 200, 140), 0.9), Word("khai", (210, 100, 300, 140), 0.9)))
-    return render_pdf([(CleanPage(1, image, image[:, :, 0], 150.0, 1.0, 0, 0.0),
-                        OcrPage(1, (line,), 1240, 1754, 150.0))],
-                      title="pkcs11", source_sha256="0" * 64, created=dt.datetime(2026, 12, 2, 10, 0))
+    return render_pdf(
+        [(CleanPage(1, image, image[:, :, 0], 150.0, 1.0, 0, 0.0), OcrPage(1, (line,), 1240, 1754, 150.0))],
+        title="pkcs11",
+        source_sha256="0" * 64,
+        created=dt.datetime(2026, 12, 2, 10, 0),
+    )
 
 
 def test_a_token_key_signs_at_b_lta_and_validators_agree(token, tmp_path: Path) -> None:
@@ -88,9 +115,15 @@ def test_a_token_key_signs_at_b_lta_and_validators_agree(token, tmp_path: Path) 
     dev = token["dev"]
     key = pkcs11_key(token["module"], "digitize", "signer", PIN)
     roots = tuple(load_certificates(dev_ca_certificates(token["folder"] / "dev")))
-    signer = PyHankoSigner(None, level="B-LTA", timestamper=dev.timestamper(),
-                           trust=Trust(roots=roots, local_crls=lambda: [dev.crl()]),
-                           stamp=StampSpec("SAO Y", "Ủy ban nhân dân xã thử", None), check_pdfa=True, key=key)
+    signer = PyHankoSigner(
+        None,
+        level="B-LTA",
+        timestamper=dev.timestamper(),
+        trust=Trust(roots=roots, local_crls=lambda: [dev.crl()]),
+        stamp=StampSpec("SAO Y", "Ủy ban nhân dân xã thử", None),
+        check_pdfa=True,
+        key=key,
+    )
     signed, info = signer.sign(_page_pdf(), reason="PKCS#11 test", location="test")
     assert info.level == "B-LTA"
     report = verify_pdf(signed, dev_ca_certificates(token["folder"] / "dev"))

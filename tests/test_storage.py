@@ -17,8 +17,21 @@ from digitize.storage.common import ChecksumMismatch, RetainedObject, validate_k
 
 pytest_plugins = ["conftest_servers"]
 
-BAD_KEYS = ["", "/abs/key", "a/../b", "..", "a/./b", "a//b", "a\\b", "a/b/", "ä/b", "a b", ".hidden",
-            "a/.x.sha256", "x" * 2000]
+BAD_KEYS = [
+    "",
+    "/abs/key",
+    "a/../b",
+    "..",
+    "a/./b",
+    "a//b",
+    "a\\b",
+    "a/b/",
+    "ä/b",
+    "a b",
+    ".hidden",
+    "a/.x.sha256",
+    "x" * 2000,
+]
 
 
 @pytest.fixture
@@ -30,8 +43,14 @@ def local(tmp_path: Path) -> LocalStorage:
 def s3(s3_server):
     from digitize.storage.s3 import S3Storage
 
-    return S3Storage(s3_server.endpoint, s3_server.access_key, s3_server.secret_key,
-                     f"t-{uuid.uuid4().hex[:12]}", retention_days=1, retention_mode="GOVERNANCE")
+    return S3Storage(
+        s3_server.endpoint,
+        s3_server.access_key,
+        s3_server.secret_key,
+        f"t-{uuid.uuid4().hex[:12]}",
+        retention_days=1,
+        retention_mode="GOVERNANCE",
+    )
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -24,13 +24,17 @@ def _page(*rows: list[tuple[str, int]], number: int = 1) -> OcrPage:
     return OcrPage(number=number, lines=tuple(lines), width=1654, height=2339, dpi=200)
 
 
-_HEADER = ([("ỦY BAN NHÂN DÂN", 160), ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 820)],
-           [("XÃ TỊNH ĐÔNG", 200), ("Độc lập - Tự do - Hạnh phúc", 900)])
+_HEADER = (
+    [("ỦY BAN NHÂN DÂN", 160), ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 820)],
+    [("XÃ TỊNH ĐÔNG", 200), ("Độc lập - Tự do - Hạnh phúc", 900)],
+)
 _NUMBER = [("Số: 12/QĐ-UBND", 160), ("Tịnh Đông, ngày 16 tháng 6 năm 2018", 820)]
-_CLOSING = ([("Nơi nhận:", 160), ("TM. ỦY BAN NHÂN DÂN", 1000)],
-            [("- Như trên;", 160), ("CHỦ TỊCH", 1100)],
-            [("- Lưu: VT.", 160)],
-            [("Nguyễn Văn An", 1050)])
+_CLOSING = (
+    [("Nơi nhận:", 160), ("TM. ỦY BAN NHÂN DÂN", 1000)],
+    [("- Như trên;", 160), ("CHỦ TỊCH", 1100)],
+    [("- Lưu: VT.", 160)],
+    [("Nguyễn Văn An", 1050)],
+)
 
 
 def test_van_ban_spec_declares_each_contract_field_once():
@@ -52,10 +56,16 @@ def test_van_ban_fields_read_from_the_table():
     values = read_fields(page)
     assert list(values) == [f.name for f in SPEC]  # every field found, in the table's order
     assert {k: val.value for k, val in values.items()} == {
-        "co_quan_ban_hanh": "ỦY BAN NHÂN DÂN XÃ TỊNH ĐÔNG", "so_ky_hieu": "12/QĐ-UBND",
-        "ngay_ban_hanh": "16/06/2018", "dia_danh": "Tịnh Đông", "loai_van_ban": "Quyết định",
-        "trich_yeu": "cấp giấy phép", "noi_nhan": "Như trên; Lưu: VT", "chuc_vu_nguoi_ky": "CHỦ TỊCH",
-        "nguoi_ky": "Nguyễn Văn An"}
+        "co_quan_ban_hanh": "ỦY BAN NHÂN DÂN XÃ TỊNH ĐÔNG",
+        "so_ky_hieu": "12/QĐ-UBND",
+        "ngay_ban_hanh": "16/06/2018",
+        "dia_danh": "Tịnh Đông",
+        "loai_van_ban": "Quyết định",
+        "trich_yeu": "cấp giấy phép",
+        "noi_nhan": "Như trên; Lưu: VT",
+        "chuc_vu_nguoi_ky": "CHỦ TỊCH",
+        "nguoi_ky": "Nguyễn Văn An",
+    }
     assert values["so_ky_hieu"].raw == "12/QĐ-UBND" and values["so_ky_hieu"].boxes
     assert VanBanExtractor().fields(page) == values
     assert VanBanExtractor().closing(page) == {k: values[k] for k in ("noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky")}
@@ -84,8 +94,9 @@ def test_van_ban_place_falls_back_to_the_number_line():
 
 def test_van_ban_driver_takes_the_first_candidate_that_reads():
     page = _page(*_HEADER, _NUMBER)
-    spec = FieldSpec("trich_yeu", lambda layout: ["", "  ", "a  b"],
-                     lambda text, layout: van_ban._value(text, 0.9), "text")
+    spec = FieldSpec(
+        "trich_yeu", lambda layout: ["", "  ", "a  b"], lambda text, layout: van_ban._value(text, 0.9), "text"
+    )
     assert read_fields(page, [spec]) == {"trich_yeu": Value("a b", 0.9, 1.0)}
     none = FieldSpec("trich_yeu", lambda layout: [""], lambda text, layout: van_ban._value(text, 0.9), "text")
     assert read_fields(page, [none]) == {}

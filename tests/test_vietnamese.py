@@ -17,26 +17,38 @@ def lex():
     return lexicon()
 
 
-@pytest.mark.parametrize("read, printed", [
-    ("Viẹt", "Việt"),            # a mark that no syllable takes there
-    ("HƯỲNH", "HUỲNH"),          # capitals keep their case
-    ("Chiểềng", "Chiềng"),       # one vowel read twice
-    ("ÌTrạm", "Trạm"),           # a cell border glued to the word
-    ("(Viẹt),", "(Việt),"),      # punctuation around the word stays
-])
+@pytest.mark.parametrize(
+    "read, printed",
+    [
+        ("Viẹt", "Việt"),  # a mark that no syllable takes there
+        ("HƯỲNH", "HUỲNH"),  # capitals keep their case
+        ("Chiểềng", "Chiềng"),  # one vowel read twice
+        ("ÌTrạm", "Trạm"),  # a cell border glued to the word
+        ("(Viẹt),", "(Việt),"),  # punctuation around the word stays
+    ],
+)
 @needs_hunspell
 def test_misread_words_put_right(lex, read, printed):
     assert correct_word(read, lex) == printed
 
 
-@pytest.mark.parametrize("word", [
-    "Nguyễn", "tang", "Ủng",     # real syllables are never touched, even when wrong in context
-    "UBND", "BVĐK",              # abbreviations
-    "Krông", "Mlô", "Khmer",     # minority-language names follow their own spelling
-    "Nguyen",                    # Nguyên or Nguyễn: a name is not guessed at
-    "môt",                       # một or mốt: equally near, left as read
-    "12/03/2006", "0anh",
-])
+@pytest.mark.parametrize(
+    "word",
+    [
+        "Nguyễn",
+        "tang",
+        "Ủng",  # real syllables are never touched, even when wrong in context
+        "UBND",
+        "BVĐK",  # abbreviations
+        "Krông",
+        "Mlô",
+        "Khmer",  # minority-language names follow their own spelling
+        "Nguyen",  # Nguyên or Nguyễn: a name is not guessed at
+        "môt",  # một or mốt: equally near, left as read
+        "12/03/2006",
+        "0anh",
+    ],
+)
 @needs_hunspell
 def test_words_left_alone(lex, word):
     assert correct_word(word, lex) == word
@@ -44,9 +56,13 @@ def test_words_left_alone(lex, word):
 
 @needs_hunspell
 def test_page_words_keep_boxes_and_lose_some_confidence():
-    page = OcrPage(number=1, lines=(Line(words=(Word("Viẹt", (0, 0, 40, 10), 0.8),
-                                                Word("Nam", (50, 0, 90, 10), 0.9))),),
-                   width=100, height=20, dpi=300)
+    page = OcrPage(
+        number=1,
+        lines=(Line(words=(Word("Viẹt", (0, 0, 40, 10), 0.8), Word("Nam", (50, 0, 90, 10), 0.9))),),
+        width=100,
+        height=20,
+        dpi=300,
+    )
     fixed = correct_page(page)
     assert fixed.text == "Việt Nam"
     assert fixed.lines[0].words[0].box == (0, 0, 40, 10) and fixed.lines[0].words[0].confidence < 0.8
@@ -57,15 +73,18 @@ def _line(text):
     return [Word(text=t, box=(i * 50, 0, i * 50 + 40, 20), confidence=0.95) for i, t in enumerate(text.split(" "))]
 
 
-@pytest.mark.parametrize("read, printed", [
-    ("Độc Lập - Tự do - Hạnh phúc", "Độc lập - Tự do - Hạnh phúc"),
-    ("Đã chết vào Lúc: 07 giờ", "Đã chết vào lúc: 07 giờ"),
-    ("Cán cứ Luật Hộ tịch", "Căn cứ Luật Hộ tịch"),
-    ("Nơi đăng ký: Ủy ban nhân dân thi trấn La Hà", "Nơi đăng ký: Ủy ban nhân dân thị trấn La Hà"),
-    ("ỦY BẠN NHÂN DÂN XÃ TÂN AN", "ỦY BAN NHÂN DÂN XÃ TÂN AN"),  # capitals stay capitals
-    ("(Ký ghi rõ họ tên)", "(Ký, ghi rõ họ tên)"),  # the wording's comma
-    ("(Ký, ghi rõ họ, chữ đệm, tên,", "(Ký, ghi rõ họ, chữ đệm, tên,"),  # mid-sentence: no capital
-])
+@pytest.mark.parametrize(
+    "read, printed",
+    [
+        ("Độc Lập - Tự do - Hạnh phúc", "Độc lập - Tự do - Hạnh phúc"),
+        ("Đã chết vào Lúc: 07 giờ", "Đã chết vào lúc: 07 giờ"),
+        ("Cán cứ Luật Hộ tịch", "Căn cứ Luật Hộ tịch"),
+        ("Nơi đăng ký: Ủy ban nhân dân thi trấn La Hà", "Nơi đăng ký: Ủy ban nhân dân thị trấn La Hà"),
+        ("ỦY BẠN NHÂN DÂN XÃ TÂN AN", "ỦY BAN NHÂN DÂN XÃ TÂN AN"),  # capitals stay capitals
+        ("(Ký ghi rõ họ tên)", "(Ký, ghi rõ họ tên)"),  # the wording's comma
+        ("(Ký, ghi rõ họ, chữ đệm, tên,", "(Ký, ghi rõ họ, chữ đệm, tên,"),  # mid-sentence: no capital
+    ],
+)
 def test_form_wording_put_right(read, printed):
     from digitize.ocr.vietnamese import correct_phrases
 
@@ -79,16 +98,19 @@ def test_form_wording_leaves_names_and_other_letters_alone():
         assert " ".join(w.text for w in correct_phrases(_line(text))) == text
 
 
-@pytest.mark.parametrize("read, printed", [
-    ("để nghị cung cấp thông tin", "đề nghị cung cấp thông tin"),
-    ("Lịch tiếp nhân hồ sơ", "Lịch tiếp nhận hồ sơ"),
-    ("số hóa đữ liệu hộ tịch", "số hóa dữ liệu hộ tịch"),
-    ("SỞ TỰ PHÁP", "SỞ TƯ PHÁP"),  # the vocabulary's marks, in the case printed
-    ("Kế Hoạch", "Kế Hoạch"),
-    ("Thái Thị Hạnh", "Thái Thị Hạnh"),  # a name, not "thi hành"
-    ("ĐINH DANH", "ĐINH DANH"),  # not "định danh"
-    ("số hóa dữ Liệu", "số hóa dữ liệu"),  # a capital inside a term in a sentence is misread
-])
+@pytest.mark.parametrize(
+    "read, printed",
+    [
+        ("để nghị cung cấp thông tin", "đề nghị cung cấp thông tin"),
+        ("Lịch tiếp nhân hồ sơ", "Lịch tiếp nhận hồ sơ"),
+        ("số hóa đữ liệu hộ tịch", "số hóa dữ liệu hộ tịch"),
+        ("SỞ TỰ PHÁP", "SỞ TƯ PHÁP"),  # the vocabulary's marks, in the case printed
+        ("Kế Hoạch", "Kế Hoạch"),
+        ("Thái Thị Hạnh", "Thái Thị Hạnh"),  # a name, not "thi hành"
+        ("ĐINH DANH", "ĐINH DANH"),  # not "định danh"
+        ("số hóa dữ Liệu", "số hóa dữ liệu"),  # a capital inside a term in a sentence is misread
+    ],
+)
 def test_administrative_vocabulary_marks_put_right(read, printed):
     from digitize.ocr.vietnamese import correct_phrases
 
@@ -110,10 +132,12 @@ def test_near_second_reading_kept_where_both_are_syllables():
 
     # ("xem tuyến": no word either way, so the line's context cannot settle it; see
     # test_context_settles_a_mark_slip for "thi tuyến sinh")
-    words = (Word("xem", (0, 0, 40, 20), 0.96),
-             Word("tuyến", (50, 0, 120, 20), 0.95, alternative="tuyển", alternative_confidence=0.7),
-             Word("buỗi", (130, 0, 190, 20), 0.91, alternative="buổi", alternative_confidence=0.21),
-             Word("sinh", (200, 0, 250, 20), 0.97, alternative="sính", alternative_confidence=0.02))
+    words = (
+        Word("xem", (0, 0, 40, 20), 0.96),
+        Word("tuyến", (50, 0, 120, 20), 0.95, alternative="tuyển", alternative_confidence=0.7),
+        Word("buỗi", (130, 0, 190, 20), 0.91, alternative="buổi", alternative_confidence=0.21),
+        Word("sinh", (200, 0, 250, 20), 0.97, alternative="sính", alternative_confidence=0.02),
+    )
     page = correct_page(OcrPage(1, (Line(words),), 300, 40, 300.0))
     out = page.lines[0].words
     assert out[1].text == "tuyến" and out[1].alternative == "tuyển"  # kept as a doubt
@@ -123,9 +147,16 @@ def test_near_second_reading_kept_where_both_are_syllables():
 
 
 def _line(text: str, confidence: float = 0.8, **alternatives: str) -> tuple[Word, ...]:
-    return tuple(Word(t, (60 * i, 0, 60 * i + 50, 20), confidence, alternative=alternatives.get(f"w{i}", ""),
-                      alternative_confidence=0.3 if f"w{i}" in alternatives else 0.0)
-                 for i, t in enumerate(text.split()))
+    return tuple(
+        Word(
+            t,
+            (60 * i, 0, 60 * i + 50, 20),
+            confidence,
+            alternative=alternatives.get(f"w{i}", ""),
+            alternative_confidence=0.3 if f"w{i}" in alternatives else 0.0,
+        )
+        for i, t in enumerate(text.split())
+    )
 
 
 def _read(words: tuple[Word, ...]) -> tuple[Word, ...]:

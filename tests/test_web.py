@@ -44,9 +44,15 @@ def sample_png() -> bytes:
     image = Image.new("L", (1654, 1200), 255)
     draw = ImageDraw.Draw(image)
     font = ImageFont.truetype(FONT, 34)
-    lines = ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "GIẤY KHAI SINH", "Số: 174 Quyển số: 03/1959",
-             "Họ, chữ đệm, tên: TRẦN MỸ LOAN", "Ngày, tháng, năm sinh: 08/07/1957",
-             "Giới tính: Nữ Dân tộc: Kinh Quốc tịch: Việt Nam", "Số định danh cá nhân: 046157258462"]
+    lines = [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "GIẤY KHAI SINH",
+        "Số: 174 Quyển số: 03/1959",
+        "Họ, chữ đệm, tên: TRẦN MỸ LOAN",
+        "Ngày, tháng, năm sinh: 08/07/1957",
+        "Giới tính: Nữ Dân tộc: Kinh Quốc tịch: Việt Nam",
+        "Số định danh cá nhân: 046157258462",
+    ]
     for i, line in enumerate(lines):
         draw.text((120, 120 + i * 70), line, font=font, fill=0)
     buf = io.BytesIO()
@@ -71,23 +77,41 @@ def bearer(token: str) -> dict[str, str]:
 def env(tmp_path_factory):
     home = tmp_path_factory.mktemp("web")
     # TestClient speaks plain http: cookies without Secure, as for local development.
-    settings = load_settings(env={"DIGITIZE_HOME": str(home), "DIGITIZE_AGENCY": "hue",
-                                  "DIGITIZE_INSECURE_COOKIES": "1"})
+    settings = load_settings(
+        env={"DIGITIZE_HOME": str(home), "DIGITIZE_AGENCY": "hue", "DIGITIZE_INSECURE_COOKIES": "1"}
+    )
     app = create_app(settings, processes=0, max_upload_bytes=3_000_000, max_pages=5)
     svc = app.state.services
     tokens = {}
-    for name, role, agency in [("officer", "intake", "hue"), ("rev", "reviewer", "hue"),
-                               ("arch", "archivist", "hue"), ("ext", "external", "hue"),
-                               ("boss", "admin", "hue"), ("other", "intake", "hcm"), ("extb", "external", "hcm")]:
+    for name, role, agency in [
+        ("officer", "intake", "hue"),
+        ("rev", "reviewer", "hue"),
+        ("arch", "archivist", "hue"),
+        ("ext", "external", "hue"),
+        ("boss", "admin", "hue"),
+        ("other", "intake", "hcm"),
+        ("extb", "external", "hcm"),
+    ]:
         svc.auth.add_user(name, role, agency, password=f"pw-{name}-secret")
         tokens[name] = svc.auth.issue_token(name)
     with TestClient(app) as client:
         data = sample_png()
-        r = client.post("/api/upload", headers=bearer(tokens["officer"]),
-                        files={"file": ("../../etc/passwd.png", data, "image/png")}, data={"ma_ho_so": "HS-0001"})
+        r = client.post(
+            "/api/upload",
+            headers=bearer(tokens["officer"]),
+            files={"file": ("../../etc/passwd.png", data, "image/png")},
+            data={"ma_ho_so": "HS-0001"},
+        )
         assert r.status_code == 200, r.text
-        yield {"client": client, "app": app, "svc": svc, "tokens": tokens, "home": home, "result": r.json(),
-               "data": data}
+        yield {
+            "client": client,
+            "app": app,
+            "svc": svc,
+            "tokens": tokens,
+            "home": home,
+            "result": r.json(),
+            "data": data,
+        }
 
 
 def get(env, user, path, **kw):
@@ -103,6 +127,7 @@ def audit_rows(env, **filters):
 
 
 # ------------------------------------------------------------------ upload and result
+
 
 def test_upload_one_page_gives_contract_result(env):
     result = env["result"]
@@ -146,12 +171,16 @@ def test_result_pdf_image_words_and_crop(env):
 
 # ------------------------------------------------------------------ limits and errors
 
-@pytest.mark.parametrize("payload,status,code", [
-    (b"", 400, "empty_file"),
-    (b"hello, this is not a scan", 415, "unsupported_type"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, 422, "corrupt_file"),
-    (b"%PDF-1.7\n garbage", 422, "corrupt_file"),
-])
+
+@pytest.mark.parametrize(
+    "payload,status,code",
+    [
+        (b"", 400, "empty_file"),
+        (b"hello, this is not a scan", 415, "unsupported_type"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, 422, "corrupt_file"),
+        (b"%PDF-1.7\n garbage", 422, "corrupt_file"),
+    ],
+)
 def test_bad_inputs_are_clear_4xx(env, payload, status, code):
     r = post(env, "officer", "/api/upload", files={"file": ("x.png", payload, "image/png")})
     assert r.status_code == status, r.text
@@ -161,8 +190,9 @@ def test_bad_inputs_are_clear_4xx(env, payload, status, code):
 
 
 def test_upload_over_size_limit_is_413_before_processing(env):
-    r = post(env, "officer", "/api/upload", files={"file": ("big.png", b"\x89PNG\r\n\x1a\n" + b"0" * 3_100_000,
-                                                            "image/png")})
+    r = post(
+        env, "officer", "/api/upload", files={"file": ("big.png", b"\x89PNG\r\n\x1a\n" + b"0" * 3_100_000, "image/png")}
+    )
     assert r.status_code == 413
     assert r.json()["code"] == "file_too_large" and r.json()["limit"] == 3_000_000
 
@@ -185,8 +215,12 @@ def test_decompression_bomb_is_413_and_nothing_half_stored(env):
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
+        + chunk(b"IEND", b"")
+    )
     svc = env["svc"]
     before = set(svc.storage.list(""))
     r = post(env, "officer", "/api/upload", files={"file": ("bomb.png", png, "image/png")})
@@ -212,6 +246,7 @@ def test_validation_errors_are_json(env):
 
 # ------------------------------------------------------------------ authentication and roles
 
+
 def test_authentication_required(env):
     client = env["client"]
     client.cookies.clear()
@@ -222,8 +257,12 @@ def test_authentication_required(env):
 
 def test_other_agency_cannot_read(env):
     rid = env["result"]["id"]
-    for path in (f"/api/results/{rid}", f"/api/results/{rid}/pdf", f"/api/results/{rid}/pages/1/image",
-                 f"/api/results/{rid}/versions"):
+    for path in (
+        f"/api/results/{rid}",
+        f"/api/results/{rid}/pdf",
+        f"/api/results/{rid}/pages/1/image",
+        f"/api/results/{rid}/versions",
+    ):
         r = get(env, "other", path)
         assert r.status_code == 404, path
         assert r.json() == {"error": "no such result", "code": "not_found"}  # same as a result that does not exist
@@ -258,11 +297,20 @@ def test_external_system_lookup_only(env):
     assert found["id"] == rid and found["records"][0]["fields"]["so_dinh_danh"] == "046157258462"
     assert "pages" not in found and "source" not in found and "links" not in found  # fields, not page text
     # Nothing by id: not the result, its PDF, versions, matches or images.
-    for path in (f"/api/results/{rid}", f"/api/results/{rid}/pdf", f"/api/results/{rid}/versions",
-                 f"/api/results/{rid}/matches", f"/api/results/{rid}/pages/1/image"):
+    for path in (
+        f"/api/results/{rid}",
+        f"/api/results/{rid}/pdf",
+        f"/api/results/{rid}/versions",
+        f"/api/results/{rid}/matches",
+        f"/api/results/{rid}/pages/1/image",
+    ):
         assert get(env, "ext", path).status_code == 403, path
-    assert post(env, "ext", f"/api/results/{rid}/corrections",
-                json={"record": 0, "field": "ho_ten", "value": "X"}).status_code == 403
+    assert (
+        post(
+            env, "ext", f"/api/results/{rid}/corrections", json={"record": 0, "field": "ho_ten", "value": "X"}
+        ).status_code
+        == 403
+    )
     assert post(env, "ext", "/api/upload", files={"file": ("a.png", env["data"], "image/png")}).status_code == 403
     assert get(env, "ext", "/api/lookup/123").status_code == 422
 
@@ -300,11 +348,13 @@ def test_share_with_other_agency(env, tmp_path):
     assert r.status_code == 200
     assert get(env, "other", f"/api/results/{rid}").status_code == 404
     assert get(env, "extb", "/api/lookup/046157258462").json()["count"] == hcm_own
-    assert env["client"].delete(f"/api/results/{rid}/share/hcm",
-                                headers=bearer(env["tokens"]["arch"])).status_code == 404
+    assert (
+        env["client"].delete(f"/api/results/{rid}/share/hcm", headers=bearer(env["tokens"]["arch"])).status_code == 404
+    )
 
 
 # ------------------------------------------------------------------ audit
+
 
 def test_reads_are_audited(env):
     rid = env["result"]["id"]
@@ -373,10 +423,15 @@ def test_search_hits_name_file_version_and_dossier(env):
 
 # ------------------------------------------------------------------ corrections and versions
 
+
 def test_correction_makes_new_signed_version(env):
     rid = env["result"]["id"]
-    r = post(env, "rev", f"/api/results/{rid}/corrections",
-             json={"record": 0, "field": "ho_ten", "value": "TRẦN  MỸ LAN", "version": 1})
+    r = post(
+        env,
+        "rev",
+        f"/api/results/{rid}/corrections",
+        json={"record": 0, "field": "ho_ten", "value": "TRẦN  MỸ LAN", "version": 1},
+    )
     assert r.status_code == 200, r.text
     new = r.json()
     assert new["version"] == 2
@@ -412,14 +467,20 @@ def test_correction_makes_new_signed_version(env):
     rows = audit_rows(env, user="rev", action="correct", result_id=rid)
     assert rows[-1]["detail"]["old"] == "TRẦN MỸ LOAN" and rows[-1]["detail"]["new"] == "TRẦN MỸ LAN"
 
-    stale = post(env, "rev", f"/api/results/{rid}/corrections",
-                 json={"record": 0, "field": "ho_ten", "value": "X", "version": 1})
+    stale = post(
+        env, "rev", f"/api/results/{rid}/corrections", json={"record": 0, "field": "ho_ten", "value": "X", "version": 1}
+    )
     assert stale.status_code == 409
-    bad_field = post(env, "rev", f"/api/results/{rid}/corrections",
-                     json={"record": 0, "field": "ten_meo", "value": "X"})
+    bad_field = post(
+        env, "rev", f"/api/results/{rid}/corrections", json={"record": 0, "field": "ten_meo", "value": "X"}
+    )
     assert bad_field.status_code == 422
-    assert post(env, "rev", f"/api/results/{rid}/corrections",
-                json={"record": 7, "field": "ho_ten", "value": "X"}).status_code == 422
+    assert (
+        post(
+            env, "rev", f"/api/results/{rid}/corrections", json={"record": 7, "field": "ho_ten", "value": "X"}
+        ).status_code
+        == 422
+    )
 
 
 def _pdf_text(data: bytes) -> str:
@@ -442,8 +503,12 @@ def test_review_queue_accept_and_crop(env):
     crop = get(env, "rev", f"/api/results/{rid}/records/0/fields/noi_sinh/crop")
     assert crop.status_code == 200 and crop.content[:3] == b"\xff\xd8\xff"
     assert get(env, "other", "/api/review/queue").status_code == 403
-    r = post(env, "rev", f"/api/results/{rid}/review",
-             json={"changes": [{"record": 0, "field": "noi_sinh", "value": None}], "version": item["version"]})
+    r = post(
+        env,
+        "rev",
+        f"/api/results/{rid}/review",
+        json={"changes": [{"record": 0, "field": "noi_sinh", "value": None}], "version": item["version"]},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["records"][0]["needs_review"] == []
     assert r.json()["records"][0]["fields"]["noi_sinh"] == item["value"]
@@ -452,11 +517,17 @@ def test_review_queue_accept_and_crop(env):
 
 # ------------------------------------------------------------------ dossiers and reuse
 
+
 def test_reuse_from_archive_and_report(env):
     rid = env["result"]["id"]
     # A second paper of the same person arrives at the counter for a new dossier.
-    r = post(env, "officer", "/api/upload", files={"file": ("second.png", altered(env["data"]), "image/png")},
-             data={"ma_ho_so": "HS-0002"})
+    r = post(
+        env,
+        "officer",
+        "/api/upload",
+        files={"file": ("second.png", altered(env["data"]), "image/png")},
+        data={"ma_ho_so": "HS-0002"},
+    )
     assert r.status_code == 200, r.text
     second = r.json()
     assert second["id"] != rid
@@ -508,6 +579,7 @@ def test_a_persons_archive_before_anything_is_scanned(env):
 
 # ------------------------------------------------------------------ multi-page job
 
+
 @pytest.mark.skipif(not TWO_PAGES.exists(), reason="samples not generated")
 def test_multi_page_upload_is_a_job(env):
     import time
@@ -530,11 +602,15 @@ def test_multi_page_upload_is_a_job(env):
 
 # ------------------------------------------------------------------ sessions and CSRF
 
+
 def _login(client, name, password):
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"name": name, "password": password, "csrf_token": token, "next": "/search"},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"name": name, "password": password, "csrf_token": token, "next": "/search"},
+        follow_redirects=False,
+    )
 
 
 def test_login_session_and_csrf(env):
@@ -552,8 +628,9 @@ def test_login_session_and_csrf(env):
     assert r.status_code == 403 and "CSRF" in r.json()["error"]
     r = client.post(f"/api/results/{rid}/corrections", json=body, headers={"X-CSRF-Token": "wrong"})
     assert r.status_code == 403
-    r = client.post(f"/api/results/{rid}/corrections", json=body,
-                    headers={"X-CSRF-Token": csrf, "Origin": "https://evil.example"})
+    r = client.post(
+        f"/api/results/{rid}/corrections", json=body, headers={"X-CSRF-Token": csrf, "Origin": "https://evil.example"}
+    )
     assert r.status_code == 403
     r = client.post(f"/api/results/{rid}/approve", json={}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200, r.text
@@ -568,8 +645,9 @@ def test_login_session_and_csrf(env):
 def test_login_form_needs_its_csrf_token_and_right_password(env):
     client = env["client"]
     client.cookies.clear()
-    r = client.post("/login", data={"name": "rev", "password": "pw-rev-secret", "csrf_token": "x"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login", data={"name": "rev", "password": "pw-rev-secret", "csrf_token": "x"}, follow_redirects=False
+    )
     assert r.status_code == 403
     r = _login(client, "rev", "wrong password")
     assert r.status_code == 401 and "không đúng" in r.text

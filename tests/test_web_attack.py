@@ -22,7 +22,6 @@ LIMIT = 4_000_000  # DIGITIZE_MAX_BYTES for this server: the upload limit
 pytestmark = [pytest.mark.slow]
 
 
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     pytest.importorskip("uvicorn")
@@ -50,11 +49,17 @@ def chunked_upload(port: int, total: int, headers: dict[str, str] | None = None)
     boundary = "dzboundary"
     head = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.sendall((f"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}"
-                  f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-                  "Transfer-Encoding: chunked\r\n\r\n").encode())
-    part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
-            "Content-Type: image/png\r\n\r\n").encode()
+    sock.sendall(
+        (
+            f"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+    )
+    part = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
     sent = 0
     chunk = b"\x89PNG\r\n\x1a\n" + b"\0" * (256 * 1024 - 8)
     sock.setblocking(False)

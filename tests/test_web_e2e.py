@@ -15,13 +15,19 @@ import pytest
 from serve import serve
 
 CHROMIUM = os.environ.get("DIGITIZE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "data" / "khai_sinh_clean.png"
 
 pytestmark = [pytest.mark.slow]
-
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ EXAMPLES_PER_OPERATION = 30
 
 # ------------------------------------------------------------------ API fuzzing
 
+
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
     pytest.importorskip("schemathesis")
@@ -35,8 +36,9 @@ def fuzz_app(tmp_path_factory):
     from digitize.web.app import create_app
 
     home = tmp_path_factory.mktemp("fuzz")
-    app = create_app(load_settings(env={"DIGITIZE_HOME": str(home), "DIGITIZE_AGENCY": "hue"}), processes=0,
-                     max_upload_bytes=200_000)
+    app = create_app(
+        load_settings(env={"DIGITIZE_HOME": str(home), "DIGITIZE_AGENCY": "hue"}), processes=0, max_upload_bytes=200_000
+    )
     svc = app.state.services
     svc.auth.add_user("fuzzadmin", "admin", "hue", password="pw-fuzz-admin")
     token = svc.auth.issue_token("fuzzadmin")
@@ -44,8 +46,9 @@ def fuzz_app(tmp_path_factory):
         # One real result, so that the result routes are fuzzed past the 404.
         sample = Path(__file__).resolve().parent.parent / "samples" / "data" / "khai_sinh_clean.png"
         data = sample.read_bytes() if sample.exists() else _png(400, 300)
-        r = client.post("/api/upload", headers={"Authorization": f"Bearer {token}"},
-                        files={"file": ("seed.png", data, "image/png")})
+        r = client.post(
+            "/api/upload", headers={"Authorization": f"Bearer {token}"}, files={"file": ("seed.png", data, "image/png")}
+        )
         assert r.status_code == 200, r.text
         yield app, token, r.json()["id"]
 
@@ -62,8 +65,9 @@ def test_openapi_fuzz_no_server_errors(fuzz_app):
         operation = item.ok()
         operations += 1
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         @given(case=operation.as_strategy())
         def run(case):
             if case.path_parameters and "result_id" in case.path_parameters:
@@ -99,8 +103,12 @@ def _png(width: int = 8, height: int = 8) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _tiny(fmt: str) -> bytes:
@@ -111,9 +119,15 @@ def _tiny(fmt: str) -> bytes:
     return buf.getvalue()
 
 
-SEEDS = {"png": _png(), "tiff": _tiny("TIFF"), "jpeg": _tiny("JPEG"), "gif": _tiny("GIF"), "bmp": _tiny("BMP"),
-         "pdf": b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>"
-                b"endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 20 20]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF"}
+SEEDS = {
+    "png": _png(),
+    "tiff": _tiny("TIFF"),
+    "jpeg": _tiny("JPEG"),
+    "gif": _tiny("GIF"),
+    "bmp": _tiny("BMP"),
+    "pdf": b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>"
+    b"endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 20 20]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF",
+}
 
 
 def _ingest(data: bytes) -> None:
@@ -132,26 +146,37 @@ def test_ingest_random_bytes(data):
 
 
 @settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kind=st.sampled_from(sorted(SEEDS)), edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)),
-                                                           max_size=8),
-       cut=st.one_of(st.none(), st.integers(0, 10_000)))
+@given(
+    kind=st.sampled_from(sorted(SEEDS)),
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+    cut=st.one_of(st.none(), st.integers(0, 10_000)),
+)
 def test_ingest_mutated_files(kind, edits, cut):
     data = bytearray(SEEDS[kind])
     for position, value in edits:
         data[position % len(data)] = value
     if cut is not None:
-        data = data[:cut % (len(data) + 1)]
+        data = data[: cut % (len(data) + 1)]
     _ingest(bytes(data))
 
 
 @settings(max_examples=80, deadline=None, database=None)
-@given(width=st.integers(0, 2**31 - 1), height=st.integers(0, 2**31 - 1), depth=st.sampled_from([1, 2, 4, 8, 16, 3]),
-       colour=st.sampled_from([0, 2, 3, 4, 6, 1, 7]))
+@given(
+    width=st.integers(0, 2**31 - 1),
+    height=st.integers(0, 2**31 - 1),
+    depth=st.sampled_from([1, 2, 4, 8, 16, 3]),
+    colour=st.sampled_from([0, 2, 3, 4, 6, 1, 7]),
+)
 def test_ingest_png_headers(width, height, depth, colour):
     """PNG headers with any size, depth and colour type: bombs are TooLarge, nonsense is CorruptInput."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
     _ingest(data)

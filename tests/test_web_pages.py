@@ -55,8 +55,9 @@ def server(tmp_path_factory):
     auth.add_user("boss", "admin", "hue", password=PASSWORDS["boss"])
     auth.add_user("clerk-hcm", "intake", "hcm", password="pw-hcm-pages")  # another agency to share with
     tokens = {"boss": auth.issue_token("boss"), "hcm": auth.issue_token("clerk-hcm")}
-    with serve(home, DIGITIZE_AGENCY="hue", DIGITIZE_MAX_BYTES=str(UPLOAD_LIMIT),
-               DIGITIZE_MAX_PAGES=str(PAGE_LIMIT)) as served:
+    with serve(
+        home, DIGITIZE_AGENCY="hue", DIGITIZE_MAX_BYTES=str(UPLOAD_LIMIT), DIGITIZE_MAX_PAGES=str(PAGE_LIMIT)
+    ) as served:
         yield {"base": served.base, "home": home, "token": tokens["boss"], "tokens": tokens}
 
 
@@ -114,6 +115,7 @@ def nav_labels(page) -> list[str]:
 
 # ------------------------------------------------------------------ /docs
 
+
 def test_docs_page_lists_the_operations_offline_under_the_csp(server, browser):
     from playwright.sync_api import expect
 
@@ -142,6 +144,7 @@ def test_docs_page_lists_the_operations_offline_under_the_csp(server, browser):
 
 
 # ------------------------------------------------------------------ intake: errors, no phantom result
+
 
 def _encrypted_pdf(path: Path) -> Path:
     import pikepdf
@@ -223,6 +226,7 @@ def test_api_errors_carry_a_stable_code(server, tmp_path):
 
 # ------------------------------------------------------------------ intake: a 2-page document
 
+
 def test_intake_multipage_pager_crops_dossier_and_download_after_approval(server, browser):
     from playwright.sync_api import expect
 
@@ -293,6 +297,7 @@ def test_search_shows_file_version_dossier_and_vietnamese_dates(server, browser)
 
 # ------------------------------------------------------------------ review queue
 
+
 def test_review_queue_shows_the_entry_its_row_and_a_link(server, browser):
     from playwright.sync_api import expect
 
@@ -329,14 +334,24 @@ def test_review_queue_shows_the_entry_its_row_and_a_link(server, browser):
 
 # ------------------------------------------------------------------ archivist: sharing, export
 
+
 def test_archivist_shares_and_exports_a_book(server, browser, tmp_path):
     from playwright.sync_api import expect
 
     tab = Tab(browser, server["base"]).login("arch", next="/shares")
     page = tab.page
     try:
-        assert nav_labels(page) == ["Tiếp nhận", "Kiểm tra", "Nhập liệu", "Đối chiếu", "Tra cứu", "Chia sẻ",
-                                    "Xuất sổ", "Tiến độ nhập", "API"]
+        assert nav_labels(page) == [
+            "Tiếp nhận",
+            "Kiểm tra",
+            "Nhập liệu",
+            "Đối chiếu",
+            "Tra cứu",
+            "Chia sẻ",
+            "Xuất sổ",
+            "Tiến độ nhập",
+            "API",
+        ]
         expect(page.locator("header nav a[aria-current=page]")).to_have_text("Chia sẻ")
         expect(page.locator("#no-shares")).to_be_visible()
         expect(page.locator("#share-all-form")).to_be_hidden()  # admins only
@@ -384,6 +399,7 @@ def test_archivist_shares_and_exports_a_book(server, browser, tmp_path):
 
 # ------------------------------------------------------------------ admin: report, users, audit, sharing
 
+
 def test_admin_reuse_report_with_a_chart(server, browser):
     from playwright.sync_api import expect
 
@@ -394,8 +410,20 @@ def test_admin_reuse_report_with_a_chart(server, browser):
     tab = Tab(browser, server["base"]).login("boss", next="/reports")
     page = tab.page
     try:
-        assert nav_labels(page) == ["Tiếp nhận", "Kiểm tra", "Nhập liệu", "Đối chiếu", "Tra cứu", "Chia sẻ",
-                                    "Xuất sổ", "Tiến độ nhập", "Báo cáo", "Người dùng", "Nhật ký", "API"]
+        assert nav_labels(page) == [
+            "Tiếp nhận",
+            "Kiểm tra",
+            "Nhập liệu",
+            "Đối chiếu",
+            "Tra cứu",
+            "Chia sẻ",
+            "Xuất sổ",
+            "Tiến độ nhập",
+            "Báo cáo",
+            "Người dùng",
+            "Nhật ký",
+            "API",
+        ]
         row = page.locator("#report tbody tr").first
         expect(row).to_have_text(re.compile(r"hue\s*" + re.escape(f"{month[5:]}/{month[:4]}") + r"\s*2\s*1\s*50%"))
         bar = page.locator("#chart svg g.row[data-agency=hue] rect.bar")
@@ -492,8 +520,9 @@ def test_admin_audit_page_checks_the_chain_and_exports(server, browser, tmp_path
 
         # Someone edits a row behind the database's back: the page says so.
         with sqlite3.connect(server["home"] / "web.sqlite3") as db:
-            triggers = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                                 "AND tbl_name = 'audit'")]
+            triggers = [
+                r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")
+            ]
             for name in triggers:
                 db.execute(f"DROP TRIGGER {name}")
             victim = db.execute("SELECT id FROM audit WHERE action = 'export_moj'").fetchone()[0]

@@ -97,8 +97,12 @@ def web(home: Path, *, insecure: bool = True, **env: str) -> Iterator[dict[str, 
     app = create_app(load_settings(env=values), processes=0)
     svc = app.state.services
     tokens = {}
-    for name, role, agency in [("lan", "intake", "hue"), ("boss", "admin", "hue"), ("sgadmin", "admin", "hcm"),
-                               ("other", "intake", "hcm")]:
+    for name, role, agency in [
+        ("lan", "intake", "hue"),
+        ("boss", "admin", "hue"),
+        ("sgadmin", "admin", "hcm"),
+        ("other", "intake", "hcm"),
+    ]:
         svc.auth.add_user(name, role, agency, password=f"pw-{name}-secret")
         tokens[name] = svc.auth.issue_token(name)
     clients: list[TestClient] = []
@@ -119,8 +123,12 @@ def web(home: Path, *, insecure: bool = True, **env: str) -> Iterator[dict[str, 
 def login(client: TestClient, name: str, password: str, headers: dict[str, str] | None = None):
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"name": name, "password": password, "csrf_token": token, "next": "/search"},
-                       headers=headers or {}, follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"name": name, "password": password, "csrf_token": token, "next": "/search"},
+        headers=headers or {},
+        follow_redirects=False,
+    )
 
 
 def rows(svc, **match) -> list[dict[str, Any]]:
@@ -128,6 +136,7 @@ def rows(svc, **match) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ 6. login throttling
+
 
 def test_failures_slow_the_address_down_without_hashing(tmp_path, kdf_calls):
     with web(tmp_path) as w:
@@ -222,6 +231,7 @@ def test_password_hashing_runs_a_few_at_a_time(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ 7. password change
 
+
 def test_password_change_ends_the_users_sessions(tmp_path, kdf_calls, monkeypatch, capsys):
     from digitize.cli import main
 
@@ -254,6 +264,7 @@ def test_own_password_change_may_keep_the_current_session(tmp_path, kdf_calls):
 
 # ------------------------------------------------------------------ 9. audit
 
+
 def _tamper_and_rechain_without_key(db_path: Path) -> None:
     """What someone with the database file can do: drop the triggers, change a row,
     and recompute the whole chain with the (public) unkeyed formula."""
@@ -264,8 +275,17 @@ def _tamper_and_rechain_without_key(db_path: Path) -> None:
     prev = audit.GENESIS
     for row in conn.execute(f"SELECT {', '.join(audit.COLUMNS)} FROM audit ORDER BY id").fetchall():
         fields = dict(zip(audit.COLUMNS, row))
-        digest = audit._row_hash(prev, fields["at"], fields["user"], fields["role"], fields["agency"],
-                                 fields["action"], fields["result_id"], fields["detail"], fields["ip"])
+        digest = audit._row_hash(
+            prev,
+            fields["at"],
+            fields["user"],
+            fields["role"],
+            fields["agency"],
+            fields["action"],
+            fields["result_id"],
+            fields["detail"],
+            fields["ip"],
+        )
         conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, fields["id"]))
         prev = digest
     conn.close()
@@ -309,8 +329,11 @@ def test_rows_from_before_the_key_are_sealed_by_the_first_keyed_row(tmp_path):
         for action in ("login", "read"):
             values = (audit.now_iso(), "u", "intake", "hue", action, None, "{}", "")
             digest = audit._row_hash(prev, *values)
-            conn.execute("INSERT INTO audit(at, user, role, agency, action, result_id, detail, ip, prev_hash, hash) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*values, prev, digest))
+            conn.execute(
+                "INSERT INTO audit(at, user, role, agency, action, result_id, detail, ip, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, prev, digest),
+            )
             prev = digest
     assert not audit.check_chain(db).ok  # an unkeyed chain alone proves nothing
     audit.record(db, user="u", role="intake", agency="hue", action="read")
@@ -334,9 +357,19 @@ def test_audit_verify_command(tmp_path, monkeypatch, capsys, kdf_calls):
 
 
 def _put_result(svc, rid: str, agency: str) -> None:
-    svc.index.upsert(Result.from_dict({"id": rid, "agency": agency, "version": 1, "created_at": audit.now_iso(),
-                                       "source": {"name": "x.png", "sha256": rid * 2, "pages": 1}, "pages": [],
-                                       "records": []}))
+    svc.index.upsert(
+        Result.from_dict(
+            {
+                "id": rid,
+                "agency": agency,
+                "version": 1,
+                "created_at": audit.now_iso(),
+                "source": {"name": "x.png", "sha256": rid * 2, "pages": 1},
+                "pages": [],
+                "records": [],
+            }
+        )
+    )
 
 
 def test_refused_cross_agency_read_is_audited_with_the_address(tmp_path, kdf_calls):
@@ -354,8 +387,11 @@ def test_moj_export_logs_the_result_ids(tmp_path, kdf_calls, monkeypatch):
     import digitize.export
 
     ids = ["b" * 32, "c" * 32]
-    monkeypatch.setattr(digitize.export, "build_package",
-                        lambda engines, book, **kw: (b"PK", {"book": book, "entries": 2, "results": ids}))
+    monkeypatch.setattr(
+        digitize.export,
+        "build_package",
+        lambda engines, book, **kw: (b"PK", {"book": book, "entries": 2, "results": ids}),
+    )
     with web(tmp_path) as w:
         r = w["client"]().get("/api/export/moj", params={"book": "B-1"}, headers=bearer(w["tokens"]["boss"]))
         assert r.status_code == 200
@@ -364,6 +400,7 @@ def test_moj_export_logs_the_result_ids(tmp_path, kdf_calls, monkeypatch):
 
 
 # ------------------------------------------------------------------ 9. X-Forwarded-For
+
 
 def test_forwarded_for_is_believed_from_configured_proxies_only():
     proxies = load_settings(env={"DIGITIZE_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7"}).trusted_proxy_networks
@@ -383,8 +420,9 @@ def test_forwarded_for_through_the_app(tmp_path, kdf_calls):
         spoof = {"X-Forwarded-For": "10.20.0.5"}
         assert login(w["client"](("127.0.0.1", 1)), "lan", "guess", spoof).status_code == 401
         assert rows(svc, action="login_failed")[-1]["ip"] == "127.0.0.1"
-        assert login(w["client"](("10.9.0.1", 1)), "lan", "guess", {"X-Forwarded-For": "198.51.100.8"}
-                     ).status_code == 401
+        assert (
+            login(w["client"](("10.9.0.1", 1)), "lan", "guess", {"X-Forwarded-For": "198.51.100.8"}).status_code == 401
+        )
         assert rows(svc, action="login_failed")[-1]["ip"] == "198.51.100.8"
 
 
@@ -406,6 +444,7 @@ def test_serve_reads_forwarded_for_itself_and_warns_when_cookies_are_insecure(tm
 
 
 # ------------------------------------------------------------------ 10. database, cookies, admins
+
 
 def test_web_database_and_its_wal_are_private(tmp_path, kdf_calls):
     old = os.umask(0o022)
@@ -442,15 +481,18 @@ def test_cookies_are_secure_with_hsts_unless_turned_off(tmp_path, kdf_calls):
 def test_an_agency_admin_adds_users_to_its_own_agency_only(tmp_path, kdf_calls):
     with web(tmp_path) as w:
         c, tokens = w["client"](), w["tokens"]
-        r = c.post("/api/users", json={"name": "mole", "role": "admin", "agency": "hue"},
-                   headers=bearer(tokens["sgadmin"]))
+        r = c.post(
+            "/api/users", json={"name": "mole", "role": "admin", "agency": "hue"}, headers=bearer(tokens["sgadmin"])
+        )
         assert r.status_code == 403
         assert w["svc"].auth.user("mole") is None
         assert rows(w["svc"], user="sgadmin", action="refused_user_add")
-        r = c.post("/api/users", json={"name": "sgclerk", "role": "intake", "agency": "hcm"},
-                   headers=bearer(tokens["sgadmin"]))
+        r = c.post(
+            "/api/users", json={"name": "sgclerk", "role": "intake", "agency": "hcm"}, headers=bearer(tokens["sgadmin"])
+        )
         assert r.status_code == 201
         # The agency that runs the installation (DIGITIZE_AGENCY) administers all of them.
-        r = c.post("/api/users", json={"name": "dnclerk", "role": "intake", "agency": "danang"},
-                   headers=bearer(tokens["boss"]))
+        r = c.post(
+            "/api/users", json={"name": "dnclerk", "role": "intake", "agency": "danang"}, headers=bearer(tokens["boss"])
+        )
         assert r.status_code == 201

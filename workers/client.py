@@ -131,14 +131,27 @@ def task_states(settings: Settings, task_ids: list[str]) -> dict[str, tuple[str,
     return states
 
 
-def run_worker(settings: Settings, *, concurrency: int = 0, loglevel: str = "INFO", hostname: str = "",
-               pool: str = "prefork", max_tasks_per_child: int = 0) -> None:
+def run_worker(
+    settings: Settings,
+    *,
+    concurrency: int = 0,
+    loglevel: str = "INFO",
+    hostname: str = "",
+    pool: str = "prefork",
+    max_tasks_per_child: int = 0,
+) -> None:
     """Run a worker in this process (returns when it is stopped)."""
 
     app = configure(settings)
-    argv = ["worker", f"--queues={QUEUE}", f"--loglevel={loglevel}", f"--pool={pool}",
-            "--without-gossip", "--without-mingle",
-            f"--hostname={hostname or f'digitize-{os.getpid()}@%h'}"]
+    argv = [
+        "worker",
+        f"--queues={QUEUE}",
+        f"--loglevel={loglevel}",
+        f"--pool={pool}",
+        "--without-gossip",
+        "--without-mingle",
+        f"--hostname={hostname or f'digitize-{os.getpid()}@%h'}",
+    ]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     if max_tasks_per_child:
@@ -159,10 +172,24 @@ class CeleryQueue:
     def task_states(self, settings: Settings, task_ids: list[str]) -> dict[str, tuple[str, Outcome | None]]:
         return task_states(settings, task_ids)
 
-    def run_worker(self, settings: Settings, *, concurrency: int = 0, loglevel: str = "INFO",
-                   hostname: str = "", pool: str = "prefork", max_tasks_per_child: int = 0) -> None:
-        run_worker(settings, concurrency=concurrency, loglevel=loglevel, hostname=hostname, pool=pool,
-                   max_tasks_per_child=max_tasks_per_child)
+    def run_worker(
+        self,
+        settings: Settings,
+        *,
+        concurrency: int = 0,
+        loglevel: str = "INFO",
+        hostname: str = "",
+        pool: str = "prefork",
+        max_tasks_per_child: int = 0,
+    ) -> None:
+        run_worker(
+            settings,
+            concurrency=concurrency,
+            loglevel=loglevel,
+            hostname=hostname,
+            pool=pool,
+            max_tasks_per_child=max_tasks_per_child,
+        )
 
 
 CELERY = CeleryQueue()

@@ -37,15 +37,19 @@ _TITLES = (
     ("ket_hon", ("giay chung nhan ket hon", "trich luc ket hon", "giay chung nhan dang ky ket hon")),
     ("khai_tu", ("trich luc khai tu", "giay chung tu", "giay bao tu", "trich luc dang ky khai tu")),
 )
-_TITLE_RE = [(doc_type, re.compile(r"(?<![a-z])(" + "|".join(t.replace(" ", r"\s*") for t in titles) + r")(?![a-z])"))
-             for doc_type, titles in _TITLES]
+_TITLE_RE = [
+    (doc_type, re.compile(r"(?<![a-z])(" + "|".join(t.replace(" ", r"\s*") for t in titles) + r")(?![a-z])"))
+    for doc_type, titles in _TITLES
+]
 
 # Labels that only one kind of certificate prints.
 _LABELS = {
     "khai_sinh": re.compile(r"nguoi di khai sinh|ghi bang chu|noi dang ky khai sinh|que quan|ten (nguoi )?(me|cha)"),
     "ket_hon": re.compile(r"ten (ben )?(chong|vo)\b|noi dang ky ket hon|thong tin chong vo|^thong tin\s+chong"),
-    "khai_tu": re.compile(r"chet vao|noi chet|nguyen nhan chet|nguoi di khai tu|quan he voi nguoi chet|"
-                          r"noi dang ky khai tu|cu tru cuoi cung"),
+    "khai_tu": re.compile(
+        r"chet vao|noi chet|nguyen nhan chet|nguoi di khai tu|quan he voi nguoi chet|"
+        r"noi dang ky khai tu|cu tru cuoi cung"
+    ),
 }
 _TABLE_HEAD = re.compile(r"ho (va )?ten.*ngay sinh|so tt|stt\b")
 _ROW = re.compile(r"^\d{1,5}\s+\D+\s\d{1,2}/\d{1,2}/\d{4}")
@@ -93,8 +97,13 @@ def classify(page: OcrPage) -> str:
 
 
 _VAN_BAN = VanBanExtractor()
-_EXTRACTORS: dict[str, Extractor] = {"khai_sinh": KhaiSinhExtractor(), "ket_hon": KetHonExtractor(),
-                                     "khai_tu": KhaiTuExtractor(), "van_ban": _VAN_BAN, "cccd": CccdExtractor()}
+_EXTRACTORS: dict[str, Extractor] = {
+    "khai_sinh": KhaiSinhExtractor(),
+    "ket_hon": KetHonExtractor(),
+    "khai_tu": KhaiTuExtractor(),
+    "van_ban": _VAN_BAN,
+    "cccd": CccdExtractor(),
+}
 _BOOK = SoHoTichExtractor()
 
 
@@ -102,8 +111,9 @@ def extract(page: OcrPage, doc_type: str = "auto") -> list[Record]:
     return extract_pages([page], doc_type)
 
 
-def extract_pages(pages: list[OcrPage], doc_type: str = "auto",
-                  signatures: tuple[InputSignature, ...] = ()) -> list[Record]:
+def extract_pages(
+    pages: list[OcrPage], doc_type: str = "auto", signatures: tuple[InputSignature, ...] = ()
+) -> list[Record]:
     """Records of a file's pages in page order. A registry-book page without a header
     row (the right-hand page of a spread) uses the columns of the page before it.
     `signatures` are the input PDF's own (evidence: a document is not issued after it was signed)."""
@@ -122,8 +132,9 @@ def extract_pages(pages: list[OcrPage], doc_type: str = "auto",
             records.extend(r for r in found if r.fields)
             continue
         if page_type == "van_ban":
-            records.extend(r for r in _VAN_BAN.extract(page, signatures=signatures, following=pages[index + 1:])
-                           if r.fields)
+            records.extend(
+                r for r in _VAN_BAN.extract(page, signatures=signatures, following=pages[index + 1 :]) if r.fields
+            )
             continue
         extractor = _EXTRACTORS.get(page_type)
         if extractor is None:

@@ -32,20 +32,89 @@ Normalizer = Callable[[str], tuple[str, float]]
 
 # Fields each document type may carry (CONTRACT).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "khai_sinh": ("so", "quyen_so", "ho_ten", "ngay_sinh", "ngay_sinh_bang_chu", "gioi_tinh", "dan_toc",
-                  "quoc_tich", "noi_sinh", "que_quan", "so_dinh_danh", "ho_ten_me", "nam_sinh_me", "dan_toc_me",
-                  "quoc_tich_me", "noi_cu_tru_me", "ho_ten_cha", "nam_sinh_cha", "dan_toc_cha", "quoc_tich_cha",
-                  "noi_cu_tru_cha", "noi_cu_tru", "nguoi_di_khai", "noi_dang_ky", "ngay_dang_ky", "nguoi_ky",
-                  "ghi_chu"),
-    "ket_hon": ("so", "quyen_so", "ho_ten_chong", "ngay_sinh_chong", "dan_toc_chong", "quoc_tich_chong",
-                "noi_cu_tru_chong", "so_dinh_danh_chong", "ho_chieu_chong", "ho_ten_vo", "ngay_sinh_vo",
-                "dan_toc_vo", "quoc_tich_vo", "noi_cu_tru_vo", "so_dinh_danh_vo", "ho_chieu_vo", "noi_dang_ky",
-                "ngay_dang_ky", "nguoi_ky", "ghi_chu"),
-    "khai_tu": ("so", "quyen_so", "ho_ten", "ngay_sinh", "gioi_tinh", "dan_toc", "quoc_tich", "so_dinh_danh",
-                "noi_cu_tru", "gio_chet", "ngay_chet", "noi_chet", "nguyen_nhan_chet", "nguoi_khai", "quan_he",
-                "noi_dang_ky", "ngay_dang_ky", "nguoi_ky", "ghi_chu"),
-    "van_ban": ("co_quan_ban_hanh", "so_ky_hieu", "dia_danh", "ngay_ban_hanh", "loai_van_ban", "trich_yeu",
-                "noi_nhan", "chuc_vu_nguoi_ky", "nguoi_ky"),
+    "khai_sinh": (
+        "so",
+        "quyen_so",
+        "ho_ten",
+        "ngay_sinh",
+        "ngay_sinh_bang_chu",
+        "gioi_tinh",
+        "dan_toc",
+        "quoc_tich",
+        "noi_sinh",
+        "que_quan",
+        "so_dinh_danh",
+        "ho_ten_me",
+        "nam_sinh_me",
+        "dan_toc_me",
+        "quoc_tich_me",
+        "noi_cu_tru_me",
+        "ho_ten_cha",
+        "nam_sinh_cha",
+        "dan_toc_cha",
+        "quoc_tich_cha",
+        "noi_cu_tru_cha",
+        "noi_cu_tru",
+        "nguoi_di_khai",
+        "noi_dang_ky",
+        "ngay_dang_ky",
+        "nguoi_ky",
+        "ghi_chu",
+    ),
+    "ket_hon": (
+        "so",
+        "quyen_so",
+        "ho_ten_chong",
+        "ngay_sinh_chong",
+        "dan_toc_chong",
+        "quoc_tich_chong",
+        "noi_cu_tru_chong",
+        "so_dinh_danh_chong",
+        "ho_chieu_chong",
+        "ho_ten_vo",
+        "ngay_sinh_vo",
+        "dan_toc_vo",
+        "quoc_tich_vo",
+        "noi_cu_tru_vo",
+        "so_dinh_danh_vo",
+        "ho_chieu_vo",
+        "noi_dang_ky",
+        "ngay_dang_ky",
+        "nguoi_ky",
+        "ghi_chu",
+    ),
+    "khai_tu": (
+        "so",
+        "quyen_so",
+        "ho_ten",
+        "ngay_sinh",
+        "gioi_tinh",
+        "dan_toc",
+        "quoc_tich",
+        "so_dinh_danh",
+        "noi_cu_tru",
+        "gio_chet",
+        "ngay_chet",
+        "noi_chet",
+        "nguyen_nhan_chet",
+        "nguoi_khai",
+        "quan_he",
+        "noi_dang_ky",
+        "ngay_dang_ky",
+        "nguoi_ky",
+        "ghi_chu",
+    ),
+    "van_ban": (
+        "co_quan_ban_hanh",
+        "so_ky_hieu",
+        "dia_danh",
+        "ngay_ban_hanh",
+        "loai_van_ban",
+        "trich_yeu",
+        "noi_nhan",
+        "chuc_vu_nguoi_ky",
+        "nguoi_ky",
+    ),
     "cccd": ("so_dinh_danh", "so_cmnd", "ho_ten", "ngay_sinh", "gioi_tinh", "noi_thuong_tru", "ngay_cap"),
 }
 
@@ -105,15 +174,23 @@ class Value:
     repairs: tuple[Repair, ...] = ()
 
 
-
 def field_group(name: str) -> str:
     """Which kind of check a field gets: fields of one group err, and are vouched for, alike."""
     groups: dict[Normalizer, str] = {
-        v.normalize_date: "date", v.normalize_date_words: "date", v.normalize_time: "date",
-        v.normalize_year: "date", v.normalize_name: "name", v.normalize_place: "place",
-        v.normalize_sex: "closed", v.normalize_ethnicity: "closed", v.normalize_nationality: "closed",
-        v.normalize_relation: "closed", v.normalize_id: "number", v.normalize_number: "number",
-        v.normalize_book: "number"}
+        v.normalize_date: "date",
+        v.normalize_date_words: "date",
+        v.normalize_time: "date",
+        v.normalize_year: "date",
+        v.normalize_name: "name",
+        v.normalize_place: "place",
+        v.normalize_sex: "closed",
+        v.normalize_ethnicity: "closed",
+        v.normalize_nationality: "closed",
+        v.normalize_relation: "closed",
+        v.normalize_id: "number",
+        v.normalize_number: "number",
+        v.normalize_book: "number",
+    }
     return groups.get(normalizer_for(name), "text")
 
 
@@ -131,8 +208,12 @@ def confidence_features(name: str, value: Value, page_quality: float) -> tuple[f
     the checks' factor, whether another field vouches for it, how well the page as a
     whole was read (errors cluster on blurred, faded pages), and the kind of field."""
     group = field_group(name)
-    return (_logit(value.ocr), math.log(max(value.factor, 0.01)), 1.0 if value.confirmed else 0.0,
-            _logit(page_quality)) + tuple(1.0 if group == g else 0.0 for g in GROUPS)
+    return (
+        _logit(value.ocr),
+        math.log(max(value.factor, 0.01)),
+        1.0 if value.confirmed else 0.0,
+        _logit(page_quality),
+    ) + tuple(1.0 if group == g else 0.0 for g in GROUPS)
 
 
 # Weights of the confidence model, a logistic regression of "the value is right" on the
@@ -144,8 +225,16 @@ def confidence_features(name: str, value: Value, page_quality: float) -> tuple[f
 # forms typed after printing it is the least checkable field of all (-0.70). Two figures-only
 # readers agreeing (`figures.py`) is strong evidence (confirmed: 2.06).
 CALIBRATION: dict[str, float] = {
-    "ocr_logit": 0.5348, "log_factor": 2.3184, "confirmed": 2.0559, "page_logit": 1.3056, "bias_date": 1.0992,
-    "bias_name": 0.3013, "bias_place": 1.9404, "bias_closed": 1.4785, "bias_number": -0.7034, "bias_text": -0.6048,
+    "ocr_logit": 0.5348,
+    "log_factor": 2.3184,
+    "confirmed": 2.0559,
+    "page_logit": 1.3056,
+    "bias_date": 1.0992,
+    "bias_name": 0.3013,
+    "bias_place": 1.9404,
+    "bias_closed": 1.4785,
+    "bias_number": -0.7034,
+    "bias_text": -0.6048,
 }
 
 
@@ -177,14 +266,20 @@ def collect(raw: Iterable[RawField], allowed: Iterable[str], page: int = 0) -> d
             continue
         raw_text = clean_spaces(item.value)
         repairs = (Repair(getattr(normalizer, "__name__", "normalize"), raw_text, value),) if raw_text != value else ()
-        values[item.name] = check_figures(normalizer, Value(value, item.confidence, factor, raw=raw_text,
-                                                            repairs=repairs, boxes=item.boxes), page)
+        values[item.name] = check_figures(
+            normalizer, Value(value, item.confidence, factor, raw=raw_text, repairs=repairs, boxes=item.boxes), page
+        )
     return values
 
 
-def build_record(doc_type: str, page: OcrPage, raw: Iterable[RawField] | dict[str, Value],
-                 allowed: Iterable[str] | None = None, threshold: float | None = None,
-                 required: Iterable[str] = ()) -> Record:
+def build_record(
+    doc_type: str,
+    page: OcrPage,
+    raw: Iterable[RawField] | dict[str, Value],
+    allowed: Iterable[str] | None = None,
+    threshold: float | None = None,
+    required: Iterable[str] = (),
+) -> Record:
     values = raw if isinstance(raw, dict) else collect(raw, allowed or FIELDS.get(doc_type, ()), page.number)
     cross_check(values)
     threshold = REVIEW_THRESHOLD if threshold is None else threshold
@@ -192,8 +287,10 @@ def build_record(doc_type: str, page: OcrPage, raw: Iterable[RawField] | dict[st
     evidence = {name: confidence_features(name, val, page.confidence) for name, val in values.items()}
     # A failed check is decisive however well the words were read: such failures are too
     # rare on the pages the model was fitted on for it to weigh them fully.
-    confidence = {name: min(combine(features), values[name].factor) if values[name].factor <= FAILED_CHECK
-                  else combine(features) for name, features in evidence.items()}
+    confidence = {
+        name: min(combine(features), values[name].factor) if values[name].factor <= FAILED_CHECK else combine(features)
+        for name, features in evidence.items()
+    }
     review = {name for name, c in confidence.items() if c < threshold}
     review.update(name for name, val in values.items() if val.ocr < GUESSED_WORD)
     handwritten = tuple(name for name, val in values.items() if val.handwritten)
@@ -201,18 +298,26 @@ def build_record(doc_type: str, page: OcrPage, raw: Iterable[RawField] | dict[st
     # a column or label the paper always fills, found empty: the reader should look
     review.update(name for name in required if name not in fields)
     order = {name: i for i, name in enumerate(FIELDS.get(doc_type, ()))}
-    provenance = {name: FieldProvenance(method="ocr", page=val.page or page.number, boxes=val.boxes,
-                                        raw=val.raw or val.value, repairs=val.repairs)
-                  for name, val in values.items()}
-    return Record(doc_type=doc_type, page=page.number,
-                  fields=dict(sorted(fields.items(), key=lambda kv: order.get(kv[0], 99))),
-                  confidence=dict(sorted(confidence.items(), key=lambda kv: order.get(kv[0], 99))),
-                  needs_review=tuple(sorted(review, key=lambda n: order.get(n, 99))), evidence=evidence,
-                  handwritten=tuple(sorted(handwritten, key=lambda n: order.get(n, 99))),
-                  provenance=dict(sorted(provenance.items(), key=lambda kv: order.get(kv[0], 99))))
+    provenance = {
+        name: FieldProvenance(
+            method="ocr", page=val.page or page.number, boxes=val.boxes, raw=val.raw or val.value, repairs=val.repairs
+        )
+        for name, val in values.items()
+    }
+    return Record(
+        doc_type=doc_type,
+        page=page.number,
+        fields=dict(sorted(fields.items(), key=lambda kv: order.get(kv[0], 99))),
+        confidence=dict(sorted(confidence.items(), key=lambda kv: order.get(kv[0], 99))),
+        needs_review=tuple(sorted(review, key=lambda n: order.get(n, 99))),
+        evidence=evidence,
+        handwritten=tuple(sorted(handwritten, key=lambda n: order.get(n, 99))),
+        provenance=dict(sorted(provenance.items(), key=lambda kv: order.get(kv[0], 99))),
+    )
 
 
 # ------------------------------------------------------------------ checks across fields
+
 
 def _penalise(values: dict[str, Value], name: str, factor: float) -> None:
     if name in values:
@@ -250,8 +355,11 @@ def _words_from_figures(values: dict[str, Value], birth: date) -> bool:
     if written is None or written == found.value:
         return False
     values["ngay_sinh_bang_chu"] = replace(
-        found, value=written, factor=min(found.factor, WORDS_FROM_FIGURES),
-        repairs=found.repairs + (Repair("date_words_from_figures", found.value, written),))
+        found,
+        value=written,
+        factor=min(found.factor, WORDS_FROM_FIGURES),
+        repairs=found.repairs + (Repair("date_words_from_figures", found.value, written),),
+    )
     return True
 
 
@@ -320,9 +428,15 @@ def cross_check(values: dict[str, Value]) -> None:
                 _penalise(values, f"nam_sinh_{parent}", 0.4)
 
     # The declarant is usually a parent: the two reads vouch for each other.
-    for a, b in (("nguoi_di_khai", "ho_ten_me"), ("nguoi_di_khai", "ho_ten_cha"),
-                 ("noi_cu_tru_me", "noi_cu_tru_cha"), ("dan_toc", "dan_toc_me"), ("dan_toc", "dan_toc_cha"),
-                 ("quoc_tich", "quoc_tich_me"), ("quoc_tich", "quoc_tich_cha")):
+    for a, b in (
+        ("nguoi_di_khai", "ho_ten_me"),
+        ("nguoi_di_khai", "ho_ten_cha"),
+        ("noi_cu_tru_me", "noi_cu_tru_cha"),
+        ("dan_toc", "dan_toc_me"),
+        ("dan_toc", "dan_toc_cha"),
+        ("quoc_tich", "quoc_tich_me"),
+        ("quoc_tich", "quoc_tich_cha"),
+    ):
         if a in values and b in values:
             same = _same(values[a].value, values[b].value)
             if same == "exact":

@@ -81,9 +81,15 @@ def parse_payload(text: str) -> dict[str, tuple[str, str]] | None:
     name = clean_spaces(raw["ho_ten"])
     if not born or not sex or issued is None or not re.search(r"[^\W\d_]", name) or not raw["noi_thuong_tru"]:
         return None
-    values = {"so_dinh_danh": raw["so_dinh_danh"], "so_cmnd": raw.get("so_cmnd", ""), "ho_ten": name,
-              "ngay_sinh": born, "gioi_tinh": sex, "noi_thuong_tru": clean_spaces(raw["noi_thuong_tru"]),
-              "ngay_cap": issued}
+    values = {
+        "so_dinh_danh": raw["so_dinh_danh"],
+        "so_cmnd": raw.get("so_cmnd", ""),
+        "ho_ten": name,
+        "ngay_sinh": born,
+        "gioi_tinh": sex,
+        "noi_thuong_tru": clean_spaces(raw["noi_thuong_tru"]),
+        "ngay_cap": issued,
+    }
     # an empty field is absent from the card: omitted, not empty (CONTRACT)
     return {k: (values[k], raw.get(k, "")) for k in FIELDS if values.get(k)}
 
@@ -99,6 +105,7 @@ def card_payload(page: OcrPage) -> Payload | None:
 
 # ------------------------------------------------------------------ the printed card
 
+
 # Labels are bilingual on the card ("Ngày sinh / Date of birth:"): the English half is
 # taken out of the line before the labels are read (`_drop_english`), so that the OCR's
 # slips in it ("Eull name", "J Pláce of residence") cost nothing. Labels of facts the
@@ -111,19 +118,22 @@ def _loose(pattern: str) -> str:
 
 SPEC = FormSpec(
     doc_type="cccd",
-    labels=tuple(Label(name, _loose(pattern), wraps=wraps) for name, pattern, wraps in (
-        ("so_dinh_danh", r"(so dinh danh( ca nhan)?|so(?=\s*[:;.]?\s*\d{9}))", False),
-        ("ho_ten", r"ho,? ?(chu dem,? ?)?(va )?ten( khai sinh)?", False),
-        ("ngay_sinh", r"ng[a-z]?y,? ?(thang,? ?nam )?sinh", False),
-        ("gioi_tinh", r"gioi tinh", False),
-        ("quoc_tich", r"quoc tich", False),
-        ("que_quan", r"que quan", True),
-        ("noi_thuong_tru", r"noi (thuong tru|cu tru)", True),
-        ("noi_dang_ky_khai_sinh", r"noi dang ky khai sinh", True),
-        ("ngay_cap", r"ng[a-z]?y,? ?thang,? ?[a-z]?am( cap)?", False),
-        ("het_han", r"(co gia tri den|ng[a-z]?y,? ?thang,? ?nam het han)", False),
-        ("dac_diem", r"dac diem nhan dang", True),
-    )),
+    labels=tuple(
+        Label(name, _loose(pattern), wraps=wraps)
+        for name, pattern, wraps in (
+            ("so_dinh_danh", r"(so dinh danh( ca nhan)?|so(?=\s*[:;.]?\s*\d{9}))", False),
+            ("ho_ten", r"ho,? ?(chu dem,? ?)?(va )?ten( khai sinh)?", False),
+            ("ngay_sinh", r"ng[a-z]?y,? ?(thang,? ?nam )?sinh", False),
+            ("gioi_tinh", r"gioi tinh", False),
+            ("quoc_tich", r"quoc tich", False),
+            ("que_quan", r"que quan", True),
+            ("noi_thuong_tru", r"noi (thuong tru|cu tru)", True),
+            ("noi_dang_ky_khai_sinh", r"noi dang ky khai sinh", True),
+            ("ngay_cap", r"ng[a-z]?y,? ?thang,? ?[a-z]?am( cap)?", False),
+            ("het_han", r"(co gia tri den|ng[a-z]?y,? ?thang,? ?nam het han)", False),
+            ("dac_diem", r"dac diem nhan dang", True),
+        )
+    ),
 )
 _LABEL_ONLY = re.compile(r"^[\W_]*(" + "|".join(label.pattern for label in SPEC.labels) + r")[\s:;.,_\-/|!¡]*$")
 _ANY_LABEL = re.compile(r"(?<![a-z0-9])(" + "|".join(label.pattern for label in SPEC.labels) + r"|so$)")
@@ -139,9 +149,13 @@ def _english_run(words: tuple, start: int) -> tuple[int, Word | None]:
     half starting at `start`; (0, None) where none starts there."""
     first = fold(words[start].text)
     stripped = first.lstrip("/|\\!¡.,")
-    if not (_SLASH.match(first) or stripped.startswith(("no.", "no:"))
-            or any(stripped.startswith(w) or len(w) >= 4 and levenshtein(stripped[:len(w)], w) <= 1
-                   for w in _ENGLISH_START)):
+    if not (
+        _SLASH.match(first)
+        or stripped.startswith(("no.", "no:"))
+        or any(
+            stripped.startswith(w) or len(w) >= 4 and levenshtein(stripped[: len(w)], w) <= 1 for w in _ENGLISH_START
+        )
+    ):
         return 0, None
     for k in range(start, min(len(words), start + 7)):
         text = words[k].text
@@ -160,8 +174,11 @@ def _drop_english(page: OcrPage) -> OcrPage:
         kept: list[Word] = []
         i = 0
         while i < len(words):
-            run, rest = (_english_run(words, i) if kept and _has_label(fold_aligned(" ".join(w.text for w in kept)))
-                         else (0, None))
+            run, rest = (
+                _english_run(words, i)
+                if kept and _has_label(fold_aligned(" ".join(w.text for w in kept)))
+                else (0, None)
+            )
             if run:
                 i += run
                 if rest is not None:
@@ -181,8 +198,11 @@ def _values_below_labels(page: OcrPage) -> OcrPage:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if (_LABEL_ONLY.match(fold_aligned(line.text)) and i + 1 < len(lines)
-                and not _has_label(fold_aligned(lines[i + 1].text))):
+        if (
+            _LABEL_ONLY.match(fold_aligned(line.text))
+            and i + 1 < len(lines)
+            and not _has_label(fold_aligned(lines[i + 1].text))
+        ):
             out.append(Line(line.words + lines[i + 1].words))
             i += 2
             continue
@@ -197,15 +217,18 @@ def _has_label(folded: str) -> bool:
 
 _TITLES = ("can cuoc cong dan", "can cuoc", "citizen identity card", "identity card")
 _BACK = re.compile(r"dac diem nhan dang|^[it1l]dvnm\d{6}")
-_ENGLISH = re.compile(r"full name|date of birth|place of (origin|residence|birth)|nationality|date of expiry|"
-                      r"personal identification|date of issue|identity card")
+_ENGLISH = re.compile(
+    r"full name|date of birth|place of (origin|residence|birth)|nationality|date of expiry|"
+    r"personal identification|date of issue|identity card"
+)
 
 
 def is_card_title(line: str) -> bool:
     """'CĂN CƯỚC CÔNG DÂN', 'CĂN CƯỚC', 'CITIZEN IDENTITY CARD': a line of its own."""
     folded = re.sub(r"\s+", " ", re.sub(r"[^a-z ]", " ", fold(line))).strip()
-    return any(folded == t or (len(t) > 10 and abs(len(folded) - len(t)) <= 2 and levenshtein(folded, t) <= 2)
-               for t in _TITLES)
+    return any(
+        folded == t or (len(t) > 10 and abs(len(folded) - len(t)) <= 2 and levenshtein(folded, t) <= 2) for t in _TITLES
+    )
 
 
 def looks_like_card(page: OcrPage) -> bool:
@@ -264,8 +287,9 @@ class CccdExtractor:
         provenance = {}
         for name, (value, segment) in payload.fields.items():
             repairs = (Repair("qr_date", segment, value),) if segment != value and name.startswith("ngay_") else ()
-            provenance[name] = FieldProvenance(method="qr", page=page.number, boxes=(payload.code.box,),
-                                               raw=segment, repairs=repairs)
+            provenance[name] = FieldProvenance(
+                method="qr", page=page.number, boxes=(payload.code.box,), raw=segment, repairs=repairs
+            )
         review = []
         for name, value in printed.fields.items():
             if name in fields:
@@ -278,9 +302,16 @@ class CccdExtractor:
                 review.append(name)
         order = {n: i for i, n in enumerate(FIELDS)}
         key = lambda kv: order.get(kv[0], 99)
-        return Record(doc_type=self.doc_type, page=page.number, fields=dict(sorted(fields.items(), key=key)),
-                      confidence=dict(sorted(confidence.items(), key=key)),
-                      needs_review=tuple(sorted(review, key=lambda n: order.get(n, 99))),
-                      evidence={k: v for k, v in printed.evidence.items() if k in review or k in printed.fields
-                                and k not in payload.fields},
-                      provenance=dict(sorted(provenance.items(), key=key)))
+        return Record(
+            doc_type=self.doc_type,
+            page=page.number,
+            fields=dict(sorted(fields.items(), key=key)),
+            confidence=dict(sorted(confidence.items(), key=key)),
+            needs_review=tuple(sorted(review, key=lambda n: order.get(n, 99))),
+            evidence={
+                k: v
+                for k, v in printed.evidence.items()
+                if k in review or k in printed.fields and k not in payload.fields
+            },
+            provenance=dict(sorted(provenance.items(), key=key)),
+        )

@@ -9,8 +9,10 @@ from ..types import Line, OcrPage, Word
 from . import validate as v
 from .labels import RawField, fold_aligned, word_confidence
 
-_SIGN_HEADING = re.compile(r"(nguoi ky|^tm\.?\s|^kt\.?\s|^q\.?\s|^tl\.?\s|^tuq\.?\s|chu tich$|giam doc$|truong phong$|"
-                           r"cong chuc tu phap|^nguoi cap|^thu truong)")
+_SIGN_HEADING = re.compile(
+    r"(nguoi ky|^tm\.?\s|^kt\.?\s|^q\.?\s|^tl\.?\s|^tuq\.?\s|chu tich$|giam doc$|truong phong$|"
+    r"cong chuc tu phap|^nguoi cap|^thu truong)"
+)
 _GUIDANCE = re.compile(r"(\(|\)|\bky\b|ghi ro|chuc vu|dong dau|ho ten|chu dem)")
 
 

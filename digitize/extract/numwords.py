@@ -15,8 +15,20 @@ from datetime import date
 
 from ..text import fold
 
-DIGITS = {"khong": 0, "mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5,
-          "sau": 6, "bay": 7, "tam": 8, "chin": 9}
+DIGITS = {
+    "khong": 0,
+    "mot": 1,
+    "hai": 2,
+    "ba": 3,
+    "bon": 4,
+    "tu": 4,
+    "nam": 5,
+    "lam": 5,
+    "sau": 6,
+    "bay": 7,
+    "tam": 8,
+    "chin": 9,
+}
 _TENS = "muoi"
 _HUNDRED = "tram"
 _THOUSAND = ("nghin", "ngan")
@@ -83,13 +95,13 @@ def parse_date_words(text: str) -> date | None:
         return None
     cut = tokens.index("thang")
     day = parse_number(tokens[:cut])
-    rest = tokens[cut + 1:]
+    rest = tokens[cut + 1 :]
     # the month may itself be "năm" (five): try each split at a "năm" that leaves a year
     for k in range(1, min(3, len(rest) - 1) + 1):
         if rest[k] != "nam":
             continue
         month = parse_number(rest[:k])
-        year = parse_number(rest[k + 1:])
+        year = parse_number(rest[k + 1 :])
         if day and month and year:
             try:
                 return date(year, month, day)
@@ -142,8 +154,14 @@ def number_lattice(n: int) -> Lattice:
 
 def date_lattice(day: date) -> Lattice:
     """The date as a certificate writes it in words: "Ngày … tháng … năm …"."""
-    return [("Ngày",), *number_lattice(day.day), ("tháng",), *number_lattice(day.month), ("năm",),
-            *number_lattice(day.year)]
+    return [
+        ("Ngày",),
+        *number_lattice(day.day),
+        ("tháng",),
+        *number_lattice(day.month),
+        ("năm",),
+        *number_lattice(day.year),
+    ]
 
 
 def words_of_date(read: str, day: date, slack: int = 2) -> str | None:
@@ -154,7 +172,7 @@ def words_of_date(read: str, day: date, slack: int = 2) -> str | None:
 
     words = _tokens(read)
     if "ngay" in words[1:3]:
-        words = words[words.index("ngay"):]  # a neighbouring value read before it ("Nữ Ngày …")
+        words = words[words.index("ngay") :]  # a neighbouring value read before it ("Nữ Ngày …")
     lattice = date_lattice(day)
     if len(words) != len(lattice):
         return None

@@ -78,9 +78,11 @@ HEADERS: dict[str, list[tuple[str, str]]] = {
 # Column order of the standard books, for a page without a header row (digitize/refdata/
 # registry_columns.tsv); lists, as callers have always had them.
 DEFAULT_ORDER = {kind: list(fields) for kind, fields in refdata.registry_columns().items()}
-REQUIRED = {"khai_sinh": ("so", "ho_ten", "ngay_sinh", "gioi_tinh", "ngay_dang_ky"),
-            "ket_hon": ("so", "ho_ten_chong", "ho_ten_vo", "ngay_dang_ky"),
-            "khai_tu": ("so", "ho_ten", "ngay_chet", "ngay_dang_ky")}
+REQUIRED = {
+    "khai_sinh": ("so", "ho_ten", "ngay_sinh", "gioi_tinh", "ngay_dang_ky"),
+    "ket_hon": ("so", "ho_ten_chong", "ho_ten_vo", "ngay_dang_ky"),
+    "khai_tu": ("so", "ho_ten", "ngay_chet", "ngay_dang_ky"),
+}
 
 _NUMBER = re.compile(r"^\d{1,5}[.,]?$")
 _DATE = re.compile(r"\d{1,3}\s*[/.\-]\s*\d{1,3}\s*[/.\-]\s*\d{2,4}")
@@ -165,13 +167,22 @@ def _columns_without_header(rows: list[Line], kind: str, width: int) -> tuple[li
         elif texts and sum(1 for t in texts if v.normalize_ethnicity(t)[1] >= 0.8) > len(texts) / 2:
             keys.append("dan_toc")
         else:
-            keys.append(next((k for k in order if k not in keys and k not in
-                              ("so", "ngay_sinh", "ngay_dang_ky", "gioi_tinh", "dan_toc")), "ghi_chu"))
+            keys.append(
+                next(
+                    (
+                        k
+                        for k in order
+                        if k not in keys and k not in ("so", "ngay_sinh", "ngay_dang_ky", "gioi_tinh", "dan_toc")
+                    ),
+                    "ghi_chu",
+                )
+            )
     return keys, edges
 
 
-def entries(page: OcrPage, kind: str, columns: list[Column] | None = None
-            ) -> tuple[list[list[RawField]], list[Column] | None]:
+def entries(
+    page: OcrPage, kind: str, columns: list[Column] | None = None
+) -> tuple[list[list[RawField]], list[Column] | None]:
     """Raw fields of each entry on the page, in page order; and the columns used."""
     head = header_line(page, kind)
     start = 0
@@ -217,9 +228,11 @@ def entries(page: OcrPage, kind: str, columns: list[Column] | None = None
 
 
 def _fields(cells: dict[str, list[Word]], line: int) -> list[RawField]:
-    return [RawField(key, words_text(words), min_conf(words), line, boxes=tuple(w.box for w in words))
-            for key, words in cells.items()
-            if words and key]
+    return [
+        RawField(key, words_text(words), min_conf(words), line, boxes=tuple(w.box for w in words))
+        for key, words in cells.items()
+        if words and key
+    ]
 
 
 def _grid_edges(page: OcrPage, rows: list[Line]) -> tuple[list[float] | None, bool]:
@@ -233,8 +246,9 @@ def _grid_edges(page: OcrPage, rows: list[Line]) -> tuple[list[float] | None, bo
     best, held = None, 0
     for table in find_tables(page.rules):
         x0, y0, x1, y1 = table.box
-        inside = sum(1 for w in words
-                     if x0 <= (w.box[0] + w.box[2]) / 2 <= x1 and y0 <= (w.box[1] + w.box[3]) / 2 <= y1)
+        inside = sum(
+            1 for w in words if x0 <= (w.box[0] + w.box[2]) / 2 <= x1 and y0 <= (w.box[1] + w.box[3]) / 2 <= y1
+        )
         if len(table.col_edges) >= 4 and inside > held:
             best, held = table, inside
     if best is None or held < 0.6 * len(words):
@@ -281,16 +295,30 @@ def check_sequence(records: list[dict[str, Value]]) -> None:
         if expected is not None and r["so"].value != expected:
             read = r["so"].value
             # a digit lost at the cell's edge ("14" for 149) is a misreading too
-            lost_digit = read.isdigit() and len(read) == len(expected) - 1 and \
-                (expected.startswith(read) or expected.endswith(read))
+            lost_digit = (
+                read.isdigit()
+                and len(read) == len(expected) - 1
+                and (expected.startswith(read) or expected.endswith(read))
+            )
             # the cell's left rule read as a 1 before it ("1256" for 256, or 250 misread as 256)
-            rule_read = len(read) == len(expected) + 1 and read[0] == "1" and \
-                (read[1:] == expected or names.zeros_misread(read[1:], expected))
+            rule_read = (
+                len(read) == len(expected) + 1
+                and read[0] == "1"
+                and (read[1:] == expected or names.zeros_misread(read[1:], expected))
+            )
             # between two entries that fit the run, the number can only be the one between them
-            between = base is not None and 0 < i < len(records) - 1 and numbers[i - 1] == base + i - 1 \
+            between = (
+                base is not None
+                and 0 < i < len(records) - 1
+                and numbers[i - 1] == base + i - 1
                 and numbers[i + 1] == base + i + 1
-            if (names.zeros_misread(read, expected) or lost_digit or rule_read
-                    or (numbers[i] is None and len(read) <= 4)):
+            )
+            if (
+                names.zeros_misread(read, expected)
+                or lost_digit
+                or rule_read
+                or (numbers[i] is None and len(read) <= 4)
+            ):
                 r["so"] = Value(expected, r["so"].ocr, 0.5)
             elif between:
                 r["so"] = Value(expected, r["so"].ocr, 0.3)
@@ -312,7 +340,7 @@ def check_sequence(records: list[dict[str, Value]]) -> None:
         if day is None:
             continue
         before = [d for d in dates[:i] if d]
-        after = [d for d in dates[i + 1:] if d]
+        after = [d for d in dates[i + 1 :] if d]
         if (before and day < before[-1]) or (after and day > after[0]):
             r["ngay_dang_ky"].factor *= 0.5
 
@@ -353,8 +381,9 @@ def book_units(page: Heading) -> names.LocalUnits | None:
         commune = _BOOK_COMMUNE.match(fold_aligned(heading[i]).lower().strip(" .,"))
         district = _BOOK_DISTRICT.match(fold_aligned(heading[i + 1]).lower().strip(" .,"))
         if commune and district:
-            return names.local_units(heading[i][commune.start(1):commune.end(1)],
-                                     heading[i + 1][district.start(1):district.end(1)])
+            return names.local_units(
+                heading[i][commune.start(1) : commune.end(1)], heading[i + 1][district.start(1) : district.end(1)]
+            )
     return None
 
 
@@ -383,8 +412,13 @@ def check_book_year(records: list[dict[str, Value]], kind: str, year: int | None
     event = {"khai_sinh": "ngay_sinh", "khai_tu": "ngay_chet"}.get(kind)
     for r in records:
         registered = v.parse_date(r["ngay_dang_ky"].value) if "ngay_dang_ky" in r else None
-        if registered and year and registered.year != year and names.zeros_misread(str(registered.year), str(year)) \
-                and not (registered.month == 2 and registered.day == 29):
+        if (
+            registered
+            and year
+            and registered.year != year
+            and names.zeros_misread(str(registered.year), str(year))
+            and not (registered.month == 2 and registered.day == 29)
+        ):
             registered = registered.replace(year=year)
             r["ngay_dang_ky"] = Value(registered.strftime("%d/%m/%Y"), r["ngay_dang_ky"].ocr, 0.5)
         happened = v.parse_date(r[event].value) if event and event in r else None
@@ -400,8 +434,9 @@ class SoHoTichExtractor:
     def extract(self, page: OcrPage, kind: str | None = None, columns: list[Column] | None = None) -> list[Record]:
         return self.extract_with_columns(page, kind, columns)[0]
 
-    def extract_with_columns(self, page: OcrPage, kind: str | None = None, columns: list[Column] | None = None
-                             ) -> tuple[list[Record], list[Column] | None]:
+    def extract_with_columns(
+        self, page: OcrPage, kind: str | None = None, columns: list[Column] | None = None
+    ) -> tuple[list[Record], list[Column] | None]:
         kind = kind or book_kind(page) or "khai_sinh"
         raw_entries, used = entries(page, kind, columns)
         values = [collect(raw, FIELDS[kind], page.number) for raw in raw_entries]
@@ -411,4 +446,3 @@ class SoHoTichExtractor:
         check_local_places(values, book_units(page))
         required = [k for k in REQUIRED[kind] if used is None or k in {c.key for c in used}]
         return [build_record(kind, page, val, required=required) for val in values], used
-

@@ -39,7 +39,7 @@ def find_header(line: Line, headers: list[tuple[str, str]]) -> list[Column]:
         if key in seen:
             continue
         for m in re.compile(r"(?<![a-z0-9])(" + pattern + r")(?![a-z0-9])").finditer(folded):
-            if any(taken[m.start():m.end()]):
+            if any(taken[m.start() : m.end()]):
                 continue
             words = [w for a, b, w in offsets if b > m.start() and a < m.end()]
             if not words:
@@ -59,8 +59,12 @@ def coverage_gaps(rows: list[Line], lo: float, hi: float, max_word: float | None
     if max_word is None:
         xs = [x for row in rows for w in row.words for x in (w.box[0], w.box[2])]
         max_word = 0.3 * (max(xs) - min(xs)) if xs else float("inf")
-    spans = sorted((w.box[0], w.box[2]) for row in rows for w in row.words
-                   if w.box[2] > lo and w.box[0] < hi and (w.box[2] - w.box[0]) < max_word)
+    spans = sorted(
+        (w.box[0], w.box[2])
+        for row in rows
+        for w in row.words
+        if w.box[2] > lo and w.box[0] < hi and (w.box[2] - w.box[0]) < max_word
+    )
     gaps: list[tuple[float, float]] = []
     x = lo
     for a, b in spans:

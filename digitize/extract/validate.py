@@ -20,9 +20,29 @@ from . import gazetteer, names
 from .numwords import parse_date_words
 
 # OCR slips inside digit strings: letters that look like digits.
-_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1", "i": "1",
-                                   "Z": "2", "S": "5", "s": "5", "B": "8", "g": "9", "q": "9", "§": "5", "?": "7",
-                                   "ø": "0", "Ø": "0", "ð": "0"})
+_DIGIT_LOOKALIKES = str.maketrans(
+    {
+        "O": "0",
+        "o": "0",
+        "D": "0",
+        "Q": "0",
+        "l": "1",
+        "I": "1",
+        "|": "1",
+        "i": "1",
+        "Z": "2",
+        "S": "5",
+        "s": "5",
+        "B": "8",
+        "g": "9",
+        "q": "9",
+        "§": "5",
+        "?": "7",
+        "ø": "0",
+        "Ø": "0",
+        "ð": "0",
+    }
+)
 
 # The 54 ethnic groups by their official names (Danh mục các dân tộc Việt Nam, Quyết định
 # 121-TCTK/PPCĐ), and the other names and spellings records use for them ("H'Mông", "Mèo" for
@@ -56,12 +76,15 @@ SNAPPED_GIVEN = 0.6  # given names are an open set: a snapped one is always revi
 _DATE_NUMERIC = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})")
 _DATE_WORDS = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
-_NUCLEI = ("uyê uya uyu iêu yêu uôi ươi ươu oai oay oeo uây ai ao au ay âu ây eo êu ia iê iu oa oă oe oi ôi ơi oo "
-           "ua uâ uê ui uô uơ ưa ưi ưu ươ uy yê a ă â e ê i y o ô ơ u ư").split()
+_NUCLEI = (
+    "uyê uya uyu iêu yêu uôi ươi ươu oai oay oeo uây ai ao au ay âu ây eo êu ia iê iu oa oă oe oi ôi ơi oo "
+    "ua uâ uê ui uô uơ ưa ưi ưu ươ uy yê a ă â e ê i y o ô ơ u ư"
+).split()
 _SYLLABLE = re.compile(
     r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
     r"(" + "|".join(_NUCLEI) + r")"
-    r"(ch|ng|nh|[cmnpt])?$")
+    r"(ch|ng|nh|[cmnpt])?$"
+)
 
 
 def digits_only(value: str) -> str:
@@ -73,6 +96,7 @@ def today() -> date:
 
 
 # ------------------------------------------------------------------ dates
+
 
 def _repair_part(text: str, limit: int) -> list[int]:
     """Readings of a 2-digit day or month: as read, then with a misread leading 0 (9, 6, 8)."""
@@ -88,7 +112,7 @@ def _repair_part(text: str, limit: int) -> list[int]:
 def repair_year(text: str) -> int | None:
     """A year out of range read with a typed 0 as 9, 8 or 6 ("2096", "2907"): the one year
     that a single such swap makes plausible, or None."""
-    found = {int(text[:i] + "0" + text[i + 1:]) for i in range(1, 4) if text[i] in TYPED_ZERO_MISREADS}
+    found = {int(text[:i] + "0" + text[i + 1 :]) for i in range(1, 4) if text[i] in TYPED_ZERO_MISREADS}
     found = {y for y in found if 1850 <= y <= today().year}
     return found.pop() if len(found) == 1 else None
 
@@ -132,7 +156,7 @@ def normalize_date(value: str) -> tuple[str, float]:
         if len(d_txt) != 2 or len(m_txt) != 2:
             factor *= 0.9
         # extra characters around the date are noise the reader should see
-        rest = (folded[:m.start()] + folded[m.end():]).strip(" .,;:-")
+        rest = (folded[: m.start()] + folded[m.end() :]).strip(" .,;:-")
         if rest and not _DATE_WORDS.search(folded):
             factor *= 0.6
         return f"{d:02d}/{mth:02d}/{y:04d}", factor
@@ -153,9 +177,27 @@ def parse_date(value: str) -> date | None:
         return None
 
 
-_NUMBER_WORDS = {"khong": "không", "mot": "một", "hai": "hai", "ba": "ba", "bon": "bốn", "tu": "tư", "nam": "năm",
-                 "lam": "lăm", "sau": "sáu", "bay": "bảy", "tam": "tám", "chin": "chín", "tram": "trăm",
-                 "nghin": "nghìn", "ngan": "ngàn", "linh": "linh", "le": "lẻ", "ngay": "ngày", "thang": "tháng"}
+_NUMBER_WORDS = {
+    "khong": "không",
+    "mot": "một",
+    "hai": "hai",
+    "ba": "ba",
+    "bon": "bốn",
+    "tu": "tư",
+    "nam": "năm",
+    "lam": "lăm",
+    "sau": "sáu",
+    "bay": "bảy",
+    "tam": "tám",
+    "chin": "chín",
+    "tram": "trăm",
+    "nghin": "nghìn",
+    "ngan": "ngàn",
+    "linh": "linh",
+    "le": "lẻ",
+    "ngay": "ngày",
+    "thang": "tháng",
+}
 
 
 def restore_date_words(value: str) -> str | None:
@@ -188,9 +230,13 @@ def normalize_date_words(value: str) -> tuple[str, float]:
     value = clean_spaces(value).strip(" .,;:")
     # a neighbouring value read before it on the line ("Nữ Ngày bảy tháng …"): it starts at "Ngày"
     start = re.search(r"(?<![^\W\d_])ngay(?![^\W\d_])", _aligned(value).lower())
-    if start and 0 < start.start() and len(value[:start.start()].split()) <= 2 and \
-            parse_date_words(value[start.start():]):
-        value = value[start.start():]
+    if (
+        start
+        and 0 < start.start()
+        and len(value[: start.start()].split()) <= 2
+        and parse_date_words(value[start.start() :])
+    ):
+        value = value[start.start() :]
     if not parse_date_words(value):
         return value, 0.3
     restored = restore_date_words(value)
@@ -220,6 +266,7 @@ def normalize_time(value: str) -> tuple[str, float]:
 
 
 # ------------------------------------------------------------------ numbers
+
 
 def normalize_id(value: str) -> tuple[str, float]:
     """Số định danh cá nhân: 12 digits, province code one of the 63 GSO codes."""
@@ -311,6 +358,7 @@ def normalize_book(value: str) -> tuple[str, float]:
 
 # ------------------------------------------------------------------ closed lists
 
+
 def normalize_sex(value: str) -> tuple[str, float]:
     """'Nam' or 'Nữ'. Only two words can be written here, so a reading one letter away
     from one of them and further from the other ("Nan", "[tam") is that one, for review."""
@@ -328,7 +376,7 @@ def normalize_ethnicity(value: str) -> tuple[str, float]:
     value = strip_noise(value)
     key = _ethnic_key(value)
     if key.startswith("dantoc"):
-        key = key[len("dantoc"):]
+        key = key[len("dantoc") :]
     if key in _ETHNIC_BY_FOLD:
         name = _ETHNIC_BY_FOLD[key]
         return name, 1.0 if value == name else 0.8
@@ -357,14 +405,16 @@ def normalize_nationality(value: str) -> tuple[str, float]:
 
 # ------------------------------------------------------------------ names and text
 
+
 def tone_marks(word: str) -> int:
     return sum(1 for c in unicodedata.normalize("NFD", word) if c in _TONES)
 
 
 def strip_tones(word: str) -> str:
     """Lower case without the five tone marks, keeping vowel qualities (ă â ê ô ơ ư) and đ."""
-    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", word.lower())
-                                                if c not in _TONES))
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in unicodedata.normalize("NFD", word.lower()) if c not in _TONES)
+    )
 
 
 def is_syllable(word: str) -> bool:
@@ -423,8 +473,9 @@ def strip_noise(value: str) -> str:
         stripped = value.strip(EDGE_NOISE)
         if stripped[:1] in _BRACKETS and _BRACKETS[stripped[0]] not in stripped:
             stripped = stripped[1:]
-        if stripped[-1:] in _BRACKETS.values() and not any(o in stripped for o, c in _BRACKETS.items()
-                                                           if c == stripped[-1]):
+        if stripped[-1:] in _BRACKETS.values() and not any(
+            o in stripped for o, c in _BRACKETS.items() if c == stripped[-1]
+        ):
             stripped = stripped[:-1]
         if stripped == value:
             return clean_spaces(value)
@@ -484,12 +535,16 @@ def normalize_name(value: str) -> tuple[str, float]:
     value, doubtful = capitalise_name(harmonised)
     # Êđê and Jrai women's names "H'Mai", "H'Hen": the apostrophe is faint and often lost
     if value != value.upper():
-        value = re.sub(r"(?<!\S)H ?(?=([^\W\d_])([^\W\d_]))",
-                       lambda m: "H'" if m.group(1).isupper() and m.group(2).islower() else m.group(0), value)
+        value = re.sub(
+            r"(?<!\S)H ?(?=([^\W\d_])([^\W\d_]))",
+            lambda m: "H'" if m.group(1).isupper() and m.group(2).islower() else m.group(0),
+            value,
+        )
     snapped, changed = names.snap_name(value)
     factor = name_factor(snapped) * {"": 1.0, "surname": SNAPPED, "given": SNAPPED_GIVEN}[changed]
-    return snapped, factor * (0.5 if doubtful else 1.0) * (0.9 if glued or harmonised != spaced else 1.0) * \
-        (0.7 if specks else 1.0)
+    return snapped, factor * (0.5 if doubtful else 1.0) * (0.9 if glued or harmonised != spaced else 1.0) * (
+        0.7 if specks else 1.0
+    )
 
 
 def text_factor(value: str) -> float:
@@ -507,7 +562,7 @@ def text_factor(value: str) -> float:
             continue  # abbreviations: BVĐK, UBND, VT
         if not is_syllable(w):
             bad += 1
-    factor *= 0.6 ** bad
+    factor *= 0.6**bad
     return factor
 
 
@@ -552,10 +607,23 @@ def fix_unit_words(value: str) -> tuple[str, bool]:
     return ", ".join(out), changed
 
 
-_PHRASES = {fold(p): p for p in ("Bệnh viện", "Trạm y tế", "Trung tâm Y tế", "Ủy ban nhân dân", "Đa khoa",
-                                  "Phụ sản", "Sản Nhi", "Trung ương", "Hữu nghị")}
-_PHRASE_RE = re.compile(r"(?<![^\W\d_])(" + "|".join(sorted((re.escape(k) for k in _PHRASES), key=len, reverse=True))
-                        + r")(?![^\W\d_])")
+_PHRASES = {
+    fold(p): p
+    for p in (
+        "Bệnh viện",
+        "Trạm y tế",
+        "Trung tâm Y tế",
+        "Ủy ban nhân dân",
+        "Đa khoa",
+        "Phụ sản",
+        "Sản Nhi",
+        "Trung ương",
+        "Hữu nghị",
+    )
+}
+_PHRASE_RE = re.compile(
+    r"(?<![^\W\d_])(" + "|".join(sorted((re.escape(k) for k in _PHRASES), key=len, reverse=True)) + r")(?![^\W\d_])"
+)
 _OPENING_PHRASES = {fold(p): p for p in ("Bệnh viện", "Trạm y tế", "Trung tâm Y tế", "Nhà hộ sinh")}
 _UNIT_INSIDE = re.compile(r"(?<=[^\W\d_]) (tinh|thanh pho|huyen|quan|thi xa|phuong|xa|thi tran) (?=\w)")
 
@@ -567,21 +635,25 @@ def fix_phrases(value: str) -> tuple[str, bool]:
     out = value
     for m in _PHRASE_RE.finditer(folded):
         canon = _PHRASES[m.group(1)]
-        if value[m.start():m.end()] not in (canon, canon.lower()):
-            out = out[:m.start()] + canon + out[m.end():]
+        if value[m.start() : m.end()] not in (canon, canon.lower()):
+            out = out[: m.start()] + canon + out[m.end() :]
     # a place that opens with a stock phrase read with one letter wrong ("Trọn y tế", "Trạ\" y tế")
     for key, canon in _OPENING_PHRASES.items():
-        read = folded[:len(key)]
+        read = folded[: len(key)]
         first_read, first_key = read.split(" ")[0], key.split(" ")[0]
-        if read != key and len(out) > len(key) and out[len(key)] == " " and \
-                levenshtein(first_read, first_key) <= (2 if len(first_key) >= 4 else 1) and \
-                read.split(" ")[1:] == key.split(" ")[1:]:
-            out = canon + out[len(key):]
+        if (
+            read != key
+            and len(out) > len(key)
+            and out[len(key)] == " "
+            and levenshtein(first_read, first_key) <= (2 if len(first_key) >= 4 else 1)
+            and read.split(" ")[1:] == key.split(" ")[1:]
+        ):
+            out = canon + out[len(key) :]
             break
     for m in re.finditer(r"(?<![a-z])tinh ([^,]+)$|(?<![a-z])tinh ([^,]+),", folded):
-        name = value[m.start() + 5:m.end()].rstrip(",")
-        if value[m.start():m.start() + 4] != "tỉnh" and gazetteer.province_name(name):
-            out = out[:m.start()] + "tỉnh" + out[m.start() + 4:]
+        name = value[m.start() + 5 : m.end()].rstrip(",")
+        if value[m.start() : m.start() + 4] != "tỉnh" and gazetteer.province_name(name):
+            out = out[: m.start()] + "tỉnh" + out[m.start() + 4 :]
     return out, out != value
 
 
@@ -608,8 +680,8 @@ def fix_commas(value: str) -> tuple[str, bool]:
             m = _UNIT_INSIDE.search(folded, lead) if lead else None
             if not m or not (part[m.end()].isupper() or part[m.end()].isdigit()) or m.start() <= lead:
                 break  # (nothing between the two unit words: "xã Tịnh Đông" is one unit named Tịnh Đông)
-            out.append(part[:m.start()])
-            part = part[m.start() + 1:]
+            out.append(part[: m.start()])
+            part = part[m.start() + 1 :]
             changed = True
         out.append(part)
     return ", ".join(out), changed
@@ -637,8 +709,12 @@ def tidy_separators(value: str) -> str:
     value = re.sub(r"(?<!\S)[.,](?=[^\W\d_])", "", value)  # ".Lâm Đồng": no word starts with a stop
     value = re.sub(r",(?=[^\W\d_])", ", ", value)
     value = re.sub(r",\s*\.|\.\s*,", ",", value)  # "Nạm Phước,. huyện"
-    value = re.sub(r"(?<![^\W\d_])(thị|xã|huyện|quận|tỉnh|phường|thành phố|thị trấn)[.,](?= [^\W\d_])", r"\1",
-                   value, flags=re.IGNORECASE)
+    value = re.sub(
+        r"(?<![^\W\d_])(thị|xã|huyện|quận|tỉnh|phường|thành phố|thị trấn)[.,](?= [^\W\d_])",
+        r"\1",
+        value,
+        flags=re.IGNORECASE,
+    )
     return value
 
 
@@ -723,7 +799,7 @@ def _rebuilt_province_part(part: str) -> str | None:
     body = _near_body(" ".join(before[:k]))
     read = part.strip()
     if read == tail or read.endswith(" " + tail):  # the province read right
-        printed = read[:-len(tail)].strip()
+        printed = read[: -len(tail)].strip()
         # a known body misread ("Ủy han nhân dân") is put right; any other is left as read
         return body + " " + tail if body and printed != body else read
     return " ".join(x for x in (body or " ".join(before[:k]), tail) if x)
@@ -764,9 +840,36 @@ def normalize_place(value: str) -> tuple[str, float]:
 
 def normalize_relation(value: str) -> tuple[str, float]:
     value = clean_spaces(value).strip(" .,;:")
-    known = {fold(r): r for r in ("Vợ", "Chồng", "Con", "Con trai", "Con gái", "Con rể", "Con dâu", "Cháu",
-                                  "Cháu nội", "Cháu ngoại", "Anh", "Chị", "Em", "Anh trai", "Em trai", "Chị gái",
-                                  "Em gái", "Bố", "Mẹ", "Cha", "Ông", "Bà", "Anh ruột", "Em ruột", "Chị ruột")}
+    known = {
+        fold(r): r
+        for r in (
+            "Vợ",
+            "Chồng",
+            "Con",
+            "Con trai",
+            "Con gái",
+            "Con rể",
+            "Con dâu",
+            "Cháu",
+            "Cháu nội",
+            "Cháu ngoại",
+            "Anh",
+            "Chị",
+            "Em",
+            "Anh trai",
+            "Em trai",
+            "Chị gái",
+            "Em gái",
+            "Bố",
+            "Mẹ",
+            "Cha",
+            "Ông",
+            "Bà",
+            "Anh ruột",
+            "Em ruột",
+            "Chị ruột",
+        )
+    }
     name = known.get(fold(value))
     if name:
         return name, 1.0 if value == name else 0.5

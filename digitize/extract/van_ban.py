@@ -111,8 +111,9 @@ def _read_issuing_body(body: tuple[str, float], layout: Layout) -> Value | None:
     issuer, repaired = issuing_body(body[0])
     # a body's name starts with the kind of body (Ủy ban, Sở, Phòng, Bộ, …): anything else
     # is doubtful, a header misread or split elsewhere
-    factor = 1.0 if re.match(r"^(uy ban nhan dan|so|ubnd|phong|bo|cuc|ban|truong|hoi dong|van phong)",
-                             fold(issuer)) else 0.7
+    factor = (
+        1.0 if re.match(r"^(uy ban nhan dan|so|ubnd|phong|bo|cuc|ban|truong|hoi dong|van phong)", fold(issuer)) else 0.7
+    )
     return _value(issuer, body[1], factor * v.text_factor(issuer) * (0.9 if repaired else 1.0))
 
 
@@ -141,15 +142,27 @@ def _read_issue_date(found: IssueDate, layout: Layout) -> Value | None:
     # the date's words read with a letter or a speck amiss ("ngàv", "tháng 6? năm"): its figures may be too
     if not found.printed:
         factor *= 0.8
-    return Value(value, min_conf(found.words), factor, handwritten=date_by_hand(found.words, layout.page),
-                 raw=" ".join(w.text for w in found.words), boxes=tuple(w.box for w in found.words))
+    return Value(
+        value,
+        min_conf(found.words),
+        factor,
+        handwritten=date_by_hand(found.words, layout.page),
+        raw=" ".join(w.text for w in found.words),
+        boxes=tuple(w.box for w in found.words),
+    )
 
 
 def _read_place(words: list[Word], layout: Layout) -> Value | None:
     """The place of issue: the words before the date ("Quảng Ngãi, ngày …"), the last
     ending with a comma; `words` may run on into the date, which is cut off at "ngày"."""
-    cut = next((i for i, w in enumerate(words) if i > 0 and words[i - 1].text.endswith(",")
-                and re.match(r"ng[a-z]{1,3}(\W|\d|$)", fold(w.text))), None)
+    cut = next(
+        (
+            i
+            for i, w in enumerate(words)
+            if i > 0 and words[i - 1].text.endswith(",") and re.match(r"ng[a-z]{1,3}(\W|\d|$)", fold(w.text))
+        ),
+        None,
+    )
     place_words = words if cut is None and not any(re.search(r"\d", w.text) for w in words) else words[:cut]
     if not place_words:
         return None
@@ -279,8 +292,9 @@ def read_fields(page: OcrPage, spec: Sequence[FieldSpec[Any]] = SPEC) -> dict[st
 class VanBanExtractor:
     doc_type = "van_ban"
 
-    def extract(self, page: OcrPage, signatures: tuple[InputSignature, ...] = (),
-                following: Sequence[OcrPage] = ()) -> list[Record]:
+    def extract(
+        self, page: OcrPage, signatures: tuple[InputSignature, ...] = (), following: Sequence[OcrPage] = ()
+    ) -> list[Record]:
         """The document's record from its first page; `following` are the pages after it in the
         same file, where a document of several pages has its closing block (Nơi nhận, the
         signer's title and name) on the last one."""
@@ -391,22 +405,40 @@ def date_by_hand(date_words: list[Word], page: OcrPage) -> bool:
             return True  # glued to a printed word ("ngày04") or read with stray marks ("2|")
         if year_height and (w.box[3] - w.box[1]) > _HAND_TALLER * year_height:
             return True
-        neighbours = date_words[max(0, i - 1):i] + date_words[i + 1:i + 2]
+        neighbours = date_words[max(0, i - 1) : i] + date_words[i + 1 : i + 2]
         if any(_overlaps(w.box, n.box) for n in neighbours):
             return True
     return False
-
 
 
 # ------------------------------------------------------------------ repairs of what was read
 
 # Recipients that stand on most administrative documents, as Nghị định 30/2020 writes
 # them: a reading with the same letters in another case or with other marks is put right.
-RECIPIENT_PHRASES = ("Như trên", "Sở Tư pháp", "Sở Nội vụ", "Công an tỉnh", "Công an huyện", "Công an xã",
-                     "Huyện ủy", "Tỉnh ủy", "Thường trực HĐND tỉnh", "Thường trực HĐND huyện", "CT, các PCT UBND tỉnh",
-                     "CT, các PCT UBND huyện", "CT, PCT UBND tỉnh", "CT, PCT UBND huyện", "CT, PCT UBND xã",
-                     "VPUB: CVP, PCVP", "Phòng Tư pháp", "Giám đốc, các PGĐ Sở",
-                     "Cổng thông tin điện tử tỉnh", "Trang thông tin điện tử Sở", "(b/c)", "Lưu: VT")
+RECIPIENT_PHRASES = (
+    "Như trên",
+    "Sở Tư pháp",
+    "Sở Nội vụ",
+    "Công an tỉnh",
+    "Công an huyện",
+    "Công an xã",
+    "Huyện ủy",
+    "Tỉnh ủy",
+    "Thường trực HĐND tỉnh",
+    "Thường trực HĐND huyện",
+    "CT, các PCT UBND tỉnh",
+    "CT, các PCT UBND huyện",
+    "CT, PCT UBND tỉnh",
+    "CT, PCT UBND huyện",
+    "CT, PCT UBND xã",
+    "VPUB: CVP, PCVP",
+    "Phòng Tư pháp",
+    "Giám đốc, các PGĐ Sở",
+    "Cổng thông tin điện tử tỉnh",
+    "Trang thông tin điện tử Sở",
+    "(b/c)",
+    "Lưu: VT",
+)
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern:
@@ -423,7 +455,7 @@ def recipient_phrases(text: str) -> str:
         folded = fold_aligned(text)
         out, pos = [], 0
         for m in pattern.finditer(folded):
-            out.append(text[pos:m.start()])
+            out.append(text[pos : m.start()])
             out.append(phrase)
             pos = m.end()
         text = "".join(out) + text[pos:]
@@ -439,12 +471,14 @@ DRAFTING_UNITS = frozenset("KT TP NC VP HCTP KGVX TH NV XD TC VX NN TNMT CN ĐT 
 def drafting_unit(text: str) -> str:
     """'Lưu: VT, KE' -> 'Lưu: VT, KT': the unit's last letter and the full stop after it
     ("T.", "P.") are read as one E; the unit is the one that letter makes, if only one."""
+
     def unit(m: re.Match) -> str:
         read = m.group(2)
         if read in DRAFTING_UNITS or not read.endswith("E"):
             return m.group(0)
         found = [read[:-1] + c for c in "TP" if read[:-1] + c in DRAFTING_UNITS]
         return m.group(1) + found[0] if len(found) == 1 else m.group(0)
+
     return re.sub(r"(Lưu: VT, )([A-ZĐ]{2,6})\b(?![.,])", unit, text)
 
 
@@ -463,9 +497,23 @@ def issuing_body(text: str) -> tuple[str, bool]:
     return fixed, fixed != text
 
 
-_TITLES = {fold(t): t for t in ("CHỦ TỊCH", "PHÓ CHỦ TỊCH", "GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "TRƯỞNG PHÒNG",
-                                  "PHÓ TRƯỞNG PHÒNG", "CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG", "BỘ TRƯỞNG",
-                                  "THỨ TRƯỞNG", "CỤC TRƯỞNG", "VỤ TRƯỞNG")}
+_TITLES = {
+    fold(t): t
+    for t in (
+        "CHỦ TỊCH",
+        "PHÓ CHỦ TỊCH",
+        "GIÁM ĐỐC",
+        "PHÓ GIÁM ĐỐC",
+        "TRƯỞNG PHÒNG",
+        "PHÓ TRƯỞNG PHÒNG",
+        "CHÁNH VĂN PHÒNG",
+        "PHÓ CHÁNH VĂN PHÒNG",
+        "BỘ TRƯỞNG",
+        "THỨ TRƯỞNG",
+        "CỤC TRƯỞNG",
+        "VỤ TRƯỞNG",
+    )
+}
 
 
 def _title(text: str) -> str | None:
@@ -481,8 +529,9 @@ def _title(text: str) -> str | None:
 
 
 # Kinds of document in a number's notation (Nghị định 30/2020, Phụ lục III), e.g. 12/2024/QĐ-UBND.
-NOTATION_KINDS = frozenset("NQ QĐ CT QC QYĐ TC TB HD CTr KH PA ĐA DA BC BB TTr HĐ CĐ BGN BTT GUQ GM GGT GNP PG "
-                           "PC PB".split())
+NOTATION_KINDS = frozenset(
+    "NQ QĐ CT QC QYĐ TC TB HD CTr KH PA ĐA DA BC BB TTr HĐ CĐ BGN BTT GUQ GM GGT GNP PG PC PB".split()
+)
 
 
 def notation_kind(value: str) -> str:
@@ -491,6 +540,6 @@ def notation_kind(value: str) -> str:
     if not m or m.group(2) in NOTATION_KINDS:
         return value
     kind = m.group(2)
-    singles = {kind[:i] + kind[i + 1:] for i in range(1, len(kind)) if kind[i] == kind[i - 1]}
+    singles = {kind[:i] + kind[i + 1 :] for i in range(1, len(kind)) if kind[i] == kind[i - 1]}
     found = singles & NOTATION_KINDS
     return m.group(1) + found.pop() + m.group(3) if len(found) == 1 else value

@@ -37,7 +37,7 @@ def _left_of_motto(line: Line, width: int) -> list[Word]:
     """Words of the issuing body's block: those left of the motto on a header line."""
     words = list(line.words)
     for i in range(len(words)):
-        rest = fold(" ".join(w.text for w in words[i:i + 4]))
+        rest = fold(" ".join(w.text for w in words[i : i + 4]))
         if _MOTTO.match(rest):
             return words[:i]
     # no motto on this line: the left block is what lies left of the page's middle (a line
@@ -73,7 +73,7 @@ def _without_motto(words: list[Word]) -> list[Word]:
     folded = [fold(w.text).strip(" .,:") for w in words]
     for start in range(len(words)):
         tail = folded[start:]
-        if tail and tail == list(_MOTTO_WORDS[:len(tail)]):
+        if tail and tail == list(_MOTTO_WORDS[: len(tail)]):
             return words[:start]
     return words
 
@@ -89,12 +89,20 @@ def _kind(text: str) -> str | None:
 def number_line(page: OcrPage) -> int | None:
     """Index of the header's "Số: …/…" line, or None (a page that starts no document)."""
     lines = page.lines
-    found = next((i for i, ln in enumerate(lines[:12])
-                  if _SO.match(fold(ln.text)) and ln.box[1] < 0.35 * page.height), None)
+    found = next(
+        (i for i, ln in enumerate(lines[:12]) if _SO.match(fold(ln.text)) and ln.box[1] < 0.35 * page.height), None
+    )
     if found is None:  # "Số:" may sit after the body's name on the same row
-        found = next((i for i, ln in enumerate(lines[:12])
-                      if re.search(r"(?<![a-z])s[o0]\s*:\s*\d", fold(ln.text))
-                      and "/" in ln.text and ln.box[1] < 0.35 * page.height), None)
+        found = next(
+            (
+                i
+                for i, ln in enumerate(lines[:12])
+                if re.search(r"(?<![a-z])s[o0]\s*:\s*\d", fold(ln.text))
+                and "/" in ln.text
+                and ln.box[1] < 0.35 * page.height
+            ),
+            None,
+        )
     return found
 
 
@@ -106,15 +114,26 @@ def _subject_above_rule(page: OcrPage, kind_line: int) -> list[Line] | None:
     kind = lines[kind_line]
     height = max(1, kind.box[3] - kind.box[1])
     middle = page.width / 2
-    rules = [r for r in page.rules if (r[2] - r[0]) > 5 * (r[3] - r[1]) and (r[2] - r[0]) < 0.5 * page.width
-             and abs((r[0] + r[2]) / 2 - middle) < 0.08 * page.width and kind.box[3] <= r[1] < kind.box[3] + 8 * height]
+    rules = [
+        r
+        for r in page.rules
+        if (r[2] - r[0]) > 5 * (r[3] - r[1])
+        and (r[2] - r[0]) < 0.5 * page.width
+        and abs((r[0] + r[2]) / 2 - middle) < 0.08 * page.width
+        and kind.box[3] <= r[1] < kind.box[3] + 8 * height
+    ]
     if not rules:
         return None
     rule = min(rules, key=lambda r: r[1])
     # a line of the subject overlaps the rule's span (a last short word may sit off the page's middle)
-    out = [ln for ln in lines[kind_line + 1:]
-           if (ln.box[1] + ln.box[3]) / 2 < rule[1] and ln.box[0] < rule[2] and ln.box[2] > rule[0]
-           and ln.box[1] >= kind.box[1]]
+    out = [
+        ln
+        for ln in lines[kind_line + 1 :]
+        if (ln.box[1] + ln.box[3]) / 2 < rule[1]
+        and ln.box[0] < rule[2]
+        and ln.box[2] > rule[0]
+        and ln.box[1] >= kind.box[1]
+    ]
     return out or None
 
 
@@ -193,7 +212,7 @@ class Layout:
         a header."""
         if self.number is None:
             return None
-        return _body([_left_of_motto(ln, self.page.width) for ln in self.page.lines[:self.number.index]])
+        return _body([_left_of_motto(ln, self.page.width) for ln in self.page.lines[: self.number.index]])
 
     @cached_property
     def issue_date(self) -> IssueDate | None:
@@ -215,18 +234,21 @@ def _find_number(page: OcrPage) -> NumberLine | None:
         return None
     words = list(page.lines[so_line].words)
     folded_words = [fold(w.text) for w in words]
-    k = next((i for i, f in enumerate(folded_words) if re.match(r"s[o0]\s*[:;.]?$", f) or
-              re.match(r"s[o0]\s*:", f)), 0)
+    k = next((i for i, f in enumerate(folded_words) if re.match(r"s[o0]\s*[:;.]?$", f) or re.match(r"s[o0]\s*:", f)), 0)
     first = k + 1 if re.fullmatch(r"s[o0]\s*[:;.]?", folded_words[k]) else k
     tokens: list[Word] = []
     for w in words[first:]:
-        if not tokens or tokens[-1].text.endswith(("/", "-")) or w.text.startswith(("/", "-")) or \
-                (len(tokens) == 1 and "/" not in tokens[0].text and _NOTATION.match(w.text)):
+        if (
+            not tokens
+            or tokens[-1].text.endswith(("/", "-"))
+            or w.text.startswith(("/", "-"))
+            or (len(tokens) == 1 and "/" not in tokens[0].text and _NOTATION.match(w.text))
+        ):
             # (the notation after figures written by hand, its slash lost: "Số: 47 QĐ-UBND")
             tokens.append(w)
         else:
             break
-    return NumberLine(so_line, tokens, words[first + len(tokens):])
+    return NumberLine(so_line, tokens, words[first + len(tokens) :])
 
 
 def _date_in(words: list[Word]) -> IssueDate | None:
@@ -239,7 +261,7 @@ def _date_in(words: list[Word]) -> IssueDate | None:
     if not m:
         return None
     d, mth, y = (int(g) for g in m.groups())
-    printed = bool(re.fullmatch(r"ngay \d{1,2} thang \d{1,2} nam \d{4}", folded[m.start():m.end()]))
+    printed = bool(re.fullmatch(r"ngay \d{1,2} thang \d{1,2} nam \d{4}", folded[m.start() : m.end()]))
     # words of the date, and the place before it
     offsets = []
     pos = 0
@@ -256,7 +278,7 @@ def _find_issue_date(page: OcrPage, number: NumberLine) -> IssueDate | None:
     set lower than the number, or wrapped)."""
     found = _date_in(number.rest)
     if found is None:
-        for ln in page.lines[number.index + 1:number.index + 3]:
+        for ln in page.lines[number.index + 1 : number.index + 3]:
             found = _date_in(list(ln.words))
             if found is not None:
                 break
@@ -266,8 +288,9 @@ def _find_issue_date(page: OcrPage, number: NumberLine) -> IssueDate | None:
 def _find_heading(page: OcrPage, after: int) -> Heading:
     lines = page.lines
     # a Công văn has no kind line: its subject "V/v …" stands under the number
-    vv = next((i for i in range(after, min(after + 4, len(lines)))
-               if re.match(r"^\s*v\s*/\s*v\b", fold(lines[i].text))), None)
+    vv = next(
+        (i for i in range(after, min(after + 4, len(lines))) if re.match(r"^\s*v\s*/\s*v\b", fold(lines[i].text))), None
+    )
     if vv is not None:
         return Heading("Công văn", _vv_subject(page, vv))
     for i in range(after, min(after + 5, len(lines))):
@@ -275,7 +298,7 @@ def _find_heading(page: OcrPage, after: int) -> Heading:
         if kind:
             return Heading(kind, _subject_under_kind(page, i))
     # neither: a letter addressed "Kính gửi: …" is a Công văn whose subject was not read
-    if any(fold(ln.text).strip().startswith("kinh gui") for ln in lines[after:after + 8]):
+    if any(fold(ln.text).strip().startswith("kinh gui") for ln in lines[after : after + 8]):
         return Heading("Công văn", [])
     return Heading(None, [])
 
@@ -285,11 +308,14 @@ def _vv_subject(page: OcrPage, vv: int) -> list[Line]:
     lines = page.lines
     subject_lines = [lines[vv]]
     cx = (lines[vv].box[0] + lines[vv].box[2]) / 2
-    for ln in lines[vv + 1:vv + 5]:
+    for ln in lines[vv + 1 : vv + 5]:
         lcx = (ln.box[0] + ln.box[2]) / 2
         f = fold(ln.text).strip()
-        if f.startswith(("kinh gui", "can cu")) or abs(lcx - cx) > 0.08 * page.width or \
-                ln.box[2] - ln.box[0] > 0.55 * page.width:
+        if (
+            f.startswith(("kinh gui", "can cu"))
+            or abs(lcx - cx) > 0.08 * page.width
+            or ln.box[2] - ln.box[0] > 0.55 * page.width
+        ):
             break
         subject_lines.append(ln)
     return subject_lines
@@ -304,15 +330,18 @@ def _subject_under_kind(page: OcrPage, kind_line: int) -> list[Line]:
         return ruled
     full = max(ln.box[2] - ln.box[0] for ln in lines)
     subject_lines: list[Line] = []
-    for ln in lines[kind_line + 1:kind_line + 5]:
+    for ln in lines[kind_line + 1 : kind_line + 5]:
         text = ln.text
         letters = [c for c in text if c.isalpha()]
         f = fold(text).strip()
         # a wrapped tail may be figures alone ("2024 - 2026"); a rule under the subject is not
-        figures = not letters and re.fullmatch(r"[\d\s\-–/.,]+", text.strip()) and \
-            re.search(r"\d", text)
-        if (not letters and not figures) or (letters and all(c.isupper() for c in letters)) \
-                or f.startswith(("can cu", "kinh gui")) or not _centred(ln, page.width, 0.08):
+        figures = not letters and re.fullmatch(r"[\d\s\-–/.,]+", text.strip()) and re.search(r"\d", text)
+        if (
+            (not letters and not figures)
+            or (letters and all(c.isupper() for c in letters))
+            or f.startswith(("can cu", "kinh gui"))
+            or not _centred(ln, page.width, 0.08)
+        ):
             break
         # a line as wide as the body's justified lines is the body, not a wrapped subject
         if subject_lines and ln.box[2] - ln.box[0] > 0.85 * full:
@@ -351,8 +380,13 @@ def _find_closing(page: OcrPage) -> ClosingBlock | None:
             letters = [c for c in text if c.isalpha()]
             if not letters:
                 continue
-            if all(c.isupper() for c in letters) and TITLE_WORDS.search(fold(text)) or \
-                    all(c.isupper() for c in letters) and len(text.split()) <= 6 and not name:
+            if (
+                all(c.isupper() for c in letters)
+                and TITLE_WORDS.search(fold(text))
+                or all(c.isupper() for c in letters)
+                and len(text.split()) <= 6
+                and not name
+            ):
                 titles.append((text, min_conf(rightw)))
             elif re.search(r"\(|\bky\b", fold(text)):
                 continue  # "(Ký, ghi rõ họ tên)", "Đã ký"

@@ -16,6 +16,7 @@ __all__ = ["Index", "SqliteIndex", "PostgresIndex", "make_index"]
 def __getattr__(name: str):  # PostgresIndex imports psycopg: load it only when asked for
     if name == "PostgresIndex":
         from .postgres import PostgresIndex
+
         return PostgresIndex
     raise AttributeError(name)
 
@@ -24,5 +25,6 @@ def make_index(settings: "Settings") -> Index:
     """The index the settings name: "sqlite" (default) or a postgresql:// URL."""
     if settings.index.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresIndex
+
         return PostgresIndex(settings.index)
     return SqliteIndex(settings.sqlite_path)

@@ -19,10 +19,19 @@ class Index(Protocol):
         """The stored result, or None."""
         ...
 
-    def search(self, text: str | None = None, *, so_dinh_danh: str | None = None,
-               doc_type: str | None = None, book: str | None = None, so: str | None = None,
-               ho_ten: str | None = None, ngay_sinh: str | None = None,
-               fold: bool = True, limit: int = 20) -> list[dict[str, Any]]:
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        so_dinh_danh: str | None = None,
+        doc_type: str | None = None,
+        book: str | None = None,
+        so: str | None = None,
+        ho_ten: str | None = None,
+        ngay_sinh: str | None = None,
+        fold: bool = True,
+        limit: int = 20,
+    ) -> list[dict[str, Any]]:
         """Matching records as dicts: {result_id, page, record, doc_type, fields, score, ...};
         a result with no records matches as one hit with record = None."""
         ...

@@ -189,15 +189,26 @@ def prepare(result: Result) -> Prepared:
                 people.append(Person(role, sdd, name_key(name), name_folded(name), norm_date(fields.get(birth_f))))
         subject = people[0] if people and people[0].role in ("", "chong") else None
         so = fields.get("so")
-        rows.append(Row(
-            kind="record", idx=i, browse=True, doc_type=no_nul(rec.doc_type) or None, page=page,
-            fields=fields,
-            so_dinh_danh=subject.so_dinh_danh if subject else None,
-            ho_ten=(fields.get("ho_ten") or fields.get("ho_ten_chong")) if subject else None,
-            ho_ten_folded=subject.ho_ten_folded if subject else None,
-            ngay_sinh=subject.ngay_sinh if subject else None,
-            so=so, so_key=so_key(so), so_num=so_num(so), name=display_name(fields),
-            original=text, people=people))
+        rows.append(
+            Row(
+                kind="record",
+                idx=i,
+                browse=True,
+                doc_type=no_nul(rec.doc_type) or None,
+                page=page,
+                fields=fields,
+                so_dinh_danh=subject.so_dinh_danh if subject else None,
+                ho_ten=(fields.get("ho_ten") or fields.get("ho_ten_chong")) if subject else None,
+                ho_ten_folded=subject.ho_ten_folded if subject else None,
+                ngay_sinh=subject.ngay_sinh if subject else None,
+                so=so,
+                so_key=so_key(so),
+                so_num=so_num(so),
+                name=display_name(fields),
+                original=text,
+                people=people,
+            )
+        )
 
     first_page = min(pages) if pages else None
     for number, text in sorted(pages.items()):
@@ -205,9 +216,17 @@ def prepare(result: Result) -> Prepared:
         if len(on_page) == 1:
             continue
         types = {rows[i].doc_type for i in on_page}
-        rows.append(Row(kind="page", idx=None, browse=not records and number == first_page,
-                        doc_type=types.pop() if len(types) == 1 else None, page=number, fields={},
-                        original=text))
+        rows.append(
+            Row(
+                kind="page",
+                idx=None,
+                browse=not records and number == first_page,
+                doc_type=types.pop() if len(types) == 1 else None,
+                page=number,
+                fields={},
+                original=text,
+            )
+        )
     if not rows:
         rows.append(Row(kind="page", idx=None, browse=True, doc_type=None, page=None, fields={}))
 
@@ -271,9 +290,21 @@ def snippet(original: str, terms: list[str], fold_accents: bool, width: int = SN
     return ("…" if start > 0 else "") + piece + ("…" if end < len(text) else "")
 
 
-def make_hit(*, result_id: str, idx: int | None, page: int | None, doc_type: str | None,
-             fields: dict | str | None, name: str | None, created_at: str | None, book: str | None,
-             so: str | None, agency: str | None, score: float | None, snippet_text: str) -> dict[str, Any]:
+def make_hit(
+    *,
+    result_id: str,
+    idx: int | None,
+    page: int | None,
+    doc_type: str | None,
+    fields: dict | str | None,
+    name: str | None,
+    created_at: str | None,
+    book: str | None,
+    so: str | None,
+    agency: str | None,
+    score: float | None,
+    snippet_text: str,
+) -> dict[str, Any]:
     if isinstance(fields, str):
         fields = json.loads(fields)
     return {
@@ -292,18 +323,45 @@ def make_hit(*, result_id: str, idx: int | None, page: int | None, doc_type: str
     }
 
 
-def record_dict(*, result_id: str, idx: int, page: int | None, doc_type: str | None, fields: dict | str,
-                name: str | None, created_at: str | None, book: str | None, so: str | None) -> dict[str, Any]:
+def record_dict(
+    *,
+    result_id: str,
+    idx: int,
+    page: int | None,
+    doc_type: str | None,
+    fields: dict | str,
+    name: str | None,
+    created_at: str | None,
+    book: str | None,
+    so: str | None,
+) -> dict[str, Any]:
     """One entry of `records_for_book`."""
     if isinstance(fields, str):
         fields = json.loads(fields)
-    return {"result_id": result_id, "record": idx, "page": page, "doc_type": doc_type, "fields": fields,
-            "name": name or "", "created_at": created_at or "", "book": book, "so": so}
+    return {
+        "result_id": result_id,
+        "record": idx,
+        "page": page,
+        "doc_type": doc_type,
+        "fields": fields,
+        "name": name or "",
+        "created_at": created_at or "",
+        "book": book,
+        "so": so,
+    }
 
 
-def record_filters(ph: str, *, so_dinh_danh: str | None = None, doc_type: str | None = None,
-                   book: str | None = None, so: str | None = None, ho_ten: str | None = None,
-                   ngay_sinh: str | None = None, fold_accents: bool = True) -> tuple[list[str], list[Any]]:
+def record_filters(
+    ph: str,
+    *,
+    so_dinh_danh: str | None = None,
+    doc_type: str | None = None,
+    book: str | None = None,
+    so: str | None = None,
+    ho_ten: str | None = None,
+    ngay_sinh: str | None = None,
+    fold_accents: bool = True,
+) -> tuple[list[str], list[Any]]:
     """SQL conditions on `records r` (and the `people` table) for the lookup
     arguments of `Index.search`; `ph` is the driver's placeholder."""
     where: list[str] = []

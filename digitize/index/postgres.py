@@ -23,8 +23,18 @@ import psycopg
 from ..errors import IndexError_
 from ..text import clean_spaces, nfc
 from ..types import Result
-from .common import (Prepared, has_record_filter, make_hit, no_nul, prepare, query_terms, record_dict, stored_result,
-                     record_filters, snippet)
+from .common import (
+    Prepared,
+    has_record_filter,
+    make_hit,
+    no_nul,
+    prepare,
+    query_terms,
+    record_dict,
+    stored_result,
+    record_filters,
+    snippet,
+)
 
 T = TypeVar("T")
 _WORD = re.compile(r"\w+")
@@ -60,11 +70,15 @@ SCHEMA = [
 _RECORD_INSERT = (
     "INSERT INTO records(rid, result_id, idx, kind, browse, doc_type, page, so_dinh_danh, ho_ten, ho_ten_folded, "
     "ngay_sinh, book, so, so_key, so_num, name, created_at, fields, original, folded, exact) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
-_PEOPLE_INSERT = ("INSERT INTO people(rid, role, so_dinh_danh, ho_ten_key, ho_ten_folded, ngay_sinh) "
-                  "VALUES (%s, %s, %s, %s, %s, %s)")
-_HIT_COLUMNS = ("r.rid, r.result_id, r.idx, r.page, r.doc_type, r.fields, r.name, r.created_at, r.book, r.so, "
-                "res.agency, r.original")
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_PEOPLE_INSERT = (
+    "INSERT INTO people(rid, role, so_dinh_danh, ho_ten_key, ho_ten_folded, ngay_sinh) VALUES (%s, %s, %s, %s, %s, %s)"
+)
+_HIT_COLUMNS = (
+    "r.rid, r.result_id, r.idx, r.page, r.doc_type, r.fields, r.name, r.created_at, r.book, r.so, "
+    "res.agency, r.original"
+)
 
 
 def _words(text: str) -> str:
@@ -100,8 +114,9 @@ class PostgresIndex:
             self._abandoned.append(self._conn)
         self._conn = None
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout,
-                                   application_name="digitize")
+            conn = psycopg.connect(
+                self.url, autocommit=True, connect_timeout=self.connect_timeout, application_name="digitize"
+            )
         except psycopg.Error as exc:
             raise IndexError_(f"cannot connect to PostgreSQL index: {_one_line(exc)}") from None
         self._conn, self._pid = conn, os.getpid()
@@ -134,8 +149,9 @@ class PostgresIndex:
                     if attempt == 2 or not broken:
                         raise IndexError_(f"PostgreSQL index unavailable: {_one_line(exc)}") from None
                 except psycopg.Error as exc:
-                    raise IndexError_(f"PostgreSQL index {'write' if write else 'read'} failed: "
-                                      f"{_one_line(exc)}") from None
+                    raise IndexError_(
+                        f"PostgreSQL index {'write' if write else 'read'} failed: {_one_line(exc)}"
+                    ) from None
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -178,7 +194,8 @@ class PostgresIndex:
                 "book = EXCLUDED.book, created_at = EXCLUDED.created_at, doc_types = EXCLUDED.doc_types, "
                 "text = EXCLUDED.text WHERE results.json IS DISTINCT FROM EXCLUDED.json RETURNING id",
                 [(p.id, p.json, p.agency, p.book, p.created_at, p.doc_types, p.text) for p in items],
-                returning=True)
+                returning=True,
+            )
             changed: set[str] = set()
             while True:
                 changed.update(row[0] for row in cur.fetchall())
@@ -189,21 +206,41 @@ class PostgresIndex:
                 return
             cur.execute("DELETE FROM records WHERE result_id = ANY(%s)", ([p.id for p in items],))
             n = sum(len(p.rows) for p in items)
-            cur.execute("SELECT nextval(pg_get_serial_sequence('records', 'rid')) FROM generate_series(1, %s)",
-                        (n,))
+            cur.execute("SELECT nextval(pg_get_serial_sequence('records', 'rid')) FROM generate_series(1, %s)", (n,))
             rids = iter([r[0] for r in cur.fetchall()])
             records: list[tuple[Any, ...]] = []
             people: list[tuple[Any, ...]] = []
             for p in items:
                 for row in p.rows:
                     rid = next(rids)
-                    records.append((rid, p.id, row.idx, row.kind, row.browse, row.doc_type, row.page,
-                                    row.so_dinh_danh, row.ho_ten, row.ho_ten_folded, row.ngay_sinh, p.book, row.so,
-                                    row.so_key, row.so_num, row.name, p.created_at,
-                                    json.dumps(row.fields, ensure_ascii=False), row.original, _words(row.folded),
-                                    _words(row.exact)))
-                    people.extend((rid, x.role, x.so_dinh_danh, x.ho_ten_key, x.ho_ten_folded, x.ngay_sinh)
-                                  for x in row.people)
+                    records.append(
+                        (
+                            rid,
+                            p.id,
+                            row.idx,
+                            row.kind,
+                            row.browse,
+                            row.doc_type,
+                            row.page,
+                            row.so_dinh_danh,
+                            row.ho_ten,
+                            row.ho_ten_folded,
+                            row.ngay_sinh,
+                            p.book,
+                            row.so,
+                            row.so_key,
+                            row.so_num,
+                            row.name,
+                            p.created_at,
+                            json.dumps(row.fields, ensure_ascii=False),
+                            row.original,
+                            _words(row.folded),
+                            _words(row.exact),
+                        )
+                    )
+                    people.extend(
+                        (rid, x.role, x.so_dinh_danh, x.ho_ten_key, x.ho_ten_folded, x.ngay_sinh) for x in row.people
+                    )
             cur.executemany(_RECORD_INSERT, records)
             if people:
                 cur.executemany(_PEOPLE_INSERT, people)
@@ -221,23 +258,42 @@ class PostgresIndex:
         # (count(*) always returns its one row)
         return self._run(lambda c: cast(tuple[int], c.execute("SELECT count(*) FROM results").fetchone())[0])
 
-    def search(self, text: str | None = None, *, so_dinh_danh: str | None = None, doc_type: str | None = None,
-               book: str | None = None, so: str | None = None, ho_ten: str | None = None,
-               ngay_sinh: str | None = None, fold: bool = True, limit: int = 20) -> list[dict[str, Any]]:
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        so_dinh_danh: str | None = None,
+        doc_type: str | None = None,
+        book: str | None = None,
+        so: str | None = None,
+        ho_ten: str | None = None,
+        ngay_sinh: str | None = None,
+        fold: bool = True,
+        limit: int = 20,
+    ) -> list[dict[str, Any]]:
         limit = max(0, min(int(limit), 10_000))
         if limit == 0:
             return []
         terms = query_terms(text, fold)
         if text is not None and text.strip() and not terms:
             return []  # text with no word in it (only punctuation): nothing can match
-        where, params = record_filters("%s", so_dinh_danh=so_dinh_danh, doc_type=doc_type, book=book, so=so,
-                                       ho_ten=ho_ten, ngay_sinh=ngay_sinh, fold_accents=fold)
+        where, params = record_filters(
+            "%s",
+            so_dinh_danh=so_dinh_danh,
+            doc_type=doc_type,
+            book=book,
+            so=so,
+            ho_ten=ho_ten,
+            ngay_sinh=ngay_sinh,
+            fold_accents=fold,
+        )
         if has_record_filter(so_dinh_danh=so_dinh_danh, so=so, ho_ten=ho_ten, ngay_sinh=ngay_sinh):
             where.append("r.kind = 'record'")
         return self._run(lambda conn: self._search(conn, terms, fold, where, params, limit))
 
-    def _search(self, conn: psycopg.Connection, terms: list[str], fold: bool, where: list[str],
-                params: list[Any], limit: int) -> list[dict[str, Any]]:
+    def _search(
+        self, conn: psycopg.Connection, terms: list[str], fold: bool, where: list[str], params: list[Any], limit: int
+    ) -> list[dict[str, Any]]:
         column = "tsv" if fold else "tsv_exact"
         extra = "".join(f" AND {w}" for w in where)
         if terms:
@@ -246,9 +302,11 @@ class PostgresIndex:
             scored: dict[int, float] = {}
             functions = ["phraseto_tsquery"] + (["plainto_tsquery"] if len(terms) > 1 else [])
             for function in functions:
-                sql = (f"SELECT r.rid, ts_rank_cd(r.{column}, q) AS score "
-                       f"FROM records r, {function}('simple'::regconfig, %s) q "
-                       f"WHERE r.{column} @@ q{extra} ORDER BY score DESC, r.rid LIMIT %s")
+                sql = (
+                    f"SELECT r.rid, ts_rank_cd(r.{column}, q) AS score "
+                    f"FROM records r, {function}('simple'::regconfig, %s) q "
+                    f"WHERE r.{column} @@ q{extra} ORDER BY score DESC, r.rid LIMIT %s"
+                )
                 for rid, score in conn.execute(sql, [query, *params, want + len(scored)]):
                     scored.setdefault(rid, score)
                 if len(scored) >= want:
@@ -257,16 +315,20 @@ class PostgresIndex:
             rows = self._details(conn, order)
             pages = {(r[1], r[3]) for r in rows.values() if r[2] is None}
             if pages:
-                matched = set(conn.execute(
-                    f"SELECT r.result_id, r.page FROM records r, plainto_tsquery('simple'::regconfig, %s) q "
-                    f"WHERE r.{column} @@ q AND r.kind = 'record' AND r.result_id = ANY(%s)",
-                    [query, sorted({p[0] for p in pages})]).fetchall())
-                order = [rid for rid in order
-                         if not (rows[rid][2] is None and (rows[rid][1], rows[rid][3]) in matched)]
-            return [self._hit(rows[rid], scored[rid], snippet(rows[rid][11] or "", terms, fold))
-                    for rid in order[:limit]]
-        sql = (f"SELECT r.rid FROM records r WHERE r.browse{extra} "
-               f"ORDER BY r.created_at DESC, r.result_id, r.idx LIMIT %s")
+                matched = set(
+                    conn.execute(
+                        f"SELECT r.result_id, r.page FROM records r, plainto_tsquery('simple'::regconfig, %s) q "
+                        f"WHERE r.{column} @@ q AND r.kind = 'record' AND r.result_id = ANY(%s)",
+                        [query, sorted({p[0] for p in pages})],
+                    ).fetchall()
+                )
+                order = [rid for rid in order if not (rows[rid][2] is None and (rows[rid][1], rows[rid][3]) in matched)]
+            return [
+                self._hit(rows[rid], scored[rid], snippet(rows[rid][11] or "", terms, fold)) for rid in order[:limit]
+            ]
+        sql = (
+            f"SELECT r.rid FROM records r WHERE r.browse{extra} ORDER BY r.created_at DESC, r.result_id, r.idx LIMIT %s"
+        )
         order = [row[0] for row in conn.execute(sql, [*params, limit])]
         rows = self._details(conn, order)
         return [self._hit(rows[rid], None, "") for rid in order]
@@ -275,26 +337,55 @@ class PostgresIndex:
     def _details(conn: psycopg.Connection, rids: list[int]) -> dict[int, tuple]:
         if not rids:
             return {}
-        return {row[0]: row for row in conn.execute(
-            f"SELECT {_HIT_COLUMNS} FROM records r JOIN results res ON res.id = r.result_id "
-            f"WHERE r.rid = ANY(%s)", (rids,))}
+        return {
+            row[0]: row
+            for row in conn.execute(
+                f"SELECT {_HIT_COLUMNS} FROM records r JOIN results res ON res.id = r.result_id WHERE r.rid = ANY(%s)",
+                (rids,),
+            )
+        }
 
     @staticmethod
     def _hit(row: tuple, score: float | None, snippet_text: str) -> dict[str, Any]:
         _, result_id, idx, page, doc_type, fields, name, created_at, book, so, agency, _original = row
-        return make_hit(result_id=result_id, idx=idx, page=page, doc_type=doc_type, fields=fields, name=name,
-                        created_at=created_at, book=book, so=so, agency=agency, score=score,
-                        snippet_text=snippet_text)
+        return make_hit(
+            result_id=result_id,
+            idx=idx,
+            page=page,
+            doc_type=doc_type,
+            fields=fields,
+            name=name,
+            created_at=created_at,
+            book=book,
+            so=so,
+            agency=agency,
+            score=score,
+            snippet_text=snippet_text,
+        )
 
     def records_for_book(self, book: str) -> list[dict[str, Any]]:
         """Every record of a book, in number order (so = 2 before so = 10)."""
+
         def run(conn: psycopg.Connection) -> list[dict[str, Any]]:
             rows = conn.execute(
                 "SELECT result_id, idx, page, doc_type, fields, name, created_at, book, so FROM records "
                 "WHERE book = %s AND kind = 'record' "
-                "ORDER BY so_num NULLS LAST, so COLLATE \"C\", created_at, result_id, idx",
-                (no_nul(clean_spaces(nfc(book))),)).fetchall()
-            return [record_dict(result_id=r[0], idx=r[1], page=r[2], doc_type=r[3], fields=r[4], name=r[5],
-                                created_at=r[6], book=r[7], so=r[8]) for r in rows]
+                'ORDER BY so_num NULLS LAST, so COLLATE "C", created_at, result_id, idx',
+                (no_nul(clean_spaces(nfc(book))),),
+            ).fetchall()
+            return [
+                record_dict(
+                    result_id=r[0],
+                    idx=r[1],
+                    page=r[2],
+                    doc_type=r[3],
+                    fields=r[4],
+                    name=r[5],
+                    created_at=r[6],
+                    book=r[7],
+                    so=r[8],
+                )
+                for r in rows
+            ]
 
         return self._run(run)

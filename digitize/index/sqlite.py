@@ -24,8 +24,18 @@ from typing import Any, Iterable
 from ..errors import IndexError_
 from ..text import clean_spaces, nfc
 from ..types import Result
-from .common import (Prepared, has_record_filter, make_hit, no_nul, prepare, query_terms, record_dict, stored_result,
-                     record_filters, snippet)
+from .common import (
+    Prepared,
+    has_record_filter,
+    make_hit,
+    no_nul,
+    prepare,
+    query_terms,
+    record_dict,
+    stored_result,
+    record_filters,
+    snippet,
+)
 
 SCHEMA_VERSION = 1
 
@@ -52,8 +62,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_folded USING fts5(folded, tokenize='unico
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_exact USING fts5(original, tokenize='unicode61 remove_diacritics 0');
 """
 
-_HIT_COLUMNS = ("r.rid, r.result_id, r.idx, r.page, r.doc_type, r.fields, r.name, r.created_at, r.book, r.so, "
-                "res.agency")
+_HIT_COLUMNS = "r.rid, r.result_id, r.idx, r.page, r.doc_type, r.fields, r.name, r.created_at, r.book, r.so, res.agency"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -98,8 +107,9 @@ class SqliteIndex:
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+        )
         try:
             conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode=WAL")
@@ -192,15 +202,33 @@ class SqliteIndex:
         conn.execute(
             "INSERT OR REPLACE INTO results(id, json, agency, book, created_at, doc_types, text) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (p.id, p.json, p.agency, p.book, p.created_at, p.doc_types, p.text))
+            (p.id, p.json, p.agency, p.book, p.created_at, p.doc_types, p.text),
+        )
         for row in p.rows:
             cur = conn.execute(
                 "INSERT INTO records(result_id, idx, kind, browse, doc_type, page, so_dinh_danh, ho_ten, "
                 "ho_ten_folded, ngay_sinh, book, so, so_key, so_num, name, created_at, fields) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (p.id, row.idx, row.kind, int(row.browse), row.doc_type, row.page, row.so_dinh_danh, row.ho_ten,
-                 row.ho_ten_folded, row.ngay_sinh, p.book, row.so, row.so_key, row.so_num, row.name,
-                 p.created_at, json.dumps(row.fields, ensure_ascii=False)))
+                (
+                    p.id,
+                    row.idx,
+                    row.kind,
+                    int(row.browse),
+                    row.doc_type,
+                    row.page,
+                    row.so_dinh_danh,
+                    row.ho_ten,
+                    row.ho_ten_folded,
+                    row.ngay_sinh,
+                    p.book,
+                    row.so,
+                    row.so_key,
+                    row.so_num,
+                    row.name,
+                    p.created_at,
+                    json.dumps(row.fields, ensure_ascii=False),
+                ),
+            )
             rid = cur.lastrowid
             conn.execute("INSERT INTO fts_folded(rowid, folded) VALUES (?, ?)", (rid, row.folded))
             conn.execute("INSERT INTO fts_exact(rowid, original) VALUES (?, ?)", (rid, row.original))
@@ -208,7 +236,8 @@ class SqliteIndex:
                 conn.executemany(
                     "INSERT INTO people(rid, role, so_dinh_danh, ho_ten_key, ho_ten_folded, ngay_sinh) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(rid, x.role, x.so_dinh_danh, x.ho_ten_key, x.ho_ten_folded, x.ngay_sinh) for x in row.people])
+                    [(rid, x.role, x.so_dinh_danh, x.ho_ten_key, x.ho_ten_folded, x.ngay_sinh) for x in row.people],
+                )
 
     def delete(self, result_id: str) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -226,22 +255,55 @@ class SqliteIndex:
     def count(self) -> int:
         return self._read(lambda c: c.execute("SELECT count(*) FROM results").fetchone()[0])
 
-    def search(self, text: str | None = None, *, so_dinh_danh: str | None = None, doc_type: str | None = None,
-               book: str | None = None, so: str | None = None, ho_ten: str | None = None,
-               ngay_sinh: str | None = None, fold: bool = True, limit: int = 20) -> list[dict[str, Any]]:
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        so_dinh_danh: str | None = None,
+        doc_type: str | None = None,
+        book: str | None = None,
+        so: str | None = None,
+        ho_ten: str | None = None,
+        ngay_sinh: str | None = None,
+        fold: bool = True,
+        limit: int = 20,
+    ) -> list[dict[str, Any]]:
         limit = max(0, min(int(limit), 10_000))
         if limit == 0:
             return []
         terms = query_terms(text, fold)
         if text is not None and text.strip() and not terms:
             return []  # text with no word in it (only punctuation): nothing can match
-        where, params = record_filters("?", so_dinh_danh=so_dinh_danh, doc_type=doc_type, book=book, so=so,
-                                       ho_ten=ho_ten, ngay_sinh=ngay_sinh, fold_accents=fold)
-        return self._read(self._search, terms, fold, where, params, limit,
-                          has_record_filter(so_dinh_danh=so_dinh_danh, so=so, ho_ten=ho_ten, ngay_sinh=ngay_sinh))
+        where, params = record_filters(
+            "?",
+            so_dinh_danh=so_dinh_danh,
+            doc_type=doc_type,
+            book=book,
+            so=so,
+            ho_ten=ho_ten,
+            ngay_sinh=ngay_sinh,
+            fold_accents=fold,
+        )
+        return self._read(
+            self._search,
+            terms,
+            fold,
+            where,
+            params,
+            limit,
+            has_record_filter(so_dinh_danh=so_dinh_danh, so=so, ho_ten=ho_ten, ngay_sinh=ngay_sinh),
+        )
 
-    def _search(self, conn: sqlite3.Connection, terms: list[str], fold: bool, where: list[str],
-                params: list[Any], limit: int, record_only: bool) -> list[dict[str, Any]]:
+    def _search(
+        self,
+        conn: sqlite3.Connection,
+        terms: list[str],
+        fold: bool,
+        where: list[str],
+        params: list[Any],
+        limit: int,
+        record_only: bool,
+    ) -> list[dict[str, Any]]:
         table = "fts_folded" if fold else "fts_exact"
         if record_only:
             where = [*where, "r.kind = 'record'"]
@@ -252,9 +314,10 @@ class SqliteIndex:
                 expressions.append(" AND ".join(f'"{t}"' for t in terms))
             want = limit * 2 + 10
             for expr in expressions:
-                sql = (f"SELECT r.rid, bm25({table}) FROM {table} JOIN records r ON r.rid = {table}.rowid "
-                       f"WHERE {table} MATCH ?" + "".join(f" AND {w}" for w in where)
-                       + f" ORDER BY bm25({table}) LIMIT ?")
+                sql = (
+                    f"SELECT r.rid, bm25({table}) FROM {table} JOIN records r ON r.rid = {table}.rowid "
+                    f"WHERE {table} MATCH ?" + "".join(f" AND {w}" for w in where) + f" ORDER BY bm25({table}) LIMIT ?"
+                )
                 for rid, score in conn.execute(sql, [expr, *params, want + len(scored)]):
                     if rid not in scored:
                         scored[rid] = -score  # bm25: lower is better; report higher = better
@@ -267,18 +330,30 @@ class SqliteIndex:
             if pages:
                 result_ids = sorted({p[0] for p in pages})
                 marks = ",".join("?" * len(result_ids))
-                matched = set(conn.execute(
-                    f"SELECT r.result_id, r.page FROM {table} JOIN records r ON r.rid = {table}.rowid "
-                    f"WHERE {table} MATCH ? AND r.kind = 'record' AND r.result_id IN ({marks})",
-                    [" AND ".join(f'"{t}"' for t in terms), *result_ids]))
+                matched = set(
+                    conn.execute(
+                        f"SELECT r.result_id, r.page FROM {table} JOIN records r ON r.rid = {table}.rowid "
+                        f"WHERE {table} MATCH ? AND r.kind = 'record' AND r.result_id IN ({marks})",
+                        [" AND ".join(f'"{t}"' for t in terms), *result_ids],
+                    )
+                )
                 order = [rid for rid in order if not (rows[rid][2] is None and (rows[rid][1], rows[rid][3]) in matched)]
             order = order[:limit]
-            texts = dict(conn.execute(
-                f"SELECT rowid, original FROM fts_exact WHERE rowid IN ({','.join('?' * len(order))})", order)) \
-                if order else {}
+            texts = (
+                dict(
+                    conn.execute(
+                        f"SELECT rowid, original FROM fts_exact WHERE rowid IN ({','.join('?' * len(order))})", order
+                    )
+                )
+                if order
+                else {}
+            )
             return [self._hit(rows[rid], scored[rid], snippet(texts.get(rid, ""), terms, fold)) for rid in order]
-        sql = ("SELECT r.rid FROM records r WHERE " + " AND ".join(["r.browse = 1", *where])
-               + " ORDER BY r.created_at DESC, r.result_id, r.idx LIMIT ?")
+        sql = (
+            "SELECT r.rid FROM records r WHERE "
+            + " AND ".join(["r.browse = 1", *where])
+            + " ORDER BY r.created_at DESC, r.result_id, r.idx LIMIT ?"
+        )
         order = [row[0] for row in conn.execute(sql, [*params, limit])]
         rows = self._details(conn, order)
         return [self._hit(rows[rid], None, "") for rid in order]
@@ -287,29 +362,57 @@ class SqliteIndex:
     def _details(conn: sqlite3.Connection, rids: list[int]) -> dict[int, tuple]:
         out: dict[int, tuple] = {}
         for start in range(0, len(rids), 500):
-            chunk = rids[start:start + 500]
+            chunk = rids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in conn.execute(f"SELECT {_HIT_COLUMNS} FROM records r JOIN results res ON res.id = r.result_id "
-                                    f"WHERE r.rid IN ({marks})", chunk):
+            for row in conn.execute(
+                f"SELECT {_HIT_COLUMNS} FROM records r JOIN results res ON res.id = r.result_id "
+                f"WHERE r.rid IN ({marks})",
+                chunk,
+            ):
                 out[row[0]] = row
         return out
 
     @staticmethod
     def _hit(row: tuple, score: float | None, snippet_text: str) -> dict[str, Any]:
         _, result_id, idx, page, doc_type, fields, name, created_at, book, so, agency = row
-        return make_hit(result_id=result_id, idx=idx, page=page, doc_type=doc_type, fields=fields, name=name,
-                        created_at=created_at, book=book, so=so, agency=agency, score=score,
-                        snippet_text=snippet_text)
+        return make_hit(
+            result_id=result_id,
+            idx=idx,
+            page=page,
+            doc_type=doc_type,
+            fields=fields,
+            name=name,
+            created_at=created_at,
+            book=book,
+            so=so,
+            agency=agency,
+            score=score,
+            snippet_text=snippet_text,
+        )
 
     def records_for_book(self, book: str) -> list[dict[str, Any]]:
         """Every record of a book, in number order (so = 2 before so = 10)."""
+
         def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             rows = conn.execute(
                 "SELECT result_id, idx, page, doc_type, fields, name, created_at, book, so FROM records "
                 "WHERE book = ? AND kind = 'record' "
                 "ORDER BY so_num IS NULL, so_num, so, created_at, result_id, idx",
-                (no_nul(clean_spaces(nfc(book))),))
-            return [record_dict(result_id=r[0], idx=r[1], page=r[2], doc_type=r[3], fields=r[4], name=r[5],
-                                created_at=r[6], book=r[7], so=r[8]) for r in rows]
+                (no_nul(clean_spaces(nfc(book))),),
+            )
+            return [
+                record_dict(
+                    result_id=r[0],
+                    idx=r[1],
+                    page=r[2],
+                    doc_type=r[3],
+                    fields=r[4],
+                    name=r[5],
+                    created_at=r[6],
+                    book=r[7],
+                    so=r[8],
+                )
+                for r in rows
+            ]
 
         return self._read(run)

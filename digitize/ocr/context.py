@@ -76,7 +76,7 @@ def _is_name(core: str) -> bool:
 def _respelled(word: Word, core: str, syllable: str) -> str:
     """The word's text with its letters `core` replaced by `syllable`, in their case."""
     start = word.text.index(core)
-    return word.text[:start] + with_case(core, syllable) + word.text[start + len(core):]
+    return word.text[:start] + with_case(core, syllable) + word.text[start + len(core) :]
 
 
 def _letters(text: str) -> str:
@@ -128,8 +128,7 @@ def decode_line(words: list[Word], lex: dict[str, tuple[str, ...]]) -> list[Word
     return out
 
 
-def _decode_chain(chain: list[Word], lex: dict[str, tuple[str, ...]],
-                  pairs: frozenset[tuple[str, str]]) -> list[Word]:
+def _decode_chain(chain: list[Word], lex: dict[str, tuple[str, ...]], pairs: frozenset[tuple[str, str]]) -> list[Word]:
     options: list[list[tuple[str, float]]] = []  # per word: (lower-case syllable, cost)
     for w in chain:
         options.append(_options(w, lex))
@@ -140,8 +139,11 @@ def _decode_chain(chain: list[Word], lex: dict[str, tuple[str, ...]],
         for syllable, cost in options[i]:
             # on a tie the earlier option wins: the reading before any change
             score, back = max(
-                ((best[i - 1][j][0] + (PAIR if (prev, syllable) in pairs else 0.0), -j)
-                 for j, (prev, _) in enumerate(options[i - 1])))
+                (
+                    (best[i - 1][j][0] + (PAIR if (prev, syllable) in pairs else 0.0), -j)
+                    for j, (prev, _) in enumerate(options[i - 1])
+                )
+            )
             row.append((score - cost, -back))
         best.append(row)
     k = max(range(len(best[-1])), key=lambda j: (best[-1][j][0], -j))
@@ -160,8 +162,9 @@ def _decode_chain(chain: list[Word], lex: dict[str, tuple[str, ...]],
     return out
 
 
-def _doubted(word: Word, i: int, final: list[str], lex: dict[str, tuple[str, ...]],
-             pairs: frozenset[tuple[str, str]]) -> Word:
+def _doubted(
+    word: Word, i: int, final: list[str], lex: dict[str, tuple[str, ...]], pairs: frozenset[tuple[str, str]]
+) -> Word:
     """A word kept as read that makes no word with either neighbour, where a syllable one mark
     away would: the context doubts it ("nhà đột nát", read confidently, "dột nát" being the
     word). That syllable becomes its near alternative, which sends a value holding it to

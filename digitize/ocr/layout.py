@@ -54,8 +54,10 @@ def join_collinear(segments: Sequence[Box], vertical: bool, tolerance: int = 4) 
                 last.append(seg)
                 continue
         lines.append([seg])
-    return [(min(r[0] for r in group), min(r[1] for r in group), max(r[2] for r in group), max(r[3] for r in group))
-            for group in lines]
+    return [
+        (min(r[0] for r in group), min(r[1] for r in group), max(r[2] for r in group), max(r[3] for r in group))
+        for group in lines
+    ]
 
 
 def _covered(segments: Sequence[Box], lo: int, hi: int, axis: int) -> float:
@@ -97,8 +99,13 @@ def find_tables(rules: Sequence[Box]) -> list[Table]:
         x0, x1 = min(g[0] for g in group), max(g[2] for g in group)
         y0, y1 = min(g[1] for g in group), max(g[3] for g in group)
         width = x1 - x0
-        rows = sorted({(h[1] + h[3]) // 2 for h, members in horizontals
-                       if y0 - 10 <= (h[1] + h[3]) // 2 <= y1 + 10 and _covered(members, x0, x1, 0) > 0.5 * width})
+        rows = sorted(
+            {
+                (h[1] + h[3]) // 2
+                for h, members in horizontals
+                if y0 - 10 <= (h[1] + h[3]) // 2 <= y1 + 10 and _covered(members, x0, x1, 0) > 0.5 * width
+            }
+        )
         cols = sorted({(g[0] + g[2]) // 2 for g in group})
         tables.append(Table(box=(x0, y0, x1, y1), row_edges=tuple(rows), col_edges=tuple(cols)))
     return tables
@@ -196,8 +203,7 @@ def _overlaps_horizontally(row: list[Line], line: Line) -> bool:
     """Whether the line shares columns with the row: lines stacked in one column overlap
     over most of the narrower one; a speck read as "-" at a block's edge does not count."""
     x0, _, x1, _ = line.box
-    return any(min(x1, ln.box[2]) - max(x0, ln.box[0]) > 0.25 * min(x1 - x0, ln.box[2] - ln.box[0])
-               for ln in row)
+    return any(min(x1, ln.box[2]) - max(x0, ln.box[0]) > 0.25 * min(x1 - x0, ln.box[2] - ln.box[0]) for ln in row)
 
 
 # Two columns of running text. A recogniser's lines do not cross the gutter, but lines of
@@ -235,7 +241,7 @@ def _rows_in_columns(words: list[tuple[Word, int]]) -> list[Line]:
         else:
             right.extend(members)
     # above and below may hold further sections (a page of two column stretches)
-    return (_rows_in_columns(above) + _rows_plain(left) + _rows_plain(right) + _rows_in_columns(below))
+    return _rows_in_columns(above) + _rows_plain(left) + _rows_plain(right) + _rows_in_columns(below)
 
 
 def _column_section(lines: list[Line]) -> tuple[float, float, float] | None:
@@ -246,8 +252,13 @@ def _column_section(lines: list[Line]) -> tuple[float, float, float] | None:
     text_x0 = min(ln.box[0] for ln in lines)
     text_x1 = max(ln.box[2] for ln in lines)
     width = max(1, text_x1 - text_x0)
-    candidates = sorted({ln.box[0] for ln in lines if text_x0 + _COLUMN_MIN_WIDTH * width < ln.box[0]
-                         < text_x1 - _COLUMN_MIN_WIDTH * width})
+    candidates = sorted(
+        {
+            ln.box[0]
+            for ln in lines
+            if text_x0 + _COLUMN_MIN_WIDTH * width < ln.box[0] < text_x1 - _COLUMN_MIN_WIDTH * width
+        }
+    )
     best: tuple[int, tuple[float, float, float]] | None = None
     for start in candidates:
         # the gutter: just left of a line start, right of every left-column line near it

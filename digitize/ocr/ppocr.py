@@ -40,12 +40,14 @@ MEAN, STD = 0.5, 0.5  # (x/255 - 0.5) / 0.5 on every channel
 FALLBACK_MIN_CONFIDENCE = 0.7  # PSM 6 words on a box PSM 7 found empty: below this they are stamp/signature noise
 LINE_MARGIN = 0.3  # white margin around each cut-out line, as a fraction of its height
 
+
 def default_model() -> Path:
     """The det .onnx inside the installed `rapidocr` package (found without importing it)."""
     spec = importlib.util.find_spec("rapidocr")
     if spec is None or not spec.submodule_search_locations:
-        raise EngineError(f"PP-OCR detector: package 'rapidocr' (which ships the model) is not installed; "
-                          f"{INSTALL_HINT}")
+        raise EngineError(
+            f"PP-OCR detector: package 'rapidocr' (which ships the model) is not installed; {INSTALL_HINT}"
+        )
     models = Path(next(iter(spec.submodule_search_locations))) / "models"
     found = sorted(models.glob("*det*.onnx"))
     if not found:
@@ -73,6 +75,7 @@ def _session(model: str, threads: int):
 
 # ---------------------------------------------------------------- detection
 
+
 def _prepare(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float, float]:
     """BGR/grey image -> NCHW float tensor with sides multiples of 32, and the x/y factors back."""
     if image.ndim == 2:
@@ -97,7 +100,7 @@ def boxes_from_probability(prob: np.ndarray, fx: float = 1.0, fy: float = 1.0) -
             continue
         region = np.zeros((bh, bw), np.uint8)
         cv2.fillPoly(region, [contour - (x, y)], 1)
-        score = float(cv2.mean(prob[y:y + bh, x:x + bw], region)[0])
+        score = float(cv2.mean(prob[y : y + bh, x : x + bw], region)[0])
         if score < BOX_THRESH:
             continue
         # Unclip: DB's training shrinks each polygon by area*(1-r^2)/perimeter; grow it back.
@@ -110,8 +113,9 @@ def boxes_from_probability(prob: np.ndarray, fx: float = 1.0, fy: float = 1.0) -
     return out
 
 
-def detect_lines(image: np.ndarray, model: str | Path, max_side: int = 960,
-                 threads: int = 1) -> list[tuple[Box, float]]:
+def detect_lines(
+    image: np.ndarray, model: str | Path, max_side: int = 960, threads: int = 1
+) -> list[tuple[Box, float]]:
     """Text-line boxes (pixels of `image`), top to bottom then left to right."""
     session = _session(str(model), threads)
     tensor, fx, fy = _prepare(image, max_side)
@@ -122,6 +126,7 @@ def detect_lines(image: np.ndarray, model: str | Path, max_side: int = 960,
 
 
 # ---------------------------------------------------------------- engine
+
 
 class PaddleDetEngine:
     """PP-OCR detection, Tesseract recognition line by line.
@@ -134,9 +139,17 @@ class PaddleDetEngine:
 
     name = "ppocr-det+tesseract"
 
-    def __init__(self, tessdata: str = "/usr/share/tesseract-ocr/5/tessdata", lang: str = "vie",
-                 model: str | Path | None = None, source: str = "ocr", max_side: int = 960,
-                 threads: int = 1, margin: float = LINE_MARGIN, fallback: bool = True):
+    def __init__(
+        self,
+        tessdata: str = "/usr/share/tesseract-ocr/5/tessdata",
+        lang: str = "vie",
+        model: str | Path | None = None,
+        source: str = "ocr",
+        max_side: int = 960,
+        threads: int = 1,
+        margin: float = LINE_MARGIN,
+        fallback: bool = True,
+    ):
         if source not in ("display", "ocr"):
             raise ValueError(f"source must be 'display' or 'ocr', not {source!r}")
         self.tessdata, self.lang, self.source, self.max_side, self.threads = tessdata, lang, source, max_side, threads
@@ -150,13 +163,23 @@ class PaddleDetEngine:
         if self.source == "display":
             boxes = detect_lines(page.display, self.model, self.max_side, self.threads)
         else:
-            boxes = [(tuple(int(round(v / scale)) for v in box), score)  # type: ignore[misc]
-                     for box, score in detect_lines(page.ocr_input, self.model, self.max_side, self.threads)]
+            boxes = [
+                (tuple(int(round(v / scale)) for v in box), score)  # type: ignore[misc]
+                for box, score in detect_lines(page.ocr_input, self.model, self.max_side, self.threads)
+            ]
         words = self.read_lines(page.ocr_input, scale, [box for box, _ in boxes])
         lines = assemble_rows(words, page.rules)
-        return OcrPage(number=page.number, lines=tuple(lines), width=page.display.shape[1],
-                       height=page.display.shape[0], dpi=page.dpi, rotation=page.rotation, skew=page.skew,
-                       engine=self.name, rules=tuple(page.rules))
+        return OcrPage(
+            number=page.number,
+            lines=tuple(lines),
+            width=page.display.shape[1],
+            height=page.display.shape[0],
+            dpi=page.dpi,
+            rotation=page.rotation,
+            skew=page.skew,
+            engine=self.name,
+            rules=tuple(page.rules),
+        )
 
     def read_lines(self, image: np.ndarray, scale: float, boxes: list[Box]) -> list[tuple[Word, int]]:
         """Tesseract PSM 7 on each box (display pixels) of the OCR image; (word, line index).
@@ -189,9 +212,19 @@ class PaddleDetEngine:
                     by0, by1 = (min(bottom, max(top, v - m + top)) for v in (by0, by1))
                     if bx1 <= bx0 or by1 <= by0:
                         continue
-                    disp = tuple(int(round(v / scale)) for v in (bx0, by0, bx1, by1))
-                    out.append((Word(text=text, box=disp, confidence=conf, alternative=alternative[0],  # type: ignore[arg-type]
-                                     alternative_confidence=alternative[1]), line_no))
+                    disp = cast(Box, tuple(int(round(v / scale)) for v in (bx0, by0, bx1, by1)))
+                    out.append(
+                        (
+                            Word(
+                                text=text,
+                                box=disp,
+                                confidence=conf,
+                                alternative=alternative[0],
+                                alternative_confidence=alternative[1],
+                            ),
+                            line_no,
+                        )
+                    )
             api.Clear()
         return out
 

@@ -59,8 +59,13 @@ def set_aside_signature_boxes(page: OcrPage) -> OcrPage:
 
     def inside(w: Word) -> bool:
         cx = (w.box[0] + w.box[2]) / 2
-        return x0 - pad <= w.box[0] and w.box[2] <= x1 + 4 * pad and x0 - pad <= cx <= x1 + pad and \
-            top <= w.box[1] and w.box[3] <= bottom
+        return (
+            x0 - pad <= w.box[0]
+            and w.box[2] <= x1 + 4 * pad
+            and x0 - pad <= cx <= x1 + pad
+            and top <= w.box[1]
+            and w.box[3] <= bottom
+        )
 
     kept: list[Line] = []
     boxed: list[Line] = []

@@ -56,8 +56,7 @@ def _api(tessdata: str, lang: str, psm: int):
     except ImportError as exc:  # pragma: no cover - install problem
         raise EngineError(f"tesserocr is not installed: {exc}") from None
     try:
-        api = tesserocr.PyTessBaseAPI(path=tessdata.rstrip("/") + "/", lang=lang, psm=psm,
-                                      oem=tesserocr.OEM.LSTM_ONLY)
+        api = tesserocr.PyTessBaseAPI(path=tessdata.rstrip("/") + "/", lang=lang, psm=psm, oem=tesserocr.OEM.LSTM_ONLY)
         # keep the LSTM's other readings of each letter: a near one with other marks is the
         # doubt that a confident wrong tone mark leaves (see `near_alternative`)
         api.SetVariable("lstm_choice_mode", "2")
@@ -74,8 +73,9 @@ NEAR_ALTERNATIVE = 10.0
 _MARKABLE = frozenset("aeiouyd")
 
 
-def read_words(api, line_offset: int = 0) -> Iterator[tuple[str, tuple[int, int, int, int], float, int,
-                                                          tuple[str, float]]]:
+def read_words(
+    api, line_offset: int = 0
+) -> Iterator[tuple[str, tuple[int, int, int, int], float, int, tuple[str, float]]]:
     """(text, box, confidence 0..1, line number, (near alternative, its confidence 0..1)) of each word Tesseract found
     in its last recognition, in its order. Walks the letters to see their other readings:
     the near alternative is the word with one letter's marks changed to a reading the LSTM
@@ -106,8 +106,14 @@ def read_words(api, line_offset: int = 0) -> Iterator[tuple[str, tuple[int, int,
                 continue  # only vowels and d carry marks: nothing to doubt elsewhere
             for choice in r.GetChoiceIterator():
                 alt = choice.GetUTF8Text() or ""
-                if alt != symbol and choice.Confidence() >= NEAR_ALTERNATIVE and alt and symbol and \
-                        fold(alt) == fold(symbol) and alt.lower() != symbol.lower():
+                if (
+                    alt != symbol
+                    and choice.Confidence() >= NEAR_ALTERNATIVE
+                    and alt
+                    and symbol
+                    and fold(alt) == fold(symbol)
+                    and alt.lower() != symbol.lower()
+                ):
                     current[5].append((choice.Confidence() / 100.0, position, alt))
         except RuntimeError:  # an empty result: nothing at this position
             continue
@@ -120,7 +126,7 @@ def _finish(word: list) -> tuple[str, tuple[int, int, int, int], float, int, tup
     alternative = ("", 0.0)
     if alternatives and "".join(letters) == text:
         likely, position, alt = max(alternatives)
-        alternative = (nfc("".join(letters[:position] + [alt] + letters[position + 1:])), likely)
+        alternative = (nfc("".join(letters[:position] + [alt] + letters[position + 1 :])), likely)
     return text, box, max(0.0, min(1.0, confidence)), line_no, alternative
 
 
@@ -137,9 +143,17 @@ class TesseractEngine:
         if page.rules:
             words += self.reread_empty_cells(page, words)
         lines = assemble_rows(words, page.rules)
-        return OcrPage(number=page.number, lines=tuple(lines), width=page.display.shape[1],
-                       height=page.display.shape[0], dpi=page.dpi, rotation=page.rotation, skew=page.skew,
-                       engine=self.name, rules=tuple(page.rules))
+        return OcrPage(
+            number=page.number,
+            lines=tuple(lines),
+            width=page.display.shape[1],
+            height=page.display.shape[0],
+            dpi=page.dpi,
+            rotation=page.rotation,
+            skew=page.skew,
+            engine=self.name,
+            rules=tuple(page.rules),
+        )
 
     def reread_empty_cells(self, page: CleanPage, words: list[tuple[Word, int]]) -> list[tuple[Word, int]]:
         """Words from ruled-table cells that page-level recognition left empty.
@@ -160,20 +174,26 @@ class TesseractEngine:
                     if x1 - x0 < 10 or any(x0 <= cx <= x1 and y0 <= cy <= y1 for cx, cy in centres):
                         continue
                     pad = 3
-                    crop = page.ocr_input[int((y0 + pad) * scale):int((y1 - pad) * scale),
-                                          int((x0 + pad) * scale):int((x1 - pad) * scale)]
+                    crop = page.ocr_input[
+                        int((y0 + pad) * scale) : int((y1 - pad) * scale),
+                        int((x0 + pad) * scale) : int((x1 - pad) * scale),
+                    ]
                     if crop.size == 0 or (crop < 128).mean() < 0.01:
                         continue  # a blank cell
                     for word, _ in self.words(crop, scale, psm=PSM_SINGLE_BLOCK, border=10):
                         bx0, by0, bx1, by1 = word.box
-                        shifted = Word(text=word.text, confidence=word.confidence,
-                                       box=(bx0 + x0 + pad, by0 + y0 + pad, bx1 + x0 + pad, by1 + y0 + pad))
+                        shifted = Word(
+                            text=word.text,
+                            confidence=word.confidence,
+                            box=(bx0 + x0 + pad, by0 + y0 + pad, bx1 + x0 + pad, by1 + y0 + pad),
+                        )
                         found.append((shifted, next_line))
                     next_line += 1
         return found
 
-    def words(self, image: np.ndarray, scale: float = 1.0, psm: int | None = None,
-              border: int = 0) -> list[tuple[Word, int]]:
+    def words(
+        self, image: np.ndarray, scale: float = 1.0, psm: int | None = None, border: int = 0
+    ) -> list[tuple[Word, int]]:
         """(word, tesseract line number) in Tesseract's order; boxes divided by `scale`.
         `border` white pixels are added around the image (Tesseract reads text that
         touches the edge badly) and taken off the boxes again."""
@@ -194,8 +214,18 @@ class TesseractEngine:
                     continue
                 x0, y0, x1, y1 = (int(round((v - border) / scale)) for v in box)
                 alt, likely = alternative if text == nfc(raw) else ("", 0.0)
-                out.append((Word(text=text, box=(x0, y0, x1, y1), confidence=confidence, alternative=alt,
-                                 alternative_confidence=likely), line_no))
+                out.append(
+                    (
+                        Word(
+                            text=text,
+                            box=(x0, y0, x1, y1),
+                            confidence=confidence,
+                            alternative=alt,
+                            alternative_confidence=likely,
+                        ),
+                        line_no,
+                    )
+                )
             api.Clear()
         del tesserocr
         return out
@@ -234,8 +264,9 @@ def _figure_api(tessdata: str, lang: str, charset: str):
     import tesserocr
 
     try:
-        api = tesserocr.PyTessBaseAPI(path=tessdata.rstrip("/") + "/", lang=lang, psm=tesserocr.PSM.SINGLE_LINE,
-                                      oem=tesserocr.OEM.LSTM_ONLY)
+        api = tesserocr.PyTessBaseAPI(
+            path=tessdata.rstrip("/") + "/", lang=lang, psm=tesserocr.PSM.SINGLE_LINE, oem=tesserocr.OEM.LSTM_ONLY
+        )
     except RuntimeError as exc:
         raise EngineError(f"cannot start Tesseract with language {lang!r} in {tessdata}: {exc}") from None
     api.SetVariable("tessedit_char_whitelist", charset)

@@ -50,8 +50,15 @@ def lexicon(dic: str = str(HUNSPELL_DIC)) -> dict[str, tuple[str, ...]]:
         return {}
     # everything the lexicon is built from: the word list, the name lists (and the loader that
     # normalises them), the code that folds and respells words, the gazetteer's data
-    key = diskcache.fingerprint(path, Path(__file__), refdata.path("surnames"), refdata.path("given_names"),
-                                Path(refdata.__file__), Path(text_module.__file__), gazetteer._data_key())
+    key = diskcache.fingerprint(
+        path,
+        Path(__file__),
+        refdata.path("surnames"),
+        refdata.path("given_names"),
+        Path(refdata.__file__),
+        Path(text_module.__file__),
+        gazetteer._data_key(),
+    )
     return diskcache.cached("lexicon", key, lambda: _build_lexicon(path))
 
 
@@ -109,7 +116,7 @@ def correct_word(text: str, lex: dict[str, tuple[str, ...]]) -> str:
     if not candidates:
         # one vowel read twice with different marks ("Chiểềng"): drop either copy
         doubled = {i for i in range(len(low) - 1) if fold(low[i]) == fold(low[i + 1]) and low[i] in _VOWELS}
-        dropped = {low[:j] + low[j + 1:] for i in doubled for j in (i, i + 1)} if len(low) > 2 else set()
+        dropped = {low[:j] + low[j + 1 :] for i in doubled for j in (i, i + 1)} if len(low) > 2 else set()
         found = [d for d in dropped if d in lex.get(fold(d), ())]
         return lead + with_case(core, found[0]) + tail if len(found) == 1 else text
     ranked = sorted(candidates, key=lambda c: _distance(c, low))
@@ -127,12 +134,42 @@ def correct_word(text: str, lex: dict[str, tuple[str, ...]]) -> str:
 # phrase: only marks and case can be misread ("Độc Lập", "vào Lúc", "Cán cứ", "thi trấn").
 # Single words are left out: alone, the same letters are often a name ("huyên", "Huyền").
 FORM_PHRASES = (
-    "Độc lập - Tự do - Hạnh phúc", "Cộng hòa xã hội chủ nghĩa Việt Nam", "Ủy ban nhân dân", "Căn cứ",
-    "Đã chết vào lúc", "Nơi đăng ký", "Ngày, tháng, năm đăng ký", "Họ, chữ đệm, tên", "Ngày, tháng, năm sinh",
-    "Giới tính", "Dân tộc", "Quốc tịch", "Nơi sinh", "Quê quán", "Nơi cư trú", "Số định danh cá nhân", "Nơi chết",
-    "Nguyên nhân chết", "Quyển số", "Nơi nhận", "Như trên", "đơn vị", "Đảng ủy", "Huyện ủy", "Tỉnh ủy",
-    "thị trấn", "Ghi chú", "người đi khai sinh", "người đi khai tử", "Giấy khai sinh", "Trích lục khai tử",
-    "Giấy chứng nhận kết hôn", "chứng nhận", "Người ký", "chức vụ và đóng dấu", "Ký, ghi rõ họ tên",
+    "Độc lập - Tự do - Hạnh phúc",
+    "Cộng hòa xã hội chủ nghĩa Việt Nam",
+    "Ủy ban nhân dân",
+    "Căn cứ",
+    "Đã chết vào lúc",
+    "Nơi đăng ký",
+    "Ngày, tháng, năm đăng ký",
+    "Họ, chữ đệm, tên",
+    "Ngày, tháng, năm sinh",
+    "Giới tính",
+    "Dân tộc",
+    "Quốc tịch",
+    "Nơi sinh",
+    "Quê quán",
+    "Nơi cư trú",
+    "Số định danh cá nhân",
+    "Nơi chết",
+    "Nguyên nhân chết",
+    "Quyển số",
+    "Nơi nhận",
+    "Như trên",
+    "đơn vị",
+    "Đảng ủy",
+    "Huyện ủy",
+    "Tỉnh ủy",
+    "thị trấn",
+    "Ghi chú",
+    "người đi khai sinh",
+    "người đi khai tử",
+    "Giấy khai sinh",
+    "Trích lục khai tử",
+    "Giấy chứng nhận kết hôn",
+    "chứng nhận",
+    "Người ký",
+    "chức vụ và đóng dấu",
+    "Ký, ghi rõ họ tên",
     "Ký, ghi rõ họ, chữ đệm, tên",
 )
 
@@ -144,14 +181,69 @@ FORM_PHRASES = (
 # "cung cấp" / "cùng cấp", "công tác" / "cộng tác") or a name ("Nguyên đán" / Nguyễn Đan) are
 # left out, and runs in capitals or title case, where names are, get only the bodies' names.
 ADMINISTRATIVE_TERMS = (
-    "đề nghị", "tiếp nhận", "dữ liệu", "hộ tịch", "số hóa", "hôn nhân", "thông tin", "triển khai", "kế hoạch",
-    "đăng ký", "khai sinh", "khai tử", "kết hôn", "hướng dẫn", "thực hiện", "quy định", "phê duyệt",
-    "giai đoạn", "ban hành", "tổ chức", "đơn vị", "chính quyền", "địa phương", "trách nhiệm", "hiệu lực",
-    "thi hành", "văn bản", "hồ sơ", "tình trạng", "cải cách", "hành chính", "thủ tục",
-    "chứng thực", "lý lịch", "quốc tịch", "cư trú", "căn cước", "định danh", "cá nhân", "kết luận", "cuộc họp",
-    "tổ công tác", "lưu trữ", "chuyển đổi số", "điện tử", "dịch vụ công", "trực tuyến", "giải quyết",
-    "tăng cường", "kiểm tra", "rà soát", "báo cáo", "kết quả", "tình hình", "về việc", "liên quan", "phối hợp",
-    "chỉ đạo", "thời gian", "Sở Tư pháp", "Phòng Tư pháp", "Sở Nội vụ", "Phòng Nội vụ",
+    "đề nghị",
+    "tiếp nhận",
+    "dữ liệu",
+    "hộ tịch",
+    "số hóa",
+    "hôn nhân",
+    "thông tin",
+    "triển khai",
+    "kế hoạch",
+    "đăng ký",
+    "khai sinh",
+    "khai tử",
+    "kết hôn",
+    "hướng dẫn",
+    "thực hiện",
+    "quy định",
+    "phê duyệt",
+    "giai đoạn",
+    "ban hành",
+    "tổ chức",
+    "đơn vị",
+    "chính quyền",
+    "địa phương",
+    "trách nhiệm",
+    "hiệu lực",
+    "thi hành",
+    "văn bản",
+    "hồ sơ",
+    "tình trạng",
+    "cải cách",
+    "hành chính",
+    "thủ tục",
+    "chứng thực",
+    "lý lịch",
+    "quốc tịch",
+    "cư trú",
+    "căn cước",
+    "định danh",
+    "cá nhân",
+    "kết luận",
+    "cuộc họp",
+    "tổ công tác",
+    "lưu trữ",
+    "chuyển đổi số",
+    "điện tử",
+    "dịch vụ công",
+    "trực tuyến",
+    "giải quyết",
+    "tăng cường",
+    "kiểm tra",
+    "rà soát",
+    "báo cáo",
+    "kết quả",
+    "tình hình",
+    "về việc",
+    "liên quan",
+    "phối hợp",
+    "chỉ đạo",
+    "thời gian",
+    "Sở Tư pháp",
+    "Phòng Tư pháp",
+    "Sở Nội vụ",
+    "Phòng Nội vụ",
 )
 
 _LONGEST_PHRASE = max(len(p.split(" ")) for p in FORM_PHRASES + ADMINISTRATIVE_TERMS)
@@ -198,16 +290,22 @@ def correct_phrases(words: list[Word]) -> list[Word]:
     out = list(words)
     i = 0
     while i < len(out):
-        letters_read = [fold(_core(w.text)[1]) for w in out[i:i + _LONGEST_PHRASE]]
-        found = next(((phrase, fixed_case) for phrase, fixed_case in table.get(letters_read[0], ())
-                      if len(phrase) <= len(letters_read)
-                      and all(read == fold(p) for read, (p, _) in zip(letters_read, phrase))), None)
+        letters_read = [fold(_core(w.text)[1]) for w in out[i : i + _LONGEST_PHRASE]]
+        found = next(
+            (
+                (phrase, fixed_case)
+                for phrase, fixed_case in table.get(letters_read[0], ())
+                if len(phrase) <= len(letters_read)
+                and all(read == fold(p) for read, (p, _) in zip(letters_read, phrase))
+            ),
+            None,
+        )
         if found is None:
             i += 1
             continue
         match, fixed_case = found
-        shouting = all(_core(w.text)[1].isupper() for w in out[i:i + len(match)] if len(_core(w.text)[1]) > 1)
-        titled = all(_core(w.text)[1][:1].isupper() for w in out[i:i + len(match)])
+        shouting = all(_core(w.text)[1].isupper() for w in out[i : i + len(match)] if len(_core(w.text)[1]) > 1)
+        titled = all(_core(w.text)[1][:1].isupper() for w in out[i : i + len(match)])
         if not fixed_case and (shouting or titled) and not match[0][0][:1].isupper():
             # a run in capitals or title case is likely a name ("THỊ HẠNH", "Đinh Danh"): only
             # the bodies' names ("SỞ TỰ PHÁP") are put right there, the vocabulary in sentences

@@ -14,30 +14,96 @@ and `from digitize.preprocess import clean_page` work as they did when this was 
 
 from __future__ import annotations
 
-from .cleanup import (DENOISE_SIGMA, GREY_REREADING_BELOW, OCR_TARGET_DPI, SPECKLE_NOISE, CleanupOptions, clean_ink,
-                      clean_page, grey_with_erasures, with_rotation)
+from .cleanup import (
+    DENOISE_SIGMA,
+    GREY_REREADING_BELOW,
+    OCR_TARGET_DPI,
+    SPECKLE_NOISE,
+    CleanupOptions,
+    clean_ink,
+    clean_page,
+    grey_with_erasures,
+    with_rotation,
+)
 from .cleanup import _rotate_boxes as _rotate_boxes  # private, used by tests/test_cleanup.py
 from .colour import paper_colour, pen_marks, red_text_lines, suppress_colour, to_bgr, to_grey
-from .geometry import (A4_ASPECT, A4_WIDTH_IN, CURL_MIN_GAIN, MAX_SKEW, SHEET_INSET, dewarp, estimate_curl,
-                       estimate_orientation, estimate_skew, find_sheet, rectify_sheet, refine_sheet_corners,
-                       rotate_fine, rotate_quarter, sheet_dpi, trim_dark_borders)
-from .ink import (FAINT_LETTERS, FAINT_MARGIN, FAINT_PROBE_MARGIN, faint_ink_mask, faint_letters,
-                  flatten_background, ink_mask, noise_level, remove_leader_dots)
+from .geometry import (
+    A4_ASPECT,
+    A4_WIDTH_IN,
+    CURL_MIN_GAIN,
+    MAX_SKEW,
+    SHEET_INSET,
+    dewarp,
+    estimate_curl,
+    estimate_orientation,
+    estimate_skew,
+    find_sheet,
+    rectify_sheet,
+    refine_sheet_corners,
+    rotate_fine,
+    rotate_quarter,
+    sheet_dpi,
+    trim_dark_borders,
+)
+from .ink import (
+    FAINT_LETTERS,
+    FAINT_MARGIN,
+    FAINT_PROBE_MARGIN,
+    faint_ink_mask,
+    faint_letters,
+    flatten_background,
+    ink_mask,
+    noise_level,
+    remove_leader_dots,
+)
 from .tables import find_rules, remove_rules
 
 __all__ = [
     # cleanup
-    "DENOISE_SIGMA", "GREY_REREADING_BELOW", "OCR_TARGET_DPI", "SPECKLE_NOISE", "CleanupOptions",
-    "clean_ink", "clean_page", "grey_with_erasures", "with_rotation",
+    "DENOISE_SIGMA",
+    "GREY_REREADING_BELOW",
+    "OCR_TARGET_DPI",
+    "SPECKLE_NOISE",
+    "CleanupOptions",
+    "clean_ink",
+    "clean_page",
+    "grey_with_erasures",
+    "with_rotation",
     # colour
-    "paper_colour", "pen_marks", "red_text_lines", "suppress_colour", "to_bgr", "to_grey",
+    "paper_colour",
+    "pen_marks",
+    "red_text_lines",
+    "suppress_colour",
+    "to_bgr",
+    "to_grey",
     # geometry
-    "A4_ASPECT", "A4_WIDTH_IN", "CURL_MIN_GAIN", "MAX_SKEW", "SHEET_INSET", "dewarp", "estimate_curl",
-    "estimate_orientation", "estimate_skew", "find_sheet", "rectify_sheet", "refine_sheet_corners",
-    "rotate_fine", "rotate_quarter", "sheet_dpi", "trim_dark_borders",
+    "A4_ASPECT",
+    "A4_WIDTH_IN",
+    "CURL_MIN_GAIN",
+    "MAX_SKEW",
+    "SHEET_INSET",
+    "dewarp",
+    "estimate_curl",
+    "estimate_orientation",
+    "estimate_skew",
+    "find_sheet",
+    "rectify_sheet",
+    "refine_sheet_corners",
+    "rotate_fine",
+    "rotate_quarter",
+    "sheet_dpi",
+    "trim_dark_borders",
     # ink
-    "FAINT_LETTERS", "FAINT_MARGIN", "FAINT_PROBE_MARGIN", "faint_ink_mask", "faint_letters",
-    "flatten_background", "ink_mask", "noise_level", "remove_leader_dots",
+    "FAINT_LETTERS",
+    "FAINT_MARGIN",
+    "FAINT_PROBE_MARGIN",
+    "faint_ink_mask",
+    "faint_letters",
+    "flatten_background",
+    "ink_mask",
+    "noise_level",
+    "remove_leader_dots",
     # tables
-    "find_rules", "remove_rules",
+    "find_rules",
+    "remove_rules",
 ]

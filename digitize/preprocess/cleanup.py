@@ -17,10 +17,27 @@ import numpy as np
 
 from ..types import CleanPage, PageImage
 from .colour import paper_colour, pen_marks, suppress_colour, to_bgr, to_grey
-from .geometry import (dewarp, estimate_curl, estimate_orientation, estimate_skew, find_sheet, rectify_sheet,
-                       rotate_fine, rotate_quarter, sheet_dpi, trim_dark_borders)
-from .ink import FAINT_LETTERS, faint_ink_mask, faint_letters, flatten_background, ink_mask, noise_level, \
-    remove_leader_dots
+from .geometry import (
+    dewarp,
+    estimate_curl,
+    estimate_orientation,
+    estimate_skew,
+    find_sheet,
+    rectify_sheet,
+    rotate_fine,
+    rotate_quarter,
+    sheet_dpi,
+    trim_dark_borders,
+)
+from .ink import (
+    FAINT_LETTERS,
+    faint_ink_mask,
+    faint_letters,
+    flatten_background,
+    ink_mask,
+    noise_level,
+    remove_leader_dots,
+)
 from .tables import remove_rules
 
 OCR_TARGET_DPI = 300.0
@@ -56,6 +73,7 @@ class CleanupOptions:
 
 
 # ---------------------------------------------------------------- orchestration
+
 
 def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> CleanPage:
     stages: list[str] = []
@@ -144,9 +162,19 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
     alternates: list[tuple[float, CleanPage]] = []
 
     def alternate(ocr_input: np.ndarray, rules, stage: str) -> CleanPage:
-        return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=dpi, ocr_scale=scale,
-                         rotation=rotation, skew=skew, stages=tuple(stages) + (stage,), rules=rules,
-                         timings=tuple(clock.laps), pen_marks=marks)
+        return CleanPage(
+            number=page.number,
+            display=colour,
+            ocr_input=ocr_input,
+            dpi=dpi,
+            ocr_scale=scale,
+            rotation=rotation,
+            skew=skew,
+            stages=tuple(stages) + (stage,),
+            rules=rules,
+            timings=tuple(clock.laps),
+            pen_marks=marks,
+        )
 
     if worn_ribbon:
         # Worn ribbon: whole letters lighter than Otsu's threshold. The faint-ink input
@@ -163,13 +191,25 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         alternates.append((GREY_REREADING_BELOW, alternate(grey_with_erasures(grey, mask, ink), rules, "grey")))
     clock.mark("alternates")
 
-    return CleanPage(number=page.number, display=colour, ocr_input=ocr_input, dpi=dpi, ocr_scale=scale,
-                     rotation=rotation, skew=skew, stages=tuple(stages), rules=rules,
-                     timings=tuple(clock.laps), alternates=tuple(alternates), pen_marks=marks)
+    return CleanPage(
+        number=page.number,
+        display=colour,
+        ocr_input=ocr_input,
+        dpi=dpi,
+        ocr_scale=scale,
+        rotation=rotation,
+        skew=skew,
+        stages=tuple(stages),
+        rules=rules,
+        timings=tuple(clock.laps),
+        alternates=tuple(alternates),
+        pen_marks=marks,
+    )
 
 
-def clean_ink(ink: np.ndarray, ocr_dpi: float, scale: float,
-              options: CleanupOptions) -> tuple[np.ndarray, tuple[tuple[int, int, int, int], ...], list[str]]:
+def clean_ink(
+    ink: np.ndarray, ocr_dpi: float, scale: float, options: CleanupOptions
+) -> tuple[np.ndarray, tuple[tuple[int, int, int, int], ...], list[str]]:
     """A page's ink with leaders and rules erased; the rules' boxes (display pixels) and
     the stages that ran."""
     stages = []
@@ -195,14 +235,20 @@ def with_rotation(page: CleanPage, extra: int) -> CleanPage:
     """The same page turned a further `extra` degrees clockwise (used when OCR finds it upside down)."""
     if extra % 360 == 0:
         return page
-    return CleanPage(number=page.number, display=rotate_quarter(page.display, extra),
-                     ocr_input=rotate_quarter(page.ocr_input, extra), dpi=page.dpi, ocr_scale=page.ocr_scale,
-                     rotation=(page.rotation + extra) % 360, skew=page.skew, stages=page.stages + ("flip",),
-                     rules=_rotate_boxes(page.rules, extra, page.display.shape[1], page.display.shape[0]),
-                     timings=page.timings,
-                     alternates=tuple((bar, with_rotation(alt, extra)) for bar, alt in page.alternates),
-                     pen_marks=tuple(_rotate_boxes(page.pen_marks, extra, page.display.shape[1],
-                                                   page.display.shape[0])))
+    return CleanPage(
+        number=page.number,
+        display=rotate_quarter(page.display, extra),
+        ocr_input=rotate_quarter(page.ocr_input, extra),
+        dpi=page.dpi,
+        ocr_scale=page.ocr_scale,
+        rotation=(page.rotation + extra) % 360,
+        skew=page.skew,
+        stages=page.stages + ("flip",),
+        rules=_rotate_boxes(page.rules, extra, page.display.shape[1], page.display.shape[0]),
+        timings=page.timings,
+        alternates=tuple((bar, with_rotation(alt, extra)) for bar, alt in page.alternates),
+        pen_marks=tuple(_rotate_boxes(page.pen_marks, extra, page.display.shape[1], page.display.shape[0])),
+    )
 
 
 def _rotate_boxes(boxes, clockwise: int, width: int, height: int):

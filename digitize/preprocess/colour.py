@@ -26,8 +26,10 @@ def paper_colour(image: np.ndarray) -> tuple[int, int, int] | int:
     bright = (grey >= _median_of_counts(_histogram(grey))).view(np.uint8)
     if image.ndim == 2:
         return int(_median_of_counts(_histogram(grey, bright)))
-    return tuple(int(_median_of_counts(_histogram(image, bright, c)))  # type: ignore[return-value]
-                 for c in range(3))
+    return tuple(
+        int(_median_of_counts(_histogram(image, bright, c)))  # type: ignore[return-value]
+        for c in range(3)
+    )
 
 
 def suppress_colour(image: np.ndarray) -> np.ndarray:
@@ -69,8 +71,12 @@ def pen_marks(image: np.ndarray, dpi: float) -> tuple[tuple[int, int, int, int],
     high, low = channel_range(image)
     # (uint8 arithmetic, exact: r // 2 + g // 2 <= 254, and a saturated difference is 0 where
     # it would go negative)
-    blue = ((cv2.subtract(b, cv2.max(g, cv2.add(r >> 1, g >> 1))) > 25) & (cv2.subtract(b, r) > 15)
-            & (cv2.subtract(high, low) > 45) & (low < 170))
+    blue = (
+        (cv2.subtract(b, cv2.max(g, cv2.add(r >> 1, g >> 1))) > 25)
+        & (cv2.subtract(b, r) > 15)
+        & (cv2.subtract(high, low) > 45)
+        & (low < 170)
+    )
     if cv2.countNonZero(blue.view(np.uint8)) < 30:
         return ()
     unit = max(1, int(round(dpi / 150)))
@@ -79,7 +85,7 @@ def pen_marks(image: np.ndarray, dpi: float) -> tuple[tuple[int, int, int, int],
     min_h, max_h = dpi * 0.06, dpi * 0.9  # a stroke of a figure (1.5 mm) up to a line of pen (23 mm)
     marks = []
     for x, y, w, h, area in stats[1:]:
-        ink = int(blue[y:y + h, x:x + w].sum())
+        ink = int(blue[y : y + h, x : x + w].sum())
         if min_h <= h <= max_h and w <= dpi * 4 and ink >= 0.02 * w * h and ink >= 15:
             marks.append((int(x), int(y), int(x + w), int(y + h)))
     return tuple(marks)
@@ -96,8 +102,9 @@ def red_text_lines(image: np.ndarray, saturation: np.ndarray) -> np.ndarray:
         return np.zeros(red.shape, bool)
     h, w = red.shape
     unit = max(2, w // 400)  # about a third of a letter on an A4 page
-    smeared = cv2.morphologyEx(red.astype(np.uint8), cv2.MORPH_CLOSE,
-                               cv2.getStructuringElement(cv2.MORPH_RECT, (unit * 6, unit)))
+    smeared = cv2.morphologyEx(
+        red.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (unit * 6, unit))
+    )
     n, labels, stats, _ = cv2.connectedComponentsWithStats(smeared, connectivity=8)
     seals = [(x, y, x + bw, y + bh) for x, y, bw, bh, _ in stats[1:] if 0.6 < bw / max(bh, 1) < 1.7 and bh > h // 30]
     lines = np.zeros(red.shape, bool)
@@ -106,5 +113,5 @@ def red_text_lines(image: np.ndarray, saturation: np.ndarray) -> np.ndarray:
         inside_seal = any(sx0 <= x + bw / 2 <= sx1 and sy0 <= y + bh / 2 <= sy1 for sx0, sy0, sx1, sy1 in seals)
         if flat_line and not inside_seal:
             # the line's box, grown to take in the tone marks above and the dots below
-            lines[max(0, y - bh * 2 // 3):y + bh + bh // 3, x:x + bw] = True
+            lines[max(0, y - bh * 2 // 3) : y + bh + bh // 3, x : x + bw] = True
     return lines & red

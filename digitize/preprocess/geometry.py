@@ -37,8 +37,9 @@ def rotate_fine(image: np.ndarray, degrees: float, border: int | tuple[int, int,
     matrix[1, 2] += new_h / 2 - h / 2
     if image.ndim == 3 and isinstance(border, int):
         border = (border, border, border)
-    return cv2.warpAffine(image, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=border)
+    return cv2.warpAffine(
+        image, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border
+    )
 
 
 A4_WIDTH_IN = 210 / 25.4
@@ -50,8 +51,10 @@ def _order_corners(points: np.ndarray) -> np.ndarray:
     points = points.reshape(4, 2).astype(np.float32)
     total = points.sum(axis=1)
     diff = np.diff(points, axis=1).ravel()
-    return np.array([points[np.argmin(total)], points[np.argmin(diff)], points[np.argmax(total)],
-                     points[np.argmax(diff)]], dtype=np.float32)
+    return np.array(
+        [points[np.argmin(total)], points[np.argmin(diff)], points[np.argmax(total)], points[np.argmax(diff)]],
+        dtype=np.float32,
+    )
 
 
 def find_sheet(colour: np.ndarray) -> np.ndarray | None:
@@ -95,8 +98,12 @@ def _edges_on_frame(corners: np.ndarray, shape: tuple[int, ...], tolerance: floa
     tol = tolerance * max(h, w)
     count = 0
     for a, b in zip(corners, np.roll(corners, -1, axis=0)):
-        if (a[0] <= tol and b[0] <= tol) or (a[0] >= w - 1 - tol and b[0] >= w - 1 - tol) or \
-                (a[1] <= tol and b[1] <= tol) or (a[1] >= h - 1 - tol and b[1] >= h - 1 - tol):
+        if (
+            (a[0] <= tol and b[0] <= tol)
+            or (a[0] >= w - 1 - tol and b[0] >= w - 1 - tol)
+            or (a[1] <= tol and b[1] <= tol)
+            or (a[1] >= h - 1 - tol and b[1] >= h - 1 - tol)
+        ):
             count += 1
     return count
 
@@ -152,8 +159,11 @@ def refine_sheet_corners(small: np.ndarray, corners: np.ndarray, band: float = 0
             continue
         s = ((q - p)[0] * -v[1] - (q - p)[1] * -v[0]) / det
         point = p + s * u
-        if np.linalg.norm(point - corners[i]) <= 2 * reach and -reach <= point[0] <= w + reach \
-                and -reach <= point[1] <= h + reach:
+        if (
+            np.linalg.norm(point - corners[i]) <= 2 * reach
+            and -reach <= point[0] <= w + reach
+            and -reach <= point[1] <= h + reach
+        ):
             refined[i] = point
     return refined.astype(np.float32)
 
@@ -202,13 +212,12 @@ def rectify_sheet(colour: np.ndarray, corners: np.ndarray) -> np.ndarray:
         width = int(round(height * A4_ASPECT))
     target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
-    flat = cv2.warpPerspective(colour, matrix, (width, height), flags=cv2.INTER_CUBIC,
-                               borderMode=cv2.BORDER_REPLICATE)
+    flat = cv2.warpPerspective(colour, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     # The found edges are good to a few pixels; a sliver of desk left along a side
     # would read as a page-high ruling line (and turn the page into one table).
     # Paper margins are centimetres wide, so an inset of 1 % loses no text.
     inset_y, inset_x = int(SHEET_INSET * height), int(SHEET_INSET * width)
-    return flat[inset_y:height - inset_y, inset_x:width - inset_x]
+    return flat[inset_y : height - inset_y, inset_x : width - inset_x]
 
 
 def sheet_dpi(width: int, height: int, fallback: float) -> float:
@@ -344,8 +353,7 @@ def _warp_straightens_lines(ink: np.ndarray, bounds: np.ndarray, shift: np.ndarr
     has strips whose profiles differ by a shift too (labels at left, values further
     right), yet every line on it is straight; the warp would bend them all. Each
     wide line-shaped blob's centre per strip is compared before and after the warp."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, np.ones((1, 7), np.uint8)),
-                                                           connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, np.ones((1, 7), np.uint8)), connectivity=8)
     strip_width = float(bounds[1] - bounds[0])
     tall = 0.05 * ink.shape[0]
     before = after = 0.0
@@ -353,15 +361,16 @@ def _warp_straightens_lines(ink: np.ndarray, bounds: np.ndarray, shift: np.ndarr
     for i in range(1, n):
         if stats[i, cv2.CC_STAT_WIDTH] < 3 * strip_width or stats[i, cv2.CC_STAT_HEIGHT] > tall:
             continue
-        x, y, w, h = (int(stats[i, k]) for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
-                                                  cv2.CC_STAT_HEIGHT))
-        blob = labels[y:y + h, x:x + w] == i
+        x, y, w, h = (
+            int(stats[i, k]) for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT)
+        )
+        blob = labels[y : y + h, x : x + w] == i
         centres, flat = [], []
         for s, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
             a, b = max(a, x), min(b, x + w)
             if b - a < strip_width / 2:
                 continue
-            rows = np.nonzero(blob[:, a - x:b - x])[0]
+            rows = np.nonzero(blob[:, a - x : b - x])[0]
             if rows.size == 0:
                 continue
             c = y + float(rows.mean())

@@ -52,8 +52,9 @@ def faint_letters(grey: np.ndarray, dpi: float) -> float:
 def flatten_background(grey: np.ndarray, dpi: float) -> np.ndarray:
     """Divide by a smooth background estimate: evens out yellowing, stains, shadows."""
     scale = 4
-    small = cv2.resize(grey, (max(1, grey.shape[1] // scale), max(1, grey.shape[0] // scale)),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        grey, (max(1, grey.shape[1] // scale), max(1, grey.shape[0] // scale)), interpolation=cv2.INTER_AREA
+    )
     # A closing wider than a letter stroke removes text, leaving the background.
     k = max(3, int(dpi / 25 / scale) | 1)
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
@@ -169,8 +170,12 @@ def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
     return out
 
 
-def _dots_under_values(row: list[tuple[float, float, float, int]], members: list[tuple[float, float, float, int]],
-                       binary_ink: np.ndarray, dpi: float) -> list[tuple[float, float, float, int]]:
+def _dots_under_values(
+    row: list[tuple[float, float, float, int]],
+    members: list[tuple[float, float, float, int]],
+    binary_ink: np.ndarray,
+    dpi: float,
+) -> list[tuple[float, float, float, int]]:
     """The leader's dots left between the words of a value typed over it.
 
     Where a value covers a leader, the dots between its letters and words come in ones
@@ -214,7 +219,7 @@ def _ink_above(binary_ink: np.ndarray, x: float, y: float, dot_height: float, dp
     colon's upper dot (within about an x-height)."""
     half = max(1, int(round(dot_height)))
     top = int(round(y - dot_height / 2)) - 1
-    above = binary_ink[max(0, top - int(dpi * 0.07)):max(0, top - 1), max(0, int(x) - half):int(x) + half + 1]
+    above = binary_ink[max(0, top - int(dpi * 0.07)) : max(0, top - 1), max(0, int(x) - half) : int(x) + half + 1]
     return bool(above.size and above.any())
 
 

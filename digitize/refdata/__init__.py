@@ -63,9 +63,10 @@ def _table(name: str, width: int, optional: int = 0) -> tuple[tuple[str, ...], .
     empty or left off (an editor may drop trailing tabs), the others may not."""
     out = []
     for number, row in enumerate(rows(name), 1):
-        if len(row) > width or len(row) < width - optional or not all(row[:width - optional]):
-            raise ConfigError(f"reference data file {path(name)}: data row {number} {row!r} "
-                              f"does not have {width} columns")
+        if len(row) > width or len(row) < width - optional or not all(row[: width - optional]):
+            raise ConfigError(
+                f"reference data file {path(name)}: data row {number} {row!r} does not have {width} columns"
+            )
         out.append(row + ("",) * (width - len(row)))
     return tuple(out)
 

@@ -75,8 +75,9 @@ def make_signer(settings: Settings) -> Signer:
         level = "B-LTA" if timestamper is not None else "B-B"
         if timestamper is None:
             log.warning("no time-stamping authority configured (DIGITIZE_TSA_URL): signing at PAdES B-B only")
-    return PyHankoSigner(p12, password, level=level, timestamper=timestamper, trust=trust, stamp=stamp,
-                         check_pdfa=True, key=key)
+    return PyHankoSigner(
+        p12, password, level=level, timestamper=timestamper, trust=trust, stamp=stamp, check_pdfa=True, key=key
+    )
 
 
 def _production(settings: Settings) -> bool:

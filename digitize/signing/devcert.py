@@ -43,8 +43,15 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import SigningError
 
-__all__ = ["ensure_dev_certificate", "dev_ca_certificate", "dev_ca_certificates", "DevAuthority",
-           "SIGNER_CN", "CA_CN", "TSA_CN"]
+__all__ = [
+    "ensure_dev_certificate",
+    "dev_ca_certificate",
+    "dev_ca_certificates",
+    "DevAuthority",
+    "SIGNER_CN",
+    "CA_CN",
+    "TSA_CN",
+]
 
 SIGNER_CN = "digitize DEVELOPMENT signer — NOT FOR PRODUCTION"
 CA_CN = "digitize DEVELOPMENT root CA — NOT FOR PRODUCTION"
@@ -112,8 +119,9 @@ class DevAuthority:
             # encrypted (mode 0600) beside the password that protects it: validating its RSA
             # key again on each load (~0.14 s at 3072 bits, on every start) guards against
             # nothing here. Production keys (PKCS#12, PKCS#11) never come this way.
-            self.ca_key = serialization.load_pem_private_key((folder / CA_KEY_NAME).read_bytes(), secret,
-                                                             unsafe_skip_rsa_key_validation=True)
+            self.ca_key = serialization.load_pem_private_key(
+                (folder / CA_KEY_NAME).read_bytes(), secret, unsafe_skip_rsa_key_validation=True
+            )
             tsa_key, tsa_cert, _ = pkcs12.load_key_and_certificates((folder / TSA_NAME).read_bytes(), secret)
         except (OSError, ValueError) as exc:
             raise SigningError(f"cannot read development CA in {folder}: {exc}") from None
@@ -142,8 +150,9 @@ class DevAuthority:
         from asn1crypto import keys as asn1_keys, x509 as asn1_x509
 
         der = serialization.Encoding.DER
-        key = asn1_keys.PrivateKeyInfo.load(self.tsa_key.private_bytes(
-            der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        key = asn1_keys.PrivateKeyInfo.load(
+            self.tsa_key.private_bytes(der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
         stamper = _dev_timestamper_class()(
             tsa_cert=asn1_x509.Certificate.load(self.tsa_cert.public_bytes(der)),
             tsa_key=key,
@@ -176,14 +185,17 @@ def _dev_timestamper_class() -> type:
                 return super()._sign_tst_info(tst_info_data, md_algorithm, dt)
             md = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
             md.update(tst_info_data)
-            signed_attrs = cms.CMSAttributes([
-                general.simple_cms_attribute("content_type", "tst_info"),
-                general.simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
-                general.simple_cms_attribute("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
-                general.simple_cms_attribute("message_digest", md.finalize()),
-            ])
-            signature = self.pyca_key.sign(signed_attrs.dump(), PKCS1v15(),
-                                           get_pyca_cryptography_hash(md_algorithm.upper()))
+            signed_attrs = cms.CMSAttributes(
+                [
+                    general.simple_cms_attribute("content_type", "tst_info"),
+                    general.simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+                    general.simple_cms_attribute("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
+                    general.simple_cms_attribute("message_digest", md.finalize()),
+                ]
+            )
+            signature = self.pyca_key.sign(
+                signed_attrs.dump(), PKCS1v15(), get_pyca_cryptography_hash(md_algorithm.upper())
+            )
             return signature, signed_attrs
 
     return DevTimeStamper
@@ -223,8 +235,17 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
         raise
 
 
-def _leaf(cn: str, usage: Any, ca_name: Any, ca_key: Any, ca_ski: Any, start: dt.datetime, end: dt.datetime,
-          *, usage_critical: bool = False) -> tuple[Any, Any]:
+def _leaf(
+    cn: str,
+    usage: Any,
+    ca_name: Any,
+    ca_key: Any,
+    ca_ski: Any,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    usage_critical: bool = False,
+) -> tuple[Any, Any]:
     """A key and its certificate issued by the development CA, for signing (content
     commitment) with one extended key usage."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
@@ -239,9 +260,15 @@ def _leaf(cn: str, usage: Any, ca_name: Any, ca_key: Any, ca_ski: Any, start: dt
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -267,8 +294,9 @@ def _retire_old_ca(folder: Path) -> None:
     """Keep an earlier version's CA certificate (no key, no TSA) as a trust root."""
     old = dev_ca_certificate(folder)
     if old is not None:
-        _write_atomic(folder / f"ca-retired-{old.serial_number:x}.pem",
-                      old.public_bytes(serialization.Encoding.PEM), 0o644)
+        _write_atomic(
+            folder / f"ca-retired-{old.serial_number:x}.pem", old.public_bytes(serialization.Encoding.PEM), 0o644
+        )
     # the old signer must not look complete next to the new CA key and TSA while they are written
     (folder / P12_NAME).unlink(missing_ok=True)
 
@@ -292,9 +320,15 @@ def _create(folder: Path) -> tuple[Path, str]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -306,13 +340,15 @@ def _create(folder: Path) -> tuple[Path, str]:
 
     key, cert = _leaf(SIGNER_CN, ExtendedKeyUsageOID.EMAIL_PROTECTION, ca_name, ca_key, ca_ski, start, end)
     # A time-stamping certificate's extended key usage must be critical (RFC 3161 2.3).
-    tsa_key, tsa_cert = _leaf(TSA_CN, ExtendedKeyUsageOID.TIME_STAMPING, ca_name, ca_key, ca_ski, start, end,
-                              usage_critical=True)
+    tsa_key, tsa_cert = _leaf(
+        TSA_CN, ExtendedKeyUsageOID.TIME_STAMPING, ca_name, ca_key, ca_ski, start, end, usage_critical=True
+    )
 
     password = secrets.token_urlsafe(24)
     encryption = serialization.BestAvailableEncryption(password.encode("ascii"))
     tsa_p12 = pkcs12.serialize_key_and_certificates(
-        name=b"digitize-dev-tsa", key=tsa_key, cert=tsa_cert, cas=[ca_cert], encryption_algorithm=encryption)
+        name=b"digitize-dev-tsa", key=tsa_key, cert=tsa_cert, cas=[ca_cert], encryption_algorithm=encryption
+    )
     ca_key_pem = ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     p12 = pkcs12.serialize_key_and_certificates(
         name=b"digitize-dev-signer",

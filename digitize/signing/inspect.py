@@ -46,8 +46,13 @@ _CONTAINER_WINDOW = 200_000
 _PDF_DATE_STRING = re.compile(rb"/M\s*\(((?:[^()\\]|\\.){0,120})\)")
 _PDF_DATE = re.compile(rb"D:(\d{14})(Z|[+-]\d{2}'?\d{2}'?)?")
 _OCTAL = re.compile(rb"\\([0-7]{1,3})")
-_DIGESTS = {"sha1": hashlib.sha1, "sha224": hashlib.sha224, "sha256": hashlib.sha256, "sha384": hashlib.sha384,
-            "sha512": hashlib.sha512}
+_DIGESTS = {
+    "sha1": hashlib.sha1,
+    "sha224": hashlib.sha224,
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
 # How far from its /ByteRange a signature dictionary's /SubFilter may sit (the
 # dictionary also holds the container, whose hex may be tens of kilobytes).
 _DICT_WINDOW = 1024
@@ -77,8 +82,9 @@ def read_signatures(data: bytes, trust_roots: Iterable[Any] | None = None) -> tu
     return tuple(found)
 
 
-def _read_one(data: bytes, ranges: tuple[int, ...], at: int, end: int, roots: list[Any],
-              checked: bool) -> InputSignature | None:
+def _read_one(
+    data: bytes, ranges: tuple[int, ...], at: int, end: int, roots: list[Any], checked: bool
+) -> InputSignature | None:
     a, b, c, d = ranges
     if a != 0 or not 0 < b < c or d < 0:
         return None
@@ -94,17 +100,24 @@ def _read_one(data: bytes, ranges: tuple[int, ...], at: int, end: int, roots: li
         raw = bytes.fromhex(re.sub(rb"\s", b"", hole.group(1)).decode("ascii"))
     except ValueError:
         return None
-    window = data[max(0, at - _DICT_WINDOW):at] + data[end:end + _DICT_WINDOW]
+    window = data[max(0, at - _DICT_WINDOW) : at] + data[end : end + _DICT_WINDOW]
     # the dictionary's /SubFilter is before /ByteRange or after it (hex hole skipped)
-    around = data[max(0, b - _DICT_WINDOW):b] + data[c:c + _DICT_WINDOW] + window
+    around = data[max(0, b - _DICT_WINDOW) : b] + data[c : c + _DICT_WINDOW] + window
     sub = _SUBFILTER.search(around)
     subfilter = sub.group(1).decode("ascii", "replace") if sub else ""
-    signed = data[a:a + b] + data[c:c + d] if c + d <= len(data) else b""
+    signed = data[a : a + b] + data[c : c + d] if c + d <= len(data) else b""
     try:
         facts = _container_facts(raw, signed)
     except Exception:  # noqa: BLE001 - a container we cannot parse is reported as invalid
-        facts = {"signer": "", "signed_at": "", "valid": False, "digest_algorithm": "", "organization": "",
-                 "cert": None, "certs": []}
+        facts = {
+            "signer": "",
+            "signed_at": "",
+            "valid": False,
+            "digest_algorithm": "",
+            "organization": "",
+            "cert": None,
+            "certs": [],
+        }
     signed_at = facts["signed_at"] or _dictionary_time(around)
     if not in_place:
         facts["valid"] = False
@@ -115,15 +128,22 @@ def _read_one(data: bytes, ranges: tuple[int, ...], at: int, end: int, roots: li
     else:
         when = datetime.fromisoformat(signed_at) if signed_at else None
         trusted, reason, anchor = _trust(facts["cert"], facts["certs"], roots, when, facts["valid"])
-    return InputSignature(signer=facts["signer"], signed_at=signed_at, subfilter=subfilter,
-                                 valid=facts["valid"], covers_whole_file=covers, trusted=trusted,
-                                 digest_algorithm=facts["digest_algorithm"],
-                                 organization=facts["organization"], byte_range=ranges,
-                                 trust_reason=reason, trust_anchor=anchor)
+    return InputSignature(
+        signer=facts["signer"],
+        signed_at=signed_at,
+        subfilter=subfilter,
+        valid=facts["valid"],
+        covers_whole_file=covers,
+        trusted=trusted,
+        digest_algorithm=facts["digest_algorithm"],
+        organization=facts["organization"],
+        byte_range=ranges,
+        trust_reason=reason,
+        trust_anchor=anchor,
+    )
 
 
-def _trust(cert: Any, certs: list[Any], roots: list[Any], when: datetime | None,
-           valid: bool) -> tuple[bool, str, str]:
+def _trust(cert: Any, certs: list[Any], roots: list[Any], when: datetime | None, valid: bool) -> tuple[bool, str, str]:
     """(trusted, reason, anchor): does the signer's certificate chain to one of `roots`, valid at
     `when` (the signing time the signature states; now if none)? Offline: revocation is not checked."""
     from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -138,8 +158,13 @@ def _trust(cert: Any, certs: list[Any], roots: list[Any], when: datetime | None,
     if cert.self_signed != "no" and cert.dump() not in {r.dump() for r in roots}:
         return False, "self-signed certificate, not a configured trust anchor", ""
     moment = when or datetime.now(timezone.utc)
-    context = ValidationContext(trust_roots=list(roots), other_certs=list(certs), allow_fetching=False,
-                                revocation_mode="soft-fail", moment=moment)
+    context = ValidationContext(
+        trust_roots=list(roots),
+        other_certs=list(certs),
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+        moment=moment,
+    )
     validator = CertificateValidator(cert, intermediate_certs=list(certs), validation_context=context)
     try:
         path = run_sync(validator.async_validate_usage(set()))
@@ -211,8 +236,9 @@ def _container_facts(raw: bytes, signed: bytes) -> dict:
         imprint = tst_info["message_imprint"]
         imprint_hasher = _DIGESTS.get(imprint["hash_algorithm"]["algorithm"].native)
         covered = bool(imprint_hasher and imprint_hasher(signed).digest() == imprint["hashed_message"].native)
-        intact = covered and bool(hasher and message_digest is not None
-                                  and hasher(encap["content"].contents).digest() == message_digest)
+        intact = covered and bool(
+            hasher and message_digest is not None and hasher(encap["content"].contents).digest() == message_digest
+        )
         signing_time = signing_time or tst_info["gen_time"].native
     else:
         intact = bool(hasher and message_digest is not None and hasher(signed).digest() == message_digest)
@@ -222,9 +248,15 @@ def _container_facts(raw: bytes, signed: bytes) -> dict:
     if isinstance(organization, list):
         organization = ", ".join(organization)
     when = signing_time if isinstance(signing_time, datetime) else None
-    return {"signer": common_name(cert) if cert is not None else "", "signed_at": iso_vn(when) if when else "",
-            "valid": verified, "digest_algorithm": digest_name or "", "organization": str(organization or ""),
-            "cert": cert, "certs": certs}
+    return {
+        "signer": common_name(cert) if cert is not None else "",
+        "signed_at": iso_vn(when) if when else "",
+        "valid": verified,
+        "digest_algorithm": digest_name or "",
+        "organization": str(organization or ""),
+        "cert": cert,
+        "certs": certs,
+    }
 
 
 def _verify(cert, signer_info, digest_name: str) -> bool:  # noqa: ANN001 - asn1crypto objects
@@ -234,8 +266,12 @@ def _verify(cert, signer_info, digest_name: str) -> bool:  # noqa: ANN001 - asn1
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
     algorithms: dict[str, Callable[[], hashes.HashAlgorithm]] = {
-        "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
-        "sha512": hashes.SHA512}
+        "sha1": hashes.SHA1,
+        "sha224": hashes.SHA224,
+        "sha256": hashes.SHA256,
+        "sha384": hashes.SHA384,
+        "sha512": hashes.SHA512,
+    }
     try:
         key = x509.load_der_x509_certificate(cert.dump()).public_key()
         message = signer_info["signed_attrs"].untag().dump()

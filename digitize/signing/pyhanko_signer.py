@@ -146,7 +146,8 @@ def _pkcs12_key(path: Path, password: str) -> Any:
     # for RSA, validated here, once) for the signatures.
     try:
         pyca_key, pyca_cert, extra = pkcs12.load_key_and_certificates(
-            data, password.encode("utf-8") if password else None)
+            data, password.encode("utf-8") if password else None
+        )
     except Exception:  # noqa: BLE001 - cryptography's ValueError, or an unsupported algorithm
         raise SigningError(f"cannot open signing certificate {path}: wrong password or not PKCS#12") from None
     if pyca_cert is None:
@@ -155,8 +156,9 @@ def _pkcs12_key(path: Path, password: str) -> Any:
         raise SigningError(f"cannot open signing certificate {path}: no private key in it")
     registry = SimpleCertificateStore()
     registry.register_multiple({asn1_cert(c) for c in extra})
-    key = _key_once_signer_class()(signing_key=asn1_key(pyca_key), signing_cert=asn1_cert(pyca_cert),
-                                   cert_registry=registry)
+    key = _key_once_signer_class()(
+        signing_key=asn1_key(pyca_key), signing_cert=asn1_cert(pyca_cert), cert_registry=registry
+    )
     key.pyca_key = pyca_key
     return key
 
@@ -177,8 +179,10 @@ def pkcs11_key(module: Path | str, token: str, key_label: str, pin: str, cert_la
         key = PKCS11Signer(session, key_label=key_label, cert_label=cert_label or key_label)
         key.signing_cert  # noqa: B018 - loads the certificate now, so a wrong label fails here
     except Exception as exc:  # noqa: BLE001 - the PKCS#11 library's own errors: one line
-        raise SigningError(f"cannot use PKCS#11 token {token!r} key {key_label!r}: "
-                           f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from None
+        raise SigningError(
+            f"cannot use PKCS#11 token {token!r} key {key_label!r}: "
+            f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        ) from None
     return key
 
 
@@ -192,9 +196,18 @@ class PyHankoSigner:
     stamp (visible field); None = invisible field. `check_pdfa`: validate the
     input as PDF/A-2b first."""
 
-    def __init__(self, p12_path: Path | str | None, password: str = "", *, level: str = "B-B",
-                 timestamper: Any = None, trust: Trust | None = None, stamp: StampSpec | None = None,
-                 check_pdfa: bool = False, key: Any = None) -> None:
+    def __init__(
+        self,
+        p12_path: Path | str | None,
+        password: str = "",
+        *,
+        level: str = "B-B",
+        timestamper: Any = None,
+        trust: Trust | None = None,
+        stamp: StampSpec | None = None,
+        check_pdfa: bool = False,
+        key: Any = None,
+    ) -> None:
         """`key`: a pyHanko signer whose key lives elsewhere (a PKCS#11 token: `pkcs11_key`)
         instead of the PKCS#12 file at `p12_path`."""
         if level not in LEVELS:
@@ -256,8 +269,11 @@ class PyHankoSigner:
         except Exception as exc:  # noqa: BLE001 - TSA / revocation fetch failures: one line
             raise SigningError(f"cannot sign PDF ({self.level}): {exc.__class__.__name__}: {_one_line(exc)}") from None
         return signed, SignatureInfo(
-            sha256=hashlib.sha256(signed).hexdigest(), signer=self._subject, signed_at=iso_vn(when),
-            level=self.level, timestamped_at=timestamped_at,
+            sha256=hashlib.sha256(signed).hexdigest(),
+            signer=self._subject,
+            signed_at=iso_vn(when),
+            level=self.level,
+            timestamped_at=timestamped_at,
         )
 
     async def _sign(self, pdf: bytes, reason: str, location: str, when: datetime) -> tuple[bytes, str]:
@@ -286,8 +302,9 @@ class PyHankoSigner:
             add_stamp_field(writer, name, stamp_lines(self._stamp, when), self._font, media, words)
         else:  # one copy stamp per document: a later signature (a correction's) is invisible
             _add_invisible_field(writer, name)
-        pdf_signer = signer_cls(meta, signer=self._signer, stamp_style=keep_cls(),
-                                timestamper=self._timestamper if level != "B-B" else None)
+        pdf_signer = signer_cls(
+            meta, signer=self._signer, stamp_style=keep_cls(), timestamper=self._timestamper if level != "B-B" else None
+        )
         session = pdf_signer.init_signing_session(writer, existing_fields_only=True)
         session.system_time = when
         validation = await session.perform_presign_validation(writer)
@@ -300,7 +317,8 @@ class PyHankoSigner:
         await tbs.perform_signature(
             document_digest=digest.document_digest,
             pdf_cms_signed_attrs=PdfCMSSignedAttributes(
-                signing_time=when, cades_signed_attrs=meta.cades_signed_attr_spec),
+                signing_time=when, cades_signed_attrs=meta.cades_signed_attr_spec
+            ),
         )
         signed = res_output.getvalue()
         sig = PdfFileReader(io.BytesIO(signed)).embedded_signatures[-1]
@@ -325,8 +343,13 @@ class PyHankoSigner:
         buf = io.BytesIO(signed)
         writer = writer_cls(buf)
         DocumentSecurityStore.supply_dss_in_writer(
-            writer, sig_contents=None, paths=validation.validation_paths, validation_context=context,
-            ocsps=validation.ocsps_to_embed, crls=validation.crls_to_embed, embed_roots=True,
+            writer,
+            sig_contents=None,
+            paths=validation.validation_paths,
+            validation_context=context,
+            ocsps=validation.ocsps_to_embed,
+            crls=validation.crls_to_embed,
+            embed_roots=True,
         )
         if not lta:
             writer.write_in_place()
@@ -334,7 +357,11 @@ class PyHankoSigner:
         taken = {name for name, *_ in fields.enumerate_sig_fields(writer.prev)}
         name = next(f"DocTimeStamp{k}" for k in range(1, len(taken) + 2) if f"DocTimeStamp{k}" not in taken)
         await PdfTimeStamper(self._timestamper, field_name=name).async_timestamp_pdf(
-            writer, "sha256", context, validation_paths=list(validation.validation_paths), in_place=True,
+            writer,
+            "sha256",
+            context,
+            validation_paths=list(validation.validation_paths),
+            in_place=True,
             # the TSA's chain goes into the same DSS, before the timestamp: pyHanko's default, a
             # further revision after it, would be written by a writer that rewrites the metadata
             dss_settings=TimestampDSSContentSettings(include_vri=False, update_before_ts=True),

@@ -140,8 +140,9 @@ async def _renew(data: bytes, timestamper: Any, trust: Trust) -> bytes:
             paths.append(await _validation_path(token, context))
         except Exception as exc:  # noqa: BLE001 - certvalidator's errors
             if n == len(tokens) - 1:  # the one the new timestamp must extend
-                raise SigningError(f"the last timestamp's TSA cannot be validated now ({_one_line(exc)}); "
-                                   "not renewing") from None
+                raise SigningError(
+                    f"the last timestamp's TSA cannot be validated now ({_one_line(exc)}); not renewing"
+                ) from None
             # an expired signer or earlier TSA: its data went into the DSS while it was valid
             log.info("no fresh validation data for %s: %s", label, _one_line(exc))
     writer_cls, _, _ = _pdfa_classes()
@@ -150,7 +151,11 @@ async def _renew(data: bytes, timestamper: Any, trust: Trust) -> bytes:
     taken = {name for name, *_ in fields.enumerate_sig_fields(writer.prev)}
     name = next(f"DocTimeStamp{k}" for k in range(1, len(taken) + 2) if f"DocTimeStamp{k}" not in taken)
     await PdfTimeStamper(timestamper, field_name=name).async_timestamp_pdf(
-        writer, "sha256", context, validation_paths=paths, in_place=True,
+        writer,
+        "sha256",
+        context,
+        validation_paths=paths,
+        in_place=True,
         # the DSS (earlier chains' fresh data and the new TSA's chain) in the same revision, before
         # the timestamp: a further revision would be written by a writer that rewrites the metadata
         dss_settings=TimestampDSSContentSettings(include_vri=False, update_before_ts=True),
@@ -183,16 +188,26 @@ async def _validation_path(token: Any, context: Any) -> Any:
     from pyhanko_certvalidator import CertificateValidator
 
     info = extract_certificate_info(token)
-    validator = CertificateValidator(info.signer_cert, intermediate_certs=list(info.other_certs),
-                                     validation_context=context)
+    validator = CertificateValidator(
+        info.signer_cert, intermediate_certs=list(info.other_certs), validation_context=context
+    )
     return await validator.async_validate_usage(set())
 
 
 # ------------------------------------------------------------------ the archive
 
 
-def retimestamp_archive(storage: Any, index: Any, timestamper: Any, trust: Trust, roots: list[Any], *,
-                        prefix: str = "", within_days: int = 365, now: datetime | None = None) -> Iterator[Renewal]:
+def retimestamp_archive(
+    storage: Any,
+    index: Any,
+    timestamper: Any,
+    trust: Trust,
+    roots: list[Any],
+    *,
+    prefix: str = "",
+    within_days: int = 365,
+    now: datetime | None = None,
+) -> Iterator[Renewal]:
     """Renew, result by result, the current signed PDF of every indexed result under `prefix`
     whose last timestamp's chain expires within `within_days` (from `now`). Yields one Renewal
     per signed PDF looked at; a failure of one result does not stop the others. Raises
@@ -216,8 +231,17 @@ def retimestamp_archive(storage: Any, index: Any, timestamper: Any, trust: Trust
             yield Renewal(rid, key, "failed", str(exc))
 
 
-def _renew_result(result: Result, key: str, storage: Any, index: Any, timestamper: Any, trust: Trust,
-                  roots: list[Any], horizon: datetime, now: datetime) -> Renewal:
+def _renew_result(
+    result: Result,
+    key: str,
+    storage: Any,
+    index: Any,
+    timestamper: Any,
+    trust: Trust,
+    roots: list[Any],
+    horizon: datetime,
+    now: datetime,
+) -> Renewal:
     from .verify import verify_pdf
 
     rid = result.id
@@ -230,20 +254,24 @@ def _renew_result(result: Result, key: str, storage: Any, index: Any, timestampe
         return Renewal(rid, key, "not due", f"{last.kind} timestamp by {last.tsa!r}", expires=expires)
     report = verify_pdf(data, roots)
     if not report.valid:  # renewing would seal whatever changed it
-        return Renewal(rid, key, "failed", "signature not valid: " + ("; ".join(report.problems) or "changed"),
-                       expires=expires)
+        return Renewal(
+            rid, key, "failed", "signature not valid: " + ("; ".join(report.problems) or "changed"), expires=expires
+        )
     renewed = renew_timestamp(data, timestamper, trust)
     after = verify_pdf(renewed, roots)
     if not after.valid or after.level != "B-LTA":
-        return Renewal(rid, key, "failed", "renewed file does not validate: " + "; ".join(after.problems),
-                       expires=expires)
+        return Renewal(
+            rid, key, "failed", "renewed file does not validate: " + "; ".join(after.problems), expires=expires
+        )
     new_key = _store_version(result, renewed, after.archive_timestamped_at, last, storage, index, now)
-    return Renewal(rid, key, "renewed", f"{last.kind} timestamp by {last.tsa!r} renewed", new_key=new_key,
-                   expires=expires)
+    return Renewal(
+        rid, key, "renewed", f"{last.kind} timestamp by {last.tsa!r} renewed", new_key=new_key, expires=expires
+    )
 
 
-def _store_version(result: Result, pdf: bytes, stamped_at: str, last: LastTimestamp, storage: Any,
-                   index: Any, now: datetime) -> str:
+def _store_version(
+    result: Result, pdf: bytes, stamped_at: str, last: LastTimestamp, storage: Any, index: Any, now: datetime
+) -> str:
     """Store `pdf` as the result's next version, the way `pipeline.store_artefacts` does (words,
     JSON, then the retained signed PDF last), and index it. Returns the new PDF's key."""
     from ..review import version_key
@@ -254,8 +282,7 @@ def _store_version(result: Result, pdf: bytes, stamped_at: str, last: LastTimest
     version = current.version + 1
     keys = {name: version_key(current, name, version) for name in ("pdf", "json", "words")}
     if storage.exists(keys["pdf"]):
-        raise StorageError(f"{keys['pdf']} is already stored (a run stopped before indexing it?); "
-                           "see digitize fixity")
+        raise StorageError(f"{keys['pdf']} is already stored (a run stopped before indexing it?); see digitize fixity")
     if current.keys.get("original"):
         keys["original"] = current.keys["original"]
     words_key = current.keys.get("words")
@@ -264,16 +291,35 @@ def _store_version(result: Result, pdf: bytes, stamped_at: str, last: LastTimest
     else:
         del keys["words"]
     signature = current.pdf or SignatureInfo(sha256="", signer="", signed_at="")
-    doc = replace(current, version=version, keys=keys, updated_at=iso_vn(now),
-                  pdf=replace(signature, sha256=hashlib.sha256(pdf).hexdigest(), level="B-LTA",
-                              archive_timestamped_at=stamped_at),
-                  # the version log: `digitize fixity` accounts for the earlier version by this entry
-                  corrections=(*current.corrections, Correction(
-                      version=version, record=None, field=None, old=None, new=None, action="retimestamp",
-                      by=RENEWED_BY, at=iso_vn(now),
-                      detail=f"{last.kind} timestamp by {last.tsa!r} expiring {iso_vn(last.expires)} renewed")))
-    storage.put(keys["json"], json.dumps(doc.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
-                content_type="application/json")
+    doc = replace(
+        current,
+        version=version,
+        keys=keys,
+        updated_at=iso_vn(now),
+        pdf=replace(
+            signature, sha256=hashlib.sha256(pdf).hexdigest(), level="B-LTA", archive_timestamped_at=stamped_at
+        ),
+        # the version log: `digitize fixity` accounts for the earlier version by this entry
+        corrections=(
+            *current.corrections,
+            Correction(
+                version=version,
+                record=None,
+                field=None,
+                old=None,
+                new=None,
+                action="retimestamp",
+                by=RENEWED_BY,
+                at=iso_vn(now),
+                detail=f"{last.kind} timestamp by {last.tsa!r} expiring {iso_vn(last.expires)} renewed",
+            ),
+        ),
+    )
+    storage.put(
+        keys["json"],
+        json.dumps(doc.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"),
+        content_type="application/json",
+    )
     storage.put(keys["pdf"], pdf, content_type="application/pdf", retain=True)
     index.upsert(doc)
     return keys["pdf"]

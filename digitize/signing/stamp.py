@@ -34,8 +34,7 @@ from typing import Any
 from ..errors import ConfigError
 from .base import VN_TZ
 
-__all__ = ["COPY_FORMS", "StampSpec", "stamp_lines", "stamp_font_path", "place_stamp", "word_boxes",
-           "add_stamp_field"]
+__all__ = ["COPY_FORMS", "StampSpec", "stamp_lines", "stamp_font_path", "place_stamp", "word_boxes", "add_stamp_field"]
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +135,9 @@ def place_stamp(media: Box, words: tuple[Box, ...], width: float, height: float)
     return (right - width, top - height, right, top), False
 
 
-def add_stamp_field(writer: Any, name: str, lines: tuple[str, ...], font_path: Path,
-                    media: Box, words: tuple[Box, ...]) -> Box:
+def add_stamp_field(
+    writer: Any, name: str, lines: tuple[str, ...], font_path: Path, media: Box, words: tuple[Box, ...]
+) -> Box:
     """A signature field on page 1 whose appearance is the stamp; returns its box."""
     from pyhanko.pdf_utils import generic
     from pyhanko.sign import fields
@@ -167,64 +167,80 @@ def add_stamp_field(writer: Any, name: str, lines: tuple[str, ...], font_path: P
     content = ("\n".join(ops) + "\n").encode("ascii")
 
     pdf_name = generic.pdf_name
-    program = generic.StreamObject({pdf_name("/Length1"): generic.NumberObject(len(font.program))},
-                                   stream_data=font.program)
+    program = generic.StreamObject(
+        {pdf_name("/Length1"): generic.NumberObject(len(font.program))}, stream_data=font.program
+    )
     program.compress()
-    descriptor = generic.DictionaryObject({
-        pdf_name("/Type"): pdf_name("/FontDescriptor"),
-        pdf_name("/FontName"): pdf_name("/" + font.base_name),
-        pdf_name("/Flags"): generic.NumberObject(4),
-        pdf_name("/FontBBox"): generic.ArrayObject([generic.NumberObject(v) for v in font.bbox]),
-        pdf_name("/ItalicAngle"): generic.NumberObject(0),
-        pdf_name("/Ascent"): generic.NumberObject(font.ascent),
-        pdf_name("/Descent"): generic.NumberObject(font.descent),
-        pdf_name("/CapHeight"): generic.NumberObject(font.cap_height),
-        pdf_name("/StemV"): generic.NumberObject(80),
-        pdf_name("/FontFile2"): writer.add_object(program),
-    })
+    descriptor = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/FontDescriptor"),
+            pdf_name("/FontName"): pdf_name("/" + font.base_name),
+            pdf_name("/Flags"): generic.NumberObject(4),
+            pdf_name("/FontBBox"): generic.ArrayObject([generic.NumberObject(v) for v in font.bbox]),
+            pdf_name("/ItalicAngle"): generic.NumberObject(0),
+            pdf_name("/Ascent"): generic.NumberObject(font.ascent),
+            pdf_name("/Descent"): generic.NumberObject(font.descent),
+            pdf_name("/CapHeight"): generic.NumberObject(font.cap_height),
+            pdf_name("/StemV"): generic.NumberObject(80),
+            pdf_name("/FontFile2"): writer.add_object(program),
+        }
+    )
     cid_to_gid = generic.StreamObject(stream_data=b"".join(g.to_bytes(2, "big") for g in font.gids))
     cid_to_gid.compress()
     to_unicode = generic.StreamObject(stream_data=_to_unicode_cmap(font))
     to_unicode.compress()
-    cid_font = generic.DictionaryObject({
-        pdf_name("/Type"): pdf_name("/Font"),
-        pdf_name("/Subtype"): pdf_name("/CIDFontType2"),
-        pdf_name("/BaseFont"): pdf_name("/" + font.base_name),
-        pdf_name("/CIDSystemInfo"): generic.DictionaryObject({
-            pdf_name("/Registry"): generic.TextStringObject("Adobe"),
-            pdf_name("/Ordering"): generic.TextStringObject("Identity"),
-            pdf_name("/Supplement"): generic.NumberObject(0),
-        }),
-        pdf_name("/FontDescriptor"): writer.add_object(descriptor),
-        pdf_name("/DW"): generic.NumberObject(font.widths[font.cids[" "]]),
-        pdf_name("/W"): generic.ArrayObject([generic.NumberObject(0), generic.ArrayObject(
-            [generic.NumberObject(w) for w in font.widths])]),
-        pdf_name("/CIDToGIDMap"): writer.add_object(cid_to_gid),
-    })
-    type0 = generic.DictionaryObject({
-        pdf_name("/Type"): pdf_name("/Font"),
-        pdf_name("/Subtype"): pdf_name("/Type0"),
-        pdf_name("/BaseFont"): pdf_name("/" + font.base_name),
-        pdf_name("/Encoding"): pdf_name("/Identity-H"),
-        pdf_name("/DescendantFonts"): generic.ArrayObject([writer.add_object(cid_font)]),
-        pdf_name("/ToUnicode"): writer.add_object(to_unicode),
-    })
+    cid_font = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Font"),
+            pdf_name("/Subtype"): pdf_name("/CIDFontType2"),
+            pdf_name("/BaseFont"): pdf_name("/" + font.base_name),
+            pdf_name("/CIDSystemInfo"): generic.DictionaryObject(
+                {
+                    pdf_name("/Registry"): generic.TextStringObject("Adobe"),
+                    pdf_name("/Ordering"): generic.TextStringObject("Identity"),
+                    pdf_name("/Supplement"): generic.NumberObject(0),
+                }
+            ),
+            pdf_name("/FontDescriptor"): writer.add_object(descriptor),
+            pdf_name("/DW"): generic.NumberObject(font.widths[font.cids[" "]]),
+            pdf_name("/W"): generic.ArrayObject(
+                [generic.NumberObject(0), generic.ArrayObject([generic.NumberObject(w) for w in font.widths])]
+            ),
+            pdf_name("/CIDToGIDMap"): writer.add_object(cid_to_gid),
+        }
+    )
+    type0 = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Font"),
+            pdf_name("/Subtype"): pdf_name("/Type0"),
+            pdf_name("/BaseFont"): pdf_name("/" + font.base_name),
+            pdf_name("/Encoding"): pdf_name("/Identity-H"),
+            pdf_name("/DescendantFonts"): generic.ArrayObject([writer.add_object(cid_font)]),
+            pdf_name("/ToUnicode"): writer.add_object(to_unicode),
+        }
+    )
     appearance = generic.StreamObject(
         {
             pdf_name("/Type"): pdf_name("/XObject"),
             pdf_name("/Subtype"): pdf_name("/Form"),
-            pdf_name("/BBox"): generic.ArrayObject([generic.FloatObject(0), generic.FloatObject(0),
-                                                    generic.FloatObject(round(width, 3)),
-                                                    generic.FloatObject(round(height, 3))]),
-            pdf_name("/Resources"): generic.DictionaryObject({
-                pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): writer.add_object(type0)}),
-            }),
+            pdf_name("/BBox"): generic.ArrayObject(
+                [
+                    generic.FloatObject(0),
+                    generic.FloatObject(0),
+                    generic.FloatObject(round(width, 3)),
+                    generic.FloatObject(round(height, 3)),
+                ]
+            ),
+            pdf_name("/Resources"): generic.DictionaryObject(
+                {
+                    pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): writer.add_object(type0)}),
+                }
+            ),
         },
         stream_data=content,
     )
     appearance.compress()
-    _field(writer, name)[pdf_name("/AP")] = generic.DictionaryObject(
-        {pdf_name("/N"): writer.add_object(appearance)})
+    _field(writer, name)[pdf_name("/AP")] = generic.DictionaryObject({pdf_name("/N"): writer.add_object(appearance)})
     return box
 
 

@@ -32,8 +32,9 @@ class Trust:
     fetch: bool = False  # fetch OCSP responses / CRLs from the URLs in the certificates
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def context(self, *, moment: datetime | None = None, revocation_mode: str = "hard-fail",
-                fetch: bool | None = None) -> Any:
+    def context(
+        self, *, moment: datetime | None = None, revocation_mode: str = "hard-fail", fetch: bool | None = None
+    ) -> Any:
         """A fresh pyHanko ValidationContext (fresh local CRLs; new fetchers)."""
         from pyhanko_certvalidator import ValidationContext
 
@@ -45,8 +46,13 @@ class Trust:
             kwargs["fetcher_backend"] = RequestsFetcherBackend(per_request_timeout=10)
         crls = list(self.local_crls()) if self.local_crls else []
         return ValidationContext(
-            trust_roots=list(self.roots), other_certs=list(self.other_certs), crls=crls,
-            allow_fetching=fetching, revocation_mode=revocation_mode, moment=moment, **kwargs,
+            trust_roots=list(self.roots),
+            other_certs=list(self.other_certs),
+            crls=crls,
+            allow_fetching=fetching,
+            revocation_mode=revocation_mode,
+            moment=moment,
+            **kwargs,
         )
 
 
@@ -61,7 +67,11 @@ def check_signer(cert: Any, chain: Sequence[Any], trust: Trust | None, now: date
     does not reach a trust anchor, or is revoked. `trust` None: validity dates only."""
     from pyhanko_certvalidator import CertificateValidator
     from pyhanko_certvalidator.errors import (
-        ExpiredError, InsufficientRevinfoError, NotYetValidError, PathBuildingError, PathValidationError,
+        ExpiredError,
+        InsufficientRevinfoError,
+        NotYetValidError,
+        PathBuildingError,
+        PathValidationError,
         RevokedError,
     )
 
@@ -77,8 +87,7 @@ def check_signer(cert: Any, chain: Sequence[Any], trust: Trust | None, now: date
         return
     from .base import run_sync
 
-    validator = CertificateValidator(cert, intermediate_certs=list(chain),
-                                     validation_context=trust.context(moment=now))
+    validator = CertificateValidator(cert, intermediate_certs=list(chain), validation_context=trust.context(moment=now))
     try:
         run_sync(validator.async_validate_usage(set()))
     except RevokedError as exc:
@@ -86,11 +95,13 @@ def check_signer(cert: Any, chain: Sequence[Any], trust: Trust | None, now: date
     except (ExpiredError, NotYetValidError) as exc:
         raise SigningError(f"signing certificate {name} is not valid now ({_one_line(exc)}); not signing") from None
     except PathBuildingError:
-        raise SigningError(f"signing certificate {name} does not chain to a configured trust anchor; "
-                           "not signing") from None
+        raise SigningError(
+            f"signing certificate {name} does not chain to a configured trust anchor; not signing"
+        ) from None
     except InsufficientRevinfoError as exc:
-        raise SigningError(f"revocation status of signing certificate {name} unknown ({_one_line(exc)}); "
-                           "not signing") from None
+        raise SigningError(
+            f"revocation status of signing certificate {name} unknown ({_one_line(exc)}); not signing"
+        ) from None
     except PathValidationError as exc:
         raise SigningError(f"signing certificate {name} not valid: {_one_line(exc)}; not signing") from None
 

@@ -107,7 +107,12 @@ def load_certificates(items: Iterable[Any]) -> list[Any]:
 
 def _fail(*problems: str) -> VerifyReport:
     return VerifyReport(
-        valid=False, intact=False, covers_whole_file=False, signer="", signed_at="", trusted=False,
+        valid=False,
+        intact=False,
+        covers_whole_file=False,
+        signer="",
+        signed_at="",
+        trusted=False,
         problems=tuple(problems),
     )
 
@@ -137,8 +142,7 @@ async def _verify(data: bytes, roots: list[Any]) -> VerifyReport:
     signer = signed_at = timestamped_at = archive_at = anchor = ""
     signer_path: Any = None
     tsa_certs: list[Any] = []
-    last_signature = max((i for i, sig in enumerate(signatures) if sig.sig_object_type != "/DocTimeStamp"),
-                         default=-1)
+    last_signature = max((i for i, sig in enumerate(signatures) if sig.sig_object_type != "/DocTimeStamp"), default=-1)
     doc_ts_after = False
 
     def bad(message: str) -> None:
@@ -150,15 +154,17 @@ async def _verify(data: bytes, roots: list[Any]) -> VerifyReport:
         last = i == len(signatures)
         is_ts = sig.sig_object_type == "/DocTimeStamp"
         label = f"{'document timestamp' if is_ts else 'signature'} {i} ({sig.field_name})"
-        context = ValidationContext(trust_roots=list(roots), other_certs=dss_certs, crls=dss_crls,
-                                    ocsps=dss_ocsps, allow_fetching=False)
+        context = ValidationContext(
+            trust_roots=list(roots), other_certs=dss_certs, crls=dss_crls, ocsps=dss_ocsps, allow_fetching=False
+        )
         status: PdfSignatureStatus | DocumentTimestampStatus
         try:
             if is_ts:
                 status = await async_validate_pdf_timestamp(sig, validation_context=context)
             else:
-                status = await async_validate_pdf_signature(sig, signer_validation_context=context,
-                                                            ts_validation_context=context)
+                status = await async_validate_pdf_signature(
+                    sig, signer_validation_context=context, ts_validation_context=context
+                )
             container = _container_problems(data, sig, roots, timestamp=is_ts)
         except Exception as exc:  # noqa: BLE001 - malformed signature
             intact = False
@@ -203,11 +209,12 @@ async def _verify(data: bytes, roots: list[Any]) -> VerifyReport:
             covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
                 # B-LT: only validation data (a DSS) added after the signature, and nothing after it
                 status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
-                and _only_validation_data_after(status) and _ends_at_last_revision(data, reader))
+                and _only_validation_data_after(status)
+                and _ends_at_last_revision(data, reader)
+            )
             if not covers:
                 bad(f"{label}: does not cover the whole file (changed or appended after signing)")
-        elif status.coverage != SignatureCoverageLevel.ENTIRE_REVISION or (
-                not is_ts and status.docmdp_ok is not True):
+        elif status.coverage != SignatureCoverageLevel.ENTIRE_REVISION or (not is_ts and status.docmdp_ok is not True):
             bad(f"{label}: the document was changed in a way this signature does not allow")
     if last_signature < 0:
         bad("no signature, only document timestamps")
@@ -279,8 +286,11 @@ def _read_dss(reader: Any) -> tuple[list[Any], list[Any], list[Any]]:
         certs = list(dss.load_certs())
     except Exception:  # noqa: BLE001
         certs = []
-    return certs, [c.get_object().data if hasattr(c, "get_object") else c for c in dss.crls], \
-        [o.get_object().data if hasattr(o, "get_object") else o for o in dss.ocsps]
+    return (
+        certs,
+        [c.get_object().data if hasattr(c, "get_object") else c for c in dss.crls],
+        [o.get_object().data if hasattr(o, "get_object") else o for o in dss.ocsps],
+    )
 
 
 def _anchor_name(path: Any) -> str:
@@ -305,8 +315,9 @@ def _path_of(cert: Any, pool: list[Any], roots: list[Any]) -> list[Any]:
     return list(reversed(chain))  # root first, as pyHanko's paths iterate
 
 
-def _revocation_report(path: Any, role: str, crls: list[Any], ocsps: list[Any],
-                       roots: list[Any]) -> list[dict[str, str]]:
+def _revocation_report(
+    path: Any, role: str, crls: list[Any], ocsps: list[Any], roots: list[Any]
+) -> list[dict[str, str]]:
     """Per certificate of `path` (root first): its revocation status according to the
     embedded OCSP responses and CRLs (signatures of those are checked by pyHanko's
     validation; here they are matched by issuer and serial number)."""
@@ -322,8 +333,9 @@ def _revocation_report(path: Any, role: str, crls: list[Any], ocsps: list[Any],
     parsed_crls = []
     for item in crls:
         try:
-            parsed_crls.append(item if isinstance(item, asn1_crl.CertificateList)
-                               else asn1_crl.CertificateList.load(item))
+            parsed_crls.append(
+                item if isinstance(item, asn1_crl.CertificateList) else asn1_crl.CertificateList.load(item)
+            )
         except Exception:  # noqa: BLE001
             continue
     parsed_ocsps = []
@@ -334,9 +346,14 @@ def _revocation_report(path: Any, role: str, crls: list[Any], ocsps: list[Any],
             continue
     out = []
     for n, cert in enumerate(certs):
-        entry = {"subject": common_name(cert), "role": "ca" if n < len(certs) - 1 else role,
-                 "sha256": hashlib.sha256(cert.dump()).hexdigest(), "revocation": "no data", "source": "",
-                 "checked_at": ""}
+        entry = {
+            "subject": common_name(cert),
+            "role": "ca" if n < len(certs) - 1 else role,
+            "sha256": hashlib.sha256(cert.dump()).hexdigest(),
+            "revocation": "no data",
+            "source": "",
+            "checked_at": "",
+        }
         if cert.dump() in root_der or cert.self_signed != "no":
             entry.update(revocation="trust anchor", role="root")
             out.append(entry)
@@ -349,18 +366,26 @@ def _revocation_report(path: Any, role: str, crls: list[Any], ocsps: list[Any],
                         kind = single["cert_status"].name
                         if kind not in ("good", "revoked") and entry["revocation"] in ("good", "revoked"):
                             continue  # an "unknown" answer does not undo a definite one
-                        entry.update(revocation={"good": "good", "revoked": "revoked"}.get(kind, "unknown"),
-                                     source="OCSP", checked_at=iso_vn(basic["tbs_response_data"]["produced_at"].native))
+                        entry.update(
+                            revocation={"good": "good", "revoked": "revoked"}.get(kind, "unknown"),
+                            source="OCSP",
+                            checked_at=iso_vn(basic["tbs_response_data"]["produced_at"].native),
+                        )
             except Exception:  # noqa: BLE001
                 continue
         if entry["source"] == "":
             for crl in parsed_crls:
                 if crl.issuer.dump() != cert.issuer.dump():
                     continue
-                revoked = any(r["user_certificate"].native == cert.serial_number
-                              for r in (crl["tbs_cert_list"]["revoked_certificates"] or []))
-                entry.update(revocation="revoked" if revoked else "good", source="CRL",
-                             checked_at=iso_vn(crl["tbs_cert_list"]["this_update"].native))
+                revoked = any(
+                    r["user_certificate"].native == cert.serial_number
+                    for r in (crl["tbs_cert_list"]["revoked_certificates"] or [])
+                )
+                entry.update(
+                    revocation="revoked" if revoked else "good",
+                    source="CRL",
+                    checked_at=iso_vn(crl["tbs_cert_list"]["this_update"].native),
+                )
                 if revoked:
                     break
         out.append(entry)
@@ -484,8 +509,9 @@ def _cms_problems(signed_data: Any, roots: list[Any], *, timestamp: bool = False
     if not timestamp and len(certs) == len(entries) and all(i["version"].native == "v1" for i in infos):
         if signed_data["version"].native != "v1":  # RFC 5652 5.1
             problems.append("SignedData version is not the one RFC 5652 requires (altered)")
-    listed = {(a["algorithm"].native, a["parameters"].dump() in _NULL_OR_ABSENT)
-              for a in signed_data["digest_algorithms"]}
+    listed = {
+        (a["algorithm"].native, a["parameters"].dump() in _NULL_OR_ABSENT) for a in signed_data["digest_algorithms"]
+    }
     used = {(i["digest_algorithm"]["algorithm"].native, True) for i in infos}
     if listed != used:
         problems.append("digest algorithms listed and used differ (altered)")

@@ -11,13 +11,23 @@ from .local import LocalStorage
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["Storage", "StoredObject", "LocalStorage", "S3Storage", "ChecksumMismatch", "RetainedObject",
-           "validate_key", "make_storage", "check_fixity"]
+__all__ = [
+    "Storage",
+    "StoredObject",
+    "LocalStorage",
+    "S3Storage",
+    "ChecksumMismatch",
+    "RetainedObject",
+    "validate_key",
+    "make_storage",
+    "check_fixity",
+]
 
 
 def __getattr__(name: str):  # S3Storage imports the minio SDK: load it only when asked for
     if name == "S3Storage":
         from .s3 import S3Storage
+
         return S3Storage
     raise AttributeError(name)
 
@@ -26,10 +36,16 @@ def make_storage(settings: "Settings") -> Storage:
     """The storage backend the settings name ("local" or "s3")."""
     if settings.storage == "s3":
         from .s3 import S3Storage
-        return S3Storage(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
-                         settings.s3_bucket, secure=settings.s3_secure,
-                         retention_days=settings.s3_retention_days,
-                         retention_mode=settings.s3_retention_mode)
+
+        return S3Storage(
+            settings.s3_endpoint,
+            settings.s3_access_key,
+            settings.s3_secret_key,
+            settings.s3_bucket,
+            secure=settings.s3_secure,
+            retention_days=settings.s3_retention_days,
+            retention_mode=settings.s3_retention_mode,
+        )
     return LocalStorage(settings.archive_path)
 
 

@@ -18,8 +18,9 @@ class StoredObject:
 
 
 class Storage(Protocol):
-    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream",
-            retain: bool = False) -> StoredObject:
+    def put(
+        self, key: str, data: bytes, *, content_type: str = "application/octet-stream", retain: bool = False
+    ) -> StoredObject:
         """Store bytes atomically. `retain` asks for retention/immutability where the
         backend supports it (S3 object lock); the local folder makes the file read-only."""
         ...

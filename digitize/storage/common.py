@@ -40,8 +40,12 @@ def validate_key(key: str) -> str:
 
 
 def validate_prefix(prefix: str) -> str:
-    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix) or prefix.startswith("/") \
-            or any(part.startswith(".") for part in prefix.split("/")[:-1]):
+    if (
+        not isinstance(prefix, str)
+        or not _PREFIX.fullmatch(prefix)
+        or prefix.startswith("/")
+        or any(part.startswith(".") for part in prefix.split("/")[:-1])
+    ):
         raise StorageError(f"invalid storage prefix {prefix!r}")
     return prefix
 

@@ -64,8 +64,9 @@ class LocalStorage:
 
     # -- writing ------------------------------------------------------------
 
-    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream",
-            retain: bool = False) -> StoredObject:
+    def put(
+        self, key: str, data: bytes, *, content_type: str = "application/octet-stream", retain: bool = False
+    ) -> StoredObject:
         path = self._path(key)
         data = bytes(data)
         digest = sha256_hex(data)
@@ -117,8 +118,12 @@ class LocalStorage:
             raise
 
     def _write_sidecar(self, path: Path, digest: str, size: int, content_type: str, retain: bool) -> None:
-        line = json.dumps({"sha256": digest, "size": size, "retain": bool(retain),
-                           "content_type": content_type}, sort_keys=True) + "\n"
+        line = (
+            json.dumps(
+                {"sha256": digest, "size": size, "retain": bool(retain), "content_type": content_type}, sort_keys=True
+            )
+            + "\n"
+        )
         sidecar = self._sidecar(path)
         self._write_atomic(sidecar, line.encode())
         if retain:

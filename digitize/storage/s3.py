@@ -42,17 +42,28 @@ def split_endpoint(endpoint: str, secure: bool) -> tuple[str, bool]:
     """'http://host:9000' -> ('host:9000', False); a bare 'host:port' keeps `secure`."""
     endpoint = endpoint.strip().rstrip("/")
     if endpoint.startswith("https://"):
-        return endpoint[len("https://"):], True
+        return endpoint[len("https://") :], True
     if endpoint.startswith("http://"):
-        return endpoint[len("http://"):], False
+        return endpoint[len("http://") :], False
     return endpoint, secure
 
 
 class S3Storage:
-    def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, *,
-                 secure: bool = False, retention_days: int = 0, retention_mode: str = "GOVERNANCE",
-                 connect_timeout: float = 3.0, read_timeout: float = 60.0, retries: int = 1,
-                 region: str | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        *,
+        secure: bool = False,
+        retention_days: int = 0,
+        retention_mode: str = "GOVERNANCE",
+        connect_timeout: float = 3.0,
+        read_timeout: float = 60.0,
+        retries: int = 1,
+        region: str | None = None,
+    ) -> None:
         endpoint, secure = split_endpoint(endpoint, secure)
         if not endpoint:
             raise ConfigError("S3 endpoint is empty")
@@ -68,13 +79,25 @@ class S3Storage:
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
             maxsize=10,
-            retries=urllib3.Retry(total=retries, connect=retries, read=0, backoff_factor=0.2,
-                                  status_forcelist=[500, 502, 503, 504], raise_on_status=False,
-                                  allowed_methods=None),
+            retries=urllib3.Retry(
+                total=retries,
+                connect=retries,
+                read=0,
+                backoff_factor=0.2,
+                status_forcelist=[500, 502, 503, 504],
+                raise_on_status=False,
+                allowed_methods=None,
+            ),
         )
         try:
-            self.client = Minio(endpoint, access_key=access_key or None, secret_key=secret_key or None,
-                                secure=secure, region=region, http_client=http)
+            self.client = Minio(
+                endpoint,
+                access_key=access_key or None,
+                secret_key=secret_key or None,
+                secure=secure,
+                region=region,
+                http_client=http,
+            )
         except ValueError as exc:
             raise ConfigError(f"S3 endpoint {endpoint!r}: {exc}") from None
         self._ready = False
@@ -149,8 +172,9 @@ class S3Storage:
             return when > datetime.now(timezone.utc)
         return False
 
-    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream",
-            retain: bool = False) -> StoredObject:
+    def put(
+        self, key: str, data: bytes, *, content_type: str = "application/octet-stream", retain: bool = False
+    ) -> StoredObject:
         validate_key(key)
         data = bytes(data)
         digest = sha256_hex(data)
@@ -158,8 +182,7 @@ class S3Storage:
         with self._errors(key):
             current = self._stat(key)
             if current is not None:
-                same = (current.metadata or {}).get("x-amz-meta-sha256") == digest \
-                    and current.size == len(data)
+                same = (current.metadata or {}).get("x-amz-meta-sha256") == digest and current.size == len(data)
                 if same and (self._is_retained(current) or not retain):
                     return StoredObject(key, digest, len(data))  # idempotent
                 if not same and self._is_retained(current):
@@ -171,8 +194,15 @@ class S3Storage:
                 if self.retention_days > 0:
                     until = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=self.retention_days)
                     retention = Retention(self.retention_mode, until)
-            self.client.put_object(self.bucket, key, io.BytesIO(data), len(data),
-                                   content_type=content_type, metadata=metadata, retention=retention)
+            self.client.put_object(
+                self.bucket,
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                metadata=metadata,
+                retention=retention,
+            )
         return StoredObject(key, digest, len(data))
 
     def _read_verified(self, key: str) -> bytes:
@@ -205,9 +235,11 @@ class S3Storage:
         validate_prefix(prefix)
         self.ensure_bucket()
         with self._errors(f"list {prefix or '/'}"):
-            names = [o.object_name for o in self.client.list_objects(self.bucket, prefix=prefix or None,
-                                                                     recursive=True)
-                     if not o.is_dir]
+            names = [
+                o.object_name
+                for o in self.client.list_objects(self.bucket, prefix=prefix or None, recursive=True)
+                if not o.is_dir
+            ]
         # S3 lists in key order; some S3-compatible servers list folder by
         # folder instead, so sort to give one order everywhere.
         yield from sorted(names)

@@ -54,8 +54,15 @@ def clean_message(message: str) -> str:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, *,
-                 code: str | None = None, **details: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        code: str | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -66,14 +73,48 @@ class ApiError(Exception):
 
 # The machine codes of error payloads. A code names what went wrong, not where:
 # clients may rely on them; new ones may be added.
-STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_type",
-                422: "invalid", 429: "throttled", 500: "internal", 503: "unavailable"}
-ERROR_CODES = sorted({*STATUS_CODES.values(), "invalid_token", "csrf", "cross_origin", "not_owner", "read_only",
-                      "file_too_large", "too_many_pages", "page_too_large", "empty_file", "encrypted_pdf",
-                      "corrupt_file", "stale_version", "user_exists", "unknown_agency",
-                      "own_agency", "bad_dossier_code", "bad_agency", "bad_so_dinh_danh", "empty_book",
-                      "not_located", "busy", "interrupted", "processing_failed"})
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_type",
+    422: "invalid",
+    429: "throttled",
+    500: "internal",
+    503: "unavailable",
+}
+ERROR_CODES = sorted(
+    {
+        *STATUS_CODES.values(),
+        "invalid_token",
+        "csrf",
+        "cross_origin",
+        "not_owner",
+        "read_only",
+        "file_too_large",
+        "too_many_pages",
+        "page_too_large",
+        "empty_file",
+        "encrypted_pdf",
+        "corrupt_file",
+        "stale_version",
+        "user_exists",
+        "unknown_agency",
+        "own_agency",
+        "bad_dossier_code",
+        "bad_agency",
+        "bad_so_dinh_danh",
+        "empty_book",
+        "not_located",
+        "busy",
+        "interrupted",
+        "processing_failed",
+    }
+)
 
 # Refinements of a class's code by its message, for errors raised deep in the
 # pipeline that carry only a sentence (first match wins).
@@ -161,8 +202,9 @@ class BodyLimit:
       after BODY_SLOT_WAIT seconds, so many large uploads cannot take the server's
       memory. A slot is freed when its body has arrived, not when the page is done."""
 
-    def __init__(self, app, upload_limit: int, authenticate: Any = None,
-                 max_bodies: int = MAX_UPLOAD_BODIES_DEFAULT) -> None:
+    def __init__(
+        self, app, upload_limit: int, authenticate: Any = None, max_bodies: int = MAX_UPLOAD_BODIES_DEFAULT
+    ) -> None:
         self.app = app
         self.upload_limit = upload_limit
         self.authenticate = authenticate
@@ -182,9 +224,15 @@ class BodyLimit:
         if length is not None:
             try:
                 if int(length) > limit:
-                    return await _send_json(send, 413, {"error": f"request body over the limit of {limit} bytes",
-                                                        "code": "file_too_large" if path in UPLOAD_PATHS
-                                                        else "too_large", "limit": limit})
+                    return await _send_json(
+                        send,
+                        413,
+                        {
+                            "error": f"request body over the limit of {limit} bytes",
+                            "code": "file_too_large" if path in UPLOAD_PATHS else "too_large",
+                            "limit": limit,
+                        },
+                    )
             except ValueError:
                 return await _send_json(send, 400, {"error": "bad Content-Length", "code": "bad_request"})
         if path not in UPLOAD_PATHS:
@@ -196,9 +244,12 @@ class BodyLimit:
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=BODY_SLOT_WAIT)
         except asyncio.TimeoutError:
-            return await _send_json(send, 503, {"error": "too many uploads at once; try again shortly",
-                                                "code": "busy"},
-                                    extra=[(b"retry-after", b"5")])
+            return await _send_json(
+                send,
+                503,
+                {"error": "too many uploads at once; try again shortly", "code": "busy"},
+                extra=[(b"retry-after", b"5")],
+            )
         held = True
 
         def release() -> None:
@@ -238,9 +289,18 @@ def _counted(receive, limit: int, on_end: Any = None):
 
 async def _send_json(send, status: int, payload: dict, extra: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps(payload).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")] + list(extra or [])})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ]
+            + list(extra or []),
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -249,15 +309,23 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
-                               "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 }
 
 
 # ------------------------------------------------------------------ the app
 
-def create_app(settings: Settings | None = None, *, processes: int | None = None, batch_processes: int = 1,
-               max_upload_bytes: int | None = None, max_pages: int | None = None,
-               secure_cookies: bool | None = None, services: Services | None = None) -> FastAPI:
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    processes: int | None = None,
+    batch_processes: int = 1,
+    max_upload_bytes: int | None = None,
+    max_pages: int | None = None,
+    secure_cookies: bool | None = None,
+    services: Services | None = None,
+) -> FastAPI:
     """`secure_cookies`: Secure cookies and HSTS; by default on, unless the settings
     say insecure_cookies (DIGITIZE_INSECURE_COOKIES=1, plain-http development)."""
     settings = settings or load_settings()
@@ -281,9 +349,15 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
 
     # docs_url/redoc_url off: FastAPI's pages load Swagger UI from a CDN, which the
     # CSP refuses; /docs is our own page over /openapi.json (pages.py).
-    app = FastAPI(title="digitize", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Vietnamese civil-status paper to signed, searchable data. "
-                              "Authenticate with `Authorization: Bearer <token>` (see `digitize user add`).")
+    app = FastAPI(
+        title="digitize",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Vietnamese civil-status paper to signed, searchable data. "
+        "Authenticate with `Authorization: Bearer <token>` (see `digitize user add`).",
+    )
     app.state.services = svc
 
     async def authenticated(headers: dict[bytes, bytes]) -> bool:
@@ -299,8 +373,9 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
                 return await run_in_threadpool(svc.auth.session_principal, cookie) is not None
         return False
 
-    app.add_middleware(BodyLimit, upload_limit=upload_limit, authenticate=authenticated,
-                       max_bodies=settings.web_max_uploads)
+    app.add_middleware(
+        BodyLimit, upload_limit=upload_limit, authenticate=authenticated, max_bodies=settings.web_max_uploads
+    )
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -320,8 +395,9 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
     # errors --------------------------------------------------------------
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        return JSONResponse({"error": exc.message, "code": exc.code, **exc.details}, status_code=exc.status,
-                            headers=exc.headers)
+        return JSONResponse(
+            {"error": exc.message, "code": exc.code, **exc.details}, status_code=exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(KeyingError)
     async def _keying_error(request: Request, exc: KeyingError):
@@ -339,19 +415,29 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        problems = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))[:200]}
-                    for e in exc.errors()[:20]]
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))[:200]} for e in exc.errors()[:20]
+        ]
         first = problems[0] if problems else {"loc": [], "msg": "invalid"}
-        return JSONResponse({"error": f"invalid request: {'.'.join(first['loc'])}: {first['msg']}",
-                             "code": "invalid", "problems": problems}, status_code=422)
+        return JSONResponse(
+            {
+                "error": f"invalid request: {'.'.join(first['loc'])}: {first['msg']}",
+                "code": "invalid",
+                "problems": problems,
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(errors.DigitizeError)
     async def _digitize_error(request: Request, exc: errors.DigitizeError):
         status = error_status(exc)
         if status == 503:
             log.warning("service error on %s: %s", request.url.path, exc)
-            return JSONResponse({"error": "the archive is temporarily unavailable; try again", "code": "unavailable"},
-                                status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse(
+                {"error": "the archive is temporarily unavailable; try again", "code": "unavailable"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
         return JSONResponse({"error": clean_message(str(exc)), "code": error_code(exc)}, status_code=status)
 
     @app.exception_handler(Exception)
@@ -362,8 +448,7 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
     # auth ------------------------------------------------------------------
     bearer = HTTPBearer(auto_error=False, description="API token from `digitize user add`")
 
-    async def principal(request: Request,
-                        creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+    async def principal(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
         if creds is not None:
             who = await run_in_threadpool(svc.auth.token_principal, creds.credentials)
             if who is None:
@@ -382,18 +467,25 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
             if not who.can(permission):
                 raise ApiError(403, f"role {who.role} may not do this")
             return who
+
         return dependency
 
     def ip_of(request: Request) -> str:
-        return client_address(request.client.host if request.client else "",
-                              request.headers.get("x-forwarded-for"), trusted_proxies)
+        return client_address(
+            request.client.host if request.client else "", request.headers.get("x-forwarded-for"), trusted_proxies
+        )
 
     def prepare_upload(name: str, data: bytes):
         source = ingest.describe(name, data, settings)  # typed 4xx for empty/unsupported/too big
         pages = count_pages(source.media_type, data)
         if pages > page_limit:
-            raise ApiError(413, f"{pages} pages exceed the limit of {page_limit}", code="too_many_pages",
-                           pages=pages, limit=page_limit)
+            raise ApiError(
+                413,
+                f"{pages} pages exceed the limit of {page_limit}",
+                code="too_many_pages",
+                pages=pages,
+                limit=page_limit,
+            )
         return source, pages, svc.index.get(result_id_for(source))
 
     # Dossier intake (intake.py), before routes/dossiers.py's /api/dossiers/{ma_ho_so:path}, which takes every
@@ -413,8 +505,9 @@ def create_app(settings: Settings | None = None, *, processes: int | None = None
     from .routes.service import add_service_api
 
     add_service_api(app, principal)
-    add_results_api(app, svc, need, ip_of, principal=principal, prepare_upload=prepare_upload,
-                    upload_limit=upload_limit)
+    add_results_api(
+        app, svc, need, ip_of, principal=principal, prepare_upload=prepare_upload, upload_limit=upload_limit
+    )
     add_review_api(app, svc, need, ip_of)
     add_admin_api(app, svc, need, ip_of, settings=settings)
     add_search_api(app, svc, need, ip_of, principal=principal, settings=settings, upload_limit=upload_limit)
@@ -453,8 +546,9 @@ async def check_csrf(request: Request, expected: str) -> None:
         raise ApiError(403, "CSRF token missing or wrong", code="csrf")
 
 
-def client_address(peer: str, forwarded_for: str | None,
-                   trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> str:
+def client_address(
+    peer: str, forwarded_for: str | None, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+) -> str:
     """The client's address: the TCP peer, unless the peer is a configured proxy;
     then the nearest X-Forwarded-For hop that is not itself a configured proxy
     (read from the right: hops left of it were written by the client and prove

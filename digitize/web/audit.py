@@ -104,10 +104,12 @@ def _read_key(path: Path) -> bytes:
         raise AuditKeyError(f"cannot read the audit key {path.name}: {exc}") from None
 
 
-def _payload(prev_hash: str, at: str, user: str, role: str, agency: str, action: str, result_id: str | None,
-             detail: str, ip: str) -> bytes:
-    return json.dumps([prev_hash, at, user, role, agency, action, result_id, detail, ip],
-                      ensure_ascii=False).encode("utf-8")
+def _payload(
+    prev_hash: str, at: str, user: str, role: str, agency: str, action: str, result_id: str | None, detail: str, ip: str
+) -> bytes:
+    return json.dumps([prev_hash, at, user, role, agency, action, result_id, detail, ip], ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def _row_mac(key: bytes, *fields: Any) -> str:
@@ -123,12 +125,22 @@ def now_iso() -> str:
     return datetime.now(VN_TZ).isoformat(timespec="milliseconds")
 
 
-def record(db: WebDB, *, user: str, role: str, agency: str, action: str, result_id: str | None = None,
-           detail: dict[str, Any] | None = None, ip: str = "") -> None:
+def record(
+    db: WebDB,
+    *,
+    user: str,
+    role: str,
+    agency: str,
+    action: str,
+    result_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    ip: str = "",
+) -> None:
     """Append one row (one transaction; the chain is extended under the write lock).
     Without `ip`, the address of the request being served, if any."""
-    record_many(db, [dict(user=user, role=role, agency=agency, action=action, result_id=result_id,
-                          detail=detail, ip=ip)])
+    record_many(
+        db, [dict(user=user, role=role, agency=agency, action=action, result_id=result_id, detail=detail, ip=ip)]
+    )
 
 
 def record_many(db: WebDB, entries: Iterable[dict[str, Any]]) -> None:
@@ -142,16 +154,28 @@ def record_many(db: WebDB, entries: Iterable[dict[str, Any]]) -> None:
         for e in entries:
             at = now_iso()
             detail = json.dumps(e.get("detail") or {}, ensure_ascii=False, sort_keys=True)
-            values = (at, e["user"], e["role"], e["agency"], e["action"], e.get("result_id"), detail,
-                      e.get("ip") or REQUEST_IP.get())
+            values = (
+                at,
+                e["user"],
+                e["role"],
+                e["agency"],
+                e["action"],
+                e.get("result_id"),
+                detail,
+                e.get("ip") or REQUEST_IP.get(),
+            )
             digest = _row_mac(key, prev, *values)
-            conn.execute("INSERT INTO audit(at, user, role, agency, action, result_id, detail, ip, prev_hash, hash) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*values, prev, digest))
+            conn.execute(
+                "INSERT INTO audit(at, user, role, agency, action, result_id, detail, ip, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, prev, digest),
+            )
             prev = digest
 
 
-def rows(db: WebDB, *, since: str | None = None, until: str | None = None, result_id: str | None = None,
-         batch: int = 1000) -> Iterator[dict[str, Any]]:
+def rows(
+    db: WebDB, *, since: str | None = None, until: str | None = None, result_id: str | None = None, batch: int = 1000
+) -> Iterator[dict[str, Any]]:
     """Audit rows in order, streamed in batches."""
     last_id = 0
     while True:
@@ -166,8 +190,9 @@ def rows(db: WebDB, *, since: str | None = None, until: str | None = None, resul
         if result_id:
             where.append("result_id = ?")
             params.append(result_id)
-        chunk = db.all(f"SELECT {', '.join(COLUMNS)} FROM audit WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
-                       [*params, batch])
+        chunk = db.all(
+            f"SELECT {', '.join(COLUMNS)} FROM audit WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", [*params, batch]
+        )
         if not chunk:
             return
         for row in chunk:
@@ -205,8 +230,17 @@ def check_chain(db: WebDB, key: bytes | None = None) -> ChainCheck:
             key = audit_key(db, create=False)
         count += 1
         detail = json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
-        fields = (prev, row["at"], row["user"], row["role"], row["agency"], row["action"], row["result_id"],
-                  detail, row["ip"])
+        fields = (
+            prev,
+            row["at"],
+            row["user"],
+            row["role"],
+            row["agency"],
+            row["action"],
+            row["result_id"],
+            detail,
+            row["ip"],
+        )
         if row["prev_hash"] != prev:
             return ChainCheck(False, count, row["id"], "does not follow the row before it (a row removed?)")
         if hmac.compare_digest(row["hash"], _row_mac(key, *fields)):

@@ -50,18 +50,51 @@ ROLES = ("intake", "reviewer", "archivist", "external", "admin")
 ROLE_ALIASES = {"intake_officer": "intake", "officer": "intake", "external_system": "external", "system": "external"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "intake": frozenset({"upload", "read", "view", "search_text", "search_id", "lookup", "correct", "dossier",
-                         "verify", "key"}),
-    "reviewer": frozenset({"read", "view", "search_text", "search_id", "lookup", "correct", "review", "verify",
-                          "key"}),
-    "archivist": frozenset({"upload", "read", "view", "search_text", "search_id", "lookup", "correct", "review",
-                            "verify", "share", "dossier", "export", "key", "keying_manage"}),
+    "intake": frozenset(
+        {"upload", "read", "view", "search_text", "search_id", "lookup", "correct", "dossier", "verify", "key"}
+    ),
+    "reviewer": frozenset({"read", "view", "search_text", "search_id", "lookup", "correct", "review", "verify", "key"}),
+    "archivist": frozenset(
+        {
+            "upload",
+            "read",
+            "view",
+            "search_text",
+            "search_id",
+            "lookup",
+            "correct",
+            "review",
+            "verify",
+            "share",
+            "dossier",
+            "export",
+            "key",
+            "keying_manage",
+        }
+    ),
     # Another agency's system: the fields it is entitled to, by lookup only; nothing
     # by id (no result, PDF, versions or matches) and no search to enumerate with.
     "external": frozenset({"lookup", "verify"}),
-    "admin": frozenset({"upload", "read", "view", "search_text", "search_id", "lookup", "correct", "review",
-                        "verify", "share", "dossier", "export", "admin", "all_agencies", "key",
-                        "keying_manage"}),
+    "admin": frozenset(
+        {
+            "upload",
+            "read",
+            "view",
+            "search_text",
+            "search_id",
+            "lookup",
+            "correct",
+            "review",
+            "verify",
+            "share",
+            "dossier",
+            "export",
+            "admin",
+            "all_agencies",
+            "key",
+            "keying_manage",
+        }
+    ),
 }
 
 SESSION_COOKIE = "dz_session"
@@ -149,6 +182,7 @@ class Principal:
 
 # ------------------------------------------------------------------ password hashing
 
+
 def hash_password(password: str) -> str:
     try:
         from argon2 import PasswordHasher
@@ -165,8 +199,14 @@ def check_password(stored: str | None, password: str) -> bool:
     if stored.startswith("scrypt$"):
         try:
             _, n, r, p, salt, digest = stored.split("$")
-            got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                                 dklen=len(base64.b64decode(digest)))
+            got = hashlib.scrypt(
+                password.encode(),
+                salt=base64.b64decode(salt),
+                n=int(n),
+                r=int(r),
+                p=int(p),
+                dklen=len(base64.b64decode(digest)),
+            )
         except (ValueError, TypeError):
             return False
         return hmac.compare_digest(got, base64.b64decode(digest))
@@ -194,6 +234,7 @@ def normalize_role(role: str) -> str:
 
 # ------------------------------------------------------------------ the store
 
+
 class Auth:
     def __init__(self, db: WebDB, *, clock: Callable[[], float] = time.time) -> None:
         self.db = db
@@ -205,8 +246,9 @@ class Auth:
     @property
     def key(self) -> bytes:
         if self._key is None:
-            self._key = base64.b64decode(self.db.meta("session_key", lambda: base64.b64encode(
-                secrets.token_bytes(32)).decode()) or "")
+            self._key = base64.b64decode(
+                self.db.meta("session_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()) or ""
+            )
         return self._key
 
     # users ---------------------------------------------------------------
@@ -219,8 +261,10 @@ class Auth:
         with self.db.connect(write=True) as conn:
             if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise AuthError(f"user {name!r} exists")
-            cur = conn.execute("INSERT INTO users(name, role, agency, password_hash, created_at) VALUES (?,?,?,?,?)",
-                               (name, role, agency, hash_password(password) if password else None, now_iso()))
+            cur = conn.execute(
+                "INSERT INTO users(name, role, agency, password_hash, created_at) VALUES (?,?,?,?,?)",
+                (name, role, agency, hash_password(password) if password else None, now_iso()),
+            )
             return {"id": cur.lastrowid, "name": name, "role": role, "agency": agency}
 
     def user(self, name: str) -> dict[str, Any] | None:
@@ -228,8 +272,9 @@ class Auth:
         return dict(row) if row else None
 
     def users(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.all("SELECT id, name, role, agency, disabled, created_at FROM users "
-                                             "ORDER BY name")]
+        return [
+            dict(r) for r in self.db.all("SELECT id, name, role, agency, disabled, created_at FROM users ORDER BY name")
+        ]
 
     def set_password(self, name: str, password: str, *, keep_sid: str | None = None) -> int:
         """Set the password and end the user's sessions: whoever logged in with the
@@ -241,8 +286,9 @@ class Auth:
             if row is None:
                 raise AuthError(f"no user {name!r}")
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (digest, row["id"]))
-            return conn.execute("DELETE FROM sessions WHERE user_id = ? AND sid != ?",
-                                (row["id"], keep_sid or "")).rowcount
+            return conn.execute(
+                "DELETE FROM sessions WHERE user_id = ? AND sid != ?", (row["id"], keep_sid or "")
+            ).rowcount
 
     def set_disabled(self, name: str, disabled: bool) -> None:
         if self.db.run("UPDATE users SET disabled = ? WHERE name = ?", (1 if disabled else 0, name)) != 1:
@@ -255,20 +301,26 @@ class Auth:
         if user is None:
             raise AuthError(f"no user {name!r}")
         token = "dz_" + secrets.token_urlsafe(32)
-        self.db.run("INSERT INTO tokens(user_id, token_hash, created_at) VALUES (?, ?, ?)",
-                    (user["id"], _token_hash(token), now_iso()))
+        self.db.run(
+            "INSERT INTO tokens(user_id, token_hash, created_at) VALUES (?, ?, ?)",
+            (user["id"], _token_hash(token), now_iso()),
+        )
         return token
 
     def revoke_tokens(self, name: str) -> int:
-        return self.db.run("UPDATE tokens SET revoked = 1 WHERE user_id = (SELECT id FROM users WHERE name = ?)",
-                           (name,))
+        return self.db.run(
+            "UPDATE tokens SET revoked = 1 WHERE user_id = (SELECT id FROM users WHERE name = ?)", (name,)
+        )
 
     # authentication ----------------------------------------------------
     def token_principal(self, token: str) -> Principal | None:
         if not token or len(token) > 200:
             return None
-        row = self.db.one("SELECT u.id, u.name, u.role, u.agency FROM tokens t JOIN users u ON u.id = t.user_id "
-                          "WHERE t.token_hash = ? AND t.revoked = 0 AND u.disabled = 0", (_token_hash(token),))
+        row = self.db.one(
+            "SELECT u.id, u.name, u.role, u.agency FROM tokens t JOIN users u ON u.id = t.user_id "
+            "WHERE t.token_hash = ? AND t.revoked = 0 AND u.disabled = 0",
+            (_token_hash(token),),
+        )
         if row is None:
             return None
         return Principal(id=row["id"], name=row["name"], role=row["role"], agency=row["agency"], via="token")
@@ -278,14 +330,17 @@ class Auth:
         """Seconds before `name` may try to log in from `addr` (0 = now)."""
         name, now = name[:64], self.clock()
         policies = {_pair_key(name, addr): PAIR, _addr_key(addr): ADDRESS}
-        known = self.db.one("SELECT 1 FROM login_known WHERE name = ? AND addr = ? AND at >= ?",
-                            (name, addr, now - KNOWN_FOR))
+        known = self.db.one(
+            "SELECT 1 FROM login_known WHERE name = ? AND addr = ? AND at >= ?", (name, addr, now - KNOWN_FOR)
+        )
         if known is None:
             policies[_account_key(name)] = ACCOUNT
         keys = list(policies)
         marks = ",".join("?" * len(keys))
-        rows = self.db.all(f"SELECT key, failures, last FROM login_throttle WHERE key IN ({marks}) AND last >= ?",
-                           [*keys, now - FORGET_AFTER])
+        rows = self.db.all(
+            f"SELECT key, failures, last FROM login_throttle WHERE key IN ({marks}) AND last >= ?",
+            [*keys, now - FORGET_AFTER],
+        )
         return max([policies[r["key"]].wait(r["failures"], now - r["last"]) for r in rows], default=0.0)
 
     def _count_failure(self, name: str, addr: str) -> None:
@@ -293,9 +348,11 @@ class Auth:
         with self.db.connect(write=True) as conn:
             conn.execute("DELETE FROM login_throttle WHERE last < ?", (now - FORGET_AFTER,))
             for key in (_pair_key(name, addr), _addr_key(addr), _account_key(name)):
-                conn.execute("INSERT INTO login_throttle(key, failures, last) VALUES (?, 1, ?) "
-                             "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last = excluded.last",
-                             (key, now))
+                conn.execute(
+                    "INSERT INTO login_throttle(key, failures, last) VALUES (?, 1, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last = excluded.last",
+                    (key, now),
+                )
 
     def _count_success(self, name: str, addr: str) -> None:
         # Only the pair is cleared: an attacker holding one good account must not
@@ -303,8 +360,11 @@ class Auth:
         now = self.clock()
         with self.db.connect(write=True) as conn:
             conn.execute("DELETE FROM login_throttle WHERE key = ?", (_pair_key(name, addr),))
-            conn.execute("INSERT INTO login_known(name, addr, at) VALUES (?, ?, ?) "
-                         "ON CONFLICT(name, addr) DO UPDATE SET at = excluded.at", (name, addr, now))
+            conn.execute(
+                "INSERT INTO login_known(name, addr, at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name, addr) DO UPDATE SET at = excluded.at",
+                (name, addr, now),
+            )
 
     async def login(self, name: str, password: str, addr: str) -> dict[str, Any] | None:
         """The user for a correct name/password from `addr`, else None. Raises
@@ -329,8 +389,7 @@ class Auth:
         wait = self.login_wait(name, addr)
         if wait > 0:
             raise LoginThrottled(wait)
-        row = self.db.one("SELECT id, name, role, agency, password_hash, disabled FROM users WHERE name = ?",
-                          (name,))
+        row = self.db.one("SELECT id, name, role, agency, password_hash, disabled FROM users WHERE name = ?", (name,))
         ok = row is not None and not row["disabled"] and check_password(row["password_hash"], password)
         if not ok or row is None:
             if row is None:
@@ -346,21 +405,38 @@ class Auth:
         csrf = secrets.token_urlsafe(32)
         now = datetime.now(VN_TZ)
         self.db.run("DELETE FROM sessions WHERE expires_at < ?", (now.isoformat(timespec="milliseconds"),))
-        self.db.run("INSERT INTO sessions(sid, user_id, csrf, created_at, expires_at) VALUES (?,?,?,?,?)",
-                    (sid, user_id, csrf, now.isoformat(timespec="milliseconds"),
-                     (now + timedelta(hours=SESSION_HOURS)).isoformat(timespec="milliseconds")))
+        self.db.run(
+            "INSERT INTO sessions(sid, user_id, csrf, created_at, expires_at) VALUES (?,?,?,?,?)",
+            (
+                sid,
+                user_id,
+                csrf,
+                now.isoformat(timespec="milliseconds"),
+                (now + timedelta(hours=SESSION_HOURS)).isoformat(timespec="milliseconds"),
+            ),
+        )
         return self.sign(sid), csrf
 
     def session_principal(self, cookie: str) -> Principal | None:
         sid = self.unsign(cookie)
         if sid is None:
             return None
-        row = self.db.one("SELECT u.id, u.name, u.role, u.agency, s.csrf, s.expires_at FROM sessions s "
-                          "JOIN users u ON u.id = s.user_id WHERE s.sid = ? AND u.disabled = 0", (sid,))
+        row = self.db.one(
+            "SELECT u.id, u.name, u.role, u.agency, s.csrf, s.expires_at FROM sessions s "
+            "JOIN users u ON u.id = s.user_id WHERE s.sid = ? AND u.disabled = 0",
+            (sid,),
+        )
         if row is None or row["expires_at"] < now_iso():
             return None
-        return Principal(id=row["id"], name=row["name"], role=row["role"], agency=row["agency"], via="session",
-                         sid=sid, csrf=row["csrf"])
+        return Principal(
+            id=row["id"],
+            name=row["name"],
+            role=row["role"],
+            agency=row["agency"],
+            via="session",
+            sid=sid,
+            csrf=row["csrf"],
+        )
 
     def end_session(self, sid: str) -> None:
         self.db.run("DELETE FROM sessions WHERE sid = ?", (sid,))

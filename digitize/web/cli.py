@@ -77,13 +77,14 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     # opt-in) wins over DIGITIZE_INSECURE_COOKIES.
     insecure = (args.insecure_cookies or settings.insecure_cookies) and not args.secure_cookies
     if insecure:
-        print("digitize: warning: cookies are not Secure and HSTS is off: for local http development only",
-              file=sys.stderr)
+        print(
+            "digitize: warning: cookies are not Secure and HSTS is off: for local http development only",
+            file=sys.stderr,
+        )
     app = create_app(settings, processes=args.processes, secure_cookies=not insecure)
     # The app reads X-Forwarded-For itself, from DIGITIZE_TRUSTED_PROXIES only;
     # uvicorn's own proxy headers would believe any loopback peer.
-    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False,
-                log_level=settings.log_level.lower())
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False, log_level=settings.log_level.lower())
     return ExitCode.ok
 
 

@@ -279,8 +279,7 @@ def rows(items: list[sqlite3.Row]) -> list[dict[str, Any]]:
 
 
 # Columns added after a table was first created: (table, column, declaration).
-_ADDED_COLUMNS = (("shares", "access", "TEXT NOT NULL DEFAULT 'read'"),
-                  ("jobs", "stage", "TEXT NOT NULL DEFAULT ''"))
+_ADDED_COLUMNS = (("shares", "access", "TEXT NOT NULL DEFAULT 'read'"), ("jobs", "stage", "TEXT NOT NULL DEFAULT ''"))
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

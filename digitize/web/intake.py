@@ -54,7 +54,8 @@ JOINABLE = ("image/png", "image/jpeg", "image/tiff", "application/pdf")
 class SplitIn(BaseModel):
     result_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="the scan whose split is corrected")
     starts: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(
-        min_length=1, max_length=1000, description="first page (1-based) of each document, in order")
+        min_length=1, max_length=1000, description="first page (1-based) of each document, in order"
+    )
     version: int | None = Field(default=None, ge=1, description="expected current version (409 if stale)")
 
 
@@ -81,20 +82,32 @@ class DossierDocument:
         links = {"result": f"/api/results/{self.result_id}", "page": f"/results/{self.result_id}"}
         if self.scan:
             links["scan"] = f"/api/results/{self.scan}"
-        return {"index": self.index, "result_id": self.result_id, "document": self.document,
-                "doc_type": self.doc_type, "pages": list(self.pages), "kind": self.kind, "at": self.at,
-                "by": self.by, "version": self.version, "source_name": self.source_name,
-                "created_at": self.created_at, "records": list(self.records),
-                "needs_review": sum(len(r.get("needs_review") or []) for r in self.records),
-                "scan": self.scan, "scan_version": self.scan_version, "links": links}
+        return {
+            "index": self.index,
+            "result_id": self.result_id,
+            "document": self.document,
+            "doc_type": self.doc_type,
+            "pages": list(self.pages),
+            "kind": self.kind,
+            "at": self.at,
+            "by": self.by,
+            "version": self.version,
+            "source_name": self.source_name,
+            "created_at": self.created_at,
+            "records": list(self.records),
+            "needs_review": sum(len(r.get("needs_review") or []) for r in self.records),
+            "scan": self.scan,
+            "scan_version": self.scan_version,
+            "links": links,
+        }
 
 
 # ------------------------------------------------------------------ documents of a dossier
 
+
 def _record_view(record: Record) -> dict[str, Any]:
     data = record.to_dict()
-    return {k: data[k] for k in ("doc_type", "page", "fields", "needs_review", "confidence", "document")
-            if k in data}
+    return {k: data[k] for k in ("doc_type", "page", "fields", "needs_review", "confidence", "document") if k in data}
 
 
 def result_documents(result: Result, item: dict[str, Any], start: int) -> list[DossierDocument]:
@@ -104,22 +117,43 @@ def result_documents(result: Result, item: dict[str, Any], start: int) -> list[D
     records = result.records
     version = result.version
     scanned = item["kind"] == "scanned"
-    common = dict(result_id=result.id, kind=item["kind"], at=item["at"], by=item["by"], version=version,
-                  source_name=result.source.name, created_at=result.created_at,
-                  scan=result.id if scanned else None, scan_version=version if scanned else None)
+    common = dict(
+        result_id=result.id,
+        kind=item["kind"],
+        at=item["at"],
+        by=item["by"],
+        version=version,
+        source_name=result.source.name,
+        created_at=result.created_at,
+        scan=result.id if scanned else None,
+        scan_version=version if scanned else None,
+    )
     if not result.documents:
         kind = records[0].doc_type if records else "other"
-        return [DossierDocument(index=start, document=None, doc_type=kind,
-                                pages=tuple(p.number for p in result.pages),
-                                records=tuple(_record_view(r) for r in records), **common)]
-    return [DossierDocument(index=start + k, document=span.index, doc_type=span.doc_type, pages=span.pages,
-                            records=tuple(_record_view(r) for r in records if r.document == span.index),
-                            **common)
-            for k, span in enumerate(result.documents)]
+        return [
+            DossierDocument(
+                index=start,
+                document=None,
+                doc_type=kind,
+                pages=tuple(p.number for p in result.pages),
+                records=tuple(_record_view(r) for r in records),
+                **common,
+            )
+        ]
+    return [
+        DossierDocument(
+            index=start + k,
+            document=span.index,
+            doc_type=span.doc_type,
+            pages=span.pages,
+            records=tuple(_record_view(r) for r in records if r.document == span.index),
+            **common,
+        )
+        for k, span in enumerate(result.documents)
+    ]
 
 
-def filed_documents(svc: Services, scan: Result, item: dict[str, Any], start: int
-                    ) -> list[DossierDocument] | None:
+def filed_documents(svc: Services, scan: Result, item: dict[str, Any], start: int) -> list[DossierDocument] | None:
     """A scan's documents as the results they were filed as, in page order; None when the
     scan has no documents (one document: the scan is its own) or they are not all filed."""
     if not scan.documents:
@@ -130,13 +164,24 @@ def filed_documents(svc: Services, scan: Result, item: dict[str, Any], start: in
         if doc is None:
             return None
         records = doc.records
-        out.append(DossierDocument(
-            index=start + k, result_id=doc.id, document=span.index,
-            doc_type=span.doc_type or (records[0].doc_type if records else "other"),
-            pages=span.pages, kind=item["kind"], at=item["at"], by=item["by"],
-            version=doc.version, source_name=scan.source.name,
-            created_at=doc.created_at, records=tuple(_record_view(r) for r in records),
-            scan=scan.id, scan_version=scan.version))
+        out.append(
+            DossierDocument(
+                index=start + k,
+                result_id=doc.id,
+                document=span.index,
+                doc_type=span.doc_type or (records[0].doc_type if records else "other"),
+                pages=span.pages,
+                kind=item["kind"],
+                at=item["at"],
+                by=item["by"],
+                version=doc.version,
+                source_name=scan.source.name,
+                created_at=doc.created_at,
+                records=tuple(_record_view(r) for r in records),
+                scan=scan.id,
+                scan_version=scan.version,
+            )
+        )
     return out
 
 
@@ -151,15 +196,32 @@ def dossier_documents(svc: Services, who: Principal, agency: str, ma: str) -> di
             continue  # a share revoked since it was attached: not shown, as any result one may not read
         filed = filed_documents(svc, result, item, len(documents)) if item["kind"] == "scanned" else None
         documents += filed if filed is not None else result_documents(result, item, len(documents))
-    pending = [{"job": j["id"], "name": j["name"], "status": j["status"], "pages_done": j["pages_done"],
-                "pages_total": j["pages_total"], "error": j["error"], "status_url": f"/api/jobs/{j['id']}"}
-               for j in svc.dossier_jobs(agency, ma)]
-    return {"ma_ho_so": ma, "agency": agency, "created_at": head["created_at"], "created_by": head["created_by"],
-            "documents": [d.to_dict() for d in documents], "pending": pending, "reused": head["reused"],
-            "items": head["items"]}
+    pending = [
+        {
+            "job": j["id"],
+            "name": j["name"],
+            "status": j["status"],
+            "pages_done": j["pages_done"],
+            "pages_total": j["pages_total"],
+            "error": j["error"],
+            "status_url": f"/api/jobs/{j['id']}",
+        }
+        for j in svc.dossier_jobs(agency, ma)
+    ]
+    return {
+        "ma_ho_so": ma,
+        "agency": agency,
+        "created_at": head["created_at"],
+        "created_by": head["created_by"],
+        "documents": [d.to_dict() for d in documents],
+        "pending": pending,
+        "reused": head["reused"],
+        "items": head["items"],
+    }
 
 
 # ------------------------------------------------------------------ each document a result of its own
+
 
 def document_result_id(scan_id: str, pages: list[int] | tuple[int, ...]) -> str:
     """The id of the result a scan's document is filed as: from the scan's id (its bytes'
@@ -181,9 +243,15 @@ def _document_title(records: list[Record], fallback: str) -> str:
     return fallback
 
 
-def _new_document_result(engines: Any, scan: Result, span: Document, result_id: str,
-                         pictures: list[tuple[bytes, float]], words: list[list[dict[str, Any]]],
-                         ma: str) -> Result:
+def _new_document_result(
+    engines: Any,
+    scan: Result,
+    span: Document,
+    result_id: str,
+    pictures: list[tuple[bytes, float]],
+    words: list[list[dict[str, Any]]],
+    ma: str,
+) -> Result:
     """Sign, store and index one document of a scan as a result of its own: its pages' images
     from the scan's signed PDF, their words and records as the scan read them (renumbered
     from 1), the scan's original as its original. Nothing is read again."""
@@ -204,28 +272,65 @@ def _new_document_result(engines: Any, scan: Result, span: Document, result_id: 
         grey = display if display.ndim == 2 else display.mean(axis=2).astype(np.uint8)
         meta = replace(scan.pages[i], number=k)
         ocr = _ocr_page(meta, words[i], display.shape[1], display.shape[0], dpi)
-        pages.append((CleanPage(number=k, display=display, ocr_input=grey, dpi=dpi, ocr_scale=1.0,
-                                rotation=ocr.rotation, skew=ocr.skew, stages=("from-signed-pdf",)), ocr))
+        pages.append(
+            (
+                CleanPage(
+                    number=k,
+                    display=display,
+                    ocr_input=grey,
+                    dpi=dpi,
+                    ocr_scale=1.0,
+                    rotation=ocr.rotation,
+                    skew=ocr.skew,
+                    stages=("from-signed-pdf",),
+                ),
+                ocr,
+            )
+        )
         page_metas.append(meta)
         page_words.append(words[i])
-    records = [replace(r, document=None, page=renumber[r.page]) for r in scan.records
-               if r.document == span.index and r.page in renumber]
+    records = [
+        replace(r, document=None, page=renumber[r.page])
+        for r in scan.records
+        if r.document == span.index and r.page in renumber
+    ]
     source = scan.source
     now = datetime.now(VN_TZ).replace(microsecond=0)
     agency = scan.agency or engines.settings.agency
     stub = Result(id=result_id, source=source, pages=(), records=(), created_at=now.isoformat(), agency=agency)
     prefix, stub = _storage_place(stub, now, engines)
     record_intent(stub, prefix, engines)
-    pdf = render_pdf(pages, title=_document_title(records, source.name.rsplit(".", 1)[0]),
-                     source_sha256=source.sha256, created=now,
-                     extra_meta={"DigitizeResultId": result_id, "DigitizeScanId": scan.id})
+    pdf = render_pdf(
+        pages,
+        title=_document_title(records, source.name.rsplit(".", 1)[0]),
+        source_sha256=source.sha256,
+        created=now,
+        extra_meta={"DigitizeResultId": result_id, "DigitizeScanId": scan.id},
+    )
     signed, signature = sign_pdf(pdf, engines)
     version_prefix = f"{prefix}/v{stub.version}"
-    keys = {"original": scan.keys.get("original", ""), "pdf": f"{version_prefix}/document.pdf",
-            "json": f"{version_prefix}/result.json", "words": f"{version_prefix}/words.json"}
-    out = replace(stub, pages=tuple(page_metas), records=tuple(records), pdf=signature, keys=keys, ma_ho_so=ma,
-                  dossier_scan=DossierScan(result_id=scan.id, version=scan.version, document=span.index,
-                                           doc_type=span.doc_type, pages=tuple(numbers), original=keys["original"]))
+    keys = {
+        "original": scan.keys.get("original", ""),
+        "pdf": f"{version_prefix}/document.pdf",
+        "json": f"{version_prefix}/result.json",
+        "words": f"{version_prefix}/words.json",
+    }
+    out = replace(
+        stub,
+        pages=tuple(page_metas),
+        records=tuple(records),
+        pdf=signature,
+        keys=keys,
+        ma_ho_so=ma,
+        dossier_scan=DossierScan(
+            result_id=scan.id,
+            version=scan.version,
+            document=span.index,
+            doc_type=span.doc_type,
+            pages=tuple(numbers),
+            original=keys["original"],
+        ),
+    )
     storage = engines.storage
     # as store_artefacts: the signed PDF last (retained), the index, the commit point, after
     storage.put(keys["words"], json.dumps(page_words, ensure_ascii=False).encode(), content_type="application/json")
@@ -294,8 +399,9 @@ def supersede(svc: Services, who: Principal, old_ids: list[str], current: list[R
             continue
         pages = _scan_pages(old)
         by = tuple(d.id for d in current if pages & _scan_pages(d))
-        svc.index.upsert(replace(old, superseded=Superseded(at=when, by=who.name, scan_version=scan.version,
-                                                            results=by)))
+        svc.index.upsert(
+            replace(old, superseded=Superseded(at=when, by=who.name, scan_version=scan.version, results=by))
+        )
         svc.refile_items(rid, "superseded")
         marked.append(rid)
     return marked
@@ -312,19 +418,29 @@ def file_scan(svc: Services, who: Principal, scan: Result, ma: str, ip: str) -> 
         svc.attach(who, ma, doc.id, "document")
         svc.refile_items(doc.id, "document")
     for doc in made:
-        svc.audit(who, "create", doc.id, ip=ip, dossier=ma, scan=scan.id,
-                  pages=list(doc.dossier_scan.pages) if doc.dossier_scan else None, version=doc.version)
+        svc.audit(
+            who,
+            "create",
+            doc.id,
+            ip=ip,
+            dossier=ma,
+            scan=scan.id,
+            pages=list(doc.dossier_scan.pages) if doc.dossier_scan else None,
+            version=doc.version,
+        )
     return current
 
 
 # ------------------------------------------------------------------ a corrected split
 
+
 def span_label(pages: list[int] | tuple[int, ...]) -> str:
     return f"{pages[0]}–{pages[-1]}" if len(pages) > 1 else str(pages[0]) if pages else ""
 
 
-def resplit(svc: Services, who: Principal, result_id: str, starts: list[int], expected: int | None,
-            ma: str = "") -> tuple[Result, bool, list[str]]:
+def resplit(
+    svc: Services, who: Principal, result_id: str, starts: list[int], expected: int | None, ma: str = ""
+) -> tuple[Result, bool, list[str]]:
     """Re-file a scan's documents at the given first pages: one new signed version of the
     scan (its `documents`, the split's record), then its documents re-filed as results.
 
@@ -372,12 +488,21 @@ def resplit(svc: Services, who: Principal, result_id: str, starts: list[int], ex
             records += [replace(r, document=span.index) for r in own]
             documents.append(Document(index=span.index, doc_type=doc_type, pages=tuple(span.pages)))
         when = datetime.now(VN_TZ).replace(microsecond=0)
-        log = [Correction(version=version + 1, record=None, field="documents",
-                          old=" | ".join(span_label(d.pages) for d in old),
-                          new=" | ".join(span_label(d.pages) for d in documents), action="resplit",
-                          by=who.name, at=when.isoformat())]
-        new = _new_version(svc.review_engines(current.agency), replace(current, documents=tuple(documents)),
-                           records, words, when, log)
+        log = [
+            Correction(
+                version=version + 1,
+                record=None,
+                field="documents",
+                old=" | ".join(span_label(d.pages) for d in old),
+                new=" | ".join(span_label(d.pages) for d in documents),
+                action="resplit",
+                by=who.name,
+                at=when.isoformat(),
+            )
+        ]
+        new = _new_version(
+            svc.review_engines(current.agency), replace(current, documents=tuple(documents)), records, words, when, log
+        )
         filed, _ = file_documents(svc, new, ma)
         superseded = supersede(svc, who, old_ids, filed, new)
     svc.queue_update(new)
@@ -390,6 +515,7 @@ def resplit(svc: Services, who: Principal, result_id: str, starts: list[int], ex
 
 
 # ------------------------------------------------------------------ an upload of several files
+
 
 def join_scans(files: list[tuple[str, bytes]]) -> tuple[str, bytes]:
     """One input from the files of one dossier: a single file as it is; several (images,
@@ -429,8 +555,16 @@ def new_dossier_code(now: datetime | None = None) -> str:
 
 # ------------------------------------------------------------------ routes
 
-def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_of: Callable[[Request], str], *,
-                   prepare_upload: Callable[[str, bytes], Any], upload_limit: int) -> None:
+
+def add_intake_api(
+    app: FastAPI,
+    svc: Services,
+    need: Callable[[str], Any],
+    ip_of: Callable[[Request], str],
+    *,
+    prepare_upload: Callable[[str, bytes], Any],
+    upload_limit: int,
+) -> None:
     """Registered before routes/dossiers.py's /api/dossiers/{ma_ho_so:path}: that route takes any path,
     so these, which end in a suffix, must be matched first."""
     from .app import ApiError, clean_message, safe_name
@@ -444,16 +578,23 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
     def owner_of(who: Principal, agency: str | None) -> str:
         return agency if (agency and who.can("all_agencies")) else who.agency
 
-    @app.post("/api/dossiers", tags=["dossiers"], status_code=202, responses={
-        200: {"description": "these bytes were processed before: filed at once, the dossier's documents"},
-        202: {"description": "a job to poll at /api/jobs/{id}; then GET /api/dossiers/{ma}/documents"},
-        413: {"description": "over the size, page or pixel limit"}, 415: {"description": "not an image or PDF"}})
-    async def create_dossier(request: Request,
-                             files: list[UploadFile] = File(..., description="one PDF/TIFF/image, or several "
-                                                                             "images or PDFs in page order"),
-                             ma_ho_so: str | None = Form(None, max_length=64,
-                                                         description="the dossier's code; default: a new one"),
-                             who: Principal = Depends(need("upload"))):
+    @app.post(
+        "/api/dossiers",
+        tags=["dossiers"],
+        status_code=202,
+        responses={
+            200: {"description": "these bytes were processed before: filed at once, the dossier's documents"},
+            202: {"description": "a job to poll at /api/jobs/{id}; then GET /api/dossiers/{ma}/documents"},
+            413: {"description": "over the size, page or pixel limit"},
+            415: {"description": "not an image or PDF"},
+        },
+    )
+    async def create_dossier(
+        request: Request,
+        files: list[UploadFile] = File(..., description="one PDF/TIFF/image, or several images or PDFs in page order"),
+        ma_ho_so: str | None = Form(None, max_length=64, description="the dossier's code; default: a new one"),
+        who: Principal = Depends(need("upload")),
+    ):
         """Upload a dossier scanned in one go: read once, split into its documents (each read
         on its own pages), each filed under the dossier as a signed result of its own; the
         scan's result keeps the upload. The job is done once every document is filed."""
@@ -467,8 +608,9 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
             await upload.close()
             total += len(data)
             if total > upload_limit:
-                raise ApiError(413, f"file over the limit of {upload_limit} bytes", code="file_too_large",
-                               limit=upload_limit)
+                raise ApiError(
+                    413, f"file over the limit of {upload_limit} bytes", code="file_too_large", limit=upload_limit
+                )
             parts.append((safe_name(upload.filename), data))
         ma = dossier_code(ma_ho_so) if ma_ho_so else new_dossier_code()
         name, data = await run_in_threadpool(join_scans, parts)
@@ -486,8 +628,9 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
             return JSONResponse(dict(out, result_id=existing.id, job=None), status_code=200)
         job_id = await run_in_threadpool(svc.new_job, who, name, pages, ma)
         # doc_type "auto": the pipeline splits an input of several pages into its documents
-        future = svc.processor.submit(rid, name, data, who.agency, doc_type="auto", job_id=job_id, batch=True,
-                                      result_id=own_id)
+        future = svc.processor.submit(
+            rid, name, data, who.agency, doc_type="auto", job_id=job_id, batch=True, result_id=own_id
+        )
 
         def file_it(f) -> None:
             try:
@@ -506,26 +649,40 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
 
         future.add_done_callback(done)
         svc.audit(who, "dossier_upload", None, ip, dossier=ma, job=job_id, pages=pages, files=len(parts))
-        return JSONResponse({"ma_ho_so": ma, "job": job_id, "status": "queued", "pages_total": pages,
-                             "status_url": f"/api/jobs/{job_id}",
-                             "documents_url": f"/api/dossiers/{ma}/documents"}, status_code=202,
-                            headers={"Location": f"/api/jobs/{job_id}"})
+        return JSONResponse(
+            {
+                "ma_ho_so": ma,
+                "job": job_id,
+                "status": "queued",
+                "pages_total": pages,
+                "status_url": f"/api/jobs/{job_id}",
+                "documents_url": f"/api/dossiers/{ma}/documents",
+            },
+            status_code=202,
+            headers={"Location": f"/api/jobs/{job_id}"},
+        )
 
     @app.get("/api/dossiers/{ma_ho_so:path}/documents", tags=["dossiers"])
-    def documents(request: Request, ma_ho_so: str, agency: str | None = Query(None, max_length=64),
-                  who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
+    def documents(
+        request: Request,
+        ma_ho_so: str,
+        agency: str | None = Query(None, max_length=64),
+        who: Principal = Depends(need("dossier")),
+    ) -> dict[str, Any]:
         """The dossier's documents in order (each scan's current documents in page order, each
         its own result, then attached archived results): type, pages (in the scan), records;
         who filed each and when; scans still being processed."""
         ma, owner = dossier_code(ma_ho_so), owner_of(who, agency)
         out = dossier_documents(svc, who, owner, ma)
-        svc.audit_reads(who, "read_dossier", [d["result_id"] for d in out["documents"]], ip_of(request),
-                        dossier=ma, agency=owner)
+        svc.audit_reads(
+            who, "read_dossier", [d["result_id"] for d in out["documents"]], ip_of(request), dossier=ma, agency=owner
+        )
         return out
 
     @app.post("/api/dossiers/{ma_ho_so:path}/split", tags=["dossiers"])
-    def split(request: Request, ma_ho_so: str, body: SplitIn,
-              who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
+    def split(
+        request: Request, ma_ho_so: str, body: SplitIn, who: Principal = Depends(need("dossier"))
+    ) -> dict[str, Any]:
         """Correct where a scan's documents begin (`result_id`: the scan, `starts`: each
         document's first page, `version`: the scan's). The pages are not read again: one new
         signed version of the scan (409 if `version` is stale); documents whose pages did not
@@ -540,8 +697,16 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
             raise ApiError(404, "no such scan in this dossier")
         new, changed, superseded = resplit(svc, who, body.result_id, list(body.starts), body.version, ma)
         if changed:
-            svc.audit(who, "resplit", body.result_id, ip_of(request), dossier=ma, version=new.version,
-                      documents=[list(d.pages) for d in new.documents], superseded=superseded)
+            svc.audit(
+                who,
+                "resplit",
+                body.result_id,
+                ip_of(request),
+                dossier=ma,
+                version=new.version,
+                documents=[list(d.pages) for d in new.documents],
+                superseded=superseded,
+            )
         out = dossier_documents(svc, who, who.agency, ma)
         return dict(out, changed=changed, result=public(new), superseded=superseded)
 
@@ -555,10 +720,18 @@ def add_intake_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
             return RedirectResponse("/login?next=/intake/dossier", status_code=303)
         allowed = who.can("upload") and who.can("dossier")
         nav = [(href, label) for permission, href, label in NAV if who.can(permission)] + [("/docs", "API")]
-        context = {"who": who, "role_label": ROLE_LABELS.get(who.role, who.role), "nav": nav, "here": "/intake",
-                   "roles": ROLE_LABELS, "csrf": who.csrf, "upload_limit": upload_limit,
-                   "suggested": new_dossier_code()}
+        context = {
+            "who": who,
+            "role_label": ROLE_LABELS.get(who.role, who.role),
+            "nav": nav,
+            "here": "/intake",
+            "roles": ROLE_LABELS,
+            "csrf": who.csrf,
+            "upload_limit": upload_limit,
+            "suggested": new_dossier_code(),
+        }
         if not allowed:
             context.update(title="Không có quyền", message="Vai trò của bạn không được dùng trang này.")
-        return TEMPLATES.TemplateResponse(request, "intake_dossier.html" if allowed else "message.html", context,
-                                          status_code=200 if allowed else 403)
+        return TEMPLATES.TemplateResponse(
+            request, "intake_dossier.html" if allowed else "message.html", context, status_code=200 if allowed else 403
+        )

@@ -66,8 +66,15 @@ def _init_worker(settings: Settings, progress_queue: Any) -> None:
     _progress_queue = progress_queue
 
 
-def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, job_id: str | None,
-         result_id: str | None = None) -> tuple[str, Any, str]:
+def _run(
+    name: str,
+    data: bytes,
+    agency: str,
+    doc_type: str,
+    book: str | None,
+    job_id: str | None,
+    result_id: str | None = None,
+) -> tuple[str, Any, str]:
     """('ok', result, '') or ('error', error class name, message); never raises a pipeline error."""
     from ..runner import current_runner
 
@@ -80,8 +87,11 @@ def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, j
                 pass
 
     try:
-        result = current_runner().for_agency(agency).process(name, data, doc_type=doc_type, book=book,
-                                                             progress=progress, result_id=result_id)
+        result = (
+            current_runner()
+            .for_agency(agency)
+            .process(name, data, doc_type=doc_type, book=book, progress=progress, result_id=result_id)
+        )
         return "ok", result, ""
     except DigitizeError as exc:
         return "error", type(exc).__name__, str(exc)
@@ -93,8 +103,15 @@ def _run(name: str, data: bytes, agency: str, doc_type: str, book: str | None, j
 
 
 class Processor:
-    def __init__(self, settings: Settings, *, processes: int = 0, batch_processes: int = 1, max_tasks: int = 200,
-                 on_progress: Callable[[str, int, int, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        processes: int = 0,
+        batch_processes: int = 1,
+        max_tasks: int = 200,
+        on_progress: Callable[[str, int, int, str], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.processes = processes
         self.batch_processes = max(1, batch_processes)
@@ -111,18 +128,27 @@ class Processor:
     # pools -------------------------------------------------------------
     def _make_pool(self, size: int) -> Executor:
         if self.processes <= 0:
-            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitize-page",
-                                      initializer=_init_worker, initargs=(self.settings, self._queue))
+            return ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix="digitize-page",
+                initializer=_init_worker,
+                initargs=(self.settings, self._queue),
+            )
         ctx = mp.get_context("spawn")
-        return ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(self.settings, self._queue), max_tasks_per_child=self.max_tasks)
+        return ProcessPoolExecutor(
+            max_workers=size,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(self.settings, self._queue),
+            max_tasks_per_child=self.max_tasks,
+        )
 
     def _pools(self) -> tuple[Executor, Executor]:
         with self._lock:
             if self._closed:
                 raise EngineError("server is shutting down")
             if self._queue is None:
-                self._queue = (mp.get_context("spawn").Queue() if self.processes > 0 else queue.Queue())
+                self._queue = mp.get_context("spawn").Queue() if self.processes > 0 else queue.Queue()
                 self._listener = threading.Thread(target=self._listen, name="digitize-progress", daemon=True)
                 self._listener.start()
             if self._interactive is None:
@@ -149,9 +175,19 @@ class Processor:
             pool.submit(os.getpid).result()
 
     # work --------------------------------------------------------------
-    def submit(self, key: str, name: str, data: bytes, agency: str, *, doc_type: str = "auto",
-               book: str | None = None, job_id: str | None = None, batch: bool = False,
-               result_id: str | None = None) -> Future:
+    def submit(
+        self,
+        key: str,
+        name: str,
+        data: bytes,
+        agency: str,
+        *,
+        doc_type: str = "auto",
+        book: str | None = None,
+        job_id: str | None = None,
+        batch: bool = False,
+        result_id: str | None = None,
+    ) -> Future:
         """A future of `_run`'s tuple. The same `key` (result id) in flight twice runs once.
         `result_id`: an id other than the content's (see `pipeline.agency_result_id`)."""
         with self._lock:

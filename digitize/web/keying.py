@@ -52,7 +52,7 @@ class KeyingError(Exception):
 def is_blind(result_id: str, record: int, share: float) -> bool:
     """Deterministic per entry: the same entry is blind on every server and rerun."""
     digest = hashlib.sha256(f"keying:{result_id}:{int(record)}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0 ** 64 < share
+    return int.from_bytes(digest[:8], "big") / 2.0**64 < share
 
 
 def needs_keying(record: Record, floor: float) -> bool:
@@ -131,9 +131,15 @@ class BookContext:
     source: str = ""  # "book": said by the archivist when sending; "header": read off the page; "": nothing
 
     def to_dict(self) -> dict[str, Any]:
-        return {"commune": self.commune, "commune_kind": self.commune_kind, "district": self.district,
-                "district_kind": self.district_kind, "province": self.province, "year": self.year,
-                "source": self.source}
+        return {
+            "commune": self.commune,
+            "commune_kind": self.commune_kind,
+            "district": self.district,
+            "district_kind": self.district_kind,
+            "province": self.province,
+            "year": self.year,
+            "source": self.source,
+        }
 
     def registration_place(self) -> str:
         """The registering body as certificates print it ("Ủy ban nhân dân xã Nghi Phú, thành
@@ -158,8 +164,14 @@ def _unit_word(line: str, words: dict[str, str]) -> str:
     from ..text import fold
 
     low = re.sub(r"^(ubnd|uy ban nhan dan)\s+", "", fold(nfc(line)).strip(" .,"))
-    return next((printed for folded, printed in sorted(words.items(), key=lambda w: -len(w[0]))
-                 if low.startswith(folded + " ")), "")
+    return next(
+        (
+            printed
+            for folded, printed in sorted(words.items(), key=lambda w: -len(w[0]))
+            if low.startswith(folded + " ")
+        ),
+        "",
+    )
 
 
 def header_context(text: str) -> BookContext:
@@ -176,18 +188,28 @@ def header_context(text: str) -> BookContext:
     if units is None:
         return BookContext(year=year, source="header" if year else "")
     i = next((i for i, line in enumerate(lines[:4]) if _unit_word(line, _COMMUNE_WORDS)), 0)
-    return BookContext(commune=units.commune, commune_kind=_unit_word(lines[i], _COMMUNE_WORDS),
-                       district=units.district,
-                       district_kind=_unit_word(lines[i + 1], _DISTRICT_WORDS) if i + 1 < len(lines) else "",
-                       province=province_of(units.commune, units.district), year=year, source="header")
+    return BookContext(
+        commune=units.commune,
+        commune_kind=_unit_word(lines[i], _COMMUNE_WORDS),
+        district=units.district,
+        district_kind=_unit_word(lines[i + 1], _DISTRICT_WORDS) if i + 1 < len(lines) else "",
+        province=province_of(units.commune, units.district),
+        year=year,
+        source="header",
+    )
 
 
 def province_of(commune: str, district: str) -> str:
     """The (pre-2025) province that has this district with this commune; "" if none or several."""
     from ..extract.gazetteer import _key, unit_tree
 
-    found = {p.name for ps in unit_tree().children.values() for p in ps
-             for d in p.children.get(_key(district), []) if d.level == 2 and _key(commune) in d.children}
+    found = {
+        p.name
+        for ps in unit_tree().children.values()
+        for p in ps
+        for d in p.children.get(_key(district), [])
+        if d.level == 2 and _key(commune) in d.children
+    }
     return found.pop() if len(found) == 1 else ""
 
 
@@ -273,8 +295,11 @@ def _prefix_matches(stock: Any, query: str, typed: str, limit: int) -> list[str]
     """Names whose folded form starts with the folded query, those that also keep the
     typed marks first ("Hò" puts Hòa before Hoa), else in the stock's order."""
     low = typed.lower()
-    hits = [(0 if name.lower().startswith(low) else 1, i, name) for i, (key, name) in enumerate(stock)
-            if key.startswith(query) and name != typed]
+    hits = [
+        (0 if name.lower().startswith(low) else 1, i, name)
+        for i, (key, name) in enumerate(stock)
+        if key.startswith(query) and name != typed
+    ]
     return [name for _, _, name in sorted(hits)[:limit]]
 
 
@@ -292,8 +317,8 @@ def _complete_place(q: str, context: BookContext, limit: int) -> list[str]:
     for start in range(max(0, len(words) - 5), len(words)):
         tail = " ".join(words[start:])
         unit = _TYPED_UNIT.match(_key(tail))
-        said = " ".join(tail.split()[len(unit.group(1).split()):]) if unit else tail
-        before = " ".join(words[:start] + (tail.split()[:len(unit.group(1).split())] if unit else []))
+        said = " ".join(tail.split()[len(unit.group(1).split()) :]) if unit else tail
+        before = " ".join(words[:start] + (tail.split()[: len(unit.group(1).split())] if unit else []))
         query = _key(said)
         if not query:
             continue
@@ -357,8 +382,6 @@ def complete(kind: str | None, q: str, context: BookContext, limit: int = COMPLE
         query = fold(q.strip()).replace("'", "")
         return list(dict.fromkeys(_prefix_matches(stock, query, q.strip(), limit * 2)))[:limit]
     return []
-
-
 
 
 def grid_rows(jpeg: bytes, dpi: float, header_rows: int = 1) -> list[tuple[int, int, int, int]]:
@@ -429,10 +452,21 @@ class Keying:
         self.share = svc.settings.keying_blind_share if share is None else share
 
     # ------------------------------------------------------------------ routing
-    def send(self, who: Principal, result_id: str, *, floor: float | None = None, records: list[int] | None = None,
-             everything: bool = False, assigned_to: str | None = None, rows: bool = False,
-             doc_type: str | None = None, header_rows: int = 1, book_place: dict[str, Any] | None = None,
-             ip: str = "") -> dict[str, Any]:
+    def send(
+        self,
+        who: Principal,
+        result_id: str,
+        *,
+        floor: float | None = None,
+        records: list[int] | None = None,
+        everything: bool = False,
+        assigned_to: str | None = None,
+        rows: bool = False,
+        doc_type: str | None = None,
+        header_rows: int = 1,
+        book_place: dict[str, Any] | None = None,
+        ip: str = "",
+    ) -> dict[str, Any]:
         """Make keying entries for the records of a result that need people (or the
         listed ones, or all of them); with `rows`, also one entry per row of the ruled
         grid of each page nothing was read from (a handwritten book page: `doc_type`
@@ -469,8 +503,21 @@ class Keying:
                     "INSERT OR IGNORE INTO keying_entries(result_id, agency, book, page, record, doc_type, fields, "
                     "blind, status, assigned_to, created_by, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'keying', ?, ?, ?, ?)",
-                    (result_id, result.agency, book, rec.page or 1, i, rec.doc_type,
-                     json.dumps(fields), int(is_blind(result_id, i, self.share)), assigned_to, who.name, now, now))
+                    (
+                        result_id,
+                        result.agency,
+                        book,
+                        rec.page or 1,
+                        i,
+                        rec.doc_type,
+                        json.dumps(fields),
+                        int(is_blind(result_id, i, self.share)),
+                        assigned_to,
+                        who.name,
+                        now,
+                        now,
+                    ),
+                )
                 if cur.rowcount:
                     created.append(int(cur.lastrowid))
             for page, row, box, kind, fields in row_entries:
@@ -478,17 +525,37 @@ class Keying:
                     "INSERT OR IGNORE INTO keying_entries(result_id, agency, book, page, record, row, row_box, "
                     "doc_type, fields, blind, status, assigned_to, created_by, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, -1, ?, ?, ?, ?, 1, 'keying', ?, ?, ?, ?)",
-                    (result_id, result.agency, book, page, row, json.dumps(box), kind, json.dumps(fields),
-                     assigned_to, who.name, now, now))
+                    (
+                        result_id,
+                        result.agency,
+                        book,
+                        page,
+                        row,
+                        json.dumps(box),
+                        kind,
+                        json.dumps(fields),
+                        assigned_to,
+                        who.name,
+                        now,
+                        now,
+                    ),
+                )
                 if cur.rowcount:
                     created.append(int(cur.lastrowid))
-        self.svc.audit(who, "keying_send", result_id, ip, entries=created, records=chosen, floor=floor,
-                       rows=len(row_entries))
-        return {"result_id": result_id, "created": created, "records": chosen, "rows": len(row_entries),
-                "skipped": len(chosen) + len(row_entries) - len(created)}
+        self.svc.audit(
+            who, "keying_send", result_id, ip, entries=created, records=chosen, floor=floor, rows=len(row_entries)
+        )
+        return {
+            "result_id": result_id,
+            "created": created,
+            "records": chosen,
+            "rows": len(row_entries),
+            "skipped": len(chosen) + len(row_entries) - len(created),
+        }
 
-    def _grid_entries(self, result: Result, doc_type: str | None,
-                      header_rows: int) -> list[tuple[int, int, list[int], str, list[str]]]:
+    def _grid_entries(
+        self, result: Result, doc_type: str | None, header_rows: int
+    ) -> list[tuple[int, int, list[int], str, list[str]]]:
         """(page, row, box, doc_type, fields) of each grid row of the pages without records."""
         from ..extract.so_ho_tich import DEFAULT_ORDER
 
@@ -496,8 +563,9 @@ class Keying:
         kinds = {r.doc_type for r in recs} & set(DEFAULT_ORDER)
         kind = doc_type or (kinds.pop() if len(kinds) == 1 else None)
         if kind not in DEFAULT_ORDER:
-            raise KeyingError(422, "bad_doc_type", "say which book the rows are entries of: doc_type khai_sinh, "
-                                                   "ket_hon or khai_tu")
+            raise KeyingError(
+                422, "bad_doc_type", "say which book the rows are entries of: doc_type khai_sinh, ket_hon or khai_tu"
+            )
         read = {r.page or 1 for r in recs}
         images = self.svc.page_images(result)
         out = []
@@ -518,10 +586,15 @@ class Keying:
         book = str(result.book or "")
         if not book:
             raise KeyingError(422, "no_book", "the result is filed under no book: book_place needs one")
-        clean = {k: nfc(str(v)).strip() if k != "year" else int(v) for k, v in said.items()
-                 if k in ("commune", "district", "province", "year") and v not in (None, "")}
-        self.db.run("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                    (self._book_key(result.agency, book), json.dumps(clean, ensure_ascii=False)))
+        clean = {
+            k: nfc(str(v)).strip() if k != "year" else int(v)
+            for k, v in said.items()
+            if k in ("commune", "district", "province", "year") and v not in (None, "")
+        }
+        self.db.run(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+            (self._book_key(result.agency, book), json.dumps(clean, ensure_ascii=False)),
+        )
 
     def book_context(self, result: Result, page: int) -> BookContext:
         """What the book says about the entries on `page`: the archivist's word, else the heading."""
@@ -532,9 +605,17 @@ class Keying:
             said = _loads(self.db.meta(self._book_key(result.agency, result.book)), None)
         return merge_context(said, header_context(text))
 
-    def complete(self, who: Principal, field: str, q: str, *, entry_id: int | None = None,
-                 province: str | None = None, year: int | None = None,
-                 limit: int = COMPLETION_LIMIT) -> dict[str, Any]:
+    def complete(
+        self,
+        who: Principal,
+        field: str,
+        q: str,
+        *,
+        entry_id: int | None = None,
+        province: str | None = None,
+        year: int | None = None,
+        limit: int = COMPLETION_LIMIT,
+    ) -> dict[str, Any]:
         """Values to offer as the keyer types in `field`, in the book's province and period
         (the entry's book, or `province` and `year` as given)."""
         context = BookContext()
@@ -552,8 +633,13 @@ class Keying:
                 changes["year"] = year
             context = replace(context, **changes)
         kind = completion_kind(field)
-        return {"field": field, "kind": kind, "q": nfc(q), "suggestions": complete(kind, q, context, limit),
-                "context": context.to_dict()}
+        return {
+            "field": field,
+            "kind": kind,
+            "q": nfc(q),
+            "suggestions": complete(kind, q, context, limit),
+            "context": context.to_dict(),
+        }
 
     # ------------------------------------------------------------------ entries
     def entry(self, who: Principal, entry_id: int) -> dict[str, Any]:
@@ -563,8 +649,9 @@ class Keying:
         return _entry_dict(row)
 
     def keyings(self, entry_id: int, *, submitted_only: bool = True) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM keyings WHERE entry_id = ? AND kind = 'key'" + (" AND submitted = 1" if submitted_only
-                                                                           else "")
+        sql = "SELECT * FROM keyings WHERE entry_id = ? AND kind = 'key'" + (
+            " AND submitted = 1" if submitted_only else ""
+        )
         out = []
         for row in self.db.all(sql + " ORDER BY submitted_at, opened_at", (entry_id,)):
             item = dict(row)
@@ -578,8 +665,7 @@ class Keying:
             raise NotFound("the result of this entry is gone")
         return result
 
-    def _view(self, entry: dict[str, Any], result: Result, values: dict[str, str],
-              prefill: bool) -> dict[str, Any]:
+    def _view(self, entry: dict[str, Any], result: Result, values: dict[str, str], prefill: bool) -> dict[str, Any]:
         recs = result.records
         read = recs[entry["record"]].fields if 0 <= entry["record"] < len(recs) else {}
         rid = entry["result_id"]
@@ -595,8 +681,7 @@ class Keying:
                 item["prefill"] = read.get(name, "")
             if book:
                 item["book"] = book
-            item["crop"] = (f"/api/results/{rid}/records/{entry['record']}/fields/{name}/crop"
-                            if name in read else None)
+            item["crop"] = f"/api/results/{rid}/records/{entry['record']}/fields/{name}/crop" if name in read else None
             check = field_check(name, context)
             if check:
                 item["check"] = check
@@ -604,12 +689,23 @@ class Keying:
             if kind:
                 item["complete"] = kind
             fields.append(item)
-        return {"id": entry["id"], "result_id": rid, "version": result.version, "book": entry["book"],
-                "page": entry["page"], "record": entry["record"], "row": entry.get("row", -1), "records": len(recs),
-                "doc_type": entry["doc_type"], "blind": entry["blind"], "status": entry["status"],
-                "image": f"/api/results/{rid}/pages/{entry['page']}/image",
-                "row_image": f"/api/keying/entries/{entry['id']}/row", "fields": fields,
-                "context": context.to_dict()}
+        return {
+            "id": entry["id"],
+            "result_id": rid,
+            "version": result.version,
+            "book": entry["book"],
+            "page": entry["page"],
+            "record": entry["record"],
+            "row": entry.get("row", -1),
+            "records": len(recs),
+            "doc_type": entry["doc_type"],
+            "blind": entry["blind"],
+            "status": entry["status"],
+            "image": f"/api/results/{rid}/pages/{entry['page']}/image",
+            "row_image": f"/api/keying/entries/{entry['id']}/row",
+            "fields": fields,
+            "context": context.to_dict(),
+        }
 
     def row_image(self, who: Principal, entry_id: int) -> bytes:
         """JPEG of the entry's band of the page (full width, the rows its located
@@ -628,8 +724,9 @@ class Keying:
             jpeg, _ = self.svc.page_images(result)[entry["page"] - 1]
             with Image.open(io.BytesIO(jpeg)) as image:
                 pad = max(2, (y1 - y0) // 8)
-                part = image.crop((max(0, x0 - pad), max(0, y0 - pad), min(image.width, x1 + pad),
-                                   min(image.height, y1 + pad))).convert("RGB")
+                part = image.crop(
+                    (max(0, x0 - pad), max(0, y0 - pad), min(image.width, x1 + pad), min(image.height, y1 + pad))
+                ).convert("RGB")
                 buf = io.BytesIO()
                 part.save(buf, "JPEG", quality=85)
                 return buf.getvalue()
@@ -663,8 +760,11 @@ class Keying:
             raise KeyingError(409, "already_keyed", "you have already keyed this entry")
         if mine is None:
             hold = (datetime.fromisoformat(_now()) - DRAFT_HOLD).isoformat()
-            others = conn.execute("SELECT COUNT(*) FROM keyings WHERE entry_id = ? AND kind = 'key' AND user != ? "
-                                  "AND (submitted = 1 OR saved_at > ?)", (entry["id"], who.name, hold)).fetchone()[0]
+            others = conn.execute(
+                "SELECT COUNT(*) FROM keyings WHERE entry_id = ? AND kind = 'key' AND user != ? "
+                "AND (submitted = 1 OR saved_at > ?)",
+                (entry["id"], who.name, hold),
+            ).fetchone()[0]
             if others >= KEYERS:
                 raise KeyingError(409, "entry_full", "two other people are keying this entry")
         return dict(mine) if mine is not None else None
@@ -678,8 +778,11 @@ class Keying:
         with self.db.connect(write=True) as conn:
             mine = self._check_keyer(who, entry, conn)
             if mine is None:
-                conn.execute("INSERT INTO keyings(entry_id, user, agency, kind, opened_at, saved_at) "
-                             "VALUES (?, ?, ?, 'key', ?, ?)", (entry_id, who.name, who.agency, now, now))
+                conn.execute(
+                    "INSERT INTO keyings(entry_id, user, agency, kind, opened_at, saved_at) "
+                    "VALUES (?, ?, ?, 'key', ?, ?)",
+                    (entry_id, who.name, who.agency, now, now),
+                )
                 draft: dict[str, str] = {}
             else:
                 draft = _loads(mine["values"], {})
@@ -692,9 +795,12 @@ class Keying:
     def next_task(self, who: Principal, ip: str = "") -> dict[str, Any] | None:
         """The user's open draft, else an entry that has one keying already (to finish
         entries), else the oldest not yet keyed; never one they keyed."""
-        row = self.db.one("SELECT k.entry_id FROM keyings k JOIN keying_entries e ON e.id = k.entry_id "
-                          "WHERE k.user = ? AND k.kind = 'key' AND k.submitted = 0 AND e.status = 'keying' "
-                          "ORDER BY k.opened_at LIMIT 1", (who.name,))
+        row = self.db.one(
+            "SELECT k.entry_id FROM keyings k JOIN keying_entries e ON e.id = k.entry_id "
+            "WHERE k.user = ? AND k.kind = 'key' AND k.submitted = 0 AND e.status = 'keying' "
+            "ORDER BY k.opened_at LIMIT 1",
+            (who.name,),
+        )
         if row is not None:
             try:
                 return self.task(who, row["entry_id"], ip)
@@ -705,10 +811,13 @@ class Keying:
         rows = self.db.all(
             "SELECT e.id, (SELECT COUNT(*) FROM keyings k WHERE k.entry_id = e.id AND k.kind = 'key' "
             "  AND (k.submitted = 1 OR k.saved_at > ?)) AS taken "
-            "FROM keying_entries e WHERE e.status = 'keying' " + scope +
-            " AND (e.assigned_to IS NULL OR e.assigned_to = ?) "
+            "FROM keying_entries e WHERE e.status = 'keying' "
+            + scope
+            + " AND (e.assigned_to IS NULL OR e.assigned_to = ?) "
             "AND NOT EXISTS (SELECT 1 FROM keyings k WHERE k.entry_id = e.id AND k.user = ?) "
-            "ORDER BY taken DESC, e.id LIMIT 50", [hold, *params, who.name, who.name])
+            "ORDER BY taken DESC, e.id LIMIT 50",
+            [hold, *params, who.name, who.name],
+        )
         for r in rows:
             if r["taken"] >= KEYERS:
                 continue
@@ -740,18 +849,22 @@ class Keying:
         with self.db.connect(write=True) as conn:
             mine = self._check_keyer(who, entry, conn)
             if mine is None:
-                conn.execute("INSERT INTO keyings(entry_id, user, agency, kind, \"values\", keystrokes, opened_at, "
-                             "saved_at) VALUES (?, ?, ?, 'key', ?, ?, ?, ?)",
-                             (entry_id, who.name, who.agency, json.dumps(clean, ensure_ascii=False), keystrokes,
-                              now, now))
+                conn.execute(
+                    'INSERT INTO keyings(entry_id, user, agency, kind, "values", keystrokes, opened_at, '
+                    "saved_at) VALUES (?, ?, ?, 'key', ?, ?, ?, ?)",
+                    (entry_id, who.name, who.agency, json.dumps(clean, ensure_ascii=False), keystrokes, now, now),
+                )
             else:
-                conn.execute("UPDATE keyings SET \"values\" = ?, keystrokes = COALESCE(?, keystrokes), saved_at = ? "
-                             "WHERE entry_id = ? AND user = ?",
-                             (json.dumps(clean, ensure_ascii=False), keystrokes, now, entry_id, who.name))
+                conn.execute(
+                    'UPDATE keyings SET "values" = ?, keystrokes = COALESCE(?, keystrokes), saved_at = ? '
+                    "WHERE entry_id = ? AND user = ?",
+                    (json.dumps(clean, ensure_ascii=False), keystrokes, now, entry_id, who.name),
+                )
         return {"id": entry_id, "saved_at": now}
 
-    def submit(self, who: Principal, entry_id: int, values: Any, keystrokes: int | None = None,
-               ip: str = "") -> dict[str, Any]:
+    def submit(
+        self, who: Principal, entry_id: int, values: Any, keystrokes: int | None = None, ip: str = ""
+    ) -> dict[str, Any]:
         entry = self.entry(who, entry_id)
         clean = self._clean(entry, values)
         full = {f: clean.get(f, "") for f in entry["fields"]}
@@ -760,32 +873,51 @@ class Keying:
             row = conn.execute("SELECT * FROM keying_entries WHERE id = ?", (entry_id,)).fetchone()
             entry = _entry_dict(row)  # status as of this transaction
             mine = self._check_keyer(who, entry, conn)
-            done = conn.execute("SELECT COUNT(*) FROM keyings WHERE entry_id = ? AND kind = 'key' AND submitted = 1",
-                                (entry_id,)).fetchone()[0]
+            done = conn.execute(
+                "SELECT COUNT(*) FROM keyings WHERE entry_id = ? AND kind = 'key' AND submitted = 1", (entry_id,)
+            ).fetchone()[0]
             if done >= KEYERS:
                 raise KeyingError(409, "entry_full", "this entry has been keyed twice already")
             opened = mine["opened_at"] if mine else now
             seconds = max(0.0, (datetime.fromisoformat(now) - datetime.fromisoformat(opened)).total_seconds())
             text = json.dumps(full, ensure_ascii=False)
             if mine is None:
-                conn.execute("INSERT INTO keyings(entry_id, user, agency, kind, \"values\", submitted, keystrokes, "
-                             "opened_at, saved_at, submitted_at, seconds) VALUES (?, ?, ?, 'key', ?, 1, ?, ?, ?, ?, ?)",
-                             (entry_id, who.name, who.agency, text, keystrokes, now, now, now, seconds))
+                conn.execute(
+                    'INSERT INTO keyings(entry_id, user, agency, kind, "values", submitted, keystrokes, '
+                    "opened_at, saved_at, submitted_at, seconds) VALUES (?, ?, ?, 'key', ?, 1, ?, ?, ?, ?, ?)",
+                    (entry_id, who.name, who.agency, text, keystrokes, now, now, now, seconds),
+                )
             else:
-                conn.execute("UPDATE keyings SET \"values\" = ?, submitted = 1, keystrokes = COALESCE(?, keystrokes), "
-                             "saved_at = ?, submitted_at = ?, seconds = ? WHERE entry_id = ? AND user = ?",
-                             (text, keystrokes, now, now, seconds, entry_id, who.name))
+                conn.execute(
+                    'UPDATE keyings SET "values" = ?, submitted = 1, keystrokes = COALESCE(?, keystrokes), '
+                    "saved_at = ?, submitted_at = ?, seconds = ? WHERE entry_id = ? AND user = ?",
+                    (text, keystrokes, now, now, seconds, entry_id, who.name),
+                )
             second = done + 1 == KEYERS
             disputed: list[str] = []
             if second:
-                other = conn.execute("SELECT \"values\" FROM keyings WHERE entry_id = ? AND kind = 'key' "
-                                     "AND submitted = 1 AND user != ?", (entry_id, who.name)).fetchone()
+                other = conn.execute(
+                    "SELECT \"values\" FROM keyings WHERE entry_id = ? AND kind = 'key' "
+                    "AND submitted = 1 AND user != ?",
+                    (entry_id, who.name),
+                ).fetchone()
                 _, disputed = compare(_loads(other["values"], {}), full, entry["fields"])
                 status = "arbitration" if disputed else "accepting"
-                conn.execute("UPDATE keying_entries SET status = ?, disputed = ?, updated_at = ? WHERE id = ?",
-                             (status, json.dumps(disputed), now, entry_id))
-        self.svc.audit(who, "keying_submit", entry["result_id"], ip, entry=entry_id, record=entry["record"],
-                       values=full, seconds=round(seconds, 1), blind=entry["blind"])
+                conn.execute(
+                    "UPDATE keying_entries SET status = ?, disputed = ?, updated_at = ? WHERE id = ?",
+                    (status, json.dumps(disputed), now, entry_id),
+                )
+        self.svc.audit(
+            who,
+            "keying_submit",
+            entry["result_id"],
+            ip,
+            entry=entry_id,
+            record=entry["record"],
+            values=full,
+            seconds=round(seconds, 1),
+            blind=entry["blind"],
+        )
         out: dict[str, Any] = {"id": entry_id, "keyings": done + 1, "status": "keying"}
         if second:
             out["status"] = "arbitration" if disputed else "accepting"
@@ -798,12 +930,20 @@ class Keying:
     def arbitration_queue(self, who: Principal, limit: int = 50) -> list[dict[str, Any]]:
         scope, params = ("", []) if who.can("all_agencies") else ("AND e.agency = ?", [who.agency])
         rows = self.db.all(
-            "SELECT e.* FROM keying_entries e WHERE e.status = 'arbitration' " + scope +
-            " AND NOT EXISTS (SELECT 1 FROM keyings k WHERE k.entry_id = e.id AND k.user = ?) "
-            "ORDER BY e.updated_at, e.id LIMIT ?", [*params, who.name, limit])
-        return [{k: v for k, v in _entry_dict(r).items() if k in ("id", "result_id", "book", "page", "record",
-                                                                   "doc_type", "disputed", "updated_at")}
-                for r in rows]
+            "SELECT e.* FROM keying_entries e WHERE e.status = 'arbitration' "
+            + scope
+            + " AND NOT EXISTS (SELECT 1 FROM keyings k WHERE k.entry_id = e.id AND k.user = ?) "
+            "ORDER BY e.updated_at, e.id LIMIT ?",
+            [*params, who.name, limit],
+        )
+        return [
+            {
+                k: v
+                for k, v in _entry_dict(r).items()
+                if k in ("id", "result_id", "book", "page", "record", "doc_type", "disputed", "updated_at")
+            }
+            for r in rows
+        ]
 
     def _check_arbiter(self, who: Principal, entry: dict[str, Any]) -> list[dict[str, Any]]:
         if entry["status"] != "arbitration":
@@ -834,16 +974,29 @@ class Keying:
             raise KeyingError(422, "missing_values", "give a value (or an empty one) for " + ", ".join(missing))
         now = _now()
         with self.db.connect(write=True) as conn:
-            taken = conn.execute("UPDATE keying_entries SET status = 'accepting', updated_at = ? "
-                                 "WHERE id = ? AND status = 'arbitration'", (now, entry_id)).rowcount
+            taken = conn.execute(
+                "UPDATE keying_entries SET status = 'accepting', updated_at = ? "
+                "WHERE id = ? AND status = 'arbitration'",
+                (now, entry_id),
+            ).rowcount
             if not taken:
                 raise KeyingError(409, "not_in_arbitration", "this entry was arbitrated meanwhile")
             chosen = {f: clean[f] for f in entry["disputed"]}
-            conn.execute("INSERT INTO keyings(entry_id, user, agency, kind, \"values\", submitted, opened_at, "
-                         "saved_at, submitted_at) VALUES (?, ?, ?, 'arbitrate', ?, 1, ?, ?, ?)",
-                         (entry_id, who.name, who.agency, json.dumps(chosen, ensure_ascii=False), now, now, now))
-        self.svc.audit(who, "keying_arbitrate", entry["result_id"], ip, entry=entry_id, record=entry["record"],
-                       values=chosen, keyed=[{f: k["values"].get(f, "") for f in entry["disputed"]} for k in keyed])
+            conn.execute(
+                'INSERT INTO keyings(entry_id, user, agency, kind, "values", submitted, opened_at, '
+                "saved_at, submitted_at) VALUES (?, ?, ?, 'arbitrate', ?, 1, ?, ?, ?)",
+                (entry_id, who.name, who.agency, json.dumps(chosen, ensure_ascii=False), now, now, now),
+            )
+        self.svc.audit(
+            who,
+            "keying_arbitrate",
+            entry["result_id"],
+            ip,
+            entry=entry_id,
+            record=entry["record"],
+            values=chosen,
+            keyed=[{f: k["values"].get(f, "") for f in entry["disputed"]} for k in keyed],
+        )
         out = {"id": entry_id}
         out.update(self._accept(who, entry_id, ip))
         return out
@@ -859,8 +1012,10 @@ class Keying:
         methods = {f: "keyed_twice" for f in agreed}
         people = [k["user"] for k in keyed]
         if disputed:
-            arb = self.db.one("SELECT user, \"values\" FROM keyings WHERE entry_id = ? AND kind = 'arbitrate' "
-                              "AND submitted = 1", (entry["id"],))
+            arb = self.db.one(
+                "SELECT user, \"values\" FROM keyings WHERE entry_id = ? AND kind = 'arbitrate' AND submitted = 1",
+                (entry["id"],),
+            )
             if arb is None:
                 raise KeyingError(409, "not_arbitrated", "this entry has not been arbitrated")
             chosen = _loads(arb["values"], {})
@@ -884,8 +1039,9 @@ class Keying:
             return self._fail(entry_id, "the record of this entry is gone")
         else:
             read = recs[entry["record"]].fields
-        changes = [Change(entry["record"], f, values[f], methods[f]) for f in entry["fields"]
-                   if values.get(f) or f in read]
+        changes = [
+            Change(entry["record"], f, values[f], methods[f]) for f in entry["fields"] if values.get(f) or f in read
+        ]
         by = "+".join(people)
         version = result.version
         if changes:
@@ -900,20 +1056,42 @@ class Keying:
             self.svc.queue_update(new)
             version = new.version or version
             log_rows = [c for c in new.corrections if c.version == version]
-            audit.record_many(self.svc.db, [dict(user=who.name, role=who.role, agency=who.agency,
-                                                 action="keying_accept", result_id=entry["result_id"], ip=ip,
-                                                 detail={"entry": entry_id, "record": c.record, "field": c.field,
-                                                         "old": c.old, "new": c.new, "change": c.action,
-                                                         "version": version, "by": by})
-                                            for c in log_rows])
-        self.db.run("UPDATE keying_entries SET status = 'done', accepted = ?, version = ?, error = NULL, "
-                    "updated_at = ? WHERE id = ?",
-                    (json.dumps(values, ensure_ascii=False), version, _now(), entry_id))
+            audit.record_many(
+                self.svc.db,
+                [
+                    dict(
+                        user=who.name,
+                        role=who.role,
+                        agency=who.agency,
+                        action="keying_accept",
+                        result_id=entry["result_id"],
+                        ip=ip,
+                        detail={
+                            "entry": entry_id,
+                            "record": c.record,
+                            "field": c.field,
+                            "old": c.old,
+                            "new": c.new,
+                            "change": c.action,
+                            "version": version,
+                            "by": by,
+                        },
+                    )
+                    for c in log_rows
+                ],
+            )
+        self.db.run(
+            "UPDATE keying_entries SET status = 'done', accepted = ?, version = ?, error = NULL, "
+            "updated_at = ? WHERE id = ?",
+            (json.dumps(values, ensure_ascii=False), version, _now(), entry_id),
+        )
         return {"status": "done", "version": version, "values": values, "methods": methods}
 
     def _fail(self, entry_id: int, message: str) -> dict[str, Any]:
-        self.db.run("UPDATE keying_entries SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
-                    (message[:500], _now(), entry_id))
+        self.db.run(
+            "UPDATE keying_entries SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
+            (message[:500], _now(), entry_id),
+        )
         return {"status": "failed", "error": message}
 
     def retry(self, who: Principal, entry_id: int, ip: str = "") -> dict[str, Any]:
@@ -934,8 +1112,9 @@ class Keying:
         for eid in entry_ids:
             entry = self.entry(who, eid)
             if entry["status"] == "keying":
-                n += self.db.run("UPDATE keying_entries SET assigned_to = ?, updated_at = ? WHERE id = ?",
-                                 (user, _now(), eid))
+                n += self.db.run(
+                    "UPDATE keying_entries SET assigned_to = ?, updated_at = ? WHERE id = ?", (user, _now(), eid)
+                )
         self.svc.audit(who, "keying_assign", None, ip, entries=entry_ids, user=user)
         return n
 
@@ -945,13 +1124,26 @@ class Keying:
         entries = self.db.all(
             "SELECT e.id, e.agency, e.book, e.status, e.blind, e.fields, e.disputed, e.accepted, "
             "(SELECT COUNT(*) FROM keyings k WHERE k.entry_id = e.id AND k.kind = 'key' AND k.submitted = 1) "
-            "AS keyed FROM keying_entries e " + scope + " ORDER BY e.id", params)
+            "AS keyed FROM keying_entries e " + scope + " ORDER BY e.id",
+            params,
+        )
         books: dict[tuple[str, str], dict[str, Any]] = {}
         control = {True: [0, 0], False: [0, 0]}  # blind?: [fields compared, fields disputed]
         for e in entries:
-            b = books.setdefault((e["agency"], e["book"]), {
-                "agency": e["agency"], "book": e["book"], "entries": 0, "not_started": 0, "keyed_once": 0,
-                "keyed_twice": 0, "in_arbitration": 0, "done": 0, "failed": 0})
+            b = books.setdefault(
+                (e["agency"], e["book"]),
+                {
+                    "agency": e["agency"],
+                    "book": e["book"],
+                    "entries": 0,
+                    "not_started": 0,
+                    "keyed_once": 0,
+                    "keyed_twice": 0,
+                    "in_arbitration": 0,
+                    "done": 0,
+                    "failed": 0,
+                },
+            )
             b["entries"] += 1
             b["not_started" if e["keyed"] == 0 else "keyed_once" if e["keyed"] == 1 else "keyed_twice"] += 1
             if e["status"] == "arbitration":
@@ -966,11 +1158,16 @@ class Keying:
         keyers: dict[str, dict[str, Any]] = {}
         if ids:
             marks = ",".join("?" * len(ids))
-            rows = self.db.all(f"SELECT entry_id, user, \"values\", seconds, keystrokes FROM keyings "
-                               f"WHERE kind = 'key' AND submitted = 1 AND entry_id IN ({marks})", ids)
+            rows = self.db.all(
+                f'SELECT entry_id, user, "values", seconds, keystrokes FROM keyings '
+                f"WHERE kind = 'key' AND submitted = 1 AND entry_id IN ({marks})",
+                ids,
+            )
             for r in rows:
-                k = keyers.setdefault(r["user"], {"user": r["user"], "entries": 0, "seconds": [], "fields": 0,
-                                                  "agreed": 0, "keystrokes": 0})
+                k = keyers.setdefault(
+                    r["user"],
+                    {"user": r["user"], "entries": 0, "seconds": [], "fields": 0, "agreed": 0, "keystrokes": 0},
+                )
                 k["entries"] += 1
                 if r["seconds"] is not None:
                     k["seconds"].append(float(r["seconds"]))
@@ -990,6 +1187,9 @@ class Keying:
         def rate(pair: list[int]) -> float | None:
             return round(pair[1] / pair[0], 4) if pair[0] else None
 
-        return {"books": list(books.values()), "keyers": people,
-                "arbitration_share": {"prefilled": rate(control[False]), "blind": rate(control[True])},
-                "blind_share": self.share}
+        return {
+            "books": list(books.values()),
+            "keyers": people,
+            "arbitration_share": {"prefilled": rate(control[False]), "blind": rate(control[True])},
+            "blind_share": self.share,
+        }

@@ -32,8 +32,9 @@ RESULT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class Services:
-    def __init__(self, settings: Settings, *, processes: int = 0, batch_processes: int = 1,
-                 db_path: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, processes: int = 0, batch_processes: int = 1, db_path: Path | None = None
+    ) -> None:
         from ..index import make_index
         from ..storage import make_storage
 
@@ -45,8 +46,9 @@ class Services:
         self.index = make_index(settings)
         self._signer = None
         self._signer_lock = threading.Lock()
-        self.processor = Processor(settings, processes=processes, batch_processes=batch_processes,
-                                   on_progress=self.job_progress)
+        self.processor = Processor(
+            settings, processes=processes, batch_processes=batch_processes, on_progress=self.job_progress
+        )
         self._images: OrderedDict[str, list[tuple[bytes, float]]] = OrderedDict()
         self._images_lock = threading.Lock()
         self._fail_interrupted_jobs()
@@ -69,9 +71,13 @@ class Services:
         from ..pipeline import Engines
 
         # (review never runs OCR; Engines.ocr is typed as always set)
-        return Engines(settings=replace(self.settings, agency=agency or self.settings.agency),
-                       ocr=None,  # type: ignore[arg-type]
-                       signer=self.signer, storage=self.storage, index=self.index)
+        return Engines(
+            settings=replace(self.settings, agency=agency or self.settings.agency),
+            ocr=None,  # type: ignore[arg-type]
+            signer=self.signer,
+            storage=self.storage,
+            index=self.index,
+        )
 
     # access ------------------------------------------------------------
     def shared_with(self, result: Result, agency: str, *, write: bool = False) -> bool:
@@ -80,9 +86,11 @@ class Services:
         return self._granted(result.agency, result.id, agency, write=write)
 
     def _granted(self, owner_agency: str, result_id: str, agency: str, *, write: bool = False) -> bool:
-        row = self.db.one("SELECT 1 FROM shares WHERE owner_agency = ? AND grantee_agency = ? "
-                          "AND result_id IN (?, '*')" + (" AND access = 'write'" if write else ""),
-                          (owner_agency, agency, result_id))
+        row = self.db.one(
+            "SELECT 1 FROM shares WHERE owner_agency = ? AND grantee_agency = ? "
+            "AND result_id IN (?, '*')" + (" AND access = 'write'" if write else ""),
+            (owner_agency, agency, result_id),
+        )
         return row is not None
 
     def can_read(self, who: Principal, result: Result) -> bool:
@@ -147,19 +155,28 @@ class Services:
             agency = hit.get("agency", "")
             key = (agency, hit["result_id"])
             if key not in allowed:
-                allowed[key] = (who.can("all_agencies") or agency == who.agency or self._granted(
-                    agency, hit["result_id"], who.agency)) and not self.shadowed(hit["result_id"])
+                allowed[key] = (
+                    who.can("all_agencies")
+                    or agency == who.agency
+                    or self._granted(agency, hit["result_id"], who.agency)
+                ) and not self.shadowed(hit["result_id"])
             if allowed[key]:
                 out.append(hit)
             if len(out) >= limit:
                 break
         return out
 
-    def search(self, who: Principal, *, text: str | None, so_dinh_danh: str | None, doc_type: str | None,
-               limit: int) -> list[dict[str, Any]]:
+    def search(
+        self, who: Principal, *, text: str | None, so_dinh_danh: str | None, doc_type: str | None, limit: int
+    ) -> list[dict[str, Any]]:
         want = max(1, min(limit, 200))
-        hits = self.index.search(text or None, so_dinh_danh=so_dinh_danh or None, doc_type=doc_type or None,
-                                 fold=True, limit=min(2000, want * 10 + 20))
+        hits = self.index.search(
+            text or None,
+            so_dinh_danh=so_dinh_danh or None,
+            doc_type=doc_type or None,
+            fold=True,
+            limit=min(2000, want * 10 + 20),
+        )
         return self.filter_hits(who, hits, want)
 
     def describe_hits(self, who: Principal, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -174,68 +191,121 @@ class Services:
             facts[rid] = (result.source.name, result.version) if result is not None else ("", 1)
         marks = ",".join("?" * len(ids))
         dossiers: dict[str, list[str]] = {}
-        for row in self.db.all(f"SELECT result_id, ma_ho_so FROM dossier_items WHERE agency = ? "
-                               f"AND result_id IN ({marks}) ORDER BY at", [who.agency, *ids]):
+        for row in self.db.all(
+            f"SELECT result_id, ma_ho_so FROM dossier_items WHERE agency = ? AND result_id IN ({marks}) ORDER BY at",
+            [who.agency, *ids],
+        ):
             held = dossiers.setdefault(row["result_id"], [])
             if row["ma_ho_so"] not in held:
                 held.append(row["ma_ho_so"])
-        return [dict(h, source_name=facts[h["result_id"]][0], version=facts[h["result_id"]][1],
-                     dossiers=dossiers.get(h["result_id"], [])) for h in hits]
+        return [
+            dict(
+                h,
+                source_name=facts[h["result_id"]][0],
+                version=facts[h["result_id"]][1],
+                dossiers=dossiers.get(h["result_id"], []),
+            )
+            for h in hits
+        ]
 
-    def share(self, who: Principal, result: Result | None, owner_agency: str, grantee: str,
-              *, write: bool = False) -> None:
+    def share(
+        self, who: Principal, result: Result | None, owner_agency: str, grantee: str, *, write: bool = False
+    ) -> None:
         if grantee == owner_agency:
             raise ValueError("a result is already its own agency's")
         if not self.agency_exists(grantee):
             raise ValueError(f"no agency {grantee!r} here")
-        self.db.run("INSERT INTO shares(owner_agency, result_id, grantee_agency, granted_by, at, access) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(owner_agency, result_id, grantee_agency) "
-                    "DO UPDATE SET access = excluded.access, granted_by = excluded.granted_by, at = excluded.at",
-                    (owner_agency, result.id if result else "*", grantee, who.name, audit.now_iso(),
-                     "write" if write else "read"))
+        self.db.run(
+            "INSERT INTO shares(owner_agency, result_id, grantee_agency, granted_by, at, access) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(owner_agency, result_id, grantee_agency) "
+            "DO UPDATE SET access = excluded.access, granted_by = excluded.granted_by, at = excluded.at",
+            (
+                owner_agency,
+                result.id if result else "*",
+                grantee,
+                who.name,
+                audit.now_iso(),
+                "write" if write else "read",
+            ),
+        )
 
     def unshare(self, result: Result | None, owner_agency: str, grantee: str) -> bool:
         """Revoke a grant; True when there was one."""
-        return self.db.run("DELETE FROM shares WHERE owner_agency = ? AND result_id = ? AND grantee_agency = ?",
-                           (owner_agency, result.id if result else "*", grantee)) > 0
+        return (
+            self.db.run(
+                "DELETE FROM shares WHERE owner_agency = ? AND result_id = ? AND grantee_agency = ?",
+                (owner_agency, result.id if result else "*", grantee),
+            )
+            > 0
+        )
 
     def shares(self, owner_agency: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.all(
-            "SELECT owner_agency, result_id, grantee_agency, access, granted_by, at FROM shares "
-            "WHERE owner_agency = ? ORDER BY at", (owner_agency,))]
+        return [
+            dict(r)
+            for r in self.db.all(
+                "SELECT owner_agency, result_id, grantee_agency, access, granted_by, at FROM shares "
+                "WHERE owner_agency = ? ORDER BY at",
+                (owner_agency,),
+            )
+        ]
 
     # audit -------------------------------------------------------------
-    def audit(self, who: Principal | None, action: str, result_id: str | None = None, ip: str = "",
-              **detail: Any) -> None:
-        audit.record(self.db, user=who.name if who else "-", role=who.role if who else "-",
-                     agency=who.agency if who else "-", action=action, result_id=result_id, detail=detail, ip=ip)
+    def audit(
+        self, who: Principal | None, action: str, result_id: str | None = None, ip: str = "", **detail: Any
+    ) -> None:
+        audit.record(
+            self.db,
+            user=who.name if who else "-",
+            role=who.role if who else "-",
+            agency=who.agency if who else "-",
+            action=action,
+            result_id=result_id,
+            detail=detail,
+            ip=ip,
+        )
 
     def audit_reads(self, who: Principal, action: str, result_ids: list[str], ip: str = "", **detail: Any) -> None:
         seen = list(dict.fromkeys(result_ids))
-        audit.record_many(self.db, [dict(user=who.name, role=who.role, agency=who.agency, action=action,
-                                         result_id=rid, detail=detail, ip=ip) for rid in seen])
+        audit.record_many(
+            self.db,
+            [
+                dict(
+                    user=who.name, role=who.role, agency=who.agency, action=action, result_id=rid, detail=detail, ip=ip
+                )
+                for rid in seen
+            ],
+        )
 
     # jobs --------------------------------------------------------------
     def new_job(self, who: Principal, name: str, pages: int, ma_ho_so: str | None) -> str:
         job_id = secrets.token_hex(16)
         now = audit.now_iso()
-        self.db.run("INSERT INTO jobs(id, user, agency, name, status, pages_total, ma_ho_so, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)", (job_id, who.name, who.agency, name, pages,
-                                                                  ma_ho_so, now, now))
+        self.db.run(
+            "INSERT INTO jobs(id, user, agency, name, status, pages_total, ma_ho_so, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+            (job_id, who.name, who.agency, name, pages, ma_ho_so, now, now),
+        )
         return job_id
 
     def job_progress(self, job_id: str, done: int, total: int, stage: str = "") -> None:
-        self.db.run("UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, "
-                    "pages_done = max(pages_done, ?), pages_total = ?, stage = ?, updated_at = ? WHERE id = ? "
-                    "AND status IN ('queued', 'running')", (done, total, stage, audit.now_iso(), job_id))
+        self.db.run(
+            "UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, "
+            "pages_done = max(pages_done, ?), pages_total = ?, stage = ?, updated_at = ? WHERE id = ? "
+            "AND status IN ('queued', 'running')",
+            (done, total, stage, audit.now_iso(), job_id),
+        )
 
     def finish_job(self, job_id: str, *, result_id: str | None = None, error: str | None = None) -> None:
         if error is None:
-            self.db.run("UPDATE jobs SET status = 'done', pages_done = pages_total, result_id = ?, updated_at = ? "
-                        "WHERE id = ?", (result_id, audit.now_iso(), job_id))
+            self.db.run(
+                "UPDATE jobs SET status = 'done', pages_done = pages_total, result_id = ?, updated_at = ? WHERE id = ?",
+                (result_id, audit.now_iso(), job_id),
+            )
         else:
-            self.db.run("UPDATE jobs SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
-                        (error, audit.now_iso(), job_id))
+            self.db.run(
+                "UPDATE jobs SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                (error, audit.now_iso(), job_id),
+            )
 
     def job_for(self, who: Principal, job_id: str) -> dict[str, Any]:
         row = self.db.one("SELECT * FROM jobs WHERE id = ?", (job_id[:64],))
@@ -244,16 +314,27 @@ class Services:
         return dict(row)
 
     def _fail_interrupted_jobs(self) -> None:
-        self.db.run("UPDATE jobs SET status = 'failed', error = 'interrupted by a server restart; upload again', "
-                    "updated_at = ? WHERE status IN ('queued', 'running')", (audit.now_iso(),))
+        self.db.run(
+            "UPDATE jobs SET status = 'failed', error = 'interrupted by a server restart; upload again', "
+            "updated_at = ? WHERE status IN ('queued', 'running')",
+            (audit.now_iso(),),
+        )
 
     # after a result is stored -----------------------------------------
     def accepted(self, who: Principal, result: Result, ma_ho_so: str | None, ip: str = "") -> None:
         self.queue_update(result)
         if ma_ho_so:
             self.attach(who, ma_ho_so, result.id, "scanned")
-        self.audit(who, "create", result.id, ip=ip, source=result.source.sha256,
-                   pages=len(result.pages), version=result.version, dossier=ma_ho_so)
+        self.audit(
+            who,
+            "create",
+            result.id,
+            ip=ip,
+            source=result.source.sha256,
+            pages=len(result.pages),
+            version=result.version,
+            dossier=ma_ho_so,
+        )
 
     # review queue ------------------------------------------------------
     @staticmethod
@@ -262,10 +343,12 @@ class Services:
 
     def queue_update(self, result: Result) -> None:
         now = audit.now_iso()
-        self.db.run("INSERT INTO review_queue(result_id, agency, pending, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(result_id) DO UPDATE SET pending = excluded.pending, "
-                    "updated_at = excluded.updated_at",
-                    (result.id, result.agency, self.pending(result), result.created_at or now, now))
+        self.db.run(
+            "INSERT INTO review_queue(result_id, agency, pending, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(result_id) DO UPDATE SET pending = excluded.pending, "
+            "updated_at = excluded.updated_at",
+            (result.id, result.agency, self.pending(result), result.created_at or now, now),
+        )
 
     def queue_sync(self, scan: int = 200) -> None:
         """Refresh the queue from the most recent results in the index, so that results
@@ -278,8 +361,10 @@ class Services:
         if not ids:
             return
         marks = ",".join("?" * len(ids))
-        known = {r["result_id"]: r["pending"] for r in self.db.all(
-            f"SELECT result_id, pending FROM review_queue WHERE result_id IN ({marks})", ids)}
+        known = {
+            r["result_id"]: r["pending"]
+            for r in self.db.all(f"SELECT result_id, pending FROM review_queue WHERE result_id IN ({marks})", ids)
+        }
         for rid in ids:
             result = self.index.get(rid)
             if result is not None and known.get(rid) != self.pending(result):
@@ -288,11 +373,15 @@ class Services:
     def queue(self, who: Principal, limit: int = 50) -> list[dict[str, Any]]:
         self.queue_sync()
         if who.can("all_agencies"):
-            rows = self.db.all("SELECT result_id FROM review_queue WHERE pending > 0 ORDER BY created_at, result_id "
-                               "LIMIT ?", (limit,))
+            rows = self.db.all(
+                "SELECT result_id FROM review_queue WHERE pending > 0 ORDER BY created_at, result_id LIMIT ?", (limit,)
+            )
         else:
-            rows = self.db.all("SELECT result_id FROM review_queue WHERE pending > 0 AND agency = ? "
-                               "ORDER BY created_at, result_id LIMIT ?", (who.agency, limit))
+            rows = self.db.all(
+                "SELECT result_id FROM review_queue WHERE pending > 0 AND agency = ? "
+                "ORDER BY created_at, result_id LIMIT ?",
+                (who.agency, limit),
+            )
         items = []
         for row in rows:
             result = self.index.get(row["result_id"])
@@ -308,13 +397,24 @@ class Services:
                     # `so` (the entry's number in its book) and `fields` (the entry's row, for
                     # context: the other values of the same person) come with each item.
                     confidence = rec.confidence.get(field)
-                    items.append({"result_id": result.id, "version": result.version, "record": i,
-                                  "records": len(records), "so": fields.get("so"), "book": result.book,
-                                  "page": rec.page, "pages": len(result.pages),
-                                  "doc_type": rec.doc_type, "field": field,
-                                  "value": fields.get(field, ""),
-                                  "confidence": None if confidence is None else round(confidence, 4),
-                                  "source": result.source.name, "fields": fields})
+                    items.append(
+                        {
+                            "result_id": result.id,
+                            "version": result.version,
+                            "record": i,
+                            "records": len(records),
+                            "so": fields.get("so"),
+                            "book": result.book,
+                            "page": rec.page,
+                            "pages": len(result.pages),
+                            "doc_type": rec.doc_type,
+                            "field": field,
+                            "value": fields.get(field, ""),
+                            "confidence": None if confidence is None else round(confidence, 4),
+                            "source": result.source.name,
+                            "fields": fields,
+                        }
+                    )
         return items
 
     # dossiers ----------------------------------------------------------
@@ -329,41 +429,65 @@ class Services:
         """Add a result to the principal's agency's dossier; True when it was new."""
         now = audit.now_iso()
         with self.db.connect(write=True) as conn:
-            conn.execute("INSERT OR IGNORE INTO dossiers(agency, ma_ho_so, created_at, created_by) VALUES (?,?,?,?)",
-                         (who.agency, ma_ho_so, now, who.name))
-            cur = conn.execute("INSERT OR IGNORE INTO dossier_items(agency, ma_ho_so, result_id, kind, at, by) "
-                               "VALUES (?,?,?,?,?,?)", (who.agency, ma_ho_so, result_id, kind, now, who.name))
+            conn.execute(
+                "INSERT OR IGNORE INTO dossiers(agency, ma_ho_so, created_at, created_by) VALUES (?,?,?,?)",
+                (who.agency, ma_ho_so, now, who.name),
+            )
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO dossier_items(agency, ma_ho_so, result_id, kind, at, by) VALUES (?,?,?,?,?,?)",
+                (who.agency, ma_ho_so, result_id, kind, now, who.name),
+            )
             return cur.rowcount == 1
 
     def refile_items(self, result_id: str, kind: str) -> None:
         """A scan's document result in every dossier that holds it: current ("document") or
         replaced by a corrected split ("superseded"); the row stays, its kind changes."""
         other = "superseded" if kind == "document" else "document"
-        self.db.run("UPDATE OR REPLACE dossier_items SET kind = ? WHERE result_id = ? AND kind = ?",
-                    (kind, result_id, other))
+        self.db.run(
+            "UPDATE OR REPLACE dossier_items SET kind = ? WHERE result_id = ? AND kind = ?", (kind, result_id, other)
+        )
 
     def open_dossier(self, who: Principal, ma_ho_so: str) -> bool:
         """The principal's agency's dossier, made now if it is new (a scan into it may take
         minutes; the dossier is there from its upload on); True when it was new."""
-        return self.db.run("INSERT OR IGNORE INTO dossiers(agency, ma_ho_so, created_at, created_by) "
-                           "VALUES (?,?,?,?)", (who.agency, ma_ho_so, audit.now_iso(), who.name)) == 1
+        return (
+            self.db.run(
+                "INSERT OR IGNORE INTO dossiers(agency, ma_ho_so, created_at, created_by) VALUES (?,?,?,?)",
+                (who.agency, ma_ho_so, audit.now_iso(), who.name),
+            )
+            == 1
+        )
 
     def dossier_jobs(self, agency: str, ma_ho_so: str) -> list[dict[str, Any]]:
         """Scans into a dossier not yet filed: queued, running or failed (newest last)."""
-        return [dict(r) for r in self.db.all(
-            "SELECT id, name, status, pages_done, pages_total, error, created_at FROM jobs WHERE agency = ? "
-            "AND ma_ho_so = ? AND status IN ('queued', 'running', 'failed') ORDER BY created_at, id",
-            (agency, ma_ho_so))]
+        return [
+            dict(r)
+            for r in self.db.all(
+                "SELECT id, name, status, pages_done, pages_total, error, created_at FROM jobs WHERE agency = ? "
+                "AND ma_ho_so = ? AND status IN ('queued', 'running', 'failed') ORDER BY created_at, id",
+                (agency, ma_ho_so),
+            )
+        ]
 
     def dossier(self, agency: str, ma_ho_so: str) -> dict[str, Any]:
         head = self.db.one("SELECT * FROM dossiers WHERE agency = ? AND ma_ho_so = ?", (agency, ma_ho_so))
         if head is None:
             raise NotFound("no such dossier")
-        items = [dict(r) for r in self.db.all("SELECT result_id, kind, at, by FROM dossier_items WHERE agency = ? "
-                                              "AND ma_ho_so = ? ORDER BY at", (agency, ma_ho_so))]
-        return {"ma_ho_so": ma_ho_so, "agency": agency, "created_at": head["created_at"],
-                "created_by": head["created_by"], "items": items,
-                "reused": sum(1 for i in items if i["kind"] == "reused")}
+        items = [
+            dict(r)
+            for r in self.db.all(
+                "SELECT result_id, kind, at, by FROM dossier_items WHERE agency = ? AND ma_ho_so = ? ORDER BY at",
+                (agency, ma_ho_so),
+            )
+        ]
+        return {
+            "ma_ho_so": ma_ho_so,
+            "agency": agency,
+            "created_at": head["created_at"],
+            "created_by": head["created_by"],
+            "items": items,
+            "reused": sum(1 for i in items if i["kind"] == "reused"),
+        }
 
     def reuse_report(self, month: str | None = None, agency: str | None = None) -> list[dict[str, Any]]:
         where, params = [], []
@@ -373,18 +497,27 @@ class Services:
         if agency:
             where.append("d.agency = ?")
             params.append(agency)
-        sql = ("SELECT d.agency AS agency, substr(d.created_at, 1, 7) AS month, count(*) AS dossiers, "
-               "sum(EXISTS (SELECT 1 FROM dossier_items i WHERE i.agency = d.agency AND i.ma_ho_so = d.ma_ho_so "
-               "AND i.kind = 'reused')) AS reused FROM dossiers d"
-               + (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY 1, 2 ORDER BY 2, 1")
-        return [{"agency": r["agency"], "month": r["month"], "dossiers": r["dossiers"], "reused": r["reused"],
-                 "reuse_rate": round(r["reused"] / r["dossiers"], 4) if r["dossiers"] else 0.0}
-                for r in self.db.all(sql, params)]
+        sql = (
+            "SELECT d.agency AS agency, substr(d.created_at, 1, 7) AS month, count(*) AS dossiers, "
+            "sum(EXISTS (SELECT 1 FROM dossier_items i WHERE i.agency = d.agency AND i.ma_ho_so = d.ma_ho_so "
+            "AND i.kind = 'reused')) AS reused FROM dossiers d"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " GROUP BY 1, 2 ORDER BY 2, 1"
+        )
+        return [
+            {
+                "agency": r["agency"],
+                "month": r["month"],
+                "dossiers": r["dossiers"],
+                "reused": r["reused"],
+                "reuse_rate": round(r["reused"] / r["dossiers"], 4) if r["dossiers"] else 0.0,
+            }
+            for r in self.db.all(sql, params)
+        ]
 
     def matches(self, who: Principal, result: Result, limit: int = 20) -> list[dict[str, Any]]:
         """Archived results of the same person(s): any so_dinh_danh* field of this result."""
-        ids = sorted({v for rec in result.records for k, v in rec.fields.items()
-                      if k.startswith("so_dinh_danh") and v})
+        ids = sorted({v for rec in result.records for k, v in rec.fields.items() if k.startswith("so_dinh_danh") and v})
         out: list[dict[str, Any]] = []
         seen: set[tuple[str, int | None]] = set()
         for number in ids:
@@ -397,8 +530,15 @@ class Services:
                 out.append(dict(hit, matched_so_dinh_danh=number))
         return out[:limit]
 
-    def person(self, who: Principal, *, so_dinh_danh: str | None = None, ho_ten: str | None = None,
-               ngay_sinh: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    def person(
+        self,
+        who: Principal,
+        *,
+        so_dinh_danh: str | None = None,
+        ho_ten: str | None = None,
+        ngay_sinh: str | None = None,
+        limit: int = 20,
+    ) -> list[dict[str, Any]]:
         """Archived records of one person, before anything is scanned: by personal id (every
         record naming it), and by name with birth date. Each comes with its result's date,
         version and corrections, and where the archive's name or birth date differs from the
@@ -421,10 +561,19 @@ class Services:
             result = self.index.get(hit["result_id"])
             fields = hit.get("fields") or {}
             # Case and spacing aside, every letter counts: "Hiển" is not "Hiền".
-            differs = {name: {"archived": fields[name], "given": value} for name, value in given.items()
-                       if value and fields.get(name) and _same_key(fields[name]) != _same_key(value)}
-            out.append(dict(hit, version=result.version if result else 1,
-                            corrections=len(result.corrections) if result else 0, differs=differs))
+            differs = {
+                name: {"archived": fields[name], "given": value}
+                for name, value in given.items()
+                if value and fields.get(name) and _same_key(fields[name]) != _same_key(value)
+            }
+            out.append(
+                dict(
+                    hit,
+                    version=result.version if result else 1,
+                    corrections=len(result.corrections) if result else 0,
+                    differs=differs,
+                )
+            )
             if len(out) >= limit:
                 break
         return out
@@ -446,8 +595,7 @@ class Services:
     def words(self, result: Result) -> list[list[dict[str, Any]]]:
         return load_words(result, self.storage)
 
-    def field_boxes(self, result: Result, page_words: list[dict[str, Any]], page: int
-                    ) -> list[dict[str, Any]]:
+    def field_boxes(self, result: Result, page_words: list[dict[str, Any]], page: int) -> list[dict[str, Any]]:
         out = []
         for i, rec in enumerate(result.records):
             if rec.page != page:
@@ -455,8 +603,9 @@ class Services:
             for field in rec.fields:
                 box = union_box(page_words, locate_field(page_words, rec.fields, field))
                 if box is not None:
-                    out.append({"record": i, "field": field, "box": list(box),
-                                "needs_review": field in rec.needs_review})
+                    out.append(
+                        {"record": i, "field": field, "box": list(box), "needs_review": field in rec.needs_review}
+                    )
         return out
 
     def crop(self, result: Result, record: int, field: str) -> bytes:
@@ -477,8 +626,7 @@ class Services:
             x0, y0, x1, y1 = box
             h = max(1, y1 - y0)
             pad_x, pad_y = max(2 * h, (x1 - x0) // 4), max(2, int(h * 0.6))
-            area = (max(0, x0 - pad_x), max(0, y0 - pad_y), min(image.width, x1 + pad_x),
-                    min(image.height, y1 + pad_y))
+            area = (max(0, x0 - pad_x), max(0, y0 - pad_y), min(image.width, x1 + pad_x), min(image.height, y1 + pad_y))
             part = image.crop(area).convert("RGB")
             buf = io.BytesIO()
             part.save(buf, "JPEG", quality=88)
@@ -493,13 +641,22 @@ def entitled(result: Result, so_dinh_danh: str) -> dict[str, Any]:
     """What a lookup by personal id gives: the records that name this id (a registry
     page holds other people's entries too), their fields and review state, and the
     facts of the signed result; never page text, words or storage keys."""
+
     def names_id(record: Record) -> bool:
         return any(re.sub(r"\D", "", str(v)) == so_dinh_danh for v in record.fields.values() if isinstance(v, str))
 
-    records = [{k: d.get(k) for k in ("doc_type", "page", "fields", "needs_review", "confidence")}
-               for d in (r.to_dict() for r in result.records if names_id(r))]
-    return {"id": result.id, "version": result.version, "agency": result.agency,
-            "created_at": result.created_at, "pdf": result.pdf.to_dict() if result.pdf else None, "records": records}
+    records = [
+        {k: d.get(k) for k in ("doc_type", "page", "fields", "needs_review", "confidence")}
+        for d in (r.to_dict() for r in result.records if names_id(r))
+    ]
+    return {
+        "id": result.id,
+        "version": result.version,
+        "agency": result.agency,
+        "created_at": result.created_at,
+        "pdf": result.pdf.to_dict() if result.pdf else None,
+        "records": records,
+    }
 
 
 def public(result: Result) -> dict[str, Any]:
@@ -508,8 +665,11 @@ def public(result: Result) -> dict[str, Any]:
     if isinstance(out.get("dossier_scan"), dict):  # a dossier document's origin, less its storage key
         out["dossier_scan"] = {k: v for k, v in out["dossier_scan"].items() if k != "original"}
     rid, version = result.id, result.version
-    out["links"] = {"self": f"/api/results/{rid}", "pdf": f"/api/results/{rid}/pdf?version={version}",
-                    "versions": f"/api/results/{rid}/versions"}
+    out["links"] = {
+        "self": f"/api/results/{rid}",
+        "pdf": f"/api/results/{rid}/pdf?version={version}",
+        "versions": f"/api/results/{rid}/versions",
+    }
     return out
 
 
@@ -526,9 +686,14 @@ def versions(services: Services, result: Result) -> list[dict[str, Any]]:
             except Exception:
                 data = None
         pdf = data.pdf if data is not None else None
-        out.append({"version": n, "signed_at": pdf.signed_at if pdf else None,
-                    "pdf_sha256": pdf.sha256 if pdf else None,
-                    "changes": [c.to_dict() for c in result.corrections if c.version == n],
-                    "pdf": f"/api/results/{result.id}/pdf?version={n}",
-                    "json": f"/api/results/{result.id}?version={n}"})
+        out.append(
+            {
+                "version": n,
+                "signed_at": pdf.signed_at if pdf else None,
+                "pdf_sha256": pdf.sha256 if pdf else None,
+                "changes": [c.to_dict() for c in result.corrections if c.version == n],
+                "pdf": f"/api/results/{result.id}/pdf?version={n}",
+                "json": f"/api/results/{result.id}?version={n}",
+            }
+        )
     return out

@@ -18,12 +18,12 @@ class ReuseIn(BaseModel):
     result_id: str = Field(pattern=r"^[0-9a-f]{32}$")
 
 
-def add_dossiers_api(app: FastAPI, svc: Services, need: Callable[[str], Any],
-                     ip_of: Callable[[Request], str]) -> None:
+def add_dossiers_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_of: Callable[[Request], str]) -> None:
     # `:path`: dossier codes hold slashes ("HS/2025/01"), sent encoded or not.
     @app.post("/api/dossiers/{ma_ho_so:path}/reuse", tags=["dossiers"])
-    def reuse(request: Request, ma_ho_so: str, body: ReuseIn,
-              who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
+    def reuse(
+        request: Request, ma_ho_so: str, body: ReuseIn, who: Principal = Depends(need("dossier"))
+    ) -> dict[str, Any]:
         try:
             ma = svc.check_ma(ma_ho_so)
         except ValueError as exc:
@@ -34,8 +34,12 @@ def add_dossiers_api(app: FastAPI, svc: Services, need: Callable[[str], Any],
         return svc.dossier(who.agency, ma)
 
     @app.get("/api/dossiers/{ma_ho_so:path}", tags=["dossiers"])
-    def dossier(request: Request, ma_ho_so: str, agency: str | None = Query(None, max_length=64),
-                who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
+    def dossier(
+        request: Request,
+        ma_ho_so: str,
+        agency: str | None = Query(None, max_length=64),
+        who: Principal = Depends(need("dossier")),
+    ) -> dict[str, Any]:
         owner = agency if (agency and who.can("all_agencies")) else who.agency
         try:
             ma = svc.check_ma(ma_ho_so)

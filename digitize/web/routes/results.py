@@ -25,25 +25,40 @@ class ShareIn(BaseModel):
     write: bool = Field(default=False, description="also let the agency make new versions (default: read only)")
 
 
-def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_of: Callable[[Request], str], *,
-                    principal: Callable[..., Any], prepare_upload: Callable[[str, bytes], Any],
-                    upload_limit: int) -> None:
-    @app.post("/api/upload", tags=["results"], responses={
-        200: {"description": "one page: the JSON result"},
-        202: {"description": "more than one page: a job to poll at /api/jobs/{id}"},
-        413: {"description": "over the size, page or pixel limit"},
-        415: {"description": "not an image or PDF"}})
-    async def upload(request: Request, file: UploadFile = File(..., description="PNG, JPEG, TIFF or PDF"),
-                     doc_type: Literal["auto", "khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban"] = Form(
-                         "auto"),
-                     ma_ho_so: str | None = Form(None, max_length=64, description="dossier this scan belongs to"),
-                     book: str | None = Form(None, max_length=128),
-                     who: Principal = Depends(need("upload"))):
+def add_results_api(
+    app: FastAPI,
+    svc: Services,
+    need: Callable[[str], Any],
+    ip_of: Callable[[Request], str],
+    *,
+    principal: Callable[..., Any],
+    prepare_upload: Callable[[str, bytes], Any],
+    upload_limit: int,
+) -> None:
+    @app.post(
+        "/api/upload",
+        tags=["results"],
+        responses={
+            200: {"description": "one page: the JSON result"},
+            202: {"description": "more than one page: a job to poll at /api/jobs/{id}"},
+            413: {"description": "over the size, page or pixel limit"},
+            415: {"description": "not an image or PDF"},
+        },
+    )
+    async def upload(
+        request: Request,
+        file: UploadFile = File(..., description="PNG, JPEG, TIFF or PDF"),
+        doc_type: Literal["auto", "khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban"] = Form("auto"),
+        ma_ho_so: str | None = Form(None, max_length=64, description="dossier this scan belongs to"),
+        book: str | None = Form(None, max_length=128),
+        who: Principal = Depends(need("upload")),
+    ):
         data = await file.read(upload_limit + 1)
         await file.close()
         if len(data) > upload_limit:
-            raise ApiError(413, f"file over the limit of {upload_limit} bytes", code="file_too_large",
-                           limit=upload_limit)
+            raise ApiError(
+                413, f"file over the limit of {upload_limit} bytes", code="file_too_large", limit=upload_limit
+            )
         ma = None
         if ma_ho_so:
             try:
@@ -63,14 +78,16 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
             return JSONResponse(public(existing), status_code=200)
         book_clean = " ".join(unicodedata.normalize("NFC", book).split()) if book else None
         if pages <= 1:
-            future = svc.processor.submit(rid, name, data, who.agency, doc_type=doc_type, book=book_clean,
-                                          result_id=own_id)
+            future = svc.processor.submit(
+                rid, name, data, who.agency, doc_type=doc_type, book=book_clean, result_id=own_id
+            )
             result = outcome(await asyncio.wrap_future(future))
             await run_in_threadpool(svc.accepted, who, result, ma, ip_of(request))
             return JSONResponse(public(result), status_code=200, headers={"Location": f"/api/results/{result.id}"})
         job_id = await run_in_threadpool(svc.new_job, who, name, pages, ma)
-        future = svc.processor.submit(rid, name, data, who.agency, doc_type=doc_type, book=book_clean,
-                                      job_id=job_id, batch=True, result_id=own_id)
+        future = svc.processor.submit(
+            rid, name, data, who.agency, doc_type=doc_type, book=book_clean, job_id=job_id, batch=True, result_id=own_id
+        )
         ip = ip_of(request)
 
         def done(f) -> None:
@@ -91,16 +108,24 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
                 svc.finish_job(job_id, error="internal error")
 
         future.add_done_callback(done)
-        return JSONResponse({"job": job_id, "status": "queued", "pages_total": pages,
-                             "status_url": f"/api/jobs/{job_id}"}, status_code=202,
-                            headers={"Location": f"/api/jobs/{job_id}"})
+        return JSONResponse(
+            {"job": job_id, "status": "queued", "pages_total": pages, "status_url": f"/api/jobs/{job_id}"},
+            status_code=202,
+            headers={"Location": f"/api/jobs/{job_id}"},
+        )
 
     @app.get("/api/jobs/{job_id}", tags=["results"])
     def job(job_id: str, who: Principal = Depends(principal)) -> dict[str, Any]:
         row = svc.job_for(who, job_id)
-        out = {"job": row["id"], "status": row["status"], "pages_done": row["pages_done"],
-               "pages_total": row["pages_total"], "name": row["name"], "created_at": row["created_at"],
-               "updated_at": row["updated_at"]}
+        out = {
+            "job": row["id"],
+            "status": row["status"],
+            "pages_done": row["pages_done"],
+            "pages_total": row["pages_total"],
+            "name": row["name"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
         if row["status"] == "running" and row["stage"]:
             out["stage"] = row["stage"]  # pipeline.STAGES: ocr, fields, pdf, sign, store, index
         if row["result_id"]:
@@ -112,23 +137,38 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
         return out
 
     @app.get("/api/results/{result_id}", tags=["results"])
-    def get_result(request: Request, result_id: str, version: int | None = Query(None, ge=1, le=100_000),
-                   who: Principal = Depends(need("read"))) -> dict[str, Any]:
+    def get_result(
+        request: Request,
+        result_id: str,
+        version: int | None = Query(None, ge=1, le=100_000),
+        who: Principal = Depends(need("read")),
+    ) -> dict[str, Any]:
         result = svc.result_for(who, result_id)
         shown = svc.version_of(result, version)
         svc.audit(who, "read", result_id, ip_of(request), version=shown.version)
         return public(shown)
 
-    @app.get("/api/results/{result_id}/pdf", tags=["results"], response_class=Response,
-             responses={200: {"content": {"application/pdf": {}}, "description": "the signed PDF"}})
-    def get_pdf(request: Request, result_id: str, version: int | None = Query(None, ge=1, le=100_000),
-                who: Principal = Depends(need("read"))):
+    @app.get(
+        "/api/results/{result_id}/pdf",
+        tags=["results"],
+        response_class=Response,
+        responses={200: {"content": {"application/pdf": {}}, "description": "the signed PDF"}},
+    )
+    def get_pdf(
+        request: Request,
+        result_id: str,
+        version: int | None = Query(None, ge=1, le=100_000),
+        who: Principal = Depends(need("read")),
+    ):
         result = svc.version_of(svc.result_for(who, result_id), version)
         data = svc.storage.get(result.keys["pdf"])
         n = result.version
         svc.audit(who, "read_pdf", result_id, ip_of(request), version=n)
-        return Response(data, media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{result_id}-v{n}.pdf"'})
+        return Response(
+            data,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{result_id}-v{n}.pdf"'},
+        )
 
     @app.get("/api/results/{result_id}/versions", tags=["results"])
     def get_versions(request: Request, result_id: str, who: Principal = Depends(need("read"))) -> dict[str, Any]:
@@ -136,10 +176,19 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
         svc.audit(who, "read_versions", result_id, ip_of(request))
         return {"id": result_id, "current": result.version, "versions": versions(svc, result)}
 
-    @app.get("/api/results/{result_id}/pages/{page}/image", tags=["results"], response_class=Response,
-             responses={200: {"content": {"image/jpeg": {}}}})
-    def page_image(request: Request, result_id: str, page: int, version: int | None = Query(None, ge=1, le=100_000),
-                   who: Principal = Depends(need("view"))):
+    @app.get(
+        "/api/results/{result_id}/pages/{page}/image",
+        tags=["results"],
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}}},
+    )
+    def page_image(
+        request: Request,
+        result_id: str,
+        page: int,
+        version: int | None = Query(None, ge=1, le=100_000),
+        who: Principal = Depends(need("view")),
+    ):
         result = svc.version_of(svc.result_for(who, result_id), version)
         images = svc.page_images(result)
         if not 1 <= page <= len(images):
@@ -148,8 +197,13 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
         return Response(images[page - 1][0], media_type="image/jpeg")
 
     @app.get("/api/results/{result_id}/pages/{page}/words", tags=["results"])
-    def page_words(request: Request, result_id: str, page: int, version: int | None = Query(None, ge=1, le=100_000),
-                   who: Principal = Depends(need("view"))) -> dict[str, Any]:
+    def page_words(
+        request: Request,
+        result_id: str,
+        page: int,
+        version: int | None = Query(None, ge=1, le=100_000),
+        who: Principal = Depends(need("view")),
+    ) -> dict[str, Any]:
         result = svc.version_of(svc.result_for(who, result_id), version)
         words = svc.words(result)
         if not 1 <= page <= len(result.pages):
@@ -157,13 +211,21 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
         page_words = words[page - 1] if page <= len(words) else []
         meta = result.pages[page - 1]
         svc.audit(who, "read_words", result_id, ip_of(request), page=page)
-        return {"page": page, "width": meta.width, "height": meta.height, "words": page_words,
-                "fields": svc.field_boxes(result, page_words, page)}
+        return {
+            "page": page,
+            "width": meta.width,
+            "height": meta.height,
+            "words": page_words,
+            "fields": svc.field_boxes(result, page_words, page),
+        }
 
-    @app.get("/api/results/{result_id}/records/{record}/fields/{field}/crop", tags=["review"],
-             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-    def field_crop(request: Request, result_id: str, record: int, field: str,
-                   who: Principal = Depends(need("view"))):
+    @app.get(
+        "/api/results/{result_id}/records/{record}/fields/{field}/crop",
+        tags=["review"],
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}}},
+    )
+    def field_crop(request: Request, result_id: str, record: int, field: str, who: Principal = Depends(need("view"))):
         result = svc.result_for(who, result_id)
         data = svc.crop(result, record, field)
         svc.audit(who, "read_crop", result_id, ip_of(request), record=record, field=field)
@@ -177,8 +239,9 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
         return {"id": result_id, "matches": found}
 
     @app.post("/api/results/{result_id}/share", tags=["results"])
-    def share(request: Request, result_id: str, body: ShareIn,
-              who: Principal = Depends(need("share"))) -> dict[str, Any]:
+    def share(
+        request: Request, result_id: str, body: ShareIn, who: Principal = Depends(need("share"))
+    ) -> dict[str, Any]:
         """Let another agency read this result (and, with `write`, correct it)."""
         result = svc.result_for(who, result_id)
         if result.agency != who.agency and not who.can("all_agencies"):
@@ -186,14 +249,14 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
         try:
             svc.share(who, result, result.agency, body.agency, write=body.write)
         except ValueError as exc:
-            raise ApiError(422, str(exc),
-                           code="own_agency" if "own agency" in str(exc) else "unknown_agency") from None
+            raise ApiError(422, str(exc), code="own_agency" if "own agency" in str(exc) else "unknown_agency") from None
         svc.audit(who, "share", result_id, ip_of(request), grantee=body.agency, write=body.write)
         return {"id": result_id, "shared_with": body.agency, "access": "write" if body.write else "read"}
 
     @app.delete("/api/results/{result_id}/share/{grantee}", tags=["results"])
-    def unshare(request: Request, result_id: str, grantee: str,
-                who: Principal = Depends(need("share"))) -> dict[str, Any]:
+    def unshare(
+        request: Request, result_id: str, grantee: str, who: Principal = Depends(need("share"))
+    ) -> dict[str, Any]:
         result = svc.result_for(who, result_id)
         if result.agency != who.agency and not who.can("all_agencies"):
             raise ApiError(403, "only the owning agency can revoke a share", code="not_owner")
@@ -203,7 +266,8 @@ def add_results_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_
         return {"id": result_id, "revoked": grantee}
 
     @app.get("/api/shares", tags=["results"])
-    def list_shares(agency: str | None = Query(None, max_length=64),
-                    who: Principal = Depends(need("share"))) -> dict[str, Any]:
+    def list_shares(
+        agency: str | None = Query(None, max_length=64), who: Principal = Depends(need("share"))
+    ) -> dict[str, Any]:
         owner = agency if (agency and who.can("all_agencies")) else who.agency
         return {"agency": owner, "shares": svc.shares(owner)}

@@ -15,13 +15,25 @@ from ..auth import Principal
 from ..services import Services, entitled
 
 
-def add_search_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_of: Callable[[Request], str], *,
-                   principal: Callable[..., Any], settings: Settings, upload_limit: int) -> None:
+def add_search_api(
+    app: FastAPI,
+    svc: Services,
+    need: Callable[[str], Any],
+    ip_of: Callable[[Request], str],
+    *,
+    principal: Callable[..., Any],
+    settings: Settings,
+    upload_limit: int,
+) -> None:
     @app.get("/api/search", tags=["search"])
-    def search(request: Request, q: str | None = Query(None, max_length=200, description="text, tone-insensitive"),
-               so_dinh_danh: str | None = Query(None, max_length=32),
-               doc_type: Literal["khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban"] | None = None,
-               limit: int = Query(20, ge=1, le=200), who: Principal = Depends(principal)) -> dict[str, Any]:
+    def search(
+        request: Request,
+        q: str | None = Query(None, max_length=200, description="text, tone-insensitive"),
+        so_dinh_danh: str | None = Query(None, max_length=32),
+        doc_type: Literal["khai_sinh", "ket_hon", "khai_tu", "so_ho_tich", "van_ban"] | None = None,
+        limit: int = Query(20, ge=1, le=200),
+        who: Principal = Depends(principal),
+    ) -> dict[str, Any]:
         q = (q or "").strip() or None
         so_dinh_danh = (so_dinh_danh or "").strip() or None
         if q or doc_type:
@@ -31,10 +43,18 @@ def add_search_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
             raise ApiError(422, "give q (text) or so_dinh_danh")
         if not who.can("search_id"):
             raise ApiError(403, f"role {who.role} may not search")
-        hits = svc.describe_hits(who, svc.search(who, text=q, so_dinh_danh=so_dinh_danh, doc_type=doc_type,
-                                                 limit=limit))
-        svc.audit_reads(who, "search", [h["result_id"] for h in hits], ip_of(request),
-                        q=q, so_dinh_danh=so_dinh_danh, doc_type=doc_type)
+        hits = svc.describe_hits(
+            who, svc.search(who, text=q, so_dinh_danh=so_dinh_danh, doc_type=doc_type, limit=limit)
+        )
+        svc.audit_reads(
+            who,
+            "search",
+            [h["result_id"] for h in hits],
+            ip_of(request),
+            q=q,
+            so_dinh_danh=so_dinh_danh,
+            doc_type=doc_type,
+        )
         if not hits:
             svc.audit(who, "search", None, ip_of(request), q=q, so_dinh_danh=so_dinh_danh, doc_type=doc_type, hits=0)
         return {"hits": hits, "count": len(hits)}
@@ -56,11 +76,14 @@ def add_search_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
         return {"so_dinh_danh": digits, "results": results, "count": len(results)}
 
     @app.get("/api/people", tags=["dossiers"])
-    def people(request: Request, so_dinh_danh: str | None = Query(None, max_length=32),
-               ho_ten: str | None = Query(None, max_length=120),
-               ngay_sinh: str | None = Query(None, pattern=r"^\d{2}/\d{2}/\d{4}$"),
-               limit: int = Query(20, ge=1, le=100),
-               who: Principal = Depends(need("dossier"))) -> dict[str, Any]:
+    def people(
+        request: Request,
+        so_dinh_danh: str | None = Query(None, max_length=32),
+        ho_ten: str | None = Query(None, max_length=120),
+        ngay_sinh: str | None = Query(None, pattern=r"^\d{2}/\d{2}/\d{4}$"),
+        limit: int = Query(20, ge=1, le=100),
+        who: Principal = Depends(need("dossier")),
+    ) -> dict[str, Any]:
         """A person's archived records, to reuse at the counter before anything is scanned:
         by personal id, and by name with birth date; differences from the values given are listed."""
         digits = re.sub(r"[ .\-]", "", so_dinh_danh or "") or None
@@ -70,17 +93,28 @@ def add_search_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
         if not digits and not (name and ngay_sinh):
             raise ApiError(422, "give so_dinh_danh, or ho_ten with ngay_sinh", code="bad_request")
         found = svc.person(who, so_dinh_danh=digits, ho_ten=name, ngay_sinh=ngay_sinh, limit=limit)
-        svc.audit_reads(who, "read_person", [h["result_id"] for h in found], ip_of(request),
-                        so_dinh_danh=digits, ho_ten=name, ngay_sinh=ngay_sinh)
+        svc.audit_reads(
+            who,
+            "read_person",
+            [h["result_id"] for h in found],
+            ip_of(request),
+            so_dinh_danh=digits,
+            ho_ten=name,
+            ngay_sinh=ngay_sinh,
+        )
         return {"results": found, "count": len(found)}
 
     @app.post("/api/verify", tags=["signatures"])
-    def verify(request: Request, file: UploadFile = File(..., description="a signed PDF"),
-               who: Principal = Depends(need("verify"))) -> dict[str, Any]:
+    def verify(
+        request: Request,
+        file: UploadFile = File(..., description="a signed PDF"),
+        who: Principal = Depends(need("verify")),
+    ) -> dict[str, Any]:
         data = file.file.read(upload_limit + 1)
         if len(data) > upload_limit:
-            raise ApiError(413, f"file over the limit of {upload_limit} bytes", code="file_too_large",
-                           limit=upload_limit)
+            raise ApiError(
+                413, f"file over the limit of {upload_limit} bytes", code="file_too_large", limit=upload_limit
+            )
         if not data:
             raise ApiError(400, "empty file", code="empty_file")
         if b"%PDF-" not in data[:1024]:
@@ -90,6 +124,12 @@ def add_search_api(app: FastAPI, svc: Services, need: Callable[[str], Any], ip_o
 
         report = verify_pdf(data, trust_roots(settings))
         svc.audit(who, "verify", None, ip_of(request), valid=report.valid)
-        return {"valid": report.valid, "intact": report.intact, "covers_whole_file": report.covers_whole_file,
-                "signer": report.signer, "signed_at": report.signed_at, "trusted": report.trusted,
-                "problems": [clean_message(p) for p in report.problems]}
+        return {
+            "valid": report.valid,
+            "intact": report.intact,
+            "covers_whole_file": report.covers_whole_file,
+            "signer": report.signer,
+            "signed_at": report.signed_at,
+            "trusted": report.trusted,
+            "problems": [clean_message(p) for p in report.problems],
+        }

@@ -17,8 +17,28 @@ def add_service_api(app: FastAPI, principal: Callable[..., Any]) -> None:
 
     @app.get("/api/me", tags=["service"])
     def me(who: Principal = Depends(principal)) -> dict[str, Any]:
-        return {"name": who.name, "role": who.role, "agency": who.agency,
-                "permissions": sorted(p for p in ("upload", "read", "view", "search_text", "search_id", "lookup",
-                                                  "correct", "review", "dossier", "share", "export", "admin", "key",
-                                                  "keying_manage")
-                                      if who.can(p))}
+        return {
+            "name": who.name,
+            "role": who.role,
+            "agency": who.agency,
+            "permissions": sorted(
+                p
+                for p in (
+                    "upload",
+                    "read",
+                    "view",
+                    "search_text",
+                    "search_id",
+                    "lookup",
+                    "correct",
+                    "review",
+                    "dossier",
+                    "share",
+                    "export",
+                    "admin",
+                    "key",
+                    "keying_manage",
+                )
+                if who.can(p)
+            ),
+        }
