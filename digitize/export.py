@@ -23,12 +23,15 @@ import unicodedata
 import zipfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from .errors import InputError, NotFound
 from .extract.base import FIELDS
 from .clock import VN_TZ
 from .types import Result
+
+if TYPE_CHECKING:
+    from .pipeline import Engines
 
 
 HEADERS: dict[str, str] = {
@@ -122,7 +125,7 @@ def _sha256(data: bytes) -> str:
 
 
 def build_package(
-    engines: Any, book: str, *, now: datetime | None = None, agency: str | None = None
+    engines: "Engines", book: str, *, now: datetime | None = None, agency: str | None = None
 ) -> tuple[bytes, dict[str, Any]]:
     """The zip bytes and its manifest for one book. Raises NotFound for an empty book.
     `agency`: only that agency's results (two agencies may file books under the same id)."""
@@ -244,7 +247,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
-def export_book(engines: Any, book: str, out: Path | None = None) -> tuple[Path, dict[str, Any]]:
+def export_book(engines: "Engines", book: str, out: Path | None = None) -> tuple[Path, dict[str, Any]]:
     """Write the package of `book` to `out` (default ./<book>.zip); returns the path and manifest."""
     data, manifest = build_package(engines, book)
     path = out or Path(f"{safe_name(book, 'book')}.zip")

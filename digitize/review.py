@@ -19,7 +19,7 @@ import re
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Iterable, cast
+from typing import Any, Iterable, TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from .storage.base import Storage
 from .text import clean_spaces, fold, nfc
 from .extract.base import FIELDS  # CONTRACT field names by doc_type
 from .types import CleanPage, Correction, FieldProvenance, Line, OcrPage, Record, Result, Word, words_to_dict
+
+if TYPE_CHECKING:
+    from .pipeline import Engines
 
 MAX_VALUE_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -77,7 +80,7 @@ def allowed_fields(doc_type: str) -> tuple[str, ...]:
 
 
 def correct_field(
-    engines: Any,
+    engines: "Engines",
     result_id: str,
     record_index: int,
     field: str,
@@ -93,7 +96,7 @@ def correct_field(
 
 
 def accept_field(
-    engines: Any, result_id: str, record_index: int, field: str, user: str, *, expected_version: int | None = None
+    engines: "Engines", result_id: str, record_index: int, field: str, user: str, *, expected_version: int | None = None
 ) -> Result:
     """Confirm a flagged field as read; returns the new result."""
     return review_fields(
@@ -102,7 +105,7 @@ def accept_field(
 
 
 def review_fields(
-    engines: Any,
+    engines: "Engines",
     result_id: str,
     changes: Iterable[Change],
     user: str,
@@ -420,7 +423,7 @@ def _ocr_page(meta: OcrPage, words: list[dict[str, Any]], width: int, height: in
 
 
 def _new_version(
-    engines: Any,
+    engines: "Engines",
     current: Result,
     records: list[Record],
     words: list[list[dict[str, Any]]],

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -45,6 +45,9 @@ from ..types import CleanPage, Correction, Document, DossierScan, Record, Result
 from .auth import SESSION_COOKIE, Principal
 from .jobs import outcome
 from .services import Services, public
+
+if TYPE_CHECKING:
+    from ..pipeline import Engines
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +247,7 @@ def _document_title(records: list[Record], fallback: str) -> str:
 
 
 def _new_document_result(
-    engines: Any,
+    engines: "Engines",
     scan: Result,
     span: Document,
     result_id: str,
