@@ -114,7 +114,7 @@ class Recogniser:
             if holds_figure_fields(page, "auto"):
                 figures.keep(clean)
         if cached:
-            cached.write_bytes(pickle.dumps((pages, figures.pages)))
+            cached.write_bytes(pickle.dumps((pages, figures.packed())))
         return pages, figures
 
 

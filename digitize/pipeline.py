@@ -182,28 +182,50 @@ def holds_figure_fields(page: OcrPage, doc_type: str) -> bool:
 @dataclass
 class PageFigures:
     """The `extract.figures.FigureReader` of one input: its form pages' OCR images, kept
-    as PNG (a few hundred kB where the raster is 9 MB) until the fields are read, and the
-    engine that reads a value's crop again."""
+    until the fields are read, and the engine that reads a value's crop again. The latest
+    page is kept as it is; earlier ones as PNG (a few hundred kB where the raster is 9 MB),
+    so a one-page input (most of them) never pays for compressing its page."""
 
     engine: OcrEngine
-    pages: dict[int, tuple[bytes, float]] = field(default_factory=dict)
+    pages: dict[int, tuple[bytes, float]] = field(default_factory=dict)  # page -> (PNG, ocr_scale)
+    _latest: tuple[int, np.ndarray, float] | None = None
     _decoded: tuple[int, np.ndarray] | None = None
 
     def keep(self, clean: CleanPage) -> None:
-        ok, png = cv2.imencode(".png", clean.ocr_input, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        if ok:
-            self.pages[clean.number] = (png.tobytes(), clean.ocr_scale)
+        self._compress_latest()
+        self._latest = (clean.number, clean.ocr_input, clean.ocr_scale)
 
-    def __call__(self, page: int, boxes: tuple[tuple[int, int, int, int], ...], charset: str, model: str) -> str | None:
+    def packed(self) -> dict[int, tuple[bytes, float]]:
+        """Every kept page as PNG (to be stored, as the benchmarks' cache does)."""
+        self._compress_latest()
+        return self.pages
+
+    def _compress_latest(self) -> None:
+        if self._latest is not None:
+            number, image, scale = self._latest
+            ok, png = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            if ok:
+                self.pages[number] = (png.tobytes(), scale)
+            self._latest = None
+
+    def _image(self, page: int) -> tuple[np.ndarray, float] | None:
+        if self._latest is not None and self._latest[0] == page:
+            return self._latest[1], self._latest[2]
         kept = self.pages.get(page)
-        if kept is None or not boxes:
+        if kept is None:
             return None
         if self._decoded is None or self._decoded[0] != page:
             decoded = cv2.imdecode(np.frombuffer(kept[0], np.uint8), cv2.IMREAD_GRAYSCALE)
             if decoded is None:
                 return None
             self._decoded = (page, decoded)
-        image, scale = self._decoded[1], kept[1]
+        return self._decoded[1], kept[1]
+
+    def __call__(self, page: int, boxes: tuple[tuple[int, int, int, int], ...], charset: str, model: str) -> str | None:
+        found = self._image(page) if boxes else None
+        if found is None:
+            return None
+        image, scale = found
         x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
         x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
         # The figures' full height above and below; on the left only a sliver, as the label's

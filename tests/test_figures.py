@@ -92,3 +92,27 @@ def test_the_engine_reads_a_crop_of_typewriter_figures(text):
     charset = "0123456789/" if "/" in text else "0123456789"
     for model in ("vie", "eng"):
         assert engine.read_figures(np.asarray(image), charset, model) == text
+
+
+def test_the_pipeline_keeps_form_pages_and_reads_a_value_crop_again():
+    from digitize.ocr.tesseract import TesseractEngine
+    from digitize.pipeline import PageFigures
+    from digitize.types import CleanPage
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 48)
+
+    def page(number: int, text: str) -> CleanPage:
+        image = Image.new("L", (600, 200), 255)
+        ImageDraw.Draw(image).text((100, 60), text, font=font, fill=0)
+        grey = np.asarray(image)
+        return CleanPage(number=number, display=grey, ocr_input=grey, dpi=300, ocr_scale=1.0, rotation=0, skew=0.0)
+
+    figures = PageFigures(TesseractEngine())
+    figures.keep(page(1, "1958"))
+    figures.keep(page(2, "2024"))  # the first is now kept as PNG, the latest as it is
+    assert set(figures.pages) == {1}
+    box = ((100, 70, 100 + 4 * 29, 120),)
+    assert figures(1, box, "0123456789", "eng") == "1958"
+    assert figures(2, box, "0123456789", "vie") == "2024"
+    assert figures(3, box, "0123456789", "eng") is None  # a page not kept: nothing to read
+    assert set(figures.packed()) == {1, 2}
