@@ -1140,3 +1140,19 @@ def test_closed_lists_read_through_specks_and_names_in_one_case():
     name, factor = normalize_name("VŨ QUốc YẾN")
     assert name == "VŨ QUỐC YẾN" and factor < 1.0
     assert normalize_name("Nguyễn Văn An")[0] == "Nguyễn Văn An"
+
+
+def test_the_archive_mark_slot_of_the_recipients_does_not_set_their_confidence():
+    from digitize.extract.van_ban import _without_archive_mark
+    from digitize.types import Word
+
+    def words(*read: tuple[str, float]) -> list[Word]:
+        return [Word(text=t, box=(0, 0, 1, 1), confidence=c) for t, c in read]
+
+    # "Lưu: VT" is set by Nghị định 30; its T and stop read as "VL" at 0.03 say nothing
+    assert [w.text for w in _without_archive_mark(words(("-", 0.9), ("Lưu:", 0.9), ("VL", 0.03)))] == ["-", "Lưu:"]
+    # the drafting unit after it still counts
+    kept = _without_archive_mark(words(("Lưu:", 0.9), ("VT,", 0.03), ("KT", 0.2)))
+    assert [w.text for w in kept] == ["Lưu:", "KT"]
+    # any other recipient keeps every word
+    assert len(_without_archive_mark(words(("-", 0.9), ("Sở", 0.9), ("Y", 0.03)))) == 3

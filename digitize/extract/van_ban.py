@@ -192,6 +192,17 @@ def _read_subject(subject_lines: list[Line], layout: Layout) -> Value | None:
     return _value(text, min_conf(words), v.text_factor(text))
 
 
+def _without_archive_mark(item: list[Word]) -> list[Word]:
+    """The words of a recipient whose reading counts for its confidence: in "Lưu: VT" (the
+    archive copy Nghị định 30 puts last on every document) the "VT" slot is set by the form,
+    not by what was read there (its T and full stop come out as "VL", "VTL", "VÍT." at
+    confidences near 0), so it is left out; the drafting unit after it is not."""
+    if len(item) < 2 or fold(words_text(item[:2])).replace(" ", "")[:4] not in ("-luu", "luu:"):
+        return item
+    start = 2 if item[0].text.strip() in "-–" else 1
+    return [w for i, w in enumerate(item) if not (i == start and re.fullmatch(r"V[^\s,;]{0,3}[,.;:]?", w.text))]
+
+
 def _read_recipients(items: list[list[Word]], layout: Layout) -> Value | None:
     """The recipients, one "; " between each, without their dashes and stops; the phrases every
     document carries ("Như trên", "Lưu: VT, KT") put right where misread."""
@@ -203,7 +214,7 @@ def _read_recipients(items: list[list[Word]], layout: Layout) -> Value | None:
         text = re.sub(r"[;.,:]+$", "", text).strip()
         if text:
             recipients.append(text)
-            confs.append(min_conf(item))
+            confs.append(min_conf(_without_archive_mark(item)))
     if not recipients:
         return None
     joined = "; ".join(recipients)
