@@ -1156,3 +1156,15 @@ def test_the_archive_mark_slot_of_the_recipients_does_not_set_their_confidence()
     assert [w.text for w in kept] == ["Lưu:", "KT"]
     # any other recipient keeps every word
     assert len(_without_archive_mark(words(("-", 0.9), ("Sở", 0.9), ("Y", 0.03)))) == 3
+
+
+def test_a_near_other_reading_is_settled_where_only_one_reading_passes_the_checks():
+    from digitize.extract import validate as v
+    from digitize.extract.base import _doubts_settled
+
+    value, factor = v.normalize_place("tỉnh Thái Bình")
+    # "tình Thái Bình" is no province's part: the place check settles the doubt
+    assert _doubts_settled(v.normalize_place, "tỉnh Thái Bình", value, factor, (("tỉnh", "tình"),))
+    # two valid years: a real doubt, left to the reviewer
+    value, factor = v.normalize_year("1958")
+    assert not _doubts_settled(v.normalize_year, "1958", value, factor, (("1958", "1968"),))

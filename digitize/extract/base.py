@@ -251,6 +251,23 @@ def combine(features: tuple[float, ...]) -> float:
     return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+def _doubts_settled(
+    normalizer: Normalizer, raw: str, value: str, factor: float, doubts: tuple[tuple[str, str], ...]
+) -> bool:
+    """Whether the field's own checks settle the recogniser's doubts: with each word's other
+    reading put in, the value comes out the same, or fails checks the value read passes
+    ("tình Thái Bình" against "tỉnh Thái Bình": only one is a province's name)."""
+    if factor < 0.9:
+        return False
+    for reading, other in doubts:
+        if reading not in raw:
+            return False
+        changed, changed_factor = normalizer(raw.replace(reading, other, 1))
+        if clean_spaces(changed) != value and changed_factor >= 0.9 * factor:
+            return False
+    return True
+
+
 def collect(raw: Iterable[RawField], allowed: Iterable[str], page: int = 0) -> dict[str, Value]:
     """Values of the allowed fields, normalised; figure fields are read twice more
     (`figures.check_figures`) where the pipeline offers a reader."""
@@ -266,8 +283,11 @@ def collect(raw: Iterable[RawField], allowed: Iterable[str], page: int = 0) -> d
             continue
         raw_text = clean_spaces(item.value)
         repairs = (Repair(getattr(normalizer, "__name__", "normalize"), raw_text, value),) if raw_text != value else ()
+        confidence = item.confidence
+        if item.doubts and _doubts_settled(normalizer, raw_text, value, factor, item.doubts):
+            confidence = item.settled_confidence
         values[item.name] = check_figures(
-            normalizer, Value(value, item.confidence, factor, raw=raw_text, repairs=repairs, boxes=item.boxes), page
+            normalizer, Value(value, confidence, factor, raw=raw_text, repairs=repairs, boxes=item.boxes), page
         )
     return values
 

@@ -60,6 +60,10 @@ class RawField:
     confidence: float  # OCR confidence of the value's words
     line: int
     boxes: tuple[Box, ...] = ()  # the value's words (display pixels), for provenance and review crops
+    # the words the recogniser nearly read with other marks, as (reading, other reading), and
+    # the value's confidence were those doubts settled (the field's checks may settle them)
+    doubts: tuple[tuple[str, str], ...] = ()
+    settled_confidence: float = 0.0
 
 
 _LABEL_END = r"\s*[:;.]?\s*"
@@ -295,6 +299,8 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
                 confidence=min(prev.confidence, _span_confidence(line, 0, len(text))),
                 line=prev.line,
                 boxes=prev.boxes + _span_boxes(line, 0, len(text)),
+                doubts=prev.doubts + _span_doubts(line, 0, len(text)),
+                settled_confidence=min(prev.settled_confidence, _span_confidence(line, 0, len(text), settled=True)),
             )
             continue
         open_field = None
@@ -316,6 +322,8 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
                         confidence=_span_confidence(line, end, stop),
                         line=line_no,
                         boxes=_span_boxes(line, end, stop),
+                        doubts=_span_doubts(line, end, stop),
+                        settled_confidence=_span_confidence(line, end, stop, settled=True),
                     )
                 )
                 if label.wraps and i == len(kept) - 1:
@@ -358,9 +366,16 @@ def _span_words(line: Line, start: int, stop: int) -> list[Word]:
     return words
 
 
-def _span_confidence(line: Line, start: int, stop: int) -> float:
-    """Minimum word confidence over the words that overlap [start, stop) of line.text."""
-    return min((word_confidence(w) for w in _span_words(line, start, stop)), default=0.0)
+def _span_confidence(line: Line, start: int, stop: int, settled: bool = False) -> float:
+    """Minimum word confidence over the words that overlap [start, stop) of line.text;
+    `settled`: as if the near other readings had been ruled out."""
+    words = _span_words(line, start, stop)
+    return min((w.confidence if settled else word_confidence(w) for w in words), default=0.0)
+
+
+def _span_doubts(line: Line, start: int, stop: int) -> tuple[tuple[str, str], ...]:
+    """(reading, near other reading) of the words of [start, stop) that make a value doubtful."""
+    return tuple((w.text, w.alternative) for w in _span_words(line, start, stop) if word_confidence(w) < w.confidence)
 
 
 def _span_boxes(line: Line, start: int, stop: int) -> tuple[Box, ...]:
