@@ -292,16 +292,8 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
                 section, suffix = sec.name, sec.suffix
                 heading = True
         if not kept and not heading and open_field is not None and _continues(lines[line_no - 1], line, page):
-            prev = found[open_field]
-            found[open_field] = RawField(
-                name=prev.name,
-                value=clean_spaces(prev.value + " " + _clean_value(text)),
-                confidence=min(prev.confidence, _span_confidence(line, 0, len(text))),
-                line=prev.line,
-                boxes=prev.boxes + _span_boxes(line, 0, len(text)),
-                doubts=prev.doubts + _span_doubts(line, 0, len(text)),
-                settled_confidence=min(prev.settled_confidence, _span_confidence(line, 0, len(text), settled=True)),
-            )
+            more = _raw_field(found[open_field].name, _clean_value(text), line_no, _span_words(line, 0, len(text)))
+            found[open_field] = _continued(found[open_field], more)
             continue
         open_field = None
         for i, (start, end, label) in enumerate(kept):
@@ -315,17 +307,7 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
                 suffix = next((s.suffix for s in spec.sections if s.name == section), "")
                 name = label.field + (suffix if label.generic else "")
             if value:
-                found.append(
-                    RawField(
-                        name=name,
-                        value=value,
-                        confidence=_span_confidence(line, end, stop),
-                        line=line_no,
-                        boxes=_span_boxes(line, end, stop),
-                        doubts=_span_doubts(line, end, stop),
-                        settled_confidence=_span_confidence(line, end, stop, settled=True),
-                    )
-                )
+                found.append(_raw_field(name, value, line_no, _span_words(line, end, stop)))
                 if label.wraps and i == len(kept) - 1:
                     open_field = len(found) - 1
     return found
@@ -366,19 +348,28 @@ def _span_words(line: Line, start: int, stop: int) -> list[Word]:
     return words
 
 
-def _span_confidence(line: Line, start: int, stop: int, settled: bool = False) -> float:
-    """Minimum word confidence over the words that overlap [start, stop) of line.text;
-    `settled`: as if the near other readings had been ruled out."""
-    words = _span_words(line, start, stop)
-    return min((w.confidence if settled else word_confidence(w) for w in words), default=0.0)
+def _raw_field(name: str, value: str, line_no: int, words: list[Word]) -> RawField:
+    """A value read from `words`: its confidence (the weakest word, a near other reading
+    counting as a doubt), the boxes of the words holding a letter or digit (leader remnants
+    read as words left out), the doubts, and the confidence were they settled."""
+    return RawField(
+        name=name,
+        value=value,
+        confidence=min((word_confidence(w) for w in words), default=0.0),
+        line=line_no,
+        boxes=tuple(w.box for w in words if any(c.isalnum() for c in w.text)),
+        doubts=tuple((w.text, w.alternative) for w in words if word_confidence(w) < w.confidence),
+        settled_confidence=min((w.confidence for w in words), default=0.0),
+    )
 
 
-def _span_doubts(line: Line, start: int, stop: int) -> tuple[tuple[str, str], ...]:
-    """(reading, near other reading) of the words of [start, stop) that make a value doubtful."""
-    return tuple((w.text, w.alternative) for w in _span_words(line, start, stop) if word_confidence(w) < w.confidence)
-
-
-def _span_boxes(line: Line, start: int, stop: int) -> tuple[Box, ...]:
-    """The display boxes of the words that overlap [start, stop) of line.text: leader
-    remnants read as words are left out (only words holding a letter or digit)."""
-    return tuple(w.box for w in _span_words(line, start, stop) if any(c.isalnum() for c in w.text))
+def _continued(value: RawField, more: RawField) -> RawField:
+    """A value that wraps onto the next line, with that line's words."""
+    return replace(
+        value,
+        value=clean_spaces(value.value + " " + more.value),
+        confidence=min(value.confidence, more.confidence),
+        boxes=value.boxes + more.boxes,
+        doubts=value.doubts + more.doubts,
+        settled_confidence=min(value.settled_confidence, more.settled_confidence),
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from ..text import fold
+from ..text import fold, levenshtein
 
 DIGITS = {
     "khong": 0,
@@ -168,8 +168,6 @@ def words_of_date(read: str, day: date, slack: int = 2) -> str | None:
     """The date's words, spelled as `read` spells its variants, where `read` is that date
     in words with at most `slack` letters wrong in any word (tone marks aside: "tăm" for
     lăm, "nghàr" for nghìn); None where a word is further off or the count differs."""
-    from ..text import levenshtein
-
     words = _tokens(read)
     if "ngay" in words[1:3]:
         words = words[words.index("ngay") :]  # a neighbouring value read before it ("Nữ Ngày …")
