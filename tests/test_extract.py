@@ -1168,3 +1168,53 @@ def test_a_near_other_reading_is_settled_where_only_one_reading_passes_the_check
     # two valid years: a real doubt, left to the reviewer
     value, factor = v.normalize_year("1958")
     assert not _doubts_settled(v.normalize_year, "1958", value, factor, (("1958", "1968"),))
+
+
+@pytest.mark.parametrize(
+    "read, name",
+    [
+        ("vŨ qUốc YẾN", "VŨ QUỐC YẾN"),  # capitals whose first letter came out small
+        ("võ wĂN HẢI", "VÕ VĂN HẢI"),
+        ("PHAN THANH XẾN", "PHAN THANH YẾN"),  # a syllable no one is named, a lookalike letter off
+        ("H'Mai Ê Ban", "H'Mai Ê Ban"),  # an Êđê name in mixed case stays as it is
+        ("Y Ngông Niê", "Y Ngông Niê"),
+    ],
+)
+def test_names_in_capitals_read_in_mixed_case_or_with_a_lookalike(read, name):
+    assert v.normalize_name(read)[0] == name
+
+
+def test_a_printed_label_found_empty_is_reviewed():
+    """The value was lost between rows (or the paper left it empty): a person looks."""
+    page = page_of(
+        "GIẤY KHAI SINH",
+        "Họ, chữ đệm, tên: LÊ VĂN AN",
+        "Giới tính: Nam Dân tộc: Quốc tịch: Việt Nam",
+        "Ghi chú:",
+    )
+    record = extract(page, "khai_sinh")[0]
+    assert "dan_toc" not in record.fields and "dan_toc" in record.needs_review
+    assert "ghi_chu" not in record.needs_review  # notes are mostly empty
+
+
+def test_a_value_run_starting_under_a_labels_colon_is_as_far_off_as_one_after_it():
+    """Typed off the leaders, "Nữ" starts a little left of the end of the previous row's
+    label: that must count as a distance, not as a better fit than its own label's; a
+    speck read after a colon ("tộc:`") still ends a label."""
+    from digitize.extract.labels import _fit_to_row
+
+    def line(*words):
+        return Line(tuple(Word(t, box, 0.95) for t, box in words))
+
+    previous = line(("ghi", (237, 680, 281, 713)), ("bằng", (291, 678, 361, 713)), ("chữ:", (371, 680, 430, 705)))
+    own = line(
+        ("Giới", (237, 754, 300, 779)),
+        ("tính:", (311, 754, 373, 779)),
+        ("Dân", (657, 754, 715, 779)),
+        ("tộc:`", (726, 754, 776, 785)),
+    )
+    value = [(Word("Nữ", (397, 725, 436, 749), 0.95),)]
+    before, after = _fit_to_row(value, previous, 34), _fit_to_row(value, own, 34)
+    assert before is not None and after is not None and before > 0 and after < before
+    kinh = [(Word("Kinh", (793, 733, 869, 758), 0.95),)]
+    assert _fit_to_row(kinh, own, 34) is not None

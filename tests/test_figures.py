@@ -116,3 +116,39 @@ def test_the_pipeline_keeps_form_pages_and_reads_a_value_crop_again():
     assert figures(2, box, "0123456789", "vie") == "2024"
     assert figures(3, box, "0123456789", "eng") is None  # a page not kept: nothing to read
     assert set(figures.packed()) == {1, 2}
+
+
+@pytest.mark.parametrize("pitch", [21, 29])
+def test_leader_dots_under_typed_figures_are_cleared(pitch):
+    """A value typed over a leader: the dots hang from the figures' feet, where a
+    figures-only reader takes 0 for 9 or drops it ("95220548", "5220548"); cleared, the
+    figures read, and above their feet they are untouched."""
+    from digitize.preprocess import figures_without_dots
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 48)
+    image = Image.new("L", (420, 80), 255)
+    draw = ImageDraw.Draw(image)
+    draw.text((10, 10), "05220548", font=font, fill=0)
+    bottom = 10 + font.getbbox("0")[3]
+    for x in range(12, 410, pitch):
+        draw.ellipse((x, bottom, x + 5, bottom + 6), fill=0)
+    crop = np.asarray(image)
+    cleared = figures_without_dots(crop)
+    assert not (cleared[bottom + 3 :] < 128).any()  # nothing left under the figures
+    top = 10 + font.getbbox("0")[1]
+    assert (cleared[top : bottom - 4] == crop[top : bottom - 4]).all()
+    assert _read_in_english(cleared) == "05220548"
+
+
+def _read_in_english(image: np.ndarray) -> str:
+    from digitize.ocr.tesseract import TesseractEngine
+
+    return TesseractEngine().read_figures(image, "0123456789", "eng")
+
+
+def test_a_crop_without_figures_is_left_as_it_is():
+    from digitize.preprocess import figures_without_dots
+
+    crop = np.full((40, 100), 255, np.uint8)
+    crop[30:33, 10:13] = 0
+    assert figures_without_dots(crop) is crop

@@ -106,3 +106,37 @@ def test_missing_package_is_a_config_error(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rapidocr" else real(name, *a))
     with pytest.raises(ConfigError, match="rapidocr.*not installed.*digitize\\[ppocr\\]"):
         make_ocr_engine(Settings(ocr_engine="paddle-det"))
+
+
+def test_a_line_tesseract_gives_up_on_is_read_in_parts(engine):
+    """A label and a value typed half a line lower in one detected box: Tesseract's line
+    mode finds no line through both and reads nothing; read in parts, both are there, in
+    place."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from digitize.ocr.ppocr import _pieces
+
+    image = Image.new("L", (420, 90), 255)
+    draw = ImageDraw.Draw(image)
+    draw.text(
+        (10, 15), "Giới tính:", font=ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 40), fill=0
+    )
+    mono = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 36)
+    draw.text((230, 35), "Nam", font=mono, fill=0)
+    pixels = np.asarray(image)
+    assert len(_pieces(pixels)) == 2  # the word space inside the label does not part it
+    words = engine.read_lines(pixels, 1.0, [(0, 0, 420, 90)])
+    assert [w.text for w, _ in words] == ["Giới", "tính:", "Nam"]
+    assert 220 <= words[-1][0].box[0] <= 240
+
+
+def test_pieces_are_not_bridged_by_a_leaders_dots():
+    from digitize.ocr.ppocr import _pieces
+
+    line = np.full((60, 400), 255, np.uint8)
+    line[10:50, 10:120] = 0  # a word
+    for x in range(130, 250, 12):
+        line[44:48, x : x + 4] = 0  # the leader's dots
+    line[10:50, 260:380] = 0  # the value
+    (a, b), (c, d) = _pieces(line)
+    assert a == 0 and b == c and 120 < b < 260 and d == 400

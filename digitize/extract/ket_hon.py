@@ -9,7 +9,7 @@ from ..types import Line, OcrPage, Record
 from .base import FIELDS as ALL_FIELDS
 from .base import build_record, collect
 from .common import min_conf, signer_name, words_text
-from .labels import FormSpec, Label, RawField, Section, find_fields, fold_aligned, form_rows
+from .labels import FormSpec, Label, RawField, Section, read_form, fold_aligned, form_rows
 from .table import Column, edges_between, find_header, split_row
 
 FIELDS = ALL_FIELDS["ket_hon"]
@@ -29,7 +29,7 @@ SPEC = FormSpec(
         Label("ho_chieu", r"(so )?ho chieu", generic=True),
         Label("noi_dang_ky", r"noi dang ky( ket hon)?", wraps=True),
         Label("ngay_dang_ky", r"ngay,? ?thang,? ?nam dang ky"),
-        Label("ghi_chu", r"ghi chu", wraps=True),
+        Label("ghi_chu", r"ghi chu", wraps=True, blank_allowed=True),
     ),
     sections=(
         Section(
@@ -114,7 +114,8 @@ class KetHonExtractor:
 
     def extract(self, page: OcrPage) -> list[Record]:
         page = form_rows(page, SPEC)
-        raw = find_fields(page, SPEC)
+        form = read_form(page, SPEC)
+        raw = form.fields
         table = table_fields(page)
         if table:
             fields, _ = table
@@ -124,4 +125,5 @@ class KetHonExtractor:
         if signer:
             raw.append(signer)
         values = collect(raw, FIELDS, page.number)
-        return [build_record(self.doc_type, page, values, required=REQUIRED)]
+        required = REQUIRED + tuple(n for n in form.blank if n in FIELDS)
+        return [build_record(self.doc_type, page, values, required=required)]

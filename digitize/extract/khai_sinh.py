@@ -6,7 +6,7 @@ from ..types import OcrPage, Record
 from .base import FIELDS as ALL_FIELDS
 from .base import build_record, collect
 from .common import signer_name
-from .labels import FormSpec, Label, Section, find_fields, form_rows
+from .labels import FormSpec, Label, Section, read_form, form_rows
 
 FIELDS = ALL_FIELDS["khai_sinh"]
 REQUIRED = ("so", "ho_ten", "ngay_sinh", "gioi_tinh", "noi_sinh", "ho_ten_me", "ngay_dang_ky", "nguoi_ky")
@@ -32,7 +32,7 @@ SPEC = FormSpec(
         Label("noi_cu_tru", r"noi cu tru", generic=True, wraps=True),
         Label("noi_dang_ky", r"noi dang ky( khai sinh)?", wraps=True),
         Label("ngay_dang_ky", r"ngay,? ?thang,? ?nam dang ky"),
-        Label("ghi_chu", r"ghi chu", wraps=True),
+        Label("ghi_chu", r"ghi chu", wraps=True, blank_allowed=True),
     ),
     sections=(
         Section("me", r"(thong tin )?(ve )?(nguoi )?me\s*:?$|^ho,? ?(chu dem,? ?)?(va )?ten (nguoi )?me", "_me"),
@@ -48,9 +48,11 @@ class KhaiSinhExtractor:
 
     def extract(self, page: OcrPage) -> list[Record]:
         page = form_rows(page, SPEC)
-        raw = find_fields(page, SPEC)
+        form = read_form(page, SPEC)
+        raw = form.fields
         signer = signer_name(page, start=max((r.line for r in raw), default=0) + 1)
         if signer:
             raw.append(signer)
         values = collect(raw, FIELDS, page.number)
-        return [build_record(self.doc_type, page, values, required=REQUIRED)]
+        required = REQUIRED + tuple(n for n in form.blank if n in FIELDS)
+        return [build_record(self.doc_type, page, values, required=required)]

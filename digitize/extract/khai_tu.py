@@ -9,7 +9,7 @@ from ..types import OcrPage, Record
 from .base import FIELDS as ALL_FIELDS
 from .base import build_record, collect
 from .common import signer_name
-from .labels import FormSpec, Label, RawField, find_fields, form_rows
+from .labels import FormSpec, Label, RawField, read_form, form_rows
 
 FIELDS = ALL_FIELDS["khai_tu"]
 REQUIRED = ("so", "ho_ten", "ngay_chet", "noi_chet", "ngay_dang_ky", "nguoi_ky")
@@ -34,7 +34,7 @@ SPEC = FormSpec(
         Label("quan_he", r"quan he (voi nguoi (da )?chet|voi nguoi duoc khai tu)?"),
         Label("noi_dang_ky", r"noi dang ky( khai tu)?", wraps=True),
         Label("ngay_dang_ky", r"ngay,? ?thang,? ?nam dang ky"),
-        Label("ghi_chu", r"ghi chu", wraps=True),
+        Label("ghi_chu", r"ghi chu", wraps=True, blank_allowed=True),
     ),
 )
 
@@ -65,9 +65,11 @@ class KhaiTuExtractor:
 
     def extract(self, page: OcrPage) -> list[Record]:
         page = form_rows(page, SPEC)
-        raw = split_time_of_death(find_fields(page, SPEC))
+        form = read_form(page, SPEC)
+        raw = split_time_of_death(form.fields)
         signer = signer_name(page, start=max((r.line for r in raw), default=0) + 1)
         if signer:
             raw.append(signer)
         values = collect(raw, FIELDS, page.number)
-        return [build_record(self.doc_type, page, values, required=REQUIRED)]
+        required = REQUIRED + tuple(n for n in form.blank if n in FIELDS)
+        return [build_record(self.doc_type, page, values, required=required)]

@@ -35,6 +35,7 @@ class Label:
     sections: tuple[str, ...] = ()  # only in these sections ('' = top)
     generic: bool = False  # field name gets the section's suffix (dan_toc -> dan_toc_me)
     wraps: bool = False  # the value may go on over the next line(s)
+    blank_allowed: bool = False  # the paper often leaves it empty (notes): an empty one is no doubt
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ def form_rows(page: OcrPage, spec: FormSpec | None = None) -> OcrPage:
 # label's colon (the sheet's sideways drift).
 VALUE_OFFSET = 1.6
 VALUE_REACH = 4.0
+_SPECKS = "`'‘’\"“”.,"
 
 
 def _label_line(line: Line, compiled: list[re.Pattern[str]]) -> bool:
@@ -166,7 +168,8 @@ def _chunks(words: tuple[Word, ...], height: float) -> list[tuple[Word, ...]]:
 def _fit_to_row(chunks: list[tuple[Word, ...]], row: Line, height: float) -> float | None:
     """How far the value runs start from the label ends of `row` (in line heights; None when
     a run has no label ending before it: the run is not a value of this row)."""
-    ends = [w.box[2] for w in row.words if w.text.endswith((":", ";"))]
+    # A label's colon with a speck read after it ("Dân tộc:`") still ends a label.
+    ends = [w.box[2] for w in row.words if w.text.rstrip(_SPECKS).endswith((":", ";"))]
     if not ends:
         return None
     cost = 0.0
@@ -177,7 +180,7 @@ def _fit_to_row(chunks: list[tuple[Word, ...]], row: Line, height: float) -> flo
         gap = (chunk[0].box[0] - max(before)) / height
         if gap > VALUE_REACH:
             return None  # far right of the label: a heading, a signature block, not its value
-        cost += gap
+        cost += abs(gap)  # a run starting under the colon is as far off as one starting after it
     return cost
 
 
@@ -259,11 +262,25 @@ def _same_form_row(a: Line, b: Line, height: float) -> bool:
 
 
 def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = None) -> list[RawField]:
+    return read_form(page, spec, lines).fields
+
+
+@dataclass(frozen=True)
+class FormReading:
+    fields: list[RawField]
+    # Fields whose printed label was found with nothing after it: the value was typed where
+    # the reading lost it (between rows, under a stamp) or the paper leaves it empty; either
+    # way a person should look, as for a field the form always fills.
+    blank: tuple[str, ...]
+
+
+def read_form(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = None) -> FormReading:
     compiled = [(label, _compile(label.pattern)) for label in spec.labels]
     section_res = [(s, re.compile(s.pattern)) for s in spec.sections]
     section = ""
     suffix = ""
     found: list[RawField] = []
+    blank: list[str] = []
     open_field: int | None = None  # index in `found` of a value that may wrap onto the next line
     lines = page.lines if lines is None else lines
     for line_no, line in enumerate(lines):
@@ -310,7 +327,9 @@ def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = 
                 found.append(_raw_field(name, value, line_no, _span_words(line, end, stop)))
                 if label.wraps and i == len(kept) - 1:
                     open_field = len(found) - 1
-    return found
+            elif not label.blank_allowed:
+                blank.append(name)
+    return FormReading(found, tuple(blank))
 
 
 def _clean_value(raw: str) -> str:

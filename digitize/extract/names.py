@@ -90,8 +90,14 @@ def snap_name(value: str) -> tuple[str, str]:
             candidates = table.get(_key(fixed), [])
         else:
             candidates = []
-        if not candidates and fixed[:1].isupper() and len(fixed) >= 2 and not _is_syllable(fixed):
-            # not a syllable at all: a letter drawn like another ("MAT", "WĂN", "PẶNG")
+        if (
+            not candidates
+            and fixed[:1].isupper()
+            and len(fixed) >= 2
+            and (not _is_syllable(fixed) or (fixed.isupper() and _title(fixed) not in known))
+        ):
+            # a letter drawn like another: no syllable at all ("MAT", "WĂN", "PẶNG"), or in a
+            # name in capitals a syllable no one is named ("XẾN" for YẾN)
             candidates = _lookalike_names(fixed, surnames if lead else given)
         if i == 1 and len(words) >= 3 and _key(fixed) == "thi" and fixed.lower() != "thị":
             # the middle name Thị with its dot lost: "Thi" is a given name, hardly a middle one
@@ -110,6 +116,10 @@ _LOOKALIKES: dict[str, str] = {}
 for _group in ("IT1L", "VW", "XY", "ĐPD", "OQ0D", "CG"):
     for _c in _group:
         _LOOKALIKES[_c] = _LOOKALIKES.get(_c, "") + _group.replace(_c, "")
+
+
+def _title(word: str) -> str:
+    return word[:1].upper() + word[1:].lower()
 
 
 def _is_syllable(word: str) -> bool:

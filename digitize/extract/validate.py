@@ -508,13 +508,21 @@ def capitalise_name(value: str) -> tuple[str, bool]:
 
 
 def _same_case_as_most(value: str) -> str:
-    """A name typed in capitals with one word read in mixed case ("VŨ QUốc YẾN", "Võ VĂN
-    HẢI": a small letter's glyph is the capital's, smaller): that word in capitals too."""
+    """A name typed in capitals with words read in mixed case ("vŨ qUốc YẾN", "võ wĂN HẢI":
+    a small letter's glyph is the capital's, smaller): those words in capitals too."""
     words = value.split(" ")
-    capitals = [w for w in words if any(c.isalpha() for c in w) and w == w.upper()]
-    if len(words) < 3 or len(capitals) < len(words) - 1:
+    capitals = [w for w in words if _in_capitals(w)]
+    if len(words) < 2 or len(capitals) < max(2, len(words) - 1):
         return value
-    return " ".join(w.upper() if w[:1].isupper() else w for w in words)
+    return " ".join(w.upper() for w in words)
+
+
+def _in_capitals(word: str) -> bool:
+    """A word typed in capitals, also where its first letter came out small ("vŨ", "qUốc")."""
+    parts = [[c for c in part if c.isalpha()] for part in re.split(r"['’]", word)]  # "H'Mai" is mixed case
+    if sum(len(p) for p in parts) < 2:
+        return False  # "Ê", a word of one letter, is a capital in any name
+    return word == word.upper() or any(c.isupper() for p in parts for c in p[1:])
 
 
 def normalize_name(value: str) -> tuple[str, float]:

@@ -38,6 +38,7 @@ MIN_SIZE = 3  # shorter side, detector pixels
 MAX_CANDIDATES = 2000
 MEAN, STD = 0.5, 0.5  # (x/255 - 0.5) / 0.5 on every channel
 FALLBACK_MIN_CONFIDENCE = 0.7  # PSM 6 words on a box PSM 7 found empty: below this they are stamp/signature noise
+PIECE_GAP = 0.5  # a line Tesseract gives up on is read in parts parted by half its height
 LINE_MARGIN = 0.3  # white margin around each cut-out line, as a fraction of its height
 
 
@@ -125,6 +126,30 @@ def detect_lines(
     return boxes
 
 
+def _pieces(black_white: np.ndarray) -> list[tuple[int, int]]:
+    """Column ranges of a line crop (black ink on white) parted by gaps wider than half the
+    ink's height; specks (a leader's dots) do not bridge a gap. One piece: []."""
+    ink = (black_white < 128).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    rows = np.flatnonzero(ink.any(axis=1))
+    if not rows.size:
+        return []
+    height = rows[-1] - rows[0] + 1
+    speck = 0.15 * height
+    solid = [i for i in range(1, n) if max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) > speck]
+    if not solid:
+        return []
+    columns = np.isin(labels, solid).any(axis=0)
+    xs = np.flatnonzero(columns)
+    gap = PIECE_GAP * height
+    cuts = np.flatnonzero(np.diff(xs) > gap)
+    if not cuts.size:
+        return []
+    # Cut halfway across each gap, so a colon or a stop stays with its word.
+    middles = [int(xs[c] + xs[c + 1]) // 2 for c in cuts]
+    return list(zip([0, *middles], [*middles, ink.shape[1]]))
+
+
 # ---------------------------------------------------------------- engine
 
 
@@ -201,12 +226,7 @@ class PaddleDetEngine:
                     continue
                 m = max(4, int((bottom - top) * self.margin))
                 crop = cv2.copyMakeBorder(image[top:bottom, left:right], m, m, m, m, cv2.BORDER_CONSTANT, value=255)
-                words = self._read(api, crop)
-                if not words and self.fallback:
-                    # PSM 7 gives up on a line with bits of its neighbours in the box; a block reads it.
-                    api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
-                    words = [w for w in self._read(api, crop) if w[2] >= FALLBACK_MIN_CONFIDENCE]
-                    api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
+                words = self._read_line(api, crop)
                 for text, (bx0, by0, bx1, by1), conf, alternative in words:
                     bx0, bx1 = (min(right, max(left, v - m + left)) for v in (bx0, bx1))
                     by0, by1 = (min(bottom, max(top, v - m + top)) for v in (by0, by1))
@@ -227,6 +247,33 @@ class PaddleDetEngine:
                     )
             api.Clear()
         return out
+
+    def _read_line(self, api, crop: np.ndarray) -> list[tuple[str, Box, float, tuple[str, float]]]:
+        """One detected line (with its margin) read as a line; where Tesseract gives up on it,
+        read again the ways that measured to recover it."""
+        import tesserocr
+
+        words = self._read(api, crop)
+        if words:
+            return words
+        black_white = np.where(crop < 128, 0, 255).astype(np.uint8)
+        if crop.min() < 128 < crop.max():
+            # On a grey crop Tesseract can give up on a clean line (a leader's faint
+            # remnants under it, seen on a typed-over form); the line in black and white
+            # reads. Mid-grey, as Otsu's threshold on the crop keeps the remnants.
+            words = self._read(api, black_white)
+        if not words:
+            # A label and a value typed off its baseline, in one box: Tesseract finds no line
+            # through both ("Giới tính:" and "Nam" a third of a line lower), each part reads.
+            for start, stop in _pieces(black_white):
+                for text, (bx0, by0, bx1, by1), conf, alternative in self._read(api, black_white[:, start:stop]):
+                    words.append((text, (bx0 + start, by0, bx1 + start, by1), conf, alternative))
+        if not words and self.fallback:
+            # PSM 7 gives up on a line with bits of its neighbours in the box; a block reads it.
+            api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
+            words = [w for w in self._read(api, crop) if w[2] >= FALLBACK_MIN_CONFIDENCE]
+            api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
+        return words
 
     @staticmethod
     def _read(api, crop: np.ndarray) -> list[tuple[str, Box, float, tuple[str, float]]]:
