@@ -95,18 +95,18 @@ class Recogniser:
 
     def pages(self, path: Path):
         """The file's OCR pages and, as the pipeline keeps them, its form pages' images
-        for reading figure fields again (`digitize.extract.figures`)."""
+        for reading figure fields again (`digitize.extract.rereading`)."""
         from digitize import ingest
-        from digitize.pipeline import PageFigures, holds_figure_fields, recognise_page
+        from digitize.pipeline import PageValues, holds_figure_fields, recognise_page
 
         data = path.read_bytes()
         key = hashlib.sha256(data).hexdigest()[:24]
         cached = self.cache / f"{key}.figures.pkl" if self.cache else None
         if cached and cached.exists():
             pages, kept = pickle.loads(cached.read_bytes())
-            return pages, PageFigures(self.engines.ocr, kept)
+            return pages, PageValues(self.engines.ocr, kept)
         source = ingest.describe(path.name, data, self.settings)
-        figures = PageFigures(self.engines.ocr)
+        figures = PageValues(self.engines.ocr)
         pages = []
         for image in ingest.load_pages(source, data, self.settings):
             clean, page = recognise_page(image, self.engines)
@@ -158,7 +158,7 @@ def align(gt_records: list[dict], predicted: list) -> list[tuple[dict | None, ob
 
 def evaluate(samples: list[tuple[Path, dict]], recogniser: Recogniser, verbose: bool = False) -> dict:
     from digitize.extract import classify, extract_pages
-    from digitize.extract.figures import reading_figures
+    from digitize.extract.rereading import reading_values
 
     field_rows: list[dict] = []  # one per (gt or predicted) field
     records = {"total": 0, "exact": 0}
@@ -181,7 +181,7 @@ def evaluate(samples: list[tuple[Path, dict]], recogniser: Recogniser, verbose: 
                 classification["right"] += 1
             else:
                 classification["wrong"].append(f"{path.name} p{page.number}: {want} -> {got}")
-        with reading_figures(figures):
+        with reading_values(figures):
             predicted = extract_pages(pages)
         for g, p in align(gt["records"], predicted):
             doc_type = (g or {}).get("doc_type") or p.doc_type

@@ -28,7 +28,7 @@ from .errors import DigitizeError, InputError, NotFound
 from .dossier import split_dossier
 from .extract import classify, extract_pages
 from .extract.cccd import looks_like_card
-from .extract.figures import reading_figures
+from .extract.rereading import reading_values
 from .index.base import Index
 from .ocr.base import OcrEngine
 from .ocr.stamps import set_aside_signature_boxes
@@ -180,8 +180,8 @@ def holds_figure_fields(page: OcrPage, doc_type: str) -> bool:
 
 
 @dataclass
-class PageFigures:
-    """The `extract.figures.FigureReader` of one input: its form pages' OCR images, kept
+class PageValues:
+    """The `extract.rereading.ValueReader` of one input: its form pages' OCR images, kept
     until the fields are read, and the engine that reads a value's crop again. The latest
     page is kept as it is; earlier ones as PNG (a few hundred kB where the raster is 9 MB),
     so a one-page input (most of them) never pays for compressing its page."""
@@ -228,7 +228,7 @@ class PageFigures:
         image, scale = found
         x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
         x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
-        # The figures' full height above and below, and as much on the left, where a first
+        # The value's full height above and below, and as much on the left, where a first
         # figure's box may be cut short (measured: a sliver there cost one field in 500);
         # more on the right, where a last figure's box may be cut short.
         pad = int(0.15 * (y1 - y0)) + 2
@@ -238,7 +238,8 @@ class PageFigures:
         ]
         if crop.size == 0:
             return None
-        return self.engine.read_figures(figures_without_dots(crop), charset, model)
+        # Under figures any dot is the leader's; under letters it may be a diacritic (ạ, ệ).
+        return self.engine.read_value(figures_without_dots(crop) if charset else crop, charset, model)
 
 
 def extract_records(
@@ -414,7 +415,7 @@ def process_bytes(
     cleaned: list[CleanPage] = []
     pictures: list[Picture] = []
     recognised: list[OcrPage] = []
-    figures = PageFigures(engines.ocr)
+    figures = PageValues(engines.ocr)
     try:
         # Pages are decoded one at a time as the loop reads them, not all before the first is
         # read; a page refused on the way (over a limit) refuses the input, which is kept.
@@ -445,7 +446,7 @@ def process_bytes(
 
     stage("fields")
     documents = find_documents(recognised, doc_type)
-    with reading_figures(figures):
+    with reading_values(figures):
         records = extract_records(recognised, doc_type, source, documents)
     del figures
     now = datetime.now(VN_TZ).replace(microsecond=0)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine: Debian packages (Tesseract vie, poppler, qpdf, Redis,
+# Sets up a fresh machine: Debian packages (Tesseract vie and script/Vietnamese, poppler, qpdf, Redis,
 # PostgreSQL, Chromium for the web tests) and a virtual environment in .venv.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie poppler-utils qpdf fonts-dejavu-core fonts-dejavu-extra
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-script-viet poppler-utils qpdf fonts-dejavu-core fonts-dejavu-extra
               redis-server postgresql hunspell-vi chromium unpaper softhsm2 opensc)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1178,6 +1178,8 @@ def test_a_near_other_reading_is_settled_where_only_one_reading_passes_the_check
         ("PHAN THANH XẾN", "PHAN THANH YẾN"),  # a syllable no one is named, a lookalike letter off
         ("H'Mai Ê Ban", "H'Mai Ê Ban"),  # an Êđê name in mixed case stays as it is
         ("Y Ngông Niê", "Y Ngông Niê"),
+        ("HẦU A LỬ", "HẦU A LỬ"),  # minority names outside the stock, no lookalike twin in it
+        ("LÒ VĂN PẤNG", "LÒ VĂN PẤNG"),
     ],
 )
 def test_names_in_capitals_read_in_mixed_case_or_with_a_lookalike(read, name):

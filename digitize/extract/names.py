@@ -90,15 +90,16 @@ def snap_name(value: str) -> tuple[str, str]:
             candidates = table.get(_key(fixed), [])
         else:
             candidates = []
-        if (
-            not candidates
-            and fixed[:1].isupper()
-            and len(fixed) >= 2
-            and (not _is_syllable(fixed) or (fixed.isupper() and _title(fixed) not in known))
-        ):
-            # a letter drawn like another: no syllable at all ("MAT", "WĂN", "PẶNG"), or in a
-            # name in capitals a syllable no one is named ("XẾN" for YẾN)
-            candidates = _lookalike_names(fixed, surnames if lead else given)
+        if not candidates and fixed[:1].isupper() and len(fixed) >= 2:
+            table = surnames if lead else given
+            if not _is_syllable(fixed):
+                # a letter drawn like another: no syllable at all ("MAT", "WĂN", "PẶNG")
+                candidates = _lookalike_names(fixed, table)
+            elif fixed.isupper() and _title(fixed) not in known:
+                # in capitals a syllable no one in the stock is named, that one lookalike letter
+                # makes a name spelled exactly, marks and all ("XẾN": YẾN); minority names
+                # outside the stock ("LỬ", "PẤNG") have no such twin and stay
+                candidates = _lookalike_names(fixed, table, spelled_exactly=True)
         if i == 1 and len(words) >= 3 and _key(fixed) == "thi" and fixed.lower() != "thị":
             # the middle name Thị with its dot lost: "Thi" is a given name, hardly a middle one
             candidates = ["Thị"]
@@ -128,7 +129,7 @@ def _is_syllable(word: str) -> bool:
     return is_syllable(word)
 
 
-def _lookalike_names(word: str, table: dict[str, list[str]]) -> list[str]:
+def _lookalike_names(word: str, table: dict[str, list[str]], spelled_exactly: bool = False) -> list[str]:
     """The one known name (of `table`) that `word` becomes with one letter read as its
     lookalike, or a first letter that is the second's lookalike dropped ("PĐẶNG"); [] where
     none or several do. Only for words that are no syllable: "Êban" (an Êđê name) is kept."""
@@ -148,6 +149,8 @@ def _lookalike_names(word: str, table: dict[str, list[str]]) -> list[str]:
         return []
     names = table[keys.pop()]
     exact = [n for n in names if n.upper() in variants]
+    if spelled_exactly:
+        return exact[:1]
     return [exact[0] if exact else names[0]]
 
 

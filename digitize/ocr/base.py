@@ -20,7 +20,8 @@ class OcrEngine(Protocol):
         cannot tell; the pipeline asks only where the geometric check could not decide."""
         ...
 
-    def read_figures(self, image: np.ndarray, charset: str, model: str) -> str:
-        """A crop (OCR pixels) holding one value in figures, read by recogniser `model`
-        ("vie", or "eng", which errs on other glyphs) restricted to `charset`."""
+    def read_value(self, image: np.ndarray, charset: str, model: str) -> str | None:
+        """A crop (OCR pixels) holding one value, read again as one line by recogniser
+        `model` ("vie"; "eng" or "Vietnamese", which err on other glyphs) restricted to
+        `charset` ("": any); None where that recogniser is not installed."""
         ...

@@ -294,6 +294,6 @@ class PaddleDetEngine:
         """Tesseract OSD, as TesseractEngine (the pipeline's upside-down check calls this)."""
         return self._tesseract.orientation(image)
 
-    def read_figures(self, image: np.ndarray, charset: str, model: str) -> str:
-        """As TesseractEngine: a value in figures read by a figures-only recogniser."""
-        return self._tesseract.read_figures(image, charset, model)
+    def read_value(self, image: np.ndarray, charset: str, model: str) -> str | None:
+        """As TesseractEngine: one value read again by another recogniser."""
+        return self._tesseract.read_value(image, charset, model)

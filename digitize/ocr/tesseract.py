@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -246,21 +247,25 @@ class TesseractEngine:
             return None
         return int(result["orient_deg"]) % 360, float(result.get("orient_conf", 0.0))
 
-    def read_figures(self, image: np.ndarray, charset: str, model: str) -> str:
-        """A crop holding one value in figures, read as one line by model `model` ("vie",
-        "eng") restricted to `charset` (`extract/figures.py` says why two models)."""
+    def read_value(self, image: np.ndarray, charset: str, model: str) -> str | None:
+        """A crop holding one value, read as one line by recogniser `model` ("vie"; "eng",
+        "Vietnamese": trained on other text, they err on other glyphs) restricted to
+        `charset` ("": any letter). Figures come out without spaces, words with single
+        spaces. None where the recogniser is not installed (`extract/rereading.py`)."""
+        if not (Path(self.tessdata) / f"{model}.traineddata").is_file():
+            return None
         image = np.pad(image, 12, constant_values=255)  # text touching the edge reads badly
         with _lock:
-            api = _figure_api(self.tessdata, model, charset)
+            api = _value_api(self.tessdata, model, charset)
             api.SetImage(Image.fromarray(image))
             api.SetSourceResolution(300)
-            reading = re.sub(r"\s+", "", nfc(api.GetUTF8Text() or ""))
+            reading = nfc(api.GetUTF8Text() or "")
             api.Clear()
-        return reading
+        return re.sub(r"\s+", "" if charset else " ", reading).strip()
 
 
 @lru_cache(maxsize=8)
-def _figure_api(tessdata: str, lang: str, charset: str):
+def _value_api(tessdata: str, lang: str, charset: str):
     import tesserocr
 
     try:
@@ -269,5 +274,6 @@ def _figure_api(tessdata: str, lang: str, charset: str):
         )
     except RuntimeError as exc:
         raise EngineError(f"cannot start Tesseract with language {lang!r} in {tessdata}: {exc}") from None
-    api.SetVariable("tessedit_char_whitelist", charset)
+    if charset:
+        api.SetVariable("tessedit_char_whitelist", charset)
     return api

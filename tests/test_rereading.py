@@ -1,5 +1,6 @@
-"""Figure fields read twice more (`digitize.extract.figures`): agreement confirms, a lone
-reading is a guess sent to review, and the real engine reads a crop of figures."""
+"""Values read again (`digitize.extract.rereading`): figure fields twice more, doubted word
+fields by a second recogniser; agreement confirms, a lone reading is a guess sent to
+review, and the real engine reads crops of figures and of words."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from digitize.extract import validate as v
 from digitize.extract.base import GUESSED_WORD, Value, build_record
-from digitize.extract.figures import check_figures, reading_figures
+from digitize.extract.rereading import WORD_MODEL, check_figures, check_words, reading_values
 from digitize.extract.labels import RawField
 from digitize.types import OcrPage
 
@@ -40,7 +41,7 @@ def test_without_a_reader_nothing_changes():
 
 def test_english_agreeing_with_the_page_confirms_without_a_second_reading():
     reader = Readings(eng="1958", vie="4958")
-    with reading_figures(reader):
+    with reading_values(reader):
         out = check_figures(v.normalize_year, _year("1958"), 1)
     assert out.value == "1958" and out.confirmed and not out.repairs
     assert reader.asked == ["eng"]
@@ -48,7 +49,7 @@ def test_english_agreeing_with_the_page_confirms_without_a_second_reading():
 
 def test_two_figure_readings_agreeing_replace_the_page_reading():
     reader = Readings(eng="1958", vie="1958")
-    with reading_figures(reader):
+    with reading_values(reader):
         out = check_figures(v.normalize_year, _year("4958"), 1)
     assert out.value == "1958" and out.confirmed
     assert [(r.rule, r.before, r.after) for r in out.repairs] == [("figures_reread", "4958", "1958")]
@@ -56,11 +57,11 @@ def test_two_figure_readings_agreeing_replace_the_page_reading():
 
 def test_no_agreement_is_a_guess_that_goes_to_review():
     reader = Readings(eng="1953", vie="1968")
-    with reading_figures(reader):
+    with reading_values(reader):
         out = check_figures(v.normalize_year, _year("1958"), 1)
     assert out.value == "1958" and not out.confirmed and out.ocr < GUESSED_WORD
     page = OcrPage(number=1, lines=(), width=1000, height=1000, dpi=300)
-    with reading_figures(reader):
+    with reading_values(reader):
         record = build_record("khai_sinh", page, [RawField("nam_sinh_me", "1958", 0.99, 0, boxes=BOX)])
     assert "nam_sinh_me" in record.needs_review
     assert record.provenance["nam_sinh_me"].boxes == BOX
@@ -69,14 +70,14 @@ def test_no_agreement_is_a_guess_that_goes_to_review():
 def test_a_number_with_letters_that_validates_is_not_read_as_figures():
     reader = Readings(eng="157", vie="157")
     value, factor = v.normalize_number("157/TLKS-BS")
-    with reading_figures(reader):
+    with reading_values(reader):
         out = check_figures(v.normalize_number, Value(value, 0.95, factor, boxes=BOX), 1)
     assert out.value == "157/TLKS-BS" and reader.asked == []
 
 
 def test_fields_in_words_are_not_read_as_figures():
     reader = Readings(eng="1", vie="1")
-    with reading_figures(reader):
+    with reading_values(reader):
         out = check_figures(v.normalize_name, Value("LÊ THỊ MAI", 0.9, 1.0, boxes=BOX), 1)
     assert out.value == "LÊ THỊ MAI" and reader.asked == []
 
@@ -91,12 +92,12 @@ def test_the_engine_reads_a_crop_of_typewriter_figures(text):
     engine = TesseractEngine()
     charset = "0123456789/" if "/" in text else "0123456789"
     for model in ("vie", "eng"):
-        assert engine.read_figures(np.asarray(image), charset, model) == text
+        assert engine.read_value(np.asarray(image), charset, model) == text
 
 
 def test_the_pipeline_keeps_form_pages_and_reads_a_value_crop_again():
     from digitize.ocr.tesseract import TesseractEngine
-    from digitize.pipeline import PageFigures
+    from digitize.pipeline import PageValues
     from digitize.types import CleanPage
 
     font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 48)
@@ -107,7 +108,7 @@ def test_the_pipeline_keeps_form_pages_and_reads_a_value_crop_again():
         grey = np.asarray(image)
         return CleanPage(number=number, display=grey, ocr_input=grey, dpi=300, ocr_scale=1.0, rotation=0, skew=0.0)
 
-    figures = PageFigures(TesseractEngine())
+    figures = PageValues(TesseractEngine())
     figures.keep(page(1, "1958"))
     figures.keep(page(2, "2024"))  # the first is now kept as PNG, the latest as it is
     assert set(figures.pages) == {1}
@@ -143,7 +144,7 @@ def test_leader_dots_under_typed_figures_are_cleared(pitch):
 def _read_in_english(image: np.ndarray) -> str:
     from digitize.ocr.tesseract import TesseractEngine
 
-    return TesseractEngine().read_figures(image, "0123456789", "eng")
+    return TesseractEngine().read_value(image, "0123456789", "eng")
 
 
 def test_a_crop_without_figures_is_left_as_it_is():
@@ -152,3 +153,52 @@ def test_a_crop_without_figures_is_left_as_it_is():
     crop = np.full((40, 100), 255, np.uint8)
     crop[30:33, 10:13] = 0
     assert figures_without_dots(crop) is crop
+
+
+def test_a_second_recogniser_agreeing_confirms_a_doubted_name_and_settles_its_guessed_word():
+    reader = Readings(Vietnamese="PHAN  THANH YẾN ")
+    doubted = Value("PHAN THANH YẾN", 0.2, 0.7, boxes=BOX)
+    with reading_values(reader):
+        out = check_words(v.normalize_name, doubted, 1)
+    assert out.value == "PHAN THANH YẾN" and out.confirmed and out.ocr >= GUESSED_WORD
+    assert reader.asked == [WORD_MODEL]
+
+
+def test_a_second_reading_that_passes_the_checks_replaces_one_that_fails_them_as_a_guess():
+    reader = Readings(Vietnamese="HOÀNG CÔNG LAN")
+    value, factor = v.normalize_name("HOÀNG CÔNG 1.AN")
+    assert factor < 0.9
+    with reading_values(reader):
+        out = check_words(v.normalize_name, Value(value, 0.8, factor, boxes=BOX), 1)
+    assert out.value == "HOÀNG CÔNG LAN" and not out.confirmed and out.ocr < GUESSED_WORD
+    assert out.repairs[-1].rule == "second_reading"
+
+
+def test_a_second_reading_that_disagrees_with_a_valid_value_changes_nothing():
+    reader = Readings(Vietnamese="BÙI THẾ KHOA")
+    value = Value("BÙI THỊ KHOA", 0.6, 1.0, boxes=BOX)
+    with reading_values(reader):
+        assert check_words(v.normalize_name, value, 1) is value
+    with reading_values(Readings()):  # the script model not installed
+        assert check_words(v.normalize_name, value, 1) is value
+
+
+def test_only_doubted_word_fields_are_read_again():
+    reader = Readings(Vietnamese="Kinh")
+    from digitize.types import Line, Word
+
+    words = tuple(Word(t, (100 + 60 * i, 100, 150 + 60 * i, 124), 0.97) for i, t in enumerate("Dân tộc: Kinh".split()))
+    page = OcrPage(number=1, lines=(Line(words),), width=1000, height=1000, dpi=300)
+    with reading_values(reader):
+        record = build_record("khai_sinh", page, [RawField("dan_toc", "Kinh", 0.99, 0, boxes=BOX)])
+    assert reader.asked == [] and "dan_toc" not in record.needs_review
+
+
+def test_the_engine_reads_a_crop_of_words_with_the_script_model():
+    from digitize.ocr.tesseract import TesseractEngine
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 40)
+    image = Image.new("L", (520, 80), 255)
+    ImageDraw.Draw(image).text((20, 15), "Nguyễn Thị Yến", font=font, fill=0)
+    assert TesseractEngine().read_value(np.asarray(image), "", WORD_MODEL) == "Nguyễn Thị Yến"
+    assert TesseractEngine().read_value(np.asarray(image), "", "no-such-model") is None
