@@ -202,3 +202,18 @@ def test_the_engine_reads_a_crop_of_words_with_the_script_model():
     ImageDraw.Draw(image).text((20, 15), "Nguyễn Thị Yến", font=font, fill=0)
     assert TesseractEngine().read_value(np.asarray(image), "", WORD_MODEL) == "Nguyễn Thị Yến"
     assert TesseractEngine().read_value(np.asarray(image), "", "no-such-model") is None
+
+
+def test_agreeing_figures_settle_a_figure_the_page_scored_low():
+    reader = Readings(eng="1958")
+    with reading_values(reader):
+        out = check_figures(v.normalize_year, Value("1958", 0.1, 1.0, boxes=BOX), 1)
+    assert out.confirmed and out.ocr >= GUESSED_WORD
+
+
+def test_a_value_confirmed_by_another_field_is_still_read_again_where_a_word_was_guessed():
+    reader = Readings(Vietnamese="Kinh")
+    value = Value("Kinh", 0.1, 0.4, boxes=BOX, confirmed=True)  # "K1nh" repaired, agreeing with a parent's
+    with reading_values(reader):
+        out = check_words(v.normalize_ethnicity, value, 1)
+    assert out.confirmed and out.ocr >= GUESSED_WORD and out.factor == 1.0

@@ -94,16 +94,23 @@ def check_figures(normalizer: Callable[[str], tuple[str, float]], value: "Value"
         agreed = eng[0]
         repairs = value.repairs + ((Repair("figures_reread", own, agreed),) if agreed != own else ())
         # The agreed reading's own checks stand for it: a page reading that was repaired
-        # into it ("K1nh", "4958") no longer counts against it once another reads it clean.
+        # into it ("4958") no longer counts against it once another reads it clean, nor a
+        # figure the page's recogniser scored low.
         factor = max(value.factor, eng[1])
-        return replace(value, value=agreed, factor=factor, confirmed=True, repairs=repairs)
+        return replace(
+            value, value=agreed, factor=factor, confirmed=True, ocr=max(value.ocr, _guessed()), repairs=repairs
+        )
     # No two readings agree: a guess. Keep the first that validates (the page's own reading,
     # then the English one, then the other), and make sure a person looks at it.
     best = next((r for r in ((own, value.factor), eng, vie) if r is not None and r[1] >= VALID), (own, value.factor))
     repairs = value.repairs + ((Repair("figures_reread", own, best[0]),) if best[0] != own else ())
-    from .base import GUESSED_WORD
+    return replace(value, value=best[0], factor=best[1], ocr=min(value.ocr, _guessed() * 0.9), repairs=repairs)
 
-    return replace(value, value=best[0], factor=best[1], ocr=min(value.ocr, GUESSED_WORD * 0.9), repairs=repairs)
+
+def _guessed() -> float:
+    from .base import GUESSED_WORD  # base imports this module
+
+    return GUESSED_WORD
 
 
 WORD_MODEL = "Vietnamese"  # Tesseract's script model: another recogniser for the same letters
@@ -113,7 +120,7 @@ def check_words(normalizer: Callable[[str], tuple[str, float]], value: "Value", 
     """A value in words confirmed by a second recogniser's reading of its crop, or, where it
     fails its checks and that reading passes them, replaced by it as a guess."""
     reader = _READER.get()
-    if reader is None or not value.boxes or value.confirmed:
+    if reader is None or not value.boxes:
         return value
     reading = reader(value.page or page, value.boxes, "", WORD_MODEL)
     if not reading:
