@@ -206,3 +206,23 @@ def test_a_years_name_is_put_right_with_the_letter_tesseract_cannot_write():
     assert " ".join(w.text for w in _read(_line("năm Ất Ty", 0.95))) == "năm Ất Tỵ"
     assert " ".join(w.text for w in _read(_line("NĂM ẤT TY", 0.95))) == "NĂM ẤT TỴ"
     assert " ".join(w.text for w in _read(_line("nham dan", 0.95))) == "nham dan"
+
+
+@pytest.mark.parametrize(
+    "read, fixed",
+    [
+        (["-", "Lưu:", "VL"], ["-", "Lưu:", "VT."]),
+        (["-", "Lưu:", "V'E"], ["-", "Lưu:", "VT."]),
+        (["-", "Lưu:", "VTL"], ["-", "Lưu:", "VT."]),
+        (["-", "Lưu:", "VL,", "VP."], ["-", "Lưu:", "VT,", "VP."]),
+        (["-", "Lưu:", "VT,", "VP."], ["-", "Lưu:", "VT,", "VP."]),
+        (["-", "Lưu:", "VP,", "TCCB."], ["-", "Lưu:", "VP,", "TCCB."]),  # another office: kept
+        (["Văn", "VL", "là"], ["Văn", "VL", "là"]),
+    ],
+)
+def test_the_records_offices_mark_after_luu_is_restored(read, fixed):
+    """Nghị định 30's "Lưu: VT, …" closes every document; "VT." is read "VL" on clean print."""
+    from digitize.ocr.vietnamese import restore_archive_mark
+
+    words = [Word(t, (10 * i, 0, 10 * i + 8, 10), 0.9) for i, t in enumerate(read)]
+    assert [w.text for w in restore_archive_mark(words)] == fixed
