@@ -187,6 +187,28 @@ def test_context_changes_nothing_that_makes_a_word_or_a_name():
     assert [w.text for w in _read(_line("phòng thi, cán bộ"))][1] == "thi,"
 
 
+def test_context_puts_right_a_confident_reading_that_is_no_syllable():
+    """A reading that is no syllable is wrong however confident the recogniser: one word
+    settles it. A confident syllable is not changed even where the other one makes a word on
+    each side ("dân tỉnh yêu cầu" would become "dân tình yêu"); it is doubted instead."""
+    assert [w.text for w in _read(_line("sửa chữa, nầng cấp đường", 0.95))][2] == "nâng"
+    out = _read(_line("nhân dân tỉnh yêu cầu", 0.97))
+    assert out[2].text == "tỉnh"
+
+
+def test_context_runs_on_across_a_wrapped_line():
+    """A line that wraps onto the next, which begins in lower case under it, is one chain
+    with it ("phố" ending a line, "thông" beginning the next); lines in capitals are not."""
+    first = _line("trung học phố", 0.95, w2="phổ")  # the recogniser's second reading
+    assert _read(first)[-1].text == "phố"  # alone, nothing settles it
+    second = tuple(Word(w.text, (w.box[0], 30, w.box[2], 50), w.confidence) for w in _line("thông năm học", 0.95))
+    page = correct_page(OcrPage(1, (Line(first), Line(second)), 600, 60, 300.0))
+    assert page.lines[0].words[-1].text == "phổ"
+    header = tuple(Word(w.text, (w.box[0], 30, w.box[2], 50), 0.95) for w in _line("TỈNH CÀ MAU", 0.95))
+    page = correct_page(OcrPage(1, (Line(_line("VIỆT NAM", 0.95)), Line(header)), 600, 60, 300.0))
+    assert page.lines[1].words[0].text == "TỈNH" and not page.lines[1].words[0].alternative
+
+
 def test_context_doubts_a_confident_reading_it_cannot_settle():
     """A confident reading that makes no word where one mark away would ("nhà đột nát": "dột
     nát" is the word) is not changed on so little, but carries that syllable as its near

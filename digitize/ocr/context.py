@@ -11,7 +11,9 @@ A line's words are decoded as a chain (Viterbi): each syllable may stay as read 
 of the syllables with the same letters and one mark changed; a pair of neighbours that makes
 a word scores `PAIR`, a change costs `CHANGE` (more in a capitalised word, where names are,
 less for the recogniser's own second reading). A change must therefore make more words
-than it breaks, and a reading that already makes a word with a neighbour is kept. Words
+than it breaks, and a reading that already makes a word with a neighbour is kept. A line
+that wraps onto the next (`linked_lines`) is one chain with it, so "phổ" at a line's end
+pairs with "thông" that begins the next. Words
 the decoder changed keep a lowered confidence, as other corrections do."""
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from .. import diskcache, refdata
-from ..text import fold, with_case
+from ..text import fold, tone_variant, with_case
 from ..types import Word
 
 PAIR = 1.0
@@ -95,7 +97,8 @@ def _variants(syllable: str, lex: dict[str, tuple[str, ...]]) -> list[str]:
 
 def _options(word: Word, lex: dict[str, tuple[str, ...]]) -> list[tuple[str, float]]:
     """(lower-case syllable, cost) the word may be: as read (free); the recogniser's own near
-    second reading; on a doubtful reading, the other syllables one mark away."""
+    second reading; on a doubtful reading, or one that is no syllable, the other syllables
+    one mark away."""
     core = _letters(word.text)
     low = core.lower()
     out = [(low, 0.0)]
@@ -104,10 +107,53 @@ def _options(word: Word, lex: dict[str, tuple[str, ...]]) -> list[tuple[str, flo
     alternative = _letters(word.alternative).lower() if word.alternative else ""
     if alternative and alternative != low and fold(alternative) == fold(low):
         out.append((alternative, CHANGE_ALTERNATIVE))
-    if word.confidence < DOUBTFUL:
+    if word.confidence < DOUBTFUL or not _syllable(low, lex):
+        # (a reading that is no syllable at all is wrong however confident the recogniser)
         change = CHANGE_NAME if core[:1].isupper() else CHANGE
         out += [(v, change) for v in _variants(core, lex) if v != alternative]
     return out
+
+
+def linked_lines(lines: list[tuple[Word, ...]]) -> list[list[int]]:
+    """Runs of line indices that continue one another as text: each line below the one
+    before it, within a line's height, under it (a paragraph wrapped, a subject on two
+    lines), beginning in lower case where the one before did not end a sentence. (Lines
+    in capitals are left apart: a header's two blocks, read as one line, would otherwise
+    pair a word with the next block's — "VIỆT NAM" with "TỈNH" into "nam tính".)"""
+    runs: list[list[int]] = []
+    for i, words in enumerate(lines):
+        if runs and words and lines[i - 1] and _continues(lines[i - 1], words):
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def _continues(above: tuple[Word, ...], below: tuple[Word, ...]) -> bool:
+    a_left, a_top, a_right, a_bottom = _extent(above)
+    b_left, b_top, b_right, _ = _extent(below)
+    height = a_bottom - a_top
+    overlap = min(a_right, b_right) - max(a_left, b_left)
+    return (
+        0 <= b_top - a_top <= 2.5 * height
+        and overlap > 0.5 * min(a_right - a_left, b_right - b_left)
+        and above[-1].text.rstrip()[-1:] not in ".;:!?"
+        and below[0].text[:1].islower()
+    )
+
+
+def _extent(words: tuple[Word, ...]) -> tuple[int, int, int, int]:
+    return (
+        min(w.box[0] for w in words),
+        min(w.box[1] for w in words),
+        max(w.box[2] for w in words),
+        max(w.box[3] for w in words),
+    )
+
+
+def _syllable(low: str, lex: dict[str, tuple[str, ...]]) -> bool:
+    known = lex.get(fold(low), ())
+    return low in known or tone_variant(low) in known
 
 
 def decode_line(words: list[Word], lex: dict[str, tuple[str, ...]]) -> list[Word]:

@@ -27,7 +27,7 @@ from .. import text as text_module
 from ..extract import gazetteer
 from ..text import fold, levenshtein, nfc, tone_variant, with_case
 from ..types import Line, OcrPage, Word
-from .context import decode_line
+from .context import decode_line, linked_lines
 
 HUNSPELL_DIC = Path("/usr/share/hunspell/vi_VN.dic")
 
@@ -380,8 +380,7 @@ def correct_page(page: OcrPage, dic: Path = HUNSPELL_DIC) -> OcrPage:
     `correct_phrases`), then non-syllables (see `correct_word`), then syllables that make no
     word with their neighbours where one mark changed would (see `context.decode_line`)."""
     lex = lexicon(str(dic))
-    lines = []
-    changed = False
+    lines: list[tuple[Word, ...]] = []
     for line in page.lines:
         words = restore_archive_mark(correct_phrases(list(line.words)))
         fixed_words = []
@@ -395,8 +394,11 @@ def correct_page(page: OcrPage, dic: Path = HUNSPELL_DIC) -> OcrPage:
             elif w.alternative and not _both_syllables(w.text, w.alternative, lex):
                 w = replace(w, alternative="", alternative_confidence=0.0)
             fixed_words.append(w)
-        if lex:
-            fixed_words = decode_line(fixed_words, lex)
-        changed = changed or any(a is not b for a, b in zip(fixed_words, line.words))
-        lines.append(Line(words=tuple(fixed_words)))
-    return replace(page, lines=tuple(lines)) if changed else page
+        lines.append(tuple(fixed_words))
+    if lex:
+        for run in linked_lines(lines):
+            words = decode_line([w for i in run for w in lines[i]], lex)
+            for i in run:
+                lines[i], words = tuple(words[: len(lines[i])]), words[len(lines[i]) :]
+    changed = any(new != old.words for new, old in zip(lines, page.lines))
+    return replace(page, lines=tuple(Line(words=w) for w in lines)) if changed else page
