@@ -271,7 +271,7 @@ def _doubts_settled(
 
 def collect(raw: Iterable[RawField], allowed: Iterable[str], page: int = 0) -> dict[str, Value]:
     """Values of the allowed fields, normalised; figure fields are read twice more
-    (`figures.check_figures`) where the pipeline offers a reader."""
+    (`rereading.check_figures`) where the pipeline offers a reader."""
     allowed = set(allowed)
     values: dict[str, Value] = {}
     for item in raw:
