@@ -13,8 +13,8 @@ a word scores `PAIR`, a change costs `CHANGE` (more in a capitalised word, where
 less for the recogniser's own second reading). A change must therefore make more words
 than it breaks, and a reading that already makes a word with a neighbour is kept. A line
 that wraps onto the next (`linked_lines`) is one chain with it, so "phổ" at a line's end
-pairs with "thông" that begins the next. Words
-the decoder changed keep a lowered confidence, as other corrections do."""
+pairs with "thông" that begins the next. Words the decoder changed keep a lowered
+confidence, as other corrections do."""
 
 from __future__ import annotations
 
