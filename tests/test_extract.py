@@ -1220,3 +1220,23 @@ def test_a_value_run_starting_under_a_labels_colon_is_as_far_off_as_one_after_it
     assert before is not None and after is not None and before > 0 and after < before
     kinh = [(Word("Kinh", (793, 733, 869, 758), 0.95),)]
     assert _fit_to_row(kinh, own, 34) is not None
+
+
+def test_a_value_glued_to_its_label_keeps_only_its_part_of_the_box():
+    """Typed close after the colon, the value and the label's last word are read as one word
+    ("tộc:Kinh"); the value's box, which its crop is read again from, is the value's share
+    of that word, not the label's syllable (a letter's slack kept before figures)."""
+    page = page_of(
+        "GIẤY KHAI SINH",
+        "Họ, chữ đệm, tên: LÊ VĂN AN",
+        "Giới tính: Nam Dân tộc:Kinh",
+        "Số định danh cá nhân:051217499801",
+    )
+    record = extract(page, "khai_sinh")[0]
+    assert record.fields["dan_toc"] == "Kinh" and record.fields["so_dinh_danh"] == "051217499801"
+    glued = next(w for w in page.lines[2].words if w.text == "tộc:Kinh")
+    (box,) = record.provenance["dan_toc"].boxes
+    assert (box[0], box[2]) == (glued.box[0] + 14 * len("tộc:"), glued.box[2])
+    glued = page.lines[3].words[-1]
+    (box,) = record.provenance["so_dinh_danh"].boxes
+    assert box[0] == glued.box[0] + 14 * (len("nhân:") - 1)

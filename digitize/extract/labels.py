@@ -356,12 +356,26 @@ def word_confidence(word: Word) -> float:
 
 
 def _span_words(line: Line, start: int, stop: int) -> list[Word]:
-    """The words of a line that overlap [start, stop) of line.text (words joined by one space)."""
+    """The words of a line that overlap [start, stop) of line.text (words joined by one space).
+    A word only partly in the span (a value glued to its label, "tộc:Kinh") keeps the part
+    of its box its letters in the span take, in proportion, so that the value's crop read
+    again holds the value, not the label's last syllable."""
     words = []
     offset = 0
     for word in line.words:
         w_start, w_end = offset, offset + len(word.text)
         if w_end > start and w_start < stop:
+            if w_start < start or w_end > stop:
+                x0, y0, x1, y1 = word.box
+                per_letter = (x1 - x0) / max(1, len(word.text))
+                # letters are not all one width: a figure (typed, wider than the label's
+                # letters) keeps a letter's slack, lest its first one be cut
+                inner = word.text[max(0, start - w_start) : len(word.text) - max(0, w_end - stop)]
+                slack = 1 if inner[:1].isdigit() or inner[-1:].isdigit() else 0
+                left = x0 + int(per_letter * max(0, start - w_start - slack))
+                right = x1 - int(per_letter * max(0, w_end - stop - slack))
+                if right > left:
+                    word = replace(word, box=(left, y0, right, y1))
             words.append(word)
         offset = w_end + 1
     return words
