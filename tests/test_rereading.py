@@ -141,6 +141,24 @@ def test_leader_dots_under_typed_figures_are_cleared(pitch):
     assert _read_in_english(cleared) == "05220548"
 
 
+def test_a_cleared_dot_leaves_no_rim():
+    """A dot between two figures, above their feet, is cleared with the grey rim a scan
+    gives its edge: left alone, the rim reads as a ring, an "o" or a 0."""
+    from PIL import ImageFilter
+
+    from digitize.preprocess import figures_without_dots
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 48)
+    image = Image.new("L", (420, 80), 255)
+    draw = ImageDraw.Draw(image)
+    draw.text((10, 10), "0522  0548", font=font, fill=0)
+    bottom = 10 + font.getbbox("0")[3]
+    draw.ellipse((140, bottom - 9, 146, bottom - 3), fill=0)
+    crop = np.asarray(image.filter(ImageFilter.GaussianBlur(1)))
+    cleared = figures_without_dots(crop)
+    assert (cleared[bottom - 12 : bottom, 136:151] >= 240).all()  # paper, not a grey ring
+
+
 def _read_in_english(image: np.ndarray) -> str:
     from digitize.ocr.tesseract import TesseractEngine
 

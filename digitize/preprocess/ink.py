@@ -131,7 +131,9 @@ def figures_without_dots(crop: np.ndarray) -> np.ndarray:
     dots = (h <= 0.3 * height) & (w <= 0.4 * height) & (centroids[1:, 1] > line_top + 0.6 * height)
     out = crop.copy()
     if dots.any():
-        out[np.isin(labels, np.where(dots)[0] + 1)] = 255
+        # with the grey rim the threshold left around each dot: alone, it reads as a ring ("o")
+        cleared = np.isin(labels, np.where(dots)[0] + 1).astype(np.uint8)
+        out[cv2.dilate(cleared, np.ones((3, 3), np.uint8)) > 0] = 255
     baseline = int(round(line_top + height + max(1.0, 0.06 * height)))
     out[baseline:] = 255
     return out
