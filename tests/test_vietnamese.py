@@ -3,6 +3,8 @@ where one real syllable is clearly the nearest."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from digitize.ocr.vietnamese import HUNSPELL_DIC, correct_page, correct_word, lexicon
@@ -207,6 +209,24 @@ def test_context_runs_on_across_a_wrapped_line():
     header = tuple(Word(w.text, (w.box[0], 30, w.box[2], 50), 0.95) for w in _line("TỈNH CÀ MAU", 0.95))
     page = correct_page(OcrPage(1, (Line(_line("VIỆT NAM", 0.95)), Line(header)), 600, 60, 300.0))
     assert page.lines[1].words[0].text == "TỈNH" and not page.lines[1].words[0].alternative
+
+
+def test_context_settles_the_recognisers_doubt_where_only_its_reading_makes_a_word():
+    """The recogniser's near other reading ("Đảo" beside "Đào") stops sending the value to
+    review where the reading makes a word with a neighbour and the other makes none;
+    where neither does, the doubt stays."""
+    from digitize.extract.labels import word_confidence
+
+    def doubted(text: str, at: int, other: str) -> tuple[Word, ...]:
+        words = list(_line(text, 0.96))
+        words[at] = replace(words[at], alternative=other, alternative_confidence=0.7)
+        return tuple(words)
+
+    assert word_confidence(doubted("xem tuyến buổi", 1, "tuyển")[1]) <= 0.5  # a doubt as read
+    out = _read(doubted("Bộ Giáo dục và Đào tạo", 4, "Đảo"))
+    assert out[4].text == "Đào" and out[4].alternative == "Đảo" and word_confidence(out[4]) > 0.9
+    out = _read(doubted("xem tuyến buổi", 1, "tuyển"))  # neither makes a word: still a doubt
+    assert out[1].text == "tuyến" and word_confidence(out[1]) <= 0.5
 
 
 def test_context_doubts_a_confident_reading_it_cannot_settle():

@@ -33,6 +33,7 @@ CHANGE_NAME = 1.6  # capitalised: it takes words on both sides (a name is rarely
 CHANGE_ALTERNATIVE = 0.55  # the recogniser's own near second reading
 CORRECTED = 0.9
 CONTEXT_DOUBT = 0.5  # the near alternative's likelihood a context doubt gives (labels.NEAR_READING)
+CONTEXT_SETTLED = 0.1  # ... and once the context rules it out (below labels.NEAR_READING)
 DOUBTFUL = 0.90  # below this word confidence, any syllable one mark away is considered
 
 
@@ -201,11 +202,26 @@ def _decode_chain(chain: list[Word], lex: dict[str, tuple[str, ...]], pairs: fro
     out = []
     for i, (w, opts, k) in enumerate(zip(chain, options, chosen)):
         if k == 0:
-            out.append(_doubted(w, i, final, lex, pairs))
+            out.append(_settled(w, i, final, pairs) if w.alternative else _doubted(w, i, final, lex, pairs))
             continue
         text = _respelled(w, _letters(w.text), opts[k][0])
         out.append(Word(text=text, box=w.box, confidence=w.confidence * CORRECTED))
     return out
+
+
+def _settled(word: Word, i: int, final: list[str], pairs: frozenset[tuple[str, str]]) -> Word:
+    """A word kept as read whose near other reading the context rules out: the reading makes
+    a word with a neighbour and the other makes none ("Đào tạo", not "Đảo tạo"; "mùa mưa",
+    not "mưa mưa"). The doubt is settled: the other reading stays, as unlikely."""
+    core = _letters(word.text).lower()
+    other = _letters(word.alternative).lower()
+    if not core or not other:
+        return word
+    left = final[i - 1] if i > 0 else ""
+    right = final[i + 1] if i + 1 < len(final) else ""
+    if ((left, core) in pairs or (core, right) in pairs) and not ((left, other) in pairs or (other, right) in pairs):
+        return replace(word, alternative_confidence=min(word.alternative_confidence, CONTEXT_SETTLED))
+    return word
 
 
 def _doubted(
