@@ -32,6 +32,7 @@ from .extract.rereading import reading_values
 from .index.base import Index
 from .ocr.base import OcrEngine
 from .ocr.stamps import set_aside_signature_boxes
+from .ocr.doubts import settle_doubts
 from .ocr.vietnamese import correct_page
 from .preprocess import CleanupOptions, clean_page, figures_without_dots, with_rotation
 from .render import Picture, picture_of, render_pdf
@@ -130,7 +131,7 @@ def recognise_page(page: PageImage, engines: Engines) -> tuple[CleanPage, OcrPag
             if _score(second) > _score(ocr):
                 clean, ocr = turned, second
     if engines.settings.postcorrect:
-        corrected = correct_page(ocr)
+        corrected = settle_doubts(correct_page(ocr), clean.ocr_input, clean.ocr_scale, engines.ocr)
         if corrected.text != ocr.text:  # the raw reading is kept beside the corrected one
             corrected = replace(corrected, raw_text=ocr.text)
         ocr = corrected

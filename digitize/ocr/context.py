@@ -152,6 +152,15 @@ def _extent(words: tuple[Word, ...]) -> tuple[int, int, int, int]:
     )
 
 
+def makes_a_word(words: tuple[Word, ...], i: int, syllable: str) -> bool:
+    """Whether `syllable` in place of the line's word `i` makes a word with a neighbour."""
+    low = _letters(syllable).lower()
+    left = _letters(words[i - 1].text).lower() if i > 0 else ""
+    right = _letters(words[i + 1].text).lower() if i + 1 < len(words) else ""
+    pairs = word_pairs()
+    return bool(low) and ((left, low) in pairs or (low, right) in pairs)
+
+
 def _syllable(low: str, lex: dict[str, tuple[str, ...]]) -> bool:
     known = lex.get(fold(low), ())
     return low in known or tone_variant(low) in known
