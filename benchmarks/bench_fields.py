@@ -191,6 +191,7 @@ def evaluate(samples: list[tuple[Path, dict]], recogniser: Recogniser, verbose: 
             handwritten = set(gt.get("handwritten", ()))  # written by hand into the page: reviewed by design
             conf = p.confidence if p else {}
             evidence = p.evidence if p else {}
+            provenance = p.provenance if p else {}
             exact = bool(g) and bool(p)
             for name in sorted(set(gf) | set(pf)):
                 right = gf.get(name) is not None and pf.get(name) == gf.get(name)
@@ -209,10 +210,9 @@ def evaluate(samples: list[tuple[Path, dict]], recogniser: Recogniser, verbose: 
                         "confidence": conf.get(name, 0.0),
                         "evidence": evidence.get(name),
                         "handwritten": name in handwritten,
-                        "repairs": [
-                            (r.rule, r.before, r.after)
-                            for r in (p.provenance.get(name).repairs if p and p.provenance.get(name) else ())
-                        ],
+                        "repairs": [(r.rule, r.before, r.after) for r in provenance[name].repairs]
+                        if name in provenance
+                        else [],
                     }
                 )
                 if verbose and not right:

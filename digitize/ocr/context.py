@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from .. import diskcache, refdata
 from ..text import fold, tone_variant, with_case
-from ..types import Word
+from ..types import Line, Word
 
 PAIR = 1.0
 # Each change must be paid for by a word of its own: two changes for one word ("di dời" ->
@@ -108,7 +108,7 @@ def _options(word: Word, lex: dict[str, tuple[str, ...]]) -> list[tuple[str, flo
     alternative = _letters(word.alternative).lower() if word.alternative else ""
     if alternative and alternative != low and fold(alternative) == fold(low):
         out.append((alternative, CHANGE_ALTERNATIVE))
-    if word.confidence < DOUBTFUL or not _syllable(low, lex):
+    if word.confidence < DOUBTFUL or not in_lexicon(low, lex):
         # (a reading that is no syllable at all is wrong however confident the recogniser)
         change = CHANGE_NAME if core[:1].isupper() else CHANGE
         out += [(v, change) for v in _variants(core, lex) if v != alternative]
@@ -131,8 +131,8 @@ def linked_lines(lines: list[tuple[Word, ...]]) -> list[list[int]]:
 
 
 def _continues(above: tuple[Word, ...], below: tuple[Word, ...]) -> bool:
-    a_left, a_top, a_right, a_bottom = _extent(above)
-    b_left, b_top, b_right, _ = _extent(below)
+    a_left, a_top, a_right, a_bottom = Line(above).box
+    b_left, b_top, b_right, _ = Line(below).box
     height = a_bottom - a_top
     overlap = min(a_right, b_right) - max(a_left, b_left)
     return (
@@ -143,25 +143,21 @@ def _continues(above: tuple[Word, ...], below: tuple[Word, ...]) -> bool:
     )
 
 
-def _extent(words: tuple[Word, ...]) -> tuple[int, int, int, int]:
-    return (
-        min(w.box[0] for w in words),
-        min(w.box[1] for w in words),
-        max(w.box[2] for w in words),
-        max(w.box[3] for w in words),
-    )
-
-
 def makes_a_word(words: tuple[Word, ...], i: int, syllable: str) -> bool:
     """Whether `syllable` in place of the line's word `i` makes a word with a neighbour."""
     low = _letters(syllable).lower()
     left = _letters(words[i - 1].text).lower() if i > 0 else ""
     right = _letters(words[i + 1].text).lower() if i + 1 < len(words) else ""
-    pairs = word_pairs()
-    return bool(low) and ((left, low) in pairs or (low, right) in pairs)
+    return bool(low) and _pairs(left, low, right, word_pairs())
 
 
-def _syllable(low: str, lex: dict[str, tuple[str, ...]]) -> bool:
+def _pairs(left: str, syllable: str, right: str, pairs: frozenset[tuple[str, str]]) -> bool:
+    """Whether the syllable makes a word with the one before or the one after it."""
+    return (left, syllable) in pairs or (syllable, right) in pairs
+
+
+def in_lexicon(low: str, lex: dict[str, tuple[str, ...]]) -> bool:
+    """Whether a lower-case syllable is in the lexicon (its tone placed either way)."""
     known = lex.get(fold(low), ())
     return low in known or tone_variant(low) in known
 
@@ -228,7 +224,7 @@ def _settled(word: Word, i: int, final: list[str], pairs: frozenset[tuple[str, s
         return word
     left = final[i - 1] if i > 0 else ""
     right = final[i + 1] if i + 1 < len(final) else ""
-    if ((left, core) in pairs or (core, right) in pairs) and not ((left, other) in pairs or (other, right) in pairs):
+    if _pairs(left, core, right, pairs) and not _pairs(left, other, right, pairs):
         return replace(word, alternative_confidence=min(word.alternative_confidence, CONTEXT_SETTLED))
     return word
 
@@ -247,9 +243,9 @@ def _doubted(
         return word
     left = final[i - 1] if i > 0 else ""
     right = final[i + 1] if i + 1 < len(final) else ""
-    if (left, final[i]) in pairs or (final[i], right) in pairs:
+    if _pairs(left, final[i], right, pairs):
         return word
     for variant in _variants(core, lex):
-        if (left, variant) in pairs or (variant, right) in pairs:
+        if _pairs(left, variant, right, pairs):
             return replace(word, alternative=_respelled(word, core, variant), alternative_confidence=CONTEXT_DOUBT)
     return word

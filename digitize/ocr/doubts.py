@@ -10,7 +10,7 @@ is for it) and the script model reads the word's crop as that syllable, the word
 (the context and a second recogniser against one), its first reading kept as the unlikely
 other. Measured on the OCR of `ood_pages` seeds 1 and 2 and the generator's held-out seed
 4949: 6 words changed so, all right ("Bênh viện" -> Bệnh, "kiếm lâm" -> kiểm, "Viêt Nam" ->
-Việt). Not done, because measured worse: on the second recogniser alone (37 changes, 7 wrong:
+Việt). Not done, because measured worse: on the second recogniser alone (37 changes, 8 wrong:
 it reads the generator's "Sổ hộ tịch" as "Số" as `vie` nearly did, and one went out
 auto-accepted), or settling a doubt where it reads the word as it stands (the two models share
 slips on marks: both read "kỳ thi tuyến sinh" where the print says "tuyển", auto-accepted).

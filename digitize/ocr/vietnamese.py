@@ -27,7 +27,7 @@ from .. import text as text_module
 from ..extract import gazetteer
 from ..text import fold, levenshtein, nfc, tone_variant, with_case
 from ..types import Line, OcrPage, Word
-from .context import decode_line, linked_lines
+from .context import decode_line, in_lexicon, linked_lines
 
 HUNSPELL_DIC = Path("/usr/share/hunspell/vi_VN.dic")
 
@@ -369,10 +369,7 @@ def _both_syllables(word: str, alternative: str, lex: dict[str, tuple[str, ...]]
 def _syllable(word: str, lex: dict[str, tuple[str, ...]]) -> bool:
     """Whether the word (punctuation around it aside) is a Vietnamese syllable in the list."""
     core = re.sub(r"^\W+|\W+$", "", word).lower()
-    if not core or not core.isalpha():
-        return False
-    known = lex.get(fold(core), ())
-    return core in known or tone_variant(core) in known
+    return bool(core) and core.isalpha() and in_lexicon(core, lex)
 
 
 def correct_page(page: OcrPage, dic: Path = HUNSPELL_DIC) -> OcrPage:
