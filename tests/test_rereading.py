@@ -67,6 +67,24 @@ def test_no_agreement_is_a_guess_that_goes_to_review():
     assert record.provenance["nam_sinh_me"].boxes == BOX
 
 
+@pytest.mark.parametrize(
+    "normalizer, page, english, chosen",
+    [
+        (v.normalize_id, "054081366149", "051081366149", "051081366149"),  # 1 read as 4 under a dot
+        (v.normalize_id, "096180649265", "096180640265", "096180640265"),  # 0 read as 9
+        (v.normalize_date, "16/03/2009", "10/03/2009", "10/03/2009"),  # 0 read as 6
+        (v.normalize_date, "25/08/2010", "29/08/2010", "25/08/2010"),  # English read 5 as 9: no dot's misread
+        (v.normalize_number, "139", "1390", "139"),  # a figure more: no dot's misread
+    ],
+)
+def test_where_no_two_agree_the_english_reading_wins_only_over_a_dots_misread(normalizer, page, english, chosen):
+    value, factor = normalizer(page)
+    reader = Readings(eng=english, vie=page)
+    with reading_values(reader):
+        out = check_figures(normalizer, Value(value, 0.95, factor, boxes=BOX), 1)
+    assert out.value == chosen and not out.confirmed and out.ocr < GUESSED_WORD
+
+
 def test_a_number_with_letters_that_validates_is_not_read_as_figures():
     reader = Readings(eng="157", vie="157")
     value, factor = v.normalize_number("157/TLKS-BS")
