@@ -34,7 +34,7 @@ from .ocr.base import OcrEngine
 from .ocr.stamps import set_aside_signature_boxes
 from .ocr.doubts import settle_doubts
 from .ocr.vietnamese import correct_page
-from .preprocess import CleanupOptions, clean_page, figures_without_dots, with_rotation
+from .preprocess import CleanupOptions, clean_page, figures_without_dots, leader_through_figures, with_rotation
 from .render import Picture, picture_of, render_pdf
 from .signing.base import Signer
 from .signing.inspect import read_signatures
@@ -223,6 +223,17 @@ class PageValues:
         return self._decoded[1], kept[1]
 
     def __call__(self, page: int, boxes: tuple[tuple[int, int, int, int], ...], charset: str, model: str) -> str | None:
+        crop = self._crop(page, boxes)
+        if crop is None:
+            return None
+        # Under figures any dot is the leader's; under letters it may be a diacritic (ạ, ệ).
+        return self.engine.read_value(figures_without_dots(crop) if charset else crop, charset, model)
+
+    def crossed_by_leader(self, page: int, boxes: tuple[tuple[int, int, int, int], ...]) -> bool:
+        crop = self._crop(page, boxes)
+        return crop is not None and leader_through_figures(crop)
+
+    def _crop(self, page: int, boxes: tuple[tuple[int, int, int, int], ...]) -> np.ndarray | None:
         found = self._image(page) if boxes else None
         if found is None:
             return None
@@ -237,10 +248,7 @@ class PageValues:
             max(0, int((y0 - pad) * scale)) : int((y1 + pad) * scale),
             max(0, int((x0 - pad) * scale)) : int((x1 + 2 * pad) * scale),
         ]
-        if crop.size == 0:
-            return None
-        # Under figures any dot is the leader's; under letters it may be a diacritic (ạ, ệ).
-        return self.engine.read_value(figures_without_dots(crop) if charset else crop, charset, model)
+        return crop if crop.size else None
 
 
 def extract_records(

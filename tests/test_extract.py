@@ -92,6 +92,11 @@ def test_date_words_tone_slips_are_put_right():
     assert value == "Ngày một tháng sáu năm một nghìn chín trăm chín mươi chín" and factor < 1
 
 
+def test_date_words_open_with_a_capital():
+    value, factor = v.normalize_date_words("ngày hai mươi tháng hai năm hai nghìn không trăm linh sáu")
+    assert value == "Ngày hai mươi tháng hai năm hai nghìn không trăm linh sáu" and factor == 1.0
+
+
 # ------------------------------------------------------------------ số định danh
 
 
@@ -233,6 +238,16 @@ def test_places():
     value, _ = v.normalize_place("phường Hàng Kênh, quận Lê Chân thành phố Hải Phòng")
     assert value == "phường Hàng Kênh, quận Lê Chân, thành phố Hải Phòng"
     assert v.normalize_place("Bệnh viện Phụ sản thành phố Cần Thơ")[0] == "Bệnh viện Phụ sản thành phố Cần Thơ"
+
+
+def test_a_province_one_letter_off_is_put_right_as_a_guess():
+    from digitize.extract.base import FAILED_CHECK
+
+    for read, right in (("tỉnh Gà Mau", "tỉnh Cà Mau"), ("Bệnh viện Đa khoa tỉnh Gà Mau", "Bệnh viện Đa khoa tỉnh Cà Mau")):
+        value, factor = v.normalize_place(read)
+        assert value == right and factor <= FAILED_CHECK
+    # two provinces one letter apart ("Quảng Ninh", "Quảng Bình"): a reading between them is left
+    assert v.normalize_place("tỉnh Quảng Ninh")[1] == 1.0
 
 
 def test_names_snap_to_known_spellings():

@@ -20,13 +20,17 @@ BOX = ((100, 100, 180, 124),)
 class Readings:
     """A reader that answers from a table: what each model read."""
 
-    def __init__(self, **by_model: str) -> None:
+    def __init__(self, crossed: bool = False, **by_model: str) -> None:
         self.by_model = by_model
+        self.crossed = crossed
         self.asked: list[str] = []
 
     def __call__(self, page, boxes, charset, model):
         self.asked.append(model)
         return self.by_model.get(model)
+
+    def crossed_by_leader(self, page, boxes):
+        return self.crossed
 
 
 def _year(text: str) -> Value:
@@ -177,6 +181,32 @@ def test_a_cleared_dot_leaves_no_rim():
     assert (cleared[bottom - 12 : bottom, 136:151] >= 240).all()  # paper, not a grey ring
 
 
+@pytest.mark.parametrize("height, crossed", [("mid", True), ("feet", False), ("none", False)])
+def test_a_leader_through_the_figures_mid_height_is_told_from_one_under_their_feet(height, crossed):
+    """A value typed below its dotted line: the dots stand beside the figures at
+    mid-height; a dotted zero's inner dot and a colon are not a leader."""
+    from digitize.preprocess import leader_through_figures
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 48)
+    image = Image.new("L", (520, 80), 255)
+    draw = ImageDraw.Draw(image)
+    draw.text((10, 10), ":", font=font, fill=0)
+    draw.text((80, 10), "172  0548", font=font, fill=0)  # DejaVu's zero is dotted
+    top, bottom = 10 + font.getbbox("0")[1], 10 + font.getbbox("0")[3]
+    y = {"mid": (top + bottom) // 2 - 3, "feet": bottom - 2, "none": None}[height]
+    if y is not None:
+        for x in (50, 64, 260, 274):
+            draw.ellipse((x, y, x + 6, y + 6), fill=0)
+    assert leader_through_figures(np.asarray(image)) is crossed
+
+
+def test_figures_agreeing_where_a_leader_crosses_them_are_a_guess():
+    reader = Readings(crossed=True, eng="472")
+    with reading_values(reader):
+        out = check_figures(v.normalize_number, Value("472", 0.98, 1.0, boxes=BOX), 1)
+    assert out.value == "472" and not out.confirmed and out.ocr < GUESSED_WORD
+
+
 def _read_in_english(image: np.ndarray) -> str:
     from digitize.ocr.tesseract import TesseractEngine
 
@@ -217,6 +247,14 @@ def test_a_second_reading_that_disagrees_with_a_valid_value_changes_nothing():
         assert check_words(v.normalize_name, value, 1) is value
     with reading_values(Readings()):  # the script model not installed
         assert check_words(v.normalize_name, value, 1) is value
+
+
+def test_two_recognisers_reading_a_value_that_fails_its_checks_alike_do_not_confirm_it():
+    reader = Readings(Vietnamese="tỉnh Gà Mau")
+    value, factor = v.normalize_place("tỉnh Gà Mau")
+    with reading_values(reader):
+        out = check_words(v.normalize_place, Value(value, 0.2, factor, boxes=BOX), 1)
+    assert out.value == "tỉnh Cà Mau" and not out.confirmed
 
 
 def test_only_doubted_word_fields_are_read_again():

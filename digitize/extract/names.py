@@ -233,6 +233,7 @@ class PlaceReading:
     changed: bool
     units: int
     verified: int
+    respelled_province: bool = False  # a province's name put right by a letter, not by its marks
 
 
 def _split_unit(part: str) -> tuple[str, str, tuple[int, ...]] | None:
@@ -340,7 +341,7 @@ def read_place(value: str) -> PlaceReading:
     parts = value.split(", ")
     scope: list[gazetteer.Unit] = [gazetteer.unit_tree()]
     units = verified = 0
-    changed = False
+    changed = respelled = False
     for index in range(len(parts) - 1, -1, -1):
         part = parts[index]
         split = _split_unit(part)
@@ -362,15 +363,22 @@ def read_place(value: str) -> PlaceReading:
                         if exact and len({u.name for u in exact}) == 1:  # one spelling, if several units
                             found = _match_unit(name, {gazetteer._key(name): exact}, fuzzy=False)
                             break
+            respelled_province = False
+            if found is None and rooted and 1 in levels:
+                # a province one letter off ("tỉnh Gà Mau"), where a single one is that near:
+                # respelled, and not counted as found (nothing above it vouches for it)
+                found = _match_unit(name, candidates, fuzzy=True)
+                respelled_province = found is not None
             if found is not None:
                 spelled, scope = found
-                verified += 1
+                verified += 0 if respelled_province else 1
+                respelled = respelled or respelled_province
                 head = _unit_word_spelled(head)  # "Ủy ban nhân dân thi trấn Núi Đèo": a thị trấn
                 if head + spelled != part:
                     parts[index] = head + spelled
                     changed = True
                 break
-    return PlaceReading(", ".join(parts), changed, units, verified)
+    return PlaceReading(", ".join(parts), changed, units, verified, respelled)
 
 
 def snap_place(value: str) -> tuple[str, bool]:

@@ -45,6 +45,10 @@ class ValueReader(Protocol):
         recogniser is not at hand."""
         ...
 
+    def crossed_by_leader(self, page: int, boxes: tuple[Box, ...]) -> bool:
+        """Whether a leader's dots run through the figures around `boxes` at mid-height."""
+        ...
+
 
 _READER: ContextVar[ValueReader | None] = ContextVar("digitize_value_reader", default=None)
 
@@ -97,6 +101,11 @@ def check_figures(normalizer: Callable[[str], tuple[str, float]], value: "Value"
         # into it ("4958") no longer counts against it once another reads it clean, nor a
         # figure the page's recogniser scored low.
         factor = max(value.factor, eng[1])
+        if reader.crossed_by_leader(value.page or page, value.boxes):
+            # a dot merged into a figure misleads every recogniser alike ("·1" read 4 by
+            # both): the agreed reading is kept, as a guess (typed certificates seed 13: 2
+            # of 8 such agreements were wrong, both would have been auto-accepted)
+            return replace(value, value=agreed, factor=factor, ocr=min(value.ocr, _guessed() * 0.9), repairs=repairs)
         return replace(
             value, value=agreed, factor=factor, confirmed=True, ocr=max(value.ocr, _guessed()), repairs=repairs
         )
@@ -153,7 +162,12 @@ def check_words(normalizer: Callable[[str], tuple[str, float]], value: "Value", 
         # nearly read with other marks, is settled (the model still weighs the reading).
         # the second reading's checks stand for the value, as with figures ("K1nh" read
         # "Kinh" by the other)
-        return replace(value, confirmed=True, ocr=max(value.ocr, GUESSED_WORD), factor=max(value.factor, factor))
+        factor = max(value.factor, factor)
+        if factor <= FAILED_CHECK:
+            # both read what fails the checks alike ("tỉnh Gà Mau"): the reading is
+            # confirmed, the value is not
+            return replace(value, ocr=max(value.ocr, GUESSED_WORD), factor=factor)
+        return replace(value, confirmed=True, ocr=max(value.ocr, GUESSED_WORD), factor=factor)
     if value.factor <= FAILED_CHECK and factor >= VALID:
         # only over a reading that failed a check: one that was merely repaired ("han" put
         # right as "ban") beats a second reading that took in a neighbour's letters

@@ -68,6 +68,10 @@ SURNAMES = frozenset(names.SURNAMES_BY_RANK)
 # Validation factor of a name or place whose spelling was snapped to a known one: the
 # snap is usually right, but the reader should be able to see it was made.
 SNAPPED = 0.9
+# a province one letter from the read name: the right one as a rule, but the letter is
+# the recogniser's error, not a mark's, and two recognisers can make it alike ("Gà Mau"
+# read by both): a guess a person confirms
+RESPELLED_PROVINCE = 0.6
 TYPED_ZERO_MISREADS = names.TYPED_ZERO_MISREADS
 SNAPPED_IN_HIERARCHY = 0.97  # respelled where the units around it leave one reading
 UNIT_NOT_FOUND = 0.85  # a unit the gazetteer does not have inside the unit named after it
@@ -239,6 +243,8 @@ def normalize_date_words(value: str) -> tuple[str, float]:
         value = value[start.start() :]
     if not parse_date_words(value):
         return value, 0.3
+    # it opens a sentence ("Ngày …"): a capital read small (a leader's dot beside the N)
+    value = value[:1].upper() + value[1:]
     restored = restore_date_words(value)
     if restored is None:
         return value, 0.5
@@ -833,16 +839,21 @@ def normalize_place(value: str) -> tuple[str, float]:
     fixed, changed = fix_unit_words(value)
     fixed, changed2 = fix_phrases(fixed)
     fixed, changed3 = fix_commas(fixed)
-    fixed, changed4 = names.snap_place(fixed)
+    respelled = changed4 = names.read_place(fixed).respelled_province
+    fixed, snapped = names.snap_place(fixed)
+    changed4 = changed4 or snapped
     factor = text_factor(fixed) * gazetteer.check_address(fixed)
     reading = names.read_place(fixed)
-    verified = reading.units > 0 and reading.verified == reading.units
+    # a province put right by a letter ("tỉnh Gà Mau") is found now, but only as respelled
+    verified = reading.units > 0 and reading.verified == reading.units and not respelled
     if reading.verified < reading.units:
         factor *= UNIT_NOT_FOUND  # "Phường 19" in a district that has none: a misread digit or letter
     if changed or changed2 or changed3 or restored:
         factor *= 0.7
     if changed4:
         factor *= SNAPPED_IN_HIERARCHY if verified else SNAPPED
+    if respelled:
+        factor *= RESPELLED_PROVINCE
     return fixed, factor
 
 

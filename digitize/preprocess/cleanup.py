@@ -150,7 +150,7 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
     mask = ink_mask(grey)
 
     def recogniser_input(ink: np.ndarray) -> np.ndarray:
-        return 255 - ink if options.binarise else grey_with_erasures(grey, mask, ink)
+        return 255 - ink if options.binarise else grey_with_erasures(grey, mask, ink, scale)
 
     ink, rules, ink_stages = clean_ink(mask, ocr_dpi, scale, options)
     ocr_input = recogniser_input(ink)
@@ -188,7 +188,7 @@ def clean_page(page: PageImage, options: CleanupOptions = CleanupOptions()) -> C
         # Blurred, noisy print: thresholding breaks and merges strokes; the flattened grey
         # reads better there (measured: blur+noise level 3, 8.4 % -> 5.0 % CER), and
         # Tesseract's confidence tells those pages apart.
-        alternates.append((GREY_REREADING_BELOW, alternate(grey_with_erasures(grey, mask, ink), rules, "grey")))
+        alternates.append((GREY_REREADING_BELOW, alternate(grey_with_erasures(grey, mask, ink, scale), rules, "grey")))
     clock.mark("alternates")
 
     return CleanPage(
@@ -224,10 +224,13 @@ def clean_ink(
     return ink, rules, stages
 
 
-def grey_with_erasures(grey: np.ndarray, mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
+def grey_with_erasures(grey: np.ndarray, mask: np.ndarray, ink: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """The grey levels kept (blurred and noisy print reads better unthresholded), with
-    only what the stages took out of the page's ink `mask` (leaders, rules) erased."""
-    erased = cv2.dilate(cv2.subtract(mask, ink), np.ones((3, 3), np.uint8))
+    only what the stages took out of the page's ink `mask` (leaders, rules) erased, grey
+    rim and all: the rim widens with the page's upscaling, and a dot's rim left behind
+    reads as a ring ("o")."""
+    reach = max(1, int(round(scale)))
+    erased = cv2.dilate(cv2.subtract(mask, ink), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
     return cv2.max(grey, cv2.threshold(erased, 0, 255, cv2.THRESH_BINARY)[1])  # erased: white
 
 

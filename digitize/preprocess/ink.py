@@ -139,6 +139,38 @@ def figures_without_dots(crop: np.ndarray) -> np.ndarray:
     return out
 
 
+def leader_through_figures(crop: np.ndarray) -> bool:
+    """Whether a leader runs through a crop's figures at their mid-height (a value typed a
+    little below its dotted line): a dot-sized mark stands there beside the figures.
+
+    Why it matters: where such a leader touches a figure the dot merges into it, no crop
+    clears it, and every recogniser reads the same wrong figure ("·1" as 4), so readings
+    that agree there confirm nothing. The zero's inner dot (inside a figure) and a colon
+    (a dot above or below another) do not count."""
+    ink = (crop < 128).astype(np.uint8)
+    n, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 2:
+        return False
+    left, top, w, h = (stats[1:, k] for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+    figures = h >= 0.35 * crop.shape[0]
+    if not figures.any():
+        return False
+    line_top = float(np.median(top[figures]))
+    height = float(np.percentile(h[figures], 30))
+    cx, cy = centroids[1:, 0], centroids[1:, 1]
+    dots = np.where((h <= 0.3 * height) & (w <= 0.4 * height) & (h >= 0.06 * height))[0]
+    for d in dots:
+        if not (line_top + 0.25 * height <= cy[d] <= line_top + 0.75 * height):
+            continue
+        if np.any(figures & (left <= cx[d]) & (cx[d] <= left + w)):
+            continue  # inside a figure's width: the zero's dot, or a figure's own part
+        column = [o for o in dots if o != d and abs(cx[o] - cx[d]) <= 0.3 * height]
+        if column:
+            continue  # a colon
+        return True
+    return False
+
+
 def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
     """Remove dotted leaders (.......) from an ink mask (255 = ink), also where a
     value is typed over them.
@@ -166,9 +198,13 @@ def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
     dots.sort(key=lambda d: d[1])
     tolerance = max(1.5, max_dot * 0.4)
     max_gap = dpi * 0.08  # pitch of any leader: under ~2 mm
+    # A row goes on while each dot is near the one before it, within a few tolerances of
+    # its first: a page levelled by dewarping still tilts a leader by a few pixels across
+    # the line, and a row held to its first dot split one leader in two (the half under a
+    # typed value then had too few dots of its own to count, and stayed in the value).
     rows: list[list[tuple[float, float, float, int]]] = []
     for dot in dots:
-        if rows and abs(dot[1] - rows[-1][0][1]) <= tolerance:
+        if rows and dot[1] - rows[-1][-1][1] <= tolerance and dot[1] - rows[-1][0][1] <= 3 * tolerance:
             rows[-1].append(dot)
         else:
             rows.append([dot])
@@ -177,14 +213,9 @@ def remove_leader_dots(binary_ink: np.ndarray, dpi: float) -> np.ndarray:
         if len(row) < 5:
             continue
         row.sort(key=lambda d: d[0])
-        run = [row[0]]
         members: list[tuple[float, float, float, int]] = []
-        for nxt in row[1:] + [None]:
-            if nxt is not None and 0 < nxt[0] - run[-1][0] <= max_gap:
-                run.append(nxt)
-                continue
-            members += _regular_run(run)
-            run = [nxt] if nxt is not None else []
+        for chain in _chains(row, max_gap, tolerance):
+            members += _regular_run(chain)
         members += _dots_under_values(row, members, binary_ink, dpi)
         for member in members:
             leader_dots[member[3]] = leader_dots.get(member[3], 0) + 1
@@ -226,13 +257,16 @@ def _dots_under_values(
     if pitch <= 0:
         return []
     size = float(np.median([m[2] for m in members]))
-    baseline = float(np.median([m[1] for m in members]))
+    # the leader's height where the dot is: a line a few pixels off level (after dewarping)
+    # puts a dot under the value further from the whole leader's median than a dot's height
+    ys = np.array([m[1] for m in members])[order]
+    tilt, height_at_0 = np.polyfit(xs, ys, 1) if xs[-1] > xs[0] else (0.0, float(np.median(ys)))
     known = {id(m) for m in members}
     dot_height = max(2.0, float(np.sqrt(size)))
     reach = dpi * 6.0  # a value typed over a leader may cover most of it (about 15 cm)
     found = []
     for dot in row:
-        if id(dot) in known or not (0.5 * size <= dot[2] <= 2.0 * size) or abs(dot[1] - baseline) > dot_height:
+        if id(dot) in known or not (0.5 * size <= dot[2] <= 2.0 * size) or abs(dot[1] - (height_at_0 + tilt * dot[0])) > dot_height:
             continue
         nearest = xs[np.argmin(np.abs(xs - dot[0]))]
         if abs(dot[0] - nearest) > reach:
@@ -253,6 +287,22 @@ def _ink_above(binary_ink: np.ndarray, x: float, y: float, dot_height: float, dp
     top = int(round(y - dot_height / 2)) - 1
     above = binary_ink[max(0, top - int(dpi * 0.07)) : max(0, top - 1), max(0, int(x) - half) : int(x) + half + 1]
     return bool(above.size and above.any())
+
+
+def _chains(
+    row: list[tuple[float, float, float, int]], max_gap: float, tolerance: float
+) -> list[list[tuple[float, float, float, int]]]:
+    """A row's dots (sorted by x) linked into chains, each dot to the chain whose last dot
+    lies within a leader's pitch before it and nearest in height: a leader followed along
+    its own tilt, and not broken by a dot-below diacritic or a stop beside it."""
+    chains: list[list[tuple[float, float, float, int]]] = []
+    for dot in row:
+        near = [c for c in chains if 0 < dot[0] - c[-1][0] <= max_gap and abs(dot[1] - c[-1][1]) <= tolerance]
+        if near:
+            min(near, key=lambda c: abs(dot[1] - c[-1][1])).append(dot)
+        else:
+            chains.append([dot])
+    return chains
 
 
 def _regular_run(run: list[tuple[float, float, float, int]]) -> list[tuple[float, float, float, int]]:
