@@ -240,6 +240,12 @@ def test_places():
     assert v.normalize_place("Bệnh viện Phụ sản thành phố Cần Thơ")[0] == "Bệnh viện Phụ sản thành phố Cần Thơ"
 
 
+def test_a_nationality_of_a_letter_or_two_read_with_other_marks_is_a_guess():
+    assert v.normalize_nationality("Ý") == ("Ý", 1.0)
+    assert v.normalize_nationality("Ÿ") == ("Ý", 0.4)
+    assert v.normalize_nationality("Viet Nam") == ("Việt Nam", 0.8)
+
+
 def test_a_province_one_letter_off_is_put_right_as_a_guess():
     from digitize.extract.base import FAILED_CHECK
 

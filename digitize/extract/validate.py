@@ -397,7 +397,11 @@ def normalize_nationality(value: str) -> tuple[str, float]:
     key = fold(value)
     if key in NATIONALITIES:
         name = NATIONALITIES[key]
-        return name, 1.0 if value == name else 0.8
+        if value == name:
+            return name, 1.0
+        # marks put right: safe on a long name, a guess on a name of a letter or two, where
+        # the marks are most of what was read ("Ÿ", a speck over a Y, is not "Ý")
+        return name, 0.8 if len(key) >= 3 else 0.4
     close = [n for k, n in NATIONALITIES.items() if len(k) >= 5 and levenshtein(k, key) == 1]
     if len(set(close)) == 1:
         return close[0], 0.4
