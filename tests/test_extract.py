@@ -249,7 +249,10 @@ def test_a_nationality_of_a_letter_or_two_read_with_other_marks_is_a_guess():
 def test_a_province_one_letter_off_is_put_right_as_a_guess():
     from digitize.extract.base import FAILED_CHECK
 
-    for read, right in (("tỉnh Gà Mau", "tỉnh Cà Mau"), ("Bệnh viện Đa khoa tỉnh Gà Mau", "Bệnh viện Đa khoa tỉnh Cà Mau")):
+    for read, right in (
+        ("tỉnh Gà Mau", "tỉnh Cà Mau"),
+        ("Bệnh viện Đa khoa tỉnh Gà Mau", "Bệnh viện Đa khoa tỉnh Cà Mau"),
+    ):
         value, factor = v.normalize_place(read)
         assert value == right and factor <= FAILED_CHECK
     # two provinces one letter apart ("Quảng Ninh", "Quảng Bình"): a reading between them is left
@@ -1085,6 +1088,45 @@ def test_guidance_in_brackets_is_no_label():
     )
     record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
     assert record.fields["ho_ten"] == "LÊ VĂN AN" and record.fields["nguoi_ky"] == "Ngô Xuân Sơn"
+
+
+def _form_line(y, *texts_x, height=30):
+    return Line(tuple(Word(t, (x, y, x + 18 * len(t), y + height), 0.95) for t, x in texts_x))
+
+
+def test_a_label_misread_by_a_letter_still_labels_its_value():
+    lines = (
+        _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+        _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tÊ1:", 430), ("VÕ", 530), ("AN", 590)),
+        _form_line(470, ("Ngày,", 200), ("tháng,", 300), ("năm", 420), ("sinh:", 500), ("21/11/2010", 610)),
+    )
+    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
+    assert record.fields["ho_ten"] == "VÕ AN" and record.fields["ngay_sinh"] == "21/11/2010"
+
+
+def test_a_value_typed_on_its_row_is_that_rows_on_a_page_whose_values_drift_down():
+    """The page's other values stand half a row under their labels, so a value between two
+    rows goes to the row above; one typed a fifth of a line under its own label, whose start
+    also fits the colon of the row below, is still its own row's."""
+    lines = (
+        _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+        _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430)),
+        _form_line(406, ("NGUYỄN", 520), ("KHOA", 660)),
+        _form_line(455, ("Ngày,", 200), ("tháng,", 300), ("năm", 380), ("sinh:", 450)),
+        _form_line(470, ("21/11/2010", 560)),
+        _form_line(520, ("Giới", 200), ("tính:", 290)),
+        _form_line(536, ("Nữ", 410)),
+    )
+    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
+    assert record.fields["ho_ten"] == "NGUYỄN KHOA" and record.fields["ngay_sinh"] == "21/11/2010"
+
+
+def test_a_name_read_partly_small_is_put_in_capitals_as_a_guess():
+    from digitize.extract import validate as v
+
+    assert v.normalize_name("Võ Ngọc PHÚC")[0] == "VÕ NGỌC PHÚC" and v.normalize_name("Võ Ngọc PHÚC")[1] < 0.6
+    assert v.normalize_name("vŨ qUốc YẾN") == ("VŨ QUỐC YẾN", 0.9)  # most in capitals: as before
+    assert v.normalize_name("Phạm Trường Thơ") == ("Phạm Trường Thơ", 1.0)
 
 
 def test_an_id_that_lost_its_leading_typed_zero_is_put_right_and_reviewed():

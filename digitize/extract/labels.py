@@ -224,10 +224,16 @@ def _values_onto_label_rows(lines: list[Line], spec: FormSpec, height: float) ->
             votes += 1
     target: dict[int, list[int]] = {}
     for i, (above, below, fit_above, fit_below) in choices.items():
+        on_row = _on_row(centre, i, above, below, height) if above is not None and below is not None else None
         if fit_below is None:
             row = above
         elif fit_above is None:
             row = below
+        elif on_row is not None:
+            # a value typed (nearly) on a row is that row's, however its start fits the
+            # other's colons: "NGUYỄN NGỌC KHOA" a fifth of a line below "Họ, chữ đệm, tên:"
+            # also starts under the next row's "sinh:", a line and a half lower
+            row = on_row
         elif abs(fit_above - fit_below) > 1.0 or votes == 0:
             row = above if fit_above <= fit_below else below
         else:
@@ -246,6 +252,17 @@ def _values_onto_label_rows(lines: list[Line], spec: FormSpec, height: float) ->
             ln = Line(tuple(sorted(words, key=lambda w: w.box[0])))
         out.append(ln)
     return out
+
+
+def _on_row(centre: list[float], i: int, above: int, below: int, height: float) -> int | None:
+    """The row (`above` or `below`) the value line `i` stands on: within a third of a line's
+    height of its centre, and the other more than a line's height away; None where neither."""
+    up, down = centre[i] - centre[above], centre[below] - centre[i]
+    if up < height / 3 and down > height:
+        return above
+    if down < height / 3 and up > height:
+        return below
+    return None
 
 
 def _same_form_row(a: Line, b: Line, height: float) -> bool:
@@ -275,7 +292,41 @@ class FormReading:
 
 
 def read_form(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = None) -> FormReading:
+    """The form's fields, label by label. A label the recogniser misread by a letter
+    ("Họ, chữ đệm, tÊ1:") is looked for again, as a label of a field not found otherwise."""
+    reading = _read_form(page, spec, lines, frozenset())
+    got = {f.name for f in reading.fields} | set(reading.blank)
+    missing = frozenset(
+        label.field for label in spec.labels if not label.generic and not label.sections and label.field not in got
+    )
+    if not missing:
+        return reading
+    again = _read_form(page, spec, lines, missing)
+    return again if len(again.fields) > len(reading.fields) else reading
+
+
+# A label read with one letter wrong is still found where it ends in its colon within this
+# many characters of the line's start, and its field was found nowhere else.
+NEAR_LABEL_REACH = 40
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _near_label(folded: str, labels: list[tuple[Label, re.Pattern[str]]]) -> tuple[int, Label] | None:
+    """(where the label ends, the label) for a line opening with a label read with one
+    character wrong, dropped or added before its colon; None where none is that near."""
+    colon = next((i for i, c in enumerate(folded[:NEAR_LABEL_REACH]) if c in ":;"), None)
+    if colon is None or colon < 8:
+        return None
+    head = folded[:colon]
+    variants = {head[:i] + c + head[i + 1 :] for i in range(len(head)) for c in _LETTERS + " "}
+    variants |= {head[:i] + head[i + 1 :] for i in range(len(head))}
+    near = {label for label, regex in labels for text in variants if regex.fullmatch(text + ":")}
+    return (colon + 1, near.pop()) if len(near) == 1 else None
+
+
+def _read_form(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None, tolerant: frozenset[str]) -> FormReading:
     compiled = [(label, _compile(label.pattern)) for label in spec.labels]
+    near_labels = [(label, regex) for label, regex in compiled if label.field in tolerant]
     section_res = [(s, re.compile(s.pattern)) for s in spec.sections]
     section = ""
     suffix = ""
@@ -295,6 +346,10 @@ def read_form(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = No
                 if not any(a < m.start() < b for a, b in guidance):
                     hits.append((m.start(), m.end(), label))
         # Longest label wins where labels overlap ("noi cu tru" inside "noi cu tru cua me").
+        if near_labels and not any(h[0] <= 2 for h in hits):
+            near = _near_label(folded, near_labels)
+            if near is not None:
+                hits = [h for h in hits if h[0] >= near[0]] + [(0, near[0], near[1])]
         hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
         kept: list[tuple[int, int, Label]] = []
         for hit in hits:

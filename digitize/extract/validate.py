@@ -517,14 +517,26 @@ def capitalise_name(value: str) -> tuple[str, bool]:
     return " ".join(words), doubtful
 
 
-def _same_case_as_most(value: str) -> str:
+def _same_case_as_most(value: str) -> tuple[str, bool]:
     """A name typed in capitals with words read in mixed case ("vŨ qUốc YẾN", "võ wĂN HẢI":
-    a small letter's glyph is the capital's, smaller): those words in capitals too."""
+    a small letter's glyph is the capital's, smaller): those words in capitals too; and
+    whether that was a guess. Where most words came out small and one in capitals ("Võ
+    Ngọc PHÚC": a value typed off its line, whose letters' height the recogniser then
+    misjudges) the name was in capitals as well, as a rule (a name is written in capitals
+    or in title case, not both), but which is not for the reading to settle."""
     words = value.split(" ")
     capitals = [w for w in words if _in_capitals(w)]
-    if len(words) < 2 or len(capitals) < max(2, len(words) - 1):
-        return value
-    return " ".join(w.upper() for w in words)
+    if len(words) < 2 or not capitals:
+        return value, False
+    if len(capitals) < max(2, len(words) - 1) and all(_h_prefixed(w) for w in capitals):
+        return value, False  # "Mlô HMai": an Êđê woman's H' with its apostrophe lost, title case
+    return " ".join(w.upper() for w in words), len(capitals) < max(2, len(words) - 1)
+
+
+def _h_prefixed(word: str) -> bool:
+    """An Êđê or Jrai woman's name in title case after its H' ("HMai", "H'Mai")."""
+    rest = word[1:].lstrip("'’")
+    return word[:1] == "H" and len(rest) >= 2 and rest[0].isupper() and rest[1:].islower()
 
 
 def _in_capitals(word: str) -> bool:
@@ -549,8 +561,9 @@ def normalize_name(value: str) -> tuple[str, float]:
     value = inner
     spaced = split_glued(value)  # "NguyễnMinhTuấn"
     glued = spaced != value
-    harmonised = _same_case_as_most(spaced)
+    harmonised, case_guessed = _same_case_as_most(spaced)
     value, doubtful = capitalise_name(harmonised)
+    doubtful = doubtful or case_guessed
     # Êđê and Jrai women's names "H'Mai", "H'Hen": the apostrophe is faint and often lost
     if value != value.upper():
         value = re.sub(

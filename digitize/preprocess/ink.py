@@ -266,7 +266,11 @@ def _dots_under_values(
     reach = dpi * 6.0  # a value typed over a leader may cover most of it (about 15 cm)
     found = []
     for dot in row:
-        if id(dot) in known or not (0.5 * size <= dot[2] <= 2.0 * size) or abs(dot[1] - (height_at_0 + tilt * dot[0])) > dot_height:
+        if (
+            id(dot) in known
+            or not (0.5 * size <= dot[2] <= 2.0 * size)
+            or abs(dot[1] - (height_at_0 + tilt * dot[0])) > dot_height
+        ):
             continue
         nearest = xs[np.argmin(np.abs(xs - dot[0]))]
         if abs(dot[0] - nearest) > reach:
