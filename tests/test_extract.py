@@ -1104,6 +1104,28 @@ def test_a_label_misread_by_a_letter_still_labels_its_value():
     assert record.fields["ho_ten"] == "VÕ AN" and record.fields["ngay_sinh"] == "21/11/2010"
 
 
+def test_a_label_misread_inside_a_line_still_ends_the_value_before_it():
+    lines = (
+        _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+        _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430), ("VÕ", 530), ("AN", 590)),
+        _form_line(
+            470,
+            ("Giới", 200),
+            ("tính:", 290),
+            ("Nam", 400),
+            ("Dân", 520),
+            ("tộc:", 600),
+            ("Kinh", 700),
+            ("Quốc", 820),
+            ("tịcCh:", 920),
+            ("Việt", 1060),
+            ("Nam", 1150),
+        ),
+    )
+    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
+    assert record.fields["dan_toc"] == "Kinh" and record.fields["quoc_tich"] == "Việt Nam"
+
+
 def test_a_value_typed_on_its_row_is_that_rows_on_a_page_whose_values_drift_down():
     """The page's other values stand half a row under their labels, so a value between two
     rows goes to the row above; one typed a fifth of a line under its own label, whose start

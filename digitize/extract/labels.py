@@ -294,14 +294,17 @@ class FormReading:
 def read_form(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = None) -> FormReading:
     """The form's fields, label by label. A label the recogniser misread by a letter
     ("Họ, chữ đệm, tÊ1:") is looked for again, as a label of a field not found otherwise."""
-    reading = _read_form(page, spec, lines, frozenset())
+    reading = _read_form(page, spec, lines, frozenset(), False)
     got = {f.name for f in reading.fields} | set(reading.blank)
     missing = frozenset(
         label.field for label in spec.labels if not label.generic and not label.sections and label.field not in got
     )
-    if not missing:
+    # a colon inside a value: the next label was misread, and its value went to this one
+    # ("Kinh Quốc tịcCh: Việt Nam" as the ethnic group)
+    within = any(":" in f.value for f in reading.fields)
+    if not missing and not within:
         return reading
-    again = _read_form(page, spec, lines, missing)
+    again = _read_form(page, spec, lines, missing, within)
     return again if len(again.fields) > len(reading.fields) else reading
 
 
@@ -324,7 +327,30 @@ def _near_label(folded: str, labels: list[tuple[Label, re.Pattern[str]]]) -> tup
     return (colon + 1, near.pop()) if len(near) == 1 else None
 
 
-def _read_form(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None, tolerant: frozenset[str]) -> FormReading:
+def _near_label_within(
+    folded: str, colon: int, labels: list[tuple[Label, re.Pattern[str]]]
+) -> tuple[int, int, Label] | None:
+    """(start, end, label) for a label inside a line, ending at `colon`, read with a letter
+    added ("tịcCh") or a character that is no letter in a letter's place ("t1ch"); None
+    where no label, or more than one, is that near."""
+    starts = [i for i in range(max(0, colon - 25), colon - 2) if i == 0 or not folded[i - 1].isalnum()]
+    for start in starts:  # the longest first
+        head = folded[start:colon]
+        if not head[:1].isalpha():
+            continue
+        variants = {head[:i] + head[i + 1 :] for i in range(len(head))}
+        variants |= {head[:i] + c + head[i + 1 :] for i, ch in enumerate(head) if not ch.isalpha() for c in _LETTERS}
+        near = {label for label, regex in labels for text in variants if regex.fullmatch(text + ":")}
+        if len(near) == 1:
+            return start, colon + 1, near.pop()
+        if near:
+            return None
+    return None
+
+
+def _read_form(
+    page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None, tolerant: frozenset[str], within: bool
+) -> FormReading:
     compiled = [(label, _compile(label.pattern)) for label in spec.labels]
     near_labels = [(label, regex) for label, regex in compiled if label.field in tolerant]
     section_res = [(s, re.compile(s.pattern)) for s in spec.sections]
@@ -350,6 +376,13 @@ def _read_form(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None, to
             near = _near_label(folded, near_labels)
             if near is not None:
                 hits = [h for h in hits if h[0] >= near[0]] + [(0, near[0], near[1])]
+        if within:
+            for colon in (i for i, c in enumerate(folded) if c == ":" and i > 3):
+                if any(a <= colon < b for a, b, _ in hits):
+                    continue
+                inside = _near_label_within(folded, colon, compiled)
+                if inside is not None and not any(a < inside[1] and inside[0] < b for a, b, _ in hits):
+                    hits.append(inside)
         hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
         kept: list[tuple[int, int, Label]] = []
         for hit in hits:
