@@ -801,6 +801,13 @@ def restore_province(value: str) -> tuple[str, bool]:
         part = _rebuilt_province_part(piece + " " + last)
     if part is None:
         return value, False
+    if sep:
+        # a comma inside the body's name is a speck too ("Ủy, ban nhân dân tỉnh Cà Mau"): the
+        # piece before it is the start of the body the part was rebuilt with
+        before, comma, piece = head.rpartition(",")
+        letters = _letters(piece)
+        if letters and any(part.startswith(b) and _letters(b).startswith(letters) for b in _BODIES.values()):
+            head, sep = before, comma
     rebuilt = head + sep + (" " if sep else "") + part
     return rebuilt, rebuilt != value
 
