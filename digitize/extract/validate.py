@@ -769,7 +769,7 @@ def _province_at_end(words: list[str]) -> tuple[int, str] | None:
     best: tuple[int, int, str] | None = None
     for n in (1, 2, 3):
         letters = _letters(" ".join(words[-n:])) if len(words) >= n else ""
-        if len(letters) < 6:
+        if len(letters) < 5:
             continue
         near = sorted((levenshtein(letters, k), k) for k in provinces)
         limit = 1 if len(letters) < 9 else 2
@@ -859,11 +859,16 @@ def _near_body(body: str) -> str:
 
 def normalize_place(value: str) -> tuple[str, float]:
     value = tidy_separators(strip_noise(value))
+    read = value
     value, restored = restore_province(value)
     fixed, changed = fix_unit_words(value)
     fixed, changed2 = fix_phrases(fixed)
     fixed, changed3 = fix_commas(fixed)
     respelled = changed4 = names.read_place(fixed).respelled_province
+    if restored:
+        # the province's own letters changed, not only its marks and specks ("Gà Mau")
+        province = _province_at_end(re.sub(r"[^\w\s]|_", " ", value).split())
+        respelled = respelled or (province is not None and _letters(province[1]) not in _letters(read))
     fixed, snapped = names.snap_place(fixed)
     changed4 = changed4 or snapped
     factor = text_factor(fixed) * gazetteer.check_address(fixed)
