@@ -92,6 +92,13 @@ def test_date_words_tone_slips_are_put_right():
     assert value == "Ngày một tháng sáu năm một nghìn chín trăm chín mươi chín" and factor < 1
 
 
+def test_a_roman_numeral_misread_is_doubted():
+    # serifed capitals joined: "quý III" read "quý HI" or "quý HII" passed as words before
+    assert v.text_factor("quý HI năm 2020") < 1.0 and v.text_factor("quý HII năm 2024") < 1.0
+    assert v.text_factor("quý III năm 2020") == 1.0 and v.text_factor("khóa XV, Hội nghị lần thứ IV") == 1.0
+    assert v.text_factor("UBND tỉnh Quảng Ngãi") == 1.0
+
+
 def test_date_words_open_with_a_capital():
     value, factor = v.normalize_date_words("ngày hai mươi tháng hai năm hai nghìn không trăm linh sáu")
     assert value == "Ngày hai mươi tháng hai năm hai nghìn không trăm linh sáu" and factor == 1.0

@@ -578,6 +578,10 @@ def normalize_name(value: str) -> tuple[str, float]:
     )
 
 
+_ROMAN = re.compile(r"(X{0,3})(IX|IV|V?I{0,3})")  # I to XXXIX: quarters, terms, parts, congresses
+_ROMAN_LOOKALIKE = re.compile(r"[IVXHl]*[HlI][IVXHl]*")  # with the glyphs a serifed I is read as
+
+
 def text_factor(value: str) -> float:
     """Free text: penalise OCR debris (stray symbols, glued words, broken syllables)."""
     if len(value) < 2:
@@ -589,6 +593,9 @@ def text_factor(value: str) -> float:
         factor *= 0.5  # a bracket never closed or opened: a misread comma or a speck
     bad = 0
     for w in re.findall(r"[^\W\d_]+", value):
+        if len(w) >= 2 and _ROMAN_LOOKALIKE.fullmatch(w) and not _ROMAN.fullmatch(w):
+            bad += 1  # a Roman numeral misread ("quý HI" for quý III: serifs joined into an H)
+            continue
         if w.isupper() and len(w) <= 5:
             continue  # abbreviations: BVĐK, UBND, VT
         if not is_syllable(w):
