@@ -1150,6 +1150,44 @@ def test_a_value_typed_on_its_row_is_that_rows_on_a_page_whose_values_drift_down
     assert record.fields["ho_ten"] == "NGUYỄN KHOA" and record.fields["ngay_sinh"] == "21/11/2010"
 
 
+def test_pieces_of_one_form_row_are_joined_though_a_speck_overlaps_a_word():
+    """A row the detector gave as three lines ("Dân tộc: 1 Quốc tịch:", "Giới tính: ( Kinh",
+    "Nam Việt Nam"), the values typed a third of a row low; the "1" is a leader's dot read
+    under "Kinh" and the "(" one under "Nam"."""
+
+    def word(text, x0, y0, x1, y1):
+        return Word(text, (x0, y0, x1, y1), 0.95)
+
+    lines = (
+        _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+        _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430), ("VÕ", 530), ("AN", 590)),
+        Line(
+            (
+                word("Dân", 657, 755, 715, 781),
+                word("tộc:", 726, 755, 776, 786),
+                word("1", 786, 777, 795, 800),
+                word("Quốc", 1077, 753, 1153, 785),
+                word("tịch:", 1164, 755, 1224, 786),
+            )
+        ),
+        Line(
+            (
+                word("Giới", 237, 768, 300, 795),
+                word("tính:", 311, 764, 373, 792),
+                word("(", 384, 787, 389, 809),
+                word("Kinh", 773, 763, 867, 800),
+            )
+        ),
+        Line((word("Nam", 373, 785, 444, 809), word("Việt", 1243, 778, 1321, 808), word("Nam", 1346, 780, 1405, 803))),
+    )
+    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
+    assert (record.fields["gioi_tinh"], record.fields["dan_toc"], record.fields["quoc_tich"]) == (
+        "Nam",
+        "Kinh",
+        "Việt Nam",
+    )
+
+
 def test_a_name_read_partly_small_is_put_in_capitals_as_a_guess():
     from digitize.extract import validate as v
 

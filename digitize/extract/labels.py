@@ -133,7 +133,7 @@ def form_rows(page: OcrPage, spec: FormSpec | None = None) -> OcrPage:
     merged_any = False
     for line in lines:
         if out and _same_form_row(out[-1], line, height):
-            out[-1] = Line(tuple(sorted(out[-1].words + line.words, key=lambda w: w.box[0])))
+            out[-1] = _merged_row(out[-1], line, height)
             merged_any = True
         else:
             out.append(line)
@@ -275,7 +275,27 @@ def _same_form_row(a: Line, b: Line, height: float) -> bool:
         shared = min(u.box[2], v.box[2]) - max(u.box[0], v.box[0])
         return shared > 0.25 * min(u.box[2] - u.box[0], v.box[2] - v.box[0])
 
-    return not any(overlap(u, v) for u in a.words for v in b.words)
+    # a speck (a leader's dot read "1", a bracket) under another line's word is no word of
+    # a row of its own
+    words_a = [w for w in a.words if not _speck(w, height)]
+    words_b = [w for w in b.words if not _speck(w, height)]
+    return not any(overlap(u, v) for u in words_a for v in words_b)
+
+
+def _speck(word: Word, height: float) -> bool:
+    """A mark read as a word: narrower than half a letter's height, of one character."""
+    return len(word.text.strip()) <= 1 and word.box[2] - word.box[0] < 0.5 * height
+
+
+def _merged_row(a: Line, b: Line, height: float) -> Line:
+    """The words of two lines of one form row, in reading order, without the specks that
+    stand inside a word of the other line (a dot read a second time as "1")."""
+
+    def inside(w: Word, others: tuple[Word, ...]) -> bool:
+        return _speck(w, height) and any(o.box[0] <= w.box[0] and w.box[2] <= o.box[2] for o in others)
+
+    words = [w for w in a.words if not inside(w, b.words)] + [w for w in b.words if not inside(w, a.words)]
+    return Line(tuple(sorted(words, key=lambda w: w.box[0])))
 
 
 def find_fields(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = None) -> list[RawField]:
