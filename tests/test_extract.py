@@ -1188,6 +1188,22 @@ def test_pieces_of_one_form_row_are_joined_though_a_speck_overlaps_a_word():
     )
 
 
+def test_values_typed_above_go_to_labels_whose_colon_was_misread_or_lost():
+    """Values typed a third of a row above their labels; one label's colon read "!", one
+    lost into the value's first letter ("tịchV"), one a letter glued after it ("tộc:K")."""
+    lines = (
+        _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+        _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430), ("VÕ", 530), ("AN", 590)),
+        _form_line(476, ("ĐỖ", 740), ("THỊ", 800), ("TUẤN", 880)),
+        _form_line(486, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên", 430), ("người", 500), ("mẹ!", 610)),
+        _form_line(556, ("1968", 370), ("Kinh", 760), ("Việt", 1140), ("Nam", 1230)),
+        _form_line(566, ("Năm", 200), ("sinh:", 270), ("Dân", 560), ("tộc:K", 630), ("Quốc", 900), ("tịch", 990)),
+    )
+    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
+    assert record.fields["ho_ten_me"] == "ĐỖ THỊ TUẤN"
+    assert (record.fields["nam_sinh_me"], record.fields["quoc_tich_me"]) == ("1968", "Việt Nam")
+
+
 def test_a_name_read_partly_small_is_put_in_capitals_as_a_guess():
     from digitize.extract import validate as v
 

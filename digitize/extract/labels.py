@@ -165,11 +165,23 @@ def _chunks(words: tuple[Word, ...], height: float) -> list[tuple[Word, ...]]:
     return [tuple(r) for r in runs]
 
 
-def _fit_to_row(chunks: list[tuple[Word, ...]], row: Line, height: float) -> float | None:
+def _fit_to_row(
+    chunks: list[tuple[Word, ...]], row: Line, height: float, compiled: list[re.Pattern[str]] = ()
+) -> float | None:
     """How far the value runs start from the label ends of `row` (in line heights; None when
     a run has no label ending before it: the run is not a value of this row)."""
-    # A label's colon with a speck read after it ("Dân tộc:`") still ends a label.
-    ends = [w.box[2] for w in row.words if w.text.rstrip(_SPECKS).endswith((":", ";"))]
+    # A label's colon with a speck read after it ("Dân tộc:`") still ends a label, and so
+    # does a colon read "!" or "?" (no printed label ends in either: "tên người mẹ!").
+    # A colon inside a word ("tộc:K", the value's first letter glued on) ends the label
+    # where it stands, by its share of the word's width.
+    ends = [w.box[2] for w in row.words if w.text.rstrip(_SPECKS).endswith((":", ";", "!", "?"))]
+    ends += [
+        w.box[0] + (w.text.index(":") + 1) / len(w.text) * (w.box[2] - w.box[0])
+        for w in row.words
+        if ":" in w.text.rstrip(_SPECKS)[:-1]
+    ]
+    # and a label found by its words whose colon was lost or misread ("Quốc tịchŸ")
+    ends += [_x_at(row, m.end()) for regex in compiled for m in regex.finditer(fold_aligned(row.text))]
     if not ends:
         return None
     cost = 0.0
@@ -182,6 +194,19 @@ def _fit_to_row(chunks: list[tuple[Word, ...]], row: Line, height: float) -> flo
             return None  # far right of the label: a heading, a signature block, not its value
         cost += abs(gap)  # a run starting under the colon is as far off as one starting after it
     return cost
+
+
+def _x_at(line: Line, offset: int) -> float:
+    """Where in a line (x, display pixels) the character at `offset` of its text ends, by
+    its share of its word's width."""
+    start = 0
+    for w in line.words:
+        stop = start + len(w.text)
+        if offset <= stop:
+            share = max(0, min(offset - start, len(w.text))) / max(1, len(w.text))
+            return w.box[0] + share * (w.box[2] - w.box[0])
+        start = stop + 1
+    return float(line.box[2])
 
 
 def _values_onto_label_rows(lines: list[Line], spec: FormSpec, height: float) -> list[Line]:
@@ -210,8 +235,8 @@ def _values_onto_label_rows(lines: list[Line], spec: FormSpec, height: float) ->
         if above is None and below is None:
             continue
         chunks = _chunks(ln.words, height)
-        fit_above = _fit_to_row(chunks, lines[above], height) if above is not None else None
-        fit_below = _fit_to_row(chunks, lines[below], height) if below is not None else None
+        fit_above = _fit_to_row(chunks, lines[above], height, compiled) if above is not None else None
+        fit_below = _fit_to_row(chunks, lines[below], height, compiled) if below is not None else None
         if fit_above is None and fit_below is None:
             continue
         choices[i] = (above, below, fit_above, fit_below)
