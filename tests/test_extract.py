@@ -1204,6 +1204,20 @@ def test_values_typed_above_go_to_labels_whose_colon_was_misread_or_lost():
     assert (record.fields["nam_sinh_me"], record.fields["quoc_tich_me"]) == ("1968", "Việt Nam")
 
 
+def test_a_row_label_ends_at_its_colon_misread_or_lost():
+    from digitize.extract.khai_sinh import SPEC
+    from digitize.extract.labels import _compile, _fit_to_row
+
+    compiled = [_compile(label.pattern) for label in SPEC.labels]
+    row = _form_line(566, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên", 430), ("người", 500), ("mẹ!", 610))
+    value = (Word("ĐỖ", (690, 556, 730, 586), 0.9),)
+    assert _fit_to_row([value], row, 30) is not None  # "!" for the colon
+    row = _form_line(566, ("Dân", 560), ("tộc:K", 630), ("Quốc", 900), ("tịchŸ", 990))
+    value = (Word("Việt", (1110, 556, 1180, 586), 0.9),)
+    assert _fit_to_row([value], row, 30) is None  # the last label has no colon left
+    assert _fit_to_row([value], row, 30, compiled) is not None  # but its words are the label
+
+
 def test_a_name_read_partly_small_is_put_in_capitals_as_a_guess():
     from digitize.extract import validate as v
 
