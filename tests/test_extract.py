@@ -99,6 +99,17 @@ def test_a_roman_numeral_misread_is_doubted():
     assert v.text_factor("UBND tỉnh Quảng Ngãi") == 1.0
 
 
+def test_date_words_whose_first_word_was_misread_open_with_ngay():
+    value, factor = v.normalize_date_words("Nøày mười tám tháng mười một năm hai nghìn không trăm linh hai")
+    assert value == "Ngày mười tám tháng mười một năm hai nghìn không trăm linh hai" and factor < 1.0
+    assert v.normalize_date_words("Ngà mười tám")[1] < 0.9  # no date after it: left as read
+
+
+def test_an_ethnic_group_among_stray_letters_is_a_guess():
+    assert v.normalize_ethnicity("K „Kinh") == ("Kinh", 0.4)
+    assert v.normalize_ethnicity("Kinh Quốc")[1] < 0.4  # another word: not for the name to settle
+
+
 def test_date_words_open_with_a_capital():
     value, factor = v.normalize_date_words("ngày hai mươi tháng hai năm hai nghìn không trăm linh sáu")
     assert value == "Ngày hai mươi tháng hai năm hai nghìn không trăm linh sáu" and factor == 1.0

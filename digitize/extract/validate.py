@@ -242,13 +242,22 @@ def normalize_date_words(value: str) -> tuple[str, float]:
     ):
         value = value[start.start() :]
     if not parse_date_words(value):
-        return value, 0.3
+        # its first word misread ("Nøày", "qgày" beside a leader's dots): "Ngày" is the only
+        # word a date in words opens with
+        first, _, rest = value.partition(" ")
+        if not (rest and 3 <= len(first) <= 5 and levenshtein(fold(first).lower(), "ngay") <= 2):
+            return value, 0.3
+        if not parse_date_words("Ngày " + rest):
+            return value, 0.3
+        value, first_misread = "Ngày " + rest, True
+    else:
+        first_misread = False
     # it opens a sentence ("Ngày …"): a capital read small (a leader's dot beside the N)
     value = value[:1].upper() + value[1:]
     restored = restore_date_words(value)
     if restored is None:
         return value, 0.5
-    return restored, 1.0 if restored == value else 0.97
+    return restored, 1.0 if restored == value and not first_misread else 0.97
 
 
 def normalize_time(value: str) -> tuple[str, float]:
@@ -389,6 +398,12 @@ def normalize_ethnicity(value: str) -> tuple[str, float]:
     close = [e for k, e in _ETHNIC_BY_FOLD.items() if len(k) >= 4 and levenshtein(k, key) == 1]
     if len(set(close)) == 1:
         return close[0], 0.4
+    # one group's name among specks and stray letters ("K „Kinh": the first letter read twice,
+    # once glued to the label's colon): that name, as a guess
+    words = [w.strip(EDGE_NOISE + "„‚") for w in value.split()]
+    named = {_ETHNIC_BY_FOLD[k] for k in map(_ethnic_key, words) if k in _ETHNIC_BY_FOLD}
+    if len(named) == 1 and all(len(_letters(w)) <= 1 or _ethnic_key(w) in _ETHNIC_BY_FOLD for w in words):
+        return named.pop(), 0.4
     return value, 0.2
 
 
