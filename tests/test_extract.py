@@ -277,6 +277,12 @@ def test_a_province_one_letter_off_is_put_right_as_a_guess():
     assert v.normalize_place("tỉnh Quảng Ninh")[1] == 1.0
 
 
+def test_a_middle_name_one_letter_from_thi_or_van_is_put_right_as_a_guess():
+    assert v.normalize_name("TRẦN THTI MAI")[0] == "TRẦN THỊ MAI" and v.normalize_name("TRẦN THTI MAI")[1] < 1.0
+    assert v.normalize_name("NGÔ TH YẾN")[0] == "NGÔ THỊ YẾN"
+    assert v.normalize_name("LÊ THU HÀ") == ("LÊ THU HÀ", 1.0)  # a syllable: left as read
+
+
 def test_names_snap_to_known_spellings():
     assert v.normalize_name("TRẤN KIM TRANG")[0] == "TRẦN KIM TRANG"
     assert v.normalize_name("Nguyễn Phương Hãng")[0] == "Nguyễn Phương Hằng"

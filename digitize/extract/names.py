@@ -103,6 +103,10 @@ def snap_name(value: str) -> tuple[str, str]:
         if i == 1 and len(words) >= 3 and _key(fixed) == "thi" and fixed.lower() != "thị":
             # the middle name Thị with its dot lost: "Thi" is a given name, hardly a middle one
             candidates = ["Thị"]
+        elif i == 1 and len(words) >= 3 and not candidates and _middle_misread(fixed):
+            # no syllable, a letter from Thị or Văn, by far the commonest middle names
+            # ("THTI": the dot below read as a T; "TH": the I lost to a leader's dot)
+            candidates = [_middle_misread(fixed)]
         if candidates:
             fixed = _same_case(fixed, candidates[0])
         if fixed != word:
@@ -117,6 +121,14 @@ _LOOKALIKES: dict[str, str] = {}
 for _group in ("IT1L", "VW", "XY", "ĐPD", "OQ0D", "CG"):
     for _c in _group:
         _LOOKALIKES[_c] = _LOOKALIKES.get(_c, "") + _group.replace(_c, "")
+
+
+def _middle_misread(word: str) -> str:
+    """ "Thị" or "Văn" where `word` is no syllable and one letter from one of them."""
+    if _is_syllable(word) or not word.isalpha():
+        return ""
+    near = [m for m in ("Thị", "Văn") if levenshtein(_key(word), _key(m)) == 1]
+    return near[0] if len(near) == 1 else ""
 
 
 def _title(word: str) -> str:
