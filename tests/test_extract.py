@@ -698,6 +698,8 @@ def test_van_ban_signer_title_and_notation():
     assert _title("NGƯỜI KÝ") is None
     assert notation_kind("1255/2024/QĐĐ-UBND") == "1255/2024/QĐ-UBND"
     assert notation_kind("507/UBND-KGVX") == "507/UBND-KGVX"
+    assert notation_kind("1539/TIr-SGTVT") == "1539/TTr-SGTVT"  # one letter misread, one kind that near
+    assert notation_kind("12/QT-UBND") == "12/QT-UBND"  # two letters: QĐ, CT, TC are all that near
     assert v.normalize_name("Đồ Công Toàn")[0] == "Đỗ Công Toàn"  # no surname Đồ
 
 

@@ -125,7 +125,8 @@ def _read_number(tokens: list[Word], layout: Layout) -> Value | None:
     value, factor = v.normalize_number(raw)
     kind_read = notation_kind(value)
     if kind_read != value:
-        value, factor = kind_read, factor * v.SNAPPED
+        # a letter read twice is put right with little doubt; a letter read as another, as a guess
+        value, factor = kind_read, factor * (v.SNAPPED if len(kind_read) < len(value) else v.SNAPPED_GIVEN)
     # figures (the year perhaps), then the notation's kind and body: "47/2024/QĐ-UBND"
     if not re.fullmatch(r"\d{1,5}(/\d{4})?/[A-ZĐ]+(-[A-ZĐ0-9]+)*", value):
         factor *= 0.5
@@ -546,11 +547,15 @@ NOTATION_KINDS = frozenset(
 
 
 def notation_kind(value: str) -> str:
-    """'1255/2024/QĐĐ-UBND' -> '1255/2024/QĐ-UBND': a letter of the kind read twice."""
+    """'1255/2024/QĐĐ-UBND' -> '1255/2024/QĐ-UBND': a letter of the kind read twice;
+    '1539/TIr-SGTVT' -> '1539/TTr-SGTVT': one letter misread, where one kind alone is that near."""
     m = re.fullmatch(r"(\d+/(?:\d{4}/)?)([A-ZĐa-z]+)(-.*)", value)
     if not m or m.group(2) in NOTATION_KINDS:
         return value
     kind = m.group(2)
     singles = {kind[:i] + kind[i + 1 :] for i in range(1, len(kind)) if kind[i] == kind[i - 1]}
     found = singles & NOTATION_KINDS
+    if not found and len(kind) >= 3:
+        # (a two-letter kind one letter off is another kind as often as not: QĐ, QC, CT, TC)
+        found = {k for k in NOTATION_KINDS if len(k) == len(kind) and levenshtein(k, kind) == 1}
     return m.group(1) + found.pop() + m.group(3) if len(found) == 1 else value
