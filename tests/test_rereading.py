@@ -4,6 +4,8 @@ review, and the real engine reads crops of figures and of words."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -198,6 +200,17 @@ def test_a_leader_through_the_figures_mid_height_is_told_from_one_under_their_fe
         for x in (50, 64, 260, 274):
             draw.ellipse((x, y, x + 6, y + 6), fill=0)
     assert leader_through_figures(np.asarray(image)) is crossed
+
+
+def test_faint_grey_figures_are_not_taken_for_a_leader():
+    """A registry cell's faint figures (a crop from a generated registry book): thresholded
+    at a fixed grey they fall apart into dot-sized pieces at mid-height, which are no leader."""
+    import cv2
+
+    from digitize.preprocess import leader_through_figures
+
+    crop = cv2.imread(str(Path(__file__).parent / "images" / "faint_registry_date.png"), cv2.IMREAD_GRAYSCALE)
+    assert crop is not None and not leader_through_figures(crop)
 
 
 def test_figures_agreeing_where_a_leader_crosses_them_are_a_guess():

@@ -147,14 +147,15 @@ def leader_through_figures(crop: np.ndarray) -> bool:
     clears it, and every recogniser reads the same wrong figure ("·1" as 4), so readings
     that agree there confirm nothing. The zero's inner dot (inside a figure) and a colon
     (a dot above or below another) do not count."""
-    ink = (crop < 128).astype(np.uint8)
+    # Otsu's threshold, not a fixed one: a faint grey crop falls apart into dot-sized pieces
+    _, ink = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     n, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
     if n <= 2:
         return False
     left, top, w, h = (stats[1:, k] for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
     figures = h >= 0.35 * crop.shape[0]
-    if not figures.any():
-        return False
+    if figures.sum() < 3:
+        return False  # no row of figures to measure the marks against (a broken, faint crop)
     line_top = float(np.median(top[figures]))
     height = float(np.percentile(h[figures], 30))
     cx, cy = centroids[1:, 0], centroids[1:, 1]
