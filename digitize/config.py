@@ -130,6 +130,9 @@ class Settings:
     max_pages: int = 2000
     max_bytes: int = 500_000_000
     workers: int = 0  # 0 = number of CPUs
+    # Tesseract instances reading one page's lines at once: 0 = the CPUs left to each worker
+    # (all of them for `digitize process` with one input or --workers 1, else 1)
+    ocr_line_threads: int = 0
     page_time_limit: int = 300
     visibility_timeout: int = 60
     retry_max: int = 12
@@ -259,6 +262,7 @@ _ENV = {
     "DIGITIZE_MAX_DECODED_BYTES": "max_decoded_bytes",
     "DIGITIZE_MAX_STREAM_BYTES": "max_stream_bytes",
     "DIGITIZE_WORKERS": "workers",
+    "DIGITIZE_OCR_LINE_THREADS": "ocr_line_threads",
     "DIGITIZE_PAGE_TIME_LIMIT": "page_time_limit",
     "DIGITIZE_VISIBILITY_TIMEOUT": "visibility_timeout",
     "DIGITIZE_RETRY_MAX": "retry_max",

@@ -61,6 +61,27 @@ def test_reads_committed_sample(engine, clean):
     assert page.lines[0].text.startswith("ỦY BAN NHÂN DÂN") and "CỘNG HÒA" in page.lines[0].text
 
 
+def test_lines_read_on_two_instances_at_once_are_the_lines_read_on_one(engine, clean):
+    two = PaddleDetEngine(line_threads=2)
+    assert two.recognize(clean) == engine.recognize(clean)
+
+
+def test_a_single_input_reads_its_lines_on_the_cores_it_has(monkeypatch):
+    """`digitize process one.jpg`: one worker, so its page gets every core."""
+    import os
+
+    from digitize import cli
+
+    seen = {}
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(
+        cli, "_worker_init", lambda settings, debug_dir: seen.setdefault("threads", settings.ocr_line_threads)
+    )
+    monkeypatch.setattr(cli, "_process_one", lambda path, doc_type, book: (path, None, "stopped here"))
+    cli.main(["process", str(SAMPLES / "khai_sinh_clean.png"), "--no-progress"])
+    assert seen["threads"] == 4
+
+
 def test_detector_finds_lines_on_either_image(clean):
     for image, scale in ((clean.display, 1.0), (clean.ocr_input, clean.ocr_scale)):
         boxes = detect_lines(image, default_model())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..text import clean_spaces
@@ -166,7 +167,7 @@ def _chunks(words: tuple[Word, ...], height: float) -> list[tuple[Word, ...]]:
 
 
 def _fit_to_row(
-    chunks: list[tuple[Word, ...]], row: Line, height: float, compiled: list[re.Pattern[str]] = ()
+    chunks: list[tuple[Word, ...]], row: Line, height: float, compiled: Sequence[re.Pattern[str]] = ()
 ) -> float | None:
     """How far the value runs start from the label ends of `row` (in line heights; None when
     a run has no label ending before it: the run is not a value of this row)."""
@@ -174,7 +175,7 @@ def _fit_to_row(
     # does a colon read "!" or "?" (no printed label ends in either: "tên người mẹ!").
     # A colon inside a word ("tộc:K", the value's first letter glued on) ends the label
     # where it stands, by its share of the word's width.
-    ends = [w.box[2] for w in row.words if w.text.rstrip(_SPECKS).endswith((":", ";", "!", "?"))]
+    ends: list[float] = [float(w.box[2]) for w in row.words if w.text.rstrip(_SPECKS).endswith((":", ";", "!", "?"))]
     ends += [
         w.box[0] + (w.text.index(":") + 1) / len(w.text) * (w.box[2] - w.box[0])
         for w in row.words

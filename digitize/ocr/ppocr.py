@@ -14,6 +14,9 @@ Three layers, as in tesseract.py: the ONNX session (`_session`), the detector
 from __future__ import annotations
 
 import importlib.util
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import cast
@@ -26,7 +29,7 @@ from ..errors import EngineError
 from ..text import nfc
 from ..types import Box, CleanPage, OcrPage, Word
 from .layout import assemble_rows
-from .tesseract import TesseractEngine, _api, _lock, clean_word, read_words
+from .tesseract import TesseractEngine, _api, _lock, _new_api, clean_word, read_words
 
 INSTALL_HINT = "install the optional extra: pip install 'digitize[ppocr]'"
 
@@ -152,6 +155,18 @@ def _pieces(black_white: np.ndarray) -> list[tuple[int, int]]:
 
 # ---------------------------------------------------------------- engine
 
+MIN_LINES_PER_THREAD = 8
+MAX_LINE_THREADS = 8
+_slot_locks = [threading.Lock() for _ in range(MAX_LINE_THREADS)]
+
+
+@lru_cache(maxsize=MAX_LINE_THREADS)
+def _slot_api(tessdata: str, lang: str, psm: int, slot: int):
+    """Tesseract instance number `slot` for reading a page's lines in parallel (its own,
+    apart from the one the rest of the process shares under `_lock`)."""
+    del slot  # part of the cache key only
+    return _new_api(tessdata, lang, psm)
+
 
 class PaddleDetEngine:
     """PP-OCR detection, Tesseract recognition line by line.
@@ -160,7 +175,10 @@ class PaddleDetEngine:
     leaders, rules and colour removed; measured better) or "display" (the colour
     page). `max_side` is the detector's input size (PaddleOCR's 960: 736 reads as
     well on A4 at 300 dpi and is 20% faster, 1280 no better). `threads` is
-    onnxruntime's intra-op threads: 1, since pages run in parallel processes."""
+    onnxruntime's intra-op threads: 1, since pages run in parallel processes.
+    `line_threads` reads a page's lines on that many Tesseract instances at once (the
+    recognition releases the GIL): 1 where pages already run one per core, more where one
+    page has the machine to itself (a single page from the command line)."""
 
     name = "ppocr-det+tesseract"
 
@@ -174,11 +192,12 @@ class PaddleDetEngine:
         threads: int = 1,
         margin: float = LINE_MARGIN,
         fallback: bool = True,
+        line_threads: int = 1,
     ):
         if source not in ("display", "ocr"):
             raise ValueError(f"source must be 'display' or 'ocr', not {source!r}")
         self.tessdata, self.lang, self.source, self.max_side, self.threads = tessdata, lang, source, max_side, threads
-        self.margin, self.fallback = margin, fallback
+        self.margin, self.fallback, self.line_threads = margin, fallback, max(1, line_threads)
         self.model = Path(model) if model else default_model()
         _session(str(self.model), threads)  # fail at start-up, not on the first page
         self._tesseract = TesseractEngine(tessdata=tessdata, lang=lang)
@@ -215,37 +234,57 @@ class PaddleDetEngine:
         lines above and below are inside it, is read again as a block (PSM 6)."""
         import tesserocr
 
+        psm = int(tesserocr.PSM.SINGLE_LINE)
+        # a few lines are not worth a second instance's start
+        slots = min(self.line_threads, max(1, len(boxes) // MIN_LINES_PER_THREAD))
+        if slots == 1:
+            with _lock:
+                api = _api(self.tessdata, self.lang, psm)
+                try:
+                    return self._read_boxes(api, image, scale, boxes, range(len(boxes)))
+                finally:
+                    api.Clear()
+
+        def read_share(slot: int) -> list[tuple[Word, int]]:
+            # every slot-th line, so each instance gets long and short lines alike
+            with _slot_locks[slot]:
+                api = _slot_api(self.tessdata, self.lang, psm, slot)
+                try:
+                    return self._read_boxes(api, image, scale, boxes, range(slot, len(boxes), slots))
+                finally:
+                    api.Clear()
+
+        with ThreadPoolExecutor(max_workers=slots) as pool:
+            shares = list(pool.map(read_share, range(slots)))
+        return sorted((w for share in shares for w in share), key=lambda wl: wl[1])
+
+    def _read_boxes(
+        self, api, image: np.ndarray, scale: float, boxes: list[Box], indices: Iterable[int]
+    ) -> list[tuple[Word, int]]:
         height, width = image.shape[:2]
         out: list[tuple[Word, int]] = []
-        with _lock:
-            api = _api(self.tessdata, self.lang, int(tesserocr.PSM.SINGLE_LINE))
-            for line_no, (x0, y0, x1, y1) in enumerate(boxes):
-                left, top = max(0, int(x0 * scale)), max(0, int(y0 * scale))
-                right, bottom = min(width, int(np.ceil(x1 * scale))), min(height, int(np.ceil(y1 * scale)))
-                if right - left < 4 or bottom - top < 4:
+        for line_no in indices:
+            x0, y0, x1, y1 = boxes[line_no]
+            left, top = max(0, int(x0 * scale)), max(0, int(y0 * scale))
+            right, bottom = min(width, int(np.ceil(x1 * scale))), min(height, int(np.ceil(y1 * scale)))
+            if right - left < 4 or bottom - top < 4:
+                continue
+            m = max(4, int((bottom - top) * self.margin))
+            crop = cv2.copyMakeBorder(image[top:bottom, left:right], m, m, m, m, cv2.BORDER_CONSTANT, value=255)
+            for text, (bx0, by0, bx1, by1), conf, alternative in self._read_line(api, crop):
+                bx0, bx1 = (min(right, max(left, v - m + left)) for v in (bx0, bx1))
+                by0, by1 = (min(bottom, max(top, v - m + top)) for v in (by0, by1))
+                if bx1 <= bx0 or by1 <= by0:
                     continue
-                m = max(4, int((bottom - top) * self.margin))
-                crop = cv2.copyMakeBorder(image[top:bottom, left:right], m, m, m, m, cv2.BORDER_CONSTANT, value=255)
-                words = self._read_line(api, crop)
-                for text, (bx0, by0, bx1, by1), conf, alternative in words:
-                    bx0, bx1 = (min(right, max(left, v - m + left)) for v in (bx0, bx1))
-                    by0, by1 = (min(bottom, max(top, v - m + top)) for v in (by0, by1))
-                    if bx1 <= bx0 or by1 <= by0:
-                        continue
-                    disp = cast(Box, tuple(int(round(v / scale)) for v in (bx0, by0, bx1, by1)))
-                    out.append(
-                        (
-                            Word(
-                                text=text,
-                                box=disp,
-                                confidence=conf,
-                                alternative=alternative[0],
-                                alternative_confidence=alternative[1],
-                            ),
-                            line_no,
-                        )
-                    )
-            api.Clear()
+                disp = cast(Box, tuple(int(round(v / scale)) for v in (bx0, by0, bx1, by1)))
+                word = Word(
+                    text=text,
+                    box=disp,
+                    confidence=conf,
+                    alternative=alternative[0],
+                    alternative_confidence=alternative[1],
+                )
+                out.append((word, line_no))
         return out
 
     def _read_line(self, api, crop: np.ndarray) -> list[tuple[str, Box, float, tuple[str, float]]]:

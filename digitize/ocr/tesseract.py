@@ -52,6 +52,11 @@ def clean_word(text: str) -> str:
 
 @lru_cache(maxsize=4)
 def _api(tessdata: str, lang: str, psm: int):
+    """The process's shared Tesseract instance for (model, segmentation mode); use it under `_lock`."""
+    return _new_api(tessdata, lang, psm)
+
+
+def _new_api(tessdata: str, lang: str, psm: int):
     try:
         import tesserocr
     except ImportError as exc:  # pragma: no cover - install problem
