@@ -301,12 +301,15 @@ def _chains(
     lies within a leader's pitch before it and nearest in height: a leader followed along
     its own tilt, and not broken by a dot-below diacritic or a stop beside it."""
     chains: list[list[tuple[float, float, float, int]]] = []
+    open_chains: list[list[tuple[float, float, float, int]]] = []  # those a next dot may still join
     for dot in row:
-        near = [c for c in chains if 0 < dot[0] - c[-1][0] <= max_gap and abs(dot[1] - c[-1][1]) <= tolerance]
+        open_chains = [c for c in open_chains if dot[0] - c[-1][0] <= max_gap]
+        near = [c for c in open_chains if dot[0] > c[-1][0] and abs(dot[1] - c[-1][1]) <= tolerance]
         if near:
             min(near, key=lambda c: abs(dot[1] - c[-1][1])).append(dot)
         else:
             chains.append([dot])
+            open_chains.append(chains[-1])
     return chains
 
 
