@@ -197,7 +197,7 @@ class PaddleDetEngine:
         if source not in ("display", "ocr"):
             raise ValueError(f"source must be 'display' or 'ocr', not {source!r}")
         self.tessdata, self.lang, self.source, self.max_side, self.threads = tessdata, lang, source, max_side, threads
-        self.margin, self.fallback, self.line_threads = margin, fallback, max(1, line_threads)
+        self.margin, self.fallback, self.line_threads = margin, fallback, min(MAX_LINE_THREADS, max(1, line_threads))
         self.model = Path(model) if model else default_model()
         _session(str(self.model), threads)  # fail at start-up, not on the first page
         self._tesseract = TesseractEngine(tessdata=tessdata, lang=lang)
