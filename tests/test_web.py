@@ -697,3 +697,19 @@ def test_login_throttle_and_disabled_user(env, monkeypatch):
     svc.auth.set_disabled("tired", True)
     assert client.get("/api/me", headers=bearer(token)).status_code == 401
     client.cookies.clear()
+
+
+def test_the_counters_pages_read_their_lines_on_every_core_and_a_batchs_on_one(monkeypatch):
+    """Interactive pages have the machine to themselves; a batch's fill it one per process."""
+    import os
+
+    from digitize.config import Settings
+    from digitize.web import jobs
+
+    made = []
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(jobs.Processor, "_make_pool", lambda self, size, line_threads=1: made.append(line_threads))
+    processor = jobs.Processor(Settings(), processes=2, batch_processes=1)
+    processor._queue = object()  # no progress listener for this check
+    processor._pools()
+    assert made == [4, 1]
