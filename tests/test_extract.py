@@ -262,6 +262,7 @@ def test_a_nationality_of_a_letter_or_two_read_with_other_marks_is_a_guess():
     assert v.normalize_nationality("Ý") == ("Ý", 1.0)
     assert v.normalize_nationality("Ÿ") == ("Ý", 0.4)
     assert v.normalize_nationality("Viet Nam") == ("Việt Nam", 0.8)
+    assert v.normalize_nationality("V+Êt NA") == ("Việt Nam", 0.3)  # two letters lost: a guess, reviewed
 
 
 def test_a_province_one_letter_off_is_put_right_as_a_guess():

@@ -425,6 +425,13 @@ def normalize_nationality(value: str) -> tuple[str, float]:
     close = [n for k, n in NATIONALITIES.items() if len(k) >= 5 and levenshtein(_letters(k), letters) <= 1]
     if len(set(close)) == 1:
         return close[0], 0.4
+    # two letters lost or misread in a long name ("V+Êt NA"), where no other name is within
+    # four: a guess, as reviewed as a value left as read
+    distances = sorted((levenshtein(_letters(k), letters), n) for k, n in NATIONALITIES.items() if len(k) >= 7)
+    if len(letters) >= 5 and distances and distances[0][0] <= 2:
+        others = [d for d, n in distances if n != distances[0][1]]
+        if not others or others[0] >= 4:
+            return distances[0][1], 0.3
     return value, 0.3
 
 
