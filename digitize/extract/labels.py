@@ -362,7 +362,8 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 def _near_label(folded: str, labels: list[tuple[Label, re.Pattern[str]]]) -> tuple[int, Label] | None:
     """(where the label ends, the label) for a line opening with a label read with one
-    character wrong, dropped or added before its colon; None where none is that near."""
+    character wrong or one too many before its colon; None where none, or more than one, is
+    that near."""
     colon = next((i for i, c in enumerate(folded[:NEAR_LABEL_REACH]) if c in ":;"), None)
     if colon is None or colon < 8:
         return None
@@ -417,7 +418,6 @@ def _read_form(
             for m in regex.finditer(folded):
                 if not any(a < m.start() < b for a, b in guidance):
                     hits.append((m.start(), m.end(), label))
-        # Longest label wins where labels overlap ("noi cu tru" inside "noi cu tru cua me").
         if near_labels and not any(h[0] <= 2 for h in hits):
             near = _near_label(folded, near_labels)
             if near is not None:
@@ -429,6 +429,7 @@ def _read_form(
                 inside = _near_label_within(folded, colon, compiled)
                 if inside is not None and not any(a < inside[1] and inside[0] < b for a, b, _ in hits):
                     hits.append(inside)
+        # Longest label wins where labels overlap ("noi cu tru" inside "noi cu tru cua me").
         hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
         kept: list[tuple[int, int, Label]] = []
         for hit in hits:
