@@ -213,15 +213,22 @@ _UNIT = re.compile(r"^((?:tinh|thanh pho|huyen|quan|thi xa|thi tran|phuong|xa|da
 _UNIT_WITHIN = re.compile(r"(?:^|(?<= ))(" + gazetteer.UNIT_WORD_PATTERN + r") (?=\S)")
 _TAIL_WORDS = (3, 2)
 TYPED_ZERO_MISREADS = "689"  # what a typewriter's 0 is read as
+# what Tesseract's `vie` reads a typed figure as where a leader's dot touches it
+DOT_MISREADS = {"0": TYPED_ZERO_MISREADS, "1": "4"}
+
+
+def misread_as(read: str, printed: str, misreads: dict[str, str]) -> bool:
+    """Whether `read` is `printed` with some figures read as their `misreads` and no other change."""
+    return (
+        len(read) == len(printed)
+        and read != printed
+        and all(a == b or a in misreads.get(b, "") for a, b in zip(read, printed))
+    )
 
 
 def zeros_misread(read: str, printed: str) -> bool:
     """Whether `read` is `printed` with typed zeros read as 9, 8 or 6 ("2993" for 2003)."""
-    return (
-        len(read) == len(printed)
-        and read != printed
-        and all(a == b or (b == "0" and a in TYPED_ZERO_MISREADS) for a, b in zip(read, printed))
-    )
+    return misread_as(read, printed, {"0": TYPED_ZERO_MISREADS})
 
 
 _LETTER_LOOKALIKES = str.maketrans({"1": "i", "0": "o"})

@@ -32,6 +32,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from ..types import Box, Repair
+from . import names
 from . import validate as v
 
 if TYPE_CHECKING:
@@ -117,23 +118,11 @@ def check_figures(normalizer: Callable[[str], tuple[str, float]], value: "Value"
     # 11 of 11 such splits, the page's reading in none; where they differ otherwise (a
     # figure dropped, 5 read as 9) the page's was right in 5 of 6.
     order = ((own, value.factor), eng, vie)
-    if value.factor >= VALID and eng[1] >= VALID and dotted_misread(own, eng[0]):
+    if value.factor >= VALID and eng[1] >= VALID and names.misread_as(own, eng[0], names.DOT_MISREADS):
         order = (eng, (own, value.factor), vie)
     best = next((r for r in order if r is not None and r[1] >= VALID), (own, value.factor))
     repairs = value.repairs + ((Repair("figures_reread", own, best[0]),) if best[0] != own else ())
     return replace(value, value=best[0], factor=best[1], ocr=min(value.ocr, _guessed() * 0.9), repairs=repairs)
-
-
-DOT_MISREADS = {"0": "689", "1": "4"}  # what `vie` reads a figure as where a leader's dot touches it
-
-
-def dotted_misread(read: str, printed: str) -> bool:
-    """Whether `read` is `printed` with only figures a dot touched misread (0 as 9, 1 as 4)."""
-    return (
-        len(read) == len(printed)
-        and read != printed
-        and all(a == b or a in DOT_MISREADS.get(b, "") for a, b in zip(read, printed))
-    )
 
 
 def _guessed() -> float:
