@@ -367,10 +367,7 @@ def _near_label(folded: str, labels: list[tuple[Label, re.Pattern[str]]]) -> tup
     colon = next((i for i, c in enumerate(folded[:NEAR_LABEL_REACH]) if c in ":;"), None)
     if colon is None or colon < 8:
         return None
-    head = folded[:colon]
-    variants = {head[:i] + c + head[i + 1 :] for i in range(len(head)) for c in _LETTERS + " "}
-    variants |= {head[:i] + head[i + 1 :] for i in range(len(head))}
-    near = {label for label, regex in labels for text in variants if regex.fullmatch(text + ":")}
+    near = _labels_near(folded[:colon], labels, anywhere=True)
     return (colon + 1, near.pop()) if len(near) == 1 else None
 
 
@@ -385,14 +382,25 @@ def _near_label_within(
         head = folded[start:colon]
         if not head[:1].isalpha():
             continue
-        variants = {head[:i] + head[i + 1 :] for i in range(len(head))}
-        variants |= {head[:i] + c + head[i + 1 :] for i, ch in enumerate(head) if not ch.isalpha() for c in _LETTERS}
-        near = {label for label, regex in labels for text in variants if regex.fullmatch(text + ":")}
+        near = _labels_near(head, labels, anywhere=False)
         if len(near) == 1:
             return start, colon + 1, near.pop()
         if near:
             return None
     return None
+
+
+def _labels_near(head: str, labels: list[tuple[Label, re.Pattern[str]]], anywhere: bool) -> set[Label]:
+    """The labels `head` (a label's text before its colon) is one character from: one too
+    many, or one misread — any character where `anywhere` (a line's opening label, looked for
+    only where its field was found nowhere), else only one that is no letter (inside a line,
+    where any colon is tried)."""
+    variants = {head[:i] + head[i + 1 :] for i in range(len(head))}
+    replaced = _LETTERS + " " if anywhere else _LETTERS
+    variants |= {
+        head[:i] + c + head[i + 1 :] for i, ch in enumerate(head) if anywhere or not ch.isalpha() for c in replaced
+    }
+    return {label for label, regex in labels for text in variants if regex.fullmatch(text + ":")}
 
 
 def _read_form(

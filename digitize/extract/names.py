@@ -400,13 +400,14 @@ def read_place(value: str) -> PlaceReading:
     return PlaceReading(", ".join(parts), changed, units, verified, respelled)
 
 
-def snap_place(value: str) -> tuple[str, bool]:
+def snap_place(value: str, hierarchy: PlaceReading | None = None) -> tuple[str, bool]:
     """An address or place with each unit's name ("xã Duy Trụng", "tỉnh Quảng Nạm", or a
     bare "Ninh Kiểu" in a table cell) replaced by the gazetteer's spelling when the
-    letters agree and the marks do not: first through the hierarchy (`read_place`),
-    then, for a part the hierarchy left alone, against every unit name."""
+    letters agree and the marks do not: first through the hierarchy (`read_place`, or its
+    reading of `value` where the caller has it), then, for a part the hierarchy left alone,
+    against every unit name."""
     read = value
-    value = read_place(value).value
+    value = (hierarchy or read_place(value)).value
     parts = value.split(", ")
     out = []
     for part in parts:

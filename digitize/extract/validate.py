@@ -893,15 +893,16 @@ def normalize_place(value: str) -> tuple[str, float]:
     fixed, changed = fix_unit_words(value)
     fixed, changed2 = fix_phrases(fixed)
     fixed, changed3 = fix_commas(fixed)
-    respelled = changed4 = names.read_place(fixed).respelled_province
+    hierarchy = names.read_place(fixed)
+    respelled = hierarchy.respelled_province
     if restored:
         # the province's own letters changed, not only its marks and specks ("Gà Mau")
         province = _province_at_end(re.sub(r"[^\w\s]|_", " ", value).split())
         respelled = respelled or (province is not None and _letters(province[1]) not in _letters(read))
-    fixed, snapped = names.snap_place(fixed)
-    changed4 = changed4 or snapped
+    fixed, changed4 = names.snap_place(fixed, hierarchy)
     factor = text_factor(fixed) * gazetteer.check_address(fixed)
-    reading = names.read_place(fixed)
+    # read again only where snapping changed it (a respelled province makes a change)
+    reading = names.read_place(fixed) if changed4 else hierarchy
     # a province put right by a letter ("tỉnh Gà Mau") is found now, but only as respelled
     verified = reading.units > 0 and reading.verified == reading.units and not respelled
     if reading.verified < reading.units:
