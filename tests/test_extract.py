@@ -1036,12 +1036,19 @@ def test_van_ban_number_slot_read_as_junk_without_its_slash():
     assert record.fields["loai_van_ban"] == "Chỉ thị"
 
 
+def _word(text, x0, y0, x1, y1):
+    return Word(text, (x0, y0, x1, y1), 0.95)
+
+
+def _form_line(y, *texts_x, height=30, letter=18):
+    """A line of words, each starting at its x and `letter` pixels wide per character."""
+    return Line(tuple(Word(t, (x, y, x + letter * len(t), y + height), 0.95) for t, x in texts_x))
+
+
 def test_values_typed_off_the_leader_return_to_their_labels():
     """A certificate filled in on a typewriter after printing: the values sit half a row above
     their leaders, so they came out as rows of their own or on the first label's row."""
-
-    def w(t, x0, y0, x1, y1):
-        return Word(t, (x0, y0, x1, y1), 0.95)
+    w = _word
 
     lines = (
         Line((w("GIẤY", 640, 350, 800, 395), w("KHAI", 810, 350, 900, 395), w("SINH", 910, 350, 1040, 395))),
@@ -1090,7 +1097,7 @@ def test_guidance_in_brackets_is_no_label():
     # "(Ký, ghi rõ họ, chữ đệm, tên, chức vụ và đóng dấu)" on one line names a field but labels
     # none: the signer's name under it is still found
     def line(y, *texts_x):
-        return Line(tuple(Word(t, (x, y, x + 20 * len(t), y + 40), 0.95) for t, x in texts_x))
+        return _form_line(y, *texts_x, height=40, letter=20)
 
     lines = (
         line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
@@ -1115,10 +1122,6 @@ def test_guidance_in_brackets_is_no_label():
     )
     record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
     assert record.fields["ho_ten"] == "LÊ VĂN AN" and record.fields["nguoi_ky"] == "Ngô Xuân Sơn"
-
-
-def _form_line(y, *texts_x, height=30):
-    return Line(tuple(Word(t, (x, y, x + 18 * len(t), y + height), 0.95) for t, x in texts_x))
 
 
 def test_a_label_misread_by_a_letter_still_labels_its_value():
@@ -1175,9 +1178,7 @@ def test_pieces_of_one_form_row_are_joined_though_a_speck_overlaps_a_word():
     "Nam Việt Nam"), the values typed a third of a row low; the "1" is a leader's dot read
     under "Kinh" and the "(" one under "Nam"."""
 
-    def word(text, x0, y0, x1, y1):
-        return Word(text, (x0, y0, x1, y1), 0.95)
-
+    word = _word
     lines = (
         _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
         _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430), ("VÕ", 530), ("AN", 590)),
