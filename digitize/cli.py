@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from dataclasses import replace
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -664,5 +665,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> NoReturn:
+    """The console script: `main`, then the process ends without tearing its heap down.
+
+    A one-page `digitize process` builds the gazetteer, the lexicons and the recognisers;
+    the interpreter's orderly teardown of them (module by module, object by object) took
+    0.35-0.4 s of a 3.5 s cold run. By the time `main` returns every result is stored
+    (atomic writes) and indexed (committed), so the runner's index is closed, the logs and
+    streams flushed, and the process ends. A command that left a thread of its own running
+    exits the ordinary way, which waits for it."""
+    code = int(main())
+    from .runner import close_process_runner
+
+    close_process_runner()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more to say there
+            pass
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

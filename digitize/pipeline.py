@@ -75,14 +75,18 @@ class Engines:
 
     @classmethod
     def from_settings(cls, settings: Settings, cleanup: CleanupOptions | None = None) -> "Engines":
+        from .extract.rereading import FIRST_READERS
         from .index import make_index
         from .ocr import make_ocr_engine
         from .signing import make_signer
         from .storage import make_storage
 
+        ocr = make_ocr_engine(settings)
+        # the recognisers load on another core while the signer's key and chain are read
+        ocr.preload(FIRST_READERS)
         return cls(
             settings=settings,
-            ocr=make_ocr_engine(settings),
+            ocr=ocr,
             signer=make_signer(settings),
             storage=make_storage(settings),
             index=make_index(settings),

@@ -90,6 +90,14 @@ def process_runner(settings: Settings, cleanup: CleanupOptions | None = None) ->
     return held[3]
 
 
+def close_process_runner() -> None:
+    """Close this process's runner (its index connection), if `process_runner` built one here."""
+    global _held
+    held, _held = _held, None
+    if held is not None and held[0] == os.getpid():
+        held[3].close()
+
+
 def current_runner() -> PipelineRunner:
     """The runner this process's pool initialiser built (`process_runner`)."""
     held = _held

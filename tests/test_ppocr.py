@@ -82,6 +82,40 @@ def test_a_single_input_reads_its_lines_on_the_cores_it_has(monkeypatch):
     assert seen["threads"] == 4
 
 
+def test_recognisers_load_on_a_thread_and_a_forked_child_is_not_locked_out(clean):
+    """`preload` returns at once; a page waits for a recogniser still loading (same lock),
+    and a process forked while one loads gets its locks free (it has no loading thread)."""
+    import os
+    import threading
+    import time
+
+    from digitize.ocr import ppocr, tesseract
+
+    engine = PaddleDetEngine(line_threads=3)  # a third slot: not loaded by the other tests
+    readers = [("eng", "0123456789"), ("no-such-model", "")]
+    started = time.perf_counter()
+    engine.preload(readers)
+    assert time.perf_counter() - started < 0.05
+    deadline = time.monotonic() + 60
+    while any(t.name == "digitize-load-recognisers" for t in threading.enumerate()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    loaded = tesseract._value_api.cache_info().currsize
+    assert tesseract._value_api(engine.tessdata, "eng", "0123456789") is not None
+    assert tesseract._value_api.cache_info().currsize == loaded  # already there
+    assert engine.recognize(clean) == PaddleDetEngine().recognize(clean)
+
+    ppocr._slot_locks[2].acquire()  # as a loading thread holds it at the fork
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: can it take the lock?
+            os._exit(0 if ppocr._slot_locks[2].acquire(timeout=5) else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        ppocr._slot_locks[2].release()
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_detector_finds_lines_on_either_image(clean):
     for image, scale in ((clean.display, 1.0), (clean.ocr_input, clean.ocr_scale)):
         boxes = detect_lines(image, default_model())

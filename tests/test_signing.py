@@ -107,6 +107,39 @@ def test_dev_certificate_files_and_subject(dev: tuple[Path, str, Path]) -> None:
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_dev_keys_are_checked_once_and_read_back_from_their_copy(tmp_path: Path, monkeypatch) -> None:
+    """The development PKCS#12 files are read (and their RSA keys checked) once; later starts
+    read the kept copy, a renewed file is read afresh, a spoilt copy is replaced."""
+    from digitize.signing import devcert
+
+    folder = tmp_path / "dev"
+    p12, password = ensure_dev_certificate(folder)
+    secret = password.encode()
+    key, cert, extra = devcert.own_pkcs12(p12, secret)
+    (copy,) = folder.glob(".signer.p12.*.pem")
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert b"ENCRYPTED PRIVATE KEY" in copy.read_bytes() and b"BEGIN PRIVATE KEY" not in copy.read_bytes()
+
+    reads = []
+    real = devcert.pkcs12.load_key_and_certificates
+    monkeypatch.setattr(devcert.pkcs12, "load_key_and_certificates", lambda *a: reads.append(1) or real(*a))
+    key2, cert2, extra2 = devcert.own_pkcs12(p12, secret)
+    assert not reads
+    assert (cert2, extra2) == (cert, extra)
+    assert key2.private_numbers() == key.private_numbers()
+
+    copy.write_bytes(b"spoilt")
+    assert devcert.own_pkcs12(p12, secret)[1] == cert and len(reads) == 1
+    assert copy.read_bytes() != b"spoilt"
+
+    renewed = pkcs12.serialize_key_and_certificates(
+        b"x", key, cert, None, devcert.serialization.BestAvailableEncryption(secret)
+    )
+    p12.write_bytes(renewed)
+    assert devcert.own_pkcs12(p12, secret)[2] == [] and len(reads) == 2
+    assert [p.name for p in folder.glob(".signer.p12.*.pem")] != [copy.name]  # the old copy is gone
+
+
 def test_dev_certificate_race_two_processes(tmp_path: Path) -> None:
     folder = tmp_path / "race"
     code = (

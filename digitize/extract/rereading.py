@@ -133,6 +133,10 @@ def _guessed() -> float:
 
 WORD_MODEL = "Vietnamese"  # Tesseract's script model: another recogniser for the same letters
 
+# The (model, charset) readers every re-reading starts with: English for figures (the page's
+# own model, "vie", reads again only where English disagrees) and the script model for words.
+FIRST_READERS = (*(("eng", charset) for charset in sorted(set(CHARSETS.values()))), (WORD_MODEL, ""))
+
 
 def check_words(normalizer: Callable[[str], tuple[str, float]], value: "Value", page: int) -> "Value":
     """A value in words confirmed by a second recogniser's reading of its crop, or, where it

@@ -3,7 +3,7 @@ in display pixels and confidences, NFC text, reading order) out."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Iterable, Protocol
 
 import numpy as np
 
@@ -24,4 +24,10 @@ class OcrEngine(Protocol):
         """A crop (OCR pixels) holding one value, read again as one line by recogniser
         `model` ("vie"; "eng" or "Vietnamese", which err on other glyphs) restricted to
         `charset` ("": any); None where that recogniser is not installed."""
+        ...
+
+    def preload(self, readers: Iterable[tuple[str, str]] = ()) -> None:
+        """Load the recognisers a page will need (its lines' and the value readers
+        `readers`: (model, charset) pairs of `read_value`) now, on a thread of their own,
+        rather than inside the first page; returns at once."""
         ...

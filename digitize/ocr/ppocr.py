@@ -14,10 +14,11 @@ Three layers, as in tesseract.py: the ONNX session (`_session`), the detector
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import cast
 
@@ -29,7 +30,7 @@ from ..errors import EngineError
 from ..text import nfc
 from ..types import Box, CleanPage, OcrPage, Word
 from .layout import assemble_rows
-from .tesseract import TesseractEngine, _api, _lock, _new_api, clean_word, read_words
+from .tesseract import TesseractEngine, _api, _lock, _new_api, clean_word, load_in_background, read_words, release_held
 
 INSTALL_HINT = "install the optional extra: pip install 'digitize[ppocr]'"
 
@@ -158,6 +159,7 @@ def _pieces(black_white: np.ndarray) -> list[tuple[int, int]]:
 MIN_LINES_PER_THREAD = 8
 MAX_LINE_THREADS = 8
 _slot_locks = [threading.Lock() for _ in range(MAX_LINE_THREADS)]
+os.register_at_fork(after_in_child=lambda: release_held(*_slot_locks))
 
 
 @lru_cache(maxsize=MAX_LINE_THREADS)
@@ -201,6 +203,19 @@ class PaddleDetEngine:
         self.model = Path(model) if model else default_model()
         _session(str(self.model), threads)  # fail at start-up, not on the first page
         self._tesseract = TesseractEngine(tessdata=tessdata, lang=lang)
+
+    def preload(self, readers: Iterable[tuple[str, str]] = ()) -> None:
+        import tesserocr
+
+        psm = int(tesserocr.PSM.SINGLE_LINE)
+        if self.line_threads == 1:
+            lines = [(partial(_api, self.tessdata, self.lang, psm), _lock)]
+        else:
+            lines = [
+                (partial(_slot_api, self.tessdata, self.lang, psm, slot), _slot_locks[slot])
+                for slot in range(self.line_threads)
+            ]
+        load_in_background(*lines, *self._tesseract.value_loads(readers))
 
     def recognize(self, page: CleanPage) -> OcrPage:
         scale = page.ocr_scale

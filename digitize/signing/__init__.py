@@ -66,8 +66,11 @@ def make_signer(settings: Settings) -> Signer:
         p12, password = Path(settings.signing_p12), settings.signing_p12_password
         trust = Trust(roots=tuple(load_certificates(trust_roots(settings))), fetch=True)
     else:
+        from .pyhanko_signer import key_signer
+
         dev = DevAuthority(settings.dev_cert_dir)  # NOT FOR PRODUCTION: dev CA, TSA and CRL in-process
-        p12, password = dev.p12, dev.password
+        key = key_signer(dev.signer_key, dev.signer_cert, dev.signer_chain)
+        p12, password = None, ""
         timestamper = timestamper or dev.timestamper()
         trust = Trust(roots=tuple(load_certificates(trust_roots(settings))), local_crls=lambda: [dev.crl()])
     level = settings.signing_level

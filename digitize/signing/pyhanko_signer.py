@@ -44,7 +44,7 @@ import time
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..errors import PdfaInvalid, SigningError
 from ..types import SignatureInfo
@@ -134,9 +134,6 @@ def _key_once_signer_class() -> type:
 
 def _pkcs12_key(path: Path, password: str) -> Any:
     from cryptography.hazmat.primitives.serialization import pkcs12
-    from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1 as asn1_cert
-    from pyhanko.keys.internal import translate_pyca_cryptography_key_to_asn1 as asn1_key
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     try:
         data = path.read_bytes()
@@ -154,6 +151,16 @@ def _pkcs12_key(path: Path, password: str) -> Any:
         raise SigningError(f"no certificate in {path}")
     if pyca_key is None:
         raise SigningError(f"cannot open signing certificate {path}: no private key in it")
+    return key_signer(pyca_key, pyca_cert, extra)
+
+
+def key_signer(pyca_key: Any, pyca_cert: Any, extra: Iterable[Any] = ()) -> Any:
+    """A pyHanko signer over a key already loaded (cryptography objects): the certificate
+    it signs with and the chain (`extra`) it embeds."""
+    from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1 as asn1_cert
+    from pyhanko.keys.internal import translate_pyca_cryptography_key_to_asn1 as asn1_key
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
     registry = SimpleCertificateStore()
     registry.register_multiple({asn1_cert(c) for c in extra})
     key = _key_once_signer_class()(
