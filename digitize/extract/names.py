@@ -53,6 +53,12 @@ def _name_stock() -> tuple[dict[str, list[str]], dict[str, list[str]], frozenset
     return surnames, given, known
 
 
+def is_name_syllable(word: str) -> bool:
+    """Whether `word`, by its letters (marks aside), is a known surname or given-name syllable."""
+    surnames, given, _ = _name_stock()
+    return _key(word) in surnames or _key(word) in given
+
+
 def _same_case(template: str, word: str) -> str:
     if template.isupper() and len(template) > 1:
         return word.upper()

@@ -584,8 +584,10 @@ def normalize_name(value: str) -> tuple[str, float]:
     spaced = split_glued(value)  # "NguyễnMinhTuấn"
     glued = spaced != value
     harmonised, case_guessed = _same_case_as_most(spaced)
-    value, doubtful = capitalise_name(harmonised)
-    doubtful = doubtful or case_guessed
+    joined = join_broken(harmonised)  # "PH AM HỮU HÒA"
+    broken = joined != harmonised
+    value, doubtful = capitalise_name(joined)
+    doubtful = doubtful or case_guessed or broken
     # Êđê and Jrai women's names "H'Mai", "H'Hen": the apostrophe is faint and often lost
     if value != value.upper():
         value = re.sub(
@@ -757,6 +759,27 @@ def split_glued(value: str) -> str:
             word = " ".join(pieces)  # "NguyễnMinhTuấn" -> "Nguyễn Minh Tuấn"
         words.append(word)
     return " ".join(words)
+
+
+def join_broken(value: str) -> str:
+    """'PH AM' -> 'PHAM': a name word the recogniser broke in two at a gap (a worn letter, a
+    leader's dot between them), joined where a piece is no syllable and the two together are
+    a known name syllable by their letters (`names.snap_name` then gives it its marks)."""
+    words = value.split(" ")
+    out: list[str] = []
+    for word in words:
+        if out and _same_case(out[-1], word) and not (is_syllable(out[-1]) and is_syllable(word)):
+            joined = out[-1] + word
+            if names.is_name_syllable(joined):
+                out[-1] = joined
+                continue
+        out.append(word)
+    return " ".join(out)
+
+
+def _same_case(first: str, second: str) -> bool:
+    letters = first + second
+    return letters.isalpha() and (letters.isupper() or (first[:1].isupper() and second.islower()))
 
 
 def tidy_separators(value: str) -> str:
