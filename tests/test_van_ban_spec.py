@@ -92,6 +92,29 @@ def test_van_ban_place_falls_back_to_the_number_line():
     assert "ngay_ban_hanh" not in values and values["dia_danh"].value == "Tịnh Đông"
 
 
+def test_van_ban_number_line_found_with_its_notation_misread_and_its_number_in_pen():
+    """ "Số: - /&H-UBND": the number written by hand, the K of KH read as "&": still the
+    header's number line, so the body, the place and the date are read."""
+    page = _page(*_HEADER, [("Số: - /&H-UBND", 160), ("Tịnh Đông, ngày 16 tháng 6 năm 2018", 820)])
+    values = read_fields(page)
+    assert values["ngay_ban_hanh"].value == "16/06/2018" and values["dia_danh"].value == "Tịnh Đông"
+    assert values["co_quan_ban_hanh"].value == "ỦY BAN NHÂN DÂN XÃ TỊNH ĐÔNG"
+
+
+def test_van_ban_signer_name_centred_under_a_short_title_is_read_whole():
+    """The name starts left of the short title above it: its words stay together, none of
+    them taken for a recipient."""
+    closing = (
+        [("Nơi nhận:", 160), ("CHỦ TỊCH", 1048)],
+        [("- Như trên;", 160)],
+        [("- Lưu: VT.", 160)],
+        [("Hồ Thanh Hương", 989)],
+    )
+    values = read_fields(_page(*_HEADER, _NUMBER, [("QUYẾT ĐỊNH", 700)], *closing), CLOSING_SPEC)
+    assert values["nguoi_ky"].value == "Hồ Thanh Hương"
+    assert values["noi_nhan"].value == "Như trên; Lưu: VT"
+
+
 def test_van_ban_driver_takes_the_first_candidate_that_reads():
     page = _page(*_HEADER, _NUMBER)
     spec = FieldSpec(

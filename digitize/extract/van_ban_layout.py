@@ -9,6 +9,7 @@ signer's title, signature and name on the right."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -24,7 +25,8 @@ KINDS = {fold(k): k for k in refdata.document_kinds()}
 _MOTTO = re.compile(r"cong hoa|doc lap|c\w{2,3} h[o0]a xa h[o0]i")
 # (figures written by hand into the blank may read as anything but figures, the slash with
 # them: "Số: †+ /QĐ-UBND", "Số: .„ớ„ QĐ-UBND")
-_SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d|\S{0,8}\s*/\s*[a-z]|\S{0,8}\s*[a-z]{1,6}-[a-z])")
+# (the notation's first letter may come out as another glyph: "/&H-UBND" for /KH-UBND)
+_SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d|\S{0,8}\s*/\s*\S?[a-z]|\S{0,8}\s*[a-z]{1,6}-[a-z])")
 # (a speck may follow a figure: "tháng 7? năm")
 _NOTATION = re.compile(r"^/?[A-ZĐ][A-ZĐa-z]{0,5}(-[A-ZĐ0-9]+)+[.,;]?$")
 _DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})[^\w\s]?\s*th[a-z]{2,4}\s*(\d{1,2})[^\w\s]?\s*n[a-z]{1,2}\s*(\d{4})")
@@ -350,6 +352,19 @@ def _subject_under_kind(page: OcrPage, kind_line: int) -> list[Line]:
     return subject_lines
 
 
+def _runs(words: Sequence[Word]) -> list[list[Word]]:
+    """A line's words in runs: a gap wider than twice the words' height between two
+    words starts another run (the gap between the closing block's columns)."""
+    runs: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: w.box[0]):
+        height = max(1, w.box[3] - w.box[1])
+        if runs and w.box[0] - runs[-1][-1].box[2] <= 2 * height:
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return runs
+
+
 def _find_closing(page: OcrPage) -> ClosingBlock | None:
     """The closing block from its "Nơi nhận:" line down, split into its two columns where the
     right column starts on that line (the signer's title beside the label)."""
@@ -365,7 +380,15 @@ def _find_closing(page: OcrPage) -> ClosingBlock | None:
     titles: list[tuple[str, float]] = []
     name: tuple[str, float] | None = None
     for ln in lines[nn:]:
-        left = [w for w in ln.words if w.box[2] <= split + page.width * 0.02 and w.box[0] < split]
+        # a run of words (no column gap inside) stays in one column: the signer's name is
+        # centred under the title and may start left of a short title ("Hồ Thanh Hương"
+        # under "CHỦ TỊCH")
+        left = [
+            w
+            for run in _runs(ln.words)
+            if all(w.box[2] <= split + page.width * 0.02 and w.box[0] < split for w in run)
+            for w in run
+        ]
         if ln is first:
             left = [w for w in left if w not in first.words[:label_end]]
         rightw = [w for w in ln.words if w not in left and not (ln is first and w in first.words[:label_end])]
