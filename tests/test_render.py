@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import subprocess
+import sys
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -263,3 +264,18 @@ def test_pdfa_2b_check_passes(pdf_path: Path) -> None:
     with pytest.raises(PdfaInvalid) as caught:
         check_pdfa(buf.getvalue())
     assert isinstance(caught.value, SigningError) and "\n" not in str(caught.value)
+
+
+def test_warm_up_does_the_later_stages_first_use_work():
+    """A long-lived worker's warm-up (`PipelineRunner.warm_up`) renders and checks a page and
+    loads the signing modules, in a fresh interpreter: nothing signed, nothing stored."""
+    code = (
+        "import sys\n"
+        "from digitize import render, signing\n"
+        "before = {m for m in ('fontTools.subset', 'pikepdf.pdfa', 'pdfminer.high_level') if m in sys.modules}\n"
+        "render.warm_up(); signing.warm_up()\n"
+        "after = {m for m in ('fontTools.subset', 'pikepdf.pdfa', 'pdfminer.high_level') if m in sys.modules}\n"
+        "print(sorted(before), sorted(after))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[] ['fontTools.subset', 'pdfminer.high_level', 'pikepdf.pdfa']", out.stderr

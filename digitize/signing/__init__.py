@@ -42,6 +42,7 @@ __all__ = [
     "make_trust",
     "trust_roots",
     "verify_pdf",
+    "warm_up",
 ]
 
 
@@ -81,6 +82,18 @@ def make_signer(settings: Settings) -> Signer:
     return PyHankoSigner(
         p12, password, level=level, timestamper=timestamper, trust=trust, stamp=stamp, check_pdfa=True, key=key
     )
+
+
+def warm_up() -> None:
+    """Import what a signature uses beyond what building the signer did (pyHanko's writer and
+    CMS modules, pdfminer for placing the stamp): ~0.1 s a long-lived worker's first result
+    would otherwise wait for. Nothing is signed: a production signature costs a token's or a
+    TSA's work."""
+    import pdfminer.high_level  # noqa: F401
+    import pdfminer.layout  # noqa: F401
+    import pyhanko.pdf_utils.reader  # noqa: F401
+    import pyhanko.sign.fields  # noqa: F401
+    import pyhanko.sign.signers.pdf_cms  # noqa: F401
 
 
 def _production(settings: Settings) -> bool:

@@ -63,7 +63,7 @@ def _init_worker(settings: Settings, progress_queue: Any) -> None:
     if mp.current_process().name != "MainProcess":  # a process pool's worker, not a thread
         _die_with_parent()
 
-    process_runner(settings)
+    process_runner(settings).warm_up()  # the counter's first upload waits for no first use
     _progress_queue = progress_queue
 
 
