@@ -1173,6 +1173,25 @@ def test_a_value_typed_on_its_row_is_that_rows_on_a_page_whose_values_drift_down
     assert record.fields["ho_ten"] == "NGUYỄN KHOA" and record.fields["ngay_sinh"] == "21/11/2010"
 
 
+def test_a_value_well_nearer_one_row_is_that_rows_whichever_way_the_page_drifts():
+    """The page's values stand above their labels, but "Nữ", typed under "Giới tính:", is
+    twelve pixels below that row and thirty-three above the next ("Nơi sinh:"), whose colon
+    its start fits exactly: it is still the row it stands nearly on."""
+    lines = (
+        _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+        _form_line(385, ("LÊ", 520), ("VĂN", 580), ("AN", 660)),
+        _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430)),
+        _form_line(455, ("21/11/2010", 560)),
+        _form_line(470, ("Ngày,", 200), ("tháng,", 300), ("năm", 380), ("sinh:", 450)),
+        _form_line(540, ("Giới", 200), ("tính:", 290)),
+        _form_line(552, ("Nữ", 410)),
+        _form_line(585, ("Nơi", 200), ("sinh:", 320)),
+    )
+    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
+    assert record.fields["ho_ten"] == "LÊ VĂN AN" and record.fields["ngay_sinh"] == "21/11/2010"
+    assert record.fields["gioi_tinh"] == "Nữ" and "noi_sinh" not in record.fields
+
+
 def test_pieces_of_one_form_row_are_joined_though_a_speck_overlaps_a_word():
     """A row the detector gave as three lines ("Dân tộc: 1 Quốc tịch:", "Giới tính: ( Kinh",
     "Nam Việt Nam"), the values typed a third of a row low; the "1" is a leader's dot read

@@ -282,11 +282,18 @@ def _values_onto_label_rows(lines: list[Line], spec: FormSpec, height: float) ->
 
 def _on_row(centre: list[float], i: int, above: int, below: int, height: float) -> int | None:
     """The row (`above` or `below`) the value line `i` stands on: within a third of a line's
-    height of its centre, and the other more than a line's height away; None where neither."""
+    height of its centre, and the other more than a line's height away, or well nearer one
+    than the other; None where neither."""
     up, down = centre[i] - centre[above], centre[below] - centre[i]
     if up < height / 3 and down > height:
         return above
     if down < height / 3 and up > height:
+        return below
+    # well within a row's reach of one and two and a half times as far from the other: "1958"
+    # half a line under "Năm sinh:", a line and a half above the next row's "Nơi cư trú:"
+    if up < 0.6 * height and down >= 2.5 * up:
+        return above
+    if down < 0.6 * height and up >= 2.5 * down:
         return below
     return None
 
