@@ -1284,6 +1284,9 @@ def test_an_id_that_lost_its_leading_typed_zero_is_put_right_and_reviewed():
         ("Bệnh viện 'Đá' Khoả' tỉnh Că Má U", "Bệnh viện Đa khoa tỉnh Cà Mau"),
         ("jv pan nhân dân''tỉnh -quảng Ngãi", "Ủy ban nhân dân tỉnh Quảng Ngãi"),
         ("Ủy, ban nhân dân tỉnh Cà Mau", "Ủy ban nhân dân tỉnh Cà Mau"),  # a speck after Ủy read as a comma
+        ("¿.‡nh- hái Bình", "tỉnh Thái Bình"),  # the unit word's start read as marks, its end as letters
+        ("+‡nh- cờ -Mau", "tỉnh Cà Mau"),
+        ("nh Thái Bình", "nh Thái Bình"),  # two letters alone, no marks where the rest was: left
         # read right, or not a province's part: left alone
         ("xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi", "xã Tịnh Đông, huyện Sơn Tịnh, tỉnh Quảng Ngãi"),
         ("Bệnh viện (cơ sở 2) tỉnh Quảng Nam", "Bệnh viện (cơ sở 2) tỉnh Quảng Nam"),

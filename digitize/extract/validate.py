@@ -882,6 +882,13 @@ def _rebuilt_province_part(part: str) -> str | None:
             distance = levenshtein(letters, unit)
             if letters and distance <= (1 if len(letters) <= 2 else 2) and distance < len(unit) - 1:
                 readings.append((distance, -k, unit))
+    if not readings and len(before) == 1 and re.match(r"\s*[^\w\s]", part):
+        # the unit word's start read as marks and only its end as letters ("‡nh- Cà Mau",
+        # "¿.‡nh- hái Bình": the t and the ỉ under a leader's dots): the end of a unit word
+        letters = _letters(before[0])
+        ends = [u for u in _PROVINCE_UNITS if len(letters) >= 2 and u.endswith(letters)]
+        if len(ends) == 1:
+            readings.append((len(ends[0]) - len(letters), -1, ends[0]))
     if not readings:
         return None
     _, k, unit = min(readings)
