@@ -388,6 +388,14 @@ def test_typed_zeros_misread():
     assert v.normalize_number("|84") == ("84", 1.0)
 
 
+def test_a_year_whose_1_a_leaders_dot_made_a_4_is_read_as_a_guess():
+    assert v.normalize_year("4977") == ("1977", 0.4)
+    date, factor = v.normalize_date("29/05/4993")
+    assert date == "29/05/1993" and factor < base.REVIEW_THRESHOLD
+    assert v.normalize_year("4444") == ("4444", 0.2)  # no single swap makes a year: left as read
+    assert v.normalize_year("1068")[1] == 0.2  # not a dot's misread: left for a person
+
+
 def test_registry_numbers_follow_the_page():
     from digitize.extract.so_ho_tich import check_sequence
 

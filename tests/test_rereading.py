@@ -56,9 +56,22 @@ def test_english_agreeing_with_the_page_confirms_without_a_second_reading():
 def test_two_figure_readings_agreeing_replace_the_page_reading():
     reader = Readings(eng="1958", vie="1958")
     with reading_values(reader):
-        out = check_figures(v.normalize_year, _year("4958"), 1)
+        out = check_figures(v.normalize_year, _year("4458"), 1)
     assert out.value == "1958" and out.confirmed
-    assert [(r.rule, r.before, r.after) for r in out.repairs] == [("figures_reread", "4958", "1958")]
+    assert [(r.rule, r.before, r.after) for r in out.repairs] == [("figures_reread", "4458", "1958")]
+
+
+def test_a_page_reading_valid_only_as_repaired_needs_the_second_reading_to_confirm_it():
+    """ "4943" is read 1943 (a leader's dot merged into the 1): a guess, so English reading
+    1943 as well does not confirm it alone; the Vietnamese model reads it again."""
+    assert v.normalize_year("4943") == ("1943", 0.4)
+    reader = Readings(eng="1943", vie="1945")
+    with reading_values(reader):
+        out = check_figures(v.normalize_year, _year("4943"), 1)
+    assert not out.confirmed and reader.asked == ["eng", "vie"]
+    reader = Readings(eng="1943", vie="1943")
+    with reading_values(reader):
+        assert check_figures(v.normalize_year, _year("4943"), 1).confirmed
 
 
 def test_no_agreement_is_a_guess_that_goes_to_review():

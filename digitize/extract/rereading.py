@@ -94,8 +94,10 @@ def check_figures(normalizer: Callable[[str], tuple[str, float]], value: "Value"
     eng = read("eng")
     if eng is None:
         return value
-    vie = read("vie") if eng[0] != own or eng[1] < VALID else eng
-    if eng[1] >= VALID and vie is not None and eng[0] in (own, vie[0]):
+    # a page reading that passes its checks only as repaired ("4943" as 1943) is no second
+    # witness: the Vietnamese model reads the crop again as well
+    vie = read("vie") if eng[0] != own or eng[1] < VALID or value.factor < VALID else eng
+    if eng[1] >= VALID and vie is not None and eng[0] in ((own, vie[0]) if value.factor >= VALID else (vie[0],)):
         agreed = eng[0]
         repairs = value.repairs + ((Repair("figures_reread", own, agreed),) if agreed != own else ())
         # The agreed reading's own checks stand for it: a page reading that was repaired

@@ -114,9 +114,11 @@ def _repair_part(text: str, limit: int) -> list[int]:
 
 
 def repair_year(text: str) -> int | None:
-    """A year out of range read with a typed 0 as 9, 8 or 6 ("2096", "2907"): the one year
-    that a single such swap makes plausible, or None."""
+    """A year out of range read with a typed 0 as 9, 8 or 6 ("2096", "2907"), or a 1 as 4 (a
+    leader's dot merged into it: "4977"): the one year that a single such swap makes
+    plausible, or None."""
     found = {int(text[:i] + "0" + text[i + 1 :]) for i in range(1, 4) if text[i] in TYPED_ZERO_MISREADS}
+    found |= {int(text[:i] + "1" + text[i + 1 :]) for i in range(4) if text[i] == "4"}
     found = {y for y in found if 1850 <= y <= today().year}
     return found.pop() if len(found) == 1 else None
 
@@ -328,6 +330,8 @@ def normalize_year(value: str) -> tuple[str, float]:
     digits = digits_only(value)
     if len(digits) == 4 and 1850 <= int(digits) <= today().year:
         return digits, 1.0 if re.fullmatch(r"\s*\d{4}\s*", value) else 0.5
+    if len(digits) == 4 and re.fullmatch(r"\s*\d{4}\s*", value) and repair_year(digits):
+        return str(repair_year(digits)), 0.4  # a guess: a person confirms it
     return clean_spaces(value), 0.2
 
 
