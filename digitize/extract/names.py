@@ -122,9 +122,10 @@ def snap_name(value: str) -> tuple[str, str]:
 
 
 # Capitals a typewriter's or a worn print's glyph is read as, each way: a stem with serifs
-# (I, T, 1, L), a V doubled (W), a bar lost or gained (Đ, P, D; O, Q, D), a tail (C, G).
+# (I, T, 1, L), a V doubled (W), a bar lost or gained (Đ, P, D; O, Q, D, Đ), a bowl split
+# (B, Đ), a tail (C, G).
 _LOOKALIKES: dict[str, str] = {}
-for _group in ("IT1L", "VW", "XY", "ĐPD", "OQ0D", "CG"):
+for _group in ("IT1L", "VW", "XY", "ĐPD", "BĐ", "OQ0DĐ", "CG"):
     for _c in _group:
         _LOOKALIKES[_c] = _LOOKALIKES.get(_c, "") + _group.replace(_c, "")
 
