@@ -1181,6 +1181,19 @@ def test_a_value_typed_on_its_row_is_that_rows_on_a_page_whose_values_drift_down
     assert record.fields["ho_ten"] == "NGUYỄN KHOA" and record.fields["ngay_sinh"] == "21/11/2010"
 
 
+def test_a_book_number_not_found_on_a_certificate_is_sent_to_review():
+    """Every certificate form prints "Quyển số" beside "Số": one read nowhere is a field lost
+    (its label under a stain or a leader), flagged, not silently absent."""
+    lines = (
+        _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+        _form_line(350, ("Số:", 200), ("12", 280)),
+        _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430), ("LÊ", 530), ("AN", 590)),
+    )
+    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
+    assert record.fields["so"] == "12" and "quyen_so" not in record.fields
+    assert "quyen_so" in record.needs_review
+
+
 def test_a_value_well_nearer_one_row_is_that_rows_whichever_way_the_page_drifts():
     """The page's values stand above their labels, but "Nữ", typed under "Giới tính:", is
     twelve pixels below that row and thirty-three above the next ("Nơi sinh:"), whose colon

@@ -13,7 +13,7 @@ from .labels import FormSpec, Label, RawField, Section, read_form, fold_aligned,
 from .table import Column, edges_between, find_header, split_row
 
 FIELDS = ALL_FIELDS["ket_hon"]
-REQUIRED = ("so", "ho_ten_chong", "ho_ten_vo", "ngay_dang_ky", "nguoi_ky")
+REQUIRED = ("so", "quyen_so", "ho_ten_chong", "ho_ten_vo", "ngay_dang_ky", "nguoi_ky")
 
 SPEC = FormSpec(
     doc_type="ket_hon",

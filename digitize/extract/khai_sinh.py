@@ -9,7 +9,7 @@ from .common import signer_name
 from .labels import FormSpec, Label, Section, read_form, form_rows
 
 FIELDS = ALL_FIELDS["khai_sinh"]
-REQUIRED = ("so", "ho_ten", "ngay_sinh", "gioi_tinh", "noi_sinh", "ho_ten_me", "ngay_dang_ky", "nguoi_ky")
+REQUIRED = ("so", "quyen_so", "ho_ten", "ngay_sinh", "gioi_tinh", "noi_sinh", "ho_ten_me", "ngay_dang_ky", "nguoi_ky")
 
 SPEC = FormSpec(
     doc_type="khai_sinh",

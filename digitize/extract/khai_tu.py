@@ -12,7 +12,7 @@ from .common import signer_name
 from .labels import FormSpec, Label, RawField, read_form, form_rows
 
 FIELDS = ALL_FIELDS["khai_tu"]
-REQUIRED = ("so", "ho_ten", "ngay_chet", "noi_chet", "ngay_dang_ky", "nguoi_ky")
+REQUIRED = ("so", "quyen_so", "ho_ten", "ngay_chet", "noi_chet", "ngay_dang_ky", "nguoi_ky")
 
 SPEC = FormSpec(
     doc_type="khai_tu",
