@@ -74,7 +74,12 @@ class Engines:
     cleanup: CleanupOptions = field(default_factory=CleanupOptions)
 
     @classmethod
-    def from_settings(cls, settings: Settings, cleanup: CleanupOptions | None = None) -> "Engines":
+    def from_settings(
+        cls, settings: Settings, cleanup: CleanupOptions | None = None, *, reads_pages: bool = False
+    ) -> "Engines":
+        """The engines `settings` name. `reads_pages`: pages will be read, so the recognisers
+        load now, on another core, while the signer's key and chain are read (a command that
+        only exports or corrects loads none)."""
         from .extract.rereading import FIRST_READERS
         from .index import make_index
         from .ocr import make_ocr_engine
@@ -82,8 +87,8 @@ class Engines:
         from .storage import make_storage
 
         ocr = make_ocr_engine(settings)
-        # the recognisers load on another core while the signer's key and chain are read
-        ocr.preload(FIRST_READERS)
+        if reads_pages:
+            ocr.preload(FIRST_READERS)
         return cls(
             settings=settings,
             ocr=ocr,

@@ -30,7 +30,7 @@ class PipelineRunner:
         """Engines built from `settings`, with the gazetteer loaded before the first page."""
         from .extract import warm_up
 
-        runner = cls(Engines.from_settings(settings, cleanup))
+        runner = cls(Engines.from_settings(settings, cleanup, reads_pages=True))
         warm_up()
         return runner
 

@@ -155,8 +155,9 @@ def _label_line(line: Line, compiled: list[re.Pattern[str]]) -> bool:
     return any((m := regex.search(folded)) is not None and m.start() <= 2 for regex in compiled)
 
 
-def _chunks(words: tuple[Word, ...], height: float) -> list[tuple[Word, ...]]:
-    """A value line's words in runs: a gap wider than two letters' height starts a new value."""
+def word_runs(words: Sequence[Word], height: float) -> list[tuple[Word, ...]]:
+    """A line's words in runs, left to right: a gap of two letters' `height` or more starts
+    another run (a new value on a form's row, the other column of a closing block)."""
     runs: list[list[Word]] = []
     for w in sorted(words, key=lambda w: w.box[0]):
         if runs and w.box[0] - runs[-1][-1].box[2] < 2 * height:
@@ -235,7 +236,7 @@ def _values_onto_label_rows(lines: list[Line], spec: FormSpec, height: float) ->
         below = below if below is not None and centre[below] - centre[i] < VALUE_OFFSET * height else None
         if above is None and below is None:
             continue
-        chunks = _chunks(ln.words, height)
+        chunks = word_runs(ln.words, height)
         fit_above = _fit_to_row(chunks, lines[above], height, compiled) if above is not None else None
         fit_below = _fit_to_row(chunks, lines[below], height, compiled) if below is not None else None
         if fit_above is None and fit_below is None:

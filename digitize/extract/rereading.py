@@ -96,8 +96,10 @@ def check_figures(normalizer: Callable[[str], tuple[str, float]], value: "Value"
         return value
     # a page reading that passes its checks only as repaired ("4943" as 1943) is no second
     # witness: the Vietnamese model reads the crop again as well
-    vie = read("vie") if eng[0] != own or eng[1] < VALID or value.factor < VALID else eng
-    if eng[1] >= VALID and vie is not None and eng[0] in ((own, vie[0]) if value.factor >= VALID else (vie[0],)):
+    own_witness = value.factor >= VALID
+    vie = read("vie") if eng[0] != own or eng[1] < VALID or not own_witness else eng
+    witnesses = ((own,) if own_witness else ()) + ((vie[0],) if vie is not None else ())
+    if eng[1] >= VALID and vie is not None and eng[0] in witnesses:
         agreed = eng[0]
         repairs = value.repairs + ((Repair("figures_reread", own, agreed),) if agreed != own else ())
         # The agreed reading's own checks stand for it: a page reading that was repaired

@@ -330,8 +330,9 @@ def normalize_year(value: str) -> tuple[str, float]:
     digits = digits_only(value)
     if len(digits) == 4 and 1850 <= int(digits) <= today().year:
         return digits, 1.0 if re.fullmatch(r"\s*\d{4}\s*", value) else 0.5
-    if len(digits) == 4 and re.fullmatch(r"\s*\d{4}\s*", value) and repair_year(digits):
-        return str(repair_year(digits)), 0.4  # a guess: a person confirms it
+    repaired = repair_year(digits) if len(digits) == 4 and re.fullmatch(r"\s*\d{4}\s*", value) else None
+    if repaired:
+        return str(repaired), 0.4  # a guess: a person confirms it
     return clean_spaces(value), 0.2
 
 
@@ -772,7 +773,7 @@ def join_broken(value: str) -> str:
     words = value.split(" ")
     out: list[str] = []
     for word in words:
-        if out and _same_case(out[-1], word) and not (is_syllable(out[-1]) and is_syllable(word)):
+        if out and _one_case(out[-1], word) and not (is_syllable(out[-1]) and is_syllable(word)):
             joined = out[-1] + word
             if names.is_name_syllable(joined):
                 out[-1] = joined
@@ -781,7 +782,8 @@ def join_broken(value: str) -> str:
     return " ".join(out)
 
 
-def _same_case(first: str, second: str) -> bool:
+def _one_case(first: str, second: str) -> bool:
+    """Both in capitals, or the first capitalised and the second in small letters."""
     letters = first + second
     return letters.isalpha() and (letters.isupper() or (first[:1].isupper() and second.islower()))
 

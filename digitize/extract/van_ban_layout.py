@@ -9,7 +9,6 @@ signer's title, signature and name on the right."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,6 +16,7 @@ from .. import refdata
 from ..text import clean_spaces, fold, levenshtein
 from ..types import Line, OcrPage, Word
 from .common import min_conf, person_name, words_text
+from .labels import word_runs
 
 # Kinds of document by folded name (Nghị định 30/2020/NĐ-CP, Phụ lục III; the list, with the
 # official abbreviations, is digitize/refdata/document_kinds.tsv).
@@ -352,19 +352,6 @@ def _subject_under_kind(page: OcrPage, kind_line: int) -> list[Line]:
     return subject_lines
 
 
-def _runs(words: Sequence[Word]) -> list[list[Word]]:
-    """A line's words in runs: a gap wider than twice the words' height between two
-    words starts another run (the gap between the closing block's columns)."""
-    runs: list[list[Word]] = []
-    for w in sorted(words, key=lambda w: w.box[0]):
-        height = max(1, w.box[3] - w.box[1])
-        if runs and w.box[0] - runs[-1][-1].box[2] <= 2 * height:
-            runs[-1].append(w)
-        else:
-            runs.append([w])
-    return runs
-
-
 def _find_closing(page: OcrPage) -> ClosingBlock | None:
     """The closing block from its "Nơi nhận:" line down, split into its two columns where the
     right column starts on that line (the signer's title beside the label)."""
@@ -385,7 +372,7 @@ def _find_closing(page: OcrPage) -> ClosingBlock | None:
         # under "CHỦ TỊCH")
         left = [
             w
-            for run in _runs(ln.words)
+            for run in word_runs(ln.words, ln.box[3] - ln.box[1])
             if all(w.box[2] <= split + page.width * 0.02 and w.box[0] < split for w in run)
             for w in run
         ]
