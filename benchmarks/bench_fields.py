@@ -97,22 +97,21 @@ class Recogniser:
         """The file's OCR pages and, as the pipeline keeps them, its form pages' images
         for reading figure fields again (`digitize.extract.rereading`)."""
         from digitize import ingest
-        from digitize.pipeline import PageValues, holds_figure_fields, recognise_page
+        from digitize.pipeline import PageValues, recognise_page
 
         data = path.read_bytes()
         key = hashlib.sha256(data).hexdigest()[:24]
         cached = self.cache / f"{key}.figures.pkl" if self.cache else None
         if cached and cached.exists():
             pages, kept = pickle.loads(cached.read_bytes())
-            return pages, PageValues(self.engines.ocr, kept)
+            return pages, PageValues.unpacked(self.engines.ocr, kept)
         source = ingest.describe(path.name, data, self.settings)
         figures = PageValues(self.engines.ocr)
         pages = []
         for image in ingest.load_pages(source, data, self.settings):
             clean, page = recognise_page(image, self.engines)
             pages.append(page)
-            if holds_figure_fields(page, "auto"):
-                figures.keep(clean)
+            figures.keep_page(clean, page, "auto")
         if cached:
             cached.write_bytes(pickle.dumps((pages, figures.packed())))
         return pages, figures

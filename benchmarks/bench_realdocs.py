@@ -100,24 +100,32 @@ class Reader:
             cache.mkdir(parents=True, exist_ok=True)
 
     def read(self, path: Path):
+        """The file's bytes, source, OCR pages and, as the pipeline keeps them, what fields
+        are read again from (`digitize.pipeline.PageValues`: a header band for pen figures)."""
         from digitize import ingest
-        from digitize.pipeline import recognise_page
+        from digitize.pipeline import PageValues, recognise_page
 
         data = path.read_bytes()
         key = hashlib.sha256(data).hexdigest()[:24]
-        cached = self.cache / f"{key}.pkl" if self.cache else None
+        cached = self.cache / f"{key}.values.pkl" if self.cache else None
         if cached and cached.exists():
-            source, pages = pickle.loads(cached.read_bytes())
-        else:
-            source = ingest.describe(path.name, data, self.settings)
-            pages = [recognise_page(image, self.engines)[1] for image in ingest.load_pages(source, data, self.settings)]
-            if cached:
-                cached.write_bytes(pickle.dumps((source, pages)))
-        return data, source, pages
+            source, pages, kept = pickle.loads(cached.read_bytes())
+            return data, source, pages, PageValues.unpacked(self.engines.ocr, kept)
+        source = ingest.describe(path.name, data, self.settings)
+        values = PageValues(self.engines.ocr)
+        pages = []
+        for image in ingest.load_pages(source, data, self.settings):
+            clean, page = recognise_page(image, self.engines)
+            pages.append(page)
+            values.keep_page(clean, page, "auto")
+        if cached:
+            cached.write_bytes(pickle.dumps((source, pages, values.packed())))
+        return data, source, pages, values
 
 
 def evaluate_scans(folder: Path, reader: Reader, verbose: bool) -> dict:
     from digitize.extract import extract_pages
+    from digitize.extract.rereading import reading_values
     from digitize.signing.inspect import read_signatures
 
     truth = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
@@ -130,9 +138,10 @@ def evaluate_scans(folder: Path, reader: Reader, verbose: bool) -> dict:
         if not path.exists():
             continue
         started = time.perf_counter()
-        data, _source, pages = reader.read(path)
+        data, _source, pages, values = reader.read(path)
         signatures = read_signatures(data)
-        records = extract_pages(pages, "auto", signatures=signatures)
+        with reading_values(values):
+            records = extract_pages(pages, "auto", signatures=signatures)
         seconds += time.perf_counter() - started
         record = next((r for r in records if r.doc_type == "van_ban"), None)
         handwritten = set(gt.get("handwritten", ()))
@@ -202,7 +211,7 @@ def evaluate_photos(folder: Path, reader: Reader, verbose: bool) -> list[dict]:
         if not images:
             continue
         truth = gt_path.read_text(encoding="utf-8")
-        _, _, pages = reader.read(images[0])
+        _, _, pages, _ = reader.read(images[0])
         text = "\n".join(p.text for p in pages)
         flat_truth = " ".join(unicodedata.normalize("NFC", truth).split())
         flat_read = " ".join(text.split())

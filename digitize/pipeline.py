@@ -28,11 +28,13 @@ from .errors import DigitizeError, InputError, NotFound
 from .dossier import split_dossier
 from .extract import classify, extract_pages
 from .extract.cccd import looks_like_card
+from .extract.van_ban_layout import header_band
 from .extract.rereading import reading_values
 from .index.base import Index
 from .ocr.base import OcrEngine
 from .ocr.stamps import set_aside_signature_boxes
 from .ocr.doubts import settle_doubts
+from .ocr.handwriting import PenFigures, read_pen_figures
 from .ocr.vietnamese import correct_page
 from .preprocess import CleanupOptions, clean_page, figures_without_dots, leader_through_figures, with_rotation
 from .render import Picture, picture_of, render_pdf
@@ -194,21 +196,55 @@ class PageValues:
     """The `extract.rereading.ValueReader` of one input: its form pages' OCR images, kept
     until the fields are read, and the engine that reads a value's crop again. The latest
     page is kept as it is; earlier ones as PNG (a few hundred kB where the raster is 9 MB),
-    so a one-page input (most of them) never pays for compressing its page."""
+    so a one-page input (most of them) never pays for compressing its page. Of a page that
+    starts an administrative document, the header band (grey, as scanned: pen ink kept) where
+    the number and date may be written by hand (`ocr.handwriting`)."""
 
     engine: OcrEngine
     pages: dict[int, tuple[bytes, float]] = field(default_factory=dict)  # page -> (PNG, ocr_scale)
+    headers: dict[int, bytes] = field(default_factory=dict)  # page -> PNG of the header band
     _latest: tuple[int, np.ndarray, float] | None = None
     _decoded: tuple[int, np.ndarray] | None = None
+
+    def keep_page(self, clean: CleanPage, page: OcrPage, doc_type: str) -> None:
+        """Keep what fields of `page` may be read again from: a form's OCR image, a document's
+        header band."""
+        if holds_figure_fields(page, doc_type):
+            self.keep(clean)
+            return
+        band = header_band(page)
+        if band is not None and clean.display.size:
+            top = clean.display[:band]
+            grey = cv2.cvtColor(top, cv2.COLOR_BGR2GRAY) if top.ndim == 3 else top
+            ok, png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            if ok:
+                self.headers[page.number] = png.tobytes()
 
     def keep(self, clean: CleanPage) -> None:
         self._compress_latest()
         self._latest = (clean.number, clean.ocr_input, clean.ocr_scale)
 
-    def packed(self) -> dict[int, tuple[bytes, float]]:
-        """Every kept page as PNG (to be stored, as the benchmarks' cache does)."""
+    def packed(self) -> tuple[dict[int, tuple[bytes, float]], dict[int, bytes]]:
+        """Every kept page as PNG, and the header bands (to be stored, as the benchmarks' cache does)."""
         self._compress_latest()
-        return self.pages
+        return self.pages, self.headers
+
+    @classmethod
+    def unpacked(cls, engine: OcrEngine, packed: object) -> "PageValues":
+        """From `packed()` (or the pages alone, as stored before header bands were kept)."""
+        if isinstance(packed, tuple):
+            return cls(engine, packed[0], packed[1])
+        return cls(engine, packed if isinstance(packed, dict) else {})
+
+    def figures_by_hand(self, page: int, box: tuple[int, int, int, int], figure_height: float) -> PenFigures | None:
+        png = self.headers.get(page)
+        if png is None:
+            return None
+        band = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+        if band is None:
+            return None
+        x0, y0, x1, y1 = (max(0, int(round(c))) for c in box)
+        return read_pen_figures(band[y0:y1, x0:x1], figure_height)
 
     def _compress_latest(self) -> None:
         if self._latest is not None:
@@ -449,8 +485,7 @@ def process_bytes(
             pictures.append(picture_of(clean.display))
             cleaned.append(replace(clean, display=_EMPTY, ocr_input=_EMPTY, alternates=()))
             recognised.append(ocr)
-            if holds_figure_fields(ocr, doc_type):
-                figures.keep(clean)
+            figures.keep_page(clean, ocr, doc_type)
             del image
     except InputError as exc:
         keep_rejected(source, data, str(exc), engines)

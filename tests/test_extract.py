@@ -964,6 +964,81 @@ def test_van_ban_handwritten_day_flagged_and_place_still_read():
     assert "ngay_ban_hanh" not in record.fields and record.fields["dia_danh"] == "Quảng Ngãi"
 
 
+class _PenReader:
+    """A reader that answers pen figures from a table: (left edge of the blank) -> figures.
+    A blank starting within 60 pixels of a key gets its figures; others read nothing."""
+
+    def __init__(self, by_blank: dict[int, str]) -> None:
+        self.by_blank = by_blank
+        self.asked: list[tuple[int, int, int, int]] = []
+
+    def __call__(self, page, boxes, charset, model):
+        return None
+
+    def crossed_by_leader(self, page, boxes):
+        return False
+
+    def figures_by_hand(self, page, box, figure_height):
+        from digitize.ocr.handwriting import PenFigures
+
+        self.asked.append(box)
+        text = next((t for x, t in self.by_blank.items() if abs(box[0] - x) < 60), None)
+        return PenFigures(text, 0.93) if text else None
+
+
+def test_van_ban_pen_figures_read_into_the_blanks_stay_in_review():
+    from digitize.extract.rereading import reading_values
+
+    # "Số: d# /CT-UBND", "ngày @3 tháng 01 năm 2018": the pen's figures read as stray marks
+    number = (("d#", (545, 396, 620, 448), 0.4), ("/CT-UBND", (636, 399, 889, 439), 0.95))
+    date = (
+        ("ngày", (1580, 400, 1660, 450), 0.96),
+        ("@3", (1675, 396, 1730, 452), 0.3),
+        ("tháng", (1758, 400, 1880, 450), 0.96),
+        ("01", (1894, 400, 1940, 440), 0.96),
+        ("năm", (1957, 400, 2040, 440), 0.96),
+        ("2018", (2053, 400, 2159, 440), 0.96),
+    )
+    page = _vb_page(_vb_header(number, date))
+    without = extract(page, "van_ban")[0]
+    assert "ngay_ban_hanh" not in without.fields and without.fields["so_ky_hieu"] != "07/CT-UBND"
+
+    reader = _PenReader({525: "07", 1690: "23"})
+    with reading_values(reader):
+        record = extract(page, "van_ban")[0]
+    assert record.fields["so_ky_hieu"] == "07/CT-UBND"
+    assert record.fields["ngay_ban_hanh"] == "23/01/2018"
+    for name in ("so_ky_hieu", "ngay_ban_hanh"):
+        assert name in record.handwritten and name in record.needs_review
+    prov = record.to_dict()["provenance"]
+    assert any(r["rule"] == "pen_figures" and r["after"] == "07/CT-UBND" for r in prov["so_ky_hieu"]["repairs"])
+    assert any(r["rule"] == "pen_figures" for r in prov["ngay_ban_hanh"]["repairs"])
+    # the number's blank lies between the printed "Số:" and the notation's slash; the month
+    # was read clean by Tesseract and not asked again
+    x0, _, x1, _ = reader.asked[0]
+    assert 525 <= x0 and x1 <= 636
+    assert len(reader.asked) == 2
+
+
+def test_van_ban_pen_figures_that_are_no_day_are_not_taken():
+    from digitize.extract.rereading import reading_values
+
+    date = (
+        ("ngày", (1580, 400, 1660, 450), 0.96),
+        ("2|", (1675, 396, 1730, 452), 0.3),
+        ("tháng", (1758, 400, 1880, 450), 0.96),
+        ("12", (1894, 400, 1940, 440), 0.96),
+        ("năm", (1957, 400, 2040, 440), 0.96),
+        ("2024", (2053, 400, 2159, 440), 0.96),
+    )
+    page = _vb_page(_vb_header((("660/TB-UBND", (545, 396, 889, 448), 0.96),), date))
+    with reading_values(_PenReader({1690: "215"})):
+        record = extract(page, "van_ban")[0]
+    # Tesseract's "2|" is no day either: the date is left to a person, flagged
+    assert record.fields["ngay_ban_hanh"] == "02/12/2024" and "ngay_ban_hanh" in record.needs_review
+    assert record.fields["so_ky_hieu"] == "660/TB-UBND" and "so_ky_hieu" not in record.handwritten
+
+
 def test_van_ban_signer_on_the_last_page_and_date_bounded_by_signature():
     from digitize.extract import extract_pages
     from digitize.types import InputSignature

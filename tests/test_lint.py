@@ -20,7 +20,7 @@ def test_ruff_is_clean() -> None:
     if ruff is None:
         pytest.skip("ruff not installed (pip install -e '.[test]')")
     proc = subprocess.run(
-        [ruff, "check", "--no-cache", "digitize", "workers", "tests", "benchmarks", "samples"],
+        [ruff, "check", "--no-cache", "digitize", "workers", "tests", "benchmarks", "samples", "models"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -34,7 +34,7 @@ def test_ruff_format_is_kept() -> None:
     if ruff is None:
         pytest.skip("ruff not installed (pip install -e '.[test]')")
     proc = subprocess.run(
-        [ruff, "format", "--check", "--no-cache", "digitize", "workers", "tests", "benchmarks", "samples"],
+        [ruff, "format", "--check", "--no-cache", "digitize", "workers", "tests", "benchmarks", "samples", "models"],
         cwd=ROOT,
         capture_output=True,
         text=True,

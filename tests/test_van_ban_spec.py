@@ -83,13 +83,18 @@ def test_van_ban_header_is_read_only_under_a_number():
 
 
 def test_van_ban_place_falls_back_to_the_number_line():
-    """The date unreadable (its day in pen): the place before "ngày" is still read off the number's line."""
+    """The day unreadable (in pen, no pen reader at hand): the date's printed frame is still
+    found, so the place before "ngày" is read, and the date is left out, not guessed."""
     page = _page(*_HEADER, [("Số: 12/QĐ-UBND", 160), ("Tịnh Đông, ngày0P' tháng 6 năm 2018", 820)])
     layout = Layout(page)
-    assert layout.issue_date is None and layout.number is not None
-    assert van_ban._place_words(layout) == [layout.number.rest]
+    assert layout.number is not None and layout.issue_date is not None
+    assert (layout.issue_date.day, layout.issue_date.month, layout.issue_date.year) == (0, 6, 2018)
+    assert van_ban._place_words(layout)[-1] == layout.number.rest
     values = read_fields(page)
     assert "ngay_ban_hanh" not in values and values["dia_danh"].value == "Tịnh Đông"
+    # no date frame at all: the place still comes off the number's line
+    bare = _page(*_HEADER, [("Số: 12/QĐ-UBND", 160), ("Tịnh Đông, ngày0P'", 820)])
+    assert Layout(bare).issue_date is None and read_fields(bare)["dia_danh"].value == "Tịnh Đông"
 
 
 def test_van_ban_number_line_found_with_its_notation_misread_and_its_number_in_pen():

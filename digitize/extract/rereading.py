@@ -36,6 +36,7 @@ from . import names
 from . import validate as v
 
 if TYPE_CHECKING:
+    from ..ocr.handwriting import PenFigures
     from .base import Value
 
 
@@ -50,6 +51,11 @@ class ValueReader(Protocol):
         """Whether a leader's dots run through the figures around `boxes` at mid-height."""
         ...
 
+    def figures_by_hand(self, page: int, box: Box, figure_height: float) -> "PenFigures | None":
+        """The figures written by hand in the blank `box` of a document's header
+        (`ocr.handwriting`); None where the header's image is not at hand."""
+        ...
+
 
 _READER: ContextVar[ValueReader | None] = ContextVar("digitize_value_reader", default=None)
 
@@ -62,6 +68,13 @@ def reading_values(reader: ValueReader | None) -> Iterator[None]:
         yield
     finally:
         _READER.reset(token)
+
+
+def figures_by_hand(page: int, box: Box, figure_height: float) -> "PenFigures | None":
+    """The pen figures in a header's blank, read by the pipeline's reader; None without one."""
+    reader = _READER.get()
+    ask = getattr(reader, "figures_by_hand", None)
+    return ask(page, box, figure_height) if ask is not None else None
 
 
 # The figures each kind of field is written with.

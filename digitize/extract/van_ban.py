@@ -22,10 +22,11 @@ from datetime import date
 from typing import Any, Generic, TypeVar
 
 from ..text import clean_spaces, fold, levenshtein
-from ..types import InputSignature, Line, OcrPage, Record, Word
+from ..types import InputSignature, Line, OcrPage, Record, Repair, Word
 from .base import Value, build_record
 from .common import min_conf, words_text
 from .labels import fold_aligned
+from .rereading import figures_by_hand
 from .van_ban_layout import ITEM_DASH, TITLE_WORDS, IssueDate, Layout, number_line
 from . import names
 from . import validate as v
@@ -134,12 +135,67 @@ def _read_number(tokens: list[Word], layout: Layout) -> Value | None:
     if found is not None:
         found.handwritten = number_by_hand(tokens, layout.page)
         found.raw, found.boxes = " ".join(t.text for t in tokens), tuple(t.box for t in tokens)
+        if found.handwritten and layout.number is not None:
+            found = _number_in_pen(found, tokens, layout.number.label, layout.page)
     return found
 
 
+def _number_in_pen(found: Value, tokens: list[Word], label: Word | None, page: OcrPage) -> Value:
+    """The figures written by hand into the blank between "Số:" and the notation, read by the
+    pen-figure model (`ocr.handwriting`; Tesseract made 1 of 8 such numbers right on the real
+    scans); the value stays handwritten, for a person to confirm."""
+    notation = _notation_after_figures(found.value)
+    slash = next((t for t in tokens if "/" in t.text), None)
+    if label is None or slash is None or notation is None:
+        return found
+    height = label.box[3] - label.box[1]
+    # the blank: from the end of the printed "Số:" (where figures are glued to it, as wide as
+    # the word is at its height) to the notation's slash
+    start = label.box[2] if fold(label.text).rstrip(":;. ") == "so" else label.box[0] + 1.35 * height
+    before_slash = slash.text.index("/") / max(1, len(slash.text))
+    end = slash.box[0] + before_slash * (slash.box[2] - slash.box[0])
+    if end - start < 0.3 * height:
+        return found
+    box = (int(start), int(label.box[1] - 0.5 * height), int(end), int(label.box[3] + 0.4 * height))
+    pen = figures_by_hand(page.number, box, 0.7 * height)
+    if pen is None or not re.fullmatch(r"\d{1,5}", pen.text):
+        return found
+    value = f"{pen.text}/{notation}"
+    if value == found.value:
+        return found
+    return replace(
+        found,
+        value=value,
+        ocr=pen.confidence,
+        repairs=found.repairs + (Repair("pen_figures", found.value, value),),
+        boxes=found.boxes + (box,),
+    )
+
+
+def _notation_after_figures(value: str) -> str | None:
+    """The notation of a number ("QĐ-UBND", "2024/QĐ-UBND"): the letters at its end, with a
+    year before them, whatever was read in place of the figures ("Z2/QĐ-UBND", "„QĐ-UBND")."""
+    m = re.search(r"(?:\d{4}/)?[A-ZĐ][A-ZĐa-z]*(?:-[A-ZĐ0-9]+)*$", value)
+    return m.group(0) if m else None
+
+
 def _read_issue_date(found: IssueDate, layout: Layout) -> Value | None:
-    """The date of issue; flagged where its day or month was written by hand."""
-    value, factor = v.normalize_date(f"{found.day}/{found.month}/{found.year}")
+    """The date of issue; flagged where its day or month was written by hand, and those read
+    by the pen-figure model where Tesseract did not read them as clean figures."""
+    handwritten = date_by_hand(found.words, layout.page)
+    day, month = found.day, found.month
+    repairs: tuple[Repair, ...] = ()
+    pen_boxes: tuple[tuple[int, int, int, int], ...] = ()
+    if handwritten or not day or not month:
+        read_in_pen = _date_in_pen(found, layout.page)
+        day, month = read_in_pen[0] or day, read_in_pen[1] or month
+        pen_boxes = read_in_pen[2]
+        if (day, month) != (found.day, found.month):
+            before = f"{found.day or '?'}/{found.month or '?'}/{found.year}"
+            repairs = (Repair("pen_figures", before, f"{day or '?'}/{month or '?'}/{found.year}"),)
+    if not day or not month:
+        return None
+    value, factor = v.normalize_date(f"{day}/{month}/{found.year}")
     # the date's words read with a letter or a speck amiss ("ngàv", "tháng 6? năm"): its figures may be too
     if not found.printed:
         factor *= 0.8
@@ -147,10 +203,49 @@ def _read_issue_date(found: IssueDate, layout: Layout) -> Value | None:
         value,
         min_conf(found.words),
         factor,
-        handwritten=date_by_hand(found.words, layout.page),
+        handwritten=handwritten or bool(repairs),
         raw=" ".join(w.text for w in found.words),
-        boxes=tuple(w.box for w in found.words),
+        boxes=tuple(w.box for w in found.words) + pen_boxes,
+        repairs=repairs,
     )
+
+
+def _date_in_pen(found: IssueDate, page: OcrPage) -> tuple[int, int, tuple[tuple[int, int, int, int], ...]]:
+    """The day and month written by hand into "ngày … tháng … năm 2025" (0 where not read):
+    the blanks after the printed "ngày" and "tháng", as wide as those words are set at the
+    height of the printed year's figures, read by the pen-figure model. A part Tesseract read
+    as clean figures of its own word is left to it."""
+    words = found.words
+    year = next((w for w in reversed(words) if re.fullmatch(r"\d{4}\W?", w.text)), None)
+    ngay = next((w for w in words if fold(w.text).startswith("ng")), None)
+    thang = next((w for w in words if fold(w.text).startswith("th")), None) or next(
+        (w for w in words if re.search(r"th[a-z]{2,4}", fold(w.text))), None
+    )
+    nam = next((w for w in words if fold(w.text).startswith("n") and w is not ngay and w is not year), None)
+    if year is None or ngay is None or thang is None or nam is None:
+        return 0, 0, ()
+    height = year.box[3] - year.box[1]
+    if not fold(thang.text).startswith("th"):  # pen figures glued before it ("“Ñtháng")
+        thang = replace(thang, box=(int(thang.box[2] - 3.3 * height),) + thang.box[1:])
+    top, bottom = int(year.box[1] - 0.6 * height), int(year.box[3] + 0.4 * height)
+
+    def blank(word: Word, printed_width: float, following: Word, most: int) -> tuple[int, tuple[int, int, int, int]]:
+        between = [w for w in words if word.box[0] < w.box[0] < following.box[0] and w is not word]
+        if len(between) == 1 and re.fullmatch(r"\d{1,2}[,.]?", between[0].text) and not _pen_near(between, page):
+            return 0, (0, 0, 0, 0)  # printed, or read clean: Tesseract's reading stands
+        box = (int(word.box[0] + printed_width * height), top, int(following.box[0]) - 2, bottom)
+        if box[2] - box[0] < 0.3 * height:
+            return 0, box
+        pen = figures_by_hand(page.number, box, height)
+        if pen is None or not re.fullmatch(r"\d{1,2}", pen.text) or not 1 <= int(pen.text) <= most:
+            return 0, box
+        return int(pen.text), box
+
+    # "ngày" and "tháng" in the italic of the place-and-date line, at the year's figure height
+    day, day_box = blank(ngay, 2.75, thang, 31)
+    month, month_box = blank(thang, 3.3, nam, 12)
+    boxes = tuple(b for b, got in ((day_box, day), (month_box, month)) if got)
+    return day, month, boxes
 
 
 def _read_place(words: list[Word], layout: Layout) -> Value | None:

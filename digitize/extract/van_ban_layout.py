@@ -30,6 +30,10 @@ _SO = re.compile(r"^\s*s[o0]\s*[:;.]\s*(?=\d|\S{0,8}\s*/\s*\S?[a-z]|\S{0,8}\s*[a
 # (a speck may follow a figure: "tháng 7? năm")
 _NOTATION = re.compile(r"^/?[A-ZĐ][A-ZĐa-z]{0,5}(-[A-ZĐ0-9]+)+[.,;]?$")
 _DATE = re.compile(r"ng[a-z]{1,3}\s*(\d{1,2})[^\w\s]?\s*th[a-z]{2,4}\s*(\d{1,2})[^\w\s]?\s*n[a-z]{1,2}\s*(\d{4})")
+# The same line with the day or month not read as figures (written in pen: "ngày @3 tháng 01",
+# "ngày  tháng 6" where the pen's colour was taken out): its printed words and year.
+_BLANK = r"(\S{0,6}(?:\s\S{1,6})?)\s*"
+_DATE_FRAME = re.compile(rf"ng[a-z]{{1,3}}{_BLANK}th[a-z]{{2,4}}{_BLANK}n[a-z]{{1,2}}\s*(\d{{4}})")
 # The dash before each recipient, or that dash read as a spacing accent ("ˆ Phòng Tư pháp")
 ITEM_DASH = re.compile(r"^(?:[-–—•+ˆ˜¨´`]\s*)+")
 TITLE_WORDS = re.compile(r"^(tm|kt|q|tl|tuq)\.?\s|chu tich|giam doc|truong|pho|thu truong|chanh")
@@ -108,6 +112,17 @@ def number_line(page: OcrPage) -> int | None:
     return found
 
 
+def header_band(page: OcrPage) -> int | None:
+    """How far down (display pixels) a page's header runs where it starts a document: to two
+    lines' height under the "Số:" line or the date line below it; None on any other page."""
+    found = number_line(page)
+    if found is None:
+        return None
+    lines = page.lines[found : found + 3]
+    height = max(ln.box[3] - ln.box[1] for ln in lines)
+    return min(page.height, max(ln.box[3] for ln in lines) + 2 * height)
+
+
 def _subject_above_rule(page: OcrPage, kind_line: int) -> list[Line] | None:
     """The subject's lines where the short centred rule that Nghị định 30 draws under the
     subject was found: every line between the kind and that rule that overlaps the rule's
@@ -164,14 +179,15 @@ class NumberLine:
     index: int  # in page.lines
     tokens: list[Word]  # the number's words after "Số:" (figures and notation may be apart)
     rest: list[Word]  # the words right of the number: the place and date, where on the same line
+    label: Word | None = None  # the "Số:" word (with figures glued to it, where they are)
 
 
 @dataclass(frozen=True)
 class IssueDate:
     """The "ngày 17 tháng 01 năm 2025" of the place-and-date line."""
 
-    day: int
-    month: int
+    day: int  # 0: not read as figures (written by hand, perhaps)
+    month: int  # 0: likewise
     year: int
     printed: bool  # read exactly as the printed words, nothing misread between the figures
     words: list[Word]  # the date's words
@@ -250,7 +266,7 @@ def _find_number(page: OcrPage) -> NumberLine | None:
             tokens.append(w)
         else:
             break
-    return NumberLine(so_line, tokens, words[first + len(tokens) :])
+    return NumberLine(so_line, tokens, words[first + len(tokens) :], words[k])
 
 
 def _date_in(words: list[Word]) -> IssueDate | None:
@@ -260,10 +276,15 @@ def _date_in(words: list[Word]) -> IssueDate | None:
     text = " ".join(w.text for w in words)
     folded = fold(text)
     m = _DATE.search(folded)
-    if not m:
-        return None
-    d, mth, y = (int(g) for g in m.groups())
-    printed = bool(re.fullmatch(r"ngay \d{1,2} thang \d{1,2} nam \d{4}", folded[m.start() : m.end()]))
+    if m:
+        d, mth, y = (int(g) for g in m.groups())
+        printed = bool(re.fullmatch(r"ngay \d{1,2} thang \d{1,2} nam \d{4}", folded[m.start() : m.end()]))
+    else:
+        m = _DATE_FRAME.search(folded)
+        if not m:
+            return None
+        d, mth = (int(g.strip(" ,.")) if re.fullmatch(r"\s*\d{1,2}[,.]?\s*", g) else 0 for g in m.groups()[:2])
+        y, printed = int(m.group(3)), False
     # words of the date, and the place before it
     offsets = []
     pos = 0

@@ -1,0 +1,1 @@
+"""Models trained by this project, shipped as package data (see README.md here)."""
