@@ -128,3 +128,47 @@ def test_van_ban_driver_takes_the_first_candidate_that_reads():
     assert read_fields(page, [spec]) == {"trich_yeu": Value("a b", 0.9, 1.0)}
     none = FieldSpec("trich_yeu", lambda layout: [""], lambda text, layout: van_ban._value(text, 0.9), "text")
     assert read_fields(page, [none]) == {}
+
+
+def test_van_ban_number_misread_beyond_its_shape_keeps_the_record():
+    """ "Số: Si 2e TDCCSGTVT" (pen figures taken out, the notation misread): still the number
+    line under the motto, so the body, the kind, the subject and the place are read; the place
+    starts after the column gap, without the number's leftovers."""
+    page = _page(
+        *_HEADER,
+        [("Số: Si 2e TDCCSGTVT", 160), ("Tịnh Đông, ngày 16 tháng 6 năm 2018", 820)],
+        [("QUYẾT ĐỊNH", 700)],
+    )
+    record = VanBanExtractor().extract(page)[0]
+    assert record.fields["co_quan_ban_hanh"] == "ỦY BAN NHÂN DÂN XÃ TỊNH ĐÔNG"
+    assert record.fields["dia_danh"] == "Tịnh Đông" and record.fields["ngay_ban_hanh"] == "16/06/2018"
+    assert record.fields["loai_van_ban"] == "Quyết định"
+    assert "so_ky_hieu" in record.needs_review
+    # a "Số:" line with neither the motto above it nor a date beside it starts no document
+    body = _page([("Căn cứ Luật Tổ chức chính quyền địa phương;", 160)], [("Số: Si 2e TDC", 160)])
+    assert Layout(body).number is None
+
+
+def test_van_ban_notation_takes_the_bodys_d_with_stroke():
+    """Nghị định 30: the notation abbreviates the issuing body's name, so its initials decide
+    between D and Đ ("SGDDT" read for the Sở Giáo dục và Đào tạo's SGDĐT)."""
+    body = "UBND TỈNH BÌNH ĐỊNH SỞ GIÁO DỤC VÀ ĐÀO TẠO"
+    assert van_ban.notation_from_body("2494/QĐ-SGDDT", body) == "2494/QĐ-SGDĐT"
+    assert van_ban.notation_from_body("04/QĐ-BCD138", "UBND TỈNH QUẢNG NGÃI BAN CHỈ ĐẠO 138") == "04/QĐ-BCĐ138"
+    assert van_ban.notation_from_body("2494/QĐ-SGDĐT", body) is None  # nothing to put right
+    assert van_ban.notation_from_body("12/QĐ-UBND", "ỦY BAN NHÂN DÂN TỈNH QUẢNG NGÃI") is None
+    assert van_ban.notation_from_body("12/QĐ-SYT", body) is None  # another body's: not touched
+    values = {"so_ky_hieu": Value("5/KH-SGDDT", 0.95, 1.0), "co_quan_ban_hanh": Value(body, 0.95, 1.0)}
+    van_ban._notation_by_body(values)
+    assert values["so_ky_hieu"].value == "5/KH-SGDĐT"
+    assert values["so_ky_hieu"].repairs[-1].rule == "notation_from_body"
+
+
+def test_van_ban_committee_unit_word_has_one_spelling():
+    assert van_ban.issuing_body("UBND TÍNH BÌNH ĐỊNH SỞ GIÁO DỤC VÀ ĐÀO TẠO")[0] == body_of("TỈNH BÌNH ĐỊNH")
+    assert van_ban.issuing_body("UBND THANH PHO HUẾ PHÒNG Y TẾ")[0] == "UBND THÀNH PHỐ HUẾ PHÒNG Y TẾ"
+    assert van_ban.issuing_body("UBND TỈNH QUẢNG NGÃI") == ("UBND TỈNH QUẢNG NGÃI", False)
+
+
+def body_of(parent: str) -> str:
+    return f"UBND {parent} SỞ GIÁO DỤC VÀ ĐÀO TẠO"

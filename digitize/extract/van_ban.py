@@ -260,6 +260,15 @@ def _read_place(words: list[Word], layout: Layout) -> Value | None:
         None,
     )
     place_words = words if cut is None and not any(re.search(r"\d", w.text) for w in words) else words[:cut]
+    # the place opens the right column: what stands before a column-wide gap is the number's
+    # (a number misread beyond its shape is not taken as the number's words)
+    gaps = [
+        i
+        for i in range(1, len(place_words))
+        if place_words[i].box[0] - place_words[i - 1].box[2] > 2.5 * (place_words[i].box[3] - place_words[i].box[1])
+    ]
+    if gaps:
+        place_words = place_words[gaps[-1] :]
     if not place_words:
         return None
     place = words_text(place_words).strip(" ,.;")
@@ -417,6 +426,7 @@ class VanBanExtractor:
                 if closing:
                     values.update({k: replace(val, page=later.number) for k, val in closing.items()})
                     break
+        _notation_by_body(values)
         bound_by_signatures(values, signatures)
         return [build_record(self.doc_type, page, values)]
 
@@ -430,6 +440,17 @@ class VanBanExtractor:
 
 
 # ------------------------------------------------------------------ checks
+
+
+def _notation_by_body(values: dict[str, Value]) -> None:
+    number, body = values.get("so_ky_hieu"), values.get("co_quan_ban_hanh")
+    if number is None or body is None:
+        return
+    fixed = notation_from_body(number.value, body.value)
+    if fixed is not None:
+        number.repairs += (Repair("notation_from_body", number.value, fixed),)
+        number.value = fixed
+
 
 # A document is signed the day it is issued or within weeks of it (the number and date are given
 # at issuance, Nghị định 30 art. 15); a date read as months before the first signature is doubtful.
@@ -601,7 +622,45 @@ def issuing_body(text: str) -> tuple[str, bool]:
     if folded.lower().startswith("uy ban nhan dan "):
         # the unit it is the committee of, spelled as the gazetteer does ("THỊ TRẤN PHONG ĐIỂN")
         fixed = fixed[:16] + names.read_place(fixed[16:]).value
+    # the kind of unit after a committee's name has one spelling ("UBND TÍNH BÌNH ĐỊNH")
+    fixed = re.sub(
+        r"(?<=\bUBND )(\w+(?: \w+)?)",
+        lambda m: _COMMITTEE_UNITS.get(fold(m.group(1)), m.group(1)) if m.group(1).isupper() else m.group(1),
+        fixed,
+    )
+    fixed = re.sub(
+        r"(?<=\bUBND )(\w+)(?= )",
+        lambda m: _COMMITTEE_UNITS.get(fold(m.group(1)), m.group(1)) if m.group(1).isupper() else m.group(1),
+        fixed,
+    )
     return fixed, fixed != text
+
+
+# The units a people's committee (UBND) is of, as Nghị định 30 prints them in a body's name.
+_COMMITTEE_UNITS = {fold(u): u for u in ("TỈNH", "HUYỆN", "XÃ", "QUẬN", "PHƯỜNG", "THỊ XÃ", "THỊ TRẤN", "THÀNH PHỐ")}
+
+
+def notation_from_body(number: str, body: str) -> str | None:
+    """The number's notation with the issuing body's abbreviation put right where it was read
+    with D for Đ ("QĐ-SGDDT" for the Sở Giáo dục và Đào tạo): under Nghị định 30 (Phụ lục I)
+    the notation abbreviates the body's name, so the body's initials, which hold the Đ, decide.
+    None where nothing needs putting right."""
+    parts = number.rsplit("-", 1)
+    if len(parts) != 2 or "D" not in parts[1]:
+        return None
+    short = parts[1]
+    words = [w for w in re.findall(r"\w+", body.upper()) if fold(w) not in ("va", "cua")]
+    for i in range(len(words)):
+        initials = ""
+        for w in words[i:]:
+            initials += w if w.isdigit() else w[0]  # "BAN CHỈ ĐẠO 138": BCĐ138
+            if len(initials) >= len(short):
+                break
+        if len(initials) != len(short) or fold(initials) != fold(short):
+            continue
+        fixed = "".join(b if (a, b) == ("D", "Đ") else a for a, b in zip(short, initials))
+        return f"{parts[0]}-{fixed}" if fixed != short else None
+    return None
 
 
 _TITLES = {

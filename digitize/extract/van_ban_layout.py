@@ -109,6 +109,21 @@ def number_line(page: OcrPage) -> int | None:
             ),
             None,
         )
+    if found is None:
+        # the number misread beyond its shape ("Số: Si 2e TDCCSGTVT"): still the header's number
+        # line where it opens with "Số:" under the motto or beside the place and date, else the
+        # whole record (body, kind, subject) is lost with it
+        motto = next((i for i, ln in enumerate(lines[:8]) if _MOTTO.search(fold(ln.text))), None)
+        found = next(
+            (
+                i
+                for i, ln in enumerate(lines[:12])
+                if re.match(r"^\s*s[o0]\s*:", fold(ln.text))
+                and ln.box[1] < 0.35 * page.height
+                and ((motto is not None and motto < i <= motto + 3) or _DATE_FRAME.search(fold(ln.text)))
+            ),
+            None,
+        )
     return found
 
 
