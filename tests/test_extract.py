@@ -1239,6 +1239,63 @@ def test_a_label_misread_inside_a_line_still_ends_the_value_before_it():
     assert record.fields["dan_toc"] == "Kinh" and record.fields["quoc_tich"] == "Việt Nam"
 
 
+def test_a_label_a_letter_off_and_glued_to_its_value_still_ends_the_value_before_it():
+    """ "Dân tạcKinh", "Quốc tch:VIỆt Nam": no colon, or a letter lost, and the value glued on."""
+    lines = (
+        _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+        _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430), ("VÕ", 530), ("AN", 590)),
+        _form_line(
+            470,
+            ("Giới", 200),
+            ("tính:", 290),
+            ("Nam", 400),
+            ("Dân", 520),
+            ("tạcKinh", 600),
+            ("Quốc", 820),
+            ("tch:Việt", 920),
+            ("Nam", 1060),
+        ),
+    )
+    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
+    assert record.fields["gioi_tinh"] == "Nam"
+    assert record.fields["dan_toc"] == "Kinh" and record.fields["quoc_tich"] == "Việt Nam"
+
+
+def test_glued_labels_are_found_only_a_letter_off_at_a_words_start():
+    from digitize.extract.khai_sinh import SPEC
+    from digitize.extract.labels import _compile, fold_aligned, glued_labels
+
+    labels = [(label, _compile(label.pattern)) for label in SPEC.labels]
+
+    def found(text: str) -> list[str]:
+        return [label.field for _, _, label in glued_labels(fold_aligned(text), labels)]
+
+    assert found("1945 Dân tộđK1nh") == ["dan_toc"]
+    assert found("Kinh Quốc tch:VIỆt Nam") == ["quoc_tich"]
+    assert found("Kinh Quốc tịch: Việt Nam") == []  # exact: the label's own pattern finds it
+    assert found("NGUYỄN VĂN SINH") == [] and found("Bệnh viện Đa khoa tỉnh Cà Mau") == []
+
+
+def test_a_number_whose_label_was_misread_is_found_before_the_book_as_a_guess():
+    """ "Sấ29 Quyển số: 08/1982": "Số:" read as "Sấ" and glued to its figures; what stands
+    before "Quyển số" is the number, reviewed."""
+    lines = (
+        _form_line(200, ("Sấ29", 1400), ("Quyển", 1500), ("số:", 1620), ("08/1982", 1700)),
+        _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
+        _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430), ("VÕ", 530), ("AN", 590)),
+    )
+    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
+    assert record.fields["so"] == "29" and "so" in record.needs_review
+    assert record.fields["quyen_so"] == "08/1982"
+    printed = (_form_line(200, ("Số:", 1400), ("29", 1480), ("Quyển", 1540), ("số:", 1660), ("08/1982", 1740)),)
+    record = extract(OcrPage(1, printed + lines[1:], 2000, 2800, 200.0), "khai_sinh")[0]
+    assert record.fields["so"] == "29"
+
+
+def test_a_question_mark_at_a_names_edge_is_a_speck():
+    assert v.normalize_name("? VŨ CÔNG SƠN")[0] == "VŨ CÔNG SƠN"
+
+
 def test_a_value_typed_on_its_row_is_that_rows_on_a_page_whose_values_drift_down():
     """The page's other values stand half a row under their labels, so a value between two
     rows goes to the row above; one typed a fifth of a line under its own label, whose start

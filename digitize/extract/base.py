@@ -239,6 +239,8 @@ CALIBRATION: dict[str, float] = {
 }
 
 
+# A value beside a label found only by its place on the row (its letters misread): a guess.
+GUESSED_LABEL = 0.5
 FAILED_CHECK = 0.6  # validation factors at or below this mean a check failed, not a doubt
 # A value holding a word the recogniser itself scored below this is a guess, however well the
 # rest of the page was read: on unfamiliar pages (fonts, layouts the model was not fitted on)
@@ -279,6 +281,8 @@ def collect(raw: Iterable[RawField], allowed: Iterable[str], page: int = 0) -> d
             continue  # first occurrence wins (later ones are usually footers/copies)
         normalizer = normalizer_for(item.name)
         value, factor = normalizer(item.value)
+        if item.guess:
+            factor *= GUESSED_LABEL
         value = clean_spaces(value)
         if not value:
             continue

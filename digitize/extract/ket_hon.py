@@ -19,6 +19,8 @@ SPEC = FormSpec(
     doc_type="ket_hon",
     labels=(
         Label("so", r"so(?=\s*[:;.]\s*\S)"),
+        # "Số:" misread and glued to its figures ("Sấ29"), found as what stands before "Quyển số"
+        Label("so", r"s[a-z](?=\W?\s*\d{1,4}\W?\s*quy)", by_place=True),
         Label("quyen_so", r"quyen so"),
         Label("ho_ten", r"ho,? ?(chu dem,? ?)?(va )?ten (ben )?(chong|vo)", generic=True),
         Label("ngay_sinh", r"ngay,? ?thang,? ?nam sinh", generic=True),

@@ -15,6 +15,8 @@ SPEC = FormSpec(
     doc_type="khai_sinh",
     labels=(
         Label("so", r"so(?=\s*[:;.]\s*\S)"),
+        # "Số:" misread and glued to its figures ("Sấ29"), found as what stands before "Quyển số"
+        Label("so", r"s[a-z](?=\W?\s*\d{1,4}\W?\s*quy)", by_place=True),
         Label("quyen_so", r"quyen so"),
         Label("ho_ten_me", r"ho,? ?(chu dem,? ?)?(va )?ten (nguoi )?me"),
         Label("ho_ten_cha", r"ho,? ?(chu dem,? ?)?(va )?ten (nguoi )?cha"),

@@ -18,6 +18,8 @@ SPEC = FormSpec(
     doc_type="khai_tu",
     labels=(
         Label("so", r"so(?=\s*[:;.]\s*\S)"),
+        # "Số:" misread and glued to its figures ("Sấ29"), found as what stands before "Quyển số"
+        Label("so", r"s[a-z](?=\W?\s*\d{1,4}\W?\s*quy)", by_place=True),
         Label("quyen_so", r"quyen so"),
         Label("nguoi_khai", r"(ho,? ?(chu dem,? ?)?(va )?ten )?nguoi (di )?khai tu"),
         Label("ho_ten", r"ho,? ?(chu dem,? ?)?(va )?ten(?! nguoi)( nguoi chet)?"),

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from ..text import clean_spaces
+from ..text import clean_spaces, levenshtein
 from ..types import Box, Line, OcrPage, Word
 
 
@@ -37,6 +37,9 @@ class Label:
     generic: bool = False  # field name gets the section's suffix (dan_toc -> dan_toc_me)
     wraps: bool = False  # the value may go on over the next line(s)
     blank_allowed: bool = False  # the paper often leaves it empty (notes): an empty one is no doubt
+    # found by where it stands on the row, its own letters misread ("Sấ29 Quyển số"): the value
+    # beside a misread label is a guess, reviewed
+    by_place: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class RawField:
     # the value's confidence were those doubts settled (the field's checks may settle them)
     doubts: tuple[tuple[str, str], ...] = ()
     settled_confidence: float = 0.0
+    guess: bool = False  # its label was found by its place only (`Label.by_place`)
 
 
 _LABEL_END = r"\s*[:;.]?\s*"
@@ -354,8 +358,9 @@ def read_form(page: OcrPage, spec: FormSpec, lines: tuple[Line, ...] | None = No
         label.field for label in spec.labels if not label.generic and not label.sections and label.field not in got
     )
     # a colon inside a value: the next label was misread, and its value went to this one
-    # ("Kinh Quốc tịcCh: Việt Nam" as the ethnic group)
-    within = any(":" in f.value for f in reading.fields)
+    # ("Kinh Quốc tịcCh: Việt Nam" as the ethnic group); or a label a letter off glued to it
+    compiled = [(label, _compile(label.pattern)) for label in spec.labels]
+    within = any(":" in f.value or glued_labels(fold_aligned(f.value), compiled) for f in reading.fields)
     if not missing and not within:
         return reading
     again = _read_form(page, spec, lines, missing, within)
@@ -396,6 +401,37 @@ def _near_label_within(
         if near:
             return None
     return None
+
+
+_PLAIN_LABEL = re.compile(r"[a-z]+(?: [a-z]+)+")
+
+
+def glued_labels(folded: str, labels: list[tuple[Label, re.Pattern[str]]]) -> list[tuple[int, int, Label]]:
+    """(start, end, label) for each label of plain words ("dan toc", "quoc tich") read inside a
+    line a letter off and without its colon, the value glued to it ("Dân tạcKinh", "Dân
+    tộđK1nh", "Quốc tch:VIỆt Nam"): from a word's start, one letter added, dropped or misread
+    (labels of seven letters or more, where one letter leaves no other label that near)."""
+    out = []
+    for label, _regex in labels:
+        target = label.pattern
+        if len(target) < 7 or not _PLAIN_LABEL.fullmatch(target):
+            continue
+        for start in range(len(folded)):
+            if folded[start] != target[0] or (start and folded[start - 1].isalnum()):
+                continue
+            fits = [
+                (levenshtein(folded[start : start + n], target), abs(n - len(target)), n)
+                for n in (len(target) - 1, len(target), len(target) + 1)
+                if start + n <= len(folded)
+            ]
+            best = min(fits, default=None)
+            if best is None or best[0] != 1:
+                continue  # (an exact one is the label's pattern's to find)
+            end = start + best[2]
+            while end < len(folded) and folded[end] in ":;. ":
+                end += 1
+            out.append((start, end, label))
+    return out
 
 
 def _labels_near(head: str, labels: list[tuple[Label, re.Pattern[str]]], anywhere: bool) -> set[Label]:
@@ -445,6 +481,9 @@ def _read_form(
                 inside = _near_label_within(folded, colon, compiled)
                 if inside is not None and not any(a < inside[1] and inside[0] < b for a, b, _ in hits):
                     hits.append(inside)
+            for glued in glued_labels(folded, compiled):
+                if not any(a < glued[1] and glued[0] < b for a, b, _ in hits):
+                    hits.append(glued)
         # Longest label wins where labels overlap ("noi cu tru" inside "noi cu tru cua me").
         hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
         kept: list[tuple[int, int, Label]] = []
@@ -475,7 +514,8 @@ def _read_form(
                 suffix = next((s.suffix for s in spec.sections if s.name == section), "")
                 name = label.field + (suffix if label.generic else "")
             if value:
-                found.append(_raw_field(name, value, line_no, _span_words(line, end, stop)))
+                raw = _raw_field(name, value, line_no, _span_words(line, end, stop))
+                found.append(replace(raw, guess=True) if label.by_place else raw)
                 if label.wraps and i == len(kept) - 1:
                     open_field = len(found) - 1
             elif not label.blank_allowed:

@@ -582,8 +582,9 @@ def normalize_name(value: str) -> tuple[str, float]:
         return value, 0.0
     # Stops, commas and quotes at a word's edge inside a name are specks (a leader's dot
     # left between the typed words: "HOÀNG. THANH. HƯƠNG"); the apostrophe of "H'Mai" is
-    # inside its word and stays.
-    inner = " ".join(w for w in (t.strip(EDGE_NOISE) for t in value.split()) if w)
+    # inside its word and stays. A question mark is a speck the recogniser could not read
+    # ("? VŨ CÔNG SƠN"): no name has one.
+    inner = " ".join(w for w in (t.strip(EDGE_NOISE + "?¿") for t in value.split()) if w)
     specks = inner != value
     value = inner
     spaced = split_glued(value)  # "NguyễnMinhTuấn"
