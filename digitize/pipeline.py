@@ -204,21 +204,20 @@ class PageValues:
     pages: dict[int, tuple[bytes, float]] = field(default_factory=dict)  # page -> (PNG, ocr_scale)
     headers: dict[int, bytes] = field(default_factory=dict)  # page -> PNG of the header band
     _latest: tuple[int, np.ndarray, float] | None = None
+    _latest_header: tuple[int, np.ndarray] | None = None
     _decoded: tuple[int, np.ndarray] | None = None
 
     def keep_page(self, clean: CleanPage, page: OcrPage, doc_type: str) -> None:
         """Keep what fields of `page` may be read again from: a form's OCR image, a document's
-        header band."""
+        header band (the latest as it is, earlier ones as PNG, as with pages)."""
         if holds_figure_fields(page, doc_type):
             self.keep(clean)
             return
         band = header_band(page)
         if band is not None and clean.display.size:
+            self._compress_latest_header()
             top = clean.display[:band]
-            grey = cv2.cvtColor(top, cv2.COLOR_BGR2GRAY) if top.ndim == 3 else top
-            ok, png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            if ok:
-                self.headers[page.number] = png.tobytes()
+            self._latest_header = (page.number, cv2.cvtColor(top, cv2.COLOR_BGR2GRAY) if top.ndim == 3 else top.copy())
 
     def keep(self, clean: CleanPage) -> None:
         self._compress_latest()
@@ -227,6 +226,7 @@ class PageValues:
     def packed(self) -> tuple[dict[int, tuple[bytes, float]], dict[int, bytes]]:
         """Every kept page as PNG, and the header bands (to be stored, as the benchmarks' cache does)."""
         self._compress_latest()
+        self._compress_latest_header()
         return self.pages, self.headers
 
     @classmethod
@@ -237,14 +237,24 @@ class PageValues:
         return cls(engine, packed if isinstance(packed, dict) else {})
 
     def figures_by_hand(self, page: int, box: tuple[int, int, int, int], figure_height: float) -> PenFigures | None:
-        png = self.headers.get(page)
-        if png is None:
+        if self._latest_header is not None and self._latest_header[0] == page:
+            band: np.ndarray | None = self._latest_header[1]
+        elif page in self.headers:
+            band = cv2.imdecode(np.frombuffer(self.headers[page], np.uint8), cv2.IMREAD_GRAYSCALE)
+        else:
             return None
-        band = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
         if band is None:
             return None
         x0, y0, x1, y1 = (max(0, int(round(c))) for c in box)
         return read_pen_figures(band[y0:y1, x0:x1], figure_height)
+
+    def _compress_latest_header(self) -> None:
+        if self._latest_header is not None:
+            number, grey = self._latest_header
+            ok, png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            if ok:
+                self.headers[number] = png.tobytes()
+            self._latest_header = None
 
     def _compress_latest(self) -> None:
         if self._latest is not None:

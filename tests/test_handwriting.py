@@ -45,6 +45,8 @@ def test_an_empty_blank_reads_nothing():
 def test_a_header_band_is_kept_and_read_from():
     """The pipeline keeps the band above and around "Số:" of a document's first page, grey as
     scanned (pen colour kept), and reads the blank from it."""
+    from dataclasses import replace
+
     from digitize.pipeline import PageValues
     from digitize.types import CleanPage, Line, OcrPage, Word
 
@@ -55,12 +57,17 @@ def test_a_header_band_is_kept_and_read_from():
     clean = CleanPage(1, display, np.full((10, 10), 255, np.uint8), 300.0, 1.0, 0, 0.0)
     values = PageValues(engine=None)  # type: ignore[arg-type]
     values.keep_page(clean, page, "van_ban")
-    assert 1 in values.headers and not values.pages
     read = values.figures_by_hand(1, (270, 220, 455, 320), 35)
     assert read is not None and read.text == "23"
+    assert not values.headers and not values.pages  # the latest band is kept as it is: no PNG
+    # a second document's header: the first band is compressed, both are read
+    values.keep_page(replace(clean, number=2), replace(page, number=2), "van_ban")
+    assert set(values.headers) == {1}
+    assert values.figures_by_hand(1, (270, 220, 455, 320), 35) == read
+    assert values.figures_by_hand(2, (270, 220, 455, 320), 35) == read
     # stored and restored as the benchmarks' cache does
     again = PageValues.unpacked(None, values.packed())  # type: ignore[arg-type]
-    assert again.figures_by_hand(1, (270, 220, 455, 320), 35) == read
+    assert set(again.headers) == {1, 2} and again.figures_by_hand(1, (270, 220, 455, 320), 35) == read
     # a page that starts no document keeps nothing
     other = PageValues(engine=None)  # type: ignore[arg-type]
     other.keep_page(
