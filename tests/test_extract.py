@@ -932,6 +932,21 @@ def test_van_ban_number_written_by_hand_is_never_auto_accepted():
     assert prov["raw"] == "07 /CT-UBND" and prov["boxes"][0] == [545, 396, 600, 448]
 
 
+def test_van_ban_margin_stamp_read_into_a_subject_row_is_left_out():
+    # the incoming-mail stamp's handwritten number ("2352", read "A154") on the row of the
+    # subject's second line, across a column gap: not part of the subject
+    lines = _vb_header((("07/CT-UBND", (545, 396, 889, 448), 0.96),), _PRINTED_DATE)
+    lines[-1] = _vb_line(
+        ("A154", (406, 630, 500, 675), 0.4),
+        ("trên", (1010, 630, 1110, 675), 0.97),
+        ("địa", (1130, 630, 1200, 675), 0.97),
+        ("bàn", (1220, 630, 1310, 675), 0.97),
+        ("tỉnh", (1330, 630, 1425, 675), 0.97),
+    )
+    record = extract(_vb_page(lines), "van_ban")[0]
+    assert record.fields["trich_yeu"] == "tăng cường công tác trên địa bàn tỉnh"
+
+
 def test_van_ban_printed_number_stays_printed():
     page = _vb_page(_vb_header((("07/CT-UBND", (545, 396, 889, 448), 0.96),), _PRINTED_DATE))
     record = extract(page, "van_ban")[0]

@@ -159,7 +159,7 @@ def _subject_above_rule(page: OcrPage, kind_line: int) -> list[Line] | None:
     rule = min(rules, key=lambda r: r[1])
     # a line of the subject overlaps the rule's span (a last short word may sit off the page's middle)
     out = [
-        ln
+        _runs_over(ln, rule, height)
         for ln in lines[kind_line + 1 :]
         if (ln.box[1] + ln.box[3]) / 2 < rule[1]
         and ln.box[0] < rule[2]
@@ -167,6 +167,14 @@ def _subject_above_rule(page: OcrPage, kind_line: int) -> list[Line] | None:
         and ln.box[1] >= kind.box[1]
     ]
     return out or None
+
+
+def _runs_over(line: Line, rule: tuple[int, int, int, int], height: int) -> Line:
+    """The line without runs of words that stand apart from the rule's span across a column
+    gap: a stamp's handwriting in the margin read into the subject's row ("A154 trên địa bàn")."""
+    runs = word_runs(line.words, height)
+    kept = [w for run in runs if run[0].box[0] < rule[2] and run[-1].box[2] > rule[0] for w in run]
+    return Line(tuple(kept)) if kept and len(kept) < len(line.words) else line
 
 
 def _closing_line(page: OcrPage) -> int | None:
