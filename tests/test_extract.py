@@ -1035,6 +1035,62 @@ def test_van_ban_pen_figures_read_into_the_blanks_stay_in_review():
     assert len(reader.asked) == 2
 
 
+def test_a_pen_date_after_the_signing_takes_the_models_next_reading_within_the_bound():
+    from digitize.extract.van_ban import bound_by_signatures
+    from digitize.types import InputSignature
+
+    signed = InputSignature(
+        signer="Ủy ban nhân dân tỉnh Quảng Ngãi",
+        signed_at="2018-04-04T21:21:15+07:00",
+        subfilter="ETSI.CAdES.detached",
+        valid=True,
+        covers_whole_file=True,
+        trusted=False,
+    )
+    # the model read the day 09 (after the signing), its next reading 03
+    read = Value("09/04/2018", 0.9, 0.8, handwritten=True, alternatives=("03/04/2018", "08/04/2018"))
+    values = {"ngay_ban_hanh": read}
+    bound_by_signatures(values, (signed,))
+    assert values["ngay_ban_hanh"].value == "03/04/2018" and values["ngay_ban_hanh"].handwritten
+    assert values["ngay_ban_hanh"].repairs[-1].rule == "signing_bound"
+    # no reading within the bound: the value stays, doubted
+    alone = Value("09/04/2018", 0.9, 0.8, handwritten=True)
+    values = {"ngay_ban_hanh": alone}
+    bound_by_signatures(values, (signed,))
+    assert values["ngay_ban_hanh"].value == "09/04/2018" and values["ngay_ban_hanh"].factor < 0.8
+
+
+def test_pen_figures_carry_the_readings_they_allow():
+    from digitize.ocr.handwriting import PenFigures
+
+    reader = _PenReader({1690: "09"})
+    original = reader.figures_by_hand
+
+    def with_readings(page, box, height):
+        got = original(page, box, height)
+        return None if got is None else PenFigures(got.text, 0.8, (("09", 0.8), ("03", 0.15), ("08", 0.04)))
+
+    reader.figures_by_hand = with_readings  # type: ignore[method-assign]
+    from digitize.extract.rereading import reading_values
+
+    date = (
+        ("ngày", (1580, 400, 1660, 450), 0.96),
+        ("Ø3", (1675, 396, 1730, 452), 0.3),
+        ("tháng", (1758, 400, 1880, 450), 0.96),
+        ("4", (1894, 400, 1920, 440), 0.96),
+        ("năm", (1957, 400, 2040, 440), 0.96),
+        ("2018", (2053, 400, 2159, 440), 0.96),
+    )
+    page = _vb_page(_vb_header((("08/CT-UBND", (545, 396, 889, 448), 0.96),), date))
+    from digitize.extract.van_ban import read_fields
+
+    with reading_values(reader):
+        record = extract(page, "van_ban")[0]
+        values = read_fields(page)
+    assert record.fields["ngay_ban_hanh"] == "09/04/2018" and "ngay_ban_hanh" in record.handwritten
+    assert values["ngay_ban_hanh"].alternatives == ("03/04/2018", "08/04/2018")
+
+
 def test_van_ban_pen_figures_that_are_no_day_are_not_taken():
     from digitize.extract.rereading import reading_values
 

@@ -172,6 +172,9 @@ class Value:
     boxes: tuple[Box, ...] = ()  # the words it came from (display pixels)
     page: int = 0  # the page it was read on (0 = the record's page)
     repairs: tuple[Repair, ...] = ()
+    # other values the reading allows, most probable first (figures read in pen): for a check
+    # that knows more to choose among
+    alternatives: tuple[str, ...] = ()
 
 
 def field_group(name: str) -> str:

@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any, Generic, TypeVar
 
 from ..text import clean_spaces, fold, levenshtein
-from ..types import InputSignature, Line, OcrPage, Record, Repair, Word
+from ..types import Box, InputSignature, Line, OcrPage, Record, Repair, Word
 from .base import Value, build_record
 from .common import min_conf, words_text
 from .labels import fold_aligned
@@ -181,15 +181,15 @@ def _notation_after_figures(value: str) -> str | None:
 
 def _read_issue_date(found: IssueDate, layout: Layout) -> Value | None:
     """The date of issue; flagged where its day or month was written by hand, and those read
-    by the pen-figure model where Tesseract did not read them as clean figures."""
+    by the pen-figure model where Tesseract did not read them as clean figures (with the
+    other dates the model's readings allow, for the signing bound to choose among)."""
     handwritten = date_by_hand(found.words, layout.page)
     day, month = found.day, found.month
     repairs: tuple[Repair, ...] = ()
-    pen_boxes: tuple[tuple[int, int, int, int], ...] = ()
+    pen = _PenDate(0, 0, (), ())
     if handwritten or not day or not month:
-        read_in_pen = _date_in_pen(found, layout.page)
-        day, month = read_in_pen[0] or day, read_in_pen[1] or month
-        pen_boxes = read_in_pen[2]
+        pen = _date_in_pen(found, layout.page)
+        day, month = pen.day or day, pen.month or month
         if (day, month) != (found.day, found.month):
             before = f"{found.day or '?'}/{found.month or '?'}/{found.year}"
             repairs = (Repair("pen_figures", before, f"{day or '?'}/{month or '?'}/{found.year}"),)
@@ -199,18 +199,30 @@ def _read_issue_date(found: IssueDate, layout: Layout) -> Value | None:
     # the date's words read with a letter or a speck amiss ("ngàv", "tháng 6? năm"): its figures may be too
     if not found.printed:
         factor *= 0.8
+    others = [
+        v.normalize_date(f"{d or day}/{m or month}/{found.year}")[0] for d, m in pen.readings if (d or day, m or month)
+    ]
     return Value(
         value,
         min_conf(found.words),
         factor,
         handwritten=handwritten or bool(repairs),
         raw=" ".join(w.text for w in found.words),
-        boxes=tuple(w.box for w in found.words) + pen_boxes,
+        boxes=tuple(w.box for w in found.words) + pen.boxes,
         repairs=repairs,
+        alternatives=tuple(dict.fromkeys(o for o in others if o != value)),
     )
 
 
-def _date_in_pen(found: IssueDate, page: OcrPage) -> tuple[int, int, tuple[tuple[int, int, int, int], ...]]:
+@dataclass(frozen=True)
+class _PenDate:
+    day: int  # 0: not read in pen
+    month: int
+    boxes: tuple[tuple[int, int, int, int], ...]  # the blanks read
+    readings: tuple[tuple[int, int], ...]  # (day, month) the model's readings allow, most probable first
+
+
+def _date_in_pen(found: IssueDate, page: OcrPage) -> _PenDate:
     """The day and month written by hand into "ngày … tháng … năm 2025" (0 where not read):
     the blanks after the printed "ngày" and "tháng", as wide as those words are set at the
     height of the printed year's figures, read by the pen-figure model. A part Tesseract read
@@ -223,29 +235,35 @@ def _date_in_pen(found: IssueDate, page: OcrPage) -> tuple[int, int, tuple[tuple
     )
     nam = next((w for w in words if fold(w.text).startswith("n") and w is not ngay and w is not year), None)
     if year is None or ngay is None or thang is None or nam is None:
-        return 0, 0, ()
+        return _PenDate(0, 0, (), ())
     height = year.box[3] - year.box[1]
     if not fold(thang.text).startswith("th"):  # pen figures glued before it ("“Ñtháng")
         thang = replace(thang, box=(int(thang.box[2] - 3.3 * height),) + thang.box[1:])
     top, bottom = int(year.box[1] - 0.6 * height), int(year.box[3] + 0.4 * height)
 
-    def blank(word: Word, printed_width: float, following: Word, most: int) -> tuple[int, tuple[int, int, int, int]]:
+    def blank(word: Word, printed_width: float, following: Word, most: int) -> tuple[list[tuple[int, float]], Box]:
+        """The blank's readings that are a day (a month), most probable first; none where
+        Tesseract's reading stands or the model read no such figures."""
         between = [w for w in words if word.box[0] < w.box[0] < following.box[0] and w is not word]
         if len(between) == 1 and re.fullmatch(r"\d{1,2}[,.]?", between[0].text) and not _pen_near(between, page):
-            return 0, (0, 0, 0, 0)  # printed, or read clean: Tesseract's reading stands
+            return [], (0, 0, 0, 0)  # printed, or read clean: Tesseract's reading stands
         box = (int(word.box[0] + printed_width * height), top, int(following.box[0]) - 2, bottom)
         if box[2] - box[0] < 0.3 * height:
-            return 0, box
+            return [], box
         pen = figures_by_hand(page.number, box, height)
         if pen is None or not re.fullmatch(r"\d{1,2}", pen.text) or not 1 <= int(pen.text) <= most:
-            return 0, box
-        return int(pen.text), box
+            return [], box
+        readings = pen.readings or ((pen.text, pen.confidence),)
+        return [(int(t), p) for t, p in readings if re.fullmatch(r"\d{1,2}", t) and 1 <= int(t) <= most], box
 
     # "ngày" and "tháng" in the italic of the place-and-date line, at the year's figure height
-    day, day_box = blank(ngay, 2.75, thang, 31)
-    month, month_box = blank(thang, 3.3, nam, 12)
-    boxes = tuple(b for b, got in ((day_box, day), (month_box, month)) if got)
-    return day, month, boxes
+    days, day_box = blank(ngay, 2.75, thang, 31)
+    months, month_box = blank(thang, 3.3, nam, 12)
+    boxes = tuple(b for b, got in ((day_box, days), (month_box, months)) if got)
+    pairs = sorted(
+        ((d, m, p * q) for d, p in (days or [(0, 1.0)]) for m, q in (months or [(0, 1.0)])), key=lambda r: -r[2]
+    )
+    return _PenDate(days[0][0] if days else 0, months[0][0] if months else 0, boxes, tuple((d, m) for d, m, _ in pairs))
 
 
 def _read_place(words: list[Word], layout: Layout) -> Value | None:
@@ -471,9 +489,21 @@ def bound_by_signatures(values: dict[str, Value], signatures: tuple[InputSignatu
     signed = date.fromisoformat(times[0])
     days = (signed - issued).days
     if days < 0 or days > _SIGNED_WITHIN_DAYS:
+        # a date read in pen: the first other reading the model allows within the bound, as a
+        # guess (the value stays handwritten, reviewed)
+        within = next((d for d in found.alternatives if _within_signing(d, signed)), None)
+        if within is not None:
+            found.repairs += (Repair("signing_bound", found.value, within),)
+            found.value = within
+            return
         found.factor *= 0.3
     elif days <= 1:  # signed the day it is dated (or overnight): the date is vouched for
         found.confirmed = True
+
+
+def _within_signing(value: str, signed: date) -> bool:
+    issued = v.parse_date(value)
+    return issued is not None and 0 <= (signed - issued).days <= _SIGNED_WITHIN_DAYS
 
 
 # Handwriting on a printed form. Under Nghị định 30 a document's number and date are given

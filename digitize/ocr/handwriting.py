@@ -29,10 +29,13 @@ _FIT = 20  # the figure's longer side inside it
 
 @dataclass(frozen=True)
 class PenFigures:
-    """What the model read in a blank: its figures and its confidence in the weakest one."""
+    """What the model read in a blank: its figures and its confidence in the weakest one, and
+    the readings it allows, most probable first (each figure as read or as its runner-up), for
+    a check that knows more (a date bounded by the document's signing) to choose among."""
 
     text: str
     confidence: float
+    readings: tuple[tuple[str, float], ...] = ()
 
 
 # ------------------------------------------------------------------ one figure
@@ -120,6 +123,12 @@ class FigureModel:
         p = self.probabilities(features(normalised(ink))[None, :])[0]
         return int(p.argmax()), float(p.max())
 
+    def runner_up(self, ink: np.ndarray) -> tuple[int, float]:
+        """One figure's second most probable reading."""
+        p = self.probabilities(features(normalised(ink))[None, :])[0]
+        second = int(np.argsort(p)[-2])
+        return second, float(p[second])
+
     def arrays(self) -> dict[str, np.ndarray]:
         return {"w1": self.w1, "b1": self.b1, "w2": self.w2, "b2": self.b2, "mean": self.mean, "scale": self.scale}
 
@@ -189,11 +198,11 @@ _PER_FIGURE = 0.25
 _CUT_WIDTH = {2: 0.75, 3: 1.2}
 
 
-def _read_group(model: FigureModel, ink: np.ndarray, height: int) -> list[tuple[int, float]]:
+def _read_group(model: FigureModel, ink: np.ndarray, height: int) -> list[tuple[int, float, int, float]]:
     """Touching figures cut where the ink is thinnest into 1, 2 or 3 figures: the cut read
     best (mean log-probability), less a cost for figures wider than tall and for each cut."""
     width = ink.shape[1]
-    best: tuple[float, list[tuple[int, float]]] | None = None
+    best: tuple[float, list[tuple[int, float, int, float]]] | None = None
     for k in (1, 2, 3):
         if k > 1 and width < _CUT_WIDTH[k] * height:
             break
@@ -209,11 +218,11 @@ def _read_group(model: FigureModel, ink: np.ndarray, height: int) -> list[tuple[
             rows = np.nonzero(piece.any(axis=1))[0]
             if not len(rows):
                 continue
-            read.append(model.read(piece))
+            read.append(model.read(piece) + model.runner_up(piece))
             penalty += 2.0 * max(0.0, (b - a) / (rows[-1] - rows[0] + 1) - _WIDE)
         if not read:
             continue
-        score = float(np.mean([np.log(max(p, 1e-6)) for _, p in read])) - penalty
+        score = float(np.mean([np.log(max(r[1], 1e-6)) for r in read])) - penalty
         if best is None or score > best[0]:
             best = (score, read)
     return best[1] if best else []
@@ -233,4 +242,16 @@ def read_pen_figures(grey: np.ndarray, figure_height: float) -> PenFigures | Non
     read = [r for ink_group, h in _figure_groups(ink, figure_height) for r in _read_group(model, ink_group, h)]
     if not read:
         return None
-    return PenFigures("".join(str(d) for d, _ in read), min(p for _, p in read))
+    return PenFigures("".join(str(r[0]) for r in read), min(r[1] for r in read), _readings(read))
+
+
+_READINGS = 8
+
+
+def _readings(read: list[tuple[int, float, int, float]]) -> tuple[tuple[str, float], ...]:
+    """Every reading that takes each figure as read or as its runner-up, by probability."""
+    found: list[tuple[str, float]] = [("", 1.0)]
+    for first, p1, second, p2 in read:
+        found = [(text + str(d), p * q) for text, p in found for d, q in ((first, p1), (second, p2))]
+        found = sorted(found, key=lambda r: -r[1])[: _READINGS * 4]
+    return tuple(sorted(found, key=lambda r: -r[1])[:_READINGS])
