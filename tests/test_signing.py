@@ -418,3 +418,17 @@ def test_input_signatures_never_raise_on_garbage(data: bytes) -> None:
     from digitize.signing.inspect import read_signatures
 
     assert read_signatures(data) == ()
+
+
+def test_a_signing_time_attribute_holding_the_local_clock_as_utc_gives_way_to_the_dictionarys():
+    """Vietnamese signing software writes the signer's wall clock into the CMS signing-time
+    attribute as if it were UTC (7 hours ahead); the dictionary's /M has it right."""
+    from digitize.signing.inspect import _reconciled
+
+    assert _reconciled("2018-03-21T23:41:00+07:00", "2018-03-21T16:41:00+07:00") == "2018-03-21T16:41:00+07:00"
+    assert _reconciled("2025-02-07T15:51:05+07:00", "2025-02-07T08:51:04+07:00") == "2025-02-07T08:51:04+07:00"
+    # agreeing, or apart by anything but the offset: the attribute stands
+    assert _reconciled("2021-12-27T17:22:11+07:00", "2021-12-27T17:22:11+07:00") == "2021-12-27T17:22:11+07:00"
+    assert _reconciled("2021-12-27T19:22:11+07:00", "2021-12-27T17:22:11+07:00") == "2021-12-27T19:22:11+07:00"
+    assert _reconciled("", "2021-12-27T17:22:11+07:00") == "2021-12-27T17:22:11+07:00"
+    assert _reconciled("2021-12-27T17:22:11+07:00", "") == "2021-12-27T17:22:11+07:00"
