@@ -199,9 +199,7 @@ def _read_issue_date(found: IssueDate, layout: Layout) -> Value | None:
     # the date's words read with a letter or a speck amiss ("ngàv", "tháng 6? năm"): its figures may be too
     if not found.printed:
         factor *= 0.8
-    others = [
-        v.normalize_date(f"{d or day}/{m or month}/{found.year}")[0] for d, m in pen.readings if (d or day, m or month)
-    ]
+    others = [v.normalize_date(f"{d or day}/{m or month}/{found.year}")[0] for d, m in pen.readings]
     return Value(
         value,
         min_conf(found.words),
@@ -652,22 +650,27 @@ def issuing_body(text: str) -> tuple[str, bool]:
     if folded.lower().startswith("uy ban nhan dan "):
         # the unit it is the committee of, spelled as the gazetteer does ("THỊ TRẤN PHONG ĐIỂN")
         fixed = fixed[:16] + names.read_place(fixed[16:]).value
-    # the kind of unit after a committee's name has one spelling ("UBND TÍNH BÌNH ĐỊNH")
-    fixed = re.sub(
-        r"(?<=\bUBND )(\w+(?: \w+)?)",
-        lambda m: _COMMITTEE_UNITS.get(fold(m.group(1)), m.group(1)) if m.group(1).isupper() else m.group(1),
-        fixed,
-    )
-    fixed = re.sub(
-        r"(?<=\bUBND )(\w+)(?= )",
-        lambda m: _COMMITTEE_UNITS.get(fold(m.group(1)), m.group(1)) if m.group(1).isupper() else m.group(1),
-        fixed,
-    )
+    fixed = _committee_unit_spelled(fixed)
     return fixed, fixed != text
 
 
 # The units a people's committee (UBND) is of, as Nghị định 30 prints them in a body's name.
 _COMMITTEE_UNITS = {fold(u): u for u in ("TỈNH", "HUYỆN", "XÃ", "QUẬN", "PHƯỜNG", "THỊ XÃ", "THỊ TRẤN", "THÀNH PHỐ")}
+
+
+def _committee_unit_spelled(text: str) -> str:
+    """The kind of unit after "UBND" in its one spelling ("UBND TÍNH BÌNH ĐỊNH", "UBND THANH
+    PHO HUẾ"), in capitals as printed; a word that is no kind of unit is left alone."""
+
+    def spelled(m: re.Match[str]) -> str:
+        first, second = m.group(1), m.group(2)
+        if second and f"{first} {second}".isupper() and fold(f"{first} {second}") in _COMMITTEE_UNITS:
+            return _COMMITTEE_UNITS[fold(f"{first} {second}")]
+        if first.isupper() and fold(first) in _COMMITTEE_UNITS:
+            return _COMMITTEE_UNITS[fold(first)] + (f" {second}" if second else "")
+        return m.group(0)
+
+    return re.sub(r"(?<=\bUBND )(\w+)(?: (\w+))?", spelled, text)
 
 
 def notation_from_body(number: str, body: str) -> str | None:
