@@ -409,8 +409,8 @@ _PLAIN_LABEL = re.compile(r"[a-z]+(?: [a-z]+)+")
 def glued_labels(folded: str, labels: list[tuple[Label, re.Pattern[str]]]) -> list[tuple[int, int, Label]]:
     """(start, end, label) for each label of plain words ("dan toc", "quoc tich") read inside a
     line a letter off and without its colon, the value glued to it ("Dân tạcKinh", "Dân
-    tộđK1nh", "Quốc tch:VIỆt Nam"): from a word's start, one letter added, dropped or misread
-    (labels of seven letters or more, where one letter leaves no other label that near)."""
+    tộđK1nh", "Quốc tch:VIỆt Nam"): from a word's start, one letter added, dropped or misread.
+    Only labels of seven letters or more: in a shorter one a letter off is another word."""
     out = []
     for label, _regex in labels:
         target = label.pattern
