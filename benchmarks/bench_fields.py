@@ -97,7 +97,7 @@ class Recogniser:
         """The file's OCR pages and, as the pipeline keeps them, its form pages' images
         for reading figure fields again (`digitize.extract.rereading`)."""
         from digitize import ingest
-        from digitize.pipeline import PageValues, recognise_page
+        from digitize.pipeline import PageValues, read_input
 
         data = path.read_bytes()
         key = hashlib.sha256(data).hexdigest()[:24]
@@ -105,13 +105,7 @@ class Recogniser:
         if cached and cached.exists():
             pages, kept = pickle.loads(cached.read_bytes())
             return pages, PageValues.unpacked(self.engines.ocr, kept)
-        source = ingest.describe(path.name, data, self.settings)
-        figures = PageValues(self.engines.ocr)
-        pages = []
-        for image in ingest.load_pages(source, data, self.settings):
-            clean, page = recognise_page(image, self.engines)
-            pages.append(page)
-            figures.keep_page(clean, page, "auto")
+        pages, figures = read_input(ingest.describe(path.name, data, self.settings), data, self.engines)
         if cached:
             cached.write_bytes(pickle.dumps((pages, figures.packed())))
         return pages, figures

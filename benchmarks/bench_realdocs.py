@@ -103,7 +103,7 @@ class Reader:
         """The file's bytes, source, OCR pages and, as the pipeline keeps them, what fields
         are read again from (`digitize.pipeline.PageValues`: a header band for pen figures)."""
         from digitize import ingest
-        from digitize.pipeline import PageValues, recognise_page
+        from digitize.pipeline import PageValues, read_input
 
         data = path.read_bytes()
         key = hashlib.sha256(data).hexdigest()[:24]
@@ -112,12 +112,7 @@ class Reader:
             source, pages, kept = pickle.loads(cached.read_bytes())
             return data, source, pages, PageValues.unpacked(self.engines.ocr, kept)
         source = ingest.describe(path.name, data, self.settings)
-        values = PageValues(self.engines.ocr)
-        pages = []
-        for image in ingest.load_pages(source, data, self.settings):
-            clean, page = recognise_page(image, self.engines)
-            pages.append(page)
-            values.keep_page(clean, page, "auto")
+        pages, values = read_input(source, data, self.engines)
         if cached:
             cached.write_bytes(pickle.dumps((source, pages, values.packed())))
         return data, source, pages, values

@@ -185,6 +185,21 @@ def find_documents(pages: list[OcrPage], doc_type: str) -> tuple[Document, ...]:
     return tuple(Document(index=s.index, doc_type=s.doc_type, pages=s.pages) for s in spans)
 
 
+def read_input(
+    source: SourceFile, data: bytes, engines: Engines, doc_type: str = "auto"
+) -> tuple[list[OcrPage], "PageValues"]:
+    """An input's pages read (cleanup and OCR), with what its fields are read again from, as
+    the pipeline keeps them: the reading stages alone, no PDF, signature or store (the
+    benchmarks' path)."""
+    values = PageValues(engines.ocr)
+    pages = []
+    for image in ingest.load_pages(source, data, engines.settings):
+        clean, page = recognise_page(image, engines)
+        pages.append(page)
+        values.keep_page(clean, page, doc_type)
+    return pages, values
+
+
 def holds_figure_fields(page: OcrPage, doc_type: str) -> bool:
     """Whether a page's fields include values in figures worth reading twice more (forms,
     cards, registry books; an administrative document's number and date are in its prose)."""

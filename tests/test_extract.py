@@ -979,6 +979,27 @@ def test_van_ban_handwritten_day_flagged_and_place_still_read():
     assert "ngay_ban_hanh" not in record.fields and record.fields["dia_danh"] == "Quảng Ngãi"
 
 
+def _date_words(day: str, month: str, year: str, day_confidence: float = 0.3) -> tuple:
+    """ "ngày {day} tháng {month} năm {year}" on the number's row, the day as read (a pen's
+    figures read as marks, at a low confidence)."""
+    return (
+        ("ngày", (1580, 400, 1660, 450), 0.96),
+        (day, (1675, 396, 1730, 452), day_confidence),
+        ("tháng", (1758, 400, 1880, 450), 0.96),
+        (month, (1894, 400, 1940, 440), 0.96),
+        ("năm", (1957, 400, 2040, 440), 0.96),
+        (year, (2053, 400, 2159, 440), 0.96),
+    )
+
+
+def _signed(at: str, signer: str = "Ủy ban nhân dân tỉnh Quảng Ngãi"):
+    from digitize.types import InputSignature
+
+    return InputSignature(
+        signer=signer, signed_at=at, subfilter="ETSI.CAdES.detached", valid=True, covers_whole_file=True, trusted=False
+    )
+
+
 class _PenReader:
     """A reader that answers pen figures from a table: (left edge of the blank) -> figures.
     A blank starting within 60 pixels of a key gets its figures; others read nothing."""
@@ -1006,14 +1027,7 @@ def test_van_ban_pen_figures_read_into_the_blanks_stay_in_review():
 
     # "Số: d# /CT-UBND", "ngày @3 tháng 01 năm 2018": the pen's figures read as stray marks
     number = (("d#", (545, 396, 620, 448), 0.4), ("/CT-UBND", (636, 399, 889, 439), 0.95))
-    date = (
-        ("ngày", (1580, 400, 1660, 450), 0.96),
-        ("@3", (1675, 396, 1730, 452), 0.3),
-        ("tháng", (1758, 400, 1880, 450), 0.96),
-        ("01", (1894, 400, 1940, 440), 0.96),
-        ("năm", (1957, 400, 2040, 440), 0.96),
-        ("2018", (2053, 400, 2159, 440), 0.96),
-    )
+    date = _date_words("@3", "01", "2018")
     page = _vb_page(_vb_header(number, date))
     without = extract(page, "van_ban")[0]
     assert "ngay_ban_hanh" not in without.fields and without.fields["so_ky_hieu"] != "07/CT-UBND"
@@ -1037,16 +1051,8 @@ def test_van_ban_pen_figures_read_into_the_blanks_stay_in_review():
 
 def test_a_pen_date_after_the_signing_takes_the_models_next_reading_within_the_bound():
     from digitize.extract.van_ban import bound_by_signatures
-    from digitize.types import InputSignature
 
-    signed = InputSignature(
-        signer="Ủy ban nhân dân tỉnh Quảng Ngãi",
-        signed_at="2018-04-04T21:21:15+07:00",
-        subfilter="ETSI.CAdES.detached",
-        valid=True,
-        covers_whole_file=True,
-        trusted=False,
-    )
+    signed = _signed("2018-04-04T21:21:15+07:00")
     # the model read the day 09 (after the signing), its next reading 03
     read = Value("09/04/2018", 0.9, 0.8, handwritten=True, alternatives=("03/04/2018", "08/04/2018"))
     values = {"ngay_ban_hanh": read}
@@ -1073,14 +1079,7 @@ def test_pen_figures_carry_the_readings_they_allow():
     reader.figures_by_hand = with_readings  # type: ignore[method-assign]
     from digitize.extract.rereading import reading_values
 
-    date = (
-        ("ngày", (1580, 400, 1660, 450), 0.96),
-        ("Ø3", (1675, 396, 1730, 452), 0.3),
-        ("tháng", (1758, 400, 1880, 450), 0.96),
-        ("4", (1894, 400, 1920, 440), 0.96),
-        ("năm", (1957, 400, 2040, 440), 0.96),
-        ("2018", (2053, 400, 2159, 440), 0.96),
-    )
+    date = _date_words("Ø3", "4", "2018")
     page = _vb_page(_vb_header((("08/CT-UBND", (545, 396, 889, 448), 0.96),), date))
     from digitize.extract.van_ban import read_fields
 
@@ -1094,14 +1093,7 @@ def test_pen_figures_carry_the_readings_they_allow():
 def test_van_ban_pen_figures_that_are_no_day_are_not_taken():
     from digitize.extract.rereading import reading_values
 
-    date = (
-        ("ngày", (1580, 400, 1660, 450), 0.96),
-        ("2|", (1675, 396, 1730, 452), 0.3),
-        ("tháng", (1758, 400, 1880, 450), 0.96),
-        ("12", (1894, 400, 1940, 440), 0.96),
-        ("năm", (1957, 400, 2040, 440), 0.96),
-        ("2024", (2053, 400, 2159, 440), 0.96),
-    )
+    date = _date_words("2|", "12", "2024")
     page = _vb_page(_vb_header((("660/TB-UBND", (545, 396, 889, 448), 0.96),), date))
     with reading_values(_PenReader({1690: "215"})):
         record = extract(page, "van_ban")[0]
@@ -1112,7 +1104,6 @@ def test_van_ban_pen_figures_that_are_no_day_are_not_taken():
 
 def test_van_ban_signer_on_the_last_page_and_date_bounded_by_signature():
     from digitize.extract import extract_pages
-    from digitize.types import InputSignature
 
     first = _vb_page(_vb_header((("07/CT-UBND", (545, 396, 889, 448), 0.96),), _PRINTED_DATE))
     body = OcrPage(
@@ -1151,27 +1142,13 @@ def test_van_ban_signer_on_the_last_page_and_date_bounded_by_signature():
         3423,
         300.0,
     )
-    later = InputSignature(
-        signer="Ủy ban nhân dân tỉnh Quảng Ngãi",
-        signed_at="2018-09-01T10:00:00+07:00",
-        subfilter="ETSI.CAdES.detached",
-        valid=True,
-        covers_whole_file=True,
-        trusted=False,
-    )
+    later = _signed("2018-09-01T10:00:00+07:00")
     record = next(r for r in extract_pages([first, body, last], "auto", signatures=(later,)) if r.doc_type == "van_ban")
     assert record.fields["nguoi_ky"] == "Trần Hoàng Tuấn"
     assert record.provenance["nguoi_ky"].page == 3
     # signed more than three months after the date read: the date goes to review
     assert "ngay_ban_hanh" in record.needs_review
-    same_day = InputSignature(
-        signer="x",
-        signed_at="2018-03-20T17:00:00+07:00",
-        subfilter="ETSI.CAdES.detached",
-        valid=True,
-        covers_whole_file=True,
-        trusted=False,
-    )
+    same_day = _signed("2018-03-20T17:00:00+07:00", signer="x")
     record = next(
         r for r in extract_pages([first, body, last], "auto", signatures=(same_day,)) if r.doc_type == "van_ban"
     )
@@ -1288,44 +1265,20 @@ def test_a_label_misread_by_a_letter_still_labels_its_value():
     assert record.fields["ho_ten"] == "VÕ AN" and record.fields["ngay_sinh"] == "21/11/2010"
 
 
-def test_a_label_misread_inside_a_line_still_ends_the_value_before_it():
+@pytest.mark.parametrize(
+    "row",
+    [
+        # a letter too many before the colon ("tịcCh:")
+        (("Dân", 520), ("tộc:", 600), ("Kinh", 700), ("Quốc", 820), ("tịcCh:", 920), ("Việt", 1060), ("Nam", 1150)),
+        # a letter off and no colon, the value glued on ("Dân tạcKinh"); a letter lost ("Quốc tch:")
+        (("Dân", 520), ("tạcKinh", 600), ("Quốc", 820), ("tch:Việt", 920), ("Nam", 1060)),
+    ],
+)
+def test_a_label_misread_inside_a_line_still_ends_the_value_before_it(row):
     lines = (
         _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
         _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430), ("VÕ", 530), ("AN", 590)),
-        _form_line(
-            470,
-            ("Giới", 200),
-            ("tính:", 290),
-            ("Nam", 400),
-            ("Dân", 520),
-            ("tộc:", 600),
-            ("Kinh", 700),
-            ("Quốc", 820),
-            ("tịcCh:", 920),
-            ("Việt", 1060),
-            ("Nam", 1150),
-        ),
-    )
-    record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
-    assert record.fields["dan_toc"] == "Kinh" and record.fields["quoc_tich"] == "Việt Nam"
-
-
-def test_a_label_a_letter_off_and_glued_to_its_value_still_ends_the_value_before_it():
-    """ "Dân tạcKinh", "Quốc tch:VIỆt Nam": no colon, or a letter lost, and the value glued on."""
-    lines = (
-        _form_line(300, ("GIẤY", 600), ("KHAI", 720), ("SINH", 840)),
-        _form_line(400, ("Họ,", 200), ("chữ", 270), ("đệm,", 340), ("tên:", 430), ("VÕ", 530), ("AN", 590)),
-        _form_line(
-            470,
-            ("Giới", 200),
-            ("tính:", 290),
-            ("Nam", 400),
-            ("Dân", 520),
-            ("tạcKinh", 600),
-            ("Quốc", 820),
-            ("tch:Việt", 920),
-            ("Nam", 1060),
-        ),
+        _form_line(470, ("Giới", 200), ("tính:", 290), ("Nam", 400), *row),
     )
     record = extract(OcrPage(1, lines, 2000, 2800, 200.0), "khai_sinh")[0]
     assert record.fields["gioi_tinh"] == "Nam"
