@@ -149,12 +149,13 @@ def test_van_ban_number_misread_beyond_its_shape_keeps_the_record():
     assert Layout(body).number is None
 
 
-def test_van_ban_notation_takes_the_bodys_d_with_stroke():
+def test_van_ban_notation_takes_the_bodys_letters_over_their_lookalikes():
     """Nghị định 30: the notation abbreviates the issuing body's name, so its initials decide
-    between D and Đ ("SGDDT" read for the Sở Giáo dục và Đào tạo's SGDĐT)."""
+    between D and Đ ("SGDDT" read for the Sở Giáo dục và Đào tạo's SGDĐT), I and 1."""
     body = "UBND TỈNH BÌNH ĐỊNH SỞ GIÁO DỤC VÀ ĐÀO TẠO"
     assert van_ban.notation_from_body("2494/QĐ-SGDDT", body) == "2494/QĐ-SGDĐT"
     assert van_ban.notation_from_body("04/QĐ-BCD138", "UBND TỈNH QUẢNG NGÃI BAN CHỈ ĐẠO 138") == "04/QĐ-BCĐ138"
+    assert van_ban.notation_from_body("04/QĐ-BCĐI38", "UBND TỈNH QUẢNG NGÃI BAN CHỈ ĐẠO 138") == "04/QĐ-BCĐ138"
     assert van_ban.notation_from_body("2494/QĐ-SGDĐT", body) is None  # nothing to put right
     assert van_ban.notation_from_body("12/QĐ-UBND", "ỦY BAN NHÂN DÂN TỈNH QUẢNG NGÃI") is None
     assert van_ban.notation_from_body("12/QĐ-SYT", body) is None  # another body's: not touched

@@ -673,13 +673,17 @@ def _committee_unit_spelled(text: str) -> str:
     return re.sub(r"(?<=\bUBND )(\w+)(?: (\w+))?", spelled, text)
 
 
+# Letters a notation's abbreviation is misread as: (read, printed).
+_NOTATION_LOOKALIKES = {("D", "Đ"), ("I", "1"), ("L", "1"), ("O", "0")}
+
+
 def notation_from_body(number: str, body: str) -> str | None:
-    """The number's notation with the issuing body's abbreviation put right where it was read
-    with D for Đ ("QĐ-SGDDT" for the Sở Giáo dục và Đào tạo): under Nghị định 30 (Phụ lục I)
-    the notation abbreviates the body's name, so the body's initials, which hold the Đ, decide.
-    None where nothing needs putting right."""
+    """The number's notation with the issuing body's abbreviation put right where a letter of it
+    was read as its lookalike ("QĐ-SGDDT" for the Sở Giáo dục và Đào tạo, "BCĐI38" for the Ban
+    Chỉ đạo 138): under Nghị định 30 (Phụ lục I) the notation abbreviates the body's name, so the
+    body's initials decide. None where nothing needs putting right."""
     parts = number.rsplit("-", 1)
-    if len(parts) != 2 or "D" not in parts[1]:
+    if len(parts) != 2:
         return None
     short = parts[1]
     words = [w for w in re.findall(r"\w+", body.upper()) if fold(w) not in ("va", "cua")]
@@ -689,10 +693,10 @@ def notation_from_body(number: str, body: str) -> str | None:
             initials += w if w.isdigit() else w[0]  # "BAN CHỈ ĐẠO 138": BCĐ138
             if len(initials) >= len(short):
                 break
-        if len(initials) != len(short) or fold(initials) != fold(short):
+        if len(initials) != len(short):
             continue
-        fixed = "".join(b if (a, b) == ("D", "Đ") else a for a, b in zip(short, initials))
-        return f"{parts[0]}-{fixed}" if fixed != short else None
+        if all(a == b or (a, b) in _NOTATION_LOOKALIKES for a, b in zip(short, initials)):
+            return f"{parts[0]}-{initials}" if initials != short else None
     return None
 
 
