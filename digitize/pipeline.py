@@ -220,6 +220,7 @@ class PageValues:
     headers: dict[int, bytes] = field(default_factory=dict)  # page -> PNG of the header band
     _latest: tuple[int, np.ndarray, float] | None = None
     _latest_header: tuple[int, np.ndarray] | None = None
+    _decoded_header: tuple[int, np.ndarray] | None = None
     _decoded: tuple[int, np.ndarray] | None = None
 
     def keep_page(self, clean: CleanPage, page: OcrPage, doc_type: str) -> None:
@@ -253,12 +254,17 @@ class PageValues:
 
     def figures_by_hand(self, page: int, box: tuple[int, int, int, int], figure_height: float) -> PenFigures | None:
         if self._latest_header is not None and self._latest_header[0] == page:
-            band: np.ndarray | None = self._latest_header[1]
+            band = self._latest_header[1]
+        elif self._decoded_header is not None and self._decoded_header[0] == page:
+            band = self._decoded_header[1]
         elif page in self.headers:
-            band = cv2.imdecode(np.frombuffer(self.headers[page], np.uint8), cv2.IMREAD_GRAYSCALE)
+            # an earlier document's band: decoded once for its number's and date's blanks
+            decoded = cv2.imdecode(np.frombuffer(self.headers[page], np.uint8), cv2.IMREAD_GRAYSCALE)
+            if decoded is None:
+                return None
+            self._decoded_header = (page, decoded)
+            band = decoded
         else:
-            return None
-        if band is None:
             return None
         x0, y0, x1, y1 = (max(0, int(round(c))) for c in box)
         return read_pen_figures(band[y0:y1, x0:x1], figure_height)

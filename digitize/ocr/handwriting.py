@@ -118,16 +118,11 @@ class FigureModel:
         out = np.exp(out - out.max(axis=1, keepdims=True))
         return out / out.sum(axis=1, keepdims=True)
 
-    def read(self, ink: np.ndarray) -> tuple[int, float]:
-        """One figure's ink → (figure, probability)."""
+    def read(self, ink: np.ndarray) -> tuple[int, float, int, float]:
+        """One figure's ink → (figure, probability, runner-up, its probability)."""
         p = self.probabilities(features(normalised(ink))[None, :])[0]
-        return int(p.argmax()), float(p.max())
-
-    def runner_up(self, ink: np.ndarray) -> tuple[int, float]:
-        """One figure's second most probable reading."""
-        p = self.probabilities(features(normalised(ink))[None, :])[0]
-        second = int(np.argsort(p)[-2])
-        return second, float(p[second])
+        first, second = (int(i) for i in np.argsort(p)[::-1][:2])
+        return first, float(p[first]), second, float(p[second])
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"w1": self.w1, "b1": self.b1, "w2": self.w2, "b2": self.b2, "mean": self.mean, "scale": self.scale}
@@ -218,7 +213,7 @@ def _read_group(model: FigureModel, ink: np.ndarray, height: int) -> list[tuple[
             rows = np.nonzero(piece.any(axis=1))[0]
             if not len(rows):
                 continue
-            read.append(model.read(piece) + model.runner_up(piece))
+            read.append(model.read(piece))
             penalty += 2.0 * max(0.0, (b - a) / (rows[-1] - rows[0] + 1) - _WIDE)
         if not read:
             continue
@@ -254,4 +249,4 @@ def _readings(read: list[tuple[int, float, int, float]]) -> tuple[tuple[str, flo
     for first, p1, second, p2 in read:
         found = [(text + str(d), p * q) for text, p in found for d, q in ((first, p1), (second, p2))]
         found = sorted(found, key=lambda r: -r[1])[: _READINGS * 4]
-    return tuple(sorted(found, key=lambda r: -r[1])[:_READINGS])
+    return tuple(found[:_READINGS])
