@@ -195,3 +195,49 @@ def test_pieces_are_not_bridged_by_a_leaders_dots():
     line[10:50, 260:380] = 0  # the value
     (a, b), (c, d) = _pieces(line)
     assert a == 0 and b == c and 120 < b < 260 and d == 400
+
+
+def _label_and_value(drop: int) -> np.ndarray:
+    """ "Họ, chữ đệm, tên:" printed, and a name typed `drop` pixels below its baseline."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (760, 110), 255)
+    draw = ImageDraw.Draw(image)
+    serif = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 34)
+    draw.text((10, 20), "Họ, chữ đệm, tên:", font=serif, fill=0)
+    label_end = int(draw.textlength("Họ, chữ đệm, tên:", font=serif)) + 10
+    mono = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 34)
+    draw.text((label_end + 2, 20 + drop), "PHAN VĂN TÂM", font=mono, fill=0)
+    return np.asarray(image)
+
+
+def test_a_value_typed_below_its_labels_baseline_is_read_apart_from_it(engine):
+    from digitize.ocr.ppocr import _baseline_pieces
+
+    pixels = _label_and_value(drop=18)
+    (a, b), (c, d) = _baseline_pieces(pixels)
+    assert a == 0 and b == c and d == pixels.shape[1]
+    # read whole, Tesseract's one baseline misreads the letters at the step ("tÊn:pHAN")
+    words = engine.read_lines(pixels, 1.0, [(0, 0, pixels.shape[1], pixels.shape[0])])
+    assert [w.text for w, _ in words] == ["Họ,", "chữ", "đệm,", "tên:", "PHAN", "VĂN", "TÂM"]
+    assert words[-3][0].box[0] >= b - 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ngày, tháng, năm sinh: Nguyễn Quỳnh Giang",  # descenders: one baseline
+        "(Ký, ghi rõ họ, chữ đệm, tên, chức vụ và đóng dấu)",
+    ],
+)
+def test_one_baseline_is_one_piece(text):
+    from PIL import Image, ImageDraw, ImageFont
+
+    from digitize.ocr.ppocr import _baseline_pieces
+
+    image = Image.new("L", (1100, 80), 255)
+    ImageDraw.Draw(image).text(
+        (10, 15), text, font=ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 30), fill=0
+    )
+    assert _baseline_pieces(np.asarray(image)) == []
+    assert _baseline_pieces(_label_and_value(drop=0)) == []

@@ -233,6 +233,26 @@ def test_figures_agreeing_where_a_leader_crosses_them_are_a_guess():
     assert out.value == "472" and not out.confirmed and out.ocr < GUESSED_WORD
 
 
+def test_figures_without_a_4_agreeing_where_a_leader_crosses_them_are_confirmed():
+    """Both recognisers make a 4 of a dot merged into a 1; their other misreads under dots
+    are not shared, so an agreement without a 4 stands."""
+    reader = Readings(crossed=True, eng="1978")
+    with reading_values(reader):
+        out = check_figures(v.normalize_year, _year("1978"), 1)
+    assert out.value == "1978" and out.confirmed
+
+
+def test_readings_that_agree_on_fewer_figures_than_the_page_saw_confirm_nothing():
+    reader = Readings(eng="5", vie="5")
+    with reading_values(reader):
+        out = check_figures(v.normalize_number, Value("2375", 0.98, 1.0, boxes=BOX), 1)
+    assert not out.confirmed and out.ocr < GUESSED_WORD
+    # one figure fewer is a dot the page read as a figure ("41946"): the agreement stands
+    reader = Readings(eng="1946", vie="1946")
+    with reading_values(reader):
+        assert check_figures(v.normalize_year, _year("41946"), 1).confirmed
+
+
 def _read_in_english(image: np.ndarray) -> str:
     from digitize.ocr.tesseract import TesseractEngine
 

@@ -44,6 +44,7 @@ MEAN, STD = 0.5, 0.5  # (x/255 - 0.5) / 0.5 on every channel
 FALLBACK_MIN_CONFIDENCE = 0.7  # PSM 6 words on a box PSM 7 found empty: below this they are stamp/signature noise
 PIECE_GAP = 0.5  # a line Tesseract gives up on is read in parts parted by half its height
 LINE_MARGIN = 0.3  # white margin around each cut-out line, as a fraction of its height
+BASELINE_STEP = 0.3  # a line's parts whose baselines differ by this much of a letter's height are read apart
 
 
 def default_model() -> Path:
@@ -151,6 +152,94 @@ def _pieces(black_white: np.ndarray) -> list[tuple[int, int]]:
         return []
     # Cut halfway across each gap, so a colon or a stop stays with its word.
     middles = [int(xs[c] + xs[c + 1]) // 2 for c in cuts]
+    return list(zip([0, *middles], [*middles, ink.shape[1]]))
+
+
+def _baseline_pieces(black_white: np.ndarray) -> list[tuple[int, int]]:
+    """Column ranges of a line crop (black ink on white) whose letters stand on different
+    baselines: a printed label and a value typed a third of a line below or above it (a
+    form run through a typewriter out of register). One baseline: [].
+
+    Why: Tesseract fits one baseline to a line; where a value drops below its label the
+    letters around the step are misread ("tên:HỒ" as "tÊm ,a") and the value's figures
+    with them. Each part read on its own reads as well as a level line.
+
+    A part's baseline is the highest bottom among three neighbouring letters (a descender,
+    a comma or a bracket only reaches lower), so "Nguyễn" is one baseline and a step is
+    where the next three letters' baseline lies lower or higher than the last three's."""
+    ink = (black_white < 128).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n < 6:
+        return []
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    # letters, not accents, dots or specks
+    solid = 1 + np.flatnonzero(heights >= 0.5 * np.percentile(heights, 90))
+    if solid.size < 5:
+        return []
+    solid = solid[np.argsort(stats[solid, cv2.CC_STAT_LEFT], kind="stable")]
+    left = stats[solid, cv2.CC_STAT_LEFT]
+    right = left + stats[solid, cv2.CC_STAT_WIDTH]
+    # a piece of a letter mostly within another's columns (a thin scan's broken "g" or "N")
+    # is no letter
+    tall = stats[solid, cv2.CC_STAT_HEIGHT]
+    overlap = np.minimum(right[:, None], right[None, :]) - np.maximum(left[:, None], left[None, :])
+    inside = ((tall[None, :] > tall[:, None]) & (overlap >= 0.5 * (right - left)[:, None])).any(axis=1)
+    solid = solid[~inside]
+    if solid.size < 5:
+        return []
+    left = stats[solid, cv2.CC_STAT_LEFT]
+    right = left + stats[solid, cv2.CC_STAT_WIDTH]
+    bottom = stats[solid, cv2.CC_STAT_TOP] + stats[solid, cv2.CC_STAT_HEIGHT]
+    step = BASELINE_STEP * float(np.median(stats[solid, cv2.CC_STAT_HEIGHT]))
+    count = solid.size
+    # the baseline change between the (up to) three letters before boundary k and from it
+    change = np.array(
+        [0.0] + [float(bottom[k : k + 3].min() - bottom[max(0, k - 3) : k].min()) for k in range(1, count)]
+    )
+    cuts: list[int] = []
+    k = 2
+    # A step is seen where two letters or more stand before it and three after: two at a
+    # line's end may both hang below it ("đăng ký", the k and ý touching).
+    while k <= count - 3:
+        if abs(change[k]) < step:
+            k += 1
+            continue
+        # It shows at up to three boundaries in a row (windows across it), and lies at the
+        # one where two neighbouring letters' bottoms jump its way and the space between
+        # them is widest (a label's colon and space): a descender beside the step ("đăng
+        # ký:") jumps as far, with a letter's space only.
+        sign = np.sign(change[k])
+        first, last = k, k
+        while first - 1 >= 1 and abs(change[first - 1]) >= step and np.sign(change[first - 1]) == sign:
+            first -= 1
+        while last + 1 < count and abs(change[last + 1]) >= step and np.sign(change[last + 1]) == sign:
+            last += 1
+        cuts.append(
+            max(
+                range(first, last + 1),
+                key=lambda c: sign * float(bottom[c] - bottom[c - 1]) + float(left[c] - right[c - 1]),
+            )
+        )
+        k = last + 1
+    cuts = sorted(set(cuts))
+    # A piece after a step holds three letters or more: two short ones off the baseline are a
+    # letter broken by a thin scan (the "g" of "người" in two, read "5"). A line's first piece
+    # may be a label of two ("Số:"), or what the box took of the line above (wholly above the
+    # next piece's letters), which is best read apart.
+    top = stats[solid, cv2.CC_STAT_TOP]
+    kept: list[int] = []
+    blip = False  # the cut before ended a piece too short: this one returns from it
+    for i, c in enumerate(cuts):
+        before = c - (kept[-1] if kept else 0)
+        after = (cuts[i + 1] if i + 1 < len(cuts) else count) - c
+        stray = not kept and before == 1 and bottom[0] <= np.median(top[c : c + after])
+        if not blip and (before >= (3 if kept else 2) or stray) and after >= 3:
+            kept.append(c)
+        blip = after < 3 and not blip
+    cuts = kept
+    if not cuts:
+        return []
+    middles = [int(right[c - 1] + left[c]) // 2 for c in cuts]
     return list(zip([0, *middles], [*middles, ink.shape[1]]))
 
 
@@ -303,10 +392,17 @@ class PaddleDetEngine:
         return out
 
     def _read_line(self, api, crop: np.ndarray) -> list[tuple[str, Box, float, tuple[str, float]]]:
-        """One detected line (with its margin) read as a line; where Tesseract gives up on it,
-        read again the ways that measured to recover it."""
+        """One detected line (with its margin) read as a line, or part by part where its parts
+        stand on different baselines (`_baseline_pieces`); where Tesseract gives up on it, read
+        again the ways that measured to recover it."""
         import tesserocr
 
+        # Otsu's threshold for the letters' shapes: on a grey second reading a fixed one breaks
+        # faint strokes into pieces whose bottoms jump (a registry page's dates cut apart)
+        _, letters = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        words = self._read_pieces(api, crop, _baseline_pieces(letters))
+        if words:
+            return words
         words = self._read(api, crop)
         if words:
             return words
@@ -327,6 +423,19 @@ class PaddleDetEngine:
             api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
             words = [w for w in self._read(api, crop) if w[2] >= FALLBACK_MIN_CONFIDENCE]
             api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
+        return words
+
+    def _read_pieces(
+        self, api, crop: np.ndarray, pieces: list[tuple[int, int]]
+    ) -> list[tuple[str, Box, float, tuple[str, float]]]:
+        """The words of a line crop read piece by piece (column ranges), each set on white
+        with a margin: a cut between a label's colon and its value leaves none."""
+        words: list[tuple[str, Box, float, tuple[str, float]]] = []
+        pad = max(4, crop.shape[0] // 4)
+        for start, stop in pieces:
+            piece = cv2.copyMakeBorder(crop[:, start:stop], 0, 0, pad, pad, cv2.BORDER_CONSTANT, value=255)
+            for text, (bx0, by0, bx1, by1), conf, alternative in self._read(api, piece):
+                words.append((text, (bx0 - pad + start, by0, bx1 - pad + start, by1), conf, alternative))
         return words
 
     @staticmethod
