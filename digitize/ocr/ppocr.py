@@ -45,6 +45,9 @@ FALLBACK_MIN_CONFIDENCE = 0.7  # PSM 6 words on a box PSM 7 found empty: below t
 PIECE_GAP = 0.5  # a line Tesseract gives up on is read in parts parted by half its height
 LINE_MARGIN = 0.3  # white margin around each cut-out line, as a fraction of its height
 BASELINE_STEP = 0.3  # a line's parts whose baselines differ by this much of a letter's height are read apart
+# ... and by this many pixels of the OCR input (about 300 dpi): on small print a letter a few
+# pixels off its neighbours is the scan's noise (a phone photo's letters 12-17 pixels high)
+MIN_BASELINE_STEP = 6
 
 
 def default_model() -> Path:
@@ -190,7 +193,7 @@ def _baseline_pieces(black_white: np.ndarray) -> list[tuple[int, int]]:
     left = stats[solid, cv2.CC_STAT_LEFT]
     right = left + stats[solid, cv2.CC_STAT_WIDTH]
     bottom = stats[solid, cv2.CC_STAT_TOP] + stats[solid, cv2.CC_STAT_HEIGHT]
-    step = BASELINE_STEP * float(np.median(stats[solid, cv2.CC_STAT_HEIGHT]))
+    step = max(BASELINE_STEP * float(np.median(stats[solid, cv2.CC_STAT_HEIGHT])), MIN_BASELINE_STEP)
     count = solid.size
     # the baseline change between the (up to) three letters before boundary k and from it
     change = np.array(
