@@ -207,96 +207,95 @@ def holds_figure_fields(page: OcrPage, doc_type: str) -> bool:
 
 
 @dataclass
+class _KeptImages:
+    """Grey images by page: the latest as it is, earlier ones as PNG (a few hundred kB where a
+    raster is 9 MB), decoded again one at a time; a one-page input (most of them) never pays
+    for compressing its page."""
+
+    png: dict[int, bytes] = field(default_factory=dict)
+    _latest: tuple[int, np.ndarray] | None = None
+    _decoded: tuple[int, np.ndarray] | None = None
+
+    def keep(self, page: int, image: np.ndarray) -> None:
+        self.compress()
+        self._latest = (page, image)
+
+    def compress(self) -> None:
+        if self._latest is not None:
+            number, image = self._latest
+            ok, png = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            if ok:
+                self.png[number] = png.tobytes()
+            self._latest = None
+
+    def get(self, page: int) -> np.ndarray | None:
+        if self._latest is not None and self._latest[0] == page:
+            return self._latest[1]
+        if self._decoded is not None and self._decoded[0] == page:
+            return self._decoded[1]
+        if page not in self.png:
+            return None
+        decoded = cv2.imdecode(np.frombuffer(self.png[page], np.uint8), cv2.IMREAD_GRAYSCALE)
+        if decoded is not None:
+            self._decoded = (page, decoded)
+        return decoded
+
+
+@dataclass
 class PageValues:
     """The `extract.rereading.ValueReader` of one input: its form pages' OCR images, kept
-    until the fields are read, and the engine that reads a value's crop again. The latest
-    page is kept as it is; earlier ones as PNG (a few hundred kB where the raster is 9 MB),
-    so a one-page input (most of them) never pays for compressing its page. Of a page that
+    until the fields are read, and the engine that reads a value's crop again. Of a page that
     starts an administrative document, the header band (grey, as scanned: pen ink kept) where
     the number and date may be written by hand (`ocr.handwriting`)."""
 
     engine: OcrEngine
-    pages: dict[int, tuple[bytes, float]] = field(default_factory=dict)  # page -> (PNG, ocr_scale)
-    headers: dict[int, bytes] = field(default_factory=dict)  # page -> PNG of the header band
-    _latest: tuple[int, np.ndarray, float] | None = None
-    _latest_header: tuple[int, np.ndarray] | None = None
-    _decoded_header: tuple[int, np.ndarray] | None = None
-    _decoded: tuple[int, np.ndarray] | None = None
+    forms: _KeptImages = field(default_factory=_KeptImages)  # OCR images
+    scales: dict[int, float] = field(default_factory=dict)  # page -> its OCR image's scale
+    headers: _KeptImages = field(default_factory=_KeptImages)  # header bands
 
     def keep_page(self, clean: CleanPage, page: OcrPage, doc_type: str) -> None:
         """Keep what fields of `page` may be read again from: a form's OCR image, a document's
-        header band (the latest as it is, earlier ones as PNG, as with pages)."""
+        header band."""
         if holds_figure_fields(page, doc_type):
             self.keep(clean)
             return
         band = header_band(page)
         if band is not None and clean.display.size:
-            self._compress_latest_header()
             top = clean.display[:band]
-            self._latest_header = (page.number, cv2.cvtColor(top, cv2.COLOR_BGR2GRAY) if top.ndim == 3 else top.copy())
+            self.headers.keep(page.number, cv2.cvtColor(top, cv2.COLOR_BGR2GRAY) if top.ndim == 3 else top.copy())
 
     def keep(self, clean: CleanPage) -> None:
-        self._compress_latest()
-        self._latest = (clean.number, clean.ocr_input, clean.ocr_scale)
+        self.forms.keep(clean.number, clean.ocr_input)
+        self.scales[clean.number] = clean.ocr_scale
 
     def packed(self) -> tuple[dict[int, tuple[bytes, float]], dict[int, bytes]]:
-        """Every kept page as PNG, and the header bands (to be stored, as the benchmarks' cache does)."""
-        self._compress_latest()
-        self._compress_latest_header()
-        return self.pages, self.headers
+        """Every kept page as PNG with its scale, and the header bands (to be stored, as the
+        benchmarks' cache does)."""
+        self.forms.compress()
+        self.headers.compress()
+        return {n: (png, self.scales[n]) for n, png in self.forms.png.items()}, self.headers.png
 
     @classmethod
     def unpacked(cls, engine: OcrEngine, packed: object) -> "PageValues":
         """From `packed()` (or the pages alone, as stored before header bands were kept)."""
-        if isinstance(packed, tuple):
-            return cls(engine, packed[0], packed[1])
-        return cls(engine, packed if isinstance(packed, dict) else {})
+        pages, headers = packed if isinstance(packed, tuple) else (packed if isinstance(packed, dict) else {}, {})
+        return cls(
+            engine,
+            _KeptImages({n: png for n, (png, _) in pages.items()}),
+            {n: scale for n, (_, scale) in pages.items()},
+            _KeptImages(dict(headers)),
+        )
 
     def figures_by_hand(self, page: int, box: tuple[int, int, int, int], figure_height: float) -> PenFigures | None:
-        if self._latest_header is not None and self._latest_header[0] == page:
-            band = self._latest_header[1]
-        elif self._decoded_header is not None and self._decoded_header[0] == page:
-            band = self._decoded_header[1]
-        elif page in self.headers:
-            # an earlier document's band: decoded once for its number's and date's blanks
-            decoded = cv2.imdecode(np.frombuffer(self.headers[page], np.uint8), cv2.IMREAD_GRAYSCALE)
-            if decoded is None:
-                return None
-            self._decoded_header = (page, decoded)
-            band = decoded
-        else:
+        band = self.headers.get(page)
+        if band is None:
             return None
         x0, y0, x1, y1 = (max(0, int(round(c))) for c in box)
         return read_pen_figures(band[y0:y1, x0:x1], figure_height)
 
-    def _compress_latest_header(self) -> None:
-        if self._latest_header is not None:
-            number, grey = self._latest_header
-            ok, png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            if ok:
-                self.headers[number] = png.tobytes()
-            self._latest_header = None
-
-    def _compress_latest(self) -> None:
-        if self._latest is not None:
-            number, image, scale = self._latest
-            ok, png = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            if ok:
-                self.pages[number] = (png.tobytes(), scale)
-            self._latest = None
-
     def _image(self, page: int) -> tuple[np.ndarray, float] | None:
-        if self._latest is not None and self._latest[0] == page:
-            return self._latest[1], self._latest[2]
-        kept = self.pages.get(page)
-        if kept is None:
-            return None
-        if self._decoded is None or self._decoded[0] != page:
-            decoded = cv2.imdecode(np.frombuffer(kept[0], np.uint8), cv2.IMREAD_GRAYSCALE)
-            if decoded is None:
-                return None
-            self._decoded = (page, decoded)
-        return self._decoded[1], kept[1]
+        image = self.forms.get(page)
+        return None if image is None else (image, self.scales[page])
 
     def __call__(self, page: int, boxes: tuple[tuple[int, int, int, int], ...], charset: str, model: str) -> str | None:
         crop = self._crop(page, boxes)

@@ -59,18 +59,18 @@ def test_a_header_band_is_kept_and_read_from():
     values.keep_page(clean, page, "van_ban")
     read = values.figures_by_hand(1, (270, 220, 455, 320), 35)
     assert read is not None and read.text == "23"
-    assert not values.headers and not values.pages  # the latest band is kept as it is: no PNG
+    assert not values.headers.png and not values.forms.png  # the latest band is kept as it is: no PNG
     # a second document's header: the first band is compressed, both are read
     values.keep_page(replace(clean, number=2), replace(page, number=2), "van_ban")
-    assert set(values.headers) == {1}
+    assert set(values.headers.png) == {1}
     assert values.figures_by_hand(1, (270, 220, 455, 320), 35) == read
     assert values.figures_by_hand(2, (270, 220, 455, 320), 35) == read
     # stored and restored as the benchmarks' cache does
     again = PageValues.unpacked(None, values.packed())  # type: ignore[arg-type]
-    assert set(again.headers) == {1, 2} and again.figures_by_hand(1, (270, 220, 455, 320), 35) == read
+    assert set(again.headers.png) == {1, 2} and again.figures_by_hand(1, (270, 220, 455, 320), 35) == read
     # a page that starts no document keeps nothing
     other = PageValues(engine=None)  # type: ignore[arg-type]
     other.keep_page(
         clean, OcrPage(2, (Line((Word("Nội", (200, 250, 265, 300), 0.95),)),), 1000, 1200, 300.0), "van_ban"
     )
-    assert not other.headers and not other.pages
+    assert not other.headers.png and not other.forms.png

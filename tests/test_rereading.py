@@ -148,7 +148,7 @@ def test_the_pipeline_keeps_form_pages_and_reads_a_value_crop_again():
     figures = PageValues(TesseractEngine())
     figures.keep(page(1, "1958"))
     figures.keep(page(2, "2024"))  # the first is now kept as PNG, the latest as it is
-    assert set(figures.pages) == {1}
+    assert set(figures.forms.png) == {1}
     box = ((100, 70, 100 + 4 * 29, 120),)
     assert figures(1, box, "0123456789", "eng") == "1958"
     assert figures(2, box, "0123456789", "vie") == "2024"

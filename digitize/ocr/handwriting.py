@@ -15,6 +15,7 @@ touching figures is cut where its ink is thinnest, into as many figures as read 
 
 from __future__ import annotations
 
+import io
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -141,8 +142,6 @@ def figure_model() -> FigureModel | None:
                 data = resources.files("models").joinpath(MODEL_FILE).read_bytes()
             except (ModuleNotFoundError, FileNotFoundError):
                 return None
-            import io
-
             with np.load(io.BytesIO(data)) as z:
                 _MODEL = FigureModel(**{k: z[k] for k in ("w1", "b1", "w2", "b2", "mean", "scale")})
         return _MODEL
