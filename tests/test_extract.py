@@ -1224,6 +1224,34 @@ def test_values_typed_off_the_leader_return_to_their_labels():
     assert record.fields["ho_ten"] == "LÊ ĐỨC HÒA" and record.fields["dan_toc"] == "Kinh"
 
 
+def test_a_stroke_of_a_value_letter_read_on_the_label_row_is_dropped():
+    """The value typed above its label's row; the row's reader also read the stem of the
+    value's "Đ" on its own ("Ì", inside the "ĐỖ" word's columns): no word of the name."""
+    w = _word
+    lines = (
+        Line((w("GIẤY", 625, 340, 800, 385), w("KHAI", 810, 340, 900, 385), w("SINH", 910, 340, 1030, 385))),
+        Line((w("ĐỖ", 487, 510, 539, 557), w("THANH", 562, 518, 661, 540), w("DŨNG", 687, 512, 763, 540))),
+        Line(
+            (
+                w("Họ,", 237, 533, 287, 563),
+                w("chữ", 299, 532, 353, 557),
+                w("đệm,", 362, 532, 429, 563),
+                w("tên:", 441, 532, 491, 557),
+                w("Ì", 500, 518, 505, 540),
+            )
+        ),
+    )
+    record = extract(OcrPage(1, lines, 1654, 2339, 200.0), "khai_sinh")[0]
+    assert record.fields["ho_ten"] == "ĐỖ THANH DŨNG"
+
+
+def test_a_name_word_of_one_letter_other_than_a_names_is_doubted():
+    from digitize.extract.validate import name_factor
+
+    assert name_factor("ĐỖ Ì THANH DŨNG") < name_factor("ĐỖ THANH DŨNG") == 1.0
+    assert name_factor("Đinh A Sang") == name_factor("Nguyễn Như Ý") == 1.0
+
+
 def test_guidance_in_brackets_is_no_label():
     # "(Ký, ghi rõ họ, chữ đệm, tên, chức vụ và đóng dấu)" on one line names a field but labels
     # none: the signer's name under it is still found

@@ -278,9 +278,10 @@ def _values_onto_label_rows(lines: list[Line], spec: FormSpec, height: float) ->
     for j, ln in enumerate(lines):
         if j in moved:
             continue
-        if j in target:
-            words = ln.words + tuple(w for i in target[j] for w in lines[i].words)
-            ln = Line(tuple(sorted(words, key=lambda w: w.box[0])))
+        for i in target.get(j, []):
+            # the label row's reader may have read a stroke of the value's letter on its own
+            # (the stem of an "Đ" at its right end read "Ì"): a speck inside a value word goes
+            ln = _merged_row(ln, lines[i], height)
         out.append(ln)
     return out
 

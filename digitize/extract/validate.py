@@ -468,6 +468,11 @@ def is_syllable(word: str) -> bool:
     return True
 
 
+# Names' words of one letter: the given name Ý, and the particles before Êđê, Jrai, Ba Na
+# and Xơ Đăng names ("Y Moan", "A Sang"). Any other letter alone is no word of a name.
+_ONE_LETTER_NAME_WORDS = frozenset("YÝA")
+
+
 def name_factor(value: str) -> float:
     """How much a person's name looks like one: letters only, syllables, consistent case,
     a known surname."""
@@ -487,6 +492,8 @@ def name_factor(value: str) -> float:
             factor *= 0.5  # "KimLoan", "nguyễn"
         if not is_syllable(core) and not is_syllable(w.split("'")[-1]):
             factor *= 0.6
+        elif len(core) == 1 and core.upper() not in _ONE_LETTER_NAME_WORDS:
+            factor *= 0.6  # a stroke of a neighbouring letter read on its own ("ĐỖ Ì THANH")
     if len(words) >= 5 and any(w.title() in SURNAMES and w.title() not in ("Văn", "Thị") for w in words[3:]):
         factor *= 0.5  # two names run together: "Hồ Đình Trường Nguyễn Minh Hiếu" (a lost row rule)
     if words[0].replace("'", "").title() not in SURNAMES and words[0].title() not in SURNAMES:
