@@ -1485,6 +1485,8 @@ def test_an_id_that_lost_its_leading_typed_zero_is_put_right_and_reviewed():
         ("+ inh- Thái: - Bình", "tỉnh Thái Bình"),  # a leader's dots through the unit word
         ("t i nh- Quảng: Ngãi", "tỉnh Quảng Ngãi"),
         ("ti, nh Quảng Ngãi", "tỉnh Quảng Ngãi"),
+        ("Bệnh viện Đa khoa tỉnh Thái, Bình", "Bệnh viện Đa khoa tỉnh Thái Bình"),
+        ("thôn 3, xã Quảng Ninh, tỉnh Quảng, Ngãi", "thôn 3, xã Quảng Ninh, tỉnh Quảng Ngãi"),
         ("tỉnh Quảng Ngã1", "tỉnh Quảng Ngãi"),
         ("Bệnh viện 'Đá' Khoả' tỉnh Că Má U", "Bệnh viện Đa khoa tỉnh Cà Mau"),
         ("jv pan nhân dân''tỉnh -quảng Ngãi", "Ủy ban nhân dân tỉnh Quảng Ngãi"),

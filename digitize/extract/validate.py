@@ -861,10 +861,13 @@ def restore_province(value: str) -> tuple[str, bool]:
     a province's part is punctuation."""
     head, sep, last = value.rpartition(",")
     part = _rebuilt_province_part(last)
-    if part is None and sep and len(_letters(head.rpartition(",")[2])) <= 3:
-        # a comma inside a broken unit word is a speck too ("ti, nh Quảng Ngãi")
-        head, sep, piece = head.rpartition(",")
+    if part is None and sep:
+        # a comma inside a broken unit word or inside the province's name is a speck too
+        # ("ti, nh Quảng Ngãi", "tỉnh Thái, Bình"): joined, the part ends in a province
+        before, comma, piece = head.rpartition(",")
         part = _rebuilt_province_part(piece + " " + last)
+        if part is not None:
+            head, sep = before, comma
     if part is None:
         return value, False
     if sep:
