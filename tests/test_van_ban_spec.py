@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from digitize.extract import base
 from digitize.extract import van_ban
 from digitize.extract.base import Value
@@ -173,3 +175,22 @@ def test_van_ban_committee_unit_word_has_one_spelling():
 
 def body_of(parent: str) -> str:
     return f"UBND {parent} SỞ GIÁO DỤC VÀ ĐÀO TẠO"
+
+
+@pytest.mark.parametrize(
+    "read, kind, value, doubted",
+    [
+        ("2409/TH-UBND", "Tờ trình", "2409/TTr-UBND", True),  # "Tr" read as one letter
+        ("877/TTIr-UBND", "Tờ trình", "877/TTr-UBND", True),  # a letter split in two
+        ("12/2024/QD-UBND", "Quyết định", "12/2024/QĐ-UBND", True),
+        ("12/KH-UBND", "Kế hoạch", "12/KH-UBND", False),  # as the title says
+        ("12/QĐ-UBND", "Kế hoạch", "12/QĐ-UBND", True),  # another kind: one of the two misread
+        ("12/UBND-VP", "Công văn", "12/UBND-VP", False),  # a công văn's notation has no kind
+    ],
+)
+def test_van_ban_notation_kind_is_the_titles(read, kind, value, doubted):
+    """Nghị định 30 (Phụ lục III): the notation's kind abbreviates the kind printed as the title."""
+    values = {"so_ky_hieu": Value(read, 0.95, 1.0), "loai_van_ban": Value(kind, 1.0, 1.0)}
+    van_ban._notation_by_kind(values)
+    assert values["so_ky_hieu"].value == value
+    assert (values["so_ky_hieu"].factor < 0.9) == doubted

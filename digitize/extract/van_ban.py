@@ -28,6 +28,7 @@ from .common import min_conf, words_text
 from .labels import fold_aligned
 from .rereading import figures_by_hand
 from .van_ban_layout import ITEM_DASH, TITLE_WORDS, IssueDate, Layout, number_line
+from .. import refdata
 from . import names
 from . import validate as v
 
@@ -443,6 +444,7 @@ class VanBanExtractor:
                     values.update({k: replace(val, page=later.number) for k, val in closing.items()})
                     break
         _notation_by_body(values)
+        _notation_by_kind(values)
         bound_by_signatures(values, signatures)
         return [build_record(self.doc_type, page, values)]
 
@@ -466,6 +468,31 @@ def _notation_by_body(values: dict[str, Value]) -> None:
     if fixed is not None:
         number.repairs += (Repair("notation_from_body", number.value, fixed),)
         number.value = fixed
+
+
+def _notation_by_kind(values: dict[str, Value]) -> None:
+    """The notation's kind checked against the kind printed as the document's title: under
+    Nghị định 30 (Phụ lục III) a "Tờ trình" is numbered "…/TTr-…". A kind read as no kind at
+    all ("TH", "TI", "TTIr" for TTr: a serif joined, a letter split) within two letters of
+    the title's is put right, as a guess; a notation naming another kind than the title
+    ("QĐ" under "KẾ HOẠCH") means one of the two was misread, and is reviewed."""
+    number, kind = values.get("so_ky_hieu"), values.get("loai_van_ban")
+    expected = _KIND_ABBREVIATIONS.get(kind.value) if kind is not None else None
+    if number is None or not expected:
+        return
+    m = re.fullmatch(r"(.*?\d/(?:\d{4}/)?)([A-ZĐa-zđ]+)(-.*)", number.value)
+    if m is None or m.group(2) == expected:
+        return
+    read = m.group(2)
+    if read in NOTATION_KINDS or levenshtein(read, expected) > min(2, len(expected) - 1):
+        number.factor *= 0.5
+        return
+    fixed = m.group(1) + expected + m.group(3)
+    number.repairs += (Repair("notation_from_kind", number.value, fixed),)
+    number.value, number.factor = fixed, number.factor * v.SNAPPED_GIVEN
+
+
+_KIND_ABBREVIATIONS = {kind: short for kind, short in refdata.document_kinds().items() if short}
 
 
 # A document is signed the day it is issued or within weeks of it (the number and date are given
