@@ -35,6 +35,7 @@ from .ocr.base import OcrEngine
 from .ocr.stamps import set_aside_signature_boxes
 from .ocr.doubts import settle_doubts
 from .ocr.handwriting import PenFigures, read_pen_figures
+from .ocr.typed_figures import read_typed_figures
 from .ocr.vietnamese import correct_page
 from .preprocess import CleanupOptions, clean_page, figures_without_dots, leader_through_figures, with_rotation
 from .render import Picture, picture_of, render_pdf
@@ -292,6 +293,17 @@ class PageValues:
             return None
         x0, y0, x1, y1 = (max(0, int(round(c))) for c in box)
         return read_pen_figures(band[y0:y1, x0:x1], figure_height)
+
+    def typed_figures(self, page: int, boxes: tuple[tuple[int, int, int, int], ...]) -> str | None:
+        """The value's figures as the typed-figure model reads its crop (`ocr.typed_figures`);
+        None where it reads none or is not installed."""
+        crop, found = self._crop(page, boxes), self._image(page)
+        if crop is None or found is None:
+            return None
+        # the words' boxes hold the figures and perhaps a clinging dot: a little taller
+        height = (max(b[3] for b in boxes) - min(b[1] for b in boxes)) * found[1] * 0.85
+        read = read_typed_figures(crop, height)
+        return None if read is None else read.text
 
     def _image(self, page: int) -> tuple[np.ndarray, float] | None:
         image = self.forms.get(page)

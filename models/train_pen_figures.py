@@ -76,15 +76,22 @@ def training_set(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
     return np.array(rows), np.array(ys)
 
 
-def train(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> FigureModel:
+def train(
+    x: np.ndarray,
+    y: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    classes: int = 10,
+    what: str = "held-out MNIST figures",
+) -> FigureModel:
     rng = np.random.default_rng(1)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     xs = (x - mean) / scale
     params = [
         rng.normal(0, np.sqrt(2 / x.shape[1]), (x.shape[1], HIDDEN)).astype(np.float32),
         np.zeros(HIDDEN, np.float32),
-        rng.normal(0, np.sqrt(2 / HIDDEN), (HIDDEN, 10)).astype(np.float32),
-        np.zeros(10, np.float32),
+        rng.normal(0, np.sqrt(2 / HIDDEN), (HIDDEN, classes)).astype(np.float32),
+        np.zeros(classes, np.float32),
     ]
     first = [np.zeros_like(p) for p in params]
     second = [np.zeros_like(p) for p in params]
@@ -112,7 +119,7 @@ def train(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) 
             rate = 3e-4
     model = FigureModel(*params, mean=mean.astype(np.float32), scale=scale.astype(np.float32))
     right = (model.probabilities(x_test).argmax(axis=1) == y_test).mean()
-    print(f"held-out MNIST figures: {right:.2%} of {len(y_test)} read right", file=sys.stderr)
+    print(f"{what}: {right:.2%} of {len(y_test)} read right", file=sys.stderr)
     return model
 
 

@@ -22,9 +22,10 @@ BOX = ((100, 100, 180, 124),)
 class Readings:
     """A reader that answers from a table: what each model read."""
 
-    def __init__(self, crossed: bool = False, **by_model: str) -> None:
+    def __init__(self, crossed: bool = False, typed: str | None = None, **by_model: str) -> None:
         self.by_model = by_model
         self.crossed = crossed
+        self.typed = typed
         self.asked: list[str] = []
 
     def __call__(self, page, boxes, charset, model):
@@ -33,6 +34,9 @@ class Readings:
 
     def crossed_by_leader(self, page, boxes):
         return self.crossed
+
+    def typed_figures(self, page, boxes):
+        return self.typed
 
 
 def _year(text: str) -> Value:
@@ -337,3 +341,42 @@ def test_a_value_confirmed_by_another_field_is_still_read_again_where_a_word_was
     with reading_values(reader):
         out = check_words(v.normalize_ethnicity, value, 1)
     assert out.confirmed and out.ocr >= GUESSED_WORD and out.factor == 1.0
+
+
+def test_the_typed_figure_model_agreeing_with_one_reading_confirms_it():
+    """The two Tesseract models disagree (one reads the typewriter's 1 as 4); the typed-figure
+    model, trained apart from them, agrees with the other: two independent witnesses."""
+    reader = Readings(eng="1952", vie="1982", typed="1952")
+    with reading_values(reader):
+        out = check_figures(v.normalize_year, _year("1982"), 1)
+    assert out.value == "1952" and out.confirmed and out.ocr >= GUESSED_WORD
+    assert [(r.rule, r.before, r.after) for r in out.repairs] == [("figures_typed_model", "1982", "1952")]
+
+
+def test_the_typed_figure_model_alone_confirms_nothing():
+    reader = Readings(eng="440", vie="4049", typed="1949")
+    with reading_values(reader):
+        out = check_figures(v.normalize_year, _year("4949"), 1)
+    assert not out.confirmed and out.ocr < GUESSED_WORD
+    # nor does it agree with a page reading that passes its checks only as repaired
+    assert v.normalize_year("4943") == ("1943", 0.4)
+    with reading_values(Readings(eng="1945", vie="1948", typed="1943")):
+        assert not check_figures(v.normalize_year, _year("4943"), 1).confirmed
+
+
+@pytest.mark.parametrize("text", ["1958", "25/04/1995", "051081366149", "03/2011", "17"])
+def test_the_typed_figure_model_reads_a_face_it_never_saw_over_a_leader(text):
+    """OpenCV's Hershey face is in none of the model's training faces; a leader's dots run
+    under the figures' feet, some touching them."""
+    import cv2
+
+    from digitize.ocr.typed_figures import read_typed_figures, typed_model
+
+    assert typed_model() is not None
+    img = np.full((70, 40 + 34 * len(text)), 255, np.uint8)
+    cv2.putText(img, text, (14, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 0, 2, cv2.LINE_AA)
+    for x in range(4, img.shape[1], 14):
+        cv2.circle(img, (x, 53), 2, 0, -1)
+    read = read_typed_figures(img, 30)
+    assert read is not None and read.text == text and 0 < read.confidence <= 1
+    assert read_typed_figures(np.full((70, 200), 250, np.uint8), 30) is None

@@ -51,6 +51,11 @@ class ValueReader(Protocol):
         """Whether a leader's dots run through the figures around `boxes` at mid-height."""
         ...
 
+    def typed_figures(self, page: int, boxes: tuple[Box, ...]) -> str | None:
+        """The figures around `boxes` read by the typed-figure model (`ocr.typed_figures`), a
+        reader that shares none of Tesseract's misreads; None where it reads none."""
+        ...
+
     def figures_by_hand(self, page: int, box: Box, figure_height: float) -> "PenFigures | None":
         """The figures written by hand in the blank `box` of a document's header
         (`ocr.handwriting`); None where the header's image is not at hand."""
@@ -135,6 +140,21 @@ def check_figures(normalizer: Callable[[str], tuple[str, float]], value: "Value"
         return replace(
             value, value=agreed, factor=factor, confirmed=True, ocr=max(value.ocr, _guessed()), repairs=repairs
         )
+    # The typed-figure model, trained apart from Tesseract, agreeing with one of the readings
+    # that pass their checks is the second witness the two Tesseract models could not be.
+    ask = getattr(reader, "typed_figures", None)
+    typed = ask(value.page or page, value.boxes) if ask is not None else None
+    third = normalizer(typed) if typed else None
+    if third is not None and third[1] >= VALID:
+        partners = [r for r in ((own, value.factor), eng, vie) if r is not None and r[1] >= VALID and r[0] == third[0]]
+        lost = own_witness and sum(c.isdigit() for c in own) > sum(c.isdigit() for c in third[0]) + 1
+        if partners and not (lost and third[0] != own):
+            agreed = third[0]
+            repairs = value.repairs + ((Repair("figures_typed_model", own, agreed),) if agreed != own else ())
+            factor = max(value.factor, third[1])
+            return replace(
+                value, value=agreed, factor=factor, confirmed=True, ocr=max(value.ocr, _guessed()), repairs=repairs
+            )
     # No two readings agree: a guess. Keep the first that validates (the page's own reading,
     # then the English one, then the other), and make sure a person looks at it. Where both
     # validate and the page's differs from the English only by the Vietnamese model's known

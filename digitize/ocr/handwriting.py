@@ -19,6 +19,7 @@ import io
 import threading
 from dataclasses import dataclass
 from importlib import resources
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -77,7 +78,7 @@ _ORIENTATIONS = 8
 _ROWS, _COLS = np.indices((SIZE, SIZE))
 
 
-def _orientation_histograms(img: np.ndarray) -> np.ndarray:
+def orientation_histograms(img: np.ndarray) -> np.ndarray:
     """Gradient orientations (8 bins, shared linearly between neighbours) summed over 7×7
     cells, on two grids offset by half a cell; the vector scaled to unit length."""
     gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3)
@@ -99,7 +100,7 @@ def features(img: np.ndarray) -> np.ndarray:
     """What the model reads of a normalised figure: orientation histograms and a 14×14 image."""
     upright = _upright(img)
     coarse = cv2.resize(upright, (14, 14), interpolation=cv2.INTER_AREA).ravel()
-    return np.concatenate([_orientation_histograms(upright), coarse]).astype(np.float32)
+    return np.concatenate([orientation_histograms(upright), coarse]).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -155,9 +156,9 @@ def _is_rule(width: int, height: int, figure_height: float) -> bool:
     return width > 1.2 * figure_height and height < 0.25 * width
 
 
-def _figure_groups(ink: np.ndarray, figure_height: float) -> list[tuple[np.ndarray, int]]:
+def figure_groups(ink: np.ndarray, figure_height: float) -> list[tuple[np.ndarray, int, int]]:
     """The blank's ink in groups of strokes that overlap left to right (a 5's flag, a 7's bar),
-    each as (its ink, its height); specks and rules left out."""
+    each as (its ink, its left x, its height); specks and rules left out."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     parts = sorted(
         (int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 0] + stats[i, 2]), int(stats[i, 1] + stats[i, 3]), i)
@@ -177,8 +178,12 @@ def _figure_groups(ink: np.ndarray, figure_height: float) -> list[tuple[np.ndarr
         x0, y0, x1, y1 = g[:4]
         if y1 - y0 < 0.6 * figure_height:  # a comma, a dot, a tone mark's remains
             continue
-        out.append(((np.isin(labels[y0:y1, x0:x1], g[4:]) * 255).astype(np.uint8), y1 - y0))
+        out.append(((np.isin(labels[y0:y1, x0:x1], g[4:]) * 255).astype(np.uint8), x0, y1 - y0))
     return out
+
+
+class _ReadsOne(Protocol):
+    def read(self, ink: np.ndarray) -> tuple[int, float, int, float]: ...
 
 
 _READ_HEIGHT = 40  # pixels: smaller figures are enlarged to this before they are cut apart
@@ -192,7 +197,7 @@ _PER_FIGURE = 0.25
 _CUT_WIDTH = {2: 0.75, 3: 1.2}
 
 
-def _read_group(model: FigureModel, ink: np.ndarray, height: int) -> list[tuple[int, float, int, float]]:
+def read_group(model: "_ReadsOne", ink: np.ndarray, height: int) -> list[tuple[int, float, int, float]]:
     """Touching figures cut where the ink is thinnest into 1, 2 or 3 figures: the cut read
     best (mean log-probability), less a cost for figures wider than tall and for each cut."""
     width = ink.shape[1]
@@ -233,7 +238,7 @@ def read_pen_figures(grey: np.ndarray, figure_height: float) -> PenFigures | Non
         grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         figure_height = _READ_HEIGHT
     _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    read = [r for ink_group, h in _figure_groups(ink, figure_height) for r in _read_group(model, ink_group, h)]
+    read = [r for ink_group, _x, h in figure_groups(ink, figure_height) for r in read_group(model, ink_group, h)]
     if not read:
         return None
     return PenFigures("".join(str(r[0]) for r in read), min(r[1] for r in read), _readings(read))
