@@ -235,6 +235,11 @@ def test_figures_agreeing_where_a_leader_crosses_them_are_a_guess():
     with reading_values(reader):
         out = check_figures(v.normalize_number, Value("472", 0.98, 1.0, boxes=BOX), 1)
     assert out.value == "472" and not out.confirmed and out.ocr < GUESSED_WORD
+    # the typed-figure model reading the crop's 4 as a 4 as well settles it; reading a 1, not
+    with reading_values(Readings(crossed=True, eng="472", typed="472")):
+        assert check_figures(v.normalize_number, Value("472", 0.98, 1.0, boxes=BOX), 1).confirmed
+    with reading_values(Readings(crossed=True, eng="472", typed="172")):
+        assert not check_figures(v.normalize_number, Value("472", 0.98, 1.0, boxes=BOX), 1).confirmed
 
 
 def test_figures_without_a_4_agreeing_where_a_leader_crosses_them_are_confirmed():

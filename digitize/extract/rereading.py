@@ -129,22 +129,25 @@ def check_figures(normalizer: Callable[[str], tuple[str, float]], value: "Value"
         # into it ("4958") no longer counts against it once another reads it clean, nor a
         # figure the page's recogniser scored low.
         factor = max(value.factor, eng[1])
-        if _SHARED_DOT_MISREAD in agreed and reader.crossed_by_leader(value.page or page, value.boxes):
+        if (
+            _SHARED_DOT_MISREAD in agreed
+            and reader.crossed_by_leader(value.page or page, value.boxes)
+            and _typed(reader, value, page, normalizer) != agreed
+        ):
             # a dot merged into a 1 misleads both recognisers alike ("·1" read 4 by both):
-            # an agreement with a 4 under a leader is kept, as a guess. The Vietnamese
-            # model's other misreads under dots (0 as 6, 8 or 9) are its own, and the English
-            # model does not share them. On the typed-certificate slices (seeds 11-16) 35
-            # agreements were read under a leader: 33 right; the 2 wrong were both a 1 read 4
-            # ("472" for 172, "495" for 195).
+            # an agreement with a 4 under a leader is kept, as a guess, unless the typed-figure
+            # model, which learnt figures with dots clinging to them, reads the 4 too. The
+            # Vietnamese model's other misreads under dots (0 as 6, 8 or 9) are its own, and the
+            # English model does not share them. On the typed-certificate slices (seeds 11-16)
+            # 35 agreements were read under a leader: 33 right; the 2 wrong were both a 1 read
+            # 4 ("472" for 172, "495" for 195).
             return replace(value, value=agreed, factor=factor, ocr=min(value.ocr, _guessed() * 0.9), repairs=repairs)
         return replace(
             value, value=agreed, factor=factor, confirmed=True, ocr=max(value.ocr, _guessed()), repairs=repairs
         )
     # The typed-figure model, trained apart from Tesseract, agreeing with one of the readings
     # that pass their checks is the second witness the two Tesseract models could not be.
-    ask = getattr(reader, "typed_figures", None)
-    typed = ask(value.page or page, value.boxes) if ask is not None else None
-    third = normalizer(typed) if typed else None
+    third = _typed_reading(reader, value, page, normalizer)
     if third is not None and third[1] >= VALID:
         partners = [r for r in ((own, value.factor), eng, vie) if r is not None and r[1] >= VALID and r[0] == third[0]]
         lost = own_witness and sum(c.isdigit() for c in own) > sum(c.isdigit() for c in third[0]) + 1
@@ -168,6 +171,23 @@ def check_figures(normalizer: Callable[[str], tuple[str, float]], value: "Value"
     best = next((r for r in order if r is not None and r[1] >= VALID), (own, value.factor))
     repairs = value.repairs + ((Repair("figures_reread", own, best[0]),) if best[0] != own else ())
     return replace(value, value=best[0], factor=best[1], ocr=min(value.ocr, _guessed() * 0.9), repairs=repairs)
+
+
+def _typed_reading(
+    reader: ValueReader, value: "Value", page: int, normalizer: Callable[[str], tuple[str, float]]
+) -> tuple[str, float] | None:
+    """The typed-figure model's reading of the value's crop, normalised; None without one."""
+    ask = getattr(reader, "typed_figures", None)
+    typed = ask(value.page or page, value.boxes) if ask is not None else None
+    return normalizer(typed) if typed else None
+
+
+def _typed(
+    reader: ValueReader, value: "Value", page: int, normalizer: Callable[[str], tuple[str, float]]
+) -> str | None:
+    """The typed-figure model's reading where it passes the field's checks, else None."""
+    reading = _typed_reading(reader, value, page, normalizer)
+    return reading[0] if reading is not None and reading[1] >= VALID else None
 
 
 def _guessed() -> float:
