@@ -239,7 +239,8 @@ def test_figures_agreeing_where_a_leader_crosses_them_are_a_guess():
     with reading_values(Readings(crossed=True, eng="472", typed="472")):
         assert check_figures(v.normalize_number, Value("472", 0.98, 1.0, boxes=BOX), 1).confirmed
     with reading_values(Readings(crossed=True, eng="472", typed="172")):
-        assert not check_figures(v.normalize_number, Value("472", 0.98, 1.0, boxes=BOX), 1).confirmed
+        out = check_figures(v.normalize_number, Value("472", 0.98, 1.0, boxes=BOX), 1)
+    assert out.value == "172" and not out.confirmed  # the model's reading is the better guess
 
 
 def test_figures_without_a_4_agreeing_where_a_leader_crosses_them_are_confirmed():
@@ -363,6 +364,11 @@ def test_the_typed_figure_model_alone_confirms_nothing():
     with reading_values(reader):
         out = check_figures(v.normalize_year, _year("4949"), 1)
     assert not out.confirmed and out.ocr < GUESSED_WORD
+    # but where it passes the checks its reading is the guess offered first
+    assert out.value == "1949"
+    with reading_values(Readings(eng="1953", vie="1968", typed="1956")):
+        out = check_figures(v.normalize_year, _year("1958"), 1)
+    assert out.value == "1956" and out.repairs[-1].rule == "figures_typed_model" and not out.confirmed
     # nor does it agree with a page reading that passes its checks only as repaired
     assert v.normalize_year("4943") == ("1943", 0.4)
     with reading_values(Readings(eng="1945", vie="1948", typed="1943")):
