@@ -248,6 +248,8 @@ def test_a_years_name_is_put_right_with_the_letter_tesseract_cannot_write():
     assert " ".join(w.text for w in _read(_line("năm Ất Ty", 0.95))) == "năm Ất Tỵ"
     assert " ".join(w.text for w in _read(_line("NĂM ẤT TY", 0.95))) == "NĂM ẤT TỴ"
     assert " ".join(w.text for w in _read(_line("nham dan", 0.95))) == "nham dan"
+    # glued to the next word by a dash, as a real letter printed it ("Nhâm Dần-năm 2022")
+    assert " ".join(w.text for w in _read(_line("Tết Nhâm Dằn-năm 2022", 0.95))) == "Tết Nhâm Dần-năm 2022"
 
 
 @pytest.mark.parametrize(

@@ -281,6 +281,19 @@ def _core(text: str) -> tuple[str, str, str]:
     return (m.group(1), m.group(2), m.group(3)) if m else (text, "", "")
 
 
+_HYPHENED = re.compile(r"^([^\w]*)([^\W\d_]+)([-–][\w-]*)$")
+
+
+def _phrase_core(text: str) -> tuple[str, str, str]:
+    """`_core`, where a word glued to the next by a hyphen or dash ("Dằn-năm" in "Tết Nguyên
+    đán Nhâm Dần-năm 2022") counts as its first part, the rest trailing: a phrase may end there."""
+    core = _core(text)
+    if core[1]:
+        return core
+    m = _HYPHENED.match(text)
+    return (m.group(1), m.group(2), m.group(3)) if m else core
+
+
 _Phrase = tuple[tuple[tuple[str, str], ...], bool]
 
 
@@ -316,7 +329,7 @@ def correct_phrases(words: list[Word]) -> list[Word]:
     out = list(words)
     i = 0
     while i < len(out):
-        letters_read = [fold(_core(w.text)[1]) for w in out[i : i + _LONGEST_PHRASE]]
+        letters_read = [fold(_phrase_core(w.text)[1]) for w in out[i : i + _LONGEST_PHRASE]]
         found = next(
             (
                 (phrase, fixed_case)
@@ -330,8 +343,10 @@ def correct_phrases(words: list[Word]) -> list[Word]:
             i += 1
             continue
         match, fixed_case = found
-        shouting = all(_core(w.text)[1].isupper() for w in out[i : i + len(match)] if len(_core(w.text)[1]) > 1)
-        titled = all(_core(w.text)[1][:1].isupper() for w in out[i : i + len(match)])
+        shouting = all(
+            _phrase_core(w.text)[1].isupper() for w in out[i : i + len(match)] if len(_phrase_core(w.text)[1]) > 1
+        )
+        titled = all(_phrase_core(w.text)[1][:1].isupper() for w in out[i : i + len(match)])
         if not fixed_case and (shouting or titled) and not match[0][0][:1].isupper():
             # a run in capitals or title case is likely a name ("THỊ HẠNH", "Đinh Danh"): only
             # the bodies' names ("SỞ TỰ PHÁP") are put right there, the vocabulary in sentences
@@ -342,7 +357,7 @@ def correct_phrases(words: list[Word]) -> list[Word]:
             continue
         for k, (canonical, punctuation) in enumerate(match):
             w = out[i + k]
-            lead, letters, trail = _core(w.text)
+            lead, letters, trail = _phrase_core(w.text)
             if not fixed_case:
                 # printed in capitals, in title case, or as a sentence (where a capital inside
                 # the term is a misread: "dữ Liệu")
