@@ -1228,18 +1228,11 @@ def test_a_stroke_of_a_value_letter_read_on_the_label_row_is_dropped():
     """The value typed above its label's row; the row's reader also read the stem of the
     value's "Đ" on its own ("Ì", inside the "ĐỖ" word's columns): no word of the name."""
     w = _word
+    label = _form_line(532, ("Họ,", 237), ("chữ", 299), ("đệm,", 350), ("tên:", 420))
     lines = (
-        Line((w("GIẤY", 625, 340, 800, 385), w("KHAI", 810, 340, 900, 385), w("SINH", 910, 340, 1030, 385))),
+        _form_line(340, ("GIẤY", 625), ("KHAI", 730), ("SINH", 835)),
         Line((w("ĐỖ", 487, 510, 539, 557), w("THANH", 562, 518, 661, 540), w("DŨNG", 687, 512, 763, 540))),
-        Line(
-            (
-                w("Họ,", 237, 533, 287, 563),
-                w("chữ", 299, 532, 353, 557),
-                w("đệm,", 362, 532, 429, 563),
-                w("tên:", 441, 532, 491, 557),
-                w("Ì", 500, 518, 505, 540),
-            )
-        ),
+        Line(label.words + (w("Ì", 500, 518, 505, 540),)),
     )
     record = extract(OcrPage(1, lines, 1654, 2339, 200.0), "khai_sinh")[0]
     assert record.fields["ho_ten"] == "ĐỖ THANH DŨNG"

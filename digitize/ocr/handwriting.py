@@ -130,22 +130,26 @@ class FigureModel:
         return {"w1": self.w1, "b1": self.b1, "w2": self.w2, "b2": self.b2, "mean": self.mean, "scale": self.scale}
 
 
-_MODEL: FigureModel | None = None
+_MODELS: dict[str, FigureModel] = {}
 _LOCK = threading.Lock()
 
 
-def figure_model() -> FigureModel | None:
-    """The shipped model (loaded once); None where the models package is not installed."""
-    global _MODEL
+def shipped_model(file_name: str) -> FigureModel | None:
+    """A model file of the `models` package (loaded once); None where the package is not installed."""
     with _LOCK:
-        if _MODEL is None:
+        if file_name not in _MODELS:
             try:
-                data = resources.files("models").joinpath(MODEL_FILE).read_bytes()
+                data = resources.files("models").joinpath(file_name).read_bytes()
             except (ModuleNotFoundError, FileNotFoundError):
                 return None
             with np.load(io.BytesIO(data)) as z:
-                _MODEL = FigureModel(**{k: z[k] for k in ("w1", "b1", "w2", "b2", "mean", "scale")})
-        return _MODEL
+                _MODELS[file_name] = FigureModel(**{k: z[k] for k in ("w1", "b1", "w2", "b2", "mean", "scale")})
+        return _MODELS[file_name]
+
+
+def figure_model() -> FigureModel | None:
+    """The shipped pen-figure model; None where the models package is not installed."""
+    return shipped_model(MODEL_FILE)
 
 
 # ------------------------------------------------------------------ a blank

@@ -19,15 +19,12 @@ than the ones the evaluation pages are typed in (see the training script)."""
 
 from __future__ import annotations
 
-import io
-import threading
 from dataclasses import dataclass
-from importlib import resources
 
 import cv2
 import numpy as np
 
-from .handwriting import FigureModel, figure_groups, normalised, orientation_histograms, read_group
+from .handwriting import FigureModel, figure_groups, normalised, orientation_histograms, read_group, shipped_model
 
 MODEL_FILE = "typed_figures.npz"
 CLASSES = "0123456789/"  # and one more: not a figure
@@ -60,22 +57,9 @@ class _Reader:
         return first, float(p[first]), second, float(p[second])
 
 
-_MODEL: FigureModel | None = None
-_LOCK = threading.Lock()
-
-
 def typed_model() -> FigureModel | None:
-    """The shipped model (loaded once); None where the models package is not installed."""
-    global _MODEL
-    with _LOCK:
-        if _MODEL is None:
-            try:
-                data = resources.files("models").joinpath(MODEL_FILE).read_bytes()
-            except (ModuleNotFoundError, FileNotFoundError):
-                return None
-            with np.load(io.BytesIO(data)) as z:
-                _MODEL = FigureModel(**{k: z[k] for k in ("w1", "b1", "w2", "b2", "mean", "scale")})
-        return _MODEL
+    """The shipped typed-figure model; None where the models package is not installed."""
+    return shipped_model(MODEL_FILE)
 
 
 @dataclass(frozen=True)
