@@ -482,6 +482,108 @@ def render_khai_sinh(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.
     return [page], truth
 
 
+# A registry book's columns as this renderer prints them: (field, heading). The headings are
+# the long forms ("Họ, chữ đệm, tên người mẹ"), wrapped onto two or three lines in their narrow
+# cells; the generator prints short ones on one line ("Họ tên mẹ").
+BOOK_COLUMNS = (
+    ("so", "Số"),
+    ("ho_ten", "Họ, chữ đệm, tên"),
+    ("ngay_sinh", "Ngày, tháng, năm sinh"),
+    ("gioi_tinh", "Giới tính"),
+    ("dan_toc", "Dân tộc"),
+    ("quoc_tich", "Quốc tịch"),
+    ("noi_sinh", "Nơi sinh"),
+    ("ho_ten_me", "Họ, chữ đệm, tên người mẹ"),
+    ("ho_ten_cha", "Họ, chữ đệm, tên người cha"),
+    ("ngay_dang_ky", "Ngày, tháng, năm đăng ký"),
+)
+BOOK_WIDTHS = (70, 205, 150, 80, 95, 110, 230, 205, 205, 150)  # pixels at 200 dpi
+BIRTH_PLACES = ("Bệnh viện Đa khoa tỉnh {p}", "Trạm y tế xã {c}", "Nhà hộ sinh {c}", "tại nhà, xã {c}")
+COMMUNES = ("Tịnh Sơn", "Phổ Minh", "Nghĩa Hà", "Đức Lân", "Hành Thiện", "Bình Châu", "Ba Động")
+
+
+def render_so_ho_tich(seed: int, pen: Pen, names: list[str]) -> tuple[list[Image.Image], dict]:
+    """A page of a birth registry book: the ruled table's headings printed in their long forms
+    over two or three lines, the entries typed in afterwards, a name or a place too long for its
+    cell wrapped onto a second line (a tall row), a column the generator's books lack (Quốc
+    tịch), and the entries' numbers running on from an earlier page."""
+    rng = random.Random(seed)
+    province = rng.choice(names)
+    commune = rng.choice(COMMUNES)
+    year = rng.randint(1978, 2015)
+    page = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(page)
+    bold, regular = pen.font("b", 12), pen.font("r", 12)
+    head = pen.font("b", 9)
+    typed = ImageFont.truetype(str(pen.fonts / "LiberationMono-Regular.ttf"), int(8.5 / 72 * DPI))
+    text: list[str] = []
+    left = (W - sum(BOOK_WIDTHS)) // 2
+    y = int(0.6 * DPI)
+    d.text((left, y), "ỦY BAN NHÂN DÂN", font=bold, fill="black")
+    d.text((left, y + 45), f"XÃ {commune.upper()}", font=bold, fill="black")
+    d.text((W - left, y), f"Trang {rng.randint(2, 90)}", font=regular, fill="black", anchor="ra")
+    text += ["ỦY BAN NHÂN DÂN Trang", f"XÃ {commune.upper()}"]
+    y += 130
+    d.text((W // 2, y), "SỔ ĐĂNG KÝ KHAI SINH", font=pen.font("b", 16), fill="black", anchor="ma")
+    d.text((W // 2, y + 60), f"Năm {year}", font=regular, fill="black", anchor="ma")
+    text += ["SỔ ĐĂNG KÝ KHAI SINH", f"Năm {year}"]
+    y += 140
+    xs = [left]
+    for width in BOOK_WIDTHS:
+        xs.append(xs[-1] + width)
+    header_h = 120
+    line_h = 34
+    table_top = y
+    d.line((xs[0], y, xs[-1], y), fill="black", width=2)
+    for (_, heading), x0, x1 in zip(BOOK_COLUMNS, xs, xs[1:]):
+        lines = wrap(d, heading, head, x1 - x0 - 10)
+        top = y + (header_h - len(lines) * 30) // 2
+        for k, ln in enumerate(lines):
+            d.text(((x0 + x1) // 2, top + k * 30), ln, font=head, fill="black", anchor="ma")
+    text.append(" ".join(h for _, h in BOOK_COLUMNS))
+    y += header_h
+    records = []
+    number = rng.randint(1, 300)
+    for _ in range(rng.randint(8, 11)):
+        sex = rng.choice(("Nam", "Nữ"))
+        born = (rng.randint(1, 28), rng.randint(1, 12))
+        surname = rng.choice(SURNAMES)
+        middle = rng.choice(MIDDLE if sex == "Nam" else ("Thị", "Ngọc", "Thanh"))
+        fields = {
+            "so": str(number),
+            "ho_ten": f"{surname} {middle} {rng.choice(GIVEN)}",
+            "ngay_sinh": f"{born[0]:02d}/{born[1]:02d}/{year}",
+            "gioi_tinh": sex,
+            "dan_toc": "Kinh",
+            "quoc_tich": "Việt Nam",
+            "noi_sinh": rng.choice(BIRTH_PLACES).format(p=province, c=commune),
+            "ho_ten_me": f"{rng.choice(SURNAMES)} Thị {rng.choice(GIVEN)}",
+            "ho_ten_cha": f"{surname} {rng.choice(('Văn', 'Hữu', 'Đức', 'Quốc'))} {rng.choice(GIVEN)}",
+            "ngay_dang_ky": f"{min(28, born[0] + rng.randint(0, 20)):02d}/{min(12, born[1] + 1):02d}/{year}",
+        }
+        number += 1
+        cells = [wrap(d, fields[key], typed, x1 - x0 - 12) for (key, _), x0, x1 in zip(BOOK_COLUMNS, xs, xs[1:])]
+        row_h = max(len(c) for c in cells) * line_h + 24
+        d.line((xs[0], y, xs[-1], y), fill="black", width=1)
+        for cell, x0 in zip(cells, xs):
+            for k, ln in enumerate(cell):
+                d.text((x0 + 8 + rng.randint(-2, 2), y + 12 + k * line_h), ln, font=typed, fill=(25, 25, 25))
+        text.append(" ".join(fields[key] for key, _ in BOOK_COLUMNS))
+        records.append({"doc_type": "khai_sinh", "page": 1, "fields": fields})
+        y += row_h
+    d.line((xs[0], y, xs[-1], y), fill="black", width=2)
+    for x in xs:
+        d.line((x, table_top, x, y), fill="black", width=2 if x in (xs[0], xs[-1]) else 1)
+    truth = {
+        "doc_type": "so_ho_tich",
+        "text": "\n".join(text),
+        "variant": {"book": "khai_sinh", "long_headings": True, "quoc_tich_column": True},
+        "records": records,
+        "handwritten": [],
+    }
+    return [page], truth
+
+
 def desk_photo(page: Image.Image, rng: random.Random) -> Image.Image:
     """The sheet photographed on a dark, textured desk: perspective, a soft shadow, uneven light."""
     nrng = np.random.default_rng(rng.randrange(1 << 30))
@@ -562,8 +664,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--type",
         default="van_ban",
-        choices=("van_ban", "khai_sinh"),
-        help="administrative documents, or birth certificates typed on the preprinted form",
+        choices=("van_ban", "khai_sinh", "so_ho_tich"),
+        help="administrative documents, birth certificates typed on the preprinted form, or birth registry pages",
     )
     args = ap.parse_args(argv)
     pen = Pen(ensure_fonts(args.font_dir))
@@ -571,7 +673,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for i in range(args.count):
         seed = args.seed * 100_003 + i
-        pages, truth = (render if args.type == "van_ban" else render_khai_sinh)(seed, pen, names)
+        renderer = {"van_ban": render, "khai_sinh": render_khai_sinh, "so_ho_tich": render_so_ho_tich}[args.type]
+        pages, truth = renderer(seed, pen, names)
         pages, kind = degrade(pages, random.Random(seed + 7))
         name = f"ood_{args.seed}_{i:04d}_{args.type}"
         if len(pages) > 1:

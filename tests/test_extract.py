@@ -1666,3 +1666,38 @@ def test_a_value_glued_to_its_label_keeps_only_its_part_of_the_box():
     glued = page.lines[3].words[-1]
     (box,) = record.provenance["so_dinh_danh"].boxes
     assert box[0] == glued.box[0] + 14 * (len("nhân:") - 1)
+
+
+def test_a_registry_books_long_headings_and_one_read_a_letter_off_name_their_columns():
+    """Headings printed in their long forms ("Ngày, tháng, năm đăng ký"), one misread
+    ("Quấc tịch"): each still names its column."""
+    from digitize.extract.so_ho_tich import HEADERS
+    from digitize.extract.table import find_header
+
+    line = _form_line(300, ("Số", 70), ("Quấc", 400), ("tịch", 480), ("Ngày,", 700), ("tháng,", 800))
+    line = Line(line.words + _form_line(300, ("năm", 910), ("đăng", 980), ("ký", 1060)).words)
+    assert [c.key for c in find_header(line, HEADERS["khai_sinh"])] == ["so", "quoc_tich", "ngay_dang_ky"]
+
+
+@pytest.mark.parametrize(
+    "read, place",
+    [
+        ("Nhà hộ sinh Phố Minh", "Nhà hộ sinh Phổ Minh"),  # one commune has these letters
+        ("Nhà hộ sinh Tinh Sơn", "Nhà hộ sinh Tịnh Sơn"),
+        ("Trạm y tế xã Tịnh Sơn", "Trạm y tế xã Tịnh Sơn"),  # spelled as the unit is
+    ],
+)
+def test_a_facility_named_after_its_commune_takes_the_communes_spelling(read, place):
+    from digitize.extract.validate import normalize_place
+
+    assert normalize_place(read)[0] == place
+
+
+def test_a_childs_and_fathers_surnames_a_letter_apart_are_reviewed():
+    page = WELL_READ_PAGE
+    fields = {"ho_ten": "Vũ Thị Mai", "ho_ten_cha": "Vưu Hữu Lan"}
+    record = build_record("khai_sinh", page, {k: Value(x, 0.97, 1.0) for k, x in fields.items()})
+    assert {"ho_ten", "ho_ten_cha"} <= set(record.needs_review)
+    fields["ho_ten_cha"] = "Vũ Hữu Lan"
+    record = build_record("khai_sinh", page, {k: Value(x, 0.97, 1.0) for k, x in fields.items()})
+    assert not {"ho_ten", "ho_ten_cha"} & set(record.needs_review)

@@ -475,6 +475,16 @@ def cross_check(values: dict[str, Value]) -> None:
             if not 12 <= age <= 70:
                 _penalise(values, f"nam_sinh_{parent}", 0.4)
 
+    # A child takes the father's surname (with rare exceptions): the two surnames read a letter
+    # or a mark apart ("Vũ" and "Vưu") mean one of them was misread.
+    child, father = get("ho_ten"), get("ho_ten_cha")
+    if child and father and len(child.split()) >= 2 and len(father.split()) >= 2:
+        a, b = child.split()[0], father.split()[0]
+        fa, fb = fold(a).lower(), fold(b).lower()
+        if a.lower() != b.lower() and (fa == fb or v.levenshtein(fa, fb) == 1):
+            _penalise(values, "ho_ten", FAILED_CHECK)
+            _penalise(values, "ho_ten_cha", FAILED_CHECK)
+
     # The declarant is usually a parent: the two reads vouch for each other.
     for a, b in (
         ("nguoi_di_khai", "ho_ten_me"),

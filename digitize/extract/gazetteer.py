@@ -279,6 +279,20 @@ def unit_names() -> frozenset[str]:
     return frozenset(u.name for level in units_by_level().values() for units in level.values() for u in units)
 
 
+def spellings(name: str) -> frozenset[str]:
+    """Every unit name (province, district, commune, both periods) with `name`'s letters,
+    marks and case aside ("Phố Minh": Phổ Minh)."""
+    return _spellings().get(_key(name), frozenset())
+
+
+@lru_cache(maxsize=1)
+def _spellings() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for name in list(_provinces().values()) + list(_wards().values()) + list(unit_names()):
+        table.setdefault(_key(name), set()).add(name)
+    return {key: frozenset(names) for key, names in table.items()}
+
+
 def check_address(value: str) -> float:
     """Validation factor of an address or place: 1.0 when it ends in a known province,
     0.9 when it has a plausible shape, less when its unit words look misread."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..text import levenshtein
 from ..types import Line, Word
 from .labels import fold_aligned
 
@@ -49,8 +50,42 @@ def find_header(line: Line, headers: list[tuple[str, str]]) -> list[Column]:
             found.append(Column(key, min(w.box[0] for w in words), max(w.box[2] for w in words)))
             seen.add(key)
             break
+    # A heading read a letter off ("Quấc tịch"): its plain words, seven letters or more (in a
+    # shorter one a letter off is another word), matched one letter added, dropped or misread,
+    # where no heading was found.
+    for key, pattern in headers:
+        if key in seen:
+            continue
+        for literal in (a for a in pattern.split("|") if _PLAIN_HEADING.fullmatch(a) and len(a) >= 7):
+            span = _near_heading(folded, literal, taken)
+            words = [w for a, b, w in offsets if span and b > span[0] and a < span[1]]
+            if span and words:
+                for i in range(*span):
+                    taken[i] = True
+                found.append(Column(key, min(w.box[0] for w in words), max(w.box[2] for w in words)))
+                seen.add(key)
+                break
     found.sort(key=lambda c: c.x0)
     return found
+
+
+_PLAIN_HEADING = re.compile(r"[a-z]+(?: [a-z]+)+")
+
+
+def _near_heading(folded: str, literal: str, taken: list[bool]) -> tuple[int, int] | None:
+    """(start, end) of the first stretch of `folded`, from a word's start to a word's end and
+    not yet taken, one letter from `literal`."""
+    n = len(literal)
+    for start in range(len(folded)):
+        if (start and folded[start - 1].isalnum()) or not folded[start].isalpha():
+            continue
+        for size in (n, n - 1, n + 1):
+            end = start + size
+            if end > len(folded) or (end < len(folded) and folded[end].isalnum()) or any(taken[start:end]):
+                continue
+            if levenshtein(folded[start:end], literal) == 1:
+                return start, end
+    return None
 
 
 def coverage_gaps(rows: list[Line], lo: float, hi: float, max_word: float | None = None) -> list[tuple[float, float]]:

@@ -960,7 +960,40 @@ def normalize_place(value: str) -> tuple[str, float]:
         factor *= SNAPPED_IN_HIERARCHY if verified else SNAPPED
     if respelled:
         factor *= RESPELLED_PROVINCE
+    if not respelled:
+        fixed, named = _facility_place(fixed)
+        # several units spelled with these letters: which one is for a person to say (a
+        # factor at base.FAILED_CHECK or below sends the value to review)
+        factor *= {"": 1.0, "spelled": SNAPPED, "doubt": 0.6}[named]
     return fixed, factor
+
+
+# Facilities named after the commune or district they serve; a hospital may bear a person's or
+# any other name ("Bệnh viện Từ Dũ", not the commune Tử Du).
+_NAMED_AFTER_PLACES = ("tram y te", "nha ho sinh", "trung tam y te")
+
+
+def _facility_place(value: str) -> tuple[str, str]:
+    """A facility named after its place ("Nhà hộ sinh Phổ Minh", "Trạm y tế Bình Châu"): the
+    place's name checked against the units' names. Where its letters are a
+    unit's and its marks or case are not, it is put right ("spelled") if one unit is spelled
+    so, and doubted ("doubt") if several are; "" where nothing was checked or it is right."""
+    words = value.split(" ")
+    if not fold(value).lower().startswith(_NAMED_AFTER_PLACES):
+        return value, ""
+    for size in (3, 2):
+        if len(words) <= size + 1:
+            continue
+        tail = " ".join(words[-size:])
+        known = gazetteer.spellings(tail)
+        if not known or tail in known:
+            if known:
+                return value, ""
+            continue
+        if len(known) > 1:
+            return value, "doubt"
+        return " ".join(words[:-size] + [next(iter(known))]), "spelled"
+    return value, ""
 
 
 def normalize_relation(value: str) -> tuple[str, float]:
