@@ -1701,3 +1701,10 @@ def test_a_childs_and_fathers_surnames_a_letter_apart_are_reviewed():
     fields["ho_ten_cha"] = "Vũ Hữu Lan"
     record = build_record("khai_sinh", page, {k: Value(x, 0.97, 1.0) for k, x in fields.items()})
     assert not {"ho_ten", "ho_ten_cha"} & set(record.needs_review)
+
+
+def test_an_entry_number_read_with_a_small_s_for_its_5_or_6_still_starts_an_entry():
+    from digitize.extract.so_ho_tich import _is_entry_start
+
+    assert _is_entry_start(_form_line(500, ("s2", 87), ("Phạm", 160), ("Đức", 260)))
+    assert not _is_entry_start(_form_line(500, ("sinh", 87), ("Phạm", 160)))

@@ -105,7 +105,7 @@ def _is_entry_start(line: Line) -> bool:
 _NUMBER_NOISE = ".,'’‘`¡!:;([{ÌÍìí"
 
 
-_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
+_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "s": "5", "B": "8"})
 
 
 def header_line(page: OcrPage, kind: str) -> tuple[int, list[Column]] | None:
