@@ -1708,3 +1708,11 @@ def test_an_entry_number_read_with_a_small_s_for_its_5_or_6_still_starts_an_entr
 
     assert _is_entry_start(_form_line(500, ("s2", 87), ("Phạm", 160), ("Đức", 260)))
     assert not _is_entry_start(_form_line(500, ("sinh", 87), ("Phạm", 160)))
+
+
+def test_a_letterless_mark_beside_a_name_is_no_word_of_it():
+    from digitize.extract.validate import normalize_name, strip_noise
+
+    assert normalize_name("ˆ LÊ THỊ TUẤN")[0] == "LÊ THỊ TUẤN"  # a circumflex read on its own
+    assert normalize_name("LÊ THỊ ‹ TUẤN")[0] == "LÊ THỊ TUẤN"
+    assert strip_noise("‹1983»") == "1983"

@@ -505,7 +505,7 @@ def name_factor(value: str) -> float:
 
 # Marks a name, a number or a place never starts or ends with: ruling remnants ("|84"),
 # speckle read as quotes or dots ("“Kinh", "Nhung.").
-EDGE_NOISE = " .,:;-_—|\\!¡'\"“”‘’`°*~^"
+EDGE_NOISE = " .,:;-_—|\\!¡'\"“”‘’`°*~^ˆ˜´¨‹›«»"
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 
 
@@ -591,7 +591,7 @@ def normalize_name(value: str) -> tuple[str, float]:
     # left between the typed words: "HOÀNG. THANH. HƯƠNG"); the apostrophe of "H'Mai" is
     # inside its word and stays. A question mark is a speck the recogniser could not read
     # ("? VŨ CÔNG SƠN"): no name has one.
-    inner = " ".join(w for w in (t.strip(EDGE_NOISE + "?¿") for t in value.split()) if w)
+    inner = " ".join(w for w in (t.strip(EDGE_NOISE + "?¿") for t in value.split()) if any(c.isalpha() for c in w))
     specks = inner != value
     value = inner
     spaced = split_glued(value)  # "NguyễnMinhTuấn"
