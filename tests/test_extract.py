@@ -566,6 +566,20 @@ def test_ledger_wrapped_cell_joins_its_entry():
     assert records[1].fields["so"] == "8"
 
 
+def test_a_first_entry_whose_number_is_unreadable_is_kept_and_reviewed():
+    """Under the header row the first entry's number read as marks ("~~"): its row holds a
+    date, so the table starts there; without it the entry was lost without a trace."""
+    xs = [100, 220, 560, 760, 880, 1000, 1400, 1800, 2150]
+    cells = ["Số TT", "Họ và tên", "Ngày sinh", "Giới tính", "Dân tộc", "Nơi sinh", "Họ tên mẹ", "Họ tên cha"]
+    header = list(zip(cells + ["Ngày ĐK"], xs))
+    first = ["~~", "Lê Văn An", "01/02/1990", "Nam", "Kinh", "Hòa Nhơn", "Trần Thị Bình", "Lê Văn Cường"]
+    second = ["8", "Ngô Thị Hoa", "03/02/1990", "Nữ", "Kinh", "Hòa Nhơn", "Đỗ Thị Lan", "Ngô Văn Hùng"]
+    rows = [list(zip(first + ["05/02/1990"], xs)), list(zip(second + ["09/02/1990"], xs))]
+    records = extract(page_of("SỔ ĐĂNG KÝ KHAI SINH", header, *rows, width=2339, height=1654))
+    assert [r.fields.get("ho_ten") for r in records] == ["Lê Văn An", "Ngô Thị Hoa"]
+    assert "so" in records[0].needs_review
+
+
 # ------------------------------------------------------------------ real OCR on committed samples
 
 COMMITTED = ["khai_sinh_clean", "ket_hon_clean", "khai_tu_clean", "so_ho_tich_typewriter", "van_ban_cong_van"]

@@ -126,15 +126,17 @@ def header_line(page: OcrPage, kind: str) -> tuple[int, list[Column]] | None:
     return best
 
 
-def _rows(lines: tuple[Line, ...]) -> list[Line]:
-    """Table lines: from the first entry on, up to a footer."""
+def _rows(lines: tuple[Line, ...], under_header: bool = False) -> list[Line]:
+    """Table lines: from the first entry on, up to a footer. Under a header row, a line
+    holding a date starts the table too: the first entry, its number unreadable, would
+    otherwise be lost without a trace (no heading holds a date)."""
     out: list[Line] = []
     started = False
     for line in lines:
         folded = fold_aligned(line.text).strip()
         if _FOOTER.match(folded) and started:
             break
-        if not started and not _is_entry_start(line):
+        if not started and not _is_entry_start(line) and not (under_header and _DATE.search(line.text)):
             continue
         started = True
         if len(line.words) == 1 and re.fullmatch(r"[—_\-–=.]+", line.words[0].text):
@@ -188,7 +190,7 @@ def entries(
     start = 0
     if head:
         start, columns = head[0] + 1, head[1]
-    rows = _rows(page.lines[start:])
+    rows = _rows(page.lines[start:], under_header=head is not None)
     if not rows:
         return [], columns
     grid, ruled_rows = _grid_edges(page, rows)
