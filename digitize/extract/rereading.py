@@ -129,24 +129,24 @@ def check_figures(normalizer: Callable[[str], tuple[str, float]], value: "Value"
         # into it ("4958") no longer counts against it once another reads it clean, nor a
         # figure the page's recogniser scored low.
         factor = max(value.factor, eng[1])
-        typed = _typed(reader, value, page, normalizer) if _SHARED_DOT_MISREAD in agreed else None
-        if (
-            _SHARED_DOT_MISREAD in agreed
-            and typed != agreed
-            and reader.crossed_by_leader(value.page or page, value.boxes)
-        ):
-            # a dot merged into a 1 misleads both recognisers alike ("·1" read 4 by both):
-            # an agreement with a 4 under a leader is kept, as a guess, unless the typed-figure
-            # model, which learnt figures with dots clinging to them, reads the 4 too. The
-            # Vietnamese model's other misreads under dots (0 as 6, 8 or 9) are its own, and the
-            # English model does not share them. On the typed-certificate slices (seeds 11-16)
-            # 35 agreements were read under a leader: 33 right; the 2 wrong were both a 1 read
-            # 4 ("472" for 172, "495" for 195). Where the model reads another value that passes
-            # the field's checks, that is the better guess (below).
-            if typed is not None:
-                agreed, factor = typed, max(value.factor, VALID)
-                repairs = value.repairs + ((Repair("figures_typed_model", own, agreed),) if agreed != own else ())
-            return replace(value, value=agreed, factor=factor, ocr=min(value.ocr, _guessed() * 0.9), repairs=repairs)
+        if _SHARED_DOT_MISREAD in agreed and reader.crossed_by_leader(value.page or page, value.boxes):
+            reading = _typed_reading(reader, value, page, normalizer)
+            typed = reading[0] if reading is not None and reading[1] >= VALID else None
+            if typed != agreed:
+                # a dot merged into a 1 misleads both recognisers alike ("·1" read 4 by both):
+                # an agreement with a 4 under a leader is kept, as a guess, unless the typed-figure
+                # model, which learnt figures with dots clinging to them, reads the 4 too. The
+                # Vietnamese model's other misreads under dots (0 as 6, 8 or 9) are its own, and the
+                # English model does not share them. On the typed-certificate slices (seeds 11-16)
+                # 35 agreements were read under a leader: 33 right; the 2 wrong were both a 1 read
+                # 4 ("472" for 172, "495" for 195). Where the model reads another value that passes
+                # the field's checks, that is the better guess (below).
+                if typed is not None:
+                    agreed, factor = typed, max(value.factor, VALID)
+                    repairs = value.repairs + ((Repair("figures_typed_model", own, agreed),) if agreed != own else ())
+                return replace(
+                    value, value=agreed, factor=factor, ocr=min(value.ocr, _guessed() * 0.9), repairs=repairs
+                )
         return replace(
             value, value=agreed, factor=factor, confirmed=True, ocr=max(value.ocr, _guessed()), repairs=repairs
         )
@@ -191,14 +191,6 @@ def _typed_reading(
     ask = getattr(reader, "typed_figures", None)
     typed = ask(value.page or page, value.boxes) if ask is not None else None
     return normalizer(typed) if typed else None
-
-
-def _typed(
-    reader: ValueReader, value: "Value", page: int, normalizer: Callable[[str], tuple[str, float]]
-) -> str | None:
-    """The typed-figure model's reading where it passes the field's checks, else None."""
-    reading = _typed_reading(reader, value, page, normalizer)
-    return reading[0] if reading is not None and reading[1] >= VALID else None
 
 
 def _guessed() -> float:

@@ -975,9 +975,9 @@ _NAMED_AFTER_PLACES = ("tram y te", "nha ho sinh", "trung tam y te")
 
 def _facility_place(value: str) -> tuple[str, str]:
     """A facility named after its place ("Nhà hộ sinh Phổ Minh", "Trạm y tế Bình Châu"): the
-    place's name checked against the units' names. Where its letters are a
-    unit's and its marks or case are not, it is put right ("spelled") if one unit is spelled
-    so, and doubted ("doubt") if several are; "" where nothing was checked or it is right."""
+    place's name checked against the units' names. Where its letters are a unit's and its
+    marks or case are not, it is put right ("spelled") if one unit is spelled so, and doubted
+    ("doubt") if several are; "" where nothing was checked or it is right."""
     words = value.split(" ")
     if not fold(value).lower().startswith(_NAMED_AFTER_PLACES):
         return value, ""
@@ -986,9 +986,9 @@ def _facility_place(value: str) -> tuple[str, str]:
             continue
         tail = " ".join(words[-size:])
         known = gazetteer.spellings(tail)
-        if not known or tail in known:
-            if known:
-                return value, ""
+        if tail in known:
+            return value, ""
+        if not known:
             continue
         if len(known) > 1:
             return value, "doubt"

@@ -122,7 +122,11 @@ class FigureModel:
 
     def read(self, ink: np.ndarray) -> tuple[int, float, int, float]:
         """One figure's ink → (figure, probability, runner-up, its probability)."""
-        p = self.probabilities(features(normalised(ink))[None, :])[0]
+        return self.ranked(features(normalised(ink)))
+
+    def ranked(self, row: np.ndarray) -> tuple[int, float, int, float]:
+        """One feature row → (class, probability, runner-up, its probability)."""
+        p = self.probabilities(row[None, :])[0]
         first, second = (int(i) for i in np.argsort(p)[::-1][:2])
         return first, float(p[first]), second, float(p[second])
 
@@ -209,12 +213,7 @@ def read_group(model: "_ReadsOne", ink: np.ndarray, height: int) -> list[tuple[i
     for k in (1, 2, 3):
         if k > 1 and width < _CUT_WIDTH[k] * height:
             break
-        cuts = [0]
-        for j in range(1, k):
-            centre, reach = width * j // k, width // (3 * k)
-            lo, hi = max(1, centre - reach), min(width - 1, centre + reach)
-            cuts.append(lo + int(ink[:, lo:hi].sum(axis=0).argmin()))
-        cuts.append(width)
+        cuts = thinnest_cuts(ink, k, spread=3)
         read, penalty = [], _PER_FIGURE * (k - 1)
         for a, b in zip(cuts, cuts[1:]):
             piece = ink[:, a:b]
@@ -229,6 +228,19 @@ def read_group(model: "_ReadsOne", ink: np.ndarray, height: int) -> list[tuple[i
         if best is None or score > best[0]:
             best = (score, read)
     return best[1] if best else []
+
+
+def thinnest_cuts(ink: np.ndarray, count: int, spread: int) -> list[int]:
+    """Column edges cutting a mark into `count` figures, [0, ..., width]: each cut where the ink
+    is thinnest within a `spread`-th of a figure's width of its share of the mark's width."""
+    width = ink.shape[1]
+    cuts = [0]
+    for j in range(1, count):
+        centre, near = width * j // count, max(1, width // (spread * count))
+        lo, hi = max(cuts[-1] + 1, centre - near), min(width - 1, centre + near)
+        cuts.append(lo + int(ink[:, lo:hi].sum(axis=0).argmin()) if hi > lo else centre)
+    cuts.append(width)
+    return cuts
 
 
 def read_pen_figures(grey: np.ndarray, figure_height: float) -> PenFigures | None:

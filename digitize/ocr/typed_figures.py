@@ -24,7 +24,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .handwriting import FigureModel, figure_groups, normalised, orientation_histograms, read_group, shipped_model
+from .handwriting import (
+    FigureModel,
+    figure_groups,
+    normalised,
+    orientation_histograms,
+    read_group,
+    shipped_model,
+    thinnest_cuts,
+)
 
 MODEL_FILE = "typed_figures.npz"
 CLASSES = "0123456789/"  # and one more: not a figure
@@ -52,9 +60,7 @@ class _Reader:
     figure_height: float
 
     def read(self, ink: np.ndarray) -> tuple[int, float, int, float]:
-        p = self.model.probabilities(typed_features(ink, self.figure_height)[None, :])[0]
-        first, second = (int(i) for i in np.argsort(p)[::-1][:2])
-        return first, float(p[first]), second, float(p[second])
+        return self.model.ranked(typed_features(ink, self.figure_height))
 
 
 def typed_model() -> FigureModel | None:
@@ -98,7 +104,8 @@ def read_typed_figures(grey: np.ndarray, figure_height: float) -> TypedFigures |
         if count >= 2:
             # figures run together (a leader's dot between them, a blurred scan): a typeface's
             # figures share one width, so the mark holds as many as it is figures wide
-            read += [reader.read(piece) for piece in _cut(ink, count)]
+            cuts = thinnest_cuts(ink, count, spread=4)
+            read += [reader.read(ink[:, a:b]) for a, b in zip(cuts, cuts[1:]) if b > a]
         else:
             read += read_group(reader, ink, h)
     # Marks that are no figure are a label's end before the value and a leader after it; one
@@ -118,19 +125,6 @@ def _pitch(found: list[tuple[np.ndarray, int, int]]) -> float | None:
     (three or more of them), None where too few are."""
     widths = sorted(ink.shape[1] for ink, _x, h in found if 0.35 * h <= ink.shape[1] <= 0.9 * h)
     return float(np.median(widths)) if len(widths) >= 3 else None
-
-
-def _cut(ink: np.ndarray, count: int) -> list[np.ndarray]:
-    """A mark `count` figures wide cut into as many, each cut where the ink is thinnest near
-    its share of the width."""
-    width = ink.shape[1]
-    cuts = [0]
-    for j in range(1, count):
-        centre, reach = width * j // count, max(1, width // (4 * count))
-        lo, hi = max(cuts[-1] + 1, centre - reach), min(width - 1, centre + reach)
-        cuts.append(lo + int(ink[:, lo:hi].sum(axis=0).argmin()) if hi > lo else centre)
-    cuts.append(width)
-    return [ink[:, a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
 def _without_cut_edges(found: list[tuple[np.ndarray, int, int]]) -> list[tuple[np.ndarray, int, int]]:
