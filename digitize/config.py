@@ -33,6 +33,9 @@ Environment variables (all optional):
   DIGITIZE_RETIMESTAMP_DAYS  `digitize retimestamp` renews a result whose last timestamp's TSA certificate
                            expires within this many days (default 365)
   DIGITIZE_OCR_ENGINE      "auto" (default: paddle-det if installed), "tesseract", "paddle-det"
+  DIGITIZE_LINE_READER     with paddle-det, read each line with the trained reader (models/line_reader.onnx)
+                           first and with Tesseract only where it is unsure (default true; false: Tesseract
+                           reads every line)
   DIGITIZE_MAX_PIXELS      per page, as the file declares it (default 80 000 000: an A3 page at 600 dpi
                            is 70 MP); refused before anything is decoded
   DIGITIZE_MAX_PAGE_BYTES  per page, the raster cleanup works on: width x height x channels (1 grey,
@@ -123,6 +126,7 @@ class Settings:
     ocr_engine: str = "auto"  # auto = paddle-det where the ppocr extra is installed, else tesseract
     tessdata: str = TESSDATA
     postcorrect: bool = True  # put right words that are not Vietnamese syllables (ocr.vietnamese)
+    line_reader: bool = True  # the trained line reader first, Tesseract where it is unsure (ocr.ppocr)
     max_pixels: int = 80_000_000
     max_page_bytes: int = 64_000_000
     max_decoded_bytes: int = 2_000_000_000
@@ -255,6 +259,7 @@ _ENV = {
     "DIGITIZE_RETIMESTAMP_DAYS": "retimestamp_days",
     "DIGITIZE_OCR_ENGINE": "ocr_engine",
     "DIGITIZE_POSTCORRECT": "postcorrect",
+    "DIGITIZE_LINE_READER": "line_reader",
     "DIGITIZE_MAX_PIXELS": "max_pixels",
     "DIGITIZE_MAX_PAGES": "max_pages",
     "DIGITIZE_MAX_BYTES": "max_bytes",

@@ -15,7 +15,11 @@ def make_ocr_engine(settings: Settings) -> OcrEngine:
         from .ppocr import PaddleDetEngine
 
         try:
-            return PaddleDetEngine(tessdata=settings.tessdata, line_threads=max(1, settings.ocr_line_threads))
+            return PaddleDetEngine(
+                tessdata=settings.tessdata,
+                line_threads=max(1, settings.ocr_line_threads),
+                line_reader=settings.line_reader,
+            )
         except EngineError:
             from .tesseract import TesseractEngine
 
@@ -29,7 +33,11 @@ def make_ocr_engine(settings: Settings) -> OcrEngine:
         from .ppocr import PaddleDetEngine
 
         try:
-            return PaddleDetEngine(tessdata=settings.tessdata, line_threads=max(1, settings.ocr_line_threads))
+            return PaddleDetEngine(
+                tessdata=settings.tessdata,
+                line_threads=max(1, settings.ocr_line_threads),
+                line_reader=settings.line_reader,
+            )
         except EngineError as exc:
             raise ConfigError(f"DIGITIZE_OCR_ENGINE=paddle-det: {exc}") from None
     raise ConfigError(f"unknown OCR engine {settings.ocr_engine!r}")
