@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_throughput [--per-kind 9] [--seed 2020] [--jobs 2]
         [--pages DIR] [--ocrmypdf-every 1] [--stages-every 3]
-        [--tools digitize,tesseract,tesseract-1-thread,ocrmypdf]
+        [--tools digitize,digitize-tesseract-lines,tesseract,tesseract-1-thread,ocrmypdf]
 
 The same pages for every tool: generated with `samples.generate` (--per-kind pages of each of
 four kinds: clean, office scan, poor scan, phone photo; 36 by default) into --pages (default
@@ -11,7 +11,8 @@ at a time on the same machine:
 
   (a) `digitize process DIR --workers JOBS` end to end (cleanup, OCR, fields, PDF/A, PAdES
       B-LTA with the development signer, store, index) in a fresh DIGITIZE_HOME: the
-      development certificate is made first, outside the timing;
+      development certificate is made first, outside the timing; and the same with
+      DIGITIZE_LINE_READER=false (Tesseract reads every line, as before the trained reader);
   (b) bare `tesseract IMG out -l vie --psm 4`, JOBS processes at a time, as installed (Debian's
       build runs OpenMP threads of its own) and with OMP_THREAD_LIMIT=1 (as OCRmyPDF and
       digitize run it: one page per core);
@@ -157,8 +158,23 @@ def tesseract_one_thread_texts(pages, work: Path, jobs: int) -> tuple[float, int
     return tesseract_texts(pages, work, jobs, threads="1")
 
 
+def digitize_tesseract_lines_texts(pages, work: Path, jobs: int) -> tuple[float, int, dict[str, str]]:
+    """digitize with Tesseract reading every line (DIGITIZE_LINE_READER=false): the tree before
+    the trained line reader, in the same run."""
+    before = os.environ.get("DIGITIZE_LINE_READER")
+    os.environ["DIGITIZE_LINE_READER"] = "false"
+    try:
+        return digitize_texts(pages, work, jobs)
+    finally:
+        if before is None:
+            del os.environ["DIGITIZE_LINE_READER"]
+        else:
+            os.environ["DIGITIZE_LINE_READER"] = before
+
+
 TOOLS = {
     "digitize": digitize_texts,
+    "digitize-tesseract-lines": digitize_tesseract_lines_texts,
     "tesseract": tesseract_texts,
     "tesseract-1-thread": tesseract_one_thread_texts,
     "ocrmypdf": ocrmypdf_texts,
@@ -173,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=Path, help="folder for the generated pages (kept, reused)")
     parser.add_argument("--ocrmypdf-every", type=int, default=3, help="OCRmyPDF on every Nth page only (slow)")
     parser.add_argument("--stages-every", type=int, default=3, help="per-stage seconds on every Nth page (0: off)")
-    parser.add_argument("--tools", default="digitize,tesseract,tesseract-1-thread,ocrmypdf")
+    parser.add_argument("--tools", default="digitize,digitize-tesseract-lines,tesseract,tesseract-1-thread,ocrmypdf")
     args = parser.parse_args(argv)
 
     folder = args.pages or Path(tempfile.gettempdir()) / f"bench-throughput-{args.per_kind}-{args.seed}"

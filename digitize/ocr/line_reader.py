@@ -29,6 +29,7 @@ MODEL_FILE = "line_reader.onnx"  # in the `models` package
 CALIBRATION_FILE = "line_reader.json"  # beside it: the network's certainty mapped to Tesseract's confidence
 NEAR_ALTERNATIVE = 0.10  # as tesseract.NEAR_ALTERNATIVE: a next reading this likely is a doubt
 _MARKABLE = frozenset("aeiouyd")
+_ONE_SHAPE = frozenset("cosvwxz")  # letters whose capital is the small letter enlarged
 _lock = threading.Lock()
 
 Read = tuple[str, Box, float, tuple[str, float]]
@@ -39,6 +40,10 @@ class LineReading:
     words: tuple[Read, ...]  # confidences on Tesseract's scale (the calibration beside the model)
     certainty: float  # the probability of the line's least certain letter, as the network gave it
     certainties: tuple[float, ...] = ()  # each word's, likewise (what the calibration maps)
+    # the likeliest other reading of any letter with the same base and other marks ("ồ" beside
+    # a read "ổ"), or in the other case where both cases are one shape ("x" beside "X"): where
+    # the network hesitates between them at all, Tesseract reads the line
+    mark_doubt: float = 0.0
 
 
 def model_installed() -> bool:
@@ -87,6 +92,19 @@ class LineReader:
         self.session, self.alphabet = _session(self.model, threads)
         self.input = self.session.get_inputs()[0].name
         self.calibration = _calibration(str(Path(model).with_name(CALIBRATION_FILE)) if model else "")
+        # per class: the classes of the letters with its base and other marks, and of its other
+        # case where the two are one shape ("xã" read "Xã") (output indices)
+        self.same_base = [np.zeros(0, np.int64)] + [
+            np.array(
+                [
+                    j + 1
+                    for j, b in enumerate(self.alphabet)
+                    if b != a and fold(b) == fold(a) and (b.lower() != a.lower() or fold(a) in _ONE_SHAPE)
+                ],
+                np.int64,
+            )
+            for a in self.alphabet
+        ]
 
     def read(self, crop: np.ndarray) -> LineReading:
         """The words of one grey line crop (ink dark), in reading order."""
@@ -98,12 +116,25 @@ class LineReader:
         _, ink = cv2.threshold(crop[top:bottom], 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
         words = self.words(logp, top, ink, per_column)
         certainty = min((w[2] for w in words), default=0.0)
+        mark_doubt = self.mark_doubt(np.exp(logp))
         knots, values = self.calibration
         return LineReading(
             tuple((t, b, float(np.interp(c, knots, values)), a) for t, b, c, a in words),
             certainty,
             tuple(w[2] for w in words),
+            mark_doubt,
         )
+
+    def mark_doubt(self, probs: np.ndarray) -> float:
+        """The highest probability, at the step where a letter is read, of a letter with the
+        same base and other marks."""
+        best = probs.argmax(axis=0)
+        doubt = 0.0
+        for t in np.nonzero(best)[0]:
+            others = self.same_base[int(best[t])]
+            if others.size:
+                doubt = max(doubt, float(probs[others, t].max()))
+        return doubt
 
     def words(self, logp: np.ndarray, top: int, ink: np.ndarray, per_column: float) -> list[Read]:
         """Words from the network's output over a line's band (`ink`: its letters, 1 on 0,

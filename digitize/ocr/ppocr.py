@@ -52,9 +52,15 @@ BASELINE_STEP = 0.3  # a line's parts whose baselines differ by this much of a l
 MIN_BASELINE_STEP = 6
 _EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
 _ABBREVIATION = re.compile(r"[A-ZĐ]+")  # "UBND", "HĐND", "VT": capitals without marks ("DUƠNG" is none)
-# A line the trained reader reads with every letter at least this likely is kept as it read it;
-# any other is read by Tesseract as before (the reader: ~7 ms a line, Tesseract ~26 ms).
-READER_TRUST = float(os.environ.get("DIGITIZE_LINE_READER_TRUST", "0.8"))
+# A line the trained reader reads with every letter at least this likely is kept as it read it
+# (at 0.8 a typed "MINH" read "NINH" at 0.81 was kept);
+# any other is read by Tesseract as before (the reader: ~6 ms a line, Tesseract ~20 ms).
+READER_TRUST = 0.95
+# ... and no letter's other marks at least this likely: the reader's confident slips are marks
+# in faces it was not trained on ("Đổng" with "ồ" at 0.14, "Hiển" with "ề" at 0.02-0.09, on
+# the generator's pages) and the case of letters of one shape ("Xã" for "xã" in a registry's
+# cells), which Tesseract reads right
+READER_MARK_DOUBT = 0.01
 
 
 def default_model() -> Path:
@@ -489,12 +495,17 @@ def kept_reading(
     reading: LineReading, trust: float | None = None
 ) -> list[tuple[str, Box, float, tuple[str, float]]] | None:
     """The trained reader's words of a line where they are kept as read (the line's least
-    certain letter at least `trust`, READER_TRUST by default, and only plain words); None
-    where Tesseract reads the line instead."""
+    certain letter at least `trust`, READER_TRUST by default, no doubt between marks, and
+    only plain words); None where Tesseract reads the line instead."""
     words = [(clean_word(t), b, c, a) for t, b, c, a in reading.words]
     words = [w for w in words if w[0]]
     threshold = READER_TRUST if trust is None else trust
-    if words and reading.certainty >= threshold and _plain_words(w[0] for w in words):
+    if (
+        words
+        and reading.certainty >= threshold
+        and reading.mark_doubt < READER_MARK_DOUBT
+        and _plain_words(w[0] for w in words)
+    ):
         return words
     return None
 
