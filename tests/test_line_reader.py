@@ -146,3 +146,31 @@ def test_the_training_lines_are_what_the_reader_reads(tmp_path):
     for x, labels, text in got:
         assert x.shape[0] == HEIGHT and len(labels) == len(text)
         assert all(1 <= k <= len(ALPHABET) for k in labels)
+
+
+def reading(*words: str, certainty: float = 0.99, mark_doubt: float = 0.0):
+    from digitize.ocr.line_reader import LineReading
+
+    boxes = [(10 * i, 0, 10 * i + 8, 10) for i in range(len(words))]
+    return LineReading(tuple((w, b, 0.95, ("", 0.0)) for w, b in zip(words, boxes)), certainty, (), mark_doubt)
+
+
+def test_the_reader_is_kept_only_for_sure_lines_of_known_words():
+    from digitize.ocr.ppocr import READER_MARK_DOUBT, READER_TRUST, kept_reading
+
+    assert kept_reading(reading("Ủy", "ban", "nhân", "dân", "tỉnh", "UBND")) is not None
+    assert kept_reading(reading("ngày", "15", "tháng")) is None  # figures: Tesseract
+    assert kept_reading(reading("cỘNG", "hòa")) is None  # a capital read small
+    assert kept_reading(reading("XÃ", "BÌNH", "DUƠNG")) is None  # no syllable, no abbreviation
+    assert kept_reading(reading("Ủy", "ban", certainty=READER_TRUST - 0.01)) is None
+    assert kept_reading(reading("Ủy", "ban", mark_doubt=READER_MARK_DOUBT)) is None
+    assert kept_reading(reading()) is None
+
+
+@pytest.mark.skipif(not SERIF.is_file(), reason="fonts-dejavu-core not installed")
+def test_a_hesitation_between_marks_is_measured(reader):
+    got = reader.read(line_image("Trần Văn Thắng"))
+    assert 0.0 <= got.mark_doubt <= 1.0
+    assert reader.same_base[reader.alphabet.index("ồ") + 1].size >= 5  # o ó ò ỏ õ ọ ô ố ổ ỗ ộ ơ ...
+    assert reader.alphabet.index("X") + 1 in reader.same_base[reader.alphabet.index("x") + 1]
+    assert reader.alphabet.index("A") + 1 not in reader.same_base[reader.alphabet.index("a") + 1]
