@@ -40,6 +40,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from digitize.text import levenshtein  # the standard library alone (digitize/__init__ imports nothing)
+
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("line_input", ROOT / "digitize" / "ocr" / "line_input.py")
 assert _spec and _spec.loader
@@ -377,13 +379,8 @@ def build_model(classes: int):
 
 
 def cer(a: str, b: str) -> tuple[int, int]:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1], max(1, len(b))
+    """(edits, characters of the truth): summed over lines before dividing."""
+    return levenshtein(a, b), max(1, len(b))
 
 
 def greedy(logp: np.ndarray) -> str:

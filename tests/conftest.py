@@ -20,6 +20,20 @@ def samples_dir() -> Path:
     return SAMPLES
 
 
+@pytest.fixture(scope="session")
+def clean_khai_sinh():
+    """The committed clean birth certificate, decoded and cleaned as `digitize process` does."""
+    from digitize import ingest
+    from digitize.config import Settings
+    from digitize.preprocess import clean_page
+
+    path = SAMPLES / "khai_sinh_clean.png"
+    data = path.read_bytes()
+    settings = Settings()
+    (page,) = ingest.load_pages(ingest.describe(path.name, data, settings), data, settings)
+    return clean_page(page)
+
+
 # The skips in this suite are guards for a machine set up by hand without one of the real
 # parts (Chromium, SeaweedFS, softhsm2, poppler, ...). `scripts/test.sh` installs them all and
 # sets DIGITIZE_TESTS_COMPLETE, so there a skip is a missing part the user would meet, and it

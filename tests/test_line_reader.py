@@ -15,12 +15,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 pytest.importorskip("onnxruntime", reason="optional extra 'ppocr' not installed (onnxruntime)")
 
-from digitize import ingest  # noqa: E402
 from digitize.config import Settings, load_settings  # noqa: E402
 from digitize.ocr import make_ocr_engine  # noqa: E402
 from digitize.ocr.line_input import ALPHABET, HEIGHT, normalise, text_band  # noqa: E402
 from digitize.ocr.line_reader import LineReader, model_installed, shared_reader  # noqa: E402
-from digitize.preprocess import clean_page  # noqa: E402
 from digitize.text import cer  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "data"
@@ -105,12 +103,8 @@ def test_the_calibration_maps_certainty_onto_tesseracts_scale_in_order():
 
 
 @pytest.fixture(scope="module")
-def khai_sinh():
-    path = SAMPLES / "khai_sinh_clean.png"
-    data = path.read_bytes()
-    settings = Settings()
-    (page,) = ingest.load_pages(ingest.describe(path.name, data, settings), data, settings)
-    return clean_page(page), json.loads((SAMPLES / "khai_sinh_clean.gt.json").read_text(encoding="utf-8"))
+def khai_sinh(clean_khai_sinh):
+    return clean_khai_sinh, json.loads((SAMPLES / "khai_sinh_clean.gt.json").read_text(encoding="utf-8"))
 
 
 def test_the_engine_reads_with_the_reader_first_and_as_well(khai_sinh):

@@ -13,24 +13,18 @@ import pytest
 ort = pytest.importorskip("onnxruntime", reason="optional extra 'ppocr' not installed (onnxruntime)")
 pytest.importorskip("rapidocr", reason="optional extra 'ppocr' not installed (rapidocr ships the det model)")
 
-from digitize import ingest  # noqa: E402
 from digitize.config import Settings  # noqa: E402
 from digitize.errors import ConfigError, EngineError  # noqa: E402
 from digitize.ocr import make_ocr_engine  # noqa: E402
 from digitize.ocr.ppocr import PaddleDetEngine, boxes_from_probability, default_model, detect_lines  # noqa: E402
-from digitize.preprocess import clean_page  # noqa: E402
 from digitize.text import cer  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "data"
 
 
 @pytest.fixture(scope="module")
-def clean():
-    path = SAMPLES / "khai_sinh_clean.png"
-    data = path.read_bytes()
-    settings = Settings()
-    (page,) = ingest.load_pages(ingest.describe(path.name, data, settings), data, settings)
-    return clean_page(page)
+def clean(clean_khai_sinh):
+    return clean_khai_sinh
 
 
 @pytest.fixture(scope="module")
