@@ -268,16 +268,18 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.failed if failed else ExitCode.ok
 
 
-_storage_for_output = None
+# the archive the signed PDFs are copied out of, with the settings it was opened with: a
+# later run in the same process (the tests call `main` many times) may name another archive
+_storage_for_output: tuple[Settings, Any] | None = None
 
 
 def _fetch_pdf(result: Result, settings: Settings) -> bytes:
     global _storage_for_output
-    if _storage_for_output is None:
+    if _storage_for_output is None or _storage_for_output[0] != settings:
         from .storage import make_storage
 
-        _storage_for_output = make_storage(settings)
-    return _storage_for_output.get(result.keys["pdf"])
+        _storage_for_output = (settings, make_storage(settings))
+    return _storage_for_output[1].get(result.keys["pdf"])
 
 
 class _NoProgress:

@@ -273,6 +273,21 @@ def test_stages_are_reported_in_their_declared_order(tmp_path):
     assert [stage for stage, _, _ in seen[2:]] == list(STAGES[1:])
 
 
+def test_two_runs_in_one_process_write_out_each_archives_own_pdf(tmp_path, monkeypatch, samples_dir):
+    """`digitize process --out` copies the signed PDF out of the archive its settings name,
+    also when an earlier call in the same process named another (it once kept the first
+    archive, and wrote that one's copy of the page, or failed once the day changed)."""
+    from digitize.cli import main
+
+    for name in ("a", "b"):
+        home = tmp_path / name
+        monkeypatch.setenv("DIGITIZE_HOME", str(home))
+        page = str(samples_dir / "khai_sinh_clean.png")
+        assert main(["process", page, "--out", str(home / "out"), "--workers", "1", "--no-progress"]) == 0
+        (archived,) = home.rglob("document.pdf")
+        assert (home / "out" / "khai_sinh_clean.pdf").read_bytes() == archived.read_bytes()
+
+
 def test_a_process_holds_one_runner_per_settings(tmp_path):
     """The CLI pool, the web workers, local batches and Celery tasks take their runner from
     runner.process_runner: built once per process, again for other settings; their tasks
