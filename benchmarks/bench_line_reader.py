@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             kept += 1
             kept_alike += same
         if same:
-            kept_words = [c for (t, _, _, _), c in zip(reading.words, reading.certainties) if ppocr.clean_word(t)]
-            pairs.extend(zip(kept_words, (w[2] for w in words)))
+            certainties = [c for (t, _, _, _), c in zip(reading.words, reading.certainties) if ppocr.clean_word(t)]
+            pairs.extend(zip(certainties, (w[2] for w in words)))
         return words
 
     ppocr.PaddleDetEngine._read_line = both  # type: ignore[method-assign]

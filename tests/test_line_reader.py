@@ -1,4 +1,5 @@
-"""The trained line reader (models/line_reader.onnx) and the engine that reads with it first.
+"""The trained line reader (models/line_reader.onnx) and the rule that keeps its readings (the
+engine that reads with it first: tests/test_ppocr.py).
 
 Needs onnxruntime (the `ppocr` extra, which scripts/setup.sh installs); skipped without it."""
 
@@ -15,14 +16,19 @@ from PIL import Image, ImageDraw, ImageFont
 
 pytest.importorskip("onnxruntime", reason="optional extra 'ppocr' not installed (onnxruntime)")
 
-from digitize.config import Settings, load_settings  # noqa: E402
-from digitize.ocr import make_ocr_engine  # noqa: E402
 from digitize.ocr.line_input import ALPHABET, HEIGHT, normalise, text_band  # noqa: E402
 from digitize.ocr.line_reader import LineReader, model_installed, shared_reader  # noqa: E402
 from digitize.text import cer  # noqa: E402
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "data"
 SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+
+
+@pytest.fixture(scope="module")
+def serif() -> Path:
+    """A face the reader was not trained on (scripts/setup.sh installs fonts-dejavu-core)."""
+    if not SERIF.is_file():
+        pytest.skip("fonts-dejavu-core not installed")
+    return SERIF
 
 
 def line_image(text: str, size: int = 40, margin: int = 14) -> np.ndarray:
@@ -49,12 +55,11 @@ def test_the_alphabet_has_every_vietnamese_letter_tesseract_vie_lacks_none():
     assert all(unicodedata.is_normalized("NFC", c) for c in ALPHABET)
 
 
-@pytest.mark.skipif(not SERIF.is_file(), reason="fonts-dejavu-core not installed")
 @pytest.mark.parametrize(
     "text",
     ["Cộng hòa xã hội chủ nghĩa Việt Nam", "NGUYỄN THỊ THỦY", "ngày 15 tháng 08 năm 2021", "Số: 123/QĐ-UBND"],
 )
-def test_reads_a_printed_line_with_its_tone_marks(reader, text):
+def test_reads_a_printed_line_with_its_tone_marks(reader, serif, text):
     crop = line_image(text)
     reading = reader.read(crop)
     got = " ".join(w[0] for w in reading.words)
@@ -69,8 +74,7 @@ def test_reads_a_printed_line_with_its_tone_marks(reader, text):
     assert len(reading.certainties) == len(reading.words)
 
 
-@pytest.mark.skipif(not SERIF.is_file(), reason="fonts-dejavu-core not installed")
-def test_word_boxes_follow_the_words_left_to_right(reader):
+def test_word_boxes_follow_the_words_left_to_right(reader, serif):
     reading = reader.read(line_image("Họ và tên người yêu cầu"))
     lefts = [w[1][0] for w in reading.words]
     assert len(lefts) == 6 and lefts == sorted(lefts)
@@ -82,8 +86,7 @@ def test_a_blank_crop_reads_as_nothing(reader):
     assert reader.read(noise).words == ()
 
 
-@pytest.mark.skipif(not SERIF.is_file(), reason="fonts-dejavu-core not installed")
-def test_the_band_keeps_tone_marks_and_leaves_a_neighbours_descenders_out():
+def test_the_band_keeps_tone_marks_and_leaves_a_neighbours_descenders_out(serif):
     crop = line_image("ỐNG ẤM", size=40, margin=20)
     crop[:4, 10:40] = 0  # the line above's descenders, cut in by the detector's box
     top, bottom = text_band(crop)
@@ -102,33 +105,11 @@ def test_the_calibration_maps_certainty_onto_tesseracts_scale_in_order():
     assert 0.0 <= values[0] and values[-1] <= 1.0
 
 
-@pytest.fixture(scope="module")
-def khai_sinh(clean_khai_sinh):
-    return clean_khai_sinh, json.loads((SAMPLES / "khai_sinh_clean.gt.json").read_text(encoding="utf-8"))
-
-
-def test_the_engine_reads_with_the_reader_first_and_as_well(khai_sinh):
-    pytest.importorskip("rapidocr", reason="optional extra 'ppocr' not installed (rapidocr ships the det model)")
-    clean, gt = khai_sinh
-    engine = make_ocr_engine(Settings(ocr_engine="paddle-det"))
-    assert engine.reader is not None
-    page = engine.recognize(clean)
-    assert cer(page.text, gt["text"]) <= 0.02, page.text
-
-
-def test_the_reader_can_be_turned_off():
-    pytest.importorskip("rapidocr", reason="optional extra 'ppocr' not installed (rapidocr ships the det model)")
-    assert make_ocr_engine(Settings(ocr_engine="paddle-det", line_reader=False)).reader is None
-    assert load_settings({"DIGITIZE_LINE_READER": "false"}).line_reader is False
-
-
-def test_the_training_lines_are_what_the_reader_reads(tmp_path):
+def test_the_training_lines_are_what_the_reader_reads(tmp_path, serif):
     """The training script's renderer and the reader share one normalisation (no PyTorch needed)."""
     from models import train_line_reader as training
 
-    fonts = [SERIF] if SERIF.is_file() else []
-    if not fonts:
-        pytest.skip("fonts-dejavu-core not installed")
+    fonts = [serif]
     rng = random.Random(3)
     dic, places = tmp_path / "vi.dic", tmp_path / "places.txt"
     dic.write_text("4\nnhà\nnước\nthủy/A\nđiện\n", encoding="utf-8")  # hunspell's layout: a count, then words
@@ -161,8 +142,7 @@ def test_the_reader_is_kept_only_for_sure_lines_of_known_words():
     assert kept_reading(reading()) is None
 
 
-@pytest.mark.skipif(not SERIF.is_file(), reason="fonts-dejavu-core not installed")
-def test_a_hesitation_between_marks_is_measured(reader):
+def test_a_hesitation_between_marks_is_measured(reader, serif):
     got = reader.read(line_image("Trần Văn Thắng"))
     assert 0.0 <= got.mark_doubt <= 1.0
     assert reader.same_base[reader.alphabet.index("ồ") + 1].size >= 5  # o ó ò ỏ õ ọ ô ố ổ ỗ ộ ơ ...

@@ -13,7 +13,7 @@ import pytest
 ort = pytest.importorskip("onnxruntime", reason="optional extra 'ppocr' not installed (onnxruntime)")
 pytest.importorskip("rapidocr", reason="optional extra 'ppocr' not installed (rapidocr ships the det model)")
 
-from digitize.config import Settings  # noqa: E402
+from digitize.config import Settings, load_settings  # noqa: E402
 from digitize.errors import ConfigError, EngineError  # noqa: E402
 from digitize.ocr import make_ocr_engine  # noqa: E402
 from digitize.ocr.ppocr import PaddleDetEngine, boxes_from_probability, default_model, detect_lines  # noqa: E402
@@ -235,3 +235,18 @@ def test_one_baseline_is_one_piece(text):
     )
     assert _baseline_pieces(np.asarray(image)) == []
     assert _baseline_pieces(_label_and_value(drop=0)) == []
+
+
+def test_the_engine_reads_with_the_trained_line_reader_first_and_as_well(clean):
+    import json
+
+    gt = json.loads((SAMPLES / "khai_sinh_clean.gt.json").read_text(encoding="utf-8"))
+    engine = make_ocr_engine(Settings(ocr_engine="paddle-det"))
+    assert engine.reader is not None
+    page = engine.recognize(clean)
+    assert cer(page.text, gt["text"]) <= 0.02, page.text
+
+
+def test_the_trained_line_reader_can_be_turned_off():
+    assert make_ocr_engine(Settings(ocr_engine="paddle-det", line_reader=False)).reader is None
+    assert load_settings({"DIGITIZE_LINE_READER": "false"}).line_reader is False

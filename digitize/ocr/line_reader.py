@@ -24,11 +24,11 @@ from ..errors import EngineError
 from ..text import fold, nfc
 from ..types import Box
 from .line_input import STRIDE, normalise
+from .tesseract import _MARKABLE
 
 MODEL_FILE = "line_reader.onnx"  # in the `models` package
 CALIBRATION_FILE = "line_reader.json"  # beside it: the network's certainty mapped to Tesseract's confidence
 NEAR_ALTERNATIVE = 0.10  # as tesseract.NEAR_ALTERNATIVE: a next reading this likely is a doubt
-_MARKABLE = frozenset("aeiouyd")
 _ONE_SHAPE = frozenset("cosvwxz")  # letters whose capital is the small letter enlarged
 _lock = threading.Lock()
 

@@ -516,8 +516,7 @@ def _plain_words(texts: Iterable[str]) -> bool:
     no list holds, sends the line to Tesseract: in faces it was not trained on the reader
     read a CCCD's digits wrong at 0.999, and it spells some marks of capitals after its own
     fonts ("CHÚNG" for "CHỨNG", "DUƠNG"), which the list catches where the result is no word."""
-    from .context import in_lexicon
-    from .vietnamese import _is_abbreviation, lexicon
+    from .vietnamese import _is_abbreviation, _syllable, lexicon
 
     lex = lexicon()
     if not lex:
@@ -526,8 +525,8 @@ def _plain_words(texts: Iterable[str]) -> bool:
         core = _EDGE_PUNCTUATION.sub("", text)
         if not core:
             continue
-        if not core.isalpha() or not (core.islower() or core.istitle() or core.isupper()):
+        if not (core.islower() or core.istitle() or core.isupper()):
             return False  # "cỘNG": a capital read small
-        if not (in_lexicon(core.lower(), lex) or (_ABBREVIATION.fullmatch(core) and _is_abbreviation(core))):
+        if not (_syllable(core, lex) or (_ABBREVIATION.fullmatch(core) and _is_abbreviation(core))):
             return False
     return True
