@@ -100,12 +100,12 @@ def _session(model: str, threads: int):
 
 def _prepare(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float, float]:
     """BGR/grey image -> NCHW float tensor with sides multiples of 32, and the x/y factors back."""
-    if image.ndim == 2:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     h, w = image.shape[:2]
     ratio = min(1.0, max_side / max(h, w))
     rh, rw = max(32, int(round(h * ratio / 32)) * 32), max(32, int(round(w * ratio / 32)) * 32)
     resized = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR)
+    if resized.ndim == 2:  # grey made colour after the resize: the same pixels, a third of the work
+        resized = cv2.cvtColor(resized, cv2.COLOR_GRAY2BGR)
     tensor = (resized.astype(np.float32) / 255.0 - MEAN) / STD
     return tensor.transpose(2, 0, 1)[None], w / rw, h / rh
 
