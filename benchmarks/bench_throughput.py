@@ -22,7 +22,8 @@ at a time on the same machine:
 Prints pages/minute (wall clock), the ratios, the peak RSS of the largest single process of
 each tool, the mean CER against the generator's ground truth (digitize.text.cer) per kind
 and overall, and digitize's seconds per stage (bench_stages, one process, every
---stages-every'th page)."""
+--stages-every'th page) and per page of each kind, against the clean pages' (the issue's
+degraded pages within 2× the time of clean ones)."""
 
 from __future__ import annotations
 
@@ -215,8 +216,21 @@ def main(argv: list[str] | None = None) -> int:
                 "by_kind": {k: statistics.mean(v) for k, v in by_kind.items()},
             }
     stages = None
+    per_kind: dict[str, float] = {}  # seconds a page, all stages, by kind
     if args.stages_every and "digitize" in tools:
-        stages = stage_seconds([p for _, p, _ in pages[:: args.stages_every]])
+        chosen = pages[:: args.stages_every]
+        summed: dict[str, float] = {}
+        count = 0
+        for kind, _, _ in KINDS:
+            paths = [p for k, p, _ in chosen if k == kind]
+            if not paths:
+                continue
+            totals, n = stage_seconds(paths)
+            per_kind[kind] = sum(totals.values()) / n
+            for stage, seconds in totals.items():
+                summed[stage] = summed.get(stage, 0.0) + seconds
+            count += n
+        stages = (summed, count)
 
     print(
         f"{len(pages)} pages ({args.per_kind} each: {', '.join(k for k, _, _ in KINDS)}) in {folder}, "
@@ -244,6 +258,14 @@ def main(argv: list[str] | None = None) -> int:
             "storage and index not included):\n"
         )
         print_stage_table(totals, n)
+        clean = per_kind.get(KINDS[0][0])
+        print("\ndigitize seconds per page by kind (the same run, all stages):\n")
+        print("| kind | s/page | vs clean |")
+        print("|---|---:|---:|")
+        for kind, seconds in per_kind.items():
+            print(
+                f"| {kind} | {seconds:.2f} | {seconds / clean:.2f}× |" if clean else f"| {kind} | {seconds:.2f} | – |"
+            )
     return 0
 
 

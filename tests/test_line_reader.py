@@ -25,7 +25,8 @@ SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
 
 @pytest.fixture(scope="module")
 def serif() -> Path:
-    """A face the reader was not trained on (scripts/setup.sh installs fonts-dejavu-core)."""
+    """The face the generator prints in, which the reader was trained on with others (scripts/setup.sh
+    installs fonts-dejavu-core)."""
     if not SERIF.is_file():
         pytest.skip("fonts-dejavu-core not installed")
     return SERIF
@@ -140,6 +141,16 @@ def test_the_reader_is_kept_only_for_sure_lines_of_known_words():
     assert kept_reading(reading("Ủy", "ban", certainty=READER_TRUST - 0.01)) is None
     assert kept_reading(reading("Ủy", "ban", mark_doubt=READER_MARK_DOUBT)) is None
     assert kept_reading(reading()) is None
+
+
+def test_a_lone_consonant_is_no_word_to_keep():
+    """The list holds lone consonants; as the reader's reading they are a word cut short
+    ("người m" for "người mẹ:"), so the line goes to Tesseract."""
+    from digitize.ocr.ppocr import kept_reading
+
+    assert kept_reading(reading("tên", "người", "m")) is None
+    assert kept_reading(reading("tên", "người", "mẹ:")) is not None
+    assert kept_reading(reading("UBND", "tỉnh")) is not None  # capitals' abbreviations still pass
 
 
 def test_a_hesitation_between_marks_is_measured(reader, serif):

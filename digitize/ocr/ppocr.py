@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import EngineError
-from ..text import nfc
+from ..text import fold, nfc
 from ..types import Box, CleanPage, OcrPage, Word
 from .layout import assemble_rows
 from .line_reader import LineReading
@@ -51,6 +51,7 @@ BASELINE_STEP = 0.3  # a line's parts whose baselines differ by this much of a l
 # pixels off its neighbours is the scan's noise (a phone photo's letters 12-17 pixels high)
 MIN_BASELINE_STEP = 6
 _EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")  # of a folded word
 _ABBREVIATION = re.compile(r"[A-ZĐ]+")  # "UBND", "HĐND", "VT": capitals without marks ("DUƠNG" is none)
 # A line the trained reader reads with every letter at least this likely is kept as it read it
 # (at 0.8 a typed "MINH" read "NINH" at 0.81 was kept);
@@ -417,15 +418,20 @@ class PaddleDetEngine:
         return out
 
     def _read_line(self, api, crop: np.ndarray) -> list[tuple[str, Box, float, tuple[str, float]]]:
-        """One detected line (with its margin) read as a line, or part by part where its parts
-        stand on different baselines (`_baseline_pieces`); where Tesseract gives up on it, read
-        again the ways that measured to recover it."""
-        import tesserocr
-
+        """One detected line (with its margin): the trained reader's words where they are kept
+        (`kept_reading`), else Tesseract's reading (`_tesseract_line`)."""
         if self.reader is not None:
             kept = kept_reading(self.reader.read(crop))
             if kept is not None:
                 return kept
+        return self._tesseract_line(api, crop)
+
+    def _tesseract_line(self, api, crop: np.ndarray) -> list[tuple[str, Box, float, tuple[str, float]]]:
+        """Tesseract's reading of a line crop: as a line, or part by part where its parts stand
+        on different baselines (`_baseline_pieces`); where Tesseract gives up on it, read again
+        the ways that measured to recover it."""
+        import tesserocr
+
         # Otsu's threshold for the letters' shapes: on a grey second reading a fixed one breaks
         # faint strokes into pieces whose bottoms jump (a registry page's dates cut apart)
         _, letters = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -527,6 +533,11 @@ def _plain_words(texts: Iterable[str]) -> bool:
             continue
         if not (core.islower() or core.istitle() or core.isupper()):
             return False  # "cỘNG": a capital read small
-        if not (_syllable(core, lex) or (_ABBREVIATION.fullmatch(core) and _is_abbreviation(core))):
+        if _ABBREVIATION.fullmatch(core) and _is_abbreviation(core):
+            continue
+        # every Vietnamese syllable has a vowel; the list also holds lone consonants ("m", "b"),
+        # which is what the reader leaves of a word whose last letters it dropped ("người m"
+        # for "người mẹ:" on a stained line, which then lost the mother's section)
+        if not (_VOWEL.search(fold(core)) and _syllable(core, lex)):
             return False
     return True
