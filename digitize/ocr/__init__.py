@@ -12,14 +12,8 @@ def make_ocr_engine(settings: Settings) -> OcrEngine:
         # PP-OCR detection + Tesseract per line reads better where it is installed
         # (benchmarks/bench_engines.py: held-out CER 1.51 % vs 2.31 %); the lean
         # default install has only Tesseract.
-        from .ppocr import PaddleDetEngine
-
         try:
-            return PaddleDetEngine(
-                tessdata=settings.tessdata,
-                line_threads=max(1, settings.ocr_line_threads),
-                line_reader=settings.line_reader,
-            )
+            return _paddle_det(settings)
         except EngineError:
             from .tesseract import TesseractEngine
 
@@ -30,14 +24,18 @@ def make_ocr_engine(settings: Settings) -> OcrEngine:
         return TesseractEngine(tessdata=settings.tessdata)
     if settings.ocr_engine == "paddle-det":
         # PP-OCR line detection (local ONNX model from the `ppocr` extra) + Tesseract per line.
-        from .ppocr import PaddleDetEngine
-
         try:
-            return PaddleDetEngine(
-                tessdata=settings.tessdata,
-                line_threads=max(1, settings.ocr_line_threads),
-                line_reader=settings.line_reader,
-            )
+            return _paddle_det(settings)
         except EngineError as exc:
             raise ConfigError(f"DIGITIZE_OCR_ENGINE=paddle-det: {exc}") from None
     raise ConfigError(f"unknown OCR engine {settings.ocr_engine!r}")
+
+
+def _paddle_det(settings: Settings) -> OcrEngine:
+    from .ppocr import PaddleDetEngine
+
+    return PaddleDetEngine(
+        tessdata=settings.tessdata,
+        line_threads=max(1, settings.ocr_line_threads),
+        line_reader=settings.line_reader,
+    )

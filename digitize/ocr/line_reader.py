@@ -94,7 +94,7 @@ class LineReader:
         self.calibration = _calibration(str(Path(model).with_name(CALIBRATION_FILE)) if model else "")
         # per class: the classes of the letters with its base and other marks, and of its other
         # case where the two are one shape ("xã" read "Xã") (output indices); the letters are
-        # grouped by base first, since folding every pair of the alphabet took 0.3 s a start
+        # grouped by base first, since folding every pair of the alphabet took 0.07 s a start
         by_base: dict[str, list[int]] = {}
         for j, b in enumerate(self.alphabet):
             by_base.setdefault(fold(b), []).append(j)
@@ -118,9 +118,10 @@ class LineReader:
         x, top, bottom, per_column = got
         logp = self.session.run(None, {self.input: x[None, None]})[0][0]
         _, ink = cv2.threshold(crop[top:bottom], 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-        words = self.words(logp, top, ink, per_column)
+        probs = np.exp(logp)  # classes × steps
+        words = self.words(probs, top, ink, per_column)
         certainty = min((w[2] for w in words), default=0.0)
-        mark_doubt = self.mark_doubt(np.exp(logp))
+        mark_doubt = self.mark_doubt(probs)
         knots, values = self.calibration
         return LineReading(
             tuple((t, b, float(np.interp(c, knots, values)), a) for t, b, c, a in words),
@@ -140,11 +141,10 @@ class LineReader:
                 doubt = max(doubt, float(probs[others, t].max()))
         return doubt
 
-    def words(self, logp: np.ndarray, top: int, ink: np.ndarray, per_column: float) -> list[Read]:
-        """Words from the network's output over a line's band (`ink`: its letters, 1 on 0,
-        starting at row `top` of the crop); each word's box is its own ink's, as Tesseract's
-        are, which is what the page's rows are assembled from."""
-        probs = np.exp(logp)  # classes × steps
+    def words(self, probs: np.ndarray, top: int, ink: np.ndarray, per_column: float) -> list[Read]:
+        """Words from the network's letter probabilities (classes × steps) over a line's band
+        (`ink`: its letters, 1 on 0, starting at row `top` of the crop); each word's box is its
+        own ink's, as Tesseract's are, which is what the page's rows are assembled from."""
         best = probs.argmax(axis=0)
         peak = probs.max(axis=0)
         alphabet = self.alphabet

@@ -55,12 +55,12 @@ _VOWEL = re.compile(r"[aeiouyAEIOUY]")  # of a folded word
 _ABBREVIATION = re.compile(r"[A-ZĐ]+")  # "UBND", "HĐND", "VT": capitals without marks ("DUƠNG" is none)
 # A line the trained reader reads with every letter at least this likely is kept as it read it
 # (at 0.8 a typed "MINH" read "NINH" at 0.81 was kept);
-# any other is read by Tesseract as before (the reader: ~6 ms a line, Tesseract ~20 ms).
+# any other is read by Tesseract as before (the reader: ~5 ms a line, Tesseract 15-23 ms).
 READER_TRUST = 0.95
 # ... and no letter's other marks at least this likely: the reader's confident slips are marks
 # in faces it was not trained on ("Đổng" with "ồ" at 0.14, "Hiển" with "ề" at 0.02-0.09, on
-# the generator's pages) and the case of letters of one shape ("Xã" for "xã" in a registry's
-# cells), which Tesseract reads right
+# the generator's pages before its faces were trained on) and the case of letters of one
+# shape ("Xã" for "xã" in a registry's cells), which Tesseract reads right
 READER_MARK_DOUBT = 0.01
 
 
